@@ -1,0 +1,88 @@
+//! Errors the gateway itself produces (not upstream errors, which pass through as they came).
+//! Each knows its HTTP status, a stable code and a client-safe message; codecs render them.
+
+use http::StatusCode;
+
+/// An error answered by the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// The body is not valid JSON or misses a required field.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The body is larger than the configured limit.
+    #[error("request body is larger than the {0}-byte limit")]
+    BodyTooLarge(usize),
+    /// `model` names a provider that is not configured.
+    #[error("{0}")]
+    UnknownProvider(String),
+    /// `model` has no provider prefix and no configured provider serves it.
+    #[error("{0}")]
+    UnknownModel(String),
+    /// The provider exists but has no usable account.
+    #[error("provider '{0}' has no enabled account with an API key")]
+    NoAccount(String),
+    /// The provider speaks a format this client format cannot reach yet.
+    #[error("{0}")]
+    Unsupported(String),
+    /// No route for this method and path.
+    #[error("no route for {0}")]
+    NotFound(String),
+    /// The path exists but not with this method.
+    #[error("method {0} is not allowed here")]
+    MethodNotAllowed(String),
+    /// Every upstream attempt failed before an HTTP response (connect error, timeout).
+    #[error("{0}")]
+    UpstreamUnavailable(String),
+    /// The upstream did not answer in time.
+    #[error("{0}")]
+    UpstreamTimeout(String),
+    /// A bug or storage failure; details are logged, not shown.
+    #[error("internal gateway error")]
+    Internal,
+}
+
+impl GatewayError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GatewayError::InvalidRequest(_) | GatewayError::UnknownProvider(_) | GatewayError::UnknownModel(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            GatewayError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::NoAccount(_) => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
+            GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
+            GatewayError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            GatewayError::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
+            GatewayError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GatewayError::InvalidRequest(_) => "invalid_request",
+            GatewayError::BodyTooLarge(_) => "request_too_large",
+            GatewayError::UnknownProvider(_) => "unknown_provider",
+            GatewayError::UnknownModel(_) => "model_not_found",
+            GatewayError::NoAccount(_) => "no_account",
+            GatewayError::Unsupported(_) => "unsupported_format",
+            GatewayError::NotFound(_) => "not_found",
+            GatewayError::MethodNotAllowed(_) => "method_not_allowed",
+            GatewayError::UpstreamUnavailable(_) => "upstream_unavailable",
+            GatewayError::UpstreamTimeout(_) => "upstream_timeout",
+            GatewayError::Internal => "internal_error",
+        }
+    }
+
+    /// OpenAI's `error.type` family, which the other formats map from.
+    pub fn kind(&self) -> &'static str {
+        match self.status().as_u16() {
+            400 | 404 | 405 | 413 => "invalid_request_error",
+            401 => "authentication_error",
+            403 => "permission_error",
+            429 => "rate_limit_error",
+            _ => "api_error",
+        }
+    }
+}

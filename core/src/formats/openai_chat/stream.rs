@@ -1,0 +1,323 @@
+//! OpenAI chat SSE stream ⇄ hub stream events, as two small synchronous state machines:
+//! push bytes (or events) in, get events (or bytes) out, at any chunk boundary.
+
+use std::collections::HashMap;
+
+use bytes::{Bytes, BytesMut};
+use serde_json::{Value, json};
+
+use super::{finish_reason_from_wire, finish_reason_to_wire, stream_error_event, usage_from_wire, usage_to_wire};
+use crate::formats::sse::{SseParser, encode_event};
+use crate::hub::{BlockDelta, BlockStart, FinishReason, StreamEvent, Usage};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpenBlock {
+    Text(usize),
+    Thinking(usize),
+    Tool(usize),
+}
+
+/// Decodes an upstream's `chat.completion.chunk` stream into hub events.
+#[derive(Debug, Default)]
+pub struct StreamDecoder {
+    sse: SseParser,
+    started: bool,
+    stopped: bool,
+    open: Option<OpenBlock>,
+    next_index: usize,
+    /// OpenAI's `tool_calls[].index` → hub block index.
+    tools: HashMap<u64, usize>,
+    finish: Option<FinishReason>,
+}
+
+impl StreamDecoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds upstream bytes; returns the events they complete.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
+        let mut out = Vec::new();
+        for event in self.sse.push(chunk) {
+            self.on_data(&event.data, &mut out);
+        }
+        out
+    }
+
+    /// The upstream closed: flush, and close the message if `[DONE]` never came.
+    pub fn finish(&mut self) -> Vec<StreamEvent> {
+        let mut out = Vec::new();
+        if let Some(event) = self.sse.finish() {
+            self.on_data(&event.data, &mut out);
+        }
+        if self.started && !self.stopped {
+            self.stop(&mut out);
+        }
+        out
+    }
+
+    fn on_data(&mut self, data: &str, out: &mut Vec<StreamEvent>) {
+        if self.stopped {
+            return;
+        }
+        if data.trim() == "[DONE]" {
+            self.stop(out);
+            return;
+        }
+        let Ok(chunk) = serde_json::from_str::<Value>(data) else {
+            return;
+        };
+        if let Some(error) = chunk.get("error") {
+            out.push(StreamEvent::Error {
+                status: error.get("code").and_then(Value::as_u64).unwrap_or(500) as u16,
+                kind: error.get("type").and_then(Value::as_str).unwrap_or("api_error").to_owned(),
+                message: error.get("message").and_then(Value::as_str).unwrap_or("upstream stream error").to_owned(),
+            });
+            self.stopped = true;
+            return;
+        }
+        if !self.started {
+            self.started = true;
+            out.push(StreamEvent::MessageStart {
+                id: chunk.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                model: chunk.get("model").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                created: chunk.get("created").and_then(Value::as_u64),
+            });
+        }
+        if let Some(choice) = chunk.get("choices").and_then(|c| c.get(0)) {
+            let delta = choice.get("delta").unwrap_or(&Value::Null);
+            if let Some(text) = delta.get("reasoning_content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                let index = self.ensure_open(out, |i| OpenBlock::Thinking(i), BlockStart::Thinking);
+                out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::Thinking(text.to_owned()) });
+            }
+            if let Some(text) = delta.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                let index = self.ensure_open(out, |i| OpenBlock::Text(i), BlockStart::Text);
+                out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::Text(text.to_owned()) });
+            }
+            for call in delta.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+                self.on_tool_call(call, out);
+            }
+            if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+                self.finish = Some(finish_reason_from_wire(reason));
+                self.close_open(out);
+            }
+        }
+        if let Some(usage) = chunk.get("usage").and_then(usage_from_wire) {
+            out.push(StreamEvent::Usage(usage));
+        }
+    }
+
+    fn on_tool_call(&mut self, call: &Value, out: &mut Vec<StreamEvent>) {
+        let wire_index = call.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let index = match self.tools.get(&wire_index) {
+            Some(index) => *index,
+            None => {
+                self.close_open(out);
+                let index = self.next_index;
+                self.next_index += 1;
+                self.tools.insert(wire_index, index);
+                self.open = Some(OpenBlock::Tool(index));
+                out.push(StreamEvent::BlockStart {
+                    index,
+                    block: BlockStart::ToolCall {
+                        id: call.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                        name: call.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    },
+                });
+                index
+            }
+        };
+        if let Some(args) = call.pointer("/function/arguments").and_then(Value::as_str).filter(|a| !a.is_empty()) {
+            out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::ToolArguments(args.to_owned()) });
+        }
+    }
+
+    fn ensure_open(&mut self, out: &mut Vec<StreamEvent>, kind: fn(usize) -> OpenBlock, start: BlockStart) -> usize {
+        if let Some(open) = self.open {
+            if open == kind(open_index(open)) {
+                return open_index(open);
+            }
+        }
+        self.close_open(out);
+        let index = self.next_index;
+        self.next_index += 1;
+        self.open = Some(kind(index));
+        out.push(StreamEvent::BlockStart { index, block: start });
+        index
+    }
+
+    fn close_open(&mut self, out: &mut Vec<StreamEvent>) {
+        if let Some(open) = self.open.take() {
+            out.push(StreamEvent::BlockStop { index: open_index(open) });
+        }
+    }
+
+    fn stop(&mut self, out: &mut Vec<StreamEvent>) {
+        self.close_open(out);
+        self.stopped = true;
+        out.push(StreamEvent::MessageStop { finish_reason: self.finish.take() });
+    }
+}
+
+fn open_index(open: OpenBlock) -> usize {
+    match open {
+        OpenBlock::Text(i) | OpenBlock::Thinking(i) | OpenBlock::Tool(i) => i,
+    }
+}
+
+/// Encodes hub events as an OpenAI `chat.completion.chunk` SSE stream ending in `[DONE]`.
+#[derive(Debug, Default)]
+pub struct StreamEncoder {
+    id: String,
+    model: String,
+    created: u64,
+    /// Hub block index → OpenAI `tool_calls[].index`.
+    tools: HashMap<usize, usize>,
+    usage: Option<Usage>,
+}
+
+impl StreamEncoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Encodes one event (possibly to nothing).
+    pub fn push(&mut self, event: &StreamEvent) -> Bytes {
+        let mut out = BytesMut::new();
+        match event {
+            StreamEvent::MessageStart { id, model, created } => {
+                self.id.clone_from(id);
+                self.model.clone_from(model);
+                self.created = created.unwrap_or(0);
+                out.extend_from_slice(&self.chunk(json!({ "role": "assistant", "content": "" }), None));
+            }
+            StreamEvent::BlockStart { index, block: BlockStart::ToolCall { id, name } } => {
+                let wire_index = self.tools.len();
+                self.tools.insert(*index, wire_index);
+                let call = json!({ "index": wire_index, "id": id, "type": "function", "function": { "name": name, "arguments": "" } });
+                out.extend_from_slice(&self.chunk(json!({ "tool_calls": [call] }), None));
+            }
+            StreamEvent::BlockDelta { index, delta } => {
+                let delta = match delta {
+                    BlockDelta::Text(text) => Some(json!({ "content": text })),
+                    BlockDelta::Thinking(text) => Some(json!({ "reasoning_content": text })),
+                    BlockDelta::ToolArguments(args) => self
+                        .tools
+                        .get(index)
+                        .map(|wire| json!({ "tool_calls": [{ "index": wire, "function": { "arguments": args } }] })),
+                    // OpenAI chat has no place for a thinking signature.
+                    BlockDelta::Signature(_) => None,
+                };
+                if let Some(delta) = delta {
+                    out.extend_from_slice(&self.chunk(delta, None));
+                }
+            }
+            StreamEvent::Usage(usage) => self.usage = Some(*usage),
+            StreamEvent::MessageStop { finish_reason } => {
+                let reason = finish_reason.clone().unwrap_or(FinishReason::Stop);
+                out.extend_from_slice(&self.chunk(json!({}), Some(finish_reason_to_wire(&reason))));
+                if let Some(usage) = self.usage.take() {
+                    let chunk = json!({
+                        "id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                        "model": self.model, "choices": [], "usage": usage_to_wire(&usage),
+                    });
+                    out.extend_from_slice(&encode_event(None, &chunk.to_string()));
+                }
+                out.extend_from_slice(&encode_event(None, "[DONE]"));
+            }
+            StreamEvent::Error { kind, message, .. } => out.extend_from_slice(&stream_error_event(kind, message)),
+            StreamEvent::BlockStart { .. } | StreamEvent::BlockStop { .. } => {}
+        }
+        out.freeze()
+    }
+
+    fn chunk(&self, delta: Value, finish_reason: Option<&str>) -> Bytes {
+        let chunk = json!({
+            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+            "choices": [{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason }],
+        });
+        encode_event(None, &chunk.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Shaped like the OpenAI reference's streaming examples: text, then parallel tool calls.
+    const TEXT_STREAM: &str = concat!(
+        "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Héllo\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" world\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n",
+        "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3,\"total_tokens\":12}}\n\n",
+        "data: [DONE]\n\n",
+    );
+
+    const TOOL_STREAM: &str = concat!(
+        "data: {\"id\":\"c2\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"c2\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"ci\"}}]},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"c2\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"ty\\\":\\\"Paris\\\"}\"}}]},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"c2\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"arguments\":\"{}\"}}]},\"finish_reason\":null}]}\n\n",
+        "data: {\"id\":\"c2\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+        "data: [DONE]\n\n",
+    );
+
+    fn decode_split(bytes: &[u8], split: usize) -> Vec<StreamEvent> {
+        let mut decoder = StreamDecoder::new();
+        let mut events = decoder.push(&bytes[..split]);
+        events.extend(decoder.push(&bytes[split..]));
+        events.extend(decoder.finish());
+        events
+    }
+
+    #[test]
+    fn text_stream_decodes_to_hub_events_at_every_split() {
+        let bytes = TEXT_STREAM.as_bytes();
+        let expected = decode_split(bytes, 0);
+        assert_eq!(expected, vec![
+            StreamEvent::MessageStart { id: "chatcmpl-1".into(), model: "gpt-4o-mini".into(), created: Some(1694268190) },
+            StreamEvent::BlockStart { index: 0, block: BlockStart::Text },
+            StreamEvent::BlockDelta { index: 0, delta: BlockDelta::Text("Héllo".into()) },
+            StreamEvent::BlockDelta { index: 0, delta: BlockDelta::Text(" world".into()) },
+            StreamEvent::BlockStop { index: 0 },
+            StreamEvent::Usage(Usage { input_tokens: 9, output_tokens: 3, ..Default::default() }),
+            StreamEvent::MessageStop { finish_reason: Some(FinishReason::Stop) },
+        ]);
+        for split in 1..bytes.len() {
+            assert_eq!(decode_split(bytes, split), expected, "split at {split}");
+        }
+    }
+
+    #[test]
+    fn tool_call_fragments_reassemble_exactly() {
+        let events = decode_split(TOOL_STREAM.as_bytes(), 0);
+        let args: String = events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::BlockDelta { index: 0, delta: BlockDelta::ToolArguments(a) } => Some(a.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(args, r#"{"city":"Paris"}"#);
+        assert!(events.contains(&StreamEvent::BlockStart { index: 1, block: BlockStart::ToolCall { id: "call_b".into(), name: "get_time".into() } }));
+        assert_eq!(events.last(), Some(&StreamEvent::MessageStop { finish_reason: Some(FinishReason::ToolCalls) }));
+    }
+
+    #[test]
+    fn encode_then_decode_gives_the_same_events() {
+        for stream in [TEXT_STREAM, TOOL_STREAM] {
+            let events = decode_split(stream.as_bytes(), 0);
+            let mut encoder = StreamEncoder::new();
+            let bytes: Vec<u8> = events.iter().flat_map(|e| encoder.push(e).to_vec()).collect();
+            assert!(bytes.ends_with(b"data: [DONE]\n\n"));
+            assert_eq!(decode_split(&bytes, 0), events);
+        }
+    }
+
+    #[test]
+    fn an_error_chunk_becomes_an_error_event() {
+        let events = decode_split(b"data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n", 0);
+        assert!(matches!(&events[0], StreamEvent::Error { message, .. } if message == "overloaded"));
+    }
+}

@@ -1,0 +1,15 @@
+//! The hub format: one canonical chat model every codec decodes into and encodes from.
+//! N codecs give every N×N pair. Fields the hub does not model travel in `extra` maps.
+
+pub mod content;
+pub mod request;
+pub mod response;
+pub mod stream;
+
+pub use content::{ContentBlock, MediaSource, Message, Role};
+pub use request::{ChatRequest, ReasoningOptions, ResponseFormat, Sampling, ToolChoice, ToolDefinition};
+pub use response::{ChatResponse, FinishReason, Usage};
+pub use stream::{BlockDelta, BlockStart, StreamEvent};
+
+/// Unmodelled JSON fields, kept so nothing a client sent silently vanishes.
+pub type Extra = serde_json::Map<String, serde_json::Value>;

@@ -1,0 +1,16 @@
+//! omniroute-core: the whole gateway as sans-IO logic behind ports.
+//! Runtimes convert their request type, supply the ports and call [`Gateway::handle`].
+
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod formats;
+pub mod hub;
+pub mod maybe_send;
+pub mod pipeline;
+pub mod ports;
+pub mod providers;
+
+pub use body::{Body, BodyError};
+pub use pipeline::{Gateway, GatewayOptions};
+pub use ports::Ports;

@@ -1,0 +1,146 @@
+//! The gateway: one `handle` for every runtime, calling the request phases in one visible order.
+//!
+//! route → (guard: keys, budgets, later) → read + probe → resolve → dispatch (accounts in
+//! order, first-byte peek) → respond (passthrough bytes or relayed stream) → record (usage
+//! rows through the batching sink, off the hot path).
+
+pub mod chat;
+pub mod dispatch;
+pub mod info;
+pub mod passthrough;
+pub mod record;
+pub mod relay;
+pub mod resolve;
+pub mod respond;
+pub mod router;
+pub mod timeouts;
+pub mod upstream;
+pub mod usage_tap;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use http::header::HeaderValue;
+use http::{Request, Response};
+
+use crate::body::Body;
+use crate::config::ConfigSnapshot;
+use crate::error::GatewayError;
+use crate::ports::{Ports, StoreError};
+use crate::providers::WireFormat;
+use record::RecordHandle;
+use router::{Route, route};
+
+/// Limits and timeouts the core enforces (connect timeouts belong to the HttpClient).
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// Largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
+    /// Largest non-streamed upstream body buffered.
+    pub max_response_bytes: usize,
+    /// Streams: time until response headers and the first chunk.
+    pub first_byte_timeout: Duration,
+    /// Non-streamed requests: time until the whole answer (headers wait for generation).
+    pub total_timeout: Duration,
+    /// Streams: longest silence between two chunks.
+    pub idle_timeout: Duration,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        GatewayOptions {
+            max_body_bytes: 10 * 1024 * 1024,
+            max_response_bytes: 64 * 1024 * 1024,
+            first_byte_timeout: Duration::from_secs(120),
+            total_timeout: Duration::from_secs(600),
+            idle_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Per-request facts every phase can read.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub started_us: u64,
+    pub client_format: WireFormat,
+}
+
+/// The gateway core. Cheap to share (`Arc<Gateway>`); config is an atomically swapped snapshot.
+pub struct Gateway {
+    pub ports: Ports,
+    pub options: GatewayOptions,
+    snapshot: ArcSwap<ConfigSnapshot>,
+    next_request: AtomicU64,
+    started_us: u64,
+}
+
+impl Gateway {
+    /// Loads the first config snapshot from the store.
+    pub async fn new(ports: Ports, options: GatewayOptions) -> Result<Self, StoreError> {
+        let stored = ports.config.load().await?;
+        let started_us = ports.clock.monotonic_us();
+        Ok(Gateway {
+            snapshot: ArcSwap::from_pointee(ConfigSnapshot::build(&stored)),
+            ports,
+            options,
+            next_request: AtomicU64::new(0),
+            started_us,
+        })
+    }
+
+    /// The current config snapshot; no lock, no query.
+    pub fn snapshot(&self) -> Arc<ConfigSnapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Rebuilds the snapshot if the store's version moved. Returns whether it did.
+    pub async fn refresh(&self) -> Result<bool, StoreError> {
+        let version = self.ports.config.version().await?;
+        if version == self.snapshot.load().version {
+            return Ok(false);
+        }
+        let stored = self.ports.config.load().await?;
+        self.snapshot.store(Arc::new(ConfigSnapshot::build(&stored)));
+        Ok(true)
+    }
+
+    pub(crate) fn record_handle(&self) -> RecordHandle {
+        RecordHandle { usage: self.ports.usage.clone(), clock: self.ports.clock.clone() }
+    }
+
+    /// Serves one request. Never panics on client input; every error is a response.
+    pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
+        let (parts, body) = request.into_parts();
+        let ctx = RequestContext {
+            request_id: self.request_id(&parts.headers),
+            started_us: self.ports.clock.monotonic_us(),
+            client_format: WireFormat::OpenaiChat,
+        };
+        let mut response = match route(&parts.method, parts.uri.path()) {
+            Route::Chat(format) => chat::handle(self, &RequestContext { client_format: format, ..ctx.clone() }, body).await,
+            Route::ListModels => info::list_models(self),
+            Route::GetModel(id) => info::get_model(self, &id),
+            Route::Health => info::health(self),
+            Route::NotFound => respond::error(ctx.client_format, &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path()))),
+            Route::MethodNotAllowed => respond::error(ctx.client_format, &GatewayError::MethodNotAllowed(parts.method.to_string())),
+        };
+        if let Ok(value) = HeaderValue::from_str(&ctx.request_id) {
+            response.headers_mut().insert("x-request-id", value);
+        }
+        response
+    }
+
+    /// The client's `X-Request-Id` when it is sane, else a fresh one.
+    fn request_id(&self, headers: &http::HeaderMap) -> String {
+        if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+            if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) {
+                return id.to_owned();
+            }
+        }
+        let n = self.next_request.fetch_add(1, Ordering::Relaxed);
+        format!("req_{:x}{:06x}", self.ports.clock.now_unix_ms(), n & 0xff_ffff)
+    }
+}

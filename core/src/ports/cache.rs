@@ -1,0 +1,13 @@
+//! The `CacheStore` port: response cache and idempotency results, by key with a time to live.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::maybe_send::{BoxFuture, MaybeSend, MaybeSync};
+
+/// A key/value cache with expiry.
+pub trait CacheStore: MaybeSend + MaybeSync {
+    fn get(&self, key: &str) -> BoxFuture<'_, Option<Bytes>>;
+    fn put(&self, key: &str, value: Bytes, ttl: Duration) -> BoxFuture<'_, ()>;
+}

@@ -1,0 +1,21 @@
+//! The `ConfigStore` port: the stored configuration (providers, accounts) and its version.
+//! The store is the source of truth; declarative sources (file, env) are synced into it.
+
+use crate::config::{DeclaredConfig, StoredConfig};
+use crate::maybe_send::{BoxFuture, MaybeSend, MaybeSync};
+
+/// A storage failure; the message never contains secrets.
+#[derive(Debug, thiserror::Error)]
+#[error("config store: {0}")]
+pub struct StoreError(pub String);
+
+/// Versioned configuration storage.
+pub trait ConfigStore: MaybeSend + MaybeSync {
+    /// Everything stored, secrets decrypted, with the current version.
+    fn load(&self) -> BoxFuture<'_, Result<StoredConfig, StoreError>>;
+    /// Upserts what a declarative source says and removes rows that source had declared
+    /// before but no longer does. Rows from other sources (API) are left alone.
+    fn sync_declared(&self, declared: DeclaredConfig) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Bumped on every write; cheap, so callers can poll for changes.
+    fn version(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
+}

@@ -1,0 +1,33 @@
+//! Ports: the traits through which the core reaches the world (network, time, storage, tasks).
+//! Each runtime fills them in; `memory` holds in-process versions for tests and the Worker.
+
+pub mod backup;
+pub mod cache;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod memory;
+pub mod spawner;
+pub mod usage;
+
+use std::sync::Arc;
+
+pub use backup::{BackupError, BackupStore};
+pub use cache::CacheStore;
+pub use clock::Clock;
+pub use config::{ConfigStore, StoreError};
+pub use http::{HttpClient, HttpError};
+pub use spawner::Spawner;
+pub use usage::{UsageRecord, UsageSink};
+
+/// Everything the core needs from its runtime.
+#[derive(Clone)]
+pub struct Ports {
+    pub http: Arc<dyn HttpClient>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<dyn ConfigStore>,
+    pub usage: Arc<dyn UsageSink>,
+    pub cache: Arc<dyn CacheStore>,
+    pub backup: Arc<dyn BackupStore>,
+    pub spawner: Arc<dyn Spawner>,
+}

@@ -1,0 +1,33 @@
+//! The `UsageSink` port: append one row per upstream attempt, batched, off the hot path.
+//! `record` never blocks the request; `flush` is called on shutdown so nothing is lost.
+
+use serde::{Deserialize, Serialize};
+
+use crate::maybe_send::{BoxFuture, MaybeSend, MaybeSync};
+
+/// One upstream attempt as accounting sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageRecord {
+    pub request_id: String,
+    pub timestamp_ms: u64,
+    pub provider: String,
+    pub connection_id: String,
+    pub requested_model: String,
+    pub upstream_model: String,
+    pub client_format: String,
+    pub upstream_format: String,
+    pub status: u16,
+    pub stream: bool,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+}
+
+/// Where usage rows go.
+pub trait UsageSink: MaybeSend + MaybeSync {
+    /// Buffers one row; must return at once.
+    fn record(&self, record: UsageRecord);
+    /// Writes everything buffered so far.
+    fn flush(&self) -> BoxFuture<'_, ()>;
+}

@@ -1,0 +1,65 @@
+//! Providers as data: wire formats, auth schemes and the built-in catalog.
+//! Most providers are OpenAI-compatible and need no code, only a catalog entry.
+
+pub mod catalog;
+
+use serde::{Deserialize, Serialize};
+
+pub use catalog::{CatalogModel, CatalogProvider, catalog, find_catalog_provider};
+
+/// The wire format a client or provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WireFormat {
+    OpenaiChat,
+    OpenaiResponses,
+    Anthropic,
+    Gemini,
+    Ollama,
+}
+
+impl WireFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WireFormat::OpenaiChat => "openai-chat",
+            WireFormat::OpenaiResponses => "openai-responses",
+            WireFormat::Anthropic => "anthropic",
+            WireFormat::Gemini => "gemini",
+            WireFormat::Ollama => "ollama",
+        }
+    }
+}
+
+impl std::str::FromStr for WireFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned()))
+            .map_err(|_| format!("unknown wire format '{s}' (expected openai-chat, openai-responses, anthropic, gemini or ollama)"))
+    }
+}
+
+/// How a provider expects its API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthScheme {
+    /// `Authorization: Bearer KEY`
+    Bearer,
+    /// `x-api-key: KEY` (Anthropic)
+    XApiKey,
+    /// `x-goog-api-key: KEY` (Gemini)
+    XGoogApiKey,
+    /// `api-key: KEY` (Azure OpenAI)
+    ApiKey,
+    /// `?key=KEY`
+    Query,
+    /// No credentials (local servers).
+    None,
+}
+
+impl std::str::FromStr for AuthScheme {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned()))
+            .map_err(|_| format!("unknown auth scheme '{s}' (expected bearer, x-api-key, x-goog-api-key, api-key, query or none)"))
+    }
+}
