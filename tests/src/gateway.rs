@@ -1,0 +1,1 @@
+//! Starting the gateway in-process for tests (filled in with the server crate).
