@@ -1,0 +1,78 @@
+//! Schema migrations: the numbered files in `/migrations`, embedded at build time, applied in
+//! order, each inside its own transaction together with the row that records it.
+
+use crate::database::DatabaseError;
+
+/// `(version, name, sql)`; append only, never edit a shipped one.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../../migrations/0001_initial.sql"))];
+
+/// Brings the schema up to the newest version this build knows.
+pub async fn apply(conn: &libsql::Connection) -> Result<(), DatabaseError> {
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+        (),
+    )
+    .await?;
+    let current = current_version(conn).await?;
+    let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if current > known {
+        return Err(DatabaseError::TooNew { found: current, known });
+    }
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let fail = |source| DatabaseError::Migration { version, name, source };
+        let tx = conn.transaction().await.map_err(fail)?;
+        tx.execute_batch(sql).await.map_err(fail)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, strftime('%s','now'))",
+            libsql::params![version, name],
+        )
+        .await
+        .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        tracing::info!(version, name, "applied database migration");
+    }
+    Ok(())
+}
+
+/// The highest applied migration (0 for a new database).
+pub async fn current_version(conn: &libsql::Connection) -> Result<i64, DatabaseError> {
+    let mut rows = conn.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", ()).await?;
+    Ok(match rows.next().await? {
+        Some(row) => row.get::<i64>(0)?,
+        None => 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::database::Database;
+
+    #[tokio::test]
+    async fn migrations_apply_once_and_record_their_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let db = Database::open_file(&path).await.unwrap();
+        assert_eq!(current_version(db.connection()).await.unwrap(), MIGRATIONS.len() as i64);
+        db.connection()
+            .execute("INSERT INTO providers (id, source, created_at, updated_at) VALUES ('keep', 'api', 0, 0)", ())
+            .await
+            .unwrap();
+        drop(db);
+        // Reopening applies nothing twice and keeps the data.
+        let db = Database::open_file(&path).await.unwrap();
+        let mut rows = db.connection().query("SELECT COUNT(*) FROM providers", ()).await.unwrap();
+        assert_eq!(rows.next().await.unwrap().unwrap().get::<i64>(0).unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_newer_schema_is_refused_not_clobbered() {
+        let db = Database::open_memory().await.unwrap();
+        db.connection()
+            .execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)", ())
+            .await
+            .unwrap();
+        let err = apply(db.connection()).await.unwrap_err();
+        assert!(matches!(err, DatabaseError::TooNew { found: 999, .. }), "{err}");
+    }
+}

@@ -1,0 +1,165 @@
+//! `LibsqlUsageSink`: usage rows buffered in memory and written in one transaction per flush.
+//! The buffer is bounded; rows beyond it are counted and logged, never silently lost.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use libsql::Value;
+use omniroute_core::maybe_send::{BoxFuture, boxed};
+use omniroute_core::ports::{UsageRecord, UsageSink};
+
+use crate::database::Database;
+
+/// Batching usage writer.
+pub struct LibsqlUsageSink {
+    db: Database,
+    buffer: Mutex<Vec<UsageRecord>>,
+    capacity: usize,
+    dropped: AtomicU64,
+    // Serialises flushes so rows are written in order and never twice.
+    flushing: tokio::sync::Mutex<()>,
+}
+
+fn opt_u64(value: Option<u64>) -> Value {
+    value.map(|v| Value::Integer(v as i64)).unwrap_or(Value::Null)
+}
+
+impl LibsqlUsageSink {
+    pub fn new(db: Database, capacity: usize) -> Self {
+        LibsqlUsageSink { db, buffer: Mutex::new(Vec::new()), capacity, dropped: AtomicU64::new(0), flushing: tokio::sync::Mutex::new(()) }
+    }
+
+    fn buffer(&self) -> std::sync::MutexGuard<'_, Vec<UsageRecord>> {
+        self.buffer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Rows refused because the buffer was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Rows waiting to be written.
+    pub fn pending(&self) -> usize {
+        self.buffer().len()
+    }
+
+    async fn flush_inner(&self) {
+        let _guard = self.flushing.lock().await;
+        let rows = std::mem::take(&mut *self.buffer());
+        if rows.is_empty() {
+            return;
+        }
+        if let Err(e) = self.write(&rows).await {
+            tracing::error!(error = %e, rows = rows.len(), "usage rows could not be written; keeping them for the next flush");
+            let mut buffer = self.buffer();
+            let room = self.capacity.saturating_sub(buffer.len());
+            let lost = rows.len().saturating_sub(room);
+            if lost > 0 {
+                self.dropped.fetch_add(lost as u64, Ordering::Relaxed);
+                tracing::error!(lost, "usage buffer full: rows dropped");
+            }
+            let keep: Vec<UsageRecord> = rows.into_iter().take(room).collect();
+            buffer.splice(0..0, keep);
+        }
+    }
+
+    async fn write(&self, rows: &[UsageRecord]) -> Result<(), libsql::Error> {
+        let tx = self.db.connection().transaction().await?;
+        for r in rows {
+            tx.execute(
+                "INSERT INTO usage_log (request_id, ts_ms, provider, connection_id, requested_model, upstream_model, client_format,
+                   upstream_format, status, stream, input_tokens, output_tokens, latency_ms, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                vec![
+                    Value::Text(r.request_id.clone()),
+                    Value::Integer(r.timestamp_ms as i64),
+                    Value::Text(r.provider.clone()),
+                    Value::Text(r.connection_id.clone()),
+                    Value::Text(r.requested_model.clone()),
+                    Value::Text(r.upstream_model.clone()),
+                    Value::Text(r.client_format.clone()),
+                    Value::Text(r.upstream_format.clone()),
+                    Value::Integer(i64::from(r.status)),
+                    Value::Integer(i64::from(r.stream)),
+                    opt_u64(r.input_tokens),
+                    opt_u64(r.output_tokens),
+                    Value::Integer(r.latency_ms as i64),
+                    r.error.clone().map(Value::Text).unwrap_or(Value::Null),
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Reads rows back, newest last (tests and, later, the usage API).
+    pub async fn read_all(&self) -> Result<Vec<UsageRecord>, libsql::Error> {
+        let mut rows = self
+            .db
+            .connection()
+            .query(
+                "SELECT request_id, ts_ms, provider, connection_id, requested_model, upstream_model, client_format, upstream_format,
+                   status, stream, input_tokens, output_tokens, latency_ms, error FROM usage_log ORDER BY id",
+                (),
+            )
+            .await?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().await? {
+            out.push(UsageRecord {
+                request_id: row.get(0)?,
+                timestamp_ms: row.get(1)?,
+                provider: row.get(2)?,
+                connection_id: row.get(3)?,
+                requested_model: row.get(4)?,
+                upstream_model: row.get(5)?,
+                client_format: row.get(6)?,
+                upstream_format: row.get(7)?,
+                status: row.get::<u32>(8)? as u16,
+                stream: row.get::<i64>(9)? != 0,
+                input_tokens: row.get(10)?,
+                output_tokens: row.get(11)?,
+                latency_ms: row.get(12)?,
+                error: row.get(13)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl UsageSink for LibsqlUsageSink {
+    fn record(&self, record: UsageRecord) {
+        let mut buffer = self.buffer();
+        if buffer.len() >= self.capacity {
+            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::error!(dropped, "usage buffer full: row dropped");
+            return;
+        }
+        buffer.push(record);
+    }
+
+    fn flush(&self) -> BoxFuture<'_, ()> {
+        boxed(self.flush_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(n: u64) -> UsageRecord {
+        UsageRecord { request_id: format!("r{n}"), input_tokens: Some(n), latency_ms: n, status: 200, ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn rows_are_written_on_flush_and_bounded_before() {
+        let sink = LibsqlUsageSink::new(Database::open_memory().await.unwrap(), 3);
+        for n in 0..5 {
+            sink.record(row(n));
+        }
+        assert_eq!((sink.pending(), sink.dropped()), (3, 2));
+        sink.flush().await;
+        assert_eq!(sink.pending(), 0);
+        let stored = sink.read_all().await.unwrap();
+        assert_eq!(stored, vec![row(0), row(1), row(2)]);
+    }
+}
