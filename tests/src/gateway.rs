@@ -1,1 +1,52 @@
-//! Starting the gateway in-process for tests (filled in with the server crate).
+//! Starting the real gateway in-process on an ephemeral port, with its own data dir, config
+//! text and environment (injected, so parallel tests never share process env).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use omniroute_core::config::FileConfig;
+use omniroute_server::{RunningServer, Settings};
+use tempfile::TempDir;
+
+/// A gateway serving on 127.0.0.1 for one test.
+pub struct TestGateway {
+    pub server: RunningServer,
+    pub data_dir: TempDir,
+}
+
+impl TestGateway {
+    /// Starts with `config` (omniroute.toml text, may be empty) and env vars `env`.
+    pub async fn start(config: &str, env: &[(&str, &str)]) -> TestGateway {
+        Self::start_with(config, env, |_| {}).await
+    }
+
+    /// Like `start`, letting the test adjust settings (timeouts, limits) first.
+    pub async fn start_with(config: &str, env: &[(&str, &str)], adjust: impl FnOnce(&mut Settings)) -> TestGateway {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let file = FileConfig::parse(config).expect("test config parses");
+        let mut settings = Settings::from_file(Some(file));
+        settings.host = "127.0.0.1".into();
+        settings.port = 0;
+        settings.data_dir = data_dir.path().to_path_buf();
+        settings.shutdown_grace = Duration::from_secs(5);
+        adjust(&mut settings);
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let server = omniroute_server::start(settings, &|k| env.get(k).cloned()).await.expect("gateway starts");
+        TestGateway { server, data_dir }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url(), path)
+    }
+
+    /// Graceful shutdown (flushes usage).
+    pub async fn stop(self) -> TempDir {
+        self.server.shutdown().await;
+        self.data_dir
+    }
+}

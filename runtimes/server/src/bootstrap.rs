@@ -1,0 +1,80 @@
+//! Start-up: open the database (migrations applied), load the secret key, sync the config file
+//! and env-var providers into the store, and build the gateway with native ports.
+
+use std::sync::Arc;
+
+use omniroute_core::config::declare;
+use omniroute_core::ports::memory::MemoryCacheStore;
+use omniroute_core::ports::{Clock, ConfigStore, Ports};
+use omniroute_core::Gateway;
+use omniroute_storage::secrets::KeySource;
+use omniroute_storage::{Database, LibsqlConfigStore, LibsqlUsageSink, LocalDirBackupStore, SecretBox};
+
+use crate::clock::SystemClock;
+use crate::http_client::ReqwestHttpClient;
+use crate::settings::Settings;
+use crate::spawner::TokioSpawner;
+
+/// Usage rows held in memory at most before new ones are counted as dropped.
+const USAGE_BUFFER_ROWS: usize = 100_000;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(String),
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("cannot listen on {addr}: {message}")]
+    Bind { addr: String, message: String },
+}
+
+/// A ready gateway and the handles shutdown needs.
+pub struct Bootstrapped {
+    pub gateway: Arc<Gateway>,
+    pub usage: Arc<LibsqlUsageSink>,
+    pub spawner: TokioSpawner,
+}
+
+/// Builds the gateway. `env` reads environment variables (injectable for tests).
+pub async fn bootstrap(settings: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Result<Bootstrapped, StartError> {
+    let db = Database::open_file(&settings.database_path()).await.map_err(|e| StartError::Storage(e.to_string()))?;
+    let (secrets, source) = SecretBox::load_or_generate(env("OMNIROUTE_SECRET").as_deref(), &settings.data_dir)
+        .map_err(|e| StartError::Storage(e.to_string()))?;
+    if source == KeySource::Generated {
+        tracing::warn!(
+            path = %settings.data_dir.join("secret.key").display(),
+            "OMNIROUTE_SECRET is not set: generated an encryption key for stored API keys; keep this file (or set OMNIROUTE_SECRET) or stored keys cannot be read"
+        );
+    }
+    let config_store = Arc::new(LibsqlConfigStore::new(db.clone(), secrets));
+    let declared = declare(settings.file.as_ref(), env).map_err(|e| StartError::Config(e.to_string()))?;
+    config_store.sync_declared(declared).await.map_err(|e| StartError::Storage(e.to_string()))?;
+
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let cache_clock = clock.clone();
+    let usage = Arc::new(LibsqlUsageSink::new(db, USAGE_BUFFER_ROWS));
+    let spawner = TokioSpawner::default();
+    let http = ReqwestHttpClient::new(settings.connect_timeout).map_err(StartError::Config)?;
+    let ports = Ports {
+        http: Arc::new(http),
+        clock,
+        config: config_store,
+        usage: usage.clone(),
+        cache: Arc::new(MemoryCacheStore::new(move || cache_clock.now_unix_ms())),
+        backup: Arc::new(LocalDirBackupStore::new(settings.data_dir.join("backups"))),
+        spawner: Arc::new(spawner.clone()),
+    };
+    let gateway = Gateway::new(ports, settings.gateway.clone()).await.map_err(|e| StartError::Storage(e.to_string()))?;
+    let snapshot = gateway.snapshot();
+    if snapshot.is_empty() {
+        tracing::info!(
+            "no providers configured yet: set a key such as OPENAI_API_KEY=sk-... (or ANTHROPIC_API_KEY, GROQ_API_KEY, ...) or add a [[providers]] entry to omniroute.toml, then restart"
+        );
+    } else {
+        for provider in snapshot.providers() {
+            tracing::info!(provider = %provider.id, base_url = %provider.base_url, accounts = provider.connections.len(), "provider ready");
+        }
+    }
+    Ok(Bootstrapped { gateway: Arc::new(gateway), usage, spawner })
+}

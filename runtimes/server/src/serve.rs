@@ -1,0 +1,131 @@
+//! Serving: bind, answer with TCP_NODELAY, flush usage every second, pick up config changes,
+//! and on shutdown stop accepting, let in-flight requests (streams too) finish within the
+//! grace period, then flush the usage buffer.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::serve::ListenerExt;
+use omniroute_core::ports::UsageSink;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::bootstrap::{Bootstrapped, StartError, bootstrap};
+use crate::http_adapter::router;
+use crate::settings::Settings;
+
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+const REFRESH_EVERY: Duration = Duration::from_secs(5);
+
+/// A server started in the background (tests, embedding).
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub booted: Arc<Bootstrapped>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Triggers graceful shutdown and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Binds and serves in a background task until `shutdown`.
+pub async fn start(settings: Settings, env: &dyn Fn(&str) -> Option<String>) -> Result<RunningServer, StartError> {
+    let booted = Arc::new(bootstrap(&settings, env).await?);
+    let listener = bind(&settings).await?;
+    let addr = listener.local_addr().map_err(|e| StartError::Bind { addr: settings.host.clone(), message: e.to_string() })?;
+    let (tx, rx) = oneshot::channel();
+    let grace = settings.shutdown_grace;
+    let serving = booted.clone();
+    let task = tokio::spawn(async move {
+        serve(listener, serving, grace, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    Ok(RunningServer { addr, booted, shutdown: Some(tx), task })
+}
+
+/// Binds `host:port`.
+pub async fn bind(settings: &Settings) -> Result<TcpListener, StartError> {
+    let addr = format!("{}:{}", settings.host, settings.port);
+    TcpListener::bind(&addr).await.map_err(|e| StartError::Bind { addr, message: e.to_string() })
+}
+
+/// Serves until `signal` completes, then shuts down gracefully.
+pub async fn serve(listener: TcpListener, booted: Arc<Bootstrapped>, grace: Duration, signal: impl Future<Output = ()> + Send + 'static) {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "omniroute listening (OpenAI-compatible: POST /v1/chat/completions, GET /v1/models)");
+    }
+    let background = tokio::spawn(background_work(booted.clone()));
+    let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
+    let app = router(booted.gateway.clone());
+    // Without TCP_NODELAY, small SSE writes wait on the client's delayed ACK (~40 ms each).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        signal.await;
+        tracing::info!("shutting down: no new connections; waiting for in-flight requests");
+        let _ = signalled_tx.send(());
+    });
+    let bounded = async {
+        if signalled_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => if let Err(e) = result { tracing::error!(error = %e, "server error") },
+        () = bounded => tracing::warn!(grace_secs = grace.as_secs(), "grace period over; closing remaining connections"),
+    }
+    background.abort();
+    booted.spawner.drain().await;
+    booted.usage.flush().await;
+    tracing::info!(dropped_usage_rows = booted.usage.dropped(), "usage flushed; bye");
+}
+
+/// Periodic usage flush and config refresh.
+async fn background_work(booted: Arc<Bootstrapped>) {
+    let mut flush = tokio::time::interval(FLUSH_EVERY);
+    let mut refresh = tokio::time::interval(REFRESH_EVERY);
+    loop {
+        tokio::select! {
+            _ = flush.tick() => booted.usage.flush().await,
+            _ = refresh.tick() => match booted.gateway.refresh().await {
+                Ok(true) => tracing::info!("config changed; snapshot reloaded"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "config refresh failed; keeping the current snapshot"),
+            },
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn os_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
