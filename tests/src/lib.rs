@@ -9,4 +9,6 @@
 
 pub mod gateway;
 pub mod mock_upstream;
+pub mod sdk;
+pub mod sse;
 pub mod tools;

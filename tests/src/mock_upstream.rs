@@ -3,7 +3,8 @@
 //! The model name picks the behaviour, so one mock serves every scenario:
 //!   `error-<status>`  that status with an OpenAI error body     `html-502`  a non-JSON 502
 //!   `tools`           a tool call (streamed as fragments)        `cut-stream` dies after 2 chunks
-//!   `slow-<ms>`       waits before answering                     anything else: a text answer
+//!   `slow-<ms>`       waits before answering                     `drip-<ms>` streams a chunk every <ms>
+//!   anything else: a text answer
 //! An `Authorization: Bearer sk-bad` key gets a 500, to exercise account fallback.
 
 use std::net::SocketAddr;
@@ -136,7 +137,8 @@ async fn chat(State(state): State<MockState>, headers: HeaderMap, body: Bytes) -
     }
     let tools = model == "tools";
     if stream {
-        return sse_response(stream_chunks(&model, tools, include_usage), model == "cut-stream");
+        let gap = model.strip_prefix("drip-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(2);
+        return sse_response(stream_chunks(&model, tools, include_usage), model == "cut-stream", Duration::from_millis(gap));
     }
     json_response(200, completion(&model, tools))
 }
@@ -194,8 +196,8 @@ fn stream_chunks(model: &str, tools: bool, include_usage: bool) -> Vec<String> {
     chunks
 }
 
-fn sse_response(chunks: Vec<String>, cut: bool) -> Response {
-    let stream = async_stream(chunks, cut);
+fn sse_response(chunks: Vec<String>, cut: bool, gap: Duration) -> Response {
+    let stream = async_stream(chunks, cut, gap);
     Response::builder()
         .status(200)
         .header("content-type", "text/event-stream; charset=utf-8")
@@ -204,8 +206,8 @@ fn sse_response(chunks: Vec<String>, cut: bool) -> Response {
         .expect("response")
 }
 
-/// Sends each event as its own write, a few ms apart, like a real upstream.
-fn async_stream(chunks: Vec<String>, cut: bool) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+/// Sends each event as its own write, `gap` apart, like a real upstream.
+fn async_stream(chunks: Vec<String>, cut: bool, gap: Duration) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
     futures_util::stream::unfold((chunks.into_iter(), 0usize), move |(mut iter, n)| async move {
         if cut && n == 2 {
             return Some((Err(std::io::Error::other("mock cut the stream")), (iter, usize::MAX)));
@@ -214,7 +216,7 @@ fn async_stream(chunks: Vec<String>, cut: bool) -> impl futures_util::Stream<Ite
             return None;
         }
         let next = iter.next()?;
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::time::sleep(gap).await;
         Some((Ok(Bytes::from(format!("data: {next}\n\n"))), (iter, n + 1)))
     })
 }
