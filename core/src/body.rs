@@ -60,9 +60,7 @@ impl Body {
     pub fn into_stream(self) -> BoxStream<'static, Result<Bytes, BodyError>> {
         match self {
             Body::Stream(stream) => stream,
-            Body::Full(bytes) => boxed_stream(futures_util::stream::iter(
-                (!bytes.is_empty()).then_some(Ok(bytes)),
-            )),
+            Body::Full(bytes) => boxed_stream(futures_util::stream::iter((!bytes.is_empty()).then_some(Ok(bytes)))),
         }
     }
 }

@@ -59,7 +59,8 @@ impl LibsqlConfigStore {
             .map_err(store_err("reading providers"))?;
         while let Some(row) = rows.next().await.map_err(store_err("reading providers"))? {
             let text = |i: i32| row.get::<Option<String>>(i).map_err(store_err("reading providers"));
-            let headers: BTreeMap<String, String> = serde_json::from_str(&text(7)?.unwrap_or_default()).unwrap_or_default();
+            let headers: BTreeMap<String, String> =
+                serde_json::from_str(&text(7)?.unwrap_or_default()).unwrap_or_default();
             let models: Vec<String> = serde_json::from_str(&text(10)?.unwrap_or_default()).unwrap_or_default();
             providers.push(ProviderRecord {
                 id: text(0)?.unwrap_or_default(),
@@ -153,7 +154,12 @@ impl LibsqlConfigStore {
             .map_err(store_err("syncing providers"))?;
         }
         for c in &declared.connections {
-            let sealed = c.api_key.as_deref().map(|k| self.secrets.seal(k)).transpose().map_err(|e| StoreError(e.to_string()))?;
+            let sealed = c
+                .api_key
+                .as_deref()
+                .map(|k| self.secrets.seal(k))
+                .transpose()
+                .map_err(|e| StoreError(e.to_string()))?;
             tx.execute(
                 "INSERT INTO connections (id, provider_id, source, name, api_key_enc, priority, enabled, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, strftime('%s','now'), strftime('%s','now'))
@@ -264,7 +270,15 @@ mod tests {
     async fn resync_removes_only_what_the_source_dropped() {
         let store = store_with(Database::open_memory().await.unwrap(), "pw").await;
         store.sync_declared(declared()).await.unwrap();
-        let api = DeclaredConfig { source: "api".into(), providers: vec![ProviderRecord { id: "from-api".into(), source: "api".into(), ..declared().providers[1].clone() }], connections: vec![] };
+        let api = DeclaredConfig {
+            source: "api".into(),
+            providers: vec![ProviderRecord {
+                id: "from-api".into(),
+                source: "api".into(),
+                ..declared().providers[1].clone()
+            }],
+            connections: vec![],
+        };
         store.sync_declared(api).await.unwrap();
         let mut smaller = declared();
         smaller.providers.retain(|p| p.id == "openai");

@@ -27,7 +27,8 @@ impl Database {
     /// Opens (creating if needed) the file at `path` and applies pending migrations.
     pub async fn open_file(path: &Path) -> Result<Self, DatabaseError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| DatabaseError::Io(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DatabaseError::Io(format!("cannot create {}: {e}", dir.display())))?;
         }
         let db = libsql::Builder::new_local(path).build().await?;
         Self::init(db.connect()?).await

@@ -68,10 +68,7 @@ mod tests {
     #[tokio::test]
     async fn a_newer_schema_is_refused_not_clobbered() {
         let db = Database::open_memory().await.unwrap();
-        db.connection()
-            .execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)", ())
-            .await
-            .unwrap();
+        db.connection().execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)", ()).await.unwrap();
         let err = apply(db.connection()).await.unwrap_err();
         assert!(matches!(err, DatabaseError::TooNew { found: 999, .. }), "{err}");
     }

@@ -77,10 +77,8 @@ impl SecretBox {
     pub fn seal(&self, plaintext: &str) -> Result<String, SecretError> {
         let mut nonce = [0u8; 12];
         getrandom::fill(&mut nonce).map_err(|e| SecretError::Random(e.to_string()))?;
-        let sealed = self
-            .cipher
-            .encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes())
-            .map_err(|_| SecretError::Malformed)?;
+        let sealed =
+            self.cipher.encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes()).map_err(|_| SecretError::Malformed)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         Ok(format!("{PREFIX}{}", B64.encode(out)))

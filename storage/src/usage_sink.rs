@@ -26,7 +26,13 @@ fn opt_u64(value: Option<u64>) -> Value {
 
 impl LibsqlUsageSink {
     pub fn new(db: Database, capacity: usize) -> Self {
-        LibsqlUsageSink { db, buffer: Mutex::new(Vec::new()), capacity, dropped: AtomicU64::new(0), flushing: tokio::sync::Mutex::new(()) }
+        LibsqlUsageSink {
+            db,
+            buffer: Mutex::new(Vec::new()),
+            capacity,
+            dropped: AtomicU64::new(0),
+            flushing: tokio::sync::Mutex::new(()),
+        }
     }
 
     fn buffer(&self) -> std::sync::MutexGuard<'_, Vec<UsageRecord>> {
@@ -147,7 +153,13 @@ mod tests {
     use super::*;
 
     fn row(n: u64) -> UsageRecord {
-        UsageRecord { request_id: format!("r{n}"), input_tokens: Some(n), latency_ms: n, status: 200, ..Default::default() }
+        UsageRecord {
+            request_id: format!("r{n}"),
+            input_tokens: Some(n),
+            latency_ms: n,
+            status: 200,
+            ..Default::default()
+        }
     }
 
     #[tokio::test]

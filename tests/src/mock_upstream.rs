@@ -108,11 +108,18 @@ fn json_response(status: u16, body: Value) -> Response {
 }
 
 async fn models() -> Response {
-    json_response(200, json!({ "object": "list", "data": [{ "id": "gpt-mock", "object": "model", "created": 0, "owned_by": "mock" }] }))
+    json_response(
+        200,
+        json!({ "object": "list", "data": [{ "id": "gpt-mock", "object": "model", "created": 0, "owned_by": "mock" }] }),
+    )
 }
 
 async fn chat(State(state): State<MockState>, headers: HeaderMap, body: Bytes) -> Response {
-    state.requests.lock().expect("lock").push(Recorded { path: "/v1/chat/completions".into(), headers: headers.clone(), body: body.clone() });
+    state.requests.lock().expect("lock").push(Recorded {
+        path: "/v1/chat/completions".into(),
+        headers: headers.clone(),
+        body: body.clone(),
+    });
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return json_response(400, error_body(400, "We could not parse the JSON body of your request."));
     };
@@ -138,7 +145,11 @@ async fn chat(State(state): State<MockState>, headers: HeaderMap, body: Bytes) -
     let tools = model == "tools";
     if stream {
         let gap = model.strip_prefix("drip-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(2);
-        return sse_response(stream_chunks(&model, tools, include_usage), model == "cut-stream", Duration::from_millis(gap));
+        return sse_response(
+            stream_chunks(&model, tools, include_usage),
+            model == "cut-stream",
+            Duration::from_millis(gap),
+        );
     }
     json_response(200, completion(&model, tools))
 }
@@ -174,7 +185,11 @@ fn stream_chunks(model: &str, tools: bool, include_usage: bool) -> Vec<String> {
     if tools {
         chunks.push(chunk(model, json!({ "tool_calls": [{ "index": 0, "id": "call_mock1", "type": "function", "function": { "name": "get_weather", "arguments": "" } }] }), None));
         for part in ["{\"ci", "ty\":\"Pa", "ris\"}"] {
-            chunks.push(chunk(model, json!({ "tool_calls": [{ "index": 0, "function": { "arguments": part } }] }), None));
+            chunks.push(chunk(
+                model,
+                json!({ "tool_calls": [{ "index": 0, "function": { "arguments": part } }] }),
+                None,
+            ));
         }
         chunks.push(chunk(model, json!({}), Some("tool_calls")));
     } else {
@@ -207,7 +222,11 @@ fn sse_response(chunks: Vec<String>, cut: bool, gap: Duration) -> Response {
 }
 
 /// Sends each event as its own write, `gap` apart, like a real upstream.
-fn async_stream(chunks: Vec<String>, cut: bool, gap: Duration) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+fn async_stream(
+    chunks: Vec<String>,
+    cut: bool,
+    gap: Duration,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
     futures_util::stream::unfold((chunks.into_iter(), 0usize), move |(mut iter, n)| async move {
         if cut && n == 2 {
             return Some((Err(std::io::Error::other("mock cut the stream")), (iter, usize::MAX)));

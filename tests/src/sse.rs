@@ -6,7 +6,8 @@ use serde_json::Value;
 pub fn data_events(body: &str) -> Vec<String> {
     body.split("\n\n")
         .filter_map(|event| {
-            let data: Vec<&str> = event.lines().filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:"))).collect();
+            let data: Vec<&str> =
+                event.lines().filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:"))).collect();
             (!data.is_empty()).then(|| data.join("\n"))
         })
         .collect()

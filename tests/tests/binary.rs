@@ -28,7 +28,8 @@ fn omniroute(cwd: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> Chi
 async fn terminate(mut child: Child) -> String {
     let pid = child.id().expect("running") as i32;
     Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await.unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.expect("exits after SIGTERM").unwrap();
+    let status =
+        tokio::time::timeout(Duration::from_secs(20), child.wait()).await.expect("exits after SIGTERM").unwrap();
     let mut log = String::new();
     child.stderr.take().unwrap().read_to_string(&mut log).await.unwrap();
     assert!(status.success(), "exit status {status:?}\n{log}");

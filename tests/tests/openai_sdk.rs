@@ -12,6 +12,9 @@ async fn openai_python_sdk_chats_through_the_server() {
     let summary = tokio::task::spawn_blocking(move || run_openai_sdk_chat(&base, "openai")).await.unwrap();
     assert_eq!(summary["chat"], MOCK_TEXT);
     assert_eq!(summary["stream"], MOCK_TEXT);
-    assert!(mock.requests().iter().all(|r| r.headers["authorization"] == "Bearer sk-test"), "the client's key never reaches the upstream");
+    assert!(
+        mock.requests().iter().all(|r| r.headers["authorization"] == "Bearer sk-test"),
+        "the client's key never reaches the upstream"
+    );
     gw.stop().await;
 }

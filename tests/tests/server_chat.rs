@@ -47,7 +47,8 @@ async fn non_stream_chat_is_byte_faithful_both_ways() {
     assert_eq!(seen.headers["authorization"], "Bearer sk-test");
 
     // The client got exactly what the upstream answered.
-    let direct = post(&format!("{}/chat/completions", mock.base_url()), &request.replace("openai/gpt-mock", "gpt-mock")).await;
+    let direct =
+        post(&format!("{}/chat/completions", mock.base_url()), &request.replace("openai/gpt-mock", "gpt-mock")).await;
     assert_eq!(gateway_body, direct.bytes().await.unwrap());
     let body: Value = serde_json::from_slice(&gateway_body).unwrap();
     assert_eq!(body["choices"][0]["message"]["content"], MOCK_TEXT);
@@ -63,7 +64,12 @@ async fn streamed_chat_relays_every_event_unchanged() {
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
     let body = response.text().await.unwrap();
-    let direct = post(&format!("{}/chat/completions", mock.base_url()), &request.replace("openai/gpt-mock", "gpt-mock")).await.text().await.unwrap();
+    let direct =
+        post(&format!("{}/chat/completions", mock.base_url()), &request.replace("openai/gpt-mock", "gpt-mock"))
+            .await
+            .text()
+            .await
+            .unwrap();
     assert_eq!(body, direct, "passthrough stream must be byte-identical");
     assert_eq!(streamed_text(&body), MOCK_TEXT);
     assert_eq!(data_events(&body).last().map(String::as_str), Some("[DONE]"));
@@ -97,7 +103,8 @@ async fn upstream_errors_pass_through_with_their_status() {
     let gw = gateway_for(&mock).await;
     for status in [400u16, 401, 404, 429, 500, 503] {
         for stream in [false, true] {
-            let request = json!({"model": format!("openai/error-{status}"), "messages": [], "stream": stream}).to_string();
+            let request =
+                json!({"model": format!("openai/error-{status}"), "messages": [], "stream": stream}).to_string();
             let response = post(&gw.url("/v1/chat/completions"), &request).await;
             assert_eq!(response.status().as_u16(), status, "stream={stream}");
             let body: Value = response.json().await.unwrap();
@@ -126,7 +133,12 @@ async fn bad_requests_get_clear_openai_errors() {
         (r#"{"model":"openai/x"}"#.into(), 400, "invalid_request_error", "`messages`"),
         (r#"{"model":"nope/gpt-4o","messages":[]}"#.into(), 400, "invalid_request_error", "unknown provider 'nope'"),
         (r#"{"model":"mystery-model","messages":[]}"#.into(), 400, "invalid_request_error", "not known"),
-        (format!(r#"{{"model":"openai/x","messages":[{{"role":"user","content":"{}"}}]}}"#, "a".repeat(5000)), 413, "invalid_request_error", "limit"),
+        (
+            format!(r#"{{"model":"openai/x","messages":[{{"role":"user","content":"{}"}}]}}"#, "a".repeat(5000)),
+            413,
+            "invalid_request_error",
+            "limit",
+        ),
     ];
     for (body, status, kind, needle) in cases {
         let response = post(&url, &body).await;
@@ -163,7 +175,8 @@ async fn a_failing_account_falls_back_to_the_next() {
     let gw = TestGateway::start(&config, &[]).await;
     let response = post(&gw.url("/v1/chat/completions"), r#"{"model":"openai/gpt-mock","messages":[]}"#).await;
     assert_eq!(response.status(), 200);
-    let keys: Vec<String> = mock.requests().iter().map(|r| r.headers["authorization"].to_str().unwrap().to_owned()).collect();
+    let keys: Vec<String> =
+        mock.requests().iter().map(|r| r.headers["authorization"].to_str().unwrap().to_owned()).collect();
     assert_eq!(keys, ["Bearer sk-bad", "Bearer sk-good"]);
     // The broken account's 500 moves on; the good account's 400 is the client's problem and
     // comes back at once (had it been retried, the mock would count more requests).
@@ -217,7 +230,8 @@ async fn unreachable_and_slow_upstreams_fail_clearly_and_in_time() {
 async fn a_stream_cut_midway_ends_with_an_error_event() {
     let mock = MockUpstream::start();
     let gw = gateway_for(&mock).await;
-    let response = post(&gw.url("/v1/chat/completions"), r#"{"model":"openai/cut-stream","messages":[],"stream":true}"#).await;
+    let response =
+        post(&gw.url("/v1/chat/completions"), r#"{"model":"openai/cut-stream","messages":[],"stream":true}"#).await;
     assert_eq!(response.status(), 200, "bytes were already flowing");
     let body = response.text().await.unwrap();
     let events = data_events(&body);
@@ -260,7 +274,10 @@ async fn custom_provider_auth_headers_and_model_list() {
     assert_eq!(models["object"], "list");
     let ids: Vec<&str> = models["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert!(ids.contains(&"mycorp/llama-3-70b"), "{ids:?}");
-    assert!(ids.iter().any(|id| id.starts_with("groq/")), "env-registered catalog providers list their models: {ids:?}");
+    assert!(
+        ids.iter().any(|id| id.starts_with("groq/")),
+        "env-registered catalog providers list their models: {ids:?}"
+    );
     let one: Value = reqwest::get(gw.url("/v1/models/mycorp/llama-3-70b")).await.unwrap().json().await.unwrap();
     assert_eq!(one["owned_by"], "mycorp");
     let health: Value = reqwest::get(gw.url("/api/monitoring/health")).await.unwrap().json().await.unwrap();
@@ -275,7 +292,11 @@ async fn usage_is_recorded_per_attempt_and_flushed_on_shutdown() {
     let gw = gateway_for(&mock).await;
     let url = gw.url("/v1/chat/completions");
     post(&url, r#"{"model":"openai/gpt-mock","messages":[]}"#).await.bytes().await.unwrap();
-    post(&url, r#"{"model":"openai/gpt-mock","messages":[],"stream":true,"stream_options":{"include_usage":true}}"#).await.bytes().await.unwrap();
+    post(&url, r#"{"model":"openai/gpt-mock","messages":[],"stream":true,"stream_options":{"include_usage":true}}"#)
+        .await
+        .bytes()
+        .await
+        .unwrap();
     post(&url, r#"{"model":"openai/error-429","messages":[]}"#).await.bytes().await.unwrap();
     let usage = gw.server.booted.usage.clone();
     gw.stop().await;
@@ -302,13 +323,19 @@ async fn shutdown_lets_an_in_flight_stream_finish() {
     let body = client.await.unwrap();
     assert_eq!(streamed_text(&body), MOCK_TEXT, "the stream completed during shutdown");
     assert!(body.ends_with("data: [DONE]\n\n"));
-    assert!(reqwest::get(format!("http://{addr}/api/monitoring/health")).await.is_err(), "no new connections after shutdown");
+    assert!(
+        reqwest::get(format!("http://{addr}/api/monitoring/health")).await.is_err(),
+        "no new connections after shutdown"
+    );
 }
 
 #[tokio::test]
 async fn config_is_kept_in_the_store_and_keys_encrypted() {
     let mock = MockUpstream::start();
-    let config = format!("[[providers]]\nid = \"openai\"\nbase_url = \"{}\"\n[[providers.accounts]]\napi_key = \"sk-very-secret-123\"\n", mock.base_url());
+    let config = format!(
+        "[[providers]]\nid = \"openai\"\nbase_url = \"{}\"\n[[providers.accounts]]\napi_key = \"sk-very-secret-123\"\n",
+        mock.base_url()
+    );
     let gw = TestGateway::start(&config, &[]).await;
     let dir = gw.stop().await;
     let db = std::fs::read(dir.path().join("omniroute.db")).unwrap();

@@ -133,9 +133,7 @@ fn declare_account(
         }
         (Some(key), None) => Some(key.clone()),
         (None, Some(var)) => Some(non_empty(env(var)).ok_or_else(|| {
-            DeclareError(format!(
-                "account '{name}' of provider '{provider_id}': environment variable {var} is not set"
-            ))
+            DeclareError(format!("account '{name}' of provider '{provider_id}': environment variable {var} is not set"))
         })?),
         (None, None) => None,
     };
@@ -157,18 +155,14 @@ fn validate_id(id: &str) -> Result<String, DeclareError> {
     if ok {
         Ok(id.to_owned())
     } else {
-        Err(DeclareError(format!(
-            "provider id '{id}' must be 1-64 characters of a-z, 0-9, '-', '_' or '.'"
-        )))
+        Err(DeclareError(format!("provider id '{id}' must be 1-64 characters of a-z, 0-9, '-', '_' or '.'")))
     }
 }
 
 fn clean_base_url(provider_id: &str, url: &str) -> Result<String, DeclareError> {
     let url = url.trim();
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(DeclareError(format!(
-            "provider '{provider_id}': base_url must start with http:// or https://"
-        )));
+        return Err(DeclareError(format!("provider '{provider_id}': base_url must start with http:// or https://")));
     }
     Ok(url.trim_end_matches('/').to_owned())
 }
@@ -183,8 +177,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
     }
 
@@ -231,7 +224,9 @@ mod tests {
 
     #[test]
     fn missing_env_var_and_custom_without_base_url_are_clear_errors() {
-        let file = FileConfig::parse("[[providers]]\nid = \"openai\"\n[[providers.accounts]]\napi_key_env = \"NOPE\"\n").unwrap();
+        let file =
+            FileConfig::parse("[[providers]]\nid = \"openai\"\n[[providers.accounts]]\napi_key_env = \"NOPE\"\n")
+                .unwrap();
         let err = declare(Some(&file), &env_of(&[])).unwrap_err().to_string();
         assert!(err.contains("NOPE is not set"), "{err}");
         let file = FileConfig::parse("[[providers]]\nid = \"mycorp\"\n").unwrap();

@@ -56,11 +56,8 @@ impl ConfigSnapshot {
         let mut snapshot = ConfigSnapshot { version: stored.version, ..Default::default() };
         for record in stored.providers.iter().filter(|p| p.enabled) {
             let entry = record.catalog_id.as_deref().and_then(find_catalog_provider);
-            let mut connections: Vec<_> = stored
-                .connections
-                .iter()
-                .filter(|c| c.provider_id == record.id && c.enabled)
-                .collect();
+            let mut connections: Vec<_> =
+                stored.connections.iter().filter(|c| c.provider_id == record.id && c.enabled).collect();
             connections.sort_by_key(|c| (c.priority, c.id.clone()));
             let mut connections: Vec<ResolvedConnection> = connections
                 .into_iter()
@@ -69,11 +66,14 @@ impl ConfigSnapshot {
             let auth = record.auth.or(entry.map(|e| e.auth)).unwrap_or(AuthScheme::Bearer);
             let key_required = entry.map(|e| e.key_required).unwrap_or(auth != AuthScheme::None);
             if connections.is_empty() && !key_required {
-                connections.push(ResolvedConnection { id: format!("{}:local", record.id), name: "local".into(), api_key: None });
+                connections.push(ResolvedConnection {
+                    id: format!("{}:local", record.id),
+                    name: "local".into(),
+                    api_key: None,
+                });
             }
-            let mut headers: Vec<(String, String)> = entry
-                .map(|e| e.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default();
+            let mut headers: Vec<(String, String)> =
+                entry.map(|e| e.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
             for (k, v) in &record.headers {
                 headers.retain(|(existing, _)| !existing.eq_ignore_ascii_case(k));
                 headers.push((k.clone(), v.clone()));

@@ -111,7 +111,8 @@ pub fn encode_event(event: Option<&str>, data: &str) -> Bytes {
 mod tests {
     use super::*;
 
-    const STREAM: &str = "event: message\r\ndata: {\"a\":\"é\"}\r\n\r\n: keep-alive\n\ndata: line1\ndata: line2\n\ndata: [DONE]\n\n";
+    const STREAM: &str =
+        "event: message\r\ndata: {\"a\":\"é\"}\r\n\r\n: keep-alive\n\ndata: line1\ndata: line2\n\ndata: [DONE]\n\n";
 
     #[test]
     fn every_split_point_gives_the_same_events() {

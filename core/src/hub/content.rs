@@ -41,22 +41,46 @@ pub enum MediaSource {
 /// A piece of a message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ContentBlock {
-    Text { text: String },
+    Text {
+        text: String,
+    },
     /// OpenAI `image_url` (URL or data URL, `detail`); Anthropic `image`; Gemini `inlineData`/`fileData`.
-    Image { source: MediaSource, detail: Option<String> },
+    Image {
+        source: MediaSource,
+        detail: Option<String>,
+    },
     /// OpenAI `file`; Anthropic `document`; Gemini `inlineData` with a non-image type.
-    Document { source: MediaSource, name: Option<String> },
+    Document {
+        source: MediaSource,
+        name: Option<String>,
+    },
     /// OpenAI `tool_calls[]` (arguments as a JSON string); Anthropic `tool_use` (input object);
     /// Gemini `functionCall` (no id: codecs generate stable ones).
-    ToolCall { id: String, name: String, arguments: String },
+    ToolCall {
+        id: String,
+        name: String,
+        arguments: String,
+    },
     /// OpenAI `tool` message; Anthropic `tool_result`; Gemini `functionResponse`.
-    ToolResult { tool_call_id: String, content: Vec<ContentBlock>, is_error: bool },
+    ToolResult {
+        tool_call_id: String,
+        content: Vec<ContentBlock>,
+        is_error: bool,
+    },
     /// Anthropic `thinking` with `signature`; OpenAI `reasoning_content`; Gemini `thought` parts.
-    Thinking { text: String, signature: Option<String> },
+    Thinking {
+        text: String,
+        signature: Option<String>,
+    },
     /// Anthropic `redacted_thinking`.
-    RedactedThinking { data: String },
+    RedactedThinking {
+        data: String,
+    },
     /// A part the hub does not model, tagged with the format it came from.
-    Unknown { format: String, value: serde_json::Value },
+    Unknown {
+        format: String,
+        value: serde_json::Value,
+    },
 }
 
 impl ContentBlock {

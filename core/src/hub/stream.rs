@@ -8,14 +8,32 @@ use super::{FinishReason, Usage};
 /// One event of a streamed answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum StreamEvent {
-    MessageStart { id: String, model: String, created: Option<u64> },
-    BlockStart { index: usize, block: BlockStart },
-    BlockDelta { index: usize, delta: BlockDelta },
-    BlockStop { index: usize },
+    MessageStart {
+        id: String,
+        model: String,
+        created: Option<u64>,
+    },
+    BlockStart {
+        index: usize,
+        block: BlockStart,
+    },
+    BlockDelta {
+        index: usize,
+        delta: BlockDelta,
+    },
+    BlockStop {
+        index: usize,
+    },
     Usage(Usage),
-    MessageStop { finish_reason: Option<FinishReason> },
+    MessageStop {
+        finish_reason: Option<FinishReason>,
+    },
     /// The upstream failed mid-stream; encoders emit their format's error event.
-    Error { status: u16, kind: String, message: String },
+    Error {
+        status: u16,
+        kind: String,
+        message: String,
+    },
 }
 
 /// What kind of block opens.

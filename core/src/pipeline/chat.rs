@@ -121,7 +121,14 @@ fn respond(
                 let attempt = Attempt { error: end.error.clone(), ..last };
                 gw.record(&base, &attempt, end.usage, end.error);
             };
-            let relay = Relay::new(first, rest, gateway.ports.clock.clone(), gateway.options.idle_timeout, ctx.client_format, on_end);
+            let relay = Relay::new(
+                first,
+                rest,
+                gateway.ports.clock.clone(),
+                gateway.options.idle_timeout,
+                ctx.client_format,
+                on_end,
+            );
             let mut response = Response::new(Body::from_stream(relay));
             *response.status_mut() = status;
             let headers = response.headers_mut();

@@ -105,10 +105,17 @@ pub async fn dispatch(
     }
     let summary = attempts
         .iter()
-        .map(|a| format!("{}: {}", a.connection_id, a.error.clone().unwrap_or_else(|| format!("HTTP {}", a.status.unwrap_or(0)))))
+        .map(|a| {
+            format!(
+                "{}: {}",
+                a.connection_id,
+                a.error.clone().unwrap_or_else(|| format!("HTTP {}", a.status.unwrap_or(0)))
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ");
-    let message = format!("provider '{}' could not be reached ({} attempt(s): {summary})", call.provider.id, attempts.len());
+    let message =
+        format!("provider '{}' could not be reached ({} attempt(s): {summary})", call.provider.id, attempts.len());
     Err(match last_error {
         Some(AttemptError::Timeout) => GatewayError::UpstreamTimeout(message),
         _ => GatewayError::UpstreamUnavailable(message),
@@ -134,7 +141,8 @@ async fn attempt(
     call: &Call<'_>,
 ) -> Result<Attempted, AttemptError> {
     let limit = call.first_byte_timeout;
-    let response = within(clock, limit, http.send(request)).await.ok_or(AttemptError::Timeout)?.map_err(AttemptError::Http)?;
+    let response =
+        within(clock, limit, http.send(request)).await.ok_or(AttemptError::Timeout)?.map_err(AttemptError::Http)?;
     let (parts, body) = response.into_parts();
     let streaming = call.stream && parts.status.is_success();
     if !streaming {

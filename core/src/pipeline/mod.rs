@@ -120,12 +120,19 @@ impl Gateway {
             client_format: WireFormat::OpenaiChat,
         };
         let mut response = match route(&parts.method, parts.uri.path()) {
-            Route::Chat(format) => chat::handle(self, &RequestContext { client_format: format, ..ctx.clone() }, body).await,
+            Route::Chat(format) => {
+                chat::handle(self, &RequestContext { client_format: format, ..ctx.clone() }, body).await
+            }
             Route::ListModels => info::list_models(self),
             Route::GetModel(id) => info::get_model(self, &id),
             Route::Health => info::health(self),
-            Route::NotFound => respond::error(ctx.client_format, &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path()))),
-            Route::MethodNotAllowed => respond::error(ctx.client_format, &GatewayError::MethodNotAllowed(parts.method.to_string())),
+            Route::NotFound => respond::error(
+                ctx.client_format,
+                &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())),
+            ),
+            Route::MethodNotAllowed => {
+                respond::error(ctx.client_format, &GatewayError::MethodNotAllowed(parts.method.to_string()))
+            }
         };
         if let Ok(value) = HeaderValue::from_str(&ctx.request_id) {
             response.headers_mut().insert("x-request-id", value);

@@ -27,7 +27,8 @@ struct Probe<'a> {
 
 /// Validates the JSON and finds `model`; a clear 400 for anything malformed.
 pub fn probe(body: &[u8]) -> Result<ChatProbe, GatewayError> {
-    let text = std::str::from_utf8(body).map_err(|_| GatewayError::InvalidRequest("request body is not valid UTF-8".into()))?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| GatewayError::InvalidRequest("request body is not valid UTF-8".into()))?;
     let probe: Probe<'_> = serde_json::from_str(text).map_err(|e| {
         GatewayError::InvalidRequest(if e.is_data() {
             "request body must be a JSON object with `model` and `messages`".to_owned()
@@ -93,7 +94,15 @@ mod tests {
 
     #[test]
     fn malformed_bodies_are_400s() {
-        for body in [&b"{"[..], b"[1]", b"{\"messages\":[]}", b"{\"model\":3,\"messages\":[]}", b"{\"model\":\"a/b\"}", b"{\"model\":\"a/b\",\"messages\":[],\"stream\":\"yes\"}", b"\xff"] {
+        for body in [
+            &b"{"[..],
+            b"[1]",
+            b"{\"messages\":[]}",
+            b"{\"model\":3,\"messages\":[]}",
+            b"{\"model\":\"a/b\"}",
+            b"{\"model\":\"a/b\",\"messages\":[],\"stream\":\"yes\"}",
+            b"\xff",
+        ] {
             let err = probe(body).unwrap_err();
             assert_eq!(err.status(), 400, "{:?}", String::from_utf8_lossy(body));
         }

@@ -18,7 +18,9 @@ pub fn resolve(snapshot: &ConfigSnapshot, model: &str) -> Result<Target, Gateway
     if let Some((prefix, rest)) = model.split_once('/') {
         if let Some(provider) = snapshot.provider(prefix) {
             if rest.is_empty() {
-                return Err(GatewayError::InvalidRequest(format!("model '{model}' names no model after the provider prefix")));
+                return Err(GatewayError::InvalidRequest(format!(
+                    "model '{model}' names no model after the provider prefix"
+                )));
             }
             return Ok(Target { provider: provider.clone(), model: rest.to_owned() });
         }
@@ -71,7 +73,10 @@ mod tests {
         };
         ConfigSnapshot::build(&StoredConfig {
             version: 1,
-            providers: vec![provider("openai", Some("openai"), vec![]), provider("mycorp", None, vec!["meta-llama/Llama-3".into()])],
+            providers: vec![
+                provider("openai", Some("openai"), vec![]),
+                provider("mycorp", None, vec!["meta-llama/Llama-3".into()]),
+            ],
             connections: vec![ConnectionRecord {
                 id: "openai:a".into(),
                 provider_id: "openai".into(),

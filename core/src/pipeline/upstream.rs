@@ -16,9 +16,7 @@ pub fn build_request(
     body: Bytes,
     stream: bool,
 ) -> Result<http::Request<Bytes>, GatewayError> {
-    let path = path
-        .replace("{model}", model)
-        .replace("{api_version}", provider.api_version.as_deref().unwrap_or(""));
+    let path = path.replace("{model}", model).replace("{api_version}", provider.api_version.as_deref().unwrap_or(""));
     let mut url = format!("{}{}", provider.base_url, path);
     let key = connection.api_key.as_deref();
     if let (AuthScheme::Query, Some(key)) = (provider.auth, key) {
@@ -42,7 +40,10 @@ pub fn build_request(
         };
         if !name.is_empty() {
             let mut value = HeaderValue::from_str(&value).map_err(|_| {
-                GatewayError::InvalidRequest(format!("the API key of account '{}' contains characters not allowed in a header", connection.id))
+                GatewayError::InvalidRequest(format!(
+                    "the API key of account '{}' contains characters not allowed in a header",
+                    connection.id
+                ))
             })?;
             value.set_sensitive(true);
             builder = builder.header(HeaderName::from_static(name), value);
@@ -91,12 +92,31 @@ mod tests {
 
     #[test]
     fn each_auth_scheme_puts_the_key_in_its_place() {
-        let req = build_request(&provider(AuthScheme::Bearer, "/chat/completions"), &conn(), "/chat/completions", "m", Bytes::new(), false).unwrap();
+        let req = build_request(
+            &provider(AuthScheme::Bearer, "/chat/completions"),
+            &conn(),
+            "/chat/completions",
+            "m",
+            Bytes::new(),
+            false,
+        )
+        .unwrap();
         assert_eq!(req.uri(), "https://example.com/v1/chat/completions");
         assert_eq!(req.headers()["authorization"], "Bearer k+1");
         assert_eq!(req.headers()["anthropic-version"], "2023-06-01");
-        let req = build_request(&provider(AuthScheme::ApiKey, ""), &conn(), "/openai/deployments/{model}/chat/completions?api-version={api_version}", "gpt-4o", Bytes::new(), true).unwrap();
-        assert_eq!(req.uri(), "https://example.com/v1/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21");
+        let req = build_request(
+            &provider(AuthScheme::ApiKey, ""),
+            &conn(),
+            "/openai/deployments/{model}/chat/completions?api-version={api_version}",
+            "gpt-4o",
+            Bytes::new(),
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            req.uri(),
+            "https://example.com/v1/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+        );
         assert_eq!(req.headers()["api-key"], "k+1");
         assert_eq!(req.headers()["accept"], "text/event-stream");
         let req = build_request(&provider(AuthScheme::Query, ""), &conn(), "/x", "m", Bytes::new(), false).unwrap();

@@ -66,18 +66,14 @@ pub fn catalog() -> &'static [CatalogProvider] {
     CATALOG.get_or_init(|| {
         // The file is compiled in and covered by a unit test, so a parse failure cannot ship;
         // an empty catalog is still safer than a panic in a Worker isolate.
-        serde_json::from_str::<CatalogFile>(include_str!("catalog.json"))
-            .map(|file| file.providers)
-            .unwrap_or_default()
+        serde_json::from_str::<CatalogFile>(include_str!("catalog.json")).map(|file| file.providers).unwrap_or_default()
     })
 }
 
 /// Finds a catalog provider by id or alias (case-insensitive).
 pub fn find_catalog_provider(name: &str) -> Option<&'static CatalogProvider> {
     let name = name.to_ascii_lowercase();
-    catalog()
-        .iter()
-        .find(|p| p.id == name || p.aliases.iter().any(|a| *a == name))
+    catalog().iter().find(|p| p.id == name || p.aliases.iter().any(|a| *a == name))
 }
 
 #[cfg(test)]
@@ -91,10 +87,31 @@ mod tests {
         let ids: HashSet<&str> = catalog().iter().map(|p| p.id.as_str()).collect();
         assert!(ids.len() >= 25, "only {} providers", ids.len());
         for required in [
-            "openai", "anthropic", "gemini", "openrouter", "groq", "deepseek", "mistral", "xai",
-            "together", "fireworks", "nebius", "cerebras", "nvidia", "perplexity", "deepinfra",
-            "huggingface", "moonshot", "dashscope", "siliconflow", "azure", "ollama", "lmstudio",
-            "vllm", "llamacpp", "cohere",
+            "openai",
+            "anthropic",
+            "gemini",
+            "openrouter",
+            "groq",
+            "deepseek",
+            "mistral",
+            "xai",
+            "together",
+            "fireworks",
+            "nebius",
+            "cerebras",
+            "nvidia",
+            "perplexity",
+            "deepinfra",
+            "huggingface",
+            "moonshot",
+            "dashscope",
+            "siliconflow",
+            "azure",
+            "ollama",
+            "lmstudio",
+            "vllm",
+            "llamacpp",
+            "cohere",
         ] {
             assert!(ids.contains(required), "catalog lacks {required}");
         }

@@ -33,8 +33,9 @@ impl WireFormat {
 impl std::str::FromStr for WireFormat {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned()))
-            .map_err(|_| format!("unknown wire format '{s}' (expected openai-chat, openai-responses, anthropic, gemini or ollama)"))
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+            format!("unknown wire format '{s}' (expected openai-chat, openai-responses, anthropic, gemini or ollama)")
+        })
     }
 }
 
@@ -59,7 +60,8 @@ pub enum AuthScheme {
 impl std::str::FromStr for AuthScheme {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned()))
-            .map_err(|_| format!("unknown auth scheme '{s}' (expected bearer, x-api-key, x-goog-api-key, api-key, query or none)"))
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+            format!("unknown auth scheme '{s}' (expected bearer, x-api-key, x-goog-api-key, api-key, query or none)")
+        })
     }
 }

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use omniroute_core::Gateway;
 use omniroute_core::config::declare;
 use omniroute_core::ports::memory::MemoryCacheStore;
 use omniroute_core::ports::{Clock, ConfigStore, Ports};
-use omniroute_core::Gateway;
 use omniroute_storage::secrets::KeySource;
 use omniroute_storage::{Database, LibsqlConfigStore, LibsqlUsageSink, LocalDirBackupStore, SecretBox};
 
@@ -65,7 +65,8 @@ pub async fn bootstrap(settings: &Settings, env: &dyn Fn(&str) -> Option<String>
         backup: Arc::new(LocalDirBackupStore::new(settings.data_dir.join("backups"))),
         spawner: Arc::new(spawner.clone()),
     };
-    let gateway = Gateway::new(ports, settings.gateway.clone()).await.map_err(|e| StartError::Storage(e.to_string()))?;
+    let gateway =
+        Gateway::new(ports, settings.gateway.clone()).await.map_err(|e| StartError::Storage(e.to_string()))?;
     let snapshot = gateway.snapshot();
     if snapshot.is_empty() {
         tracing::info!(

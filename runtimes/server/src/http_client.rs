@@ -54,13 +54,15 @@ fn source_chain(err: &dyn std::error::Error) -> String {
 impl HttpClient for ReqwestHttpClient {
     fn send(&self, request: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Body>, HttpError>> {
         boxed(async move {
-            let request = reqwest::Request::try_from(request).map_err(|e| HttpError::Other(source_chain(&e.without_url())))?;
+            let request =
+                reqwest::Request::try_from(request).map_err(|e| HttpError::Other(source_chain(&e.without_url())))?;
             let response = self.client.execute(request).await.map_err(map_error)?;
             let mut builder = http::Response::builder().status(response.status());
             if let Some(headers) = builder.headers_mut() {
                 *headers = response.headers().clone();
             }
-            let body = response.bytes_stream().map(|chunk| chunk.map_err(|e| BodyError(source_chain(&e.without_url()))));
+            let body =
+                response.bytes_stream().map(|chunk| chunk.map_err(|e| BodyError(source_chain(&e.without_url()))));
             builder.body(Body::from_stream(body)).map_err(|e| HttpError::Other(e.to_string()))
         })
     }

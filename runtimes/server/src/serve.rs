@@ -42,7 +42,8 @@ impl RunningServer {
 pub async fn start(settings: Settings, env: &dyn Fn(&str) -> Option<String>) -> Result<RunningServer, StartError> {
     let booted = Arc::new(bootstrap(&settings, env).await?);
     let listener = bind(&settings).await?;
-    let addr = listener.local_addr().map_err(|e| StartError::Bind { addr: settings.host.clone(), message: e.to_string() })?;
+    let addr =
+        listener.local_addr().map_err(|e| StartError::Bind { addr: settings.host.clone(), message: e.to_string() })?;
     let (tx, rx) = oneshot::channel();
     let grace = settings.shutdown_grace;
     let serving = booted.clone();
@@ -62,7 +63,12 @@ pub async fn bind(settings: &Settings) -> Result<TcpListener, StartError> {
 }
 
 /// Serves until `signal` completes, then shuts down gracefully.
-pub async fn serve(listener: TcpListener, booted: Arc<Bootstrapped>, grace: Duration, signal: impl Future<Output = ()> + Send + 'static) {
+pub async fn serve(
+    listener: TcpListener,
+    booted: Arc<Bootstrapped>,
+    grace: Duration,
+    signal: impl Future<Output = ()> + Send + 'static,
+) {
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "omniroute listening (OpenAI-compatible: POST /v1/chat/completions, GET /v1/models)");
     }

@@ -11,9 +11,24 @@ use crate::hub::{
 };
 
 const KNOWN_FIELDS: &[&str] = &[
-    "model", "messages", "tools", "tool_choice", "temperature", "top_p", "max_tokens",
-    "max_completion_tokens", "stop", "seed", "presence_penalty", "frequency_penalty",
-    "response_format", "reasoning_effort", "parallel_tool_calls", "stream", "stream_options", "user",
+    "model",
+    "messages",
+    "tools",
+    "tool_choice",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "response_format",
+    "reasoning_effort",
+    "parallel_tool_calls",
+    "stream",
+    "stream_options",
+    "user",
 ];
 
 fn invalid(message: impl Into<String>) -> GatewayError {
@@ -22,7 +37,8 @@ fn invalid(message: impl Into<String>) -> GatewayError {
 
 /// Parses an OpenAI chat request body into the hub.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| invalid(format!("request body is not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| invalid(format!("request body is not valid JSON: {e}")))?;
     let Value::Object(mut obj) = value else {
         return Err(invalid("request body must be a JSON object"));
     };
@@ -31,7 +47,9 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         _ => return Err(invalid("`model` is required and must be a non-empty string")),
     };
     let messages = match obj.remove("messages") {
-        Some(Value::Array(messages)) => messages.into_iter().enumerate().map(|(i, m)| decode_message(i, m)).collect::<Result<_, _>>()?,
+        Some(Value::Array(messages)) => {
+            messages.into_iter().enumerate().map(|(i, m)| decode_message(i, m)).collect::<Result<_, _>>()?
+        }
         _ => return Err(invalid("`messages` is required and must be an array")),
     };
     let tools = match obj.remove("tools") {
@@ -61,10 +79,8 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         .and_then(|v| v.as_str().map(|e| ReasoningOptions { effort: Some(e.to_owned()), budget_tokens: None }));
     req.parallel_tool_calls = obj.remove("parallel_tool_calls").and_then(|v| v.as_bool());
     req.stream = obj.remove("stream").and_then(|v| v.as_bool()).unwrap_or(false);
-    req.stream_usage = obj
-        .remove("stream_options")
-        .and_then(|v| v.get("include_usage").and_then(Value::as_bool))
-        .unwrap_or(false);
+    req.stream_usage =
+        obj.remove("stream_options").and_then(|v| v.get("include_usage").and_then(Value::as_bool)).unwrap_or(false);
     req.user = obj.remove("user").and_then(|v| v.as_str().map(str::to_owned));
     req.extra = obj;
     Ok(req)
@@ -94,7 +110,11 @@ fn decode_message(index: usize, value: Value) -> Result<Message, GatewayError> {
         Some("user") => Role::User,
         Some("assistant") => Role::Assistant,
         Some("tool") | Some("function") => Role::Tool,
-        Some(other) => return Err(invalid(format!("messages[{index}].role '{other}' is not one of system, developer, user, assistant, tool"))),
+        Some(other) => {
+            return Err(invalid(format!(
+                "messages[{index}].role '{other}' is not one of system, developer, user, assistant, tool"
+            )));
+        }
         None => return Err(invalid(format!("messages[{index}].role is required"))),
     };
     let mut content = Vec::new();
@@ -177,10 +197,8 @@ fn media_to_url(source: &MediaSource) -> String {
 
 fn decode_tool(tool: Value) -> Result<ToolDefinition, GatewayError> {
     let function = tool.get("function").ok_or_else(|| invalid("each tool needs a `function`"))?;
-    let name = function
-        .get("name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid("each tool function needs a `name`"))?;
+    let name =
+        function.get("name").and_then(Value::as_str).ok_or_else(|| invalid("each tool function needs a `name`"))?;
     Ok(ToolDefinition {
         name: name.to_owned(),
         description: function.get("description").and_then(Value::as_str).map(str::to_owned),
@@ -239,12 +257,15 @@ pub fn encode_request(req: &ChatRequest) -> Bytes {
         obj.insert("tools".into(), Value::Array(tools.collect()));
     }
     if let Some(choice) = &req.tool_choice {
-        obj.insert("tool_choice".into(), match choice {
-            ToolChoice::Auto => json!("auto"),
-            ToolChoice::None => json!("none"),
-            ToolChoice::Required => json!("required"),
-            ToolChoice::Tool(name) => json!({ "type": "function", "function": { "name": name } }),
-        });
+        obj.insert(
+            "tool_choice".into(),
+            match choice {
+                ToolChoice::Auto => json!("auto"),
+                ToolChoice::None => json!("none"),
+                ToolChoice::Required => json!("required"),
+                ToolChoice::Tool(name) => json!({ "type": "function", "function": { "name": name } }),
+            },
+        );
     }
     let s = &req.sampling;
     let mut put = |key: &str, value: Option<Value>| {
@@ -260,17 +281,20 @@ pub fn encode_request(req: &ChatRequest) -> Bytes {
     put("seed", s.seed.map(|v| json!(v)));
     put("presence_penalty", s.presence_penalty.map(|v| json!(v)));
     put("frequency_penalty", s.frequency_penalty.map(|v| json!(v)));
-    put("response_format", req.response_format.as_ref().map(|f| match f {
-        ResponseFormat::Text => json!({ "type": "text" }),
-        ResponseFormat::JsonObject => json!({ "type": "json_object" }),
-        ResponseFormat::JsonSchema { name, schema, strict } => {
-            let mut inner = json!({ "name": name, "schema": schema });
-            if let Some(strict) = strict {
-                inner["strict"] = json!(strict);
+    put(
+        "response_format",
+        req.response_format.as_ref().map(|f| match f {
+            ResponseFormat::Text => json!({ "type": "text" }),
+            ResponseFormat::JsonObject => json!({ "type": "json_object" }),
+            ResponseFormat::JsonSchema { name, schema, strict } => {
+                let mut inner = json!({ "name": name, "schema": schema });
+                if let Some(strict) = strict {
+                    inner["strict"] = json!(strict);
+                }
+                json!({ "type": "json_schema", "json_schema": inner })
             }
-            json!({ "type": "json_schema", "json_schema": inner })
-        }
-    }));
+        }),
+    );
     put("reasoning_effort", req.reasoning.as_ref().and_then(|r| r.effort.clone()).map(Value::String));
     put("parallel_tool_calls", req.parallel_tool_calls.map(Value::Bool));
     put("user", req.user.clone().map(Value::String));
@@ -313,7 +337,10 @@ fn encode_message(msg: &Message) -> Vec<Value> {
     }
     let mut obj = msg.extra.clone();
     obj.insert("role".into(), json!(role));
-    obj.insert("content".into(), if parts.is_empty() && !tool_calls.is_empty() { Value::Null } else { content_value(&parts) });
+    obj.insert(
+        "content".into(),
+        if parts.is_empty() && !tool_calls.is_empty() { Value::Null } else { content_value(&parts) },
+    );
     if !tool_calls.is_empty() {
         obj.insert("tool_calls".into(), Value::Array(tool_calls));
     }
@@ -390,9 +417,13 @@ mod tests {
         let req = decode_request(FULL.as_bytes()).unwrap();
         assert_eq!(req.model, "openai/gpt-4o");
         assert_eq!(req.messages.len(), 4);
-        assert!(matches!(&req.messages[1].content[1], ContentBlock::Image { source: MediaSource::Base64 { media_type, .. }, detail: Some(d) } if media_type == "image/png" && d == "low"));
+        assert!(
+            matches!(&req.messages[1].content[1], ContentBlock::Image { source: MediaSource::Base64 { media_type, .. }, detail: Some(d) } if media_type == "image/png" && d == "low")
+        );
         assert!(matches!(&req.messages[2].content[0], ContentBlock::ToolCall { id, .. } if id == "call_1"));
-        assert!(matches!(&req.messages[3].content[0], ContentBlock::ToolResult { tool_call_id, .. } if tool_call_id == "call_1"));
+        assert!(
+            matches!(&req.messages[3].content[0], ContentBlock::ToolResult { tool_call_id, .. } if tool_call_id == "call_1")
+        );
         assert_eq!(req.tools[0].name, "get_weather");
         assert_eq!(req.tool_choice, Some(ToolChoice::Auto));
         assert_eq!(req.sampling.max_tokens, Some(100));

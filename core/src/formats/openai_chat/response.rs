@@ -11,8 +11,9 @@ const KNOWN_FIELDS: &[&str] = &["id", "object", "created", "model", "choices", "
 
 /// Parses an upstream's OpenAI chat completion.
 pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| GatewayError::UpstreamUnavailable(format!("upstream sent a response that is not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        GatewayError::UpstreamUnavailable(format!("upstream sent a response that is not valid JSON: {e}"))
+    })?;
     let Value::Object(mut obj) = value else {
         return Err(GatewayError::UpstreamUnavailable("upstream response is not a JSON object".into()));
     };
@@ -75,12 +76,15 @@ pub fn encode_response(resp: &ChatResponse) -> Bytes {
     obj.insert("object".into(), json!("chat.completion"));
     obj.insert("created".into(), json!(resp.created.unwrap_or(0)));
     obj.insert("model".into(), json!(resp.model));
-    obj.insert("choices".into(), json!([{
-        "index": 0,
-        "message": message,
-        "logprobs": null,
-        "finish_reason": resp.finish_reason.as_ref().map(finish_reason_to_wire),
-    }]));
+    obj.insert(
+        "choices".into(),
+        json!([{
+            "index": 0,
+            "message": message,
+            "logprobs": null,
+            "finish_reason": resp.finish_reason.as_ref().map(finish_reason_to_wire),
+        }]),
+    );
     if let Some(usage) = &resp.usage {
         obj.insert("usage".into(), usage_to_wire(usage));
     }
@@ -106,8 +110,13 @@ mod tests {
     fn decodes_tool_calls_usage_and_keeps_unknown_fields() {
         let resp = decode_response(TOOL_RESPONSE.as_bytes()).unwrap();
         assert_eq!(resp.finish_reason, Some(FinishReason::ToolCalls));
-        assert_eq!(resp.usage, Some(Usage { input_tokens: 82, output_tokens: 17, cached_input_tokens: Some(0), ..Default::default() }));
-        assert!(matches!(&resp.content[0], ContentBlock::ToolCall { name, arguments, .. } if name == "get_current_weather" && arguments.contains("Boston")));
+        assert_eq!(
+            resp.usage,
+            Some(Usage { input_tokens: 82, output_tokens: 17, cached_input_tokens: Some(0), ..Default::default() })
+        );
+        assert!(
+            matches!(&resp.content[0], ContentBlock::ToolCall { name, arguments, .. } if name == "get_current_weather" && arguments.contains("Boston"))
+        );
         assert_eq!(resp.extra["system_fingerprint"], "fp_44709d6fcb");
     }
 

@@ -275,15 +275,22 @@ mod tests {
     fn text_stream_decodes_to_hub_events_at_every_split() {
         let bytes = TEXT_STREAM.as_bytes();
         let expected = decode_split(bytes, 0);
-        assert_eq!(expected, vec![
-            StreamEvent::MessageStart { id: "chatcmpl-1".into(), model: "gpt-4o-mini".into(), created: Some(1694268190) },
-            StreamEvent::BlockStart { index: 0, block: BlockStart::Text },
-            StreamEvent::BlockDelta { index: 0, delta: BlockDelta::Text("Héllo".into()) },
-            StreamEvent::BlockDelta { index: 0, delta: BlockDelta::Text(" world".into()) },
-            StreamEvent::BlockStop { index: 0 },
-            StreamEvent::Usage(Usage { input_tokens: 9, output_tokens: 3, ..Default::default() }),
-            StreamEvent::MessageStop { finish_reason: Some(FinishReason::Stop) },
-        ]);
+        assert_eq!(
+            expected,
+            vec![
+                StreamEvent::MessageStart {
+                    id: "chatcmpl-1".into(),
+                    model: "gpt-4o-mini".into(),
+                    created: Some(1694268190)
+                },
+                StreamEvent::BlockStart { index: 0, block: BlockStart::Text },
+                StreamEvent::BlockDelta { index: 0, delta: BlockDelta::Text("Héllo".into()) },
+                StreamEvent::BlockDelta { index: 0, delta: BlockDelta::Text(" world".into()) },
+                StreamEvent::BlockStop { index: 0 },
+                StreamEvent::Usage(Usage { input_tokens: 9, output_tokens: 3, ..Default::default() }),
+                StreamEvent::MessageStop { finish_reason: Some(FinishReason::Stop) },
+            ]
+        );
         for split in 1..bytes.len() {
             assert_eq!(decode_split(bytes, split), expected, "split at {split}");
         }
@@ -300,7 +307,10 @@ mod tests {
             })
             .collect();
         assert_eq!(args, r#"{"city":"Paris"}"#);
-        assert!(events.contains(&StreamEvent::BlockStart { index: 1, block: BlockStart::ToolCall { id: "call_b".into(), name: "get_time".into() } }));
+        assert!(events.contains(&StreamEvent::BlockStart {
+            index: 1,
+            block: BlockStart::ToolCall { id: "call_b".into(), name: "get_time".into() }
+        }));
         assert_eq!(events.last(), Some(&StreamEvent::MessageStop { finish_reason: Some(FinishReason::ToolCalls) }));
     }
 
