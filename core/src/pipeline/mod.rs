@@ -142,10 +142,12 @@ impl Gateway {
 
     /// The client's `X-Request-Id` when it is sane, else a fresh one.
     fn request_id(&self, headers: &http::HeaderMap) -> String {
-        if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
-            if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) {
-                return id.to_owned();
-            }
+        if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok())
+            && !id.is_empty()
+            && id.len() <= 128
+            && id.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return id.to_owned();
         }
         let n = self.next_request.fetch_add(1, Ordering::Relaxed);
         format!("req_{:x}{:06x}", self.ports.clock.now_unix_ms(), n & 0xff_ffff)

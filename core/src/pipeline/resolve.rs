@@ -15,15 +15,15 @@ pub struct Target {
 }
 
 pub fn resolve(snapshot: &ConfigSnapshot, model: &str) -> Result<Target, GatewayError> {
-    if let Some((prefix, rest)) = model.split_once('/') {
-        if let Some(provider) = snapshot.provider(prefix) {
-            if rest.is_empty() {
-                return Err(GatewayError::InvalidRequest(format!(
-                    "model '{model}' names no model after the provider prefix"
-                )));
-            }
-            return Ok(Target { provider: provider.clone(), model: rest.to_owned() });
+    if let Some((prefix, rest)) = model.split_once('/')
+        && let Some(provider) = snapshot.provider(prefix)
+    {
+        if rest.is_empty() {
+            return Err(GatewayError::InvalidRequest(format!(
+                "model '{model}' names no model after the provider prefix"
+            )));
         }
+        return Ok(Target { provider: provider.clone(), model: rest.to_owned() });
     }
     // A bare name (or one whose slash belongs to the model, like `meta-llama/...`) is served
     // by the first configured provider that lists it.

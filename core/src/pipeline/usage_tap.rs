@@ -22,7 +22,7 @@ pub fn usage_in_chunk(chunk: &[u8]) -> Option<Usage> {
         .split(|b| *b == b'\n')
         .filter_map(|line| line.strip_prefix(b"data:"))
         .filter_map(|data| usage_in_body(data.trim_ascii()))
-        .last()
+        .next_back()
 }
 
 #[cfg(test)]

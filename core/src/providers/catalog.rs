@@ -73,7 +73,7 @@ pub fn catalog() -> &'static [CatalogProvider] {
 /// Finds a catalog provider by id or alias (case-insensitive).
 pub fn find_catalog_provider(name: &str) -> Option<&'static CatalogProvider> {
     let name = name.to_ascii_lowercase();
-    catalog().iter().find(|p| p.id == name || p.aliases.iter().any(|a| *a == name))
+    catalog().iter().find(|p| p.id == name || p.aliases.contains(&name))
 }
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ pub async fn start(settings: Settings, env: &dyn Fn(&str) -> Option<String>) -> 
     let (tx, rx) = oneshot::channel();
     let grace = settings.shutdown_grace;
     let serving = booted.clone();
+    // The server's own lifetime task, joined by `shutdown`, not request work for the Spawner.
+    #[allow(clippy::disallowed_methods)]
     let task = tokio::spawn(async move {
         serve(listener, serving, grace, async {
             let _ = rx.await;
@@ -72,6 +74,8 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "omniroute listening (OpenAI-compatible: POST /v1/chat/completions, GET /v1/models)");
     }
+    // Aborted below once serving stops; the final flush happens after it.
+    #[allow(clippy::disallowed_methods)]
     let background = tokio::spawn(background_work(booted.clone()));
     let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
     let app = router(booted.gateway.clone());

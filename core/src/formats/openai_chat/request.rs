@@ -180,10 +180,10 @@ fn unknown(value: Value) -> ContentBlock {
 
 /// `data:<type>;base64,<data>` becomes base64 media; anything else stays a URL.
 fn media_from_url(url: &str) -> MediaSource {
-    if let Some(rest) = url.strip_prefix("data:") {
-        if let Some((media_type, data)) = rest.split_once(";base64,") {
-            return MediaSource::Base64 { media_type: media_type.to_owned(), data: data.to_owned() };
-        }
+    if let Some(rest) = url.strip_prefix("data:")
+        && let Some((media_type, data)) = rest.split_once(";base64,")
+    {
+        return MediaSource::Base64 { media_type: media_type.to_owned(), data: data.to_owned() };
     }
     MediaSource::Url(url.to_owned())
 }

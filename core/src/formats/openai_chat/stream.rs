@@ -87,11 +87,11 @@ impl StreamDecoder {
         if let Some(choice) = chunk.get("choices").and_then(|c| c.get(0)) {
             let delta = choice.get("delta").unwrap_or(&Value::Null);
             if let Some(text) = delta.get("reasoning_content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
-                let index = self.ensure_open(out, |i| OpenBlock::Thinking(i), BlockStart::Thinking);
+                let index = self.ensure_open(out, OpenBlock::Thinking, BlockStart::Thinking);
                 out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::Thinking(text.to_owned()) });
             }
             if let Some(text) = delta.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
-                let index = self.ensure_open(out, |i| OpenBlock::Text(i), BlockStart::Text);
+                let index = self.ensure_open(out, OpenBlock::Text, BlockStart::Text);
                 out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::Text(text.to_owned()) });
             }
             for call in delta.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
@@ -133,10 +133,10 @@ impl StreamDecoder {
     }
 
     fn ensure_open(&mut self, out: &mut Vec<StreamEvent>, kind: fn(usize) -> OpenBlock, start: BlockStart) -> usize {
-        if let Some(open) = self.open {
-            if open == kind(open_index(open)) {
-                return open_index(open);
-            }
+        if let Some(open) = self.open
+            && open == kind(open_index(open))
+        {
+            return open_index(open);
         }
         self.close_open(out);
         let index = self.next_index;
