@@ -345,3 +345,23 @@ async fn config_is_kept_in_the_store_and_keys_encrypted() {
     }
     assert!(db.windows(6).any(|w| w == b"openai") || wal.windows(6).any(|w| w == b"openai"), "provider row stored");
 }
+
+#[tokio::test]
+async fn a_stalled_stream_is_ended_by_the_idle_timeout() {
+    let mock = MockUpstream::start();
+    let config = format!(
+        "[timeouts]\nfirst_byte_ms = 3000\nidle_ms = 300\n[[providers]]\nid = \"openai\"\nbase_url = \"{}\"\n[[providers.accounts]]\napi_key = \"sk-test\"\n",
+        mock.base_url()
+    );
+    let gw = TestGateway::start(&config, &[]).await;
+    let started = std::time::Instant::now();
+    // The mock sends its first chunk after 1 s (within first_byte_ms), then one per second.
+    let response = post(&gw.url("/v1/chat/completions"), r#"{"model":"openai/drip-1000","messages":[],"stream":true}"#).await;
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    let elapsed = started.elapsed();
+    let last: Value = serde_json::from_str(data_events(&body).last().unwrap()).unwrap();
+    assert!(last["error"]["message"].as_str().unwrap().contains("sent nothing for 300 ms"), "{body}");
+    assert!(elapsed < Duration::from_millis(1900), "idle timeout fired late: {elapsed:?}");
+    gw.stop().await;
+}

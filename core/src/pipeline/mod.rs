@@ -134,6 +134,13 @@ impl Gateway {
                 respond::error(ctx.client_format, &GatewayError::MethodNotAllowed(parts.method.to_string()))
             }
         };
+        tracing::debug!(
+            request_id = %ctx.request_id,
+            method = %parts.method,
+            path = parts.uri.path(),
+            status = response.status().as_u16(),
+            "request answered"
+        );
         if let Ok(value) = HeaderValue::from_str(&ctx.request_id) {
             response.headers_mut().insert("x-request-id", value);
         }
