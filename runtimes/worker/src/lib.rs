@@ -1,1 +1,19 @@
-//! placeholder
+#![cfg(target_arch = "wasm32")]
+//! omniroute as a Cloudflare Worker: `#[event(fetch)]` hands every request to the core's
+//! `Gateway::handle`, with ports built on `fetch`, `Date.now`/`setTimeout` and `ctx.waitUntil`.
+//!
+//! Config is seeded from the Worker's bindings (`OMNIROUTE_CONFIG` TOML plus the catalog's
+//! `<PROVIDER>_API_KEY` / `<PROVIDER>_BASE_URL`) into in-memory stores, once per isolate.
+//! Build with `worker-build --release` (wrangler.toml runs it); this crate is wasm32 only.
+
+mod clock;
+mod convert;
+mod entry;
+mod error;
+mod gateway;
+mod http_client;
+mod spawner;
+
+pub use clock::WorkerClock;
+pub use http_client::WorkerHttpClient;
+pub use spawner::WaitUntilSpawner;

@@ -1,0 +1,114 @@
+//! The isolate's one `Gateway`, built on first use from the Worker's bindings and reused by
+//! every later request: `OMNIROUTE_CONFIG` (TOML) plus `<PROVIDER>_API_KEY` / `_BASE_URL`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use omniroute_core::config::{FileConfig, declare};
+use omniroute_core::ports::ConfigStore;
+use omniroute_core::ports::memory::{MemoryBackupStore, MemoryCacheStore, MemoryConfigStore, MemoryUsageSink};
+use omniroute_core::{Gateway, GatewayOptions, Ports};
+use worker::Env;
+
+use crate::{WaitUntilSpawner, WorkerClock, WorkerHttpClient};
+
+/// The binding holding the config file's text, same format as `omniroute.toml`.
+pub const CONFIG_VAR: &str = "OMNIROUTE_CONFIG";
+
+thread_local! {
+    static GATEWAY: RefCell<Option<Rc<Gateway>>> = const { RefCell::new(None) };
+}
+
+/// Why the gateway could not be built; the message is safe to show a client.
+#[derive(Debug)]
+pub struct StartError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The isolate's gateway, built on the first request. A failed build is not cached, so fixing a
+/// binding takes effect on the next request (a new deployment starts a new isolate anyway).
+pub async fn gateway(env: &Env) -> Result<Rc<Gateway>, StartError> {
+    if let Some(gateway) = GATEWAY.with(|cell| cell.borrow().clone()) {
+        return Ok(gateway);
+    }
+    let built = Rc::new(build(env).await?);
+    // Two first requests can both get here; the first stored wins and both use it.
+    Ok(GATEWAY.with(|cell| cell.borrow_mut().get_or_insert(built).clone()))
+}
+
+async fn build(env: &Env) -> Result<Gateway, StartError> {
+    // `var` reads plain vars and `wrangler secret`s alike: both are strings on `env`.
+    let read = |name: &str| env.var(name).ok().map(|value| value.to_string());
+    let file = match read(CONFIG_VAR).filter(|text| !text.trim().is_empty()) {
+        Some(text) => Some(FileConfig::parse(&text).map_err(|err| {
+            worker::console_error!("omniroute: {CONFIG_VAR}: {}", without_quoted_lines(&err.to_string()));
+            StartError {
+                code: "invalid_config",
+                message: format!("{CONFIG_VAR} is not a valid omniroute config; see the Worker's logs"),
+            }
+        })?),
+        None => None,
+    };
+    // Declaration errors name providers, fields and variable names, never values.
+    let declared = declare(file.as_ref(), &read).map_err(|err| StartError {
+        code: "invalid_config",
+        message: format!("invalid provider configuration: {err}"),
+    })?;
+
+    let config = Arc::new(MemoryConfigStore::default());
+    config.sync_declared(declared).await.map_err(|err| {
+        worker::console_error!("omniroute: config store: {err}");
+        StartError { code: "internal_error", message: "the config store could not be initialised".into() }
+    })?;
+    let ports = Ports {
+        http: Arc::new(WorkerHttpClient),
+        clock: Arc::new(WorkerClock::default()),
+        config,
+        usage: Arc::new(MemoryUsageSink::default()),
+        cache: Arc::new(MemoryCacheStore::new(|| js_sys::Date::now() as u64)),
+        backup: Arc::new(MemoryBackupStore::default()),
+        spawner: Arc::new(WaitUntilSpawner),
+    };
+    Gateway::new(ports, options(file.as_ref())).await.map_err(|err| {
+        worker::console_error!("omniroute: loading config: {err}");
+        StartError { code: "internal_error", message: "the gateway could not load its config".into() }
+    })
+}
+
+/// `[limits]` and `[timeouts]` from the file; `[server]` and `connect_ms` mean nothing on a
+/// Worker (the platform listens, and `fetch` has no connect timeout).
+fn options(file: Option<&FileConfig>) -> GatewayOptions {
+    let mut options = GatewayOptions::default();
+    let Some(file) = file else { return options };
+    let ms = Duration::from_millis;
+    if let Some(bytes) = file.limits.max_body_bytes {
+        options.max_body_bytes = bytes;
+    }
+    if let Some(t) = file.timeouts.first_byte_ms {
+        options.first_byte_timeout = ms(t);
+    }
+    if let Some(t) = file.timeouts.idle_ms {
+        options.idle_timeout = ms(t);
+    }
+    if let Some(t) = file.timeouts.total_ms {
+        options.total_timeout = ms(t);
+    }
+    options
+}
+
+/// The TOML parser's message minus the lines it quotes from the file, which may hold keys:
+/// `  |`, `3 | api_key = "sk-..."`, `  | ^^^` go; the position and the explanation stay.
+fn without_quoted_lines(message: &str) -> String {
+    message
+        .lines()
+        .filter(|line| {
+            let rest = line.trim_start().trim_start_matches(|c: char| c.is_ascii_digit()).trim_start();
+            !rest.starts_with('|') && !line.trim().is_empty()
+        })
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
