@@ -356,7 +356,8 @@ async fn a_stalled_stream_is_ended_by_the_idle_timeout() {
     let gw = TestGateway::start(&config, &[]).await;
     let started = std::time::Instant::now();
     // The mock sends its first chunk after 1 s (within first_byte_ms), then one per second.
-    let response = post(&gw.url("/v1/chat/completions"), r#"{"model":"openai/drip-1000","messages":[],"stream":true}"#).await;
+    let response =
+        post(&gw.url("/v1/chat/completions"), r#"{"model":"openai/drip-1000","messages":[],"stream":true}"#).await;
     assert_eq!(response.status(), 200);
     let body = response.text().await.unwrap();
     let elapsed = started.elapsed();
