@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use omniroute_tests::mock_upstream::{MOCK_TEXT, MockUpstream};
+use omniroute_tests::sdk::run_openai_sdk_chat;
 use omniroute_tests::sse::{data_events, streamed_text};
 use omniroute_tests::tools::{free_port, target_dir, tool, workspace_root};
 use serde_json::{Value, json};
@@ -195,6 +196,11 @@ async fn wrangler_dev_serves_chat_streaming_and_errors() {
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
+
+    // (d) The official OpenAI Python SDK, unchanged, against the Worker.
+    let sdk_base = format!("{base}/v1");
+    let summary = tokio::task::spawn_blocking(move || run_openai_sdk_chat(&sdk_base, "openai")).await.unwrap();
+    assert_eq!(summary["stream"], MOCK_TEXT, "{summary}");
 
     let survivors = wrangler.stop().await;
     assert!(survivors.is_empty(), "still running after wrangler was stopped: {survivors:?}");

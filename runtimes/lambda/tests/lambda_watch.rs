@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use omniroute_storage::{Database, LibsqlUsageSink};
 use omniroute_tests::mock_upstream::{MOCK_TEXT, MOCK_USAGE, MockUpstream};
+use omniroute_tests::sdk::run_openai_sdk_chat;
 use omniroute_tests::tools::{free_port, tool};
 use serde_json::{Value, json};
 
@@ -173,6 +174,11 @@ async fn cargo_lambda_watch_serves_chat_and_streams_sse() {
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!((rows[0].stream, rows[0].input_tokens), (false, Some(MOCK_USAGE.0)), "{rows:?}");
     assert!(rows[1].stream, "{rows:?}");
+
+    // The official OpenAI Python SDK, unchanged, against the function URL.
+    let sdk_base = format!("{base}/v1");
+    let summary = watch.guard(tokio::task::spawn_blocking(move || run_openai_sdk_chat(&sdk_base, "openai"))).await;
+    assert_eq!(summary.unwrap()["stream"], MOCK_TEXT);
 
     watch.assert_running();
     let log = std::fs::read_to_string(&watch.log).unwrap_or_default();
