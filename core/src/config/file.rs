@@ -86,8 +86,22 @@ pub struct FileAccount {
 
 impl FileConfig {
     pub fn parse(text: &str) -> Result<Self, FileError> {
-        toml::from_str(text).map_err(|e| FileError(e.to_string()))
+        toml::from_str(text).map_err(|e| FileError(without_quoted_lines(&e.to_string())))
     }
+}
+
+/// The TOML parser's message minus the lines it quotes from the file, which may hold keys:
+/// `  |`, `3 | api_key = "sk-..."`, `  | ^^^` go; the position and the explanation stay.
+fn without_quoted_lines(message: &str) -> String {
+    message
+        .lines()
+        .filter(|line| {
+            let rest = line.trim_start().trim_start_matches(|c: char| c.is_ascii_digit()).trim_start();
+            !rest.starts_with('|') && !line.trim().is_empty()
+        })
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]
@@ -125,6 +139,9 @@ mod tests {
     #[test]
     fn unknown_keys_are_refused_with_their_name() {
         let err = FileConfig::parse("[server]\nprot = 1\n").unwrap_err();
+        let secret = FileConfig::parse("[[providers]]\nid = \"openai\"\napi_key = \"sk-secret\" x\n").unwrap_err();
+        assert!(!secret.to_string().contains("sk-secret"), "{secret}");
+        assert!(secret.to_string().contains("line 3"), "{secret}");
         assert!(err.to_string().contains("prot"), "{err}");
     }
 }

@@ -26,7 +26,7 @@ use http::header::HeaderValue;
 use http::{Request, Response};
 
 use crate::body::Body;
-use crate::config::ConfigSnapshot;
+use crate::config::{ConfigSnapshot, FileConfig};
 use crate::error::GatewayError;
 use crate::ports::{Ports, StoreError};
 use crate::providers::WireFormat;
@@ -56,6 +56,23 @@ impl Default for GatewayOptions {
             first_byte_timeout: Duration::from_secs(120),
             total_timeout: Duration::from_secs(600),
             idle_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+impl GatewayOptions {
+    /// The defaults overridden by the file's `[limits]` and `[timeouts]` (every runtime reads
+    /// them the same way; `connect_ms` belongs to the runtime's HttpClient).
+    pub fn from_file(file: &FileConfig) -> GatewayOptions {
+        let defaults = GatewayOptions::default();
+        let ms = Duration::from_millis;
+        let t = &file.timeouts;
+        GatewayOptions {
+            max_body_bytes: file.limits.max_body_bytes.unwrap_or(defaults.max_body_bytes),
+            max_response_bytes: defaults.max_response_bytes,
+            first_byte_timeout: t.first_byte_ms.map(ms).unwrap_or(defaults.first_byte_timeout),
+            total_timeout: t.total_ms.map(ms).unwrap_or(defaults.total_timeout),
+            idle_timeout: t.idle_ms.map(ms).unwrap_or(defaults.idle_timeout),
         }
     }
 }

@@ -93,15 +93,8 @@ impl Settings {
             if let Some(secs) = server.shutdown_grace_secs {
                 settings.shutdown_grace = Duration::from_secs(secs);
             }
-            if let Some(bytes) = file.limits.max_body_bytes {
-                gateway.max_body_bytes = bytes;
-            }
-            let t = &file.timeouts;
-            let ms = Duration::from_millis;
-            connect_timeout = t.connect_ms.map(ms).unwrap_or(connect_timeout);
-            gateway.first_byte_timeout = t.first_byte_ms.map(ms).unwrap_or(gateway.first_byte_timeout);
-            gateway.idle_timeout = t.idle_ms.map(ms).unwrap_or(gateway.idle_timeout);
-            gateway.total_timeout = t.total_ms.map(ms).unwrap_or(gateway.total_timeout);
+            gateway = GatewayOptions::from_file(file);
+            connect_timeout = file.timeouts.connect_ms.map(Duration::from_millis).unwrap_or(connect_timeout);
         }
         Settings { gateway, connect_timeout, file, ..settings }
     }

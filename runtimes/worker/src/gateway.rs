@@ -4,7 +4,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use omniroute_core::config::{FileConfig, declare};
 use omniroute_core::ports::ConfigStore;
@@ -44,7 +43,7 @@ async fn build(env: &Env) -> Result<Gateway, StartError> {
     let read = |name: &str| env.var(name).ok().map(|value| value.to_string());
     let file = match read(CONFIG_VAR).filter(|text| !text.trim().is_empty()) {
         Some(text) => Some(FileConfig::parse(&text).map_err(|err| {
-            worker::console_error!("omniroute: {CONFIG_VAR}: {}", without_quoted_lines(&err.to_string()));
+            worker::console_error!("omniroute: {CONFIG_VAR}: {}", err);
             StartError {
                 code: "invalid_config",
                 message: format!("{CONFIG_VAR} is not a valid omniroute config; see the Worker's logs"),
@@ -72,43 +71,8 @@ async fn build(env: &Env) -> Result<Gateway, StartError> {
         backup: Arc::new(MemoryBackupStore::default()),
         spawner: Arc::new(WaitUntilSpawner),
     };
-    Gateway::new(ports, options(file.as_ref())).await.map_err(|err| {
+    Gateway::new(ports, file.as_ref().map(GatewayOptions::from_file).unwrap_or_default()).await.map_err(|err| {
         worker::console_error!("omniroute: loading config: {err}");
         StartError { code: "internal_error", message: "the gateway could not load its config".into() }
     })
-}
-
-/// `[limits]` and `[timeouts]` from the file; `[server]` and `connect_ms` mean nothing on a
-/// Worker (the platform listens, and `fetch` has no connect timeout).
-fn options(file: Option<&FileConfig>) -> GatewayOptions {
-    let mut options = GatewayOptions::default();
-    let Some(file) = file else { return options };
-    let ms = Duration::from_millis;
-    if let Some(bytes) = file.limits.max_body_bytes {
-        options.max_body_bytes = bytes;
-    }
-    if let Some(t) = file.timeouts.first_byte_ms {
-        options.first_byte_timeout = ms(t);
-    }
-    if let Some(t) = file.timeouts.idle_ms {
-        options.idle_timeout = ms(t);
-    }
-    if let Some(t) = file.timeouts.total_ms {
-        options.total_timeout = ms(t);
-    }
-    options
-}
-
-/// The TOML parser's message minus the lines it quotes from the file, which may hold keys:
-/// `  |`, `3 | api_key = "sk-..."`, `  | ^^^` go; the position and the explanation stay.
-fn without_quoted_lines(message: &str) -> String {
-    message
-        .lines()
-        .filter(|line| {
-            let rest = line.trim_start().trim_start_matches(|c: char| c.is_ascii_digit()).trim_start();
-            !rest.starts_with('|') && !line.trim().is_empty()
-        })
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join("; ")
 }
