@@ -12,9 +12,9 @@ use futures_core::Stream;
 use futures_util::{FutureExt, StreamExt};
 
 use crate::body::BodyError;
+use crate::formats::{ErrorInfo, stream_error_event};
 use crate::hub::Usage;
 use crate::maybe_send::{BoxFuture, BoxStream};
-use crate::pipeline::respond::stream_error_event;
 use crate::pipeline::usage_tap::usage_in_chunk;
 use crate::ports::Clock;
 use crate::providers::WireFormat;
@@ -67,7 +67,7 @@ impl<F: FnOnce(RelayEnd) + Unpin> Relay<F> {
 
     fn fail(&mut self, message: String) -> Poll<Option<Result<Bytes, BodyError>>> {
         tracing::warn!(error = %message, "upstream stream broke after the response started");
-        let event = stream_error_event(self.format, "upstream_error", &message);
+        let event = stream_error_event(self.format, &ErrorInfo::from_status(502, message.clone()));
         self.end(Some(message));
         Poll::Ready(Some(Ok(event)))
     }

@@ -6,11 +6,12 @@ use http::{Response, StatusCode};
 
 use crate::body::Body;
 use crate::error::GatewayError;
-use crate::formats::openai_chat;
+use crate::formats::{self, ErrorInfo};
 use crate::providers::WireFormat;
 
 pub const APPLICATION_JSON: &str = "application/json";
 pub const EVENT_STREAM: &str = "text/event-stream";
+pub const NDJSON: &str = "application/x-ndjson";
 
 /// A JSON response with the given status.
 pub fn json(status: StatusCode, body: Bytes) -> Response<Body> {
@@ -22,13 +23,11 @@ pub fn json(status: StatusCode, body: Bytes) -> Response<Body> {
 
 /// A gateway error rendered the way the client's SDK expects.
 pub fn error(format: WireFormat, err: &GatewayError) -> Response<Body> {
-    // Only OpenAI-chat clients are routed so far; other formats join with their codecs.
-    debug_assert_eq!(format, WireFormat::OpenaiChat);
-    json(err.status(), openai_chat::error_body(err))
+    error_info(format, &ErrorInfo::from_gateway(err))
 }
 
-/// The error event a stream in the client's format ends with when the upstream breaks.
-pub fn stream_error_event(format: WireFormat, kind: &str, message: &str) -> Bytes {
-    debug_assert_eq!(format, WireFormat::OpenaiChat);
-    openai_chat::stream_error_event(kind, message)
+/// Any error (gateway or upstream) rendered in the client's format with its status.
+pub fn error_info(format: WireFormat, info: &ErrorInfo) -> Response<Body> {
+    let status = StatusCode::from_u16(info.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    json(status, formats::error_body(format, info))
 }

@@ -6,7 +6,7 @@ pub mod request;
 pub mod response;
 pub mod stream;
 
-pub use error::{error_body, stream_error_event};
+pub use error::{error_body, stream_error_event, upstream_error_message};
 pub use request::{decode_request, encode_request};
 pub use response::{decode_response, encode_response};
 pub use stream::{StreamDecoder, StreamEncoder};

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::{finish_reason_from_wire, finish_reason_to_wire, stream_error_event, usage_from_wire, usage_to_wire};
 use crate::formats::sse::{SseParser, encode_event};
+use crate::formats::{ErrorInfo, StreamDecode, StreamEncode, cut_stream_error};
 use crate::hub::{BlockDelta, BlockStart, FinishReason, StreamEvent, Usage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,14 +45,20 @@ impl StreamDecoder {
         out
     }
 
-    /// The upstream closed: flush, and close the message if `[DONE]` never came.
+    /// The upstream closed: flush. A stream that gave its `finish_reason` but no `[DONE]` is
+    /// complete; one that stopped before either was cut.
     pub fn finish(&mut self) -> Vec<StreamEvent> {
         let mut out = Vec::new();
         if let Some(event) = self.sse.finish() {
             self.on_data(&event.data, &mut out);
         }
-        if self.started && !self.stopped {
-            self.stop(&mut out);
+        if !self.stopped {
+            if self.finish.is_some() {
+                self.stop(&mut out);
+            } else {
+                self.stopped = true;
+                out.push(cut_stream_error());
+            }
         }
         out
     }
@@ -159,6 +166,24 @@ impl StreamDecoder {
     }
 }
 
+impl StreamDecode for StreamDecoder {
+    fn push(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
+        StreamDecoder::push(self, chunk)
+    }
+    fn finish(&mut self) -> Vec<StreamEvent> {
+        StreamDecoder::finish(self)
+    }
+}
+
+impl StreamEncode for StreamEncoder {
+    fn push(&mut self, event: &StreamEvent) -> Bytes {
+        StreamEncoder::push(self, event)
+    }
+    fn finish(&mut self) -> Bytes {
+        Bytes::new()
+    }
+}
+
 fn open_index(open: OpenBlock) -> usize {
     match open {
         OpenBlock::Text(i) | OpenBlock::Thinking(i) | OpenBlock::Tool(i) => i,
@@ -225,7 +250,10 @@ impl StreamEncoder {
                 }
                 out.extend_from_slice(&encode_event(None, "[DONE]"));
             }
-            StreamEvent::Error { kind, message, .. } => out.extend_from_slice(&stream_error_event(kind, message)),
+            StreamEvent::Error { status, kind, message } => {
+                let info = ErrorInfo { status: *status, kind: kind.clone(), code: None, message: message.clone() };
+                out.extend_from_slice(&stream_error_event(&info));
+            }
             StreamEvent::BlockStart { .. } | StreamEvent::BlockStop { .. } => {}
         }
         out.freeze()
@@ -329,5 +357,12 @@ mod tests {
     fn an_error_chunk_becomes_an_error_event() {
         let events = decode_split(b"data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n", 0);
         assert!(matches!(&events[0], StreamEvent::Error { message, .. } if message == "overloaded"));
+    }
+
+    #[test]
+    fn a_stream_cut_before_its_finish_reason_ends_in_an_error() {
+        let cut = &TEXT_STREAM.as_bytes()[..TEXT_STREAM.find("\"finish_reason\":\"stop\"").unwrap() - 200];
+        let events = decode_split(cut, 0);
+        assert!(matches!(events.last(), Some(StreamEvent::Error { status: 502, .. })), "{events:?}");
     }
 }
