@@ -16,8 +16,10 @@ pub struct ResolvedProvider {
     pub base_url: String,
     pub auth: AuthScheme,
     pub headers: Vec<(String, String)>,
+    /// Path of a (non-streamed) chat call; `{model}` is replaced by the upstream model.
     pub chat_path: String,
-    pub openai_chat_path: Option<String>,
+    /// Path of a streamed call where it differs (Gemini's `:streamGenerateContent?alt=sse`).
+    pub stream_chat_path: Option<String>,
     pub api_version: Option<String>,
     /// Catalog models plus configured ones.
     pub models: Vec<CatalogModel>,
@@ -92,19 +94,27 @@ impl ConfigSnapshot {
                     });
                 }
             }
+            let format = record.format.or(entry.map(|e| e.format)).unwrap_or(WireFormat::OpenaiChat);
+            // A record's own path wins; a catalog entry of the same format gives its paths; else
+            // the format's documented ones.
+            let catalog_paths = entry.filter(|e| e.format == format);
             let provider = ResolvedProvider {
                 id: record.id.clone(),
                 name: record.name.clone().or(entry.map(|e| e.name.clone())).unwrap_or_else(|| record.id.clone()),
-                format: record.format.or(entry.map(|e| e.format)).unwrap_or(WireFormat::OpenaiChat),
+                format,
                 base_url: record.base_url.clone().or(entry.map(|e| e.base_url.clone())).unwrap_or_default(),
                 auth,
                 headers,
                 chat_path: record
                     .chat_path
                     .clone()
-                    .or(entry.map(|e| e.chat_path.clone()))
-                    .unwrap_or_else(|| "/chat/completions".into()),
-                openai_chat_path: entry.and_then(|e| e.openai_chat_path.clone()),
+                    .or(catalog_paths.map(|e| e.chat_path.clone()))
+                    .unwrap_or_else(|| format.default_chat_path().into()),
+                stream_chat_path: match (&record.chat_path, catalog_paths) {
+                    (Some(_), _) => None,
+                    (None, Some(e)) => e.stream_chat_path.clone(),
+                    (None, None) => format.default_stream_chat_path().map(Into::into),
+                },
                 api_version: record.api_version.clone().or(entry.and_then(|e| e.api_version.clone())),
                 models,
                 connections,

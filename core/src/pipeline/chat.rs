@@ -1,62 +1,91 @@
-//! The chat request path, phase by phase: read → probe → resolve → dispatch → respond → record.
-//! Client and provider both speak OpenAI chat here, so the body passes through with only the
-//! model rewritten.
+//! The chat request path, phase by phase: read → probe → resolve → plan → dispatch → respond →
+//! record. Same format both sides: the body passes through with only the model rewritten.
+//! Different formats: client codec → hub → provider codec, and back.
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
-use http::{Response, StatusCode};
+use http::HeaderMap;
+use http::Response;
+use http::header::{HeaderName, HeaderValue};
 
 use crate::body::{Body, CollectError};
 use crate::error::GatewayError;
-use crate::pipeline::dispatch::{Attempt, Call, Reply, ReplyBody, dispatch};
+use crate::formats::{self, StreamFraming};
+use crate::pipeline::dispatch::{Attempt, Call, dispatch};
 use crate::pipeline::passthrough::probe;
 use crate::pipeline::record::AttemptRecord;
-use crate::pipeline::relay::{Relay, RelayEnd};
-use crate::pipeline::resolve::{Target, resolve};
-use crate::pipeline::respond::{self, APPLICATION_JSON, EVENT_STREAM};
-use crate::pipeline::usage_tap::usage_in_body;
+use crate::pipeline::reply::{Plan, respond};
+use crate::pipeline::resolve::resolve;
+use crate::pipeline::respond as render;
+use crate::pipeline::router::ChatEndpoint;
 use crate::pipeline::{Gateway, RequestContext};
 use crate::providers::WireFormat;
 
-/// Upstream headers worth passing on to the client.
-fn forwarded_header(name: &HeaderName) -> bool {
-    let name = name.as_str();
-    name.starts_with("x-ratelimit-") || name == "retry-after" || name == "openai-processing-ms"
-}
-
-pub async fn handle(gateway: &Gateway, ctx: &RequestContext, body: Body) -> Response<Body> {
-    match chat(gateway, ctx, body).await {
+pub async fn handle(
+    gateway: &Gateway,
+    ctx: &RequestContext,
+    endpoint: &ChatEndpoint,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response<Body> {
+    match chat(gateway, ctx, endpoint, headers, body).await {
         Ok(response) => response,
         Err(err) => {
             if err.status().is_server_error() {
                 tracing::warn!(request_id = %ctx.request_id, error = %err, "chat request failed");
             }
-            respond::error(ctx.client_format, &err)
+            render::error(ctx.client_format, &err)
         }
     }
 }
 
-async fn chat(gateway: &Gateway, ctx: &RequestContext, body: Body) -> Result<Response<Body>, GatewayError> {
-    let options = &gateway.options;
-    // read
-    let body = body.collect(options.max_body_bytes).await.map_err(|err| match err {
+/// The request body, within the size limit.
+pub async fn read_body(gateway: &Gateway, body: Body) -> Result<Bytes, GatewayError> {
+    body.collect(gateway.options.max_body_bytes).await.map_err(|err| match err {
         CollectError::TooLarge { limit } => GatewayError::BodyTooLarge(limit),
         CollectError::Read(e) => GatewayError::InvalidRequest(format!("request body could not be read: {e}")),
-    })?;
-    // probe (the passthrough reads only model and stream)
-    let request = probe(&body)?;
-    // resolve
+    })
+}
+
+async fn chat(
+    gateway: &Gateway,
+    ctx: &RequestContext,
+    endpoint: &ChatEndpoint,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response<Body>, GatewayError> {
+    let options = &gateway.options;
+    let body = read_body(gateway, body).await?;
+    // probe: model and stream, without parsing the rest
+    let request = probe(endpoint, &body)?;
     let snapshot = gateway.snapshot();
     let target = resolve(&snapshot, &request.model)?;
-    let path = upstream_path(&target)?;
-    let upstream_body = request.rewrite_model(&body, &target.model);
+    // plan: pass through when both sides speak the same format (and framing), else translate
+    let provider_format = target.provider.format;
+    let translate = provider_format != endpoint.format || endpoint.framing != StreamFraming::Default;
+    let upstream_body = if translate {
+        let mut hub = formats::decode_request(endpoint.format, &body)?;
+        hub.model.clone_from(&target.model);
+        hub.stream = request.stream;
+        // Usage is needed to translate it (and to account for it).
+        hub.stream_usage = request.stream;
+        formats::encode_request(provider_format, &hub)?
+    } else {
+        request.rewrite_model(&body, &target.model)
+    };
+    let provider = &target.provider;
+    let path = match (&provider.stream_chat_path, request.stream) {
+        (Some(stream_path), true) => stream_path,
+        _ => &provider.chat_path,
+    };
+    let forwarded = forwarded_request_headers(provider_format, headers);
     // dispatch
     let mut attempts = Vec::new();
     let call = Call {
-        provider: &target.provider,
+        provider,
         path,
         model: &target.model,
         body: upstream_body,
+        headers: &forwarded,
         stream: request.stream,
         first_byte_timeout: if request.stream { options.first_byte_timeout } else { options.total_timeout },
         max_response_bytes: options.max_response_bytes,
@@ -64,9 +93,10 @@ async fn chat(gateway: &Gateway, ctx: &RequestContext, body: Body) -> Result<Res
     let result = dispatch(gateway.ports.http.as_ref(), &gateway.ports.clock, call, &mut attempts).await;
     let base = AttemptRecord {
         ctx: ctx.clone(),
-        provider: target.provider.id.clone(),
+        provider: provider.id.clone(),
         requested_model: request.model.clone(),
         upstream_model: target.model.clone(),
+        upstream_format: provider_format,
         stream: request.stream,
     };
     let settled = if result.is_ok() { attempts.len().saturating_sub(1) } else { attempts.len() };
@@ -81,88 +111,20 @@ async fn chat(gateway: &Gateway, ctx: &RequestContext, body: Body) -> Result<Res
         latency_ms: 0,
     });
     // respond (+ record once the body is done)
-    Ok(respond(gateway, ctx, &target, reply, base, last))
+    let plan = Plan { client: endpoint.format, provider: provider_format, translate, framing: endpoint.framing };
+    Ok(respond(gateway, &target, plan, reply, base, last))
 }
 
-/// Which upstream path an OpenAI-chat client can be passed through to.
-fn upstream_path(target: &Target) -> Result<&str, GatewayError> {
-    let provider = &target.provider;
-    match (provider.format, &provider.openai_chat_path) {
-        (WireFormat::OpenaiChat, _) => Ok(&provider.chat_path),
-        (_, Some(path)) => Ok(path),
-        (format, None) => Err(GatewayError::Unsupported(format!(
-            "provider '{}' speaks the {} format, which this gateway cannot translate OpenAI chat requests into yet",
-            provider.id,
-            format.as_str()
-        ))),
+/// Client headers a provider of the same family should see: Anthropic's version and beta
+/// flags (Claude Code sends betas the upstream must get).
+fn forwarded_request_headers(provider: WireFormat, headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
+    const ANTHROPIC: [HeaderName; 2] =
+        [HeaderName::from_static("anthropic-version"), HeaderName::from_static("anthropic-beta")];
+    if provider != WireFormat::Anthropic {
+        return Vec::new();
     }
-}
-
-fn respond(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    target: &Target,
-    reply: Reply,
-    base: AttemptRecord,
-    last: Attempt,
-) -> Response<Body> {
-    let Reply { status, headers: upstream_headers, body, .. } = reply;
-    let content_type = upstream_headers.get(CONTENT_TYPE).cloned();
-    let mut response = match body {
-        ReplyBody::Full(bytes) => {
-            let usage = if status.is_success() { usage_in_body(&bytes) } else { None };
-            let error = (!status.is_success()).then(|| format!("upstream returned HTTP {}", status.as_u16()));
-            gateway.record_handle().record(&base, &last, usage, error);
-            full_reply(status, content_type, bytes)
-        }
-        ReplyBody::Stream { first, rest } => {
-            let gw = gateway.record_handle();
-            let on_end = move |end: RelayEnd| {
-                let attempt = Attempt { error: end.error.clone(), ..last };
-                gw.record(&base, &attempt, end.usage, end.error);
-            };
-            let relay = Relay::new(
-                first,
-                rest,
-                gateway.ports.clock.clone(),
-                gateway.options.idle_timeout,
-                ctx.client_format,
-                on_end,
-            );
-            let mut response = Response::new(Body::from_stream(relay));
-            *response.status_mut() = status;
-            let headers = response.headers_mut();
-            headers.insert(CONTENT_TYPE, content_type.unwrap_or_else(|| HeaderValue::from_static(EVENT_STREAM)));
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            response
-        }
-    };
-    let headers = response.headers_mut();
-    for (name, value) in upstream_headers.iter().filter(|(name, _)| forwarded_header(name)) {
-        headers.insert(name.clone(), value.clone());
-    }
-    if let Ok(value) = HeaderValue::from_str(&target.provider.id) {
-        headers.insert("x-omniroute-provider", value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&target.model) {
-        headers.insert("x-omniroute-model", value);
-    }
-    response
-}
-
-/// A complete upstream answer. Error bodies that are not JSON are wrapped in OpenAI's error
-/// shape (same status), so SDKs still get a parseable error.
-fn full_reply(status: StatusCode, content_type: Option<HeaderValue>, bytes: Bytes) -> Response<Body> {
-    if !status.is_success() && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
-        let snippet: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
-        let message = format!("upstream returned HTTP {}: {}", status.as_u16(), snippet.trim());
-        let err = serde_json::json!({"error": {"message": message, "type": "upstream_error", "param": null, "code": status.as_u16()}});
-        return respond::json(status, Bytes::from(err.to_string()));
-    }
-    let mut response = Response::new(Body::Full(bytes));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, content_type.unwrap_or_else(|| HeaderValue::from_static(APPLICATION_JSON)));
-    response
+    ANTHROPIC
+        .iter()
+        .flat_map(|name| headers.get_all(name).iter().map(move |value| (name.clone(), value.clone())))
+        .collect()
 }

@@ -45,6 +45,8 @@ pub struct Call<'a> {
     pub path: &'a str,
     pub model: &'a str,
     pub body: Bytes,
+    /// Client headers the provider should see (e.g. `anthropic-beta`), after its own.
+    pub headers: &'a [(http::HeaderName, http::HeaderValue)],
     pub stream: bool,
     pub first_byte_timeout: Duration,
     pub max_response_bytes: usize,
@@ -70,7 +72,7 @@ pub async fn dispatch(
         let is_last = i + 1 == connections.len();
         let started = clock.monotonic_us();
         let elapsed_ms = |clock: &Arc<dyn Clock>| clock.monotonic_us().saturating_sub(started) / 1000;
-        let request = build_request(call.provider, connection, call.path, call.model, call.body.clone(), call.stream)?;
+        let request = build_request(&call, connection)?;
         let outcome = attempt(http, clock.as_ref(), request, &call).await;
         match outcome {
             Ok(reply) if is_retryable(reply.0.as_u16()) && !is_last => {

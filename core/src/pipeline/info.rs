@@ -1,26 +1,66 @@
-//! Read-only endpoints: the model list in OpenAI's shape and the health check.
+//! Read-only endpoints: the configured models in OpenAI's, Gemini's and Ollama's shapes, and
+//! the health check.
 
 use http::{Response, StatusCode};
 use serde_json::json;
 
 use crate::body::Body;
 use crate::error::GatewayError;
+use crate::formats::{gemini, ollama};
 use crate::pipeline::Gateway;
 use crate::pipeline::respond;
 use crate::providers::WireFormat;
 
-fn model_entries(gateway: &Gateway) -> Vec<serde_json::Value> {
+/// Every servable model as `(provider/model, provider name)`, in config order.
+fn configured_models(gateway: &Gateway) -> Vec<(String, String)> {
     let snapshot = gateway.snapshot();
     snapshot
         .providers()
         .iter()
         .filter(|p| !p.connections.is_empty())
-        .flat_map(|p| {
-            p.models.iter().map(move |m| {
-                json!({ "id": format!("{}/{}", p.id, m.id), "object": "model", "created": 0, "owned_by": p.id })
-            })
+        .flat_map(|p| p.models.iter().map(move |m| (format!("{}/{}", p.id, m.id), p.name.clone())))
+        .collect()
+}
+
+fn model_entries(gateway: &Gateway) -> Vec<serde_json::Value> {
+    configured_models(gateway)
+        .into_iter()
+        .map(|(id, _)| {
+            let owner = id.split('/').next().unwrap_or_default().to_owned();
+            json!({ "id": id, "object": "model", "created": 0, "owned_by": owner })
         })
         .collect()
+}
+
+/// `GET /v1beta/models`
+pub fn gemini_models(gateway: &Gateway) -> Response<Body> {
+    let models: Vec<_> = configured_models(gateway)
+        .iter()
+        .map(|(id, name)| gemini::model_list_entry(id, &format!("{id} ({name})")))
+        .collect();
+    respond::json(StatusCode::OK, json!({ "models": models }).to_string().into())
+}
+
+/// `GET /v1beta/models/{model}`
+pub fn gemini_model(gateway: &Gateway, id: &str) -> Response<Body> {
+    match configured_models(gateway).into_iter().find(|(model, _)| model == id) {
+        Some((model, name)) => {
+            let entry = gemini::model_list_entry(&model, &format!("{model} ({name})"));
+            respond::json(StatusCode::OK, entry.to_string().into())
+        }
+        None => respond::error(WireFormat::Gemini, &GatewayError::NotFound(format!("model '{id}' is not configured"))),
+    }
+}
+
+/// `GET /api/tags`
+pub fn ollama_tags(gateway: &Gateway) -> Response<Body> {
+    let models: Vec<_> = configured_models(gateway).iter().map(|(id, _)| ollama::tags_entry(id)).collect();
+    respond::json(StatusCode::OK, json!({ "models": models }).to_string().into())
+}
+
+/// `GET /api/version`: Ollama clients check it before chatting.
+pub fn ollama_version() -> Response<Body> {
+    respond::json(StatusCode::OK, json!({ "version": env!("CARGO_PKG_VERSION") }).to_string().into())
 }
 
 /// `GET /v1/models`

@@ -1,18 +1,22 @@
 //! The gateway: one `handle` for every runtime, calling the request phases in one visible order.
 //!
-//! route → (guard: keys, budgets, later) → read + probe → resolve → dispatch (accounts in
-//! order, first-byte peek) → respond (passthrough bytes or relayed stream) → record (usage
-//! rows through the batching sink, off the hot path).
+//! route → (guard: keys, budgets, later) → read + probe → resolve → plan (passthrough or
+//! translate through the hub) → dispatch (accounts in order, first-byte peek) → respond (bytes
+//! as they came, or re-encoded; streams relayed chunk by chunk) → record (usage rows through the
+//! batching sink, off the hot path).
 
 pub mod chat;
+pub mod count_tokens;
 pub mod dispatch;
 pub mod info;
 pub mod passthrough;
 pub mod record;
 pub mod relay;
+pub mod reply;
 pub mod resolve;
 pub mod respond;
 pub mod router;
+pub mod stream_transform;
 pub mod timeouts;
 pub mod upstream;
 pub mod usage_tap;
@@ -136,19 +140,24 @@ impl Gateway {
             started_us: self.ports.clock.monotonic_us(),
             client_format: WireFormat::OpenaiChat,
         };
-        let mut response = match route(&parts.method, parts.uri.path()) {
-            Route::Chat(format) => {
-                chat::handle(self, &RequestContext { client_format: format, ..ctx.clone() }, body).await
+        let mut response = match route(&parts.method, parts.uri.path(), parts.uri.query()) {
+            Route::Chat(endpoint) => {
+                let ctx = RequestContext { client_format: endpoint.format, ..ctx.clone() };
+                chat::handle(self, &ctx, &endpoint, &parts.headers, body).await
             }
+            Route::CountTokens => count_tokens::handle(self, &parts.headers, body).await,
             Route::ListModels => info::list_models(self),
             Route::GetModel(id) => info::get_model(self, &id),
+            Route::GeminiModels => info::gemini_models(self),
+            Route::GeminiModel(id) => info::gemini_model(self, &id),
+            Route::OllamaTags => info::ollama_tags(self),
+            Route::OllamaVersion => info::ollama_version(),
             Route::Health => info::health(self),
-            Route::NotFound => respond::error(
-                ctx.client_format,
-                &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())),
-            ),
-            Route::MethodNotAllowed => {
-                respond::error(ctx.client_format, &GatewayError::MethodNotAllowed(parts.method.to_string()))
+            Route::NotFound(format) => {
+                respond::error(format, &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())))
+            }
+            Route::MethodNotAllowed(format) => {
+                respond::error(format, &GatewayError::MethodNotAllowed(parts.method.to_string()))
             }
         };
         tracing::debug!(

@@ -1,4 +1,4 @@
-//! The passthrough body edit: read just `model` and `stream` from an OpenAI chat body and
+//! The passthrough body edit: read just `model` and `stream` from a chat body (any format) and
 //! rewrite the model in place, leaving every other byte as the client sent it.
 
 use bytes::{Bytes, BytesMut};
@@ -6,14 +6,17 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::GatewayError;
+use crate::pipeline::router::ChatEndpoint;
+use crate::providers::WireFormat;
 
 /// What the hot path needs from a chat body, borrowed from the bytes.
 #[derive(Debug)]
 pub struct ChatProbe {
     pub model: String,
     pub stream: bool,
-    /// Byte range of the `model` value (quotes included) in the body.
-    model_span: (usize, usize),
+    /// Byte range of the `model` value (quotes included) in the body; none when the model
+    /// is in the URL (Gemini).
+    model_span: Option<(usize, usize)>,
 }
 
 #[derive(Deserialize)]
@@ -22,44 +25,71 @@ struct Probe<'a> {
     model: Option<&'a RawValue>,
     #[serde(borrow)]
     messages: Option<&'a RawValue>,
+    #[serde(borrow)]
+    input: Option<&'a RawValue>,
+    #[serde(borrow)]
+    contents: Option<&'a RawValue>,
     stream: Option<serde_json::Value>,
 }
 
-/// Validates the JSON and finds `model`; a clear 400 for anything malformed.
-pub fn probe(body: &[u8]) -> Result<ChatProbe, GatewayError> {
+/// Validates the JSON and finds `model` (body or URL) and `stream`; a clear 400 for
+/// anything malformed.
+pub fn probe(endpoint: &ChatEndpoint, body: &[u8]) -> Result<ChatProbe, GatewayError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| GatewayError::InvalidRequest("request body is not valid UTF-8".into()))?;
+    let (required, must_be_array) = match endpoint.format {
+        WireFormat::OpenaiResponses => ("input", false),
+        WireFormat::Gemini => ("contents", true),
+        _ => ("messages", true),
+    };
     let probe: Probe<'_> = serde_json::from_str(text).map_err(|e| {
         GatewayError::InvalidRequest(if e.is_data() {
-            "request body must be a JSON object with `model` and `messages`".to_owned()
+            format!("request body must be a JSON object with `{required}`")
         } else {
             format!("request body is not valid JSON: {e}")
         })
     })?;
-    let raw_model = probe.model.ok_or_else(|| GatewayError::InvalidRequest("`model` is required".into()))?;
-    let model: String = serde_json::from_str(raw_model.get())
-        .map_err(|_| GatewayError::InvalidRequest("`model` must be a string".into()))?;
+    let content = match endpoint.format {
+        WireFormat::OpenaiResponses => probe.input,
+        WireFormat::Gemini => probe.contents,
+        _ => probe.messages,
+    };
+    match content {
+        Some(value) if !must_be_array || value.get().starts_with('[') => {}
+        _ if must_be_array => {
+            return Err(GatewayError::InvalidRequest(format!("`{required}` is required and must be an array")));
+        }
+        _ => return Err(GatewayError::InvalidRequest(format!("`{required}` is required"))),
+    }
+    let (model, model_span) = match &endpoint.path_model {
+        Some(model) => (model.clone(), None),
+        None => {
+            let raw = probe.model.ok_or_else(|| GatewayError::InvalidRequest("`model` is required".into()))?;
+            let model: String = serde_json::from_str(raw.get())
+                .map_err(|_| GatewayError::InvalidRequest("`model` must be a string".into()))?;
+            // The raw value borrows from `text`, so its offset is its address minus the body's.
+            let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+            (model, Some((start, start + raw.get().len())))
+        }
+    };
     if model.is_empty() {
         return Err(GatewayError::InvalidRequest("`model` must not be empty".into()));
     }
-    match probe.messages {
-        Some(messages) if messages.get().starts_with('[') => {}
-        _ => return Err(GatewayError::InvalidRequest("`messages` is required and must be an array".into())),
-    }
-    let stream = match probe.stream {
-        None | Some(serde_json::Value::Null) => false,
-        Some(serde_json::Value::Bool(stream)) => stream,
-        Some(_) => return Err(GatewayError::InvalidRequest("`stream` must be a boolean".into())),
+    // Ollama streams unless told not to; the others only when asked.
+    let default_stream = endpoint.format == WireFormat::Ollama;
+    let stream = match (endpoint.path_stream, probe.stream) {
+        (Some(stream), _) => stream,
+        (None, None | Some(serde_json::Value::Null)) => default_stream,
+        (None, Some(serde_json::Value::Bool(stream))) => stream,
+        (None, Some(_)) => return Err(GatewayError::InvalidRequest("`stream` must be a boolean".into())),
     };
-    // The raw value borrows from `text`, so its offset is its address minus the body's.
-    let start = raw_model.get().as_ptr() as usize - text.as_ptr() as usize;
-    Ok(ChatProbe { model, stream, model_span: (start, start + raw_model.get().len()) })
+    Ok(ChatProbe { model, stream, model_span })
 }
 
 impl ChatProbe {
     /// The body with `model` replaced by `upstream_model`; nothing else changes.
     pub fn rewrite_model(&self, body: &Bytes, upstream_model: &str) -> Bytes {
-        let (start, end) = self.model_span;
+        let Some((start, end)) = self.model_span else { return body.clone() };
         let quoted = serde_json::Value::String(upstream_model.to_owned()).to_string();
         let mut out = BytesMut::with_capacity(body.len() + quoted.len());
         out.extend_from_slice(&body[..start]);
@@ -73,10 +103,19 @@ impl ChatProbe {
 mod tests {
     use super::*;
 
+    fn openai() -> ChatEndpoint {
+        ChatEndpoint {
+            format: WireFormat::OpenaiChat,
+            path_model: None,
+            path_stream: None,
+            framing: Default::default(),
+        }
+    }
+
     #[test]
     fn rewrites_only_the_model() {
         let body = Bytes::from_static(br#"{ "messages":[{"role":"user","content":"\"model\": x"}],  "model" : "openai/gpt-4o", "x_unknown": {"model": 1}, "stream":true}"#);
-        let probe = probe(&body).unwrap();
+        let probe = probe(&openai(), &body).unwrap();
         assert_eq!(probe.model, "openai/gpt-4o");
         assert!(probe.stream);
         let out = probe.rewrite_model(&body, "gpt-4o");
@@ -89,7 +128,7 @@ mod tests {
     #[test]
     fn escaped_model_names_decode() {
         let body = Bytes::from_static(br#"{"model":"a\/b","messages":[]}"#);
-        assert_eq!(probe(&body).unwrap().model, "a/b");
+        assert_eq!(probe(&openai(), &body).unwrap().model, "a/b");
     }
 
     #[test]
@@ -103,8 +142,28 @@ mod tests {
             b"{\"model\":\"a/b\",\"messages\":[],\"stream\":\"yes\"}",
             b"\xff",
         ] {
-            let err = probe(body).unwrap_err();
+            let err = probe(&openai(), body).unwrap_err();
             assert_eq!(err.status(), 400, "{:?}", String::from_utf8_lossy(body));
         }
+    }
+
+    #[test]
+    fn each_format_has_its_content_field_and_stream_default() {
+        let endpoint = |format| ChatEndpoint { format, ..openai() };
+        let ollama = probe(&endpoint(WireFormat::Ollama), br#"{"model":"m","messages":[]}"#).unwrap();
+        assert!(ollama.stream, "Ollama streams by default");
+        let responses = probe(&endpoint(WireFormat::OpenaiResponses), br#"{"model":"m","input":"hi"}"#).unwrap();
+        assert!(!responses.stream);
+        assert!(probe(&endpoint(WireFormat::OpenaiResponses), br#"{"model":"m"}"#).is_err());
+        let gemini = ChatEndpoint {
+            format: WireFormat::Gemini,
+            path_model: Some("g/m".into()),
+            path_stream: Some(true),
+            framing: Default::default(),
+        };
+        let body = Bytes::from_static(br#"{"contents":[]}"#);
+        let probed = probe(&gemini, &body).unwrap();
+        assert_eq!((probed.model.as_str(), probed.stream), ("g/m", true));
+        assert_eq!(probed.rewrite_model(&body, "m"), body);
     }
 }

@@ -16,6 +16,7 @@ pub struct AttemptRecord {
     pub provider: String,
     pub requested_model: String,
     pub upstream_model: String,
+    pub upstream_format: WireFormat,
     pub stream: bool,
 }
 
@@ -37,8 +38,7 @@ impl RecordHandle {
             requested_model: base.requested_model.clone(),
             upstream_model: base.upstream_model.clone(),
             client_format: base.ctx.client_format.as_str().to_owned(),
-            // Passthrough only so far: the upstream speaks the client's format.
-            upstream_format: WireFormat::OpenaiChat.as_str().to_owned(),
+            upstream_format: base.upstream_format.as_str().to_owned(),
             status: attempt.status.unwrap_or(0),
             stream: base.stream,
             input_tokens: usage.map(|u| u.input_tokens),

@@ -1,6 +1,7 @@
-//! Phase 6 for streams: relay upstream chunks to the client as they arrive, with an idle
-//! timeout between chunks, a format-correct error event if the upstream breaks after bytes
-//! were sent, and a usage tap. `on_end` runs exactly once, even if the client goes away.
+//! Phase 6 for streams: relay upstream chunks to the client as they arrive (through a
+//! [`StreamTransform`]), with an idle timeout between chunks and a format-correct error event if
+//! the upstream breaks after bytes were sent. `on_end` runs exactly once, even if the client
+//! goes away.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,12 +13,10 @@ use futures_core::Stream;
 use futures_util::{FutureExt, StreamExt};
 
 use crate::body::BodyError;
-use crate::formats::{ErrorInfo, stream_error_event};
 use crate::hub::Usage;
 use crate::maybe_send::{BoxFuture, BoxStream};
-use crate::pipeline::usage_tap::usage_in_chunk;
+use crate::pipeline::stream_transform::StreamTransform;
 use crate::ports::Clock;
-use crate::providers::WireFormat;
 
 /// How a relayed stream ended.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -33,8 +32,7 @@ pub struct Relay<F: FnOnce(RelayEnd) + Unpin> {
     clock: Arc<dyn Clock>,
     idle: Duration,
     sleep: Option<BoxFuture<'static, ()>>,
-    format: WireFormat,
-    usage: Option<Usage>,
+    transform: StreamTransform,
     done: bool,
     on_end: Option<F>,
 }
@@ -45,31 +43,31 @@ impl<F: FnOnce(RelayEnd) + Unpin> Relay<F> {
         rest: BoxStream<'static, Result<Bytes, BodyError>>,
         clock: Arc<dyn Clock>,
         idle: Duration,
-        format: WireFormat,
+        transform: StreamTransform,
         on_end: F,
     ) -> Self {
-        Relay { first, rest, clock, idle, sleep: None, format, usage: None, done: false, on_end: Some(on_end) }
+        Relay { first, rest, clock, idle, sleep: None, transform, done: false, on_end: Some(on_end) }
     }
 
     fn end(&mut self, error: Option<String>) {
         self.done = true;
         if let Some(on_end) = self.on_end.take() {
-            on_end(RelayEnd { usage: self.usage, error });
+            let error = error.or_else(|| self.transform.error().map(str::to_owned));
+            on_end(RelayEnd { usage: self.transform.usage(), error });
         }
     }
 
-    fn pass(&mut self, chunk: Bytes) -> Poll<Option<Result<Bytes, BodyError>>> {
-        if let Some(usage) = usage_in_chunk(&chunk) {
-            self.usage = Some(usage);
-        }
-        Poll::Ready(Some(Ok(chunk)))
+    /// The last bytes of the stream (if any), then the end.
+    fn last(&mut self, bytes: Bytes) -> Poll<Option<Result<Bytes, BodyError>>> {
+        self.end(None);
+        if bytes.is_empty() { Poll::Ready(None) } else { Poll::Ready(Some(Ok(bytes))) }
     }
 
     fn fail(&mut self, message: String) -> Poll<Option<Result<Bytes, BodyError>>> {
         tracing::warn!(error = %message, "upstream stream broke after the response started");
-        let event = stream_error_event(self.format, &ErrorInfo::from_status(502, message.clone()));
+        let event = self.transform.upstream_failed(message.clone());
         self.end(Some(message));
-        Poll::Ready(Some(Ok(event)))
+        if event.is_empty() { Poll::Ready(None) } else { Poll::Ready(Some(Ok(event))) }
     }
 }
 
@@ -78,30 +76,40 @@ impl<F: FnOnce(RelayEnd) + Unpin> Stream for Relay<F> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if this.done {
-            return Poll::Ready(None);
-        }
-        if let Some(first) = this.first.take() {
-            return this.pass(first);
-        }
-        match this.rest.poll_next_unpin(cx) {
-            Poll::Ready(Some(Ok(chunk))) => {
-                this.sleep = None;
-                this.pass(chunk)
+        loop {
+            if this.done {
+                return Poll::Ready(None);
             }
-            Poll::Ready(Some(Err(err))) => this.fail(format!("upstream stream failed: {}", err.0)),
-            Poll::Ready(None) => {
-                this.end(None);
-                Poll::Ready(None)
+            let chunk = match this.first.take() {
+                Some(first) => first,
+                None => match this.rest.poll_next_unpin(cx) {
+                    Poll::Ready(Some(Ok(chunk))) => {
+                        this.sleep = None;
+                        chunk
+                    }
+                    Poll::Ready(Some(Err(err))) => return this.fail(format!("upstream stream failed: {}", err.0)),
+                    Poll::Ready(None) => {
+                        let tail = this.transform.finish();
+                        return this.last(tail);
+                    }
+                    Poll::Pending => {
+                        let (clock, idle) = (&this.clock, this.idle);
+                        let sleep = this.sleep.get_or_insert_with(|| clock.sleep(idle));
+                        return match sleep.poll_unpin(cx) {
+                            Poll::Ready(()) => this.fail(format!("upstream sent nothing for {} ms", idle.as_millis())),
+                            Poll::Pending => Poll::Pending,
+                        };
+                    }
+                },
+            };
+            let out = this.transform.chunk(chunk);
+            if this.transform.ended() {
+                return this.last(out);
             }
-            Poll::Pending => {
-                let (clock, idle) = (&this.clock, this.idle);
-                let sleep = this.sleep.get_or_insert_with(|| clock.sleep(idle));
-                match sleep.poll_unpin(cx) {
-                    Poll::Ready(()) => this.fail(format!("upstream sent nothing for {} ms", idle.as_millis())),
-                    Poll::Pending => Poll::Pending,
-                }
+            if !out.is_empty() {
+                return Poll::Ready(Some(Ok(out)));
             }
+            // Nothing for the client yet (a partial event): read on.
         }
     }
 }

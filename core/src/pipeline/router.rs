@@ -1,47 +1,203 @@
-//! Phase 1, route: method + path → endpoint and the client's wire format.
+//! Phase 1, route: method + path (+ query) → endpoint and the client's wire format.
+//! `/api/v1/...` and `/api/v1beta/...` alias `/v1/...` and `/v1beta/...`.
 
 use http::Method;
 
+use crate::formats::StreamFraming;
 use crate::providers::WireFormat;
+
+/// A chat endpoint: the client's format and what its URL says about model and streaming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatEndpoint {
+    pub format: WireFormat,
+    /// Gemini carries the model in the path (`/v1beta/models/{model}:generateContent`).
+    pub path_model: Option<String>,
+    /// Gemini's method decides streaming (`:streamGenerateContent`), not the body.
+    pub path_stream: Option<bool>,
+    pub framing: StreamFraming,
+}
+
+impl ChatEndpoint {
+    fn body(format: WireFormat) -> Self {
+        ChatEndpoint { format, path_model: None, path_stream: None, framing: StreamFraming::Default }
+    }
+}
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
-    Chat(WireFormat),
+    Chat(ChatEndpoint),
+    /// Anthropic `POST /v1/messages/count_tokens`.
+    CountTokens,
     ListModels,
     GetModel(String),
+    /// Gemini `GET /v1beta/models` and `GET /v1beta/models/{model}`.
+    GeminiModels,
+    GeminiModel(String),
+    /// Ollama `GET /api/tags` and `GET /api/version`.
+    OllamaTags,
+    OllamaVersion,
     Health,
-    NotFound,
-    MethodNotAllowed,
+    NotFound(WireFormat),
+    MethodNotAllowed(WireFormat),
 }
 
-/// Strips the optional `/api` prefix (`/api/v1/...` aliases `/v1/...`).
-pub fn route(method: &Method, path: &str) -> Route {
+pub fn route(method: &Method, path: &str, query: Option<&str>) -> Route {
     let path = path.trim_end_matches('/');
     let path = path.strip_prefix("/api").filter(|p| p.starts_with("/v1")).unwrap_or(path);
-    let expect = |wanted: Method, route: Route| if *method == wanted { route } else { Route::MethodNotAllowed };
+    let format = error_format(path);
+    let expect = |wanted: Method, route: Route| if *method == wanted { route } else { Route::MethodNotAllowed(format) };
+    let chat = |format| expect(Method::POST, Route::Chat(ChatEndpoint::body(format)));
     match path {
-        "/v1/chat/completions" | "/chat/completions" => expect(Method::POST, Route::Chat(WireFormat::OpenaiChat)),
+        "/v1/chat/completions" | "/chat/completions" => chat(WireFormat::OpenaiChat),
+        "/v1/responses" | "/responses" => chat(WireFormat::OpenaiResponses),
+        "/v1/messages" => chat(WireFormat::Anthropic),
+        "/v1/messages/count_tokens" => expect(Method::POST, Route::CountTokens),
+        "/v1/api/chat" | "/api/chat" => chat(WireFormat::Ollama),
+        "/api/tags" | "/v1/api/tags" => expect(Method::GET, Route::OllamaTags),
+        "/api/version" => expect(Method::GET, Route::OllamaVersion),
         "/v1/models" | "/models" => expect(Method::GET, Route::ListModels),
+        "/v1beta/models" => expect(Method::GET, Route::GeminiModels),
         "/api/monitoring/health" | "/health" | "/healthz" => expect(Method::GET, Route::Health),
-        _ => match path.strip_prefix("/v1/models/") {
-            Some(id) if !id.is_empty() => expect(Method::GET, Route::GetModel(id.to_owned())),
-            _ => Route::NotFound,
-        },
+        _ => {
+            if let Some(rest) = path.strip_prefix("/v1beta/models/") {
+                return gemini_model_route(method, rest, query);
+            }
+            match path.strip_prefix("/v1/models/") {
+                Some(id) if !id.is_empty() => expect(Method::GET, Route::GetModel(id.to_owned())),
+                _ => Route::NotFound(format),
+            }
+        }
     }
+}
+
+/// `{model}:generateContent`, `{model}:streamGenerateContent` or a bare `{model}`.
+fn gemini_model_route(method: &Method, rest: &str, query: Option<&str>) -> Route {
+    let rest = percent_decode(rest);
+    let (model, action) = match rest.rsplit_once(':') {
+        Some((model, action)) if !action.contains('/') => (model.to_owned(), Some(action.to_owned())),
+        _ => (rest, None),
+    };
+    let model = model.strip_prefix("models/").map(str::to_owned).unwrap_or(model);
+    if model.is_empty() {
+        return Route::NotFound(WireFormat::Gemini);
+    }
+    let allowed = |wanted: Method, route: Route| {
+        if *method == wanted { route } else { Route::MethodNotAllowed(WireFormat::Gemini) }
+    };
+    let chat = |stream: bool, framing| {
+        allowed(
+            Method::POST,
+            Route::Chat(ChatEndpoint {
+                format: WireFormat::Gemini,
+                path_model: Some(model.clone()),
+                path_stream: Some(stream),
+                framing,
+            }),
+        )
+    };
+    match action.as_deref() {
+        None => allowed(Method::GET, Route::GeminiModel(model.clone())),
+        Some("generateContent") => chat(false, StreamFraming::Default),
+        Some("streamGenerateContent") => {
+            let sse = query.is_some_and(|q| q.split('&').any(|pair| pair == "alt=sse"));
+            chat(true, if sse { StreamFraming::Default } else { StreamFraming::JsonArray })
+        }
+        Some(_) => Route::NotFound(WireFormat::Gemini),
+    }
+}
+
+/// The format errors on an unknown path are shown in, guessed from the path's family.
+fn error_format(path: &str) -> WireFormat {
+    if path.starts_with("/v1beta") {
+        WireFormat::Gemini
+    } else if path.starts_with("/v1/messages") {
+        WireFormat::Anthropic
+    } else if path.starts_with("/api/") && !path.starts_with("/api/monitoring") || path.starts_with("/v1/api/") {
+        WireFormat::Ollama
+    } else {
+        WireFormat::OpenaiChat
+    }
+}
+
+/// `%XX` escapes in a path segment (an SDK may encode the `/` of `provider/model`).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn chat(format: WireFormat) -> Route {
+        Route::Chat(ChatEndpoint::body(format))
+    }
+
     #[test]
     fn routes_and_aliases() {
-        assert_eq!(route(&Method::POST, "/v1/chat/completions"), Route::Chat(WireFormat::OpenaiChat));
-        assert_eq!(route(&Method::POST, "/api/v1/chat/completions/"), Route::Chat(WireFormat::OpenaiChat));
-        assert_eq!(route(&Method::GET, "/v1/chat/completions"), Route::MethodNotAllowed);
-        assert_eq!(route(&Method::GET, "/api/monitoring/health"), Route::Health);
-        assert_eq!(route(&Method::GET, "/v1/models/openai/gpt-4o"), Route::GetModel("openai/gpt-4o".into()));
-        assert_eq!(route(&Method::GET, "/nope"), Route::NotFound);
+        assert_eq!(route(&Method::POST, "/v1/chat/completions", None), chat(WireFormat::OpenaiChat));
+        assert_eq!(route(&Method::POST, "/api/v1/chat/completions/", None), chat(WireFormat::OpenaiChat));
+        assert_eq!(route(&Method::GET, "/v1/chat/completions", None), Route::MethodNotAllowed(WireFormat::OpenaiChat));
+        assert_eq!(route(&Method::GET, "/api/monitoring/health", None), Route::Health);
+        assert_eq!(route(&Method::GET, "/v1/models/openai/gpt-4o", None), Route::GetModel("openai/gpt-4o".into()));
+        assert_eq!(route(&Method::GET, "/nope", None), Route::NotFound(WireFormat::OpenaiChat));
+        assert_eq!(route(&Method::POST, "/v1/messages", None), chat(WireFormat::Anthropic));
+        assert_eq!(route(&Method::POST, "/api/v1/messages/count_tokens", None), Route::CountTokens);
+        assert_eq!(route(&Method::POST, "/api/v1/responses", None), chat(WireFormat::OpenaiResponses));
+        assert_eq!(route(&Method::POST, "/api/chat", None), chat(WireFormat::Ollama));
+        assert_eq!(route(&Method::POST, "/v1/api/chat", None), chat(WireFormat::Ollama));
+        assert_eq!(route(&Method::GET, "/api/tags", None), Route::OllamaTags);
+        assert_eq!(route(&Method::GET, "/api/nope", None), Route::NotFound(WireFormat::Ollama));
+        assert_eq!(route(&Method::GET, "/v1/messages/x", None), Route::NotFound(WireFormat::Anthropic));
+        assert_eq!(route(&Method::GET, "/api/v1beta/models", None), Route::GeminiModels);
+    }
+
+    #[test]
+    fn gemini_paths_carry_model_and_streaming() {
+        let endpoint = |model: &str, stream: bool, framing| {
+            Route::Chat(ChatEndpoint {
+                format: WireFormat::Gemini,
+                path_model: Some(model.into()),
+                path_stream: Some(stream),
+                framing,
+            })
+        };
+        assert_eq!(
+            route(&Method::POST, "/v1beta/models/gemini-2.5-flash:generateContent", None),
+            endpoint("gemini-2.5-flash", false, StreamFraming::Default)
+        );
+        assert_eq!(
+            route(&Method::POST, "/v1beta/models/openai/gpt-4o:streamGenerateContent", Some("alt=sse&key=k")),
+            endpoint("openai/gpt-4o", true, StreamFraming::Default)
+        );
+        assert_eq!(
+            route(&Method::POST, "/api/v1beta/models/openai%2Fgpt-4o:streamGenerateContent", None),
+            endpoint("openai/gpt-4o", true, StreamFraming::JsonArray)
+        );
+        assert_eq!(
+            route(&Method::GET, "/v1beta/models/gemini-2.5-flash", None),
+            Route::GeminiModel("gemini-2.5-flash".into())
+        );
+        assert_eq!(route(&Method::POST, "/v1beta/models/x:embedContent", None), Route::NotFound(WireFormat::Gemini));
+        assert_eq!(
+            route(&Method::GET, "/v1beta/models/x:generateContent", None),
+            Route::MethodNotAllowed(WireFormat::Gemini)
+        );
     }
 }

@@ -3,19 +3,14 @@
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue};
 
-use crate::config::{ResolvedConnection, ResolvedProvider};
+use crate::config::ResolvedConnection;
 use crate::error::GatewayError;
+use crate::pipeline::dispatch::Call;
 use crate::providers::AuthScheme;
 
 /// The request for one attempt against one account.
-pub fn build_request(
-    provider: &ResolvedProvider,
-    connection: &ResolvedConnection,
-    path: &str,
-    model: &str,
-    body: Bytes,
-    stream: bool,
-) -> Result<http::Request<Bytes>, GatewayError> {
+pub fn build_request(call: &Call<'_>, connection: &ResolvedConnection) -> Result<http::Request<Bytes>, GatewayError> {
+    let (provider, path, model, stream) = (call.provider, call.path, call.model, call.stream);
     let path = path.replace("{model}", model).replace("{api_version}", provider.api_version.as_deref().unwrap_or(""));
     let mut url = format!("{}{}", provider.base_url, path);
     let key = connection.api_key.as_deref();
@@ -28,7 +23,12 @@ pub fn build_request(
         .header(CONTENT_TYPE, "application/json")
         .header(ACCEPT, if stream { "text/event-stream" } else { "application/json" });
     for (name, value) in &provider.headers {
-        builder = builder.header(name.as_str(), value.as_str());
+        if !call.headers.iter().any(|(client, _)| client.as_str().eq_ignore_ascii_case(name)) {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+    }
+    for (name, value) in call.headers {
+        builder = builder.header(name, value);
     }
     if let Some(key) = key {
         let (name, value) = match provider.auth {
@@ -50,7 +50,7 @@ pub fn build_request(
         }
     }
     // Header names/values come from config, validated when the request is built.
-    builder.body(body).map_err(|_| {
+    builder.body(call.body.clone()).map_err(|_| {
         GatewayError::InvalidRequest(format!("provider '{}' has an invalid base URL or header", provider.id))
     })
 }
@@ -68,6 +68,7 @@ fn percent_encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ResolvedProvider;
     use crate::providers::WireFormat;
 
     fn provider(auth: AuthScheme, chat_path: &str) -> ResolvedProvider {
@@ -79,7 +80,7 @@ mod tests {
             auth,
             headers: vec![("anthropic-version".into(), "2023-06-01".into())],
             chat_path: chat_path.into(),
-            openai_chat_path: None,
+            stream_chat_path: None,
             api_version: Some("2024-10-21".into()),
             models: vec![],
             connections: vec![],
@@ -90,37 +91,60 @@ mod tests {
         ResolvedConnection { id: "p:a".into(), name: "a".into(), api_key: Some("k+1".into()) }
     }
 
+    fn build(auth: AuthScheme, path: &str, model: &str, stream: bool) -> http::Request<Bytes> {
+        let provider = provider(auth, path);
+        let call = Call {
+            provider: &provider,
+            path,
+            model,
+            body: Bytes::new(),
+            headers: &[],
+            stream,
+            first_byte_timeout: std::time::Duration::from_secs(1),
+            max_response_bytes: 1,
+        };
+        build_request(&call, &conn()).unwrap()
+    }
+
     #[test]
     fn each_auth_scheme_puts_the_key_in_its_place() {
-        let req = build_request(
-            &provider(AuthScheme::Bearer, "/chat/completions"),
-            &conn(),
-            "/chat/completions",
-            "m",
-            Bytes::new(),
-            false,
-        )
-        .unwrap();
+        let req = build(AuthScheme::Bearer, "/chat/completions", "m", false);
         assert_eq!(req.uri(), "https://example.com/v1/chat/completions");
         assert_eq!(req.headers()["authorization"], "Bearer k+1");
         assert_eq!(req.headers()["anthropic-version"], "2023-06-01");
-        let req = build_request(
-            &provider(AuthScheme::ApiKey, ""),
-            &conn(),
+        let req = build(
+            AuthScheme::ApiKey,
             "/openai/deployments/{model}/chat/completions?api-version={api_version}",
             "gpt-4o",
-            Bytes::new(),
             true,
-        )
-        .unwrap();
+        );
         assert_eq!(
             req.uri(),
             "https://example.com/v1/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
         );
         assert_eq!(req.headers()["api-key"], "k+1");
         assert_eq!(req.headers()["accept"], "text/event-stream");
-        let req = build_request(&provider(AuthScheme::Query, ""), &conn(), "/x", "m", Bytes::new(), false).unwrap();
+        let req = build(AuthScheme::Query, "/x", "m", false);
         assert_eq!(req.uri(), "https://example.com/v1/x?key=k%2B1");
         assert!(req.headers().get("authorization").is_none());
+    }
+
+    #[test]
+    fn client_headers_override_the_providers_defaults() {
+        let provider = provider(AuthScheme::XApiKey, "/messages");
+        let headers = [(http::HeaderName::from_static("anthropic-version"), HeaderValue::from_static("2024-01-01"))];
+        let call = Call {
+            provider: &provider,
+            path: "/messages",
+            model: "m",
+            body: Bytes::new(),
+            headers: &headers,
+            stream: false,
+            first_byte_timeout: std::time::Duration::from_secs(1),
+            max_response_bytes: 1,
+        };
+        let req = build_request(&call, &conn()).unwrap();
+        assert_eq!(req.headers().get_all("anthropic-version").iter().collect::<Vec<_>>(), ["2024-01-01"]);
+        assert_eq!(req.headers()["x-api-key"], "k+1");
     }
 }

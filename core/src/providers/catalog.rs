@@ -22,10 +22,6 @@ pub struct CatalogProvider {
     pub chat_path: String,
     #[serde(default)]
     pub stream_chat_path: Option<String>,
-    /// Where an OpenAI-chat client can be passed straight through when the native format
-    /// differs (Ollama serves OpenAI chat under `/v1`).
-    #[serde(default)]
-    pub openai_chat_path: Option<String>,
     #[serde(default)]
     pub models_path: Option<String>,
     pub env: String,

@@ -30,6 +30,28 @@ impl WireFormat {
     }
 }
 
+impl WireFormat {
+    /// The documented chat path under a provider's base URL (which ends in `/v1`, or
+    /// `/v1beta` for Gemini, or is the host root for Ollama).
+    pub fn default_chat_path(self) -> &'static str {
+        match self {
+            WireFormat::OpenaiChat => "/chat/completions",
+            WireFormat::OpenaiResponses => "/responses",
+            WireFormat::Anthropic => "/messages",
+            WireFormat::Gemini => "/models/{model}:generateContent",
+            WireFormat::Ollama => "/api/chat",
+        }
+    }
+
+    /// The streamed chat path where it differs from the plain one.
+    pub fn default_stream_chat_path(self) -> Option<&'static str> {
+        match self {
+            WireFormat::Gemini => Some("/models/{model}:streamGenerateContent?alt=sse"),
+            _ => None,
+        }
+    }
+}
+
 impl std::str::FromStr for WireFormat {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

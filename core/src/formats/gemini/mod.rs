@@ -74,3 +74,7 @@ impl StreamEncode for StreamEncoder {
         Bytes::new()
     }
 }
+
+pub fn model_list_entry(id: &str, display_name: &str) -> serde_json::Value {
+    serde_json::json!({ "name": format!("models/{id}"), "displayName": display_name })
+}

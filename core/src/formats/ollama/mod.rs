@@ -74,3 +74,7 @@ impl StreamEncode for StreamEncoder {
         Bytes::new()
     }
 }
+
+pub fn tags_entry(model: &str) -> serde_json::Value {
+    serde_json::json!({ "name": model, "model": model })
+}

@@ -1,0 +1,71 @@
+//! Anthropic's `POST /v1/messages/count_tokens`: asked of the provider when it is Anthropic
+//! (it counts exactly), estimated locally otherwise (no other format has a count endpoint
+//! that takes the same request).
+
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{HeaderMap, Response, StatusCode};
+use serde_json::json;
+
+use crate::body::Body;
+use crate::error::GatewayError;
+use crate::formats::{self, StreamFraming, anthropic};
+use crate::pipeline::Gateway;
+use crate::pipeline::chat::read_body;
+use crate::pipeline::dispatch::{Call, ReplyBody, dispatch};
+use crate::pipeline::passthrough::probe;
+use crate::pipeline::resolve::resolve;
+use crate::pipeline::respond;
+use crate::pipeline::router::ChatEndpoint;
+use crate::providers::WireFormat;
+
+pub async fn handle(gateway: &Gateway, headers: &HeaderMap, body: Body) -> Response<Body> {
+    match count(gateway, headers, body).await {
+        Ok(response) => response,
+        Err(err) => respond::error(WireFormat::Anthropic, &err),
+    }
+}
+
+async fn count(gateway: &Gateway, headers: &HeaderMap, body: Body) -> Result<Response<Body>, GatewayError> {
+    let body = read_body(gateway, body).await?;
+    let endpoint = ChatEndpoint {
+        format: WireFormat::Anthropic,
+        path_model: None,
+        path_stream: Some(false),
+        framing: StreamFraming::Default,
+    };
+    let request = probe(&endpoint, &body)?;
+    let target = resolve(&gateway.snapshot(), &request.model)?;
+    let provider = &target.provider;
+    if provider.format != WireFormat::Anthropic {
+        let hub = formats::decode_request(WireFormat::Anthropic, &body)?;
+        let tokens = anthropic::count_tokens_estimate(&hub);
+        return Ok(respond::json(StatusCode::OK, json!({ "input_tokens": tokens }).to_string().into()));
+    }
+    let path = format!("{}/count_tokens", provider.chat_path);
+    let version: Vec<_> = headers
+        .get_all("anthropic-beta")
+        .iter()
+        .map(|value| (http::HeaderName::from_static("anthropic-beta"), value.clone()))
+        .collect();
+    let call = Call {
+        provider,
+        path: &path,
+        model: &target.model,
+        body: request.rewrite_model(&body, &target.model),
+        headers: &version,
+        stream: false,
+        first_byte_timeout: gateway.options.total_timeout,
+        max_response_bytes: gateway.options.max_response_bytes,
+    };
+    let reply = dispatch(gateway.ports.http.as_ref(), &gateway.ports.clock, call, &mut Vec::new()).await?;
+    let ReplyBody::Full(bytes) = reply.body else {
+        return Err(GatewayError::UpstreamUnavailable("the upstream streamed a token count".into()));
+    };
+    let mut response = Response::new(Body::Full(bytes));
+    *response.status_mut() = reply.status;
+    let content_type = reply.headers.get(CONTENT_TYPE).cloned();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, content_type.unwrap_or_else(|| HeaderValue::from_static(respond::APPLICATION_JSON)));
+    Ok(response)
+}

@@ -1,0 +1,149 @@
+//! Phase 6, respond: the upstream's answer in the client's format. Passed through as it came
+//! when both sides speak the same format; decoded and re-encoded otherwise. Upstream errors keep
+//! their status and message and take the client's error shape.
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
+use http::{Response, StatusCode};
+
+use crate::body::Body;
+use crate::formats::{self, ErrorInfo, StreamFraming};
+use crate::hub::Usage;
+use crate::pipeline::Gateway;
+use crate::pipeline::dispatch::{Attempt, Reply, ReplyBody};
+use crate::pipeline::record::AttemptRecord;
+use crate::pipeline::relay::{Relay, RelayEnd};
+use crate::pipeline::resolve::Target;
+use crate::pipeline::respond::{self, APPLICATION_JSON, EVENT_STREAM, NDJSON};
+use crate::pipeline::stream_transform::StreamTransform;
+use crate::pipeline::usage_tap::usage_in_body;
+use crate::providers::WireFormat;
+
+/// How the answer travels back.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub client: WireFormat,
+    pub provider: WireFormat,
+    pub translate: bool,
+    pub framing: StreamFraming,
+}
+
+/// Upstream headers worth passing on to the client.
+fn forwarded_header(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    name.starts_with("x-ratelimit-")
+        || name.starts_with("anthropic-ratelimit-")
+        || name == "retry-after"
+        || name == "openai-processing-ms"
+}
+
+pub fn respond(
+    gateway: &Gateway,
+    target: &Target,
+    plan: Plan,
+    reply: Reply,
+    base: AttemptRecord,
+    last: Attempt,
+) -> Response<Body> {
+    let Reply { status, headers: upstream_headers, body, .. } = reply;
+    let content_type = upstream_headers.get(CONTENT_TYPE).cloned();
+    let mut response = match body {
+        ReplyBody::Full(bytes) => {
+            let (response, usage, error) = full(plan, status, content_type, bytes);
+            gateway.record_handle().record(&base, &last, usage, error);
+            response
+        }
+        ReplyBody::Stream { first, rest } => {
+            let gw = gateway.record_handle();
+            let on_end = move |end: RelayEnd| {
+                let attempt = Attempt { error: end.error.clone(), ..last };
+                gw.record(&base, &attempt, end.usage, end.error);
+            };
+            let (transform, content_type) = if plan.translate {
+                let transform = StreamTransform::translate(plan.provider, plan.client, plan.framing);
+                (transform, HeaderValue::from_static(stream_content_type(plan.client, plan.framing)))
+            } else {
+                let fallback = HeaderValue::from_static(stream_content_type(plan.client, plan.framing));
+                (StreamTransform::passthrough(plan.client), content_type.unwrap_or(fallback))
+            };
+            let relay =
+                Relay::new(first, rest, gateway.ports.clock.clone(), gateway.options.idle_timeout, transform, on_end);
+            let mut response = Response::new(Body::from_stream(relay));
+            *response.status_mut() = status;
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, content_type);
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            response
+        }
+    };
+    let headers = response.headers_mut();
+    for (name, value) in upstream_headers.iter().filter(|(name, _)| forwarded_header(name)) {
+        headers.insert(name.clone(), value.clone());
+    }
+    if let Ok(value) = HeaderValue::from_str(&target.provider.id) {
+        headers.insert("x-omniroute-provider", value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&target.model) {
+        headers.insert("x-omniroute-model", value);
+    }
+    response
+}
+
+fn stream_content_type(client: WireFormat, framing: StreamFraming) -> &'static str {
+    match (client, framing) {
+        (_, StreamFraming::JsonArray) => APPLICATION_JSON,
+        (WireFormat::Ollama, _) => NDJSON,
+        _ => EVENT_STREAM,
+    }
+}
+
+type Answered = (Response<Body>, Option<Usage>, Option<String>);
+
+/// A complete upstream answer → the client's answer, its usage and, if it failed, why.
+fn full(plan: Plan, status: StatusCode, content_type: Option<HeaderValue>, bytes: Bytes) -> Answered {
+    if !status.is_success() {
+        let error = format!("upstream returned HTTP {}", status.as_u16());
+        return (upstream_error(plan, status, content_type, bytes), None, Some(error));
+    }
+    if !plan.translate {
+        let usage = match plan.client {
+            WireFormat::OpenaiChat => usage_in_body(&bytes),
+            other => formats::decode_response(other, &bytes).ok().and_then(|r| r.usage),
+        };
+        return (passthrough(status, content_type, bytes), usage, None);
+    }
+    match formats::decode_response(plan.provider, &bytes) {
+        Ok(hub) => {
+            let body = formats::encode_response(plan.client, &hub);
+            (respond::json(status, body), hub.usage, None)
+        }
+        Err(err) => {
+            let message = format!("the upstream's answer could not be read: {err}");
+            let info = ErrorInfo::from_status(StatusCode::BAD_GATEWAY.as_u16(), message.clone());
+            (respond::error_info(plan.client, &info), None, Some(message))
+        }
+    }
+}
+
+/// An upstream error: as it came when the client speaks the provider's format and the body is
+/// that format's JSON error; otherwise its status and message in the client's error shape.
+fn upstream_error(plan: Plan, status: StatusCode, content_type: Option<HeaderValue>, bytes: Bytes) -> Response<Body> {
+    let message = formats::upstream_error_message(plan.provider, &bytes);
+    if !plan.translate && message.is_some() {
+        return passthrough(status, content_type, bytes);
+    }
+    let message = message.unwrap_or_else(|| {
+        let snippet: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
+        format!("upstream returned HTTP {}: {}", status.as_u16(), snippet.trim())
+    });
+    respond::error_info(plan.client, &ErrorInfo::from_status(status.as_u16(), message))
+}
+
+fn passthrough(status: StatusCode, content_type: Option<HeaderValue>, bytes: Bytes) -> Response<Body> {
+    let mut response = Response::new(Body::Full(bytes));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, content_type.unwrap_or_else(|| HeaderValue::from_static(APPLICATION_JSON)));
+    response
+}
