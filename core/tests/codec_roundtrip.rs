@@ -206,7 +206,7 @@ fn through_stream(format: WireFormat, events: &[StreamEvent]) -> Vec<StreamEvent
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn requests_are_stable_after_one_trip(req in request()) {

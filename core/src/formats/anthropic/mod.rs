@@ -191,7 +191,3 @@ mod tests {
         assert!(a.starts_with("msg_") && a != b);
     }
 }
-
-pub fn count_tokens_estimate(_req: &ChatRequest) -> u64 {
-    1
-}
