@@ -27,6 +27,17 @@ pub struct ChatRequest {
     pub extra: Extra,
 }
 
+impl ChatRequest {
+    /// Forgets the fields the hub does not model. Extras are native to the format they came
+    /// from, so they must not reach a provider of another format (which would reject them).
+    pub fn drop_extras(&mut self) {
+        self.extra.clear();
+        for message in &mut self.messages {
+            message.extra.clear();
+        }
+    }
+}
+
 /// Sampling and length controls.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Sampling {

@@ -64,6 +64,9 @@ async fn chat(
     let translate = provider_format != endpoint.format || endpoint.framing != StreamFraming::Default;
     let upstream_body = if translate {
         let mut hub = formats::decode_request(endpoint.format, &body)?;
+        if provider_format != endpoint.format {
+            hub.drop_extras();
+        }
         hub.model.clone_from(&target.model);
         hub.stream = request.stream;
         // Usage is needed to translate it (and to account for it).

@@ -113,7 +113,11 @@ fn full(plan: Plan, status: StatusCode, content_type: Option<HeaderValue>, bytes
         return (passthrough(status, content_type, bytes), usage, None);
     }
     match formats::decode_response(plan.provider, &bytes) {
-        Ok(hub) => {
+        Ok(mut hub) => {
+            // The provider format's own extras mean nothing to a client of another format.
+            if plan.client != plan.provider {
+                hub.extra.clear();
+            }
             let body = formats::encode_response(plan.client, &hub);
             (respond::json(status, body), hub.usage, None)
         }

@@ -120,7 +120,3 @@ mod tests {
         assert_eq!(finish_reason_to_wire(&FinishReason::Length), "length");
     }
 }
-
-pub fn tags_entry(model: &str) -> serde_json::Value {
-    serde_json::json!({ "name": model, "model": model })
-}
