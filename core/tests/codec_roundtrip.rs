@@ -172,7 +172,9 @@ fn events() -> impl Strategy<Value = Vec<StreamEvent>> {
                         index: 1,
                         block: BlockStart::ToolCall { id: "call_1".into(), name: "get_weather".into() },
                     });
-                    let (a, b) = args.split_at(args.len() / 2);
+                    // Split mid-text (on a char boundary): fragments are not JSON on their own.
+                    let middle = args.char_indices().nth(args.chars().count() / 2).map_or(0, |(i, _)| i);
+                    let (a, b) = args.split_at(middle);
                     for part in [a, b] {
                         events
                             .push(StreamEvent::BlockDelta { index: 1, delta: BlockDelta::ToolArguments(part.into()) });
