@@ -3,6 +3,8 @@
 Usage: python openai_sdk_chat.py BASE_URL MODEL_PREFIX
 Checks chat (plain, streamed with usage, tool calls streamed and not), the model list and
 error mapping; exits non-zero with a message on the first mismatch. Prints a JSON summary.
+With an empty MODEL_PREFIX the models are bare (the mock upstream directly) and the
+gateway-only check (an unknown provider is a 400) is skipped.
 """
 
 import json
@@ -10,20 +12,14 @@ import sys
 
 import openai
 
-MOCK_TEXT = "Hello from the mock upstream!"
-
-
-def check(condition, message):
-    if not condition:
-        print(f"FAILED: {message}", file=sys.stderr)
-        sys.exit(1)
+from sdk_common import MOCK_TEXT, check, model_name
 
 
 def main():
     base_url, prefix = sys.argv[1], sys.argv[2]
     # Any key works: the gateway holds the provider keys.
     client = openai.OpenAI(base_url=base_url, api_key="sk-anything", max_retries=0, timeout=60)
-    model = f"{prefix}/gpt-mock"
+    model = model_name(prefix, "gpt-mock")
     summary = {}
 
     completion = client.chat.completions.create(
@@ -59,36 +55,41 @@ def main():
         },
     }]
     tool_completion = client.chat.completions.create(
-        model=f"{prefix}/tools", messages=[{"role": "user", "content": "Weather?"}], tools=tools
+        model=model_name(prefix, "tools"), messages=[{"role": "user", "content": "Weather?"}], tools=tools
     )
-    call = tool_completion.choices[0].message.tool_calls[0]
+    calls = tool_completion.choices[0].message.tool_calls or []
+    check(len(calls) == 1, f"tool calls: {tool_completion.choices[0].message}")
+    call = calls[0]
     check(call.function.name == "get_weather", f"tool name: {call}")
     check(json.loads(call.function.arguments) == {"city": "Paris"}, f"tool args: {call}")
 
     arguments = ""
     for chunk in client.chat.completions.create(
-        model=f"{prefix}/tools", messages=[{"role": "user", "content": "Weather?"}], tools=tools, stream=True
+        model=model_name(prefix, "tools"), messages=[{"role": "user", "content": "Weather?"}], tools=tools, stream=True
     ):
         for delta_call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
             arguments += delta_call.function.arguments or ""
     check(json.loads(arguments) == {"city": "Paris"}, f"streamed tool args: {arguments!r}")
     summary["tools"] = arguments
 
-    try:
-        client.chat.completions.create(model="no-such-provider/x", messages=[{"role": "user", "content": "x"}])
-        check(False, "unknown provider must raise")
-    except openai.BadRequestError as err:
-        check(err.status_code == 400, f"status {err.status_code}")
-        check("unknown provider" in err.message, f"message: {err.message}")
+    if prefix:
+        try:
+            client.chat.completions.create(model="no-such-provider/x", messages=[{"role": "user", "content": "x"}])
+            check(False, "unknown provider must raise")
+        except openai.BadRequestError as err:
+            check(err.status_code == 400, f"status {err.status_code}")
+            check("unknown provider" in err.message, f"message: {err.message}")
 
     try:
-        client.chat.completions.create(model=f"{prefix}/error-429", messages=[{"role": "user", "content": "x"}])
+        client.chat.completions.create(
+            model=model_name(prefix, "error-429"), messages=[{"role": "user", "content": "x"}]
+        )
         check(False, "upstream 429 must raise")
     except openai.RateLimitError as err:
         check(err.status_code == 429, f"status {err.status_code}")
 
     models = [m.id for m in client.models.list()]
-    check(any(m.startswith(f"{prefix}/") for m in models), f"model list: {models}")
+    check(any(m == model or m.startswith(f"{prefix}/") for m in models), f"model list: {models}")
     summary["models"] = len(models)
 
     print(json.dumps(summary))

@@ -1,5 +1,6 @@
-//! omniroute-tests: end-to-end harness. A mock OpenAI upstream on loopback, helpers that start
-//! the real gateway (in-process, as the `omniroute` binary, under Lambda and Wrangler), and the
+//! omniroute-tests: end-to-end harness. Mock upstreams speaking every provider format on
+//! loopback, the official SDK scripts that check them and the gateway, helpers that start the
+//! real gateway (in-process, as the `omniroute` binary, under Lambda and Wrangler), and the
 //! paths of the tools the README's test command installs.
 
 pub mod clients;

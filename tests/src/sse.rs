@@ -2,9 +2,10 @@
 
 use serde_json::Value;
 
-/// Every `data:` payload of a complete SSE body, in order.
+/// Every `data:` payload of a complete SSE body, in order (lines may end in LF or CRLF).
 pub fn data_events(body: &str) -> Vec<String> {
-    body.split("\n\n")
+    body.replace("\r\n", "\n")
+        .split("\n\n")
         .filter_map(|event| {
             let data: Vec<&str> =
                 event.lines().filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:"))).collect();

@@ -1,0 +1,189 @@
+//! Anthropic Messages: `POST /v1/messages` (message JSON, or named SSE events from
+//! `message_start` to `message_stop` with a `ping`), `count_tokens`, and the model list.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use super::{
+    Answer, Early, MOCK_SIGNATURE, MOCK_TEXT, MOCK_THINKING, MOCK_TOOL_NAME, MOCK_USAGE, MockState,
+    TOOL_ARGUMENT_FRAGMENTS, bearer, header, html_502, json_with, named_event, plan, stream_response, text_fragments,
+};
+
+const HEADERS: [(&str, &str); 2] = [("request-id", "req_mock"), ("anthropic-ratelimit-requests-remaining", "99")];
+
+fn json_response(status: u16, body: &Value) -> Response {
+    json_with(status, body, &HEADERS)
+}
+
+/// The documented error shape; the `type` follows the status as Anthropic's table has it.
+fn error(status: u16, message: &str) -> Response {
+    let kind = match status {
+        400 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        529 => "overloaded_error",
+        _ => "api_error",
+    };
+    json_response(
+        status,
+        &json!({ "type": "error", "error": { "type": kind, "message": message }, "request_id": "req_mock" }),
+    )
+}
+
+/// Checks the headers every endpoint requires; `Some` is the rejection to send instead.
+fn reject(headers: &HeaderMap) -> Option<Response> {
+    let Some(key) = header(headers, "x-api-key").or_else(|| bearer(headers)) else {
+        return Some(error(401, "x-api-key header is required"));
+    };
+    if !headers.contains_key("anthropic-version") {
+        return Some(error(400, "anthropic-version: header is required"));
+    }
+    (key == "sk-bad").then(|| error(500, "Internal server error"))
+}
+
+pub(super) fn models() -> Response {
+    json_response(
+        200,
+        &json!({
+            "data": [{ "type": "model", "id": "gpt-mock", "display_name": "GPT Mock", "created_at": "2025-01-01T00:00:00Z" }],
+            "has_more": false, "first_id": "gpt-mock", "last_id": "gpt-mock"
+        }),
+    )
+}
+
+pub(super) async fn count_tokens(
+    State(state): State<MockState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.record(&uri, &headers, &body);
+    if let Some(response) = reject(&headers) {
+        return response;
+    }
+    if serde_json::from_slice::<Value>(&body).is_err() {
+        return error(400, "There was an error parsing the body of your request.");
+    }
+    json_response(200, &json!({ "input_tokens": MOCK_USAGE.0 }))
+}
+
+pub(super) async fn messages(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    state.record(&uri, &headers, &body);
+    if let Some(response) = reject(&headers) {
+        return response;
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return error(400, "There was an error parsing the body of your request.");
+    };
+    let model = request["model"].as_str().unwrap_or_default().to_owned();
+    let plan = match plan(&model).await {
+        Ok(plan) => plan,
+        Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
+        Err(Early::Html502) => return html_502(),
+    };
+    if request["stream"].as_bool().unwrap_or(false) {
+        let frames = stream_events(&model, plan.answer)
+            .into_iter()
+            .map(|(name, data)| {
+                let mut event = serde_json::Map::new();
+                event.insert("type".into(), json!(name));
+                event.extend(data.as_object().cloned().unwrap_or_default());
+                named_event(name, &Value::Object(event))
+            })
+            .collect();
+        // Cut after the first text delta: message_start, content_block_start, ping, delta.
+        return stream_response("text/event-stream; charset=utf-8", frames, plan.cut.then_some(4), plan.gap);
+    }
+    let mut message = message(&model, full_content(plan.answer));
+    message["stop_reason"] = json!(stop_reason(plan.answer));
+    message["usage"]["output_tokens"] = json!(MOCK_USAGE.1);
+    json_response(200, &message)
+}
+
+fn stop_reason(answer: Answer) -> &'static str {
+    if answer == Answer::Tools { "tool_use" } else { "end_turn" }
+}
+
+/// A message as `message_start` carries it: no stop reason yet, one output token so far.
+fn message(model: &str, content: Vec<Value>) -> Value {
+    json!({
+        "id": "msg_mock", "type": "message", "role": "assistant", "model": model, "content": content,
+        "stop_reason": null, "stop_sequence": null,
+        "usage": {
+            "input_tokens": MOCK_USAGE.0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+            "output_tokens": 1, "service_tier": "standard"
+        }
+    })
+}
+
+fn tool_use(input: Value) -> Value {
+    json!({ "type": "tool_use", "id": "toolu_mock1", "name": MOCK_TOOL_NAME, "input": input })
+}
+
+fn full_content(answer: Answer) -> Vec<Value> {
+    let text = json!({ "type": "text", "text": MOCK_TEXT });
+    match answer {
+        Answer::Text => vec![text],
+        Answer::Tools => vec![tool_use(json!({ "city": "Paris" }))],
+        Answer::Thinking => {
+            vec![json!({ "type": "thinking", "thinking": MOCK_THINKING, "signature": MOCK_SIGNATURE }), text]
+        }
+    }
+}
+
+type Events = Vec<(&'static str, Value)>;
+
+/// One content block: its start, its deltas, its stop.
+fn block(events: &mut Events, index: usize, start: Value, deltas: Vec<Value>) {
+    events.push(("content_block_start", json!({ "index": index, "content_block": start })));
+    if index == 0 {
+        events.push(("ping", json!({})));
+    }
+    for delta in deltas {
+        events.push(("content_block_delta", json!({ "index": index, "delta": delta })));
+    }
+    events.push(("content_block_stop", json!({ "index": index })));
+}
+
+fn text_deltas() -> Vec<Value> {
+    text_fragments().into_iter().map(|t| json!({ "type": "text_delta", "text": t })).collect()
+}
+
+fn stream_events(model: &str, answer: Answer) -> Events {
+    let mut events: Events = vec![("message_start", json!({ "message": message(model, vec![]) }))];
+    let text_start = json!({ "type": "text", "text": "" });
+    match answer {
+        Answer::Text => block(&mut events, 0, text_start, text_deltas()),
+        Answer::Tools => {
+            // The API opens with an empty fragment before the real ones.
+            let fragments = std::iter::once("").chain(TOOL_ARGUMENT_FRAGMENTS);
+            let deltas = fragments.map(|f| json!({ "type": "input_json_delta", "partial_json": f })).collect();
+            block(&mut events, 0, tool_use(json!({})), deltas);
+        }
+        Answer::Thinking => {
+            let (first, second) = MOCK_THINKING.split_at(MOCK_THINKING.len() / 2);
+            let deltas = vec![
+                json!({ "type": "thinking_delta", "thinking": first }),
+                json!({ "type": "thinking_delta", "thinking": second }),
+                json!({ "type": "signature_delta", "signature": MOCK_SIGNATURE }),
+            ];
+            block(&mut events, 0, json!({ "type": "thinking", "thinking": "", "signature": "" }), deltas);
+            block(&mut events, 1, text_start, text_deltas());
+        }
+    }
+    events.push((
+        "message_delta",
+        json!({
+            "delta": { "stop_reason": stop_reason(answer), "stop_sequence": null },
+            "usage": { "output_tokens": MOCK_USAGE.1 }
+        }),
+    ));
+    events.push(("message_stop", json!({})));
+    events
+}

@@ -1,0 +1,161 @@
+//! Gemini: `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent` (SSE with
+//! `?alt=sse`, else a streamed JSON array), `:countTokens`, and `GET /v1beta/models`.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use super::{
+    Answer, Early, MOCK_TOOL_NAME, MOCK_USAGE, MockState, header, html_502, json_with, plan, stream_response,
+    text_fragments,
+};
+
+/// Google's error shape: the HTTP code, a message, and the canonical status name.
+fn error(code: u16, message: &str) -> Response {
+    let status = match code {
+        400 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        409 => "ABORTED",
+        429 => "RESOURCE_EXHAUSTED",
+        499 => "CANCELLED",
+        500 => "INTERNAL",
+        501 => "NOT_IMPLEMENTED",
+        503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        _ => "UNKNOWN",
+    };
+    json_with(code, &json!({ "error": { "code": code, "message": message, "status": status } }), &[])
+}
+
+fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
+    uri.query()?.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// Checks the API key from `x-goog-api-key` or `?key=`; `Some` is the rejection to send instead.
+fn reject(uri: &Uri, headers: &HeaderMap) -> Option<Response> {
+    match header(headers, "x-goog-api-key").or_else(|| query_param(uri, "key")) {
+        None | Some("") => Some(error(
+            403,
+            "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+        )),
+        Some("sk-bad") => Some(error(
+            500,
+            "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
+        )),
+        Some(_) => None,
+    }
+}
+
+pub(super) async fn models(uri: Uri, headers: HeaderMap) -> Response {
+    if let Some(response) = reject(&uri, &headers) {
+        return response;
+    }
+    let model = json!({
+        "name": "models/gpt-mock", "version": "001", "displayName": "GPT Mock",
+        "description": "The mock upstream's model.", "inputTokenLimit": 1_048_576, "outputTokenLimit": 8192,
+        "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"]
+    });
+    json_with(200, &json!({ "models": [model] }), &[])
+}
+
+/// `{model}:{method}`: the model may itself hold `/` (a gateway prefix), so split on the last `:`.
+pub(super) async fn generate(
+    State(state): State<MockState>,
+    Path(rest): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.record(&uri, &headers, &body);
+    let Some((model, method)) = rest.rsplit_once(':') else {
+        return error(404, &format!("models/{rest} is not found for API version v1beta."));
+    };
+    if let Some(response) = reject(&uri, &headers) {
+        return response;
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return error(400, "Invalid JSON payload received.");
+    };
+    if !request["contents"].is_array() {
+        return error(400, "* GenerateContentRequest.contents: contents is not specified");
+    }
+    let stream = match method {
+        "generateContent" => false,
+        "streamGenerateContent" => true,
+        "countTokens" => return json_with(200, &json!({ "totalTokens": MOCK_USAGE.0 }), &[]),
+        _ => return error(404, &format!("Method {method} is not found for models/{model}.")),
+    };
+    let plan = match plan(model).await {
+        Ok(plan) => plan,
+        Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
+        Err(Early::Html502) => return html_502(),
+    };
+    if !stream {
+        let whole = if plan.answer == Answer::Tools { tool_chunk(model) } else { whole_text(model) };
+        return json_with(200, &whole, &[]);
+    }
+    let chunks = if plan.answer == Answer::Tools { vec![tool_chunk(model)] } else { text_chunks(model) };
+    // Cut after two text chunks, before the one carrying finishReason.
+    let cut = plan.cut.then_some(2);
+    if query_param(&uri, "alt") == Some("sse") {
+        // Google terminates SSE lines with CRLF.
+        let frames = chunks.iter().map(|c| format!("data: {c}\r\n\r\n")).collect();
+        return stream_response("text/event-stream", frames, cut, plan.gap);
+    }
+    // Without `alt=sse` the answer is one JSON array, streamed element by element.
+    let last = chunks.len() - 1;
+    let frames = chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{}{c}{}", if i == 0 { "[" } else { ",\r\n" }, if i == last { "]" } else { "" }))
+        .collect();
+    stream_response("application/json; charset=UTF-8", frames, cut, plan.gap)
+}
+
+fn usage(candidates: u64) -> Value {
+    json!({
+        "promptTokenCount": MOCK_USAGE.0, "candidatesTokenCount": candidates,
+        "totalTokenCount": MOCK_USAGE.0 + candidates,
+        "promptTokensDetails": [{ "modality": "TEXT", "tokenCount": MOCK_USAGE.0 }]
+    })
+}
+
+fn response(model: &str, parts: Value, finished: bool, candidates_tokens: u64) -> Value {
+    let mut candidate = json!({ "content": { "parts": parts, "role": "model" }, "index": 0 });
+    if finished {
+        candidate["finishReason"] = json!("STOP");
+    }
+    json!({
+        "candidates": [candidate], "usageMetadata": usage(candidates_tokens),
+        "modelVersion": model, "responseId": "mock-response-id"
+    })
+}
+
+fn whole_text(model: &str) -> Value {
+    response(model, json!([{ "text": super::MOCK_TEXT }]), true, MOCK_USAGE.1)
+}
+
+/// Gemini sends a function call whole, in one part, never as fragments.
+fn tool_chunk(model: &str) -> Value {
+    let call = json!({ "functionCall": { "name": MOCK_TOOL_NAME, "args": { "city": "Paris" } } });
+    response(model, json!([call]), true, MOCK_USAGE.1)
+}
+
+/// One chunk per word. Like the real API, every chunk carries usage so far (cumulative, not a
+/// delta); the last one has `finishReason` and the final counts.
+fn text_chunks(model: &str) -> Vec<Value> {
+    let fragments = text_fragments();
+    let last = fragments.len() - 1;
+    fragments
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let tokens = if i == last { MOCK_USAGE.1 } else { i as u64 + 1 };
+            response(model, json!([{ "text": text }]), i == last, tokens)
+        })
+        .collect()
+}

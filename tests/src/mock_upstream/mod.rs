@@ -1,0 +1,262 @@
+//! Mock upstreams on 127.0.0.1, one server speaking every provider format the gateway targets,
+//! each as documented: OpenAI Chat and Responses, Anthropic Messages, Gemini, Ollama chat.
+//!
+//! The model name picks the behaviour, the same in every format:
+//!   `error-<status>`  that status with the format's error body   `html-502`  a non-JSON 502
+//!   `tools`           a `get_weather({"city":"Paris"})` call, its arguments streamed as fragments
+//!                     wherever the format streams fragments
+//!   `cut-stream`      a stream that dies after its first text fragment (no terminal event)
+//!   `slow-<ms>`       waits before answering                     `drip-<ms>` streams a frame every <ms>
+//!   `thinking`        (Anthropic) a signed thinking block, then the text
+//!   anything else: the text answer `MOCK_TEXT` with usage `MOCK_USAGE`.
+//! A key `sk-bad`, in whichever header the format authenticates with, gets a 500, to exercise
+//! account fallback. Every POST is recorded; the catalogue GETs (`/v1/models`, `/v1beta/models`,
+//! `/api/tags`) are not, so request counts stay those of the generation calls.
+//!
+//! Routes: `/v1/chat/completions`, `/v1/responses`, `/v1/messages` (+ `/count_tokens`),
+//! `/v1/models`, `/v1beta/models/{model}:generateContent|:streamGenerateContent`, `/v1beta/models`,
+//! `/api/chat`, `/api/tags`.
+
+mod anthropic;
+mod gemini;
+mod ollama;
+mod openai_chat;
+mod openai_responses;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use bytes::Bytes;
+use serde_json::Value;
+
+/// The answer text every plain request gets.
+pub const MOCK_TEXT: &str = "Hello from the mock upstream!";
+/// Usage the mock reports: prompt and completion tokens.
+pub const MOCK_USAGE: (u64, u64) = (12, 6);
+/// The function every `tools` answer calls, and its arguments.
+pub const MOCK_TOOL_NAME: &str = "get_weather";
+pub const MOCK_TOOL_ARGUMENTS: &str = "{\"city\":\"Paris\"}";
+/// The thinking text and signature of the Anthropic `thinking` answer.
+pub const MOCK_THINKING: &str = "The user wants a greeting.";
+pub const MOCK_SIGNATURE: &str = "c2lnbmF0dXJlLW1vY2s=";
+
+/// The tool arguments as a streaming upstream sends them: three fragments that only parse joined.
+pub(crate) const TOOL_ARGUMENT_FRAGMENTS: [&str; 3] = ["{\"ci", "ty\":\"Pa", "ris\"}"];
+
+/// One request the mock received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The path with its query, e.g. `/v1beta/models/gpt-mock:streamGenerateContent?alt=sse`.
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Recorded {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Clone, Default)]
+pub(crate) struct MockState {
+    requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl MockState {
+    pub(crate) fn record(&self, uri: &Uri, headers: &HeaderMap, body: &Bytes) {
+        let path = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+        self.requests.lock().expect("lock").push(Recorded { path, headers: headers.clone(), body: body.clone() });
+    }
+}
+
+/// A running mock; stops when dropped with the test's runtime.
+pub struct MockUpstream {
+    pub addr: SocketAddr,
+    state: MockState,
+}
+
+impl MockUpstream {
+    /// Starts on an ephemeral loopback port, on its own thread and runtime so it serves
+    /// gateways running in other processes or runtimes too.
+    pub fn start() -> MockUpstream {
+        let state = MockState::default();
+        let app = Router::new()
+            .route("/v1/chat/completions", post(openai_chat::chat))
+            .route("/v1/models", get(models))
+            .route("/v1/responses", post(openai_responses::create))
+            .route("/v1/messages", post(anthropic::messages))
+            .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
+            .route("/v1beta/models", get(gemini::models))
+            .route("/v1beta/models/{*rest}", post(gemini::generate))
+            .route("/api/chat", post(ollama::chat))
+            .route("/api/tags", get(ollama::tags))
+            .with_state(state.clone());
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind mock");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let addr = std_listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("mock runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                axum::serve(listener, app).await.expect("mock serve");
+            });
+        });
+        MockUpstream { addr, state }
+    }
+
+    /// The OpenAI-style base URL (`http://127.0.0.1:PORT/v1`): OpenAI Chat and Responses, and
+    /// Anthropic (whose path under it is `/messages`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The Gemini base URL (`http://127.0.0.1:PORT/v1beta`).
+    pub fn gemini_base_url(&self) -> String {
+        format!("http://{}/v1beta", self.addr)
+    }
+
+    /// The Ollama base URL (`http://127.0.0.1:PORT`).
+    pub fn ollama_base_url(&self) -> String {
+        self.root_url()
+    }
+
+    /// The bare origin (`http://127.0.0.1:PORT`): what the Anthropic and Google GenAI SDKs take
+    /// as their base URL, since they add `/v1/...` and `/v1beta/...` themselves.
+    pub fn root_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.requests.lock().expect("lock").clone()
+    }
+
+    /// The last generation request received.
+    pub fn last_request(&self) -> Recorded {
+        self.requests().pop().expect("the mock received no request")
+    }
+}
+
+/// What a model name asks for, once errors and delays are dealt with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Text,
+    Tools,
+    Thinking,
+}
+
+/// How to answer: what, whether a stream is cut, and the gap between streamed frames.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Plan {
+    pub answer: Answer,
+    pub cut: bool,
+    pub gap: Duration,
+}
+
+/// A model name that answers before any content: an error status, or an HTML 502.
+pub(crate) enum Early {
+    Status(u16),
+    Html502,
+}
+
+/// Reads the behaviour from the model name, and waits for `slow-<ms>`.
+pub(crate) async fn plan(model: &str) -> Result<Plan, Early> {
+    if let Some(status) = model.strip_prefix("error-").and_then(|s| s.parse::<u16>().ok()) {
+        return Err(Early::Status(status));
+    }
+    if model == "html-502" {
+        return Err(Early::Html502);
+    }
+    if let Some(ms) = model.strip_prefix("slow-").and_then(|s| s.parse::<u64>().ok()) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let answer = match model {
+        "tools" => Answer::Tools,
+        "thinking" => Answer::Thinking,
+        _ => Answer::Text,
+    };
+    let gap = model.strip_prefix("drip-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(2);
+    Ok(Plan { answer, cut: model == "cut-stream", gap: Duration::from_millis(gap) })
+}
+
+/// The answer text in the pieces a streaming upstream sends it in (word by word).
+pub(crate) fn text_fragments() -> Vec<&'static str> {
+    MOCK_TEXT.split_inclusive(' ').collect()
+}
+
+pub(crate) fn html_502() -> Response {
+    Response::builder()
+        .status(StatusCode::BAD_GATEWAY)
+        .header("content-type", "text/html")
+        .body(Body::from("<html><body>502 Bad Gateway</body></html>"))
+        .expect("response")
+}
+
+/// A JSON response with extra headers.
+pub(crate) fn json_with(status: u16, body: &Value, headers: &[(&str, &str)]) -> Response {
+    let mut builder = Response::builder().status(status).header("content-type", "application/json");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Body::from(body.to_string())).expect("response")
+}
+
+/// The value of `name`, if it is valid text.
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer "))
+}
+
+/// `GET /v1/models`: OpenAI's list, or Anthropic's when the caller sent `anthropic-version`.
+async fn models(headers: HeaderMap) -> Response {
+    if headers.contains_key("anthropic-version") {
+        return anthropic::models();
+    }
+    openai_chat::models()
+}
+
+/// A streamed body of pre-framed `frames`, each its own write `gap` apart, like a real
+/// upstream. With `cut_after`, the body fails after that many frames: the connection is
+/// aborted mid-body (no terminal event, no final chunk), as when an upstream dies.
+pub(crate) fn stream_response(
+    content_type: &str,
+    frames: Vec<String>,
+    cut_after: Option<usize>,
+    gap: Duration,
+) -> Response {
+    let stream = futures_util::stream::unfold((frames.into_iter(), 0usize), move |(mut iter, n)| async move {
+        if cut_after == Some(n) {
+            // Let the frames already written reach the client before the connection drops.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return Some((Err(std::io::Error::other("mock cut the stream")), (iter, usize::MAX)));
+        }
+        if n == usize::MAX {
+            return None;
+        }
+        let next = iter.next()?;
+        tokio::time::sleep(gap).await;
+        Some((Ok::<_, std::io::Error>(Bytes::from(next)), (iter, n + 1)))
+    });
+    Response::builder()
+        .status(200)
+        .header("content-type", content_type)
+        .header("cache-control", "no-cache")
+        .body(Body::from_stream(stream))
+        .expect("response")
+}
+
+/// One SSE event with a name (Anthropic, OpenAI Responses): `event:` then `data:`.
+pub(crate) fn named_event(name: &str, data: &Value) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}

@@ -1,0 +1,90 @@
+//! Ollama: `POST /api/chat` (NDJSON stream by default, one object with `"stream": false`,
+//! a single `done: true` line carrying the counts), `{"error": "..."}` bodies, `GET /api/tags`.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use super::{
+    Answer, Early, MOCK_TEXT, MOCK_TOOL_NAME, MOCK_USAGE, MockState, bearer, html_502, json_with, plan,
+    stream_response, text_fragments,
+};
+
+const CREATED_AT: &str = "2025-01-01T00:00:00.000000Z";
+
+fn error(status: u16, message: &str) -> Response {
+    json_with(status, &json!({ "error": message }), &[])
+}
+
+pub(super) async fn tags() -> Response {
+    let model = json!({
+        "name": "gpt-mock:latest", "model": "gpt-mock:latest", "modified_at": CREATED_AT, "size": 1_000_000,
+        "digest": "6a0746a1ec1aef3e7ec53868f220ff6e389f6f8ef87a01d77c96807de94ca2aa",
+        "details": {
+            "parent_model": "", "format": "gguf", "family": "mock", "families": ["mock"],
+            "parameter_size": "1B", "quantization_level": "Q4_0"
+        }
+    });
+    json_with(200, &json!({ "models": [model] }), &[])
+}
+
+pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    state.record(&uri, &headers, &body);
+    // Ollama has no auth; a key is only sent to hosted Ollama, and `sk-bad` still fails over.
+    if bearer(&headers) == Some("sk-bad") {
+        return error(500, "internal server error");
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return error(400, "invalid character in request body");
+    };
+    let Some(model) = request["model"].as_str().filter(|m| !m.is_empty()) else {
+        return error(400, "model is required");
+    };
+    let plan = match plan(model).await {
+        Ok(plan) => plan,
+        Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
+        Err(Early::Html502) => return html_502(),
+    };
+    let tools = plan.answer == Answer::Tools;
+    // Ollama streams unless told `"stream": false`.
+    if request["stream"].as_bool().unwrap_or(true) {
+        let mut lines: Vec<Value> = if tools {
+            vec![line(model, tool_message(), false)]
+        } else {
+            text_fragments().into_iter().map(|t| line(model, message(t), false)).collect()
+        };
+        lines.push(line(model, message(""), true));
+        let frames = lines.iter().map(|l| format!("{l}\n")).collect();
+        return stream_response("application/x-ndjson", frames, plan.cut.then_some(2), plan.gap);
+    }
+    let answer = if tools { tool_message() } else { message(MOCK_TEXT) };
+    json_with(200, &line(model, answer, true), &[])
+}
+
+fn message(content: &str) -> Value {
+    json!({ "role": "assistant", "content": content })
+}
+
+/// Ollama parses the call itself: arguments arrive as an object, whole, in one line.
+fn tool_message() -> Value {
+    json!({
+        "role": "assistant", "content": "",
+        "tool_calls": [{ "function": { "name": MOCK_TOOL_NAME, "arguments": { "city": "Paris" } } }]
+    })
+}
+
+/// One response object; the `done` one carries the reason and the counts and durations.
+fn line(model: &str, message: Value, done: bool) -> Value {
+    let mut line = json!({ "model": model, "created_at": CREATED_AT, "message": message, "done": done });
+    if done {
+        let totals = json!({
+            "done_reason": "stop", "total_duration": 5_000_000, "load_duration": 1_000_000,
+            "prompt_eval_count": MOCK_USAGE.0, "prompt_eval_duration": 1_000_000,
+            "eval_count": MOCK_USAGE.1, "eval_duration": 3_000_000
+        });
+        line.as_object_mut().expect("object").extend(totals.as_object().expect("object").clone());
+    }
+    line
+}

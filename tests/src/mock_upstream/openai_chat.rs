@@ -1,0 +1,120 @@
+//! OpenAI Chat Completions: `chat.completion` JSON, `chat.completion.chunk` SSE ending in
+//! `[DONE]`, `{"error":{...}}` bodies, and the `/v1/models` list.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use super::{
+    Answer, Early, MOCK_TEXT, MOCK_TOOL_ARGUMENTS, MOCK_TOOL_NAME, MOCK_USAGE, MockState, TOOL_ARGUMENT_FRAGMENTS,
+    bearer, html_502, json_with, plan, stream_response, text_fragments,
+};
+
+/// An OpenAI error body; the Responses API uses the same shape.
+pub(super) fn error_body(status: u16, message: &str) -> Value {
+    let kind = match status {
+        400 | 404 | 422 => "invalid_request_error",
+        401 => "authentication_error",
+        429 => "rate_limit_exceeded",
+        _ => "server_error",
+    };
+    json!({ "error": { "message": message, "type": kind, "param": null, "code": format!("mock_{status}") } })
+}
+
+/// A JSON response with the rate-limit header OpenAI sends on every answer.
+pub(super) fn json_response(status: u16, body: Value) -> Response {
+    json_with(status, &body, &[("x-ratelimit-remaining-requests", "99")])
+}
+
+pub(super) fn models() -> Response {
+    json_response(
+        200,
+        json!({ "object": "list", "data": [{ "id": "gpt-mock", "object": "model", "created": 0, "owned_by": "mock" }] }),
+    )
+}
+
+pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    state.record(&uri, &headers, &body);
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return json_response(400, error_body(400, "We could not parse the JSON body of your request."));
+    };
+    if bearer(&headers) == Some("sk-bad") {
+        return json_response(500, error_body(500, "The server had an error while processing your request."));
+    }
+    let model = request["model"].as_str().unwrap_or_default().to_owned();
+    let stream = request["stream"].as_bool().unwrap_or(false);
+    let include_usage = request["stream_options"]["include_usage"].as_bool().unwrap_or(false);
+    let plan = match plan(&model).await {
+        Ok(plan) => plan,
+        Err(Early::Status(status)) => {
+            return json_response(status, error_body(status, &format!("mock upstream error {status}")));
+        }
+        Err(Early::Html502) => return html_502(),
+    };
+    let tools = plan.answer == Answer::Tools;
+    if stream {
+        let frames =
+            stream_chunks(&model, tools, include_usage).into_iter().map(|c| format!("data: {c}\n\n")).collect();
+        return stream_response("text/event-stream; charset=utf-8", frames, plan.cut.then_some(2), plan.gap);
+    }
+    json_response(200, completion(&model, tools))
+}
+
+fn completion(model: &str, tools: bool) -> Value {
+    let message = if tools {
+        json!({ "role": "assistant", "content": null, "tool_calls": [{
+            "id": "call_mock1", "type": "function",
+            "function": { "name": MOCK_TOOL_NAME, "arguments": MOCK_TOOL_ARGUMENTS }
+        }]})
+    } else {
+        json!({ "role": "assistant", "content": MOCK_TEXT, "refusal": null })
+    };
+    json!({
+        "id": "chatcmpl-mock", "object": "chat.completion", "created": 1_700_000_000, "model": model,
+        "choices": [{ "index": 0, "message": message, "logprobs": null, "finish_reason": if tools { "tool_calls" } else { "stop" } }],
+        "usage": { "prompt_tokens": MOCK_USAGE.0, "completion_tokens": MOCK_USAGE.1, "total_tokens": MOCK_USAGE.0 + MOCK_USAGE.1 },
+        "system_fingerprint": "fp_mock"
+    })
+}
+
+fn chunk(model: &str, delta: Value, finish: Option<&str>) -> String {
+    json!({
+        "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
+        "system_fingerprint": "fp_mock",
+        "choices": [{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish }]
+    })
+    .to_string()
+}
+
+fn stream_chunks(model: &str, tools: bool, include_usage: bool) -> Vec<String> {
+    let mut chunks = vec![chunk(model, json!({ "role": "assistant", "content": "" }), None)];
+    if tools {
+        chunks.push(chunk(model, json!({ "tool_calls": [{ "index": 0, "id": "call_mock1", "type": "function", "function": { "name": MOCK_TOOL_NAME, "arguments": "" } }] }), None));
+        for part in TOOL_ARGUMENT_FRAGMENTS {
+            chunks.push(chunk(
+                model,
+                json!({ "tool_calls": [{ "index": 0, "function": { "arguments": part } }] }),
+                None,
+            ));
+        }
+        chunks.push(chunk(model, json!({}), Some("tool_calls")));
+    } else {
+        for word in text_fragments() {
+            chunks.push(chunk(model, json!({ "content": word }), None));
+        }
+        chunks.push(chunk(model, json!({}), Some("stop")));
+    }
+    if include_usage {
+        chunks.push(
+            json!({
+                "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
+                "choices": [], "usage": { "prompt_tokens": MOCK_USAGE.0, "completion_tokens": MOCK_USAGE.1, "total_tokens": MOCK_USAGE.0 + MOCK_USAGE.1 }
+            })
+            .to_string(),
+        );
+    }
+    chunks.push("[DONE]".into());
+    chunks
+}

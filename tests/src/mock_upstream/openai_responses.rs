@@ -1,0 +1,153 @@
+//! OpenAI Responses: `POST /v1/responses` answering a `response` object, or the documented SSE
+//! sequence (`response.created` … `response.completed`), with Bearer auth and OpenAI errors.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use super::openai_chat::{error_body, json_response};
+use super::{
+    Answer, Early, MOCK_TEXT, MOCK_TOOL_ARGUMENTS, MOCK_TOOL_NAME, MOCK_USAGE, MockState, TOOL_ARGUMENT_FRAGMENTS,
+    bearer, html_502, named_event, plan, stream_response, text_fragments,
+};
+
+const MESSAGE_ID: &str = "msg_mock";
+const CALL_ITEM_ID: &str = "fc_mock1";
+
+pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    state.record(&uri, &headers, &body);
+    let Some(key) = bearer(&headers) else {
+        return json_response(
+            401,
+            json!({ "error": {
+                "message": "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                "type": "invalid_request_error", "param": null, "code": null
+            }}),
+        );
+    };
+    if key == "sk-bad" {
+        return json_response(500, error_body(500, "The server had an error while processing your request."));
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return json_response(400, error_body(400, "We could not parse the JSON body of your request."));
+    };
+    let model = request["model"].as_str().unwrap_or_default().to_owned();
+    let plan = match plan(&model).await {
+        Ok(plan) => plan,
+        Err(Early::Status(status)) => {
+            return json_response(status, error_body(status, &format!("mock upstream error {status}")));
+        }
+        Err(Early::Html502) => return html_502(),
+    };
+    let tools = request.get("tools").cloned().unwrap_or_else(|| json!([]));
+    let tool_call = plan.answer == Answer::Tools;
+    if request["stream"].as_bool().unwrap_or(false) {
+        let events = if tool_call { tool_events(&model, &tools) } else { text_events(&model, &tools) };
+        let frames = events
+            .into_iter()
+            .enumerate()
+            .map(|(sequence, (name, data))| {
+                let mut event = serde_json::Map::new();
+                event.insert("type".into(), json!(name));
+                event.insert("sequence_number".into(), json!(sequence));
+                event.extend(data.as_object().cloned().unwrap_or_default());
+                named_event(name, &Value::Object(event))
+            })
+            .collect();
+        // Cut after the first text delta: created, in_progress, item added, part added, delta.
+        return stream_response("text/event-stream; charset=utf-8", frames, plan.cut.then_some(5), plan.gap);
+    }
+    let output = if tool_call { call_item("completed", MOCK_TOOL_ARGUMENTS) } else { message_item("completed", true) };
+    json_response(200, response_object(&model, &tools, "completed", vec![output]))
+}
+
+fn usage() -> Value {
+    json!({
+        "input_tokens": MOCK_USAGE.0, "input_tokens_details": { "cached_tokens": 0 },
+        "output_tokens": MOCK_USAGE.1, "output_tokens_details": { "reasoning_tokens": 0 },
+        "total_tokens": MOCK_USAGE.0 + MOCK_USAGE.1
+    })
+}
+
+/// The `response` object; usage and `completed_at` only once it is complete.
+fn response_object(model: &str, tools: &Value, status: &str, output: Vec<Value>) -> Value {
+    let done = status == "completed";
+    json!({
+        "id": "resp_mock", "object": "response", "created_at": 1_700_000_000,
+        "status": status, "completed_at": if done { json!(1_700_000_001) } else { Value::Null },
+        "background": false, "error": null, "incomplete_details": null, "instructions": null,
+        "max_output_tokens": null, "model": model, "output": output, "parallel_tool_calls": true,
+        "previous_response_id": null, "reasoning": { "effort": null, "summary": null }, "store": true,
+        "temperature": 1.0, "text": { "format": { "type": "text" } }, "tool_choice": "auto", "tools": tools,
+        "top_p": 1.0, "truncation": "disabled", "usage": if done { usage() } else { Value::Null },
+        "user": null, "metadata": {}
+    })
+}
+
+fn text_part(text: &str) -> Value {
+    json!({ "type": "output_text", "text": text, "annotations": [], "logprobs": [] })
+}
+
+fn message_item(status: &str, with_text: bool) -> Value {
+    let content = if with_text { vec![text_part(MOCK_TEXT)] } else { vec![] };
+    json!({ "id": MESSAGE_ID, "type": "message", "status": status, "role": "assistant", "content": content })
+}
+
+fn call_item(status: &str, arguments: &str) -> Value {
+    json!({
+        "id": CALL_ITEM_ID, "type": "function_call", "status": status,
+        "arguments": arguments, "call_id": "call_mock1", "name": MOCK_TOOL_NAME
+    })
+}
+
+type Events = Vec<(&'static str, Value)>;
+
+fn opening(model: &str, tools: &Value) -> Events {
+    let response = response_object(model, tools, "in_progress", vec![]);
+    vec![
+        ("response.created", json!({ "response": response })),
+        ("response.in_progress", json!({ "response": response })),
+    ]
+}
+
+fn text_events(model: &str, tools: &Value) -> Events {
+    let at = |extra: Value| {
+        let mut event = json!({ "item_id": MESSAGE_ID, "output_index": 0, "content_index": 0 });
+        event.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+        event
+    };
+    let mut events = opening(model, tools);
+    events
+        .push(("response.output_item.added", json!({ "output_index": 0, "item": message_item("in_progress", false) })));
+    events.push(("response.content_part.added", at(json!({ "part": text_part("") }))));
+    for fragment in text_fragments() {
+        events.push(("response.output_text.delta", at(json!({ "delta": fragment, "logprobs": [] }))));
+    }
+    events.push(("response.output_text.done", at(json!({ "text": MOCK_TEXT, "logprobs": [] }))));
+    events.push(("response.content_part.done", at(json!({ "part": text_part(MOCK_TEXT) }))));
+    events.push(("response.output_item.done", json!({ "output_index": 0, "item": message_item("completed", true) })));
+    let response = response_object(model, tools, "completed", vec![message_item("completed", true)]);
+    events.push(("response.completed", json!({ "response": response })));
+    events
+}
+
+fn tool_events(model: &str, tools: &Value) -> Events {
+    let mut events = opening(model, tools);
+    events.push(("response.output_item.added", json!({ "output_index": 0, "item": call_item("in_progress", "") })));
+    for fragment in TOOL_ARGUMENT_FRAGMENTS {
+        events.push((
+            "response.function_call_arguments.delta",
+            json!({ "item_id": CALL_ITEM_ID, "output_index": 0, "delta": fragment }),
+        ));
+    }
+    events.push((
+        "response.function_call_arguments.done",
+        json!({ "item_id": CALL_ITEM_ID, "output_index": 0, "name": MOCK_TOOL_NAME, "arguments": MOCK_TOOL_ARGUMENTS }),
+    ));
+    let done = call_item("completed", MOCK_TOOL_ARGUMENTS);
+    events.push(("response.output_item.done", json!({ "output_index": 0, "item": done })));
+    events.push(("response.completed", json!({ "response": response_object(model, tools, "completed", vec![done]) })));
+    events
+}
