@@ -7,6 +7,7 @@ Exits non-zero on the first mismatch; prints a JSON summary.
 """
 
 import json
+import re
 
 import anthropic
 
@@ -58,7 +59,9 @@ def main():
     message = client.messages.create(model=tool_model, max_tokens=256, messages=ask, tools=tools)
     uses = [b for b in message.content if b.type == "tool_use"]
     check(len(uses) == 1, f"tool_use blocks: {message.content}")
-    check(uses[0].id.startswith("toolu_") and uses[0].name == TOOL_NAME, f"tool_use: {uses[0]}")
+    # Ids pass through the gateway unchanged (toolu_ from Anthropic, call_ from OpenAI, generated
+    # for Gemini/Ollama); what an Anthropic client needs is an id Anthropic accepts back.
+    check(re.fullmatch(r"[A-Za-z0-9_-]+", uses[0].id) and uses[0].name == TOOL_NAME, f"tool_use: {uses[0]}")
     check(uses[0].input == TOOL_ARGS, f"tool input: {uses[0].input}")
     check(message.stop_reason == "tool_use", f"tool stop_reason: {message.stop_reason}")
 
@@ -68,32 +71,35 @@ def main():
             if event.type == "input_json" and event.partial_json:
                 fragments.append(event.partial_json)
         final = stream.get_final_message()
-    check(len(fragments) >= 2, f"input_json must stream in fragments: {fragments}")
+    # Providers that send arguments whole (Gemini, Ollama) give one fragment.
+    check(len(fragments) >= 1, f"input_json must stream: {fragments}")
     check(json.loads("".join(fragments)) == TOOL_ARGS, f"streamed input_json: {fragments}")
     final_uses = [b for b in final.content if b.type == "tool_use"]
     check(len(final_uses) == 1 and final_uses[0].input == TOOL_ARGS, f"final tool_use: {final.content}")
     check(final.stop_reason == "tool_use", f"final tool stop_reason: {final.stop_reason}")
     summary["tools"] = "".join(fragments)
 
-    thinking = {"type": "enabled", "budget_tokens": 1024}
-    think_model = model_name(prefix, "thinking")
-    message = client.messages.create(model=think_model, max_tokens=2048, messages=HELLO, thinking=thinking)
-    check([b.type for b in message.content] == ["thinking", "text"], f"thinking content: {message.content}")
-    check(message.content[0].thinking and message.content[0].signature, f"thinking block: {message.content[0]}")
-    check(message.content[1].text == MOCK_TEXT, f"text after thinking: {message.content[1]}")
-    thought, signature = "", None
-    with client.messages.stream(model=think_model, max_tokens=2048, messages=HELLO, thinking=thinking) as stream:
-        for event in stream:
-            if event.type == "thinking":
-                thought += event.thinking
-            elif event.type == "signature":
-                signature = event.signature
-        final = stream.get_final_message()
-    check(thought == message.content[0].thinking, f"streamed thinking: {thought!r}")
-    check(signature == message.content[0].signature, f"streamed signature: {signature!r}")
-    check([b.type for b in final.content] == ["thinking", "text"], f"final thinking content: {final.content}")
-    check(final.content[1].text == MOCK_TEXT, f"final text after thinking: {final.content[1]}")
-    summary["thinking"] = thought
+    # Thinking with signatures comes from an Anthropic upstream (the mock's `thinking` model).
+    if prefix in ("", "anthropic"):
+        thinking = {"type": "enabled", "budget_tokens": 1024}
+        think_model = model_name(prefix, "thinking")
+        message = client.messages.create(model=think_model, max_tokens=2048, messages=HELLO, thinking=thinking)
+        check([b.type for b in message.content] == ["thinking", "text"], f"thinking content: {message.content}")
+        check(message.content[0].thinking and message.content[0].signature, f"thinking block: {message.content[0]}")
+        check(message.content[1].text == MOCK_TEXT, f"text after thinking: {message.content[1]}")
+        thought, signature = "", None
+        with client.messages.stream(model=think_model, max_tokens=2048, messages=HELLO, thinking=thinking) as stream:
+            for event in stream:
+                if event.type == "thinking":
+                    thought += event.thinking
+                elif event.type == "signature":
+                    signature = event.signature
+            final = stream.get_final_message()
+        check(thought == message.content[0].thinking, f"streamed thinking: {thought!r}")
+        check(signature == message.content[0].signature, f"streamed signature: {signature!r}")
+        check([b.type for b in final.content] == ["thinking", "text"], f"final thinking content: {final.content}")
+        check(final.content[1].text == MOCK_TEXT, f"final text after thinking: {final.content[1]}")
+        summary["thinking"] = thought
 
     err = expect_raises(
         anthropic.RateLimitError,

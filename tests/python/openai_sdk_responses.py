@@ -97,7 +97,8 @@ def main():
         elif event.type == "response.output_item.done":
             item = event.item
     arguments = "".join(fragments)
-    check(len(fragments) >= 2, f"arguments must stream in fragments: {fragments}")
+    # Providers that send arguments whole (Gemini, Ollama) give one fragment.
+    check(len(fragments) >= 1, f"arguments must stream: {fragments}")
     check(json.loads(arguments) == TOOL_ARGS, f"streamed arguments: {arguments!r}")
     check(done_arguments == arguments, f"arguments.done: {done_arguments!r}")
     check(item is not None and item.type == "function_call" and item.name == TOOL_NAME, f"item: {item}")
