@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use omniroute_tests::mock_upstream::{MOCK_TEXT, MockUpstream};
-use omniroute_tests::sdk::run_openai_sdk_chat;
+use omniroute_tests::sdk::{run_anthropic_sdk, run_openai_sdk_chat};
 use omniroute_tests::sse::{data_events, streamed_text};
 use omniroute_tests::tools::{free_port, target_dir, tool, workspace_root};
 use serde_json::{Value, json};
@@ -200,6 +200,10 @@ async fn wrangler_dev_serves_chat_streaming_and_errors() {
     // (d) The official OpenAI Python SDK, unchanged, against the Worker.
     let sdk_base = format!("{base}/v1");
     let summary = tokio::task::spawn_blocking(move || run_openai_sdk_chat(&sdk_base, "openai")).await.unwrap();
+    assert_eq!(summary["stream"], MOCK_TEXT, "{summary}");
+    // (e) Translation runs on wasm too: the Anthropic SDK in front of an OpenAI provider.
+    let sdk_base = base.clone();
+    let summary = tokio::task::spawn_blocking(move || run_anthropic_sdk(&sdk_base, "openai")).await.unwrap();
     assert_eq!(summary["stream"], MOCK_TEXT, "{summary}");
 
     let survivors = wrangler.stop().await;

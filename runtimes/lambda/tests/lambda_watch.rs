@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use omniroute_storage::{Database, LibsqlUsageSink};
 use omniroute_tests::mock_upstream::{MOCK_TEXT, MOCK_USAGE, MockUpstream};
-use omniroute_tests::sdk::run_openai_sdk_chat;
+use omniroute_tests::sdk::{run_anthropic_sdk, run_openai_sdk_chat};
 use omniroute_tests::tools::{free_port, tool};
 use serde_json::{Value, json};
 
@@ -178,6 +178,10 @@ async fn cargo_lambda_watch_serves_chat_and_streams_sse() {
     // The official OpenAI Python SDK, unchanged, against the function URL.
     let sdk_base = format!("{base}/v1");
     let summary = watch.guard(tokio::task::spawn_blocking(move || run_openai_sdk_chat(&sdk_base, "openai"))).await;
+    assert_eq!(summary.unwrap()["stream"], MOCK_TEXT);
+    // Translation under Lambda too: the Anthropic SDK in front of an OpenAI provider.
+    let sdk_base = base.clone();
+    let summary = watch.guard(tokio::task::spawn_blocking(move || run_anthropic_sdk(&sdk_base, "openai"))).await;
     assert_eq!(summary.unwrap()["stream"], MOCK_TEXT);
 
     watch.assert_running();
