@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use omniroute_core::config::FileConfig;
+
+use crate::mock_upstream::MockUpstream;
 use omniroute_server::{RunningServer, Settings};
 use tempfile::TempDir;
 
@@ -33,6 +35,27 @@ impl TestGateway {
         let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let server = omniroute_server::start(settings, &|k| env.get(k).cloned()).await.expect("gateway starts");
         TestGateway { server, data_dir }
+    }
+
+    /// A gateway with one provider per wire format, all in front of `mock`: catalog `openai`,
+    /// `anthropic`, `gemini` and `ollama` (set up through their env vars, as users do) and a
+    /// custom `responses` provider speaking the Responses API.
+    pub async fn with_every_format(mock: &MockUpstream) -> TestGateway {
+        let config = format!(
+            "[[providers]]\nid = \"responses\"\nformat = \"openai-responses\"\nbase_url = \"{}\"\n  [[providers.accounts]]\n  api_key = \"sk-test\"\n",
+            mock.base_url()
+        );
+        let env = [
+            ("OPENAI_API_KEY", "sk-test".to_owned()),
+            ("OPENAI_BASE_URL", mock.base_url()),
+            ("ANTHROPIC_API_KEY", "sk-ant-test".to_owned()),
+            ("ANTHROPIC_BASE_URL", mock.base_url()),
+            ("GEMINI_API_KEY", "gemini-test".to_owned()),
+            ("GEMINI_BASE_URL", mock.gemini_base_url()),
+            ("OLLAMA_BASE_URL", mock.ollama_base_url()),
+        ];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Self::start(&config, &env).await
     }
 
     /// `http://127.0.0.1:PORT`

@@ -30,31 +30,6 @@ const SCENARIOS: [Scenario; 6] = [
 /// Provider ids as configured below, one per provider wire format.
 const PROVIDERS: [&str; 5] = ["openai", "responses", "anthropic", "gemini", "ollama"];
 
-async fn start_gateway(mock: &MockUpstream) -> TestGateway {
-    let config = format!(
-        r#"
-[[providers]]
-id = "responses"
-format = "openai-responses"
-base_url = "{base}"
-  [[providers.accounts]]
-  api_key = "sk-test"
-"#,
-        base = mock.base_url()
-    );
-    let env = [
-        ("OPENAI_API_KEY", "sk-test".to_owned()),
-        ("OPENAI_BASE_URL", mock.base_url()),
-        ("ANTHROPIC_API_KEY", "sk-ant-test".to_owned()),
-        ("ANTHROPIC_BASE_URL", mock.base_url()),
-        ("GEMINI_API_KEY", "gemini-test".to_owned()),
-        ("GEMINI_BASE_URL", mock.gemini_base_url()),
-        ("OLLAMA_BASE_URL", mock.ollama_base_url()),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    TestGateway::start(&config, &env).await
-}
-
 async fn run_cell(
     http: &reqwest::Client,
     base: &str,
@@ -115,7 +90,7 @@ async fn run_cell(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_client_format_reaches_every_provider_format() {
     let mock = MockUpstream::start();
-    let gw = start_gateway(&mock).await;
+    let gw = TestGateway::with_every_format(&mock).await;
     let http = reqwest::Client::new();
     let base = gw.base_url();
     let mut cells = Vec::new();

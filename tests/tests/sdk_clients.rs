@@ -9,28 +9,10 @@ use omniroute_tests::sdk::run_sdk_script;
 
 const PROVIDERS: [&str; 5] = ["openai", "responses", "anthropic", "gemini", "ollama"];
 
-async fn start_gateway(mock: &MockUpstream) -> TestGateway {
-    let config = format!(
-        "[[providers]]\nid = \"responses\"\nformat = \"openai-responses\"\nbase_url = \"{}\"\n  [[providers.accounts]]\n  api_key = \"sk-test\"\n",
-        mock.base_url()
-    );
-    let env = [
-        ("OPENAI_API_KEY", "sk-test".to_owned()),
-        ("OPENAI_BASE_URL", mock.base_url()),
-        ("ANTHROPIC_API_KEY", "sk-ant-test".to_owned()),
-        ("ANTHROPIC_BASE_URL", mock.base_url()),
-        ("GEMINI_API_KEY", "gemini-test".to_owned()),
-        ("GEMINI_BASE_URL", mock.gemini_base_url()),
-        ("OLLAMA_BASE_URL", mock.ollama_base_url()),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    TestGateway::start(&config, &env).await
-}
-
 /// Runs `script` against the gateway once per provider format.
 async fn sdk_against_every_provider(script: &'static str, path: &'static str) {
     let mock = MockUpstream::start();
-    let gw = start_gateway(&mock).await;
+    let gw = TestGateway::with_every_format(&mock).await;
     let base = gw.url(path);
     for provider in PROVIDERS {
         let base = base.clone();

@@ -7,20 +7,6 @@ use omniroute_tests::gateway::TestGateway;
 use omniroute_tests::mock_upstream::{MOCK_TEXT, MockUpstream};
 use serde_json::{Value, json};
 
-async fn gateway(mock: &MockUpstream) -> TestGateway {
-    let env = [
-        ("OPENAI_API_KEY", "sk-test".to_owned()),
-        ("OPENAI_BASE_URL", mock.base_url()),
-        ("ANTHROPIC_API_KEY", "sk-ant-test".to_owned()),
-        ("ANTHROPIC_BASE_URL", mock.base_url()),
-        ("GEMINI_API_KEY", "gemini-test".to_owned()),
-        ("GEMINI_BASE_URL", mock.gemini_base_url()),
-        ("OLLAMA_BASE_URL", mock.ollama_base_url()),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    TestGateway::start("", &env).await
-}
-
 async fn post(url: &str, headers: &[(&str, &str)], body: &Value) -> (u16, String) {
     let mut request = reqwest::Client::new().post(url).header("content-type", "application/json");
     for (name, value) in headers {
@@ -35,7 +21,7 @@ const ANTHROPIC: [(&str, &str); 2] = [("x-api-key", "k"), ("anthropic-version", 
 #[tokio::test]
 async fn an_anthropic_conversation_reaches_openai_with_system_history_and_tool_ids() {
     let mock = MockUpstream::start();
-    let gw = gateway(&mock).await;
+    let gw = TestGateway::with_every_format(&mock).await;
     let body = json!({
         "model": "openai/gpt-mock", "max_tokens": 100, "system": "Be brief.",
         "messages": [
@@ -78,7 +64,7 @@ async fn an_anthropic_conversation_reaches_openai_with_system_history_and_tool_i
 #[tokio::test]
 async fn images_travel_where_both_sides_take_them_and_are_refused_clearly_where_not() {
     let mock = MockUpstream::start();
-    let gw = gateway(&mock).await;
+    let gw = TestGateway::with_every_format(&mock).await;
     let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
     let with_image = |model: &str, url: &str| {
         json!({ "model": model, "messages": [{ "role": "user", "content": [
@@ -108,7 +94,7 @@ async fn images_travel_where_both_sides_take_them_and_are_refused_clearly_where_
 #[tokio::test]
 async fn same_format_passes_through_untouched_with_client_headers() {
     let mock = MockUpstream::start();
-    let gw = gateway(&mock).await;
+    let gw = TestGateway::with_every_format(&mock).await;
     let body = r#"{"model":"anthropic/gpt-mock","max_tokens":50,"messages":[{"role":"user","content":"hi"}],"x_future_field":{"keep":[1,2]}}"#;
     let response = reqwest::Client::new()
         .post(gw.url("/v1/messages"))
@@ -135,7 +121,7 @@ async fn same_format_passes_through_untouched_with_client_headers() {
 #[tokio::test]
 async fn gemini_streams_as_a_json_array_without_alt_sse_and_errors_in_its_shape() {
     let mock = MockUpstream::start();
-    let gw = gateway(&mock).await;
+    let gw = TestGateway::with_every_format(&mock).await;
     let body = json!({ "contents": [{ "role": "user", "parts": [{ "text": "hi" }] }] });
     let (status, text) =
         post(&gw.url("/v1beta/models/openai/gpt-mock:streamGenerateContent"), &[("x-goog-api-key", "k")], &body).await;
@@ -159,7 +145,7 @@ async fn gemini_streams_as_a_json_array_without_alt_sse_and_errors_in_its_shape(
 #[tokio::test]
 async fn ollama_streams_by_default_and_answers_once_when_told_not_to() {
     let mock = MockUpstream::start();
-    let gw = gateway(&mock).await;
+    let gw = TestGateway::with_every_format(&mock).await;
     let body = json!({ "model": "anthropic/gpt-mock", "messages": [{ "role": "user", "content": "hi" }] });
     let (status, text) = post(&gw.url("/api/chat"), &[], &body).await;
     assert_eq!(status, 200);
@@ -180,7 +166,7 @@ async fn ollama_streams_by_default_and_answers_once_when_told_not_to() {
 #[tokio::test]
 async fn count_tokens_asks_anthropic_and_estimates_elsewhere() {
     let mock = MockUpstream::start();
-    let gw = gateway(&mock).await;
+    let gw = TestGateway::with_every_format(&mock).await;
     let body = |model: &str| json!({ "model": model, "messages": [{ "role": "user", "content": "How many tokens is this?" }] });
     let (status, text) = post(&gw.url("/v1/messages/count_tokens"), &ANTHROPIC, &body("anthropic/gpt-mock")).await;
     assert_eq!(status, 200, "{text}");
@@ -195,7 +181,7 @@ async fn count_tokens_asks_anthropic_and_estimates_elsewhere() {
 #[tokio::test]
 async fn each_format_lists_the_configured_models() {
     let mock = MockUpstream::start();
-    let gw = gateway(&mock).await;
+    let gw = TestGateway::with_every_format(&mock).await;
     let get = |path: &str| {
         let url = gw.url(path);
         async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap() }
