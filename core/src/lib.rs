@@ -10,6 +10,7 @@ pub mod maybe_send;
 pub mod pipeline;
 pub mod ports;
 pub mod providers;
+pub mod routing;
 
 pub use body::{Body, BodyError};
 pub use pipeline::{Gateway, GatewayOptions};

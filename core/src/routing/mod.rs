@@ -1,0 +1,5 @@
+//! Routing and resilience: from the model a client names to an ordered plan of upstream
+//! attempts, and the state that keeps failing upstreams out of it (breakers, cooldowns,
+//! latency and usage estimates). Pure logic over the Clock port; no I/O.
+
+pub mod policy;
