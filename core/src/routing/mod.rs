@@ -3,3 +3,4 @@
 //! latency and usage estimates). Pure logic over the Clock port; no I/O.
 
 pub mod policy;
+pub mod select;
