@@ -2,5 +2,7 @@
 //! attempts, and the state that keeps failing upstreams out of it (breakers, cooldowns,
 //! latency and usage estimates). Pure logic over the Clock port; no I/O.
 
+pub mod health;
 pub mod policy;
+pub mod retry_after;
 pub mod select;

@@ -1,0 +1,731 @@
+//! Resilience state the router consults: circuit breakers per account and per (provider, model),
+//! account cooldowns (429 / Retry-After) and moving latency/error estimates. Time comes only from
+//! the Clock port's wall clock, so deadlines can be shared between instances and shown to users.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ports::Clock;
+use crate::providers::AuthScheme;
+
+/// Weight of the newest sample in the latency and error-rate moving averages.
+const ALPHA: f64 = 0.3;
+
+/// When a breaker opens and how it recovers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Failures within `window_ms` that open the breaker; 0 never opens it.
+    pub failure_threshold: u32,
+    pub window_ms: u64,
+    /// How long an open breaker rejects before admitting probes.
+    pub open_ms: u64,
+    /// Concurrent probes admitted while half-open (at least 1).
+    pub half_open_probes: u32,
+}
+
+impl BreakerConfig {
+    /// Remote, keyed providers: 5 failures in 60 s open the breaker for 30 s.
+    pub const REMOTE: BreakerConfig =
+        BreakerConfig { failure_threshold: 5, window_ms: 60_000, open_ms: 30_000, half_open_probes: 1 };
+    /// Local servers (Ollama and the like): quick to open, quick to retry.
+    pub const LOCAL: BreakerConfig =
+        BreakerConfig { failure_threshold: 3, window_ms: 30_000, open_ms: 5_000, half_open_probes: 1 };
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self::REMOTE
+    }
+}
+
+/// Breaker settings per kind of upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerProfiles {
+    pub default: BreakerConfig,
+    /// For providers without credentials (`AuthScheme::None`: local servers).
+    pub local: BreakerConfig,
+}
+
+impl Default for BreakerProfiles {
+    fn default() -> Self {
+        BreakerProfiles { default: BreakerConfig::REMOTE, local: BreakerConfig::LOCAL }
+    }
+}
+
+impl BreakerProfiles {
+    pub fn for_auth(&self, auth: AuthScheme) -> &BreakerConfig {
+        match auth {
+            AuthScheme::None => &self.local,
+            _ => &self.default,
+        }
+    }
+
+    /// These profiles with a JSON merge patch (RFC 7396) applied, as `PATCH /api/resilience` does.
+    pub fn patched(&self, patch: &serde_json::Value) -> Result<BreakerProfiles, String> {
+        fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
+            match (target, patch) {
+                (serde_json::Value::Object(target), serde_json::Value::Object(patch)) => {
+                    for (name, value) in patch {
+                        match value {
+                            serde_json::Value::Null => drop(target.remove(name)),
+                            _ => merge(target.entry(name.clone()).or_insert(serde_json::Value::Null), value),
+                        }
+                    }
+                }
+                (target, patch) => *target = patch.clone(),
+            }
+        }
+        let mut current = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        merge(&mut current, patch);
+        serde_json::from_value(current).map_err(|e| format!("invalid resilience settings: {e}"))
+    }
+}
+
+/// What a breaker guards: one account (connection id) or one (provider, model).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HealthKey {
+    Account(String),
+    Model { provider: String, model: String },
+}
+
+impl HealthKey {
+    pub fn account(id: impl Into<String>) -> Self {
+        HealthKey::Account(id.into())
+    }
+    pub fn model(provider: impl Into<String>, model: impl Into<String>) -> Self {
+        HealthKey::Model { provider: provider.into(), model: model.into() }
+    }
+}
+
+impl fmt::Display for HealthKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HealthKey::Account(id) => write!(f, "account:{id}"),
+            HealthKey::Model { provider, model } => write!(f, "model:{provider}/{model}"),
+        }
+    }
+}
+
+impl std::str::FromStr for HealthKey {
+    type Err = String;
+    /// `account:<id>` or `model:<provider>/<model>` (the model may contain `/`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(id) = s.strip_prefix("account:").filter(|id| !id.is_empty()) {
+            return Ok(HealthKey::account(id));
+        }
+        match s.strip_prefix("model:").and_then(|rest| rest.split_once('/')) {
+            Some((provider, model)) if !provider.is_empty() && !model.is_empty() => {
+                Ok(HealthKey::model(provider, model))
+            }
+            _ => Err(format!("unknown health key '{s}' (expected account:<id> or model:<provider>/<model>)")),
+        }
+    }
+}
+
+impl Serialize for HealthKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for HealthKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The answer to "may a request go to this key now?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Allowed,
+    /// Half-open: this request is a probe whose outcome closes or reopens the breaker.
+    Probe,
+    /// Skip this key; it may be tried again at `until_ms` (unix ms).
+    Rejected {
+        until_ms: u64,
+        reason: RejectReason,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    BreakerOpen,
+    CoolingDown,
+}
+
+/// A failed attempt (the caller has already decided it counts against the upstream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Status(u16),
+    Timeout,
+    Connect,
+    StreamBroken,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Status(code) => write!(f, "status {code}"),
+            Failure::Timeout => f.write_str("timeout"),
+            Failure::Connect => f.write_str("connect"),
+            Failure::StreamBroken => f.write_str("stream broken"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CircuitState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+/// Moving estimates for one key.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Estimate {
+    /// EWMA of successful attempts' latency; `None` before the first success.
+    pub latency_ms: Option<f64>,
+    /// EWMA of failures (1) and successes (0).
+    pub error_rate: f64,
+    pub requests: u64,
+}
+
+/// One key in [`HealthReport`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyReport {
+    pub key: HealthKey,
+    pub state: CircuitState,
+    pub failures_in_window: u32,
+    pub opened_at_ms: Option<u64>,
+    pub open_until_ms: Option<u64>,
+    pub probes_in_flight: u32,
+    pub cooldown_until_ms: Option<u64>,
+    pub last_failure: Option<String>,
+    pub last_failure_at_ms: Option<u64>,
+    #[serde(flatten)]
+    pub estimate: Estimate,
+}
+
+/// Everything [`Health`] knows, for the resilience, rate-limit and availability endpoints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthReport {
+    pub now_ms: u64,
+    pub profiles: BreakerProfiles,
+    /// Sorted by key: accounts first, then models.
+    pub keys: Vec<KeyReport>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Breaker {
+    Closed,
+    Open { opened_at: u64, until: u64 },
+    HalfOpen { opened_at: u64, probes: u32, last_probe: u64 },
+}
+
+#[derive(Debug)]
+struct Entry {
+    auth: AuthScheme,
+    breaker: Breaker,
+    /// Recent failure times (at most `failure_threshold` of them).
+    failures: VecDeque<u64>,
+    estimate: Estimate,
+    last_failure: Option<(Failure, u64)>,
+}
+
+impl Entry {
+    fn new(auth: AuthScheme) -> Self {
+        Entry {
+            auth,
+            breaker: Breaker::Closed,
+            failures: VecDeque::new(),
+            estimate: Estimate::default(),
+            last_failure: None,
+        }
+    }
+
+    fn admit(&mut self, now: u64, cfg: &BreakerConfig) -> Admission {
+        let rejected = |until_ms| Admission::Rejected { until_ms, reason: RejectReason::BreakerOpen };
+        match self.breaker {
+            Breaker::Closed => Admission::Allowed,
+            Breaker::Open { until, .. } if now < until => rejected(until),
+            Breaker::Open { opened_at, .. } => {
+                self.breaker = Breaker::HalfOpen { opened_at, probes: 1, last_probe: now };
+                Admission::Probe
+            }
+            Breaker::HalfOpen { opened_at, probes, last_probe } => {
+                // Probes unanswered for `open_ms` are taken as abandoned.
+                let retry_at = last_probe.saturating_add(cfg.open_ms);
+                let probes = if now >= retry_at { 0 } else { probes };
+                if probes < cfg.half_open_probes.max(1) {
+                    self.breaker = Breaker::HalfOpen { opened_at, probes: probes + 1, last_probe: now };
+                    Admission::Probe
+                } else {
+                    rejected(retry_at)
+                }
+            }
+        }
+    }
+
+    /// When [`Entry::admit`] would reject, the time it names, without spending a probe.
+    fn blocked_until(&self, now: u64, cfg: &BreakerConfig) -> Option<u64> {
+        match self.breaker {
+            Breaker::Open { until, .. } if now < until => Some(until),
+            Breaker::HalfOpen { probes, last_probe, .. } => {
+                let retry_at = last_probe.saturating_add(cfg.open_ms);
+                (now < retry_at && probes >= cfg.half_open_probes.max(1)).then_some(retry_at)
+            }
+            _ => None,
+        }
+    }
+
+    fn observe(&mut self, latency_ms: Option<u64>, failed: bool) {
+        let e = &mut self.estimate;
+        e.requests += 1;
+        e.error_rate = e.error_rate * (1.0 - ALPHA) + if failed { ALPHA } else { 0.0 };
+        if let Some(sample) = latency_ms.map(|ms| ms as f64) {
+            e.latency_ms = Some(e.latency_ms.map_or(sample, |avg| avg * (1.0 - ALPHA) + sample * ALPHA));
+        }
+    }
+
+    fn failures_in_window(&self, now: u64, cfg: &BreakerConfig) -> usize {
+        self.failures.iter().filter(|&&t| now.saturating_sub(t) < cfg.window_ms).count()
+    }
+
+    fn state(&self, now: u64) -> CircuitState {
+        match self.breaker {
+            Breaker::Closed => CircuitState::Closed,
+            Breaker::Open { until, .. } if now < until => CircuitState::Open,
+            _ => CircuitState::HalfOpen,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    profiles: BreakerProfiles,
+    entries: BTreeMap<HealthKey, Entry>,
+    /// Account id → unix ms until which it is skipped.
+    cooldowns: BTreeMap<String, u64>,
+}
+
+impl Inner {
+    fn cooldown(&mut self, account_id: &str, now: u64) -> Option<u64> {
+        let until = *self.cooldowns.get(account_id)?;
+        if until > now {
+            return Some(until);
+        }
+        self.cooldowns.remove(account_id);
+        None
+    }
+
+    fn entry(&mut self, key: &HealthKey, auth: AuthScheme) -> (&mut Entry, BreakerConfig) {
+        let cfg = *self.profiles.for_auth(auth);
+        let entry = self.entries.entry(key.clone()).or_insert_with(|| Entry::new(auth));
+        entry.auth = auth;
+        (entry, cfg)
+    }
+}
+
+/// Breakers, cooldowns and estimates, shared by every request (`&self`, internally locked).
+pub struct Health {
+    clock: Arc<dyn Clock>,
+    inner: Mutex<Inner>,
+}
+
+impl Health {
+    pub fn new(clock: Arc<dyn Clock>, profiles: BreakerProfiles) -> Self {
+        Health { clock, inner: Mutex::new(Inner { profiles, ..Inner::default() }) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.now_unix_ms()
+    }
+
+    /// Whether a request may go to `key` now. A `Probe` must be followed by `on_success` or
+    /// `on_failure`; one left unanswered for `open_ms` frees its slot.
+    pub fn admit(&self, key: &HealthKey, auth: AuthScheme) -> Admission {
+        let now = self.now();
+        let mut inner = self.lock();
+        let cooling = match key {
+            HealthKey::Account(id) => inner.cooldown(id, now),
+            HealthKey::Model { .. } => None,
+        };
+        let cfg = *inner.profiles.for_auth(auth);
+        let Some(entry) = inner.entries.get_mut(key) else {
+            return cooling.map_or(Admission::Allowed, |until_ms| Admission::Rejected {
+                until_ms,
+                reason: RejectReason::CoolingDown,
+            });
+        };
+        entry.auth = auth;
+        match (cooling, entry.blocked_until(now, &cfg)) {
+            (Some(cool), Some(open)) if open > cool => {
+                Admission::Rejected { until_ms: open, reason: RejectReason::BreakerOpen }
+            }
+            (Some(until_ms), _) => Admission::Rejected { until_ms, reason: RejectReason::CoolingDown },
+            (None, _) => entry.admit(now, &cfg),
+        }
+    }
+
+    pub fn on_success(&self, key: &HealthKey, auth: AuthScheme, latency_ms: u64) {
+        let mut inner = self.lock();
+        let (entry, _) = inner.entry(key, auth);
+        entry.observe(Some(latency_ms), false);
+        if let Breaker::HalfOpen { .. } = entry.breaker {
+            entry.breaker = Breaker::Closed;
+            entry.failures.clear();
+        }
+    }
+
+    pub fn on_failure(&self, key: &HealthKey, auth: AuthScheme, failure: Failure) {
+        let now = self.now();
+        let mut inner = self.lock();
+        let (entry, cfg) = inner.entry(key, auth);
+        entry.observe(None, true);
+        entry.last_failure = Some((failure, now));
+        let reopen = match entry.breaker {
+            Breaker::HalfOpen { .. } => true,
+            // Late answers from requests admitted before it opened change nothing.
+            Breaker::Open { .. } => false,
+            Breaker::Closed if cfg.failure_threshold == 0 => false,
+            Breaker::Closed => {
+                let threshold = cfg.failure_threshold as usize;
+                entry.failures.push_back(now);
+                while entry.failures.len() > threshold
+                    || entry.failures.front().is_some_and(|&t| now.saturating_sub(t) >= cfg.window_ms)
+                {
+                    entry.failures.pop_front();
+                }
+                entry.failures.len() >= threshold
+            }
+        };
+        if reopen {
+            entry.breaker = Breaker::Open { opened_at: now, until: now.saturating_add(cfg.open_ms) };
+        }
+    }
+
+    /// Skips the account until `until_ms` (the later deadline wins).
+    pub fn cool_down(&self, account_id: &str, until_ms: u64) {
+        self.merge_cooldowns(&[(account_id.to_owned(), until_ms)]);
+    }
+
+    /// Takes in cooldowns seen by other instances, keeping the later deadline per account.
+    pub fn merge_cooldowns(&self, rows: &[(String, u64)]) {
+        let now = self.now();
+        let mut inner = self.lock();
+        for (id, until) in rows.iter().filter(|(_, until)| *until > now) {
+            let current = inner.cooldowns.entry(id.clone()).or_insert(0);
+            *current = (*current).max(*until);
+        }
+    }
+
+    pub fn cooldown_until(&self, account_id: &str) -> Option<u64> {
+        let now = self.now();
+        self.lock().cooldown(account_id, now)
+    }
+
+    /// Accounts cooling down now with their deadlines (to share with other instances).
+    pub fn active_cooldowns(&self) -> Vec<(String, u64)> {
+        let now = self.now();
+        let mut inner = self.lock();
+        inner.cooldowns.retain(|_, until| *until > now);
+        inner.cooldowns.iter().map(|(id, until)| (id.clone(), *until)).collect()
+    }
+
+    pub fn estimate(&self, key: &HealthKey) -> Estimate {
+        self.lock().entries.get(key).map(|e| e.estimate).unwrap_or_default()
+    }
+
+    pub fn state(&self, key: &HealthKey) -> CircuitState {
+        let now = self.now();
+        self.lock().entries.get(key).map_or(CircuitState::Closed, |e| e.state(now))
+    }
+
+    pub fn snapshot(&self) -> HealthReport {
+        let now = self.now();
+        let mut inner = self.lock();
+        inner.cooldowns.retain(|_, until| *until > now);
+        let inner = &*inner;
+        let accounts = inner.cooldowns.keys().map(|id| HealthKey::account(id.as_str()));
+        let keys: BTreeSet<HealthKey> = inner.entries.keys().cloned().chain(accounts).collect();
+        let idle = Entry::new(AuthScheme::Bearer);
+        let keys = keys.into_iter().map(|key| {
+            let entry = inner.entries.get(&key).unwrap_or(&idle);
+            let (opened_at_ms, open_until_ms, probes_in_flight) = match entry.breaker {
+                Breaker::Closed => (None, None, 0),
+                Breaker::Open { opened_at, until } => (Some(opened_at), (now < until).then_some(until), 0),
+                Breaker::HalfOpen { opened_at, probes, .. } => (Some(opened_at), None, probes),
+            };
+            let in_window = entry.failures_in_window(now, inner.profiles.for_auth(entry.auth));
+            KeyReport {
+                state: entry.state(now),
+                failures_in_window: u32::try_from(in_window).unwrap_or(u32::MAX),
+                opened_at_ms,
+                open_until_ms,
+                probes_in_flight,
+                cooldown_until_ms: match &key {
+                    HealthKey::Account(id) => inner.cooldowns.get(id).copied(),
+                    HealthKey::Model { .. } => None,
+                },
+                last_failure: entry.last_failure.map(|(failure, _)| failure.to_string()),
+                last_failure_at_ms: entry.last_failure.map(|(_, at)| at),
+                estimate: entry.estimate,
+                key,
+            }
+        });
+        HealthReport { now_ms: now, profiles: inner.profiles, keys: keys.collect() }
+    }
+
+    /// Forgets one key (an account's cooldown too), or everything when `None`.
+    pub fn reset(&self, key: Option<&HealthKey>) {
+        let mut inner = self.lock();
+        match key {
+            None => {
+                inner.entries.clear();
+                inner.cooldowns.clear();
+            }
+            Some(key) => {
+                inner.entries.remove(key);
+                if let HealthKey::Account(id) = key {
+                    inner.cooldowns.remove(id);
+                }
+            }
+        }
+    }
+
+    pub fn set_profiles(&self, profiles: BreakerProfiles) {
+        self.lock().profiles = profiles;
+    }
+
+    pub fn profiles(&self) -> BreakerProfiles {
+        self.lock().profiles
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::maybe_send::BoxFuture;
+
+    struct ManualClock(AtomicU64);
+
+    impl Clock for ManualClock {
+        fn now_unix_ms(&self) -> u64 {
+            self.0.load(Ordering::SeqCst)
+        }
+        fn monotonic_us(&self) -> u64 {
+            self.now_unix_ms() * 1000
+        }
+        fn sleep(&self, _: Duration) -> BoxFuture<'static, ()> {
+            Box::pin(std::future::ready(()))
+        }
+    }
+
+    const T0: u64 = 1_700_000_000_000;
+    const KEYED: AuthScheme = AuthScheme::Bearer;
+
+    fn setup() -> (Arc<ManualClock>, Health) {
+        let clock = Arc::new(ManualClock(AtomicU64::new(T0)));
+        (clock.clone(), Health::new(clock, BreakerProfiles::default()))
+    }
+
+    fn advance(clock: &ManualClock, ms: u64) {
+        clock.0.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    fn fail(health: &Health, key: &HealthKey, times: u32) {
+        (0..times).for_each(|_| health.on_failure(key, KEYED, Failure::Status(503)));
+    }
+
+    fn open_rejection(until_ms: u64) -> Admission {
+        Admission::Rejected { until_ms, reason: RejectReason::BreakerOpen }
+    }
+
+    #[test]
+    fn opens_after_threshold_failures_within_the_window() {
+        let (clock, health) = setup();
+        let key = HealthKey::model("openai", "gpt-4o");
+        fail(&health, &key, 4);
+        assert_eq!(health.admit(&key, KEYED), Admission::Allowed);
+        advance(&clock, 1000);
+        health.on_failure(&key, KEYED, Failure::Timeout);
+        assert_eq!(health.state(&key), CircuitState::Open);
+        assert_eq!(health.admit(&key, KEYED), open_rejection(T0 + 1000 + 30_000));
+        advance(&clock, 29_999);
+        assert_eq!(health.admit(&key, KEYED), open_rejection(T0 + 31_000));
+    }
+
+    #[test]
+    fn failures_spread_beyond_the_window_do_not_open() {
+        let (clock, health) = setup();
+        let key = HealthKey::account("acc-1");
+        for _ in 0..20 {
+            health.on_failure(&key, KEYED, Failure::Connect);
+            advance(&clock, 15_000);
+        }
+        assert_eq!(health.admit(&key, KEYED), Admission::Allowed);
+        assert_eq!(health.snapshot().keys[0].failures_in_window, 3);
+        health.on_success(&key, KEYED, 10);
+        fail(&health, &key, 2);
+        assert_eq!(health.state(&key), CircuitState::Open, "successes do not clear the window");
+    }
+
+    #[test]
+    fn half_open_admits_exactly_the_probes_and_a_success_closes() {
+        let (clock, health) = setup();
+        health.set_profiles(BreakerProfiles {
+            default: BreakerConfig { half_open_probes: 2, ..BreakerConfig::REMOTE },
+            ..BreakerProfiles::default()
+        });
+        let key = HealthKey::model("anthropic", "claude");
+        fail(&health, &key, 5);
+        advance(&clock, 30_000);
+        assert_eq!(health.state(&key), CircuitState::HalfOpen);
+        assert_eq!(health.admit(&key, KEYED), Admission::Probe);
+        advance(&clock, 10);
+        assert_eq!(health.admit(&key, KEYED), Admission::Probe);
+        assert_eq!(health.admit(&key, KEYED), open_rejection(T0 + 30_010 + 30_000));
+        assert_eq!(health.snapshot().keys[0].probes_in_flight, 2);
+        health.on_success(&key, KEYED, 120);
+        assert_eq!(health.state(&key), CircuitState::Closed);
+        assert_eq!(health.admit(&key, KEYED), Admission::Allowed);
+        fail(&health, &key, 4);
+        assert_eq!(health.state(&key), CircuitState::Closed, "the window restarted on closing");
+    }
+
+    #[test]
+    fn probe_failure_reopens_and_abandoned_probes_free_their_slot() {
+        let (clock, health) = setup();
+        let key = HealthKey::account("acc-1");
+        fail(&health, &key, 5);
+        advance(&clock, 30_000);
+        assert_eq!(health.admit(&key, KEYED), Admission::Probe);
+        health.on_failure(&key, KEYED, Failure::StreamBroken);
+        assert_eq!(health.admit(&key, KEYED), open_rejection(T0 + 60_000));
+        advance(&clock, 30_000);
+        assert_eq!(health.admit(&key, KEYED), Admission::Probe);
+        advance(&clock, 29_999);
+        assert_eq!(health.admit(&key, KEYED), open_rejection(T0 + 90_000));
+        advance(&clock, 1);
+        assert_eq!(health.admit(&key, KEYED), Admission::Probe, "the unanswered probe was abandoned");
+    }
+
+    #[test]
+    fn cooldowns_reject_until_they_expire_and_keep_the_later_deadline() {
+        let (clock, health) = setup();
+        let key = HealthKey::account("acc-1");
+        health.cool_down("acc-1", T0 + 5000);
+        health.cool_down("acc-1", T0 + 2000);
+        let cooling = |until_ms| Admission::Rejected { until_ms, reason: RejectReason::CoolingDown };
+        assert_eq!(health.admit(&key, KEYED), cooling(T0 + 5000));
+        health.merge_cooldowns(&[("acc-1".into(), T0 + 8000), ("acc-2".into(), T0 + 1000), ("old".into(), T0)]);
+        assert_eq!(health.cooldown_until("acc-1"), Some(T0 + 8000));
+        assert_eq!(health.cooldown_until("old"), None);
+        assert_eq!(health.active_cooldowns(), vec![("acc-1".into(), T0 + 8000), ("acc-2".into(), T0 + 1000)]);
+        assert_eq!(health.admit(&HealthKey::model("acc-1", "m"), KEYED), Admission::Allowed);
+        fail(&health, &key, 5);
+        assert_eq!(health.admit(&key, KEYED), open_rejection(T0 + 30_000), "the later of breaker and cooldown");
+        advance(&clock, 8000);
+        assert_eq!(health.cooldown_until("acc-1"), None);
+        advance(&clock, 22_000);
+        health.cool_down("acc-1", T0 + 100_000);
+        assert_eq!(health.admit(&key, KEYED), cooling(T0 + 100_000), "no probe is spent while cooling");
+        health.reset(Some(&HealthKey::account("acc-2")));
+        health.merge_cooldowns(&[]);
+        assert_eq!(health.snapshot().keys[0].probes_in_flight, 0);
+    }
+
+    #[test]
+    fn estimates_move_with_each_outcome() {
+        let (_, health) = setup();
+        let key = HealthKey::model("groq", "llama");
+        assert_eq!(health.estimate(&key), Estimate::default());
+        health.on_success(&key, KEYED, 100);
+        assert_eq!(health.estimate(&key), Estimate { latency_ms: Some(100.0), error_rate: 0.0, requests: 1 });
+        health.on_success(&key, KEYED, 200);
+        health.on_failure(&key, KEYED, Failure::Timeout);
+        let estimate = health.estimate(&key);
+        assert!((estimate.latency_ms.unwrap() - 130.0).abs() < 1e-9);
+        assert!((estimate.error_rate - 0.3).abs() < 1e-9);
+        assert_eq!(estimate.requests, 3);
+    }
+
+    #[test]
+    fn reset_forgets_one_key_or_everything() {
+        let (_, health) = setup();
+        let (a, b) = (HealthKey::account("a"), HealthKey::model("p", "org/m"));
+        fail(&health, &a, 5);
+        fail(&health, &b, 5);
+        health.cool_down("a", T0 + 1000);
+        health.cool_down("c", T0 + 1000);
+        health.reset(Some(&a));
+        assert_eq!(health.admit(&a, KEYED), Admission::Allowed);
+        assert_eq!(health.state(&b), CircuitState::Open);
+        let report = health.snapshot();
+        let keys: Vec<String> = report.keys.iter().map(|k| k.key.to_string()).collect();
+        assert_eq!(keys, ["account:c", "model:p/org/m"]);
+        health.reset(None);
+        assert!(health.snapshot().keys.is_empty());
+    }
+
+    #[test]
+    fn local_providers_use_the_lenient_profile() {
+        let (clock, health) = setup();
+        let (local, remote) = (HealthKey::model("ollama", "llama3"), HealthKey::model("openai", "gpt"));
+        for _ in 0..3 {
+            health.on_failure(&local, AuthScheme::None, Failure::Connect);
+            health.on_failure(&remote, KEYED, Failure::Connect);
+        }
+        assert_eq!(health.admit(&local, AuthScheme::None), open_rejection(T0 + 5000));
+        assert_eq!(health.admit(&remote, KEYED), Admission::Allowed);
+        advance(&clock, 5000);
+        assert_eq!(health.admit(&local, AuthScheme::None), Admission::Probe);
+        assert_ne!(health.profiles().for_auth(AuthScheme::None), health.profiles().for_auth(AuthScheme::XApiKey));
+    }
+
+    #[test]
+    fn snapshot_serializes_every_key() {
+        let (_, health) = setup();
+        let key = HealthKey::model("openai", "gpt-4o");
+        fail(&health, &key, 5);
+        health.cool_down("acc-1", T0 + 1000);
+        let json = serde_json::to_value(health.snapshot()).unwrap();
+        assert_eq!(json["keys"][0]["key"], "account:acc-1");
+        assert_eq!(json["keys"][0]["cooldown_until_ms"], T0 + 1000);
+        assert_eq!(json["keys"][1]["state"], "open");
+        assert_eq!(json["keys"][1]["open_until_ms"], T0 + 30_000);
+        assert_eq!(json["keys"][1]["failures_in_window"], 5);
+        assert_eq!(json["keys"][1]["last_failure"], "status 503");
+        assert_eq!(json["keys"][1]["error_rate"].as_f64().map(|r| r > 0.8), Some(true));
+        assert_eq!(json["profiles"]["local"]["open_ms"], 5000);
+    }
+
+    #[test]
+    fn keys_parse_and_profiles_patch() {
+        for text in ["account:abc", "model:openrouter/meta-llama/llama-3"] {
+            assert_eq!(text.parse::<HealthKey>().unwrap().to_string(), text);
+        }
+        for bad in ["account:", "model:x", "model:/m", "nope"] {
+            assert!(bad.parse::<HealthKey>().is_err(), "{bad}");
+        }
+        let patched = BreakerProfiles::default().patched(&serde_json::json!({"local": {"open_ms": 1}})).unwrap();
+        assert_eq!(patched.local, BreakerConfig { open_ms: 1, ..BreakerConfig::LOCAL });
+        assert_eq!(patched.default, BreakerConfig::REMOTE);
+        assert!(BreakerProfiles::default().patched(&serde_json::json!({"local": {"open_mss": 1}})).is_err());
+        assert!(BreakerProfiles::default().patched(&serde_json::json!({"default": null})).is_ok());
+    }
+}
