@@ -1,6 +1,8 @@
 //! Wire formats: one codec module per format (request, response, stream, error), our own SSE
-//! and NDJSON framing, and the dispatch from a [`WireFormat`] to its codec. N codecs through the
-//! hub give every N×N client/provider pair.
+//! and NDJSON framing, the pieces the codecs share (`json_body`: body preludes and field
+//! readers; `blocks`: stream decoders' open-block bookkeeping; `test_support`: test helpers),
+//! and the dispatch from a [`WireFormat`] to its codec. N codecs through the hub give every N×N
+//! client/provider pair.
 //!
 //! The contract every codec module follows (see each module's `mod.rs`):
 //! - `decode_request(&[u8]) -> Result<ChatRequest, GatewayError>`: a client's body → hub
@@ -13,13 +15,17 @@
 //! - `error_body(&ErrorInfo)`, `stream_error_event(&ErrorInfo)`, `upstream_error_message(&[u8])`.
 
 pub mod anthropic;
+pub(crate) mod blocks;
 pub mod error_info;
 pub mod gemini;
+pub(crate) mod json_body;
 pub mod ndjson;
 pub mod ollama;
 pub mod openai_chat;
 pub mod openai_responses;
 pub mod sse;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 use bytes::Bytes;
 

@@ -5,11 +5,8 @@ use serde_json::{Value, json};
 
 use super::FORMAT;
 use crate::error::GatewayError;
+use crate::formats::json_body::invalid;
 use crate::hub::{ContentBlock, MediaSource, Message, Role};
-
-fn invalid(message: impl Into<String>) -> GatewayError {
-    GatewayError::InvalidRequest(message.into())
-}
 
 fn unknown(value: Value) -> ContentBlock {
     ContentBlock::Unknown { format: FORMAT.into(), value }

@@ -52,11 +52,8 @@ fn count_block(block: &ContentBlock, chars: &mut u64, media: &mut u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hub::{MediaSource, Message, Role, ToolDefinition};
-
-    fn message(role: Role, content: Vec<ContentBlock>) -> Message {
-        Message { role, content, name: None, extra: Default::default() }
-    }
+    use crate::formats::test_support::message;
+    use crate::hub::{MediaSource, Role, ToolDefinition};
 
     #[test]
     fn an_empty_request_counts_at_least_one() {

@@ -76,7 +76,7 @@ mod tests {
     use crate::error::GatewayError;
     use crate::formats::sse::SseParser;
 
-    const ERROR: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/anthropic/error.json"));
+    const ERROR: &str = crate::formats::test_support::fixture!("anthropic", "error.json");
 
     #[test]
     fn reads_the_documented_error_body() {

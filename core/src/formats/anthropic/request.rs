@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::content::{decode_block, decode_messages, encode_messages};
 use crate::error::GatewayError;
+use crate::formats::json_body::{client_object, invalid, string_list, take_f64, take_model, take_u64};
 use crate::hub::{ChatRequest, ContentBlock, Message, ReasoningOptions, Role, ToolChoice, ToolDefinition};
 
 /// `max_tokens` is required by Anthropic; this is sent when the hub request has none.
@@ -19,22 +20,11 @@ const MIN_THINKING_BUDGET: u64 = 1024;
 const NATIVE_EXTRAS: &[&str] =
     &["container", "context_management", "mcp_servers", "output_config", "output_format", "service_tier"];
 
-fn invalid(message: impl Into<String>) -> GatewayError {
-    GatewayError::InvalidRequest(message.into())
-}
-
 /// Parses an Anthropic Messages request body (also a `count_tokens` body, which has no
 /// `max_tokens`) into the hub.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| invalid(format!("request body is not valid JSON: {e}")))?;
-    let Value::Object(mut obj) = value else {
-        return Err(invalid("request body must be a JSON object"));
-    };
-    let model = match obj.remove("model") {
-        Some(Value::String(model)) if !model.is_empty() => model,
-        _ => return Err(invalid("`model` is required and must be a non-empty string")),
-    };
+    let mut obj = client_object(body)?;
+    let model = take_model(&mut obj)?;
     let mut messages = match obj.remove("system") {
         None | Some(Value::Null) => Vec::new(),
         Some(system) => vec![decode_system(system)?],
@@ -50,17 +40,7 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     s.temperature = take_f64(&mut obj, "temperature")?;
     s.top_p = take_f64(&mut obj, "top_p")?;
     s.top_k = take_u64(&mut obj, "top_k")?;
-    s.stop = match obj.remove("stop_sequences") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(stops)) => stops
-            .into_iter()
-            .map(|v| match v {
-                Value::String(stop) => Ok(stop),
-                _ => Err(invalid("`stop_sequences` must be an array of strings")),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(invalid("`stop_sequences` must be an array of strings")),
-    };
+    s.stop = string_list(obj.remove("stop_sequences"), "stop_sequences")?;
     req.reasoning = decode_thinking(obj.remove("thinking"), obj.get("output_config"))?;
     req.user = match obj.remove("metadata") {
         Some(metadata) => metadata.get("user_id").and_then(Value::as_str).map(str::to_owned),
@@ -75,20 +55,6 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     req.stream_usage = req.stream;
     req.extra.extend(obj);
     Ok(req)
-}
-
-fn take_f64(obj: &mut Map<String, Value>, key: &str) -> Result<Option<f64>, GatewayError> {
-    match obj.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_f64().map(Some).ok_or_else(|| invalid(format!("`{key}` must be a number"))),
-    }
-}
-
-fn take_u64(obj: &mut Map<String, Value>, key: &str) -> Result<Option<u64>, GatewayError> {
-    match obj.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_u64().map(Some).ok_or_else(|| invalid(format!("`{key}` must be a non-negative integer"))),
-    }
 }
 
 /// `system` is a string or an array of text blocks (their `cache_control` is not kept).

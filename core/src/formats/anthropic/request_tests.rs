@@ -1,11 +1,12 @@
 //! Tests for the Anthropic request codec (kept apart so `request.rs` stays short).
 
 use super::*;
+use crate::formats::test_support::{assert_client_errors, fixture};
 use crate::hub::{MediaSource, ResponseFormat};
 
 // Built from the Messages API docs' examples: system blocks, vision (base64 and URL sources),
 // extended thinking with tool use, a tool result, a PDF document, a server tool.
-const FULL: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/anthropic/request_full.json"));
+const FULL: &str = fixture!("anthropic", "request_full.json");
 
 fn wire(req: &ChatRequest) -> Value {
     serde_json::from_slice(&encode_request(req).unwrap()).unwrap()
@@ -190,24 +191,22 @@ fn adaptive_thinking_and_response_format() {
 
 #[test]
 fn bad_requests_name_the_field() {
-    for (body, needle) in [
-        ("{", "not valid JSON"),
-        ("[]", "JSON object"),
-        (r#"{"messages": []}"#, "`model`"),
-        (r#"{"model": "m"}"#, "`messages`"),
-        (r#"{"model": "m", "messages": [{"role": "system", "content": "x"}]}"#, "messages[0].role"),
-        (r#"{"model": "m", "messages": [{"role": "user"}]}"#, "messages[0].content"),
-        (r#"{"model": "m", "messages": [{"role": "user", "content": [42]}]}"#, "messages[0].content[0]"),
-        (r#"{"model": "m", "messages": [], "system": 3}"#, "`system`"),
-        (r#"{"model": "m", "messages": [], "max_tokens": -1}"#, "`max_tokens`"),
-        (r#"{"model": "m", "messages": [], "temperature": "hot"}"#, "`temperature`"),
-        (r#"{"model": "m", "messages": [], "stop_sequences": "END"}"#, "`stop_sequences`"),
-        (r#"{"model": "m", "messages": [], "tools": [{"input_schema": {}}]}"#, "tools[0]"),
-        (r#"{"model": "m", "messages": [], "tool_choice": {"type": "tool"}}"#, "`name`"),
-        (r#"{"model": "m", "messages": [], "tool_choice": {"type": "sometimes"}}"#, "tool_choice.type"),
-        (r#"{"model": "m", "messages": [], "thinking": {"type": "enabled"}}"#, "budget_tokens"),
-    ] {
-        let err = decode_request(body.as_bytes()).unwrap_err().to_string();
-        assert!(err.contains(needle), "{body}: {err}");
-    }
+    assert_client_errors(
+        decode_request,
+        &[
+            (r#"{"messages": []}"#, "`model`"),
+            (r#"{"model": "m"}"#, "`messages`"),
+            (r#"{"model": "m", "messages": [{"role": "system", "content": "x"}]}"#, "messages[0].role"),
+            (r#"{"model": "m", "messages": [{"role": "user"}]}"#, "messages[0].content"),
+            (r#"{"model": "m", "messages": [{"role": "user", "content": [42]}]}"#, "messages[0].content[0]"),
+            (r#"{"model": "m", "messages": [], "system": 3}"#, "`system`"),
+            (r#"{"model": "m", "messages": [], "max_tokens": -1}"#, "`max_tokens`"),
+            (r#"{"model": "m", "messages": [], "temperature": "hot"}"#, "`temperature`"),
+            (r#"{"model": "m", "messages": [], "stop_sequences": "END"}"#, "`stop_sequences`"),
+            (r#"{"model": "m", "messages": [], "tools": [{"input_schema": {}}]}"#, "tools[0]"),
+            (r#"{"model": "m", "messages": [], "tool_choice": {"type": "tool"}}"#, "`name`"),
+            (r#"{"model": "m", "messages": [], "tool_choice": {"type": "sometimes"}}"#, "tool_choice.type"),
+            (r#"{"model": "m", "messages": [], "thinking": {"type": "enabled"}}"#, "budget_tokens"),
+        ],
+    );
 }

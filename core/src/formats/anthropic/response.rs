@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::content::{decode_block, encode_answer_block};
 use super::{WireUsage, finish_reason_from_wire, finish_reason_to_wire, new_message_id};
 use crate::error::GatewayError;
+use crate::formats::json_body::{unavailable, upstream_object};
 use crate::hub::{ChatResponse, ContentBlock, FinishReason};
 
 const KNOWN_FIELDS: &[&str] = &["id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage"];
@@ -14,17 +15,9 @@ const KNOWN_FIELDS: &[&str] = &["id", "type", "role", "model", "content", "stop_
 /// Response fields Anthropic has that the hub does not model; written back when present.
 const NATIVE_EXTRAS: &[&str] = &["container", "context_management"];
 
-fn unavailable(message: impl Into<String>) -> GatewayError {
-    GatewayError::UpstreamUnavailable(message.into())
-}
-
 /// Parses an upstream's Anthropic Message.
 pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| unavailable(format!("upstream sent a response that is not valid JSON: {e}")))?;
-    let Value::Object(mut obj) = value else {
-        return Err(unavailable("upstream response is not a JSON object"));
-    };
+    let mut obj = upstream_object(body)?;
     if obj.get("type").and_then(Value::as_str) == Some("error") {
         let message =
             obj.get("error").and_then(|e| e.get("message")).and_then(Value::as_str).unwrap_or("unknown error");
@@ -92,14 +85,12 @@ pub fn encode_response(resp: &ChatResponse) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::test_support::{assert_upstream_errors, fixture};
     use crate::hub::Usage;
 
-    const TEXT: &str =
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/anthropic/response_text.json"));
-    const TOOL_USE: &str =
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/anthropic/response_tool_use.json"));
-    const THINKING: &str =
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/anthropic/response_thinking.json"));
+    const TEXT: &str = fixture!("anthropic", "response_text.json");
+    const TOOL_USE: &str = fixture!("anthropic", "response_tool_use.json");
+    const THINKING: &str = fixture!("anthropic", "response_thinking.json");
 
     #[test]
     fn decodes_a_text_answer_with_cache_usage() {
@@ -199,10 +190,13 @@ mod tests {
 
     #[test]
     fn bad_bodies_are_upstream_errors() {
-        for body in
-            ["not json", "[]", r#"{"content": 3}"#, r#"{"type":"error","error":{"type":"api_error","message":"boom"}}"#]
-        {
-            assert!(matches!(decode_response(body.as_bytes()), Err(GatewayError::UpstreamUnavailable(_))), "{body}");
-        }
+        assert_upstream_errors(
+            decode_response,
+            &[
+                ("not json", "not valid JSON"),
+                (r#"{"content": 3}"#, "`content` is not an array"),
+                (r#"{"type":"error","error":{"type":"api_error","message":"boom"}}"#, "boom"),
+            ],
+        );
     }
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::error::status_for_error_type;
 use super::{WireUsage, finish_reason_from_wire};
+use crate::formats::blocks::BlockTracker;
 use crate::formats::sse::SseParser;
 use crate::formats::{StreamDecode, cut_stream_error};
 use crate::hub::{BlockDelta, BlockStart, FinishReason, StreamEvent};
@@ -24,10 +25,10 @@ enum Kind {
     },
 }
 
+/// The open block: its index on the wire and what it holds.
 #[derive(Debug, Clone, Copy)]
 struct OpenBlock {
     wire: u64,
-    hub: usize,
     kind: Kind,
 }
 
@@ -38,8 +39,7 @@ pub struct StreamDecoder {
     started: bool,
     /// `message_stop` or an error was seen (or the stream was closed): nothing more comes out.
     done: bool,
-    open: Option<OpenBlock>,
-    next_index: usize,
+    blocks: BlockTracker<OpenBlock>,
     usage: WireUsage,
     /// `message_delta` arrived: the answer is complete even if `message_stop` goes missing.
     delta_seen: bool,
@@ -49,33 +49,6 @@ pub struct StreamDecoder {
 impl StreamDecoder {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Feeds upstream bytes; returns the events they complete.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
-        let mut out = Vec::new();
-        for event in self.sse.push(chunk) {
-            self.on_event(event.event.as_deref(), &event.data, &mut out);
-        }
-        out
-    }
-
-    /// The upstream closed. A stream that reached `message_delta` (stop reason and final usage)
-    /// is complete even without `message_stop`; one that stopped earlier was cut.
-    pub fn finish(&mut self) -> Vec<StreamEvent> {
-        let mut out = Vec::new();
-        if let Some(event) = self.sse.finish() {
-            self.on_event(event.event.as_deref(), &event.data, &mut out);
-        }
-        if !self.done {
-            if self.delta_seen {
-                self.stop(&mut out);
-            } else {
-                self.done = true;
-                out.push(cut_stream_error());
-            }
-        }
-        out
     }
 
     fn on_event(&mut self, name: Option<&str>, data: &str, out: &mut Vec<StreamEvent>) {
@@ -105,7 +78,9 @@ impl StreamDecoder {
                 let delta = event.get("delta").unwrap_or(&Value::Null);
                 self.on_delta(index, delta, out);
             }
-            "content_block_stop" if self.open.is_some_and(|open| open.wire == index) => self.close_open(out),
+            "content_block_stop" if self.blocks.open().is_some_and(|(open, _)| open.wire == index) => {
+                self.close_open(out);
+            }
             "message_delta" => {
                 self.start(&Value::Null, out);
                 self.close_open(out);
@@ -175,15 +150,12 @@ impl StreamDecoder {
             }
             _ => return,
         };
-        let hub = self.next_index;
-        self.next_index += 1;
-        self.open = Some(OpenBlock { wire, hub, kind });
-        out.push(StreamEvent::BlockStart { index: hub, block: start });
+        let hub = self.blocks.open_new(out, OpenBlock { wire, kind }, start);
         out.extend(deltas.drain(..).map(|delta| StreamEvent::BlockDelta { index: hub, delta }));
     }
 
     fn on_delta(&mut self, wire: u64, delta: &Value, out: &mut Vec<StreamEvent>) {
-        let Some(open) = self.open.as_mut().filter(|open| open.wire == wire) else {
+        let Some((open, hub)) = self.blocks.open_mut().filter(|(open, _)| open.wire == wire) else {
             return;
         };
         let text = |key: &str| delta.get(key).and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_owned);
@@ -199,18 +171,18 @@ impl StreamDecoder {
             _ => None,
         };
         if let Some(delta) = hub_delta {
-            out.push(StreamEvent::BlockDelta { index: open.hub, delta });
+            out.push(StreamEvent::BlockDelta { index: hub, delta });
         }
     }
 
     /// Closes the open block. A tool call that streamed no arguments had the input `{}`.
     fn close_open(&mut self, out: &mut Vec<StreamEvent>) {
-        if let Some(open) = self.open.take() {
-            if open.kind == (Kind::Tool { has_arguments: false }) {
-                out.push(StreamEvent::BlockDelta { index: open.hub, delta: BlockDelta::ToolArguments("{}".into()) });
-            }
-            out.push(StreamEvent::BlockStop { index: open.hub });
+        if let Some((open, hub)) = self.blocks.open()
+            && open.kind == (Kind::Tool { has_arguments: false })
+        {
+            out.push(StreamEvent::BlockDelta { index: hub, delta: BlockDelta::ToolArguments("{}".into()) });
         }
+        self.blocks.close(out);
     }
 
     fn stop(&mut self, out: &mut Vec<StreamEvent>) {
@@ -224,11 +196,31 @@ impl StreamDecoder {
 }
 
 impl StreamDecode for StreamDecoder {
+    /// Feeds upstream bytes; returns the events they complete.
     fn push(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
-        StreamDecoder::push(self, chunk)
+        let mut out = Vec::new();
+        for event in self.sse.push(chunk) {
+            self.on_event(event.event.as_deref(), &event.data, &mut out);
+        }
+        out
     }
+
+    /// The upstream closed. A stream that reached `message_delta` (stop reason and final usage)
+    /// is complete even without `message_stop`; one that stopped earlier was cut.
     fn finish(&mut self) -> Vec<StreamEvent> {
-        StreamDecoder::finish(self)
+        let mut out = Vec::new();
+        if let Some(event) = self.sse.finish() {
+            self.on_event(event.event.as_deref(), &event.data, &mut out);
+        }
+        if !self.done {
+            if self.delta_seen {
+                self.stop(&mut out);
+            } else {
+                self.done = true;
+                out.push(cut_stream_error());
+            }
+        }
+        out
     }
 }
 

@@ -44,60 +44,6 @@ impl StreamEncoder {
         Self::default()
     }
 
-    /// Encodes one event (possibly to nothing).
-    pub fn push(&mut self, event: &StreamEvent) -> Bytes {
-        let mut out = BytesMut::new();
-        if self.done {
-            return out.freeze();
-        }
-        match event {
-            StreamEvent::MessageStart { id, model, .. } => self.start(id, model, &mut out),
-            StreamEvent::BlockStart { index, block } => {
-                self.start("", "", &mut out);
-                let (kind, content_block) = match block {
-                    BlockStart::Text => (Kind::Text, json!({ "type": "text", "text": "" })),
-                    BlockStart::Thinking => (Kind::Thinking, json!({ "type": "thinking", "thinking": "" })),
-                    BlockStart::ToolCall { id, name } => {
-                        (Kind::Tool, json!({ "type": "tool_use", "id": id, "name": name, "input": {} }))
-                    }
-                };
-                self.open_block(*index, kind, content_block, &mut out);
-            }
-            StreamEvent::BlockDelta { index, delta } => {
-                self.start("", "", &mut out);
-                self.delta(*index, delta, &mut out);
-            }
-            StreamEvent::BlockStop { index } => {
-                if self.open.is_some_and(|open| open.hub == *index) {
-                    self.close_open(&mut out);
-                }
-            }
-            StreamEvent::Usage(usage) => self.usage = Some(*usage),
-            StreamEvent::MessageStop { finish_reason } => {
-                self.start("", "", &mut out);
-                self.close_open(&mut out);
-                let usage = match &self.usage {
-                    Some(usage) => WireUsage::from_hub(usage).to_value(),
-                    None => json!({ "output_tokens": 0 }),
-                };
-                let delta = json!({
-                    "type": "message_delta",
-                    "delta": { "stop_reason": stop_reason(finish_reason.as_ref(), self.tool_calls, None), "stop_sequence": null },
-                    "usage": usage,
-                });
-                put(&mut out, "message_delta", &delta);
-                put(&mut out, "message_stop", &json!({ "type": "message_stop" }));
-                self.done = true;
-            }
-            StreamEvent::Error { status, kind, message } => {
-                let info = ErrorInfo { status: *status, kind: kind.clone(), code: None, message: message.clone() };
-                out.extend_from_slice(&stream_error_event(&info));
-                self.done = true;
-            }
-        }
-        out.freeze()
-    }
-
     /// Writes `message_start` once; an empty id gets a fresh `msg_…` one.
     fn start(&mut self, id: &str, model: &str, out: &mut BytesMut) {
         if self.started {
@@ -175,9 +121,60 @@ fn put(out: &mut BytesMut, name: &str, data: &Value) {
 }
 
 impl StreamEncode for StreamEncoder {
+    /// Encodes one event (possibly to nothing).
     fn push(&mut self, event: &StreamEvent) -> Bytes {
-        StreamEncoder::push(self, event)
+        let mut out = BytesMut::new();
+        if self.done {
+            return out.freeze();
+        }
+        match event {
+            StreamEvent::MessageStart { id, model, .. } => self.start(id, model, &mut out),
+            StreamEvent::BlockStart { index, block } => {
+                self.start("", "", &mut out);
+                let (kind, content_block) = match block {
+                    BlockStart::Text => (Kind::Text, json!({ "type": "text", "text": "" })),
+                    BlockStart::Thinking => (Kind::Thinking, json!({ "type": "thinking", "thinking": "" })),
+                    BlockStart::ToolCall { id, name } => {
+                        (Kind::Tool, json!({ "type": "tool_use", "id": id, "name": name, "input": {} }))
+                    }
+                };
+                self.open_block(*index, kind, content_block, &mut out);
+            }
+            StreamEvent::BlockDelta { index, delta } => {
+                self.start("", "", &mut out);
+                self.delta(*index, delta, &mut out);
+            }
+            StreamEvent::BlockStop { index } => {
+                if self.open.is_some_and(|open| open.hub == *index) {
+                    self.close_open(&mut out);
+                }
+            }
+            StreamEvent::Usage(usage) => self.usage = Some(*usage),
+            StreamEvent::MessageStop { finish_reason } => {
+                self.start("", "", &mut out);
+                self.close_open(&mut out);
+                let usage = match &self.usage {
+                    Some(usage) => WireUsage::from_hub(usage).to_value(),
+                    None => json!({ "output_tokens": 0 }),
+                };
+                let delta = json!({
+                    "type": "message_delta",
+                    "delta": { "stop_reason": stop_reason(finish_reason.as_ref(), self.tool_calls, None), "stop_sequence": null },
+                    "usage": usage,
+                });
+                put(&mut out, "message_delta", &delta);
+                put(&mut out, "message_stop", &json!({ "type": "message_stop" }));
+                self.done = true;
+            }
+            StreamEvent::Error { status, kind, message } => {
+                let info = ErrorInfo { status: *status, kind: kind.clone(), code: None, message: message.clone() };
+                out.extend_from_slice(&stream_error_event(&info));
+                self.done = true;
+            }
+        }
+        out.freeze()
     }
+
     fn finish(&mut self) -> Bytes {
         Bytes::new()
     }

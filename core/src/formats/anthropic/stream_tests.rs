@@ -3,66 +3,35 @@
 use serde_json::json;
 
 use super::*;
-use crate::formats::StreamEncode;
 use crate::formats::anthropic::StreamEncoder;
-use crate::formats::sse::SseParser;
+use crate::formats::test_support::{block_text, decode_at_every_split, decode_split, encode_all, fixture, sse_json};
 use crate::hub::Usage;
 
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/anthropic/", $name))
-    };
-}
-
 // The docs' basic stream, with non-ASCII text (é, 👋) so splits land inside UTF-8 sequences.
-const TEXT_STREAM: &str = fixture!("stream_text.sse");
+const TEXT_STREAM: &str = fixture!("anthropic", "stream_text.sse");
 // The docs' "streaming request with tool use" transcript, verbatim.
-const TOOL_STREAM: &str = fixture!("stream_tool_use.sse");
+const TOOL_STREAM: &str = fixture!("anthropic", "stream_tool_use.sse");
 // The docs' extended-thinking transcript, verbatim (its "×" is non-ASCII; it carries no usage).
-const THINKING_STREAM: &str = fixture!("stream_thinking.sse");
+const THINKING_STREAM: &str = fixture!("anthropic", "stream_thinking.sse");
 // A stream broken by the documented in-stream `overloaded_error`.
-const ERROR_STREAM: &str = fixture!("stream_error.sse");
+const ERROR_STREAM: &str = fixture!("anthropic", "stream_error.sse");
 
-fn decode_split(bytes: &[u8], split: usize) -> Vec<StreamEvent> {
-    let mut decoder = StreamDecoder::new();
-    let mut events = decoder.push(&bytes[..split]);
-    events.extend(decoder.push(&bytes[split..]));
-    events.extend(decoder.finish());
-    events
+fn decode(bytes: &[u8]) -> Vec<StreamEvent> {
+    decode_split(&mut StreamDecoder::new(), bytes, 0)
 }
 
-fn decode_at_every_split(stream: &str) -> Vec<StreamEvent> {
-    let bytes = stream.as_bytes();
-    let expected = decode_split(bytes, 0);
-    for split in 1..bytes.len() {
-        assert_eq!(decode_split(bytes, split), expected, "split at {split}");
-    }
-    expected
+fn decode_every_split(stream: &str) -> Vec<StreamEvent> {
+    decode_at_every_split(StreamDecoder::new, stream.as_bytes())
 }
 
 fn encode(events: &[StreamEvent]) -> Vec<u8> {
-    let mut encoder = StreamEncoder::new();
-    let mut bytes: Vec<u8> = events.iter().flat_map(|e| encoder.push(e).to_vec()).collect();
-    bytes.extend_from_slice(&StreamEncode::finish(&mut encoder));
-    bytes
-}
-
-fn arguments(events: &[StreamEvent], index: usize) -> String {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            StreamEvent::BlockDelta { index: i, delta: BlockDelta::ToolArguments(a) } if *i == index => {
-                Some(a.as_str())
-            }
-            _ => None,
-        })
-        .collect()
+    encode_all(&mut StreamEncoder::new(), events)
 }
 
 #[test]
 fn text_stream_decodes_to_hub_events_at_every_split() {
     assert_eq!(
-        decode_at_every_split(TEXT_STREAM),
+        decode_every_split(TEXT_STREAM),
         vec![
             StreamEvent::MessageStart {
                 id: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY".into(),
@@ -81,13 +50,13 @@ fn text_stream_decodes_to_hub_events_at_every_split() {
 
 #[test]
 fn tool_stream_fragments_reassemble_exactly_at_every_split() {
-    let events = decode_at_every_split(TOOL_STREAM);
+    let events = decode_every_split(TOOL_STREAM);
     assert_eq!(events[1], StreamEvent::BlockStart { index: 0, block: BlockStart::Text });
     assert!(events.contains(&StreamEvent::BlockStart {
         index: 1,
         block: BlockStart::ToolCall { id: "toolu_01T1x1fJ34qAmk2tNTrN7Up6".into(), name: "get_weather".into() }
     }));
-    assert_eq!(arguments(&events, 1), r#"{"location": "San Francisco, CA", "unit": "fahrenheit"}"#);
+    assert_eq!(block_text(&events, 1), r#"{"location": "San Francisco, CA", "unit": "fahrenheit"}"#);
     assert!(
         !events
             .iter()
@@ -107,15 +76,9 @@ fn tool_stream_fragments_reassemble_exactly_at_every_split() {
 
 #[test]
 fn thinking_stream_keeps_thinking_and_signature_at_every_split() {
-    let events = decode_at_every_split(THINKING_STREAM);
+    let events = decode_every_split(THINKING_STREAM);
     assert_eq!(events[1], StreamEvent::BlockStart { index: 0, block: BlockStart::Thinking });
-    let thinking: String = events
-        .iter()
-        .filter_map(|e| match e {
-            StreamEvent::BlockDelta { index: 0, delta: BlockDelta::Thinking(t) } => Some(t.as_str()),
-            _ => None,
-        })
-        .collect();
+    let thinking = block_text(&events, 0);
     assert!(thinking.contains("1071 = 2 × 462 + 147\n462 = 3 × 147 + 21"), "{thinking}");
     assert!(events.contains(&StreamEvent::BlockDelta {
         index: 0,
@@ -128,7 +91,7 @@ fn thinking_stream_keeps_thinking_and_signature_at_every_split() {
 
 #[test]
 fn an_in_stream_error_decodes_to_an_error_event() {
-    let events = decode_at_every_split(ERROR_STREAM);
+    let events = decode_every_split(ERROR_STREAM);
     assert_eq!(
         events.last(),
         Some(&StreamEvent::Error { status: 529, kind: "overloaded_error".into(), message: "Overloaded".into() })
@@ -139,11 +102,11 @@ fn an_in_stream_error_decodes_to_an_error_event() {
 #[test]
 fn a_cut_stream_ends_in_an_error() {
     let cut = &TOOL_STREAM[..TOOL_STREAM.find("event: message_delta").unwrap()];
-    let events = decode_split(cut.as_bytes(), 0);
+    let events = decode(cut.as_bytes());
     assert!(matches!(events.last(), Some(StreamEvent::Error { status: 502, .. })), "{events:?}");
     // An answer that reached message_delta is complete, even without message_stop.
     let almost = &TOOL_STREAM[..TOOL_STREAM.find("event: message_stop").unwrap()];
-    let events = decode_split(almost.as_bytes(), 0);
+    let events = decode(almost.as_bytes());
     assert_eq!(events.last(), Some(&StreamEvent::MessageStop { finish_reason: Some(FinishReason::ToolCalls) }));
 }
 
@@ -163,7 +126,7 @@ fn unmodelled_blocks_are_skipped_and_indexes_stay_contiguous() {
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
     );
     assert_eq!(
-        decode_split(stream.as_bytes(), 0),
+        decode(stream.as_bytes()),
         vec![
             StreamEvent::MessageStart { id: "m".into(), model: "c".into(), created: None },
             StreamEvent::BlockStart {
@@ -186,28 +149,23 @@ fn unmodelled_blocks_are_skipped_and_indexes_stay_contiguous() {
 #[test]
 fn encode_then_decode_gives_the_same_events() {
     for stream in [TEXT_STREAM, TOOL_STREAM] {
-        let events = decode_split(stream.as_bytes(), 0);
-        assert_eq!(decode_at_every_split(std::str::from_utf8(&encode(&events)).unwrap()), events);
+        let events = decode(stream.as_bytes());
+        assert_eq!(decode_at_every_split(StreamDecoder::new, &encode(&events)), events);
     }
     // Without upstream usage the encoder still writes the usage objects the SDKs require (zeros).
-    let events = decode_split(THINKING_STREAM.as_bytes(), 0);
-    let mut again = decode_split(&encode(&events), 0);
+    let events = decode(THINKING_STREAM.as_bytes());
+    let mut again = decode(&encode(&events));
     again.retain(|e| !matches!(e, StreamEvent::Usage(u) if *u == Usage::default()));
     assert_eq!(again, events);
 }
 
 /// The wire events as (event name, data) pairs.
 fn wire_events(bytes: &[u8]) -> Vec<(String, Value)> {
-    let mut parser = SseParser::new();
-    parser
-        .push(bytes)
-        .into_iter()
-        .map(|e| {
-            let data: Value = serde_json::from_str(&e.data).unwrap();
-            assert_eq!(e.event.as_deref(), data["type"].as_str(), "event name matches data.type");
-            (e.event.unwrap_or_default(), data)
-        })
-        .collect()
+    let events = sse_json(bytes);
+    for (name, data) in &events {
+        assert_eq!(Some(name.as_str()), data["type"].as_str(), "event name matches data.type");
+    }
+    events
 }
 
 #[test]
@@ -311,6 +269,6 @@ fn an_error_event_becomes_anthropics_error_event() {
     let wire = wire_events(&bytes);
     assert_eq!(wire.last().unwrap().0, "error");
     assert_eq!(wire.last().unwrap().1["error"]["type"], "api_error");
-    let decoded = decode_split(&bytes, 0);
+    let decoded = decode(&bytes);
     assert!(matches!(decoded.last(), Some(StreamEvent::Error { status: 500, kind, .. }) if kind == "api_error"));
 }

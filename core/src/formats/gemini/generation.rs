@@ -6,11 +6,20 @@ use serde_json::{Map, Value, json};
 
 use super::{field, take_field};
 use crate::error::GatewayError;
+use crate::formats::json_body::{SamplingKeys, invalid, put_sampling};
 use crate::hub::{ChatRequest, ReasoningOptions, ResponseFormat};
 
-fn invalid(message: impl Into<String>) -> GatewayError {
-    GatewayError::InvalidRequest(message.into())
-}
+/// Gemini's names for the hub's sampling fields, all under `generationConfig`.
+const SAMPLING_KEYS: SamplingKeys = SamplingKeys {
+    temperature: "temperature",
+    top_p: "topP",
+    top_k: Some("topK"),
+    max_tokens: "maxOutputTokens",
+    stop: "stopSequences",
+    seed: "seed",
+    presence_penalty: "presencePenalty",
+    frequency_penalty: "frequencyPenalty",
+};
 
 /// Gemini's OpenAPI-style schemas spell types in capitals (`OBJECT`); JSON Schema wants them
 /// lower-case.
@@ -108,20 +117,12 @@ pub(crate) fn encode_generation_config(req: &ChatRequest) -> Map<String, Value> 
         Some(Value::Object(config)) => config.clone(),
         _ => Map::new(),
     };
-    let s = &req.sampling;
+    put_sampling(&mut g, &req.sampling, &SAMPLING_KEYS);
     let mut put = |key: &str, value: Option<Value>| {
         if let Some(value) = value {
             g.insert(key.into(), value);
         }
     };
-    put("temperature", s.temperature.map(|v| json!(v)));
-    put("topP", s.top_p.map(|v| json!(v)));
-    put("topK", s.top_k.map(|v| json!(v)));
-    put("maxOutputTokens", s.max_tokens.map(|v| json!(v)));
-    put("stopSequences", (!s.stop.is_empty()).then(|| json!(s.stop)));
-    put("seed", s.seed.map(|v| json!(v)));
-    put("presencePenalty", s.presence_penalty.map(|v| json!(v)));
-    put("frequencyPenalty", s.frequency_penalty.map(|v| json!(v)));
     match &req.response_format {
         Some(ResponseFormat::Text) => put("responseMimeType", Some(json!("text/plain"))),
         Some(ResponseFormat::JsonObject) => put("responseMimeType", Some(json!("application/json"))),

@@ -14,23 +14,16 @@ use super::generation::{decode_generation_config, encode_generation_config, norm
 use super::parts::{PartKind, PartWriter, WirePart, blocks_of, read_part, response_content, response_object};
 use super::{SKIP_SIGNATURE, as_list, field, take_field};
 use crate::error::GatewayError;
+use crate::formats::json_body::{client_object, invalid};
 use crate::hub::{ChatRequest, ContentBlock, Message, Role, ToolChoice, ToolDefinition};
 
 /// Top-level fields with no hub equivalent that go back to Gemini as they came.
 /// (`generationConfig`, `toolConfig` and `tools` leftovers are merged into their own fields.)
 const NATIVE_EXTRAS: &[&str] = &["safetySettings", "cachedContent"];
 
-fn invalid(message: impl Into<String>) -> GatewayError {
-    GatewayError::InvalidRequest(message.into())
-}
-
 /// Parses a Gemini `generateContent` body. The model and the stream flag come from the URL.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| invalid(format!("request body is not valid JSON: {e}")))?;
-    let Value::Object(mut obj) = value else {
-        return Err(invalid("request body must be a JSON object"));
-    };
+    let mut obj = client_object(body)?;
     // The model is in the URL; a copy in the body is ignored.
     obj.remove("model");
     let contents = match take_field(&mut obj, "contents") {

@@ -10,23 +10,16 @@ use super::{
     usage_from_wire, usage_to_wire,
 };
 use crate::error::GatewayError;
+use crate::formats::json_body::{unavailable, upstream_object};
 use crate::hub::{ChatResponse, ContentBlock, FinishReason};
 
 const KNOWN_FIELDS: &[&str] = &["candidates", "usageMetadata", "modelVersion", "responseId"];
 /// Top-level response fields written back when a hub response came from Gemini.
 const NATIVE_EXTRAS: &[&str] = &["promptFeedback", "createTime"];
 
-fn unavailable(message: impl Into<String>) -> GatewayError {
-    GatewayError::UpstreamUnavailable(message.into())
-}
-
 /// Parses an upstream's `generateContent` answer.
 pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| unavailable(format!("upstream sent a response that is not valid JSON: {e}")))?;
-    let Value::Object(mut obj) = value else {
-        return Err(unavailable("upstream response is not a JSON object"));
-    };
+    let mut obj = upstream_object(body)?;
     if let Some(error) = obj.get("error") {
         let message = error.get("message").and_then(Value::as_str).unwrap_or("unknown error");
         return Err(unavailable(format!("upstream answered with an error: {message}")));

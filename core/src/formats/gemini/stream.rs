@@ -12,14 +12,15 @@ use super::{
     as_list, field, finish_reason_from_wire, finish_reason_to_wire, invent_response_id, response_call_id,
     usage_from_wire, usage_to_wire,
 };
+use crate::formats::blocks::BlockTracker;
 use crate::formats::sse::{SseParser, encode_event};
 use crate::formats::{StreamDecode, StreamEncode, cut_stream_error};
 use crate::hub::{BlockDelta, BlockStart, FinishReason, StreamEvent, Usage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Open {
-    Text(usize),
-    Thinking(usize),
+enum Kind {
+    Text,
+    Thinking,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +41,7 @@ pub struct StreamDecoder {
     array: JsonArraySplitter,
     started: bool,
     ended: bool,
-    open: Option<Open>,
-    next_index: usize,
+    blocks: BlockTracker<Kind>,
     response_id: String,
     /// Calls given generated ids so far.
     generated_ids: usize,
@@ -54,44 +54,6 @@ pub struct StreamDecoder {
 impl StreamDecoder {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Feeds upstream bytes; returns the events they complete.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
-        let mut out = Vec::new();
-        for payload in self.frame(chunk) {
-            self.on_payload(&payload, &mut out);
-        }
-        out
-    }
-
-    /// The upstream closed. A stream that gave a `finishReason` ends normally (with the last
-    /// usage); one that did not was cut.
-    pub fn finish(&mut self) -> Vec<StreamEvent> {
-        let mut out = Vec::new();
-        if self.framing == Framing::Sse
-            && let Some(event) = self.sse.finish()
-        {
-            self.on_payload(&event.data, &mut out);
-        }
-        if self.ended {
-            return out;
-        }
-        self.ended = true;
-        if self.finish_reason.is_some() || self.blocked {
-            self.close_open(&mut out);
-            if let Some(usage) = self.usage.take() {
-                out.push(StreamEvent::Usage(usage));
-            }
-            let reason = match self.finish_reason.take() {
-                Some(reason) => finish_reason_from_wire(&reason, self.saw_calls),
-                None => FinishReason::ContentFilter,
-            };
-            out.push(StreamEvent::MessageStop { finish_reason: Some(reason) });
-        } else {
-            out.push(cut_stream_error());
-        }
-        out
     }
 
     /// Bytes → JSON payloads, whichever framing the upstream chose.
@@ -157,75 +119,77 @@ impl StreamDecoder {
     fn on_part(&mut self, part: &Value, out: &mut Vec<StreamEvent>) {
         let part = read_part(part);
         if let PartKind::Thought(text) = part.kind {
-            let index = self.ensure_open(out, Open::Thinking, BlockStart::Thinking);
+            let index = self.blocks.ensure_open(out, Kind::Thinking, BlockStart::Thinking);
             if !text.is_empty() {
                 out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::Thinking(text) });
             }
             if let Some(signature) = part.signature {
                 out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::Signature(signature) });
-                self.close_open(out);
+                self.blocks.close(out);
             }
             return;
         }
         if let Some(signature) = part.signature {
             // A signature on a text or call part: its own Thinking block, just before.
-            self.close_open(out);
-            let index = self.new_index();
-            out.push(StreamEvent::BlockStart { index, block: BlockStart::Thinking });
-            out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::Signature(signature) });
-            out.push(StreamEvent::BlockStop { index });
+            self.blocks.whole(out, BlockStart::Thinking, [BlockDelta::Signature(signature)]);
         }
         match part.kind {
             PartKind::Text(text) if !text.is_empty() => {
-                let index = self.ensure_open(out, Open::Text, BlockStart::Text);
+                let index = self.blocks.ensure_open(out, Kind::Text, BlockStart::Text);
                 out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::Text(text) });
             }
             PartKind::Call { id, name, args } => {
-                self.close_open(out);
                 let id = id.unwrap_or_else(|| {
                     self.generated_ids += 1;
                     response_call_id(&self.response_id, &name, &args, self.generated_ids - 1)
                 });
                 self.saw_calls = true;
-                let index = self.new_index();
-                out.push(StreamEvent::BlockStart { index, block: BlockStart::ToolCall { id, name } });
-                out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::ToolArguments(args_string(&args)) });
-                out.push(StreamEvent::BlockStop { index });
+                let start = BlockStart::ToolCall { id, name };
+                self.blocks.whole(out, start, [BlockDelta::ToolArguments(args_string(&args))]);
             }
             // Media, code execution and the like have no stream event in the hub.
             _ => {}
         }
     }
-
-    fn new_index(&mut self) -> usize {
-        self.next_index += 1;
-        self.next_index - 1
-    }
-
-    fn ensure_open(&mut self, out: &mut Vec<StreamEvent>, kind: fn(usize) -> Open, start: BlockStart) -> usize {
-        if let Some(open) = self.open {
-            let index = open_index(open);
-            if open == kind(index) {
-                return index;
-            }
-        }
-        self.close_open(out);
-        let index = self.new_index();
-        self.open = Some(kind(index));
-        out.push(StreamEvent::BlockStart { index, block: start });
-        index
-    }
-
-    fn close_open(&mut self, out: &mut Vec<StreamEvent>) {
-        if let Some(open) = self.open.take() {
-            out.push(StreamEvent::BlockStop { index: open_index(open) });
-        }
-    }
 }
 
-fn open_index(open: Open) -> usize {
-    match open {
-        Open::Text(i) | Open::Thinking(i) => i,
+impl StreamDecode for StreamDecoder {
+    /// Feeds upstream bytes; returns the events they complete.
+    fn push(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
+        let mut out = Vec::new();
+        for payload in self.frame(chunk) {
+            self.on_payload(&payload, &mut out);
+        }
+        out
+    }
+
+    /// The upstream closed. A stream that gave a `finishReason` ends normally (with the last
+    /// usage); one that did not was cut.
+    fn finish(&mut self) -> Vec<StreamEvent> {
+        let mut out = Vec::new();
+        if self.framing == Framing::Sse
+            && let Some(event) = self.sse.finish()
+        {
+            self.on_payload(&event.data, &mut out);
+        }
+        if self.ended {
+            return out;
+        }
+        self.ended = true;
+        if self.finish_reason.is_some() || self.blocked {
+            self.blocks.close(&mut out);
+            if let Some(usage) = self.usage.take() {
+                out.push(StreamEvent::Usage(usage));
+            }
+            let reason = match self.finish_reason.take() {
+                Some(reason) => finish_reason_from_wire(&reason, self.saw_calls),
+                None => FinishReason::ContentFilter,
+            };
+            out.push(StreamEvent::MessageStop { finish_reason: Some(reason) });
+        } else {
+            out.push(cut_stream_error());
+        }
+        out
     }
 }
 
@@ -261,8 +225,60 @@ impl StreamEncoder {
         StreamEncoder { json_array, ..Self::default() }
     }
 
+    /// Writes a buffered tool call as one whole `functionCall` part.
+    fn flush_call(&mut self, out: &mut BytesMut) {
+        if let Some(call) = self.call.take() {
+            let mut function_call = serde_json::Map::new();
+            if !call.id.is_empty() {
+                function_call.insert("id".into(), json!(call.id));
+            }
+            function_call.insert("name".into(), json!(call.name));
+            function_call.insert("args".into(), args_object(&call.arguments));
+            self.part(json!({ "functionCall": function_call }), out);
+        }
+    }
+
+    fn part(&mut self, mut part: Value, out: &mut BytesMut) {
+        if let Some(signature) = self.pending_signature.take() {
+            part["thoughtSignature"] = json!(signature);
+        }
+        out.extend_from_slice(&self.chunk(vec![part], None));
+    }
+
+    fn chunk(&mut self, parts: Vec<Value>, finish_reason: Option<&str>) -> Bytes {
+        if self.id.is_empty() {
+            self.id = invent_response_id();
+        }
+        let mut candidate = json!({ "content": { "parts": parts, "role": "model" }, "index": 0 });
+        if let Some(reason) = finish_reason {
+            candidate["finishReason"] = json!(reason);
+        }
+        let mut chunk = json!({ "candidates": [candidate] });
+        if finish_reason.is_some()
+            && let Some(usage) = &self.usage
+        {
+            chunk["usageMetadata"] = usage_to_wire(usage);
+        }
+        chunk["modelVersion"] = json!(self.model);
+        chunk["responseId"] = json!(self.id);
+        self.frame(&chunk)
+    }
+
+    fn frame(&mut self, value: &Value) -> Bytes {
+        if !self.json_array {
+            return encode_event(None, &value.to_string());
+        }
+        let mut out = BytesMut::new();
+        out.extend_from_slice(if self.elements == 0 { b"[" } else { b",\r\n" });
+        out.extend_from_slice(value.to_string().as_bytes());
+        self.elements += 1;
+        out.freeze()
+    }
+}
+
+impl StreamEncode for StreamEncoder {
     /// Encodes one event (possibly to nothing).
-    pub fn push(&mut self, event: &StreamEvent) -> Bytes {
+    fn push(&mut self, event: &StreamEvent) -> Bytes {
         let mut out = BytesMut::new();
         if self.closed || self.finished {
             return out.freeze();
@@ -333,81 +349,13 @@ impl StreamEncoder {
         out.freeze()
     }
 
-    /// Writes a buffered tool call as one whole `functionCall` part.
-    fn flush_call(&mut self, out: &mut BytesMut) {
-        if let Some(call) = self.call.take() {
-            let mut function_call = serde_json::Map::new();
-            if !call.id.is_empty() {
-                function_call.insert("id".into(), json!(call.id));
-            }
-            function_call.insert("name".into(), json!(call.name));
-            function_call.insert("args".into(), args_object(&call.arguments));
-            self.part(json!({ "functionCall": function_call }), out);
-        }
-    }
-
-    fn part(&mut self, mut part: Value, out: &mut BytesMut) {
-        if let Some(signature) = self.pending_signature.take() {
-            part["thoughtSignature"] = json!(signature);
-        }
-        out.extend_from_slice(&self.chunk(vec![part], None));
-    }
-
-    fn chunk(&mut self, parts: Vec<Value>, finish_reason: Option<&str>) -> Bytes {
-        if self.id.is_empty() {
-            self.id = invent_response_id();
-        }
-        let mut candidate = json!({ "content": { "parts": parts, "role": "model" }, "index": 0 });
-        if let Some(reason) = finish_reason {
-            candidate["finishReason"] = json!(reason);
-        }
-        let mut chunk = json!({ "candidates": [candidate] });
-        if finish_reason.is_some()
-            && let Some(usage) = &self.usage
-        {
-            chunk["usageMetadata"] = usage_to_wire(usage);
-        }
-        chunk["modelVersion"] = json!(self.model);
-        chunk["responseId"] = json!(self.id);
-        self.frame(&chunk)
-    }
-
-    fn frame(&mut self, value: &Value) -> Bytes {
-        if !self.json_array {
-            return encode_event(None, &value.to_string());
-        }
-        let mut out = BytesMut::new();
-        out.extend_from_slice(if self.elements == 0 { b"[" } else { b",\r\n" });
-        out.extend_from_slice(value.to_string().as_bytes());
-        self.elements += 1;
-        out.freeze()
-    }
-
     /// Closes the JSON array (`[]` if nothing was written); nothing for SSE.
-    pub fn finish(&mut self) -> Bytes {
+    fn finish(&mut self) -> Bytes {
         if self.finished || !self.json_array {
             self.finished = true;
             return Bytes::new();
         }
         self.finished = true;
         Bytes::from_static(if self.elements == 0 { b"[]" } else { b"\n]" })
-    }
-}
-
-impl StreamDecode for StreamDecoder {
-    fn push(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
-        StreamDecoder::push(self, chunk)
-    }
-    fn finish(&mut self) -> Vec<StreamEvent> {
-        StreamDecoder::finish(self)
-    }
-}
-
-impl StreamEncode for StreamEncoder {
-    fn push(&mut self, event: &StreamEvent) -> Bytes {
-        StreamEncoder::push(self, event)
-    }
-    fn finish(&mut self) -> Bytes {
-        StreamEncoder::finish(self)
     }
 }

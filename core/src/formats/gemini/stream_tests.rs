@@ -4,45 +4,27 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::formats::test_support::{decode_at_every_split, decode_split, encode_all, fixture, json_of};
 use crate::formats::{StreamDecode, StreamEncode};
 use crate::hub::{BlockDelta, BlockStart, ContentBlock, FinishReason, StreamEvent, Usage};
 
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/gemini/", $name))
-    };
+const TEXT_STREAM: &str = fixture!("gemini", "stream_text.sse");
+const TEXT_STREAM_ARRAY: &str = fixture!("gemini", "stream_text_array.json");
+const TOOL_STREAM: &str = fixture!("gemini", "stream_tool_call.sse");
+const ERROR: &str = fixture!("gemini", "error.json");
+
+fn decode(bytes: &[u8]) -> Vec<StreamEvent> {
+    decode_split(&mut StreamDecoder::new(), bytes, 0)
 }
 
-const TEXT_STREAM: &str = fixture!("stream_text.sse");
-const TEXT_STREAM_ARRAY: &str = fixture!("stream_text_array.json");
-const TOOL_STREAM: &str = fixture!("stream_tool_call.sse");
-const ERROR: &str = fixture!("error.json");
-
-fn json_of(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes).unwrap()
-}
-
-fn decode_split(bytes: &[u8], split: usize) -> Vec<StreamEvent> {
-    let mut decoder = StreamDecoder::new();
-    let mut events = decoder.push(&bytes[..split]);
-    events.extend(decoder.push(&bytes[split..]));
-    events.extend(decoder.finish());
-    events
-}
-
-fn encode_all(events: &[StreamEvent], json_array: bool) -> Vec<u8> {
-    let mut encoder = StreamEncoder::new(json_array);
-    let mut bytes: Vec<u8> = events.iter().flat_map(|e| encoder.push(e).to_vec()).collect();
-    bytes.extend_from_slice(&encoder.finish());
-    bytes
+fn encode(events: &[StreamEvent], json_array: bool) -> Vec<u8> {
+    encode_all(&mut StreamEncoder::new(json_array), events)
 }
 
 #[test]
 fn text_stream_decodes_to_hub_events_at_every_split() {
-    let bytes = TEXT_STREAM.as_bytes();
-    let expected = decode_split(bytes, 0);
     assert_eq!(
-        expected,
+        decode_at_every_split(StreamDecoder::new, TEXT_STREAM.as_bytes()),
         vec![
             StreamEvent::MessageStart {
                 id: "6FVbaPfTB7mhnvgPkNLvmAs".into(),
@@ -68,24 +50,17 @@ fn text_stream_decodes_to_hub_events_at_every_split() {
             StreamEvent::MessageStop { finish_reason: Some(FinishReason::Stop) },
         ]
     );
-    for split in 1..bytes.len() {
-        assert_eq!(decode_split(bytes, split), expected, "split at {split}");
-    }
 }
 
 #[test]
 fn json_array_stream_decodes_like_sse_at_every_split() {
-    let expected = decode_split(TEXT_STREAM.as_bytes(), 0);
-    let bytes = TEXT_STREAM_ARRAY.as_bytes();
-    for split in 0..bytes.len() {
-        assert_eq!(decode_split(bytes, split), expected, "split at {split}");
-    }
+    let expected = decode(TEXT_STREAM.as_bytes());
+    assert_eq!(decode_at_every_split(StreamDecoder::new, TEXT_STREAM_ARRAY.as_bytes()), expected);
 }
 
 #[test]
 fn tool_stream_decodes_thoughts_signature_and_whole_calls_at_every_split() {
-    let bytes = TOOL_STREAM.as_bytes();
-    let expected = decode_split(bytes, 0);
+    let expected = decode_at_every_split(StreamDecoder::new, TOOL_STREAM.as_bytes());
     let resp = decode_response(
         serde_json::to_string(&json_of(TOOL_STREAM.split("data: ").nth(2).unwrap().trim().as_bytes()))
             .unwrap()
@@ -136,23 +111,20 @@ fn tool_stream_decodes_thoughts_signature_and_whole_calls_at_every_split() {
             StreamEvent::MessageStop { finish_reason: Some(FinishReason::ToolCalls) },
         ]
     );
-    for split in 1..bytes.len() {
-        assert_eq!(decode_split(bytes, split), expected, "split at {split}");
-    }
 }
 
 #[test]
 fn encode_then_decode_gives_the_same_events_in_both_framings() {
     for stream in [TEXT_STREAM, TOOL_STREAM] {
-        let events = decode_split(stream.as_bytes(), 0);
+        let events = decode(stream.as_bytes());
         for json_array in [false, true] {
-            let bytes = encode_all(&events, json_array);
+            let bytes = encode(&events, json_array);
             if json_array {
                 assert!(json_of(&bytes).is_array(), "the array is valid JSON");
             } else {
                 assert!(bytes.starts_with(b"data: {"));
             }
-            assert_eq!(decode_split(&bytes, 0), events, "json_array={json_array}");
+            assert_eq!(decode(&bytes), events, "json_array={json_array}");
         }
     }
 }
@@ -179,7 +151,7 @@ fn the_encoder_buffers_argument_fragments_into_one_whole_call() {
         StreamEvent::Usage(Usage { input_tokens: 3, output_tokens: 4, ..Default::default() }),
         StreamEvent::MessageStop { finish_reason: Some(FinishReason::ToolCalls) },
     ];
-    let bytes = encode_all(&events, false);
+    let bytes = encode(&events, false);
     let text = String::from_utf8(bytes.clone()).unwrap();
     let chunks: Vec<Value> = text
         .split("\n\n")
@@ -198,7 +170,7 @@ fn the_encoder_buffers_argument_fragments_into_one_whole_call() {
     let id = last["responseId"].as_str().unwrap();
     assert!(!id.is_empty() && chunks.iter().all(|c| c["responseId"] == id), "one invented id for the stream");
 
-    let decoded = decode_split(&bytes, 0);
+    let decoded = decode(&bytes);
     let args: String = decoded
         .iter()
         .filter_map(|e| match e {
@@ -228,13 +200,13 @@ fn anthropic_style_thinking_round_trips_through_the_stream_encoder() {
         StreamEvent::BlockStop { index: 1 },
         StreamEvent::MessageStop { finish_reason: Some(FinishReason::Stop) },
     ];
-    assert_eq!(decode_split(&encode_all(&events, false), 0), events);
+    assert_eq!(decode(&encode(&events, false)), events);
 }
 
 #[test]
 fn an_error_chunk_becomes_an_error_event() {
     let stream = format!("data: {}\r\n\r\n", json_of(ERROR.as_bytes()));
-    let events = decode_split(stream.as_bytes(), 0);
+    let events = decode(stream.as_bytes());
     assert_eq!(
         events,
         vec![StreamEvent::Error {
@@ -247,16 +219,16 @@ fn an_error_chunk_becomes_an_error_event() {
         "{}data: {{\"error\":{{\"code\":503,\"message\":\"overloaded\",\"status\":\"UNAVAILABLE\"}}}}\r\n\r\n",
         &TEXT_STREAM[..TEXT_STREAM.find("\r\n\r\n").unwrap() + 4]
     );
-    let events = decode_split(mid.as_bytes(), 0);
+    let events = decode(mid.as_bytes());
     assert!(matches!(events.last(), Some(StreamEvent::Error { status: 503, message, .. }) if message == "overloaded"));
 }
 
 #[test]
 fn a_stream_cut_before_its_finish_reason_ends_in_an_error() {
     let cut = &TEXT_STREAM[..TEXT_STREAM.find("\"finishReason\"").unwrap()];
-    let events = decode_split(cut.as_bytes(), 0);
+    let events = decode(cut.as_bytes());
     assert!(matches!(events.last(), Some(StreamEvent::Error { status: 502, .. })), "{events:?}");
-    assert_eq!(decode_split(b"", 0), vec![crate::formats::cut_stream_error()]);
+    assert_eq!(decode(b""), vec![crate::formats::cut_stream_error()]);
 }
 
 #[test]
@@ -268,13 +240,13 @@ fn stream_errors_are_the_format_error_in_both_framings() {
         StreamEvent::Error { status: 429, kind: "rate_limit_error".into(), message: "slow down".into() },
         StreamEvent::MessageStop { finish_reason: None },
     ];
-    let array = json_of(&encode_all(&events, true));
+    let array = json_of(&encode(&events, true));
     assert_eq!(array.as_array().map(Vec::len), Some(2), "nothing after the error: {array}");
     assert_eq!(array[1], json!({ "error": { "code": 429, "message": "slow down", "status": "RESOURCE_EXHAUSTED" } }));
-    let sse = encode_all(&events, false);
-    let decoded = decode_split(&sse, 0);
+    let sse = encode(&events, false);
+    let decoded = decode(&sse);
     assert!(matches!(decoded.last(), Some(StreamEvent::Error { status: 429, message, .. }) if message == "slow down"));
-    assert_eq!(json_of(&encode_all(&[], true)), json!([]));
+    assert_eq!(json_of(&encode(&[], true)), json!([]));
     let mut encoder = StreamEncoder::new(true);
     assert_eq!(StreamEncode::finish(&mut encoder), "[]");
     assert_eq!(StreamEncode::finish(&mut encoder), "", "finish writes its trailer once");
@@ -292,11 +264,11 @@ fn odd_chunks_never_panic() {
         "data: not json\n\n",
         "event: ping\n\n",
     );
-    let events = decode_split(odd.as_bytes(), 0);
+    let events = decode(odd.as_bytes());
     assert!(events.contains(&StreamEvent::BlockDelta { index: 0, delta: BlockDelta::Text("single".into()) }));
     assert!(matches!(events.last(), Some(StreamEvent::Error { status: 502, .. })), "no finishReason: {events:?}");
     for body in [&b"[1, 2, {\"error\": 3}]"[..], b"[{\"error\": {\"code\": 99999}}]", b"\xff\xfe"] {
-        let events = decode_split(body, 0);
+        let events = decode(body);
         assert!(matches!(events.last(), Some(StreamEvent::Error { .. })), "{events:?}");
     }
 }

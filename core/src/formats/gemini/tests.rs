@@ -1,34 +1,21 @@
 //! Request, response and error fixture tests for the Gemini codec: wire shapes from Google's
 //! documentation and cookbook (`tests/fixtures/gemini/`), decoded, encoded back, decoded again.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::*;
 use crate::formats::ErrorInfo;
+use crate::formats::test_support::{assert_client_errors, assert_upstream_errors, fixture, json_of, message};
 use crate::hub::{
-    ChatRequest, ChatResponse, ContentBlock, FinishReason, MediaSource, Message, ReasoningOptions, ResponseFormat,
-    Role, ToolChoice, ToolDefinition, Usage,
+    ChatRequest, ChatResponse, ContentBlock, FinishReason, MediaSource, ReasoningOptions, ResponseFormat, Role,
+    ToolChoice, ToolDefinition, Usage,
 };
 
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/gemini/", $name))
-    };
-}
-
-const REQUEST: &str = fixture!("request_full.json");
-const TEXT_RESPONSE: &str = fixture!("response_text.json");
-const TOOL_RESPONSE: &str = fixture!("response_tool_call.json");
-const THINKING_RESPONSE: &str = fixture!("response_thinking.json");
-const ERROR: &str = fixture!("error.json");
-
-fn json_of(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes).unwrap()
-}
-
-fn message(role: Role, content: Vec<ContentBlock>) -> Message {
-    Message { role, content, name: None, extra: Default::default() }
-}
+const REQUEST: &str = fixture!("gemini", "request_full.json");
+const TEXT_RESPONSE: &str = fixture!("gemini", "response_text.json");
+const TOOL_RESPONSE: &str = fixture!("gemini", "response_tool_call.json");
+const THINKING_RESPONSE: &str = fixture!("gemini", "response_thinking.json");
+const ERROR: &str = fixture!("gemini", "error.json");
 
 // ---------------------------------------------------------------- requests
 
@@ -331,22 +318,19 @@ fn snake_case_bodies_decode_too() {
 
 #[test]
 fn bad_requests_name_the_field() {
-    for (body, needle) in [
-        ("{", "not valid JSON"),
-        ("[]", "JSON object"),
-        ("{}", "`contents`"),
-        (r#"{"contents": [1]}"#, "contents[0]"),
-        (r#"{"contents": [{"role": "robot", "parts": []}]}"#, "contents[0].role"),
-        (r#"{"contents": [{"parts": ["x"]}]}"#, "contents[0].parts[0]"),
-        (r#"{"contents": [], "generationConfig": {"temperature": "hot"}}"#, "temperature"),
-        (r#"{"contents": [], "generationConfig": {"maxOutputTokens": -1}}"#, "maxOutputTokens"),
-        (r#"{"contents": [], "tools": [{"functionDeclarations": [{}]}]}"#, "name"),
-        (r#"{"contents": [], "toolConfig": {"functionCallingConfig": {"mode": "SOMETIMES"}}}"#, "mode"),
-    ] {
-        let err = decode_request(body.as_bytes()).unwrap_err();
-        assert!(matches!(err, crate::error::GatewayError::InvalidRequest(_)));
-        assert!(err.to_string().contains(needle), "{body}: {err}");
-    }
+    assert_client_errors(
+        decode_request,
+        &[
+            ("{}", "`contents`"),
+            (r#"{"contents": [1]}"#, "contents[0]"),
+            (r#"{"contents": [{"role": "robot", "parts": []}]}"#, "contents[0].role"),
+            (r#"{"contents": [{"parts": ["x"]}]}"#, "contents[0].parts[0]"),
+            (r#"{"contents": [], "generationConfig": {"temperature": "hot"}}"#, "temperature"),
+            (r#"{"contents": [], "generationConfig": {"maxOutputTokens": -1}}"#, "maxOutputTokens"),
+            (r#"{"contents": [], "tools": [{"functionDeclarations": [{}]}]}"#, "name"),
+            (r#"{"contents": [], "toolConfig": {"functionCallingConfig": {"mode": "SOMETIMES"}}}"#, "mode"),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------- responses
@@ -438,10 +422,7 @@ fn blocked_prompts_and_error_bodies_decode() {
     let blocked = br#"{"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 3}}"#;
     let resp = decode_response(blocked).unwrap();
     assert_eq!((resp.content.len(), resp.finish_reason), (0, Some(FinishReason::ContentFilter)));
-    assert!(
-        matches!(decode_response(ERROR.as_bytes()), Err(crate::error::GatewayError::UpstreamUnavailable(m)) if m.contains("API key"))
-    );
-    assert!(decode_response(b"<html>").is_err());
+    assert_upstream_errors(decode_response, &[(ERROR, "API key"), ("<html>", "not valid JSON")]);
 }
 
 #[test]

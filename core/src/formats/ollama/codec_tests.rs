@@ -5,29 +5,23 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::error::GatewayError;
+use crate::formats::StreamEncode;
+use crate::formats::test_support::{
+    assert_client_errors, assert_upstream_errors, decode_at_every_split, decode_split, encode_all, fixture, json_of,
+};
 use crate::hub::{
     BlockDelta, BlockStart, ChatRequest, ChatResponse, ContentBlock, MediaSource, ReasoningOptions, ResponseFormat,
     Role, StreamEvent, ToolChoice,
 };
 
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/ollama/", $name))
-    };
-}
-
-const REQUEST: &str = fixture!("request_full.json");
-const TEXT_RESPONSE: &str = fixture!("response_text.json");
-const TOOL_RESPONSE: &str = fixture!("response_tool_call.json");
-const THINKING_RESPONSE: &str = fixture!("response_thinking.json");
-const TEXT_STREAM: &str = fixture!("stream_text.ndjson");
-const THINKING_STREAM: &str = fixture!("stream_thinking.ndjson");
-const TOOL_STREAM: &str = fixture!("stream_tool_call.ndjson");
-const ERROR_STREAM: &str = fixture!("stream_error.ndjson");
-
-fn json_of(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes).unwrap()
-}
+const REQUEST: &str = fixture!("ollama", "request_full.json");
+const TEXT_RESPONSE: &str = fixture!("ollama", "response_text.json");
+const TOOL_RESPONSE: &str = fixture!("ollama", "response_tool_call.json");
+const THINKING_RESPONSE: &str = fixture!("ollama", "response_thinking.json");
+const TEXT_STREAM: &str = fixture!("ollama", "stream_text.ndjson");
+const THINKING_STREAM: &str = fixture!("ollama", "stream_thinking.ndjson");
+const TOOL_STREAM: &str = fixture!("ollama", "stream_tool_call.ndjson");
+const ERROR_STREAM: &str = fixture!("ollama", "stream_error.ndjson");
 
 // ---- requests ----
 
@@ -118,23 +112,24 @@ fn format_think_false_and_unlimited_num_predict_survive() {
 
 #[test]
 fn bad_requests_name_the_field() {
-    for (body, needle) in [
-        ("{", "not valid JSON"),
-        ("[]", "JSON object"),
-        (r#"{"messages": []}"#, "`model`"),
-        (r#"{"model": "m"}"#, "`messages`"),
-        (r#"{"model": "m", "messages": [{"role": "robot"}]}"#, "messages[0].role"),
-        (r#"{"model": "m", "messages": [{"role": "user", "content": [1]}]}"#, "messages[0].content"),
-        (r#"{"model": "m", "messages": [{"role": "user", "images": [1]}]}"#, "messages[0].images"),
-        (r#"{"model": "m", "messages": [{"role": "assistant", "tool_calls": [{}]}]}"#, "tool_calls[0].function.name"),
-        (r#"{"model": "m", "messages": [], "options": {"temperature": "hot"}}"#, "`options.temperature`"),
-        (r#"{"model": "m", "messages": [], "format": "yaml"}"#, "`format`"),
-        (r#"{"model": "m", "messages": [], "think": "max"}"#, "`think`"),
-        (r#"{"model": "m", "messages": [], "stream": "yes"}"#, "`stream`"),
-    ] {
-        let err = decode_request(body.as_bytes()).unwrap_err();
-        assert!(matches!(&err, GatewayError::InvalidRequest(m) if m.contains(needle)), "{body}: {err}");
-    }
+    assert_client_errors(
+        decode_request,
+        &[
+            (r#"{"messages": []}"#, "`model`"),
+            (r#"{"model": "m"}"#, "`messages`"),
+            (r#"{"model": "m", "messages": [{"role": "robot"}]}"#, "messages[0].role"),
+            (r#"{"model": "m", "messages": [{"role": "user", "content": [1]}]}"#, "messages[0].content"),
+            (r#"{"model": "m", "messages": [{"role": "user", "images": [1]}]}"#, "messages[0].images"),
+            (
+                r#"{"model": "m", "messages": [{"role": "assistant", "tool_calls": [{}]}]}"#,
+                "tool_calls[0].function.name",
+            ),
+            (r#"{"model": "m", "messages": [], "options": {"temperature": "hot"}}"#, "`options.temperature`"),
+            (r#"{"model": "m", "messages": [], "format": "yaml"}"#, "`format`"),
+            (r#"{"model": "m", "messages": [], "think": "max"}"#, "`think`"),
+            (r#"{"model": "m", "messages": [], "stream": "yes"}"#, "`stream`"),
+        ],
+    );
 }
 
 /// A request as an OpenAI client sends it, translated for an Ollama provider.
@@ -299,26 +294,20 @@ fn encodes_a_translated_answer() {
 
 #[test]
 fn bad_answers_are_upstream_errors() {
-    for body in [&b"nope"[..], b"[]", b"{\"model\":\"m\"}", fixture!("error.json").as_bytes()] {
-        assert!(matches!(decode_response(body), Err(GatewayError::UpstreamUnavailable(_))));
-    }
+    assert_upstream_errors(
+        decode_response,
+        &[(r#"{"model":"m"}"#, "no `message` object"), (fixture!("ollama", "error.json"), "answered with an error")],
+    );
 }
 
 // ---- streams ----
 
-fn decode_split(bytes: &[u8], split: usize) -> Vec<StreamEvent> {
-    let mut decoder = StreamDecoder::new();
-    let mut events = decoder.push(&bytes[..split]);
-    events.extend(decoder.push(&bytes[split..]));
-    events.extend(decoder.finish());
-    events
+fn decode(bytes: &[u8]) -> Vec<StreamEvent> {
+    decode_split(&mut StreamDecoder::new(), bytes, 0)
 }
 
 fn assert_every_split(stream: &str, expected: &[StreamEvent]) {
-    let bytes = stream.as_bytes();
-    for split in 0..=bytes.len() {
-        assert_eq!(decode_split(bytes, split), expected, "split at {split}");
-    }
+    assert_eq!(decode_at_every_split(StreamDecoder::new, stream.as_bytes()), expected);
 }
 
 fn start(model: &str, created: u64) -> StreamEvent {
@@ -385,13 +374,11 @@ fn tool_stream_gives_whole_calls_with_stable_ids_at_every_split() {
 #[test]
 fn encode_then_decode_gives_the_same_events() {
     for stream in [TEXT_STREAM, THINKING_STREAM, TOOL_STREAM] {
-        let events = decode_split(stream.as_bytes(), 0);
-        let mut encoder = StreamEncoder::new();
-        let mut bytes: Vec<u8> = events.iter().flat_map(|e| encoder.push(e).to_vec()).collect();
-        bytes.extend_from_slice(&crate::formats::StreamEncode::finish(&mut encoder));
+        let events = decode(stream.as_bytes());
+        let bytes = encode_all(&mut StreamEncoder::new(), &events);
         let done_lines = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).filter(|l| json_of(l)["done"] == true);
         assert_eq!(done_lines.count(), 1, "exactly one done line");
-        assert_eq!(decode_split(&bytes, 0), events);
+        assert_eq!(decode(&bytes), events);
     }
 }
 
@@ -410,10 +397,8 @@ const OPENAI_TOOL_STREAM: &str = concat!(
 #[test]
 fn argument_fragments_from_another_format_are_written_as_whole_calls() {
     let mut openai = crate::formats::openai_chat::StreamDecoder::new();
-    let mut events = openai.push(OPENAI_TOOL_STREAM.as_bytes());
-    events.extend(openai.finish());
-    let mut encoder = StreamEncoder::new();
-    let bytes: Vec<u8> = events.iter().flat_map(|e| encoder.push(e).to_vec()).collect();
+    let events = decode_split(&mut openai, OPENAI_TOOL_STREAM.as_bytes(), 0);
+    let bytes = encode_all(&mut StreamEncoder::new(), &events);
     let text = String::from_utf8(bytes.clone()).unwrap();
     assert!(
         text.contains(
@@ -422,7 +407,7 @@ fn argument_fragments_from_another_format_are_written_as_whole_calls() {
         "{text}"
     );
     assert!(text.contains(r#""tool_calls":[{"id":"call_b","function":{"name":"get_time","arguments":{}}}]"#), "{text}");
-    let decoded = decode_split(&bytes, 0);
+    let decoded = decode(&bytes);
     let calls: Vec<_> = decoded
         .iter()
         .filter_map(|e| match e {
@@ -450,7 +435,6 @@ fn argument_fragments_from_another_format_are_written_as_whole_calls() {
 
 #[test]
 fn encoder_accepts_a_bare_event_sequence() {
-    let mut encoder = StreamEncoder::new();
     let events = [
         StreamEvent::MessageStart { id: String::new(), model: String::new(), created: None },
         StreamEvent::BlockStart { index: 0, block: BlockStart::ToolCall { id: "t".into(), name: "f".into() } },
@@ -459,7 +443,7 @@ fn encoder_accepts_a_bare_event_sequence() {
         StreamEvent::MessageStop { finish_reason: None },
         StreamEvent::MessageStop { finish_reason: None },
     ];
-    let bytes: Vec<u8> = events.iter().flat_map(|e| encoder.push(e).to_vec()).collect();
+    let bytes = encode_all(&mut StreamEncoder::new(), &events);
     let lines: Vec<Value> = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(json_of).collect();
     assert_eq!(lines.len(), 2, "the unstopped call is flushed, then one done line");
     assert_eq!(lines[0]["message"]["tool_calls"][0]["function"]["arguments"], json!({ "a": 1 }));
@@ -472,7 +456,7 @@ fn a_stream_cut_before_its_done_line_ends_in_an_error() {
     for stream in [TEXT_STREAM, THINKING_STREAM, TOOL_STREAM] {
         let cut = &stream.as_bytes()[..stream.rfind("\"done\":true").unwrap()];
         for end in [0, cut.len() / 2, cut.len()] {
-            let events = decode_split(&cut[..end], 0);
+            let events = decode(&cut[..end]);
             assert_eq!(events.last(), Some(&crate::formats::cut_stream_error()), "cut at {end}");
         }
     }
@@ -480,13 +464,13 @@ fn a_stream_cut_before_its_done_line_ends_in_an_error() {
 
 #[test]
 fn an_error_line_becomes_an_error_event() {
-    let events = decode_split(ERROR_STREAM.as_bytes(), 0);
+    let events = decode(ERROR_STREAM.as_bytes());
     assert_eq!(events.len(), 5, "{events:?}");
     assert!(matches!(&events[4],
         StreamEvent::Error { message, .. } if message == "an error was encountered while running the model"));
     let mut encoder = StreamEncoder::new();
-    let mut bytes: Vec<u8> = events.iter().flat_map(|e| encoder.push(e).to_vec()).collect();
+    let mut bytes = encode_all(&mut encoder, &events);
     assert!(bytes.ends_with(b"{\"error\":\"an error was encountered while running the model\"}\n"));
     bytes.extend_from_slice(&encoder.push(&StreamEvent::MessageStop { finish_reason: None }));
-    assert_eq!(decode_split(&bytes, 0), events, "nothing follows the error line");
+    assert_eq!(decode(&bytes), events, "nothing follows the error line");
 }

@@ -2,7 +2,7 @@
 //! status) and the line that ends a stream that breaks after it started.
 
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::formats::ErrorInfo;
 use crate::formats::ndjson::encode_line;
@@ -19,11 +19,12 @@ pub fn stream_error_event(err: &ErrorInfo) -> Bytes {
 
 /// The message of an Ollama error body (None if the body is not that shape).
 pub fn upstream_error_message(body: &[u8]) -> Option<String> {
-    error_message(&serde_json::from_slice(body).ok()?)
+    let value: Value = serde_json::from_slice(body).ok()?;
+    error_message(value.as_object()?)
 }
 
 /// `error` as a string, or (OpenAI-style proxies in front of Ollama) `error.message`.
-pub(crate) fn error_message(value: &Value) -> Option<String> {
+pub(crate) fn error_message(value: &Map<String, Value>) -> Option<String> {
     match value.get("error")? {
         Value::String(message) => Some(message.clone()),
         error => error.get("message")?.as_str().map(str::to_owned),
@@ -35,7 +36,7 @@ mod tests {
     use super::*;
     use crate::error::GatewayError;
 
-    const ERROR: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/ollama/error.json"));
+    const ERROR: &str = crate::formats::test_support::fixture!("ollama", "error.json");
 
     #[test]
     fn the_documented_error_body_gives_its_message() {

@@ -65,7 +65,7 @@ pub(crate) fn finish_reason_to_wire(reason: &FinishReason) -> &str {
 
 /// `prompt_eval_count` / `eval_count` → hub usage (None when the object carries neither;
 /// Ollama omits a count that is zero, e.g. a fully cached prompt).
-pub(crate) fn usage_from_wire(obj: &Value) -> Option<Usage> {
+pub(crate) fn usage_from_wire(obj: &Map<String, Value>) -> Option<Usage> {
     let input = obj.get("prompt_eval_count").and_then(Value::as_u64);
     let output = obj.get("eval_count").and_then(Value::as_u64);
     if input.is_none() && output.is_none() {

@@ -13,6 +13,7 @@ use super::wire::{
     image_to_wire,
 };
 use crate::error::GatewayError;
+use crate::formats::json_body::{SamplingKeys, client_object, invalid, put_sampling, string_list, take_model};
 use crate::hub::{
     ChatRequest, ContentBlock, Message, ReasoningOptions, ResponseFormat, Role, ToolChoice, ToolDefinition,
 };
@@ -21,22 +22,23 @@ use crate::hub::{
 /// with what the hub models).
 const NATIVE_EXTRAS: &[&str] = &["keep_alive", "logprobs", "top_logprobs"];
 
-fn invalid(message: impl Into<String>) -> GatewayError {
-    GatewayError::InvalidRequest(message.into())
-}
+/// Ollama's names for the hub's sampling fields, all under `options`.
+const SAMPLING_KEYS: SamplingKeys = SamplingKeys {
+    temperature: "temperature",
+    top_p: "top_p",
+    top_k: Some("top_k"),
+    max_tokens: "num_predict",
+    stop: "stop",
+    seed: "seed",
+    presence_penalty: "presence_penalty",
+    frequency_penalty: "frequency_penalty",
+};
 
 /// Parses an Ollama chat request body into the hub.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     let text = std::str::from_utf8(body).map_err(|_| invalid("request body is not valid UTF-8"))?;
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| invalid(format!("request body is not valid JSON: {e}")))?;
-    let Value::Object(mut obj) = value else {
-        return Err(invalid("request body must be a JSON object"));
-    };
-    let model = match obj.remove("model") {
-        Some(Value::String(model)) if !model.is_empty() => model,
-        _ => return Err(invalid("`model` is required and must be a non-empty string")),
-    };
+    let mut obj = client_object(text.as_bytes())?;
+    let model = take_model(&mut obj)?;
     let messages = match obj.remove("messages") {
         Some(Value::Array(messages)) => decode_messages(messages, &RawRequest::parse(text))?,
         _ => return Err(invalid("`messages` is required and must be an array")),
@@ -104,16 +106,8 @@ fn decode_options(options: &mut Map<String, Value>, req: &mut ChatRequest) -> Re
         _ => s.max_tokens = take(options, "num_predict", Value::as_u64, "an integer")?,
     }
     s.stop = match options.remove("stop") {
-        None | Some(Value::Null) => Vec::new(),
         Some(Value::String(stop)) => vec![stop],
-        Some(Value::Array(stops)) => stops
-            .into_iter()
-            .map(|v| match v {
-                Value::String(stop) => Ok(stop),
-                _ => Err(invalid("`options.stop` must be an array of strings")),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(invalid("`options.stop` must be an array of strings")),
+        other => string_list(other, "options.stop")?,
     };
     Ok(())
 }
@@ -316,20 +310,7 @@ pub fn encode_request(req: &ChatRequest) -> Result<Bytes, GatewayError> {
         Some(Value::Object(options)) => options.clone(),
         _ => Map::new(),
     };
-    let s = &req.sampling;
-    let mut put = |key: &str, value: Option<Value>| {
-        if let Some(value) = value {
-            options.insert(key.into(), value);
-        }
-    };
-    put("temperature", s.temperature.map(|v| json!(v)));
-    put("top_p", s.top_p.map(|v| json!(v)));
-    put("top_k", s.top_k.map(|v| json!(v)));
-    put("num_predict", s.max_tokens.map(|v| json!(v)));
-    put("stop", (!s.stop.is_empty()).then(|| json!(s.stop)));
-    put("seed", s.seed.map(|v| json!(v)));
-    put("presence_penalty", s.presence_penalty.map(|v| json!(v)));
-    put("frequency_penalty", s.frequency_penalty.map(|v| json!(v)));
+    put_sampling(&mut options, &req.sampling, &SAMPLING_KEYS);
     let think = match &req.reasoning {
         Some(reasoning) => Some(think_to_wire(reasoning)),
         None => req.extra.get("think").filter(|v| v.is_boolean() || v.is_string()).cloned(),

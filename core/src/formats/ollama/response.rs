@@ -10,6 +10,7 @@ use super::wire::{
 };
 use super::{finish_reason_from_wire, finish_reason_to_wire, message_id, stamp, usage_from_wire, usage_to_wire};
 use crate::error::GatewayError;
+use crate::formats::json_body::{unavailable, upstream_object};
 use crate::hub::{ChatResponse, ContentBlock, FinishReason};
 
 const KNOWN_FIELDS: &[&str] =
@@ -18,24 +19,17 @@ const KNOWN_FIELDS: &[&str] =
 /// The metrics Ollama reports besides the counts, written back when the hub kept them.
 pub(crate) const DURATIONS: &[&str] = &["total_duration", "load_duration", "prompt_eval_duration", "eval_duration"];
 
-fn upstream(message: impl Into<String>) -> GatewayError {
-    GatewayError::UpstreamUnavailable(message.into())
-}
-
 /// Parses an upstream's Ollama chat answer.
 pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
-    let text = std::str::from_utf8(body).map_err(|_| upstream("upstream sent a response that is not valid UTF-8"))?;
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| upstream(format!("upstream sent a response that is not valid JSON: {e}")))?;
-    if let Some(message) = super::error::error_message(&value) {
-        return Err(upstream(format!("upstream answered with an error: {message}")));
+    let text =
+        std::str::from_utf8(body).map_err(|_| unavailable("upstream sent a response that is not valid UTF-8"))?;
+    let mut obj = upstream_object(text.as_bytes())?;
+    if let Some(message) = super::error::error_message(&obj) {
+        return Err(unavailable(format!("upstream answered with an error: {message}")));
     }
-    let usage = usage_from_wire(&value);
-    let Value::Object(mut obj) = value else {
-        return Err(upstream("upstream response is not a JSON object"));
-    };
+    let usage = usage_from_wire(&obj);
     let Some(message) = obj.get("message").filter(|m| m.is_object()) else {
-        return Err(upstream("upstream response has no `message` object"));
+        return Err(unavailable("upstream response has no `message` object"));
     };
     let created_at = obj.get("created_at").and_then(Value::as_str);
     let created = created_at.and_then(parse_rfc3339);

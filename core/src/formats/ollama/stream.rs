@@ -13,14 +13,15 @@ use super::wire::{
     RawLine, WireChunk, WireFunction, WireMessage, WireToolCall, arguments_from_wire, arguments_to_wire_lossy,
 };
 use super::{finish_reason_from_wire, finish_reason_to_wire, message_id, stamp, usage_from_wire, usage_to_wire};
+use crate::formats::blocks::BlockTracker;
 use crate::formats::ndjson::{NdjsonParser, encode_line};
 use crate::formats::{StreamDecode, StreamEncode, cut_stream_error};
 use crate::hub::{BlockDelta, BlockStart, FinishReason, StreamEvent, Usage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Open {
-    Text(usize),
-    Thinking(usize),
+enum Kind {
+    Text,
+    Thinking,
 }
 
 /// Decodes an upstream's Ollama NDJSON stream into hub events.
@@ -29,8 +30,7 @@ pub struct StreamDecoder {
     lines: NdjsonParser,
     started: bool,
     stopped: bool,
-    open: Option<Open>,
-    next_index: usize,
+    blocks: BlockTracker<Kind>,
     /// Digits of the first line's `created_at`, for generated tool-call ids.
     stamp: String,
     tool_calls: usize,
@@ -41,28 +41,6 @@ impl StreamDecoder {
         Self::default()
     }
 
-    /// Feeds upstream bytes; returns the events they complete.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
-        let mut out = Vec::new();
-        for line in self.lines.push(chunk) {
-            self.on_line(&line, &mut out);
-        }
-        out
-    }
-
-    /// The upstream closed: a stream without its `done: true` line was cut.
-    pub fn finish(&mut self) -> Vec<StreamEvent> {
-        let mut out = Vec::new();
-        if let Some(line) = self.lines.finish() {
-            self.on_line(&line, &mut out);
-        }
-        if !self.stopped {
-            self.stopped = true;
-            out.push(cut_stream_error());
-        }
-        out
-    }
-
     fn on_line(&mut self, line: &str, out: &mut Vec<StreamEvent>) {
         if self.stopped {
             return;
@@ -70,7 +48,7 @@ impl StreamDecoder {
         let Ok(value) = serde_json::from_str::<Value>(line) else {
             return;
         };
-        if let Some(message) = super::error::error_message(&value) {
+        if let Some(message) = value.as_object().and_then(super::error::error_message) {
             self.stopped = true;
             out.push(StreamEvent::Error { status: 500, kind: "api_error".into(), message });
             return;
@@ -87,31 +65,27 @@ impl StreamDecoder {
         }
         let message = value.get("message").unwrap_or(&Value::Null);
         if let Some(text) = message.get("thinking").and_then(Value::as_str).filter(|t| !t.is_empty()) {
-            let index = self.ensure_open(out, Open::Thinking, BlockStart::Thinking);
+            let index = self.blocks.ensure_open(out, Kind::Thinking, BlockStart::Thinking);
             out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::Thinking(text.to_owned()) });
         }
         if let Some(text) = message.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
-            let index = self.ensure_open(out, Open::Text, BlockStart::Text);
+            let index = self.blocks.ensure_open(out, Kind::Text, BlockStart::Text);
             out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::Text(text.to_owned()) });
         }
         if let Some(calls) = message.get("tool_calls").and_then(Value::as_array).filter(|c| !c.is_empty()) {
             let raw = RawLine::parse(line);
             for (n, call) in calls.iter().enumerate() {
-                self.close_open(out);
-                let index = self.next_index;
-                self.next_index += 1;
                 let id = call_id(call, &self.stamp, self.tool_calls);
                 self.tool_calls += 1;
                 let name = call.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().to_owned();
                 let arguments = arguments_from_wire(raw.arguments(n), call.pointer("/function/arguments"));
-                out.push(StreamEvent::BlockStart { index, block: BlockStart::ToolCall { id, name } });
-                out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::ToolArguments(arguments) });
-                out.push(StreamEvent::BlockStop { index });
+                let start = BlockStart::ToolCall { id, name };
+                self.blocks.whole(out, start, [BlockDelta::ToolArguments(arguments)]);
             }
         }
         if value.get("done").and_then(Value::as_bool) == Some(true) {
-            self.close_open(out);
-            if let Some(usage) = usage_from_wire(&value) {
+            self.blocks.close(out);
+            if let Some(usage) = value.as_object().and_then(usage_from_wire) {
                 out.push(StreamEvent::Usage(usage));
             }
             let done_reason = value.get("done_reason").and_then(Value::as_str);
@@ -120,40 +94,29 @@ impl StreamDecoder {
             self.stopped = true;
         }
     }
-
-    fn ensure_open(&mut self, out: &mut Vec<StreamEvent>, kind: fn(usize) -> Open, start: BlockStart) -> usize {
-        if let Some(open) = self.open
-            && open == kind(open_index(open))
-        {
-            return open_index(open);
-        }
-        self.close_open(out);
-        let index = self.next_index;
-        self.next_index += 1;
-        self.open = Some(kind(index));
-        out.push(StreamEvent::BlockStart { index, block: start });
-        index
-    }
-
-    fn close_open(&mut self, out: &mut Vec<StreamEvent>) {
-        if let Some(open) = self.open.take() {
-            out.push(StreamEvent::BlockStop { index: open_index(open) });
-        }
-    }
-}
-
-fn open_index(open: Open) -> usize {
-    match open {
-        Open::Text(i) | Open::Thinking(i) => i,
-    }
 }
 
 impl StreamDecode for StreamDecoder {
+    /// Feeds upstream bytes; returns the events they complete.
     fn push(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
-        StreamDecoder::push(self, chunk)
+        let mut out = Vec::new();
+        for line in self.lines.push(chunk) {
+            self.on_line(&line, &mut out);
+        }
+        out
     }
+
+    /// The upstream closed: a stream without its `done: true` line was cut.
     fn finish(&mut self) -> Vec<StreamEvent> {
-        StreamDecoder::finish(self)
+        let mut out = Vec::new();
+        if let Some(line) = self.lines.finish() {
+            self.on_line(&line, &mut out);
+        }
+        if !self.stopped {
+            self.stopped = true;
+            out.push(cut_stream_error());
+        }
+        out
     }
 }
 
@@ -194,8 +157,43 @@ impl StreamEncoder {
         Self::default()
     }
 
+    fn calls_line(&self, calls: Vec<PendingCall>) -> Bytes {
+        let mut message = WireMessage::new("assistant", String::new());
+        message.tool_calls = calls
+            .into_iter()
+            .map(|call| WireToolCall {
+                function: WireFunction {
+                    arguments: arguments_to_wire_lossy(&call.name, &call.arguments),
+                    name: call.name,
+                },
+                id: call.id,
+            })
+            .collect();
+        self.line(message)
+    }
+
+    fn line(&self, message: WireMessage) -> Bytes {
+        self.chunk(message, None, Map::new())
+    }
+
+    fn chunk(&self, message: WireMessage, done_reason: Option<&str>, metrics: Map<String, Value>) -> Bytes {
+        let chunk = WireChunk {
+            model: &self.model,
+            created_at: &self.created_at,
+            message,
+            done: done_reason.is_some(),
+            done_reason,
+            metrics,
+        };
+        let mut line = serde_json::to_vec(&chunk).unwrap_or_default();
+        line.push(b'\n');
+        Bytes::from(line)
+    }
+}
+
+impl StreamEncode for StreamEncoder {
     /// Encodes one event (possibly to nothing).
-    pub fn push(&mut self, event: &StreamEvent) -> Bytes {
+    fn push(&mut self, event: &StreamEvent) -> Bytes {
         let mut out = BytesMut::new();
         if self.finished {
             return out.freeze();
@@ -255,44 +253,6 @@ impl StreamEncoder {
         out.freeze()
     }
 
-    fn calls_line(&self, calls: Vec<PendingCall>) -> Bytes {
-        let mut message = WireMessage::new("assistant", String::new());
-        message.tool_calls = calls
-            .into_iter()
-            .map(|call| WireToolCall {
-                function: WireFunction {
-                    arguments: arguments_to_wire_lossy(&call.name, &call.arguments),
-                    name: call.name,
-                },
-                id: call.id,
-            })
-            .collect();
-        self.line(message)
-    }
-
-    fn line(&self, message: WireMessage) -> Bytes {
-        self.chunk(message, None, Map::new())
-    }
-
-    fn chunk(&self, message: WireMessage, done_reason: Option<&str>, metrics: Map<String, Value>) -> Bytes {
-        let chunk = WireChunk {
-            model: &self.model,
-            created_at: &self.created_at,
-            message,
-            done: done_reason.is_some(),
-            done_reason,
-            metrics,
-        };
-        let mut line = serde_json::to_vec(&chunk).unwrap_or_default();
-        line.push(b'\n');
-        Bytes::from(line)
-    }
-}
-
-impl StreamEncode for StreamEncoder {
-    fn push(&mut self, event: &StreamEvent) -> Bytes {
-        StreamEncoder::push(self, event)
-    }
     fn finish(&mut self) -> Bytes {
         Bytes::new()
     }

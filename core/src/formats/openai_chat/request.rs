@@ -2,9 +2,10 @@
 //! come back out on encode, so an OpenAI → OpenAI trip loses nothing.
 
 use bytes::Bytes;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::error::GatewayError;
+use crate::formats::json_body::{SamplingKeys, client_object, invalid, put_sampling, take_f64, take_model, take_u64};
 use crate::hub::{
     ChatRequest, ContentBlock, Extra, MediaSource, Message, ReasoningOptions, ResponseFormat, Role, ToolChoice,
     ToolDefinition,
@@ -31,21 +32,22 @@ const KNOWN_FIELDS: &[&str] = &[
     "user",
 ];
 
-fn invalid(message: impl Into<String>) -> GatewayError {
-    GatewayError::InvalidRequest(message.into())
-}
+/// `max_tokens` is what every OpenAI-compatible server accepts; there is no `top_k`.
+const SAMPLING_KEYS: SamplingKeys = SamplingKeys {
+    temperature: "temperature",
+    top_p: "top_p",
+    top_k: None,
+    max_tokens: "max_tokens",
+    stop: "stop",
+    seed: "seed",
+    presence_penalty: "presence_penalty",
+    frequency_penalty: "frequency_penalty",
+};
 
 /// Parses an OpenAI chat request body into the hub.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| invalid(format!("request body is not valid JSON: {e}")))?;
-    let Value::Object(mut obj) = value else {
-        return Err(invalid("request body must be a JSON object"));
-    };
-    let model = match obj.remove("model") {
-        Some(Value::String(model)) if !model.is_empty() => model,
-        _ => return Err(invalid("`model` is required and must be a non-empty string")),
-    };
+    let mut obj = client_object(body)?;
+    let model = take_model(&mut obj)?;
     let messages = match obj.remove("messages") {
         Some(Value::Array(messages)) => {
             messages.into_iter().enumerate().map(|(i, m)| decode_message(i, m)).collect::<Result<_, _>>()?
@@ -84,20 +86,6 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     req.user = obj.remove("user").and_then(|v| v.as_str().map(str::to_owned));
     req.extra = obj;
     Ok(req)
-}
-
-fn take_f64(obj: &mut Map<String, Value>, key: &str) -> Result<Option<f64>, GatewayError> {
-    match obj.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_f64().map(Some).ok_or_else(|| invalid(format!("`{key}` must be a number"))),
-    }
-}
-
-fn take_u64(obj: &mut Map<String, Value>, key: &str) -> Result<Option<u64>, GatewayError> {
-    match obj.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_u64().map(Some).ok_or_else(|| invalid(format!("`{key}` must be a non-negative integer"))),
-    }
 }
 
 fn decode_message(index: usize, value: Value) -> Result<Message, GatewayError> {
@@ -267,20 +255,12 @@ pub fn encode_request(req: &ChatRequest) -> Bytes {
             },
         );
     }
-    let s = &req.sampling;
+    put_sampling(&mut obj, &req.sampling, &SAMPLING_KEYS);
     let mut put = |key: &str, value: Option<Value>| {
         if let Some(value) = value {
             obj.insert(key.into(), value);
         }
     };
-    put("temperature", s.temperature.map(|v| json!(v)));
-    put("top_p", s.top_p.map(|v| json!(v)));
-    // `max_tokens` is what every OpenAI-compatible server accepts.
-    put("max_tokens", s.max_tokens.map(|v| json!(v)));
-    put("stop", (!s.stop.is_empty()).then(|| json!(s.stop)));
-    put("seed", s.seed.map(|v| json!(v)));
-    put("presence_penalty", s.presence_penalty.map(|v| json!(v)));
-    put("frequency_penalty", s.frequency_penalty.map(|v| json!(v)));
     put(
         "response_format",
         req.response_format.as_ref().map(|f| match f {
@@ -441,16 +421,14 @@ mod tests {
 
     #[test]
     fn bad_requests_name_the_field() {
-        for (body, needle) in [
-            ("{", "not valid JSON"),
-            ("[]", "JSON object"),
-            (r#"{"messages": []}"#, "`model`"),
-            (r#"{"model": "a/b"}"#, "`messages`"),
-            (r#"{"model": "a/b", "messages": [{"role": "robot"}]}"#, "messages[0].role"),
-            (r#"{"model": "a/b", "messages": [], "temperature": "hot"}"#, "`temperature`"),
-        ] {
-            let err = decode_request(body.as_bytes()).unwrap_err().to_string();
-            assert!(err.contains(needle), "{body}: {err}");
-        }
+        crate::formats::test_support::assert_client_errors(
+            decode_request,
+            &[
+                (r#"{"messages": []}"#, "`model`"),
+                (r#"{"model": "a/b"}"#, "`messages`"),
+                (r#"{"model": "a/b", "messages": [{"role": "robot"}]}"#, "messages[0].role"),
+                (r#"{"model": "a/b", "messages": [], "temperature": "hot"}"#, "`temperature`"),
+            ],
+        );
     }
 }

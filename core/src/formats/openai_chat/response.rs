@@ -5,18 +5,14 @@ use serde_json::{Value, json};
 
 use super::{finish_reason_from_wire, finish_reason_to_wire, usage_from_wire, usage_to_wire};
 use crate::error::GatewayError;
+use crate::formats::json_body::upstream_object;
 use crate::hub::{ChatResponse, ContentBlock};
 
 const KNOWN_FIELDS: &[&str] = &["id", "object", "created", "model", "choices", "usage"];
 
 /// Parses an upstream's OpenAI chat completion.
 pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        GatewayError::UpstreamUnavailable(format!("upstream sent a response that is not valid JSON: {e}"))
-    })?;
-    let Value::Object(mut obj) = value else {
-        return Err(GatewayError::UpstreamUnavailable("upstream response is not a JSON object".into()));
-    };
+    let mut obj = upstream_object(body)?;
     let choice = obj.get("choices").and_then(|c| c.get(0)).cloned().unwrap_or(Value::Null);
     let message = choice.get("message").cloned().unwrap_or(Value::Null);
     let mut content = Vec::new();
@@ -124,5 +120,10 @@ mod tests {
     fn decode_encode_decode_is_stable() {
         let first = decode_response(TOOL_RESPONSE.as_bytes()).unwrap();
         assert_eq!(decode_response(&encode_response(&first)).unwrap(), first);
+    }
+
+    #[test]
+    fn bad_bodies_are_upstream_errors() {
+        crate::formats::test_support::assert_upstream_errors(decode_response, &[]);
     }
 }

@@ -7,15 +7,16 @@ use bytes::{Bytes, BytesMut};
 use serde_json::{Value, json};
 
 use super::{finish_reason_from_wire, finish_reason_to_wire, stream_error_event, usage_from_wire, usage_to_wire};
+use crate::formats::blocks::BlockTracker;
 use crate::formats::sse::{SseParser, encode_event};
 use crate::formats::{ErrorInfo, StreamDecode, StreamEncode, cut_stream_error};
 use crate::hub::{BlockDelta, BlockStart, FinishReason, StreamEvent, Usage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OpenBlock {
-    Text(usize),
-    Thinking(usize),
-    Tool(usize),
+enum Kind {
+    Text,
+    Thinking,
+    Tool,
 }
 
 /// Decodes an upstream's `chat.completion.chunk` stream into hub events.
@@ -24,8 +25,7 @@ pub struct StreamDecoder {
     sse: SseParser,
     started: bool,
     stopped: bool,
-    open: Option<OpenBlock>,
-    next_index: usize,
+    blocks: BlockTracker<Kind>,
     /// OpenAI's `tool_calls[].index` → hub block index.
     tools: HashMap<u64, usize>,
     finish: Option<FinishReason>,
@@ -34,33 +34,6 @@ pub struct StreamDecoder {
 impl StreamDecoder {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Feeds upstream bytes; returns the events they complete.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
-        let mut out = Vec::new();
-        for event in self.sse.push(chunk) {
-            self.on_data(&event.data, &mut out);
-        }
-        out
-    }
-
-    /// The upstream closed: flush. A stream that gave its `finish_reason` but no `[DONE]` is
-    /// complete; one that stopped before either was cut.
-    pub fn finish(&mut self) -> Vec<StreamEvent> {
-        let mut out = Vec::new();
-        if let Some(event) = self.sse.finish() {
-            self.on_data(&event.data, &mut out);
-        }
-        if !self.stopped {
-            if self.finish.is_some() {
-                self.stop(&mut out);
-            } else {
-                self.stopped = true;
-                out.push(cut_stream_error());
-            }
-        }
-        out
     }
 
     fn on_data(&mut self, data: &str, out: &mut Vec<StreamEvent>) {
@@ -94,11 +67,11 @@ impl StreamDecoder {
         if let Some(choice) = chunk.get("choices").and_then(|c| c.get(0)) {
             let delta = choice.get("delta").unwrap_or(&Value::Null);
             if let Some(text) = delta.get("reasoning_content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
-                let index = self.ensure_open(out, OpenBlock::Thinking, BlockStart::Thinking);
+                let index = self.blocks.ensure_open(out, Kind::Thinking, BlockStart::Thinking);
                 out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::Thinking(text.to_owned()) });
             }
             if let Some(text) = delta.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
-                let index = self.ensure_open(out, OpenBlock::Text, BlockStart::Text);
+                let index = self.blocks.ensure_open(out, Kind::Text, BlockStart::Text);
                 out.push(StreamEvent::BlockDelta { index, delta: BlockDelta::Text(text.to_owned()) });
             }
             for call in delta.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
@@ -106,7 +79,7 @@ impl StreamDecoder {
             }
             if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
                 self.finish = Some(finish_reason_from_wire(reason));
-                self.close_open(out);
+                self.blocks.close(out);
             }
         }
         if let Some(usage) = chunk.get("usage").and_then(usage_from_wire) {
@@ -119,18 +92,12 @@ impl StreamDecoder {
         let index = match self.tools.get(&wire_index) {
             Some(index) => *index,
             None => {
-                self.close_open(out);
-                let index = self.next_index;
-                self.next_index += 1;
+                let start = BlockStart::ToolCall {
+                    id: call.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    name: call.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                };
+                let index = self.blocks.open_new(out, Kind::Tool, start);
                 self.tools.insert(wire_index, index);
-                self.open = Some(OpenBlock::Tool(index));
-                out.push(StreamEvent::BlockStart {
-                    index,
-                    block: BlockStart::ToolCall {
-                        id: call.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                        name: call.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                    },
-                });
                 index
             }
         };
@@ -139,54 +106,39 @@ impl StreamDecoder {
         }
     }
 
-    fn ensure_open(&mut self, out: &mut Vec<StreamEvent>, kind: fn(usize) -> OpenBlock, start: BlockStart) -> usize {
-        if let Some(open) = self.open
-            && open == kind(open_index(open))
-        {
-            return open_index(open);
-        }
-        self.close_open(out);
-        let index = self.next_index;
-        self.next_index += 1;
-        self.open = Some(kind(index));
-        out.push(StreamEvent::BlockStart { index, block: start });
-        index
-    }
-
-    fn close_open(&mut self, out: &mut Vec<StreamEvent>) {
-        if let Some(open) = self.open.take() {
-            out.push(StreamEvent::BlockStop { index: open_index(open) });
-        }
-    }
-
     fn stop(&mut self, out: &mut Vec<StreamEvent>) {
-        self.close_open(out);
+        self.blocks.close(out);
         self.stopped = true;
         out.push(StreamEvent::MessageStop { finish_reason: self.finish.take() });
     }
 }
 
 impl StreamDecode for StreamDecoder {
+    /// Feeds upstream bytes; returns the events they complete.
     fn push(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
-        StreamDecoder::push(self, chunk)
+        let mut out = Vec::new();
+        for event in self.sse.push(chunk) {
+            self.on_data(&event.data, &mut out);
+        }
+        out
     }
+
+    /// The upstream closed: flush. A stream that gave its `finish_reason` but no `[DONE]` is
+    /// complete; one that stopped before either was cut.
     fn finish(&mut self) -> Vec<StreamEvent> {
-        StreamDecoder::finish(self)
-    }
-}
-
-impl StreamEncode for StreamEncoder {
-    fn push(&mut self, event: &StreamEvent) -> Bytes {
-        StreamEncoder::push(self, event)
-    }
-    fn finish(&mut self) -> Bytes {
-        Bytes::new()
-    }
-}
-
-fn open_index(open: OpenBlock) -> usize {
-    match open {
-        OpenBlock::Text(i) | OpenBlock::Thinking(i) | OpenBlock::Tool(i) => i,
+        let mut out = Vec::new();
+        if let Some(event) = self.sse.finish() {
+            self.on_data(&event.data, &mut out);
+        }
+        if !self.stopped {
+            if self.finish.is_some() {
+                self.stop(&mut out);
+            } else {
+                self.stopped = true;
+                out.push(cut_stream_error());
+            }
+        }
+        out
     }
 }
 
@@ -206,8 +158,18 @@ impl StreamEncoder {
         Self::default()
     }
 
+    fn chunk(&self, delta: Value, finish_reason: Option<&str>) -> Bytes {
+        let chunk = json!({
+            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+            "choices": [{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason }],
+        });
+        encode_event(None, &chunk.to_string())
+    }
+}
+
+impl StreamEncode for StreamEncoder {
     /// Encodes one event (possibly to nothing).
-    pub fn push(&mut self, event: &StreamEvent) -> Bytes {
+    fn push(&mut self, event: &StreamEvent) -> Bytes {
         let mut out = BytesMut::new();
         match event {
             StreamEvent::MessageStart { id, model, created } => {
@@ -259,18 +221,15 @@ impl StreamEncoder {
         out.freeze()
     }
 
-    fn chunk(&self, delta: Value, finish_reason: Option<&str>) -> Bytes {
-        let chunk = json!({
-            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-            "choices": [{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish_reason }],
-        });
-        encode_event(None, &chunk.to_string())
+    fn finish(&mut self) -> Bytes {
+        Bytes::new()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::test_support::{block_text, decode_at_every_split, decode_split, encode_all};
 
     // Shaped like the OpenAI reference's streaming examples: text, then parallel tool calls.
     const TEXT_STREAM: &str = concat!(
@@ -291,20 +250,14 @@ mod tests {
         "data: [DONE]\n\n",
     );
 
-    fn decode_split(bytes: &[u8], split: usize) -> Vec<StreamEvent> {
-        let mut decoder = StreamDecoder::new();
-        let mut events = decoder.push(&bytes[..split]);
-        events.extend(decoder.push(&bytes[split..]));
-        events.extend(decoder.finish());
-        events
+    fn decode(bytes: &[u8]) -> Vec<StreamEvent> {
+        decode_split(&mut StreamDecoder::new(), bytes, 0)
     }
 
     #[test]
     fn text_stream_decodes_to_hub_events_at_every_split() {
-        let bytes = TEXT_STREAM.as_bytes();
-        let expected = decode_split(bytes, 0);
         assert_eq!(
-            expected,
+            decode_at_every_split(StreamDecoder::new, TEXT_STREAM.as_bytes()),
             vec![
                 StreamEvent::MessageStart {
                     id: "chatcmpl-1".into(),
@@ -319,22 +272,12 @@ mod tests {
                 StreamEvent::MessageStop { finish_reason: Some(FinishReason::Stop) },
             ]
         );
-        for split in 1..bytes.len() {
-            assert_eq!(decode_split(bytes, split), expected, "split at {split}");
-        }
     }
 
     #[test]
     fn tool_call_fragments_reassemble_exactly() {
-        let events = decode_split(TOOL_STREAM.as_bytes(), 0);
-        let args: String = events
-            .iter()
-            .filter_map(|e| match e {
-                StreamEvent::BlockDelta { index: 0, delta: BlockDelta::ToolArguments(a) } => Some(a.as_str()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(args, r#"{"city":"Paris"}"#);
+        let events = decode(TOOL_STREAM.as_bytes());
+        assert_eq!(block_text(&events, 0), r#"{"city":"Paris"}"#);
         assert!(events.contains(&StreamEvent::BlockStart {
             index: 1,
             block: BlockStart::ToolCall { id: "call_b".into(), name: "get_time".into() }
@@ -345,24 +288,23 @@ mod tests {
     #[test]
     fn encode_then_decode_gives_the_same_events() {
         for stream in [TEXT_STREAM, TOOL_STREAM] {
-            let events = decode_split(stream.as_bytes(), 0);
-            let mut encoder = StreamEncoder::new();
-            let bytes: Vec<u8> = events.iter().flat_map(|e| encoder.push(e).to_vec()).collect();
+            let events = decode(stream.as_bytes());
+            let bytes = encode_all(&mut StreamEncoder::new(), &events);
             assert!(bytes.ends_with(b"data: [DONE]\n\n"));
-            assert_eq!(decode_split(&bytes, 0), events);
+            assert_eq!(decode(&bytes), events);
         }
     }
 
     #[test]
     fn an_error_chunk_becomes_an_error_event() {
-        let events = decode_split(b"data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n", 0);
+        let events = decode(b"data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n");
         assert!(matches!(&events[0], StreamEvent::Error { message, .. } if message == "overloaded"));
     }
 
     #[test]
     fn a_stream_cut_before_its_finish_reason_ends_in_an_error() {
         let cut = &TEXT_STREAM.as_bytes()[..TEXT_STREAM.find("\"finish_reason\":\"stop\"").unwrap() - 200];
-        let events = decode_split(cut, 0);
+        let events = decode(cut);
         assert!(matches!(events.last(), Some(StreamEvent::Error { status: 502, .. })), "{events:?}");
     }
 }

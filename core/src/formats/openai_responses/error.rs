@@ -74,8 +74,7 @@ mod tests {
     use super::*;
     use crate::formats::sse::SseParser;
 
-    const ERROR_BODY: &str =
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/openai_responses/error.json"));
+    const ERROR_BODY: &str = crate::formats::test_support::fixture!("openai_responses", "error.json");
 
     #[test]
     fn reads_the_documented_error_body() {

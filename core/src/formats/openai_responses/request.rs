@@ -9,28 +9,18 @@ use serde_json::{Map, Value, json};
 
 use super::{ITEM_FORMAT, PART_FORMAT};
 use crate::error::GatewayError;
+use crate::formats::json_body::{client_object, invalid, take_f64, take_model, take_u64};
 use crate::hub::{
     ChatRequest, ContentBlock, MediaSource, Message, ReasoningOptions, ResponseFormat, Role, ToolChoice, ToolDefinition,
 };
 
 pub use super::request_encode::encode_request;
 
-pub(crate) fn invalid(message: impl Into<String>) -> GatewayError {
-    GatewayError::InvalidRequest(message.into())
-}
-
 /// Parses a Responses request body into the hub.
 pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| invalid(format!("request body is not valid JSON: {e}")))?;
-    let Value::Object(mut obj) = value else {
-        return Err(invalid("request body must be a JSON object"));
-    };
+    let mut obj = client_object(body)?;
     refuse_stateful(&obj)?;
-    let model = match obj.remove("model") {
-        Some(Value::String(model)) if !model.is_empty() => model,
-        _ => return Err(invalid("`model` is required and must be a non-empty string")),
-    };
+    let model = take_model(&mut obj)?;
     let mut turns = Turns::default();
     match obj.remove("instructions") {
         None | Some(Value::Null) => {}
@@ -104,20 +94,6 @@ fn refuse_stateful(obj: &Map<String, Value>) -> Result<(), GatewayError> {
         return Err(invalid("background responses are not supported: this gateway does not store responses"));
     }
     Ok(())
-}
-
-fn take_f64(obj: &mut Map<String, Value>, key: &str) -> Result<Option<f64>, GatewayError> {
-    match obj.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_f64().map(Some).ok_or_else(|| invalid(format!("`{key}` must be a number"))),
-    }
-}
-
-fn take_u64(obj: &mut Map<String, Value>, key: &str) -> Result<Option<u64>, GatewayError> {
-    match obj.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_u64().map(Some).ok_or_else(|| invalid(format!("`{key}` must be a non-negative integer"))),
-    }
 }
 
 /// Hub messages being built from the flat item list.

@@ -6,10 +6,10 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::formats::openai_responses::SIGNATURE_PREFIX;
+use crate::formats::test_support::{assert_client_errors, fixture};
 use crate::hub::Sampling;
 
-const FULL: &str =
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/openai_responses/request_full.json"));
+const FULL: &str = fixture!("openai_responses", "request_full.json");
 
 fn wire(bytes: Bytes) -> Value {
     serde_json::from_slice(&bytes).unwrap()
@@ -272,26 +272,23 @@ fn stateful_and_untranslatable_requests_are_refused() {
         "previous_response_id is not supported: this gateway does not store responses; send the full conversation in `input`"
     );
     assert!(decode_request(br#"{"model":"a/b","input":"hi","previous_response_id":null}"#).is_ok());
-    for (body, needle) in [
-        (r#"{"model":"a/b","input":"hi","conversation":"conv_1"}"#, "conversation is not supported"),
-        (r#"{"model":"a/b","prompt":{"id":"pmpt_1"}}"#, "stored prompt"),
-        (r#"{"model":"a/b","input":"hi","background":true}"#, "background"),
-        (r#"{"model":"a/b","input":[{"type":"item_reference","id":"msg_1"}]}"#, "item_reference"),
-        (r#"{"model":"a/b","input":"hi","tools":[{"type":"web_search"}]}"#, "'web_search'"),
-        (r#"{"model":"a/b","input":"hi","tool_choice":{"type":"file_search"}}"#, "'file_search'"),
-        ("{", "not valid JSON"),
-        ("[]", "JSON object"),
-        (r#"{"input":"hi"}"#, "`model`"),
-        (r#"{"model":"a/b","input":5}"#, "`input`"),
-        (r#"{"model":"a/b","input":[{"role":"robot","content":"x"}]}"#, "input[0].role"),
-        (r#"{"model":"a/b","input":[7]}"#, "input[0]"),
-        (r#"{"model":"a/b","input":"hi","temperature":"hot"}"#, "`temperature`"),
-        (r#"{"model":"a/b","input":"hi","text":{"format":{"type":"yaml"}}}"#, "text.format.type"),
-    ] {
-        let err = decode_request(body.as_bytes()).unwrap_err();
-        assert_eq!(err.status().as_u16(), 400, "{body}");
-        assert!(err.to_string().contains(needle), "{body}: {err}");
-    }
+    assert_client_errors(
+        decode_request,
+        &[
+            (r#"{"model":"a/b","input":"hi","conversation":"conv_1"}"#, "conversation is not supported"),
+            (r#"{"model":"a/b","prompt":{"id":"pmpt_1"}}"#, "stored prompt"),
+            (r#"{"model":"a/b","input":"hi","background":true}"#, "background"),
+            (r#"{"model":"a/b","input":[{"type":"item_reference","id":"msg_1"}]}"#, "item_reference"),
+            (r#"{"model":"a/b","input":"hi","tools":[{"type":"web_search"}]}"#, "'web_search'"),
+            (r#"{"model":"a/b","input":"hi","tool_choice":{"type":"file_search"}}"#, "'file_search'"),
+            (r#"{"input":"hi"}"#, "`model`"),
+            (r#"{"model":"a/b","input":5}"#, "`input`"),
+            (r#"{"model":"a/b","input":[{"role":"robot","content":"x"}]}"#, "input[0].role"),
+            (r#"{"model":"a/b","input":[7]}"#, "input[0]"),
+            (r#"{"model":"a/b","input":"hi","temperature":"hot"}"#, "`temperature`"),
+            (r#"{"model":"a/b","input":"hi","text":{"format":{"type":"yaml"}}}"#, "text.format.type"),
+        ],
+    );
 }
 
 #[test]

@@ -12,23 +12,16 @@ use super::{
     usage_from_wire, usage_to_wire,
 };
 use crate::error::GatewayError;
+use crate::formats::json_body::{unavailable, upstream_object};
 use crate::hub::{ChatResponse, ContentBlock, FinishReason, Usage};
-
-fn upstream(message: impl Into<String>) -> GatewayError {
-    GatewayError::UpstreamUnavailable(message.into())
-}
 
 /// Parses an upstream's Responses `response` object.
 pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| upstream(format!("upstream sent a response that is not valid JSON: {e}")))?;
-    if !value.is_object() {
-        return Err(upstream("upstream response is not a JSON object"));
-    }
+    let value = Value::Object(upstream_object(body)?);
     let status = value.get("status").and_then(Value::as_str).unwrap_or("completed");
     if status == "failed" {
         let message = value.pointer("/error/message").and_then(Value::as_str).unwrap_or("no error message given");
-        return Err(upstream(format!("upstream response failed: {message}")));
+        return Err(unavailable(format!("upstream response failed: {message}")));
     }
     let mut content = Vec::new();
     for item in value.get("output").and_then(Value::as_array).into_iter().flatten() {
@@ -195,17 +188,12 @@ pub(crate) fn finish_of(response: &Value, called_tools: bool) -> FinishReason {
 mod tests {
     use super::*;
     use crate::formats::openai_responses::SIGNATURE_PREFIX;
+    use crate::formats::test_support::{assert_upstream_errors, fixture};
 
-    macro_rules! fixture {
-        ($name:literal) => {
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/openai_responses/", $name))
-        };
-    }
-
-    const TEXT: &str = fixture!("response_text.json");
-    const TOOL: &str = fixture!("response_tool_call.json");
-    const REASONING: &str = fixture!("response_reasoning.json");
-    const INCOMPLETE: &str = fixture!("response_incomplete.json");
+    const TEXT: &str = fixture!("openai_responses", "response_text.json");
+    const TOOL: &str = fixture!("openai_responses", "response_tool_call.json");
+    const REASONING: &str = fixture!("openai_responses", "response_reasoning.json");
+    const INCOMPLETE: &str = fixture!("openai_responses", "response_incomplete.json");
 
     #[test]
     fn decodes_a_text_response() {
@@ -328,14 +316,9 @@ mod tests {
 
     #[test]
     fn bad_or_failed_upstream_bodies_are_upstream_errors() {
-        for (body, needle) in [
-            ("{", "not valid JSON"),
-            ("[1]", "not a JSON object"),
-            (r#"{"id":"r","status":"failed","error":{"code":"server_error","message":"boom"}}"#, "boom"),
-        ] {
-            let err = decode_response(body.as_bytes()).unwrap_err();
-            assert!(matches!(err, GatewayError::UpstreamUnavailable(_)), "{body}");
-            assert!(err.to_string().contains(needle), "{body}: {err}");
-        }
+        assert_upstream_errors(
+            decode_response,
+            &[(r#"{"id":"r","status":"failed","error":{"code":"server_error","message":"boom"}}"#, "boom")],
+        );
     }
 }

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::error::status_and_kind;
 use super::response::finish_of;
 use super::{created_from_wire, usage_from_wire};
+use crate::formats::blocks::BlockTracker;
 use crate::formats::sse::SseParser;
 use crate::formats::{StreamDecode, cut_stream_error};
 use crate::hub::{BlockDelta, BlockStart, StreamEvent};
@@ -34,10 +35,9 @@ struct Item {
     opened: bool,
 }
 
-/// The hub block currently open.
+/// What the open hub block holds.
 #[derive(Debug, Clone, Copy)]
 struct Block {
-    hub: usize,
     output_index: u64,
     part: Part,
     /// The current part has had text (so a `.done` event need not replay it).
@@ -53,8 +53,7 @@ pub struct StreamDecoder {
     started: bool,
     stopped: bool,
     item: Option<Item>,
-    block: Option<Block>,
-    next_index: usize,
+    blocks: BlockTracker<Block>,
     saw_items: bool,
     called_tools: bool,
 }
@@ -62,28 +61,6 @@ pub struct StreamDecoder {
 impl StreamDecoder {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Feeds upstream bytes; returns the events they complete.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
-        let mut out = Vec::new();
-        for event in self.sse.push(chunk) {
-            self.on_event(&event.data, event.event.as_deref(), &mut out);
-        }
-        out
-    }
-
-    /// The upstream closed: a stream without its terminal event was cut.
-    pub fn finish(&mut self) -> Vec<StreamEvent> {
-        let mut out = Vec::new();
-        if let Some(event) = self.sse.finish() {
-            self.on_event(&event.data, event.event.as_deref(), &mut out);
-        }
-        if !self.stopped {
-            self.stopped = true;
-            out.push(cut_stream_error());
-        }
-        out
     }
 
     fn on_event(&mut self, data: &str, name: Option<&str>, out: &mut Vec<StreamEvent>) {
@@ -122,8 +99,8 @@ impl StreamDecoder {
                 let text =
                     ev.get("part").and_then(|p| p.get("text").or_else(|| p.get("refusal"))).and_then(Value::as_str);
                 self.replay(oi, part, text.unwrap_or_default(), out);
-                if self.block.is_some_and(|b| b.output_index == oi && b.part == part) {
-                    self.close(out);
+                if self.blocks.open().is_some_and(|(b, _)| b.output_index == oi && b.part == part) {
+                    self.blocks.close(out);
                 }
             }
             // A call's block opens with its item (which names the call); these only add to it.
@@ -183,7 +160,7 @@ impl StreamDecoder {
     }
 
     fn item_added(&mut self, oi: u64, item: &Value, out: &mut Vec<StreamEvent>) {
-        self.close(out);
+        self.blocks.close(out);
         self.saw_items = true;
         self.item = Some(Item { output_index: oi, opened: false });
         if item.get("type").and_then(Value::as_str) == Some("function_call") {
@@ -198,17 +175,16 @@ impl StreamDecoder {
     /// Makes sure the block for this part is open and returns its hub index. A new summary
     /// part continues the item's open Thinking block after a blank line.
     fn open_part(&mut self, oi: u64, part: Part, out: &mut Vec<StreamEvent>) -> Option<usize> {
-        if let Some(block) = &mut self.block
+        if let Some((block, hub)) = self.blocks.open_mut()
             && block.output_index == oi
         {
             if block.part == part {
-                return Some(block.hub);
+                return Some(hub);
             }
             let thinking = |p: Part| matches!(p, Part::Summary(_) | Part::ReasoningText(_));
             if thinking(block.part) && thinking(part) {
                 block.part = part;
                 block.part_has_text = false;
-                let hub = block.hub;
                 if block.has_text {
                     out.push(StreamEvent::BlockDelta { index: hub, delta: BlockDelta::Thinking("\n\n".into()) });
                 }
@@ -230,23 +206,13 @@ impl StreamDecoder {
 
     fn open(&mut self, oi: u64, part: Part, start: BlockStart, out: &mut Vec<StreamEvent>) -> usize {
         self.start(None, out);
-        self.close(out);
-        let hub = self.next_index;
-        self.next_index += 1;
-        self.block = Some(Block { hub, output_index: oi, part, part_has_text: false, has_text: false });
         if let Some(item) = &mut self.item
             && item.output_index == oi
         {
             item.opened = true;
         }
-        out.push(StreamEvent::BlockStart { index: hub, block: start });
-        hub
-    }
-
-    fn close(&mut self, out: &mut Vec<StreamEvent>) {
-        if let Some(block) = self.block.take() {
-            out.push(StreamEvent::BlockStop { index: block.hub });
-        }
+        let block = Block { output_index: oi, part, part_has_text: false, has_text: false };
+        self.blocks.open_new(out, block, start)
     }
 
     fn delta(&mut self, oi: u64, part: Part, text: &str, out: &mut Vec<StreamEvent>) {
@@ -262,7 +228,7 @@ impl StreamDecoder {
             Part::Call => BlockDelta::ToolArguments(text.to_owned()),
         };
         out.push(StreamEvent::BlockDelta { index: hub, delta });
-        if let Some(block) = &mut self.block {
+        if let Some((block, _)) = self.blocks.open_mut() {
             block.part_has_text = true;
             block.has_text = true;
         }
@@ -270,7 +236,8 @@ impl StreamDecoder {
 
     /// A `.done` event carries the part's full text: used only when no delta brought it.
     fn replay(&mut self, oi: u64, part: Part, text: &str, out: &mut Vec<StreamEvent>) {
-        let streamed = self.block.is_some_and(|b| b.output_index == oi && b.part == part && b.part_has_text);
+        let streamed =
+            self.blocks.open().is_some_and(|(b, _)| b.output_index == oi && b.part == part && b.part_has_text);
         if !streamed {
             self.delta(oi, part, text, out);
         }
@@ -283,7 +250,7 @@ impl StreamDecoder {
         match item.get("type").and_then(Value::as_str) {
             Some("message") if opened => {
                 // The open part may have had no deltas: its text is in the finished item.
-                if let Some(block) = self.block.filter(|b| b.output_index == oi)
+                if let Some((block, _)) = self.blocks.open().filter(|(b, _)| b.output_index == oi)
                     && let Part::Text(ci) = block.part
                 {
                     let part = item.get("content").and_then(|c| c.get(ci as usize));
@@ -314,28 +281,25 @@ impl StreamDecoder {
                 if let Some(crate::hub::ContentBlock::Thinking { text, signature }) =
                     super::request::decode_reasoning(item, true)
                 {
-                    let has_block = self.block.is_some_and(|b| b.output_index == oi);
+                    let has_block = self.blocks.open().is_some_and(|(b, _)| b.output_index == oi);
                     if !has_block && !opened {
                         self.item = Some(Item { output_index: oi, opened: false });
                         self.open(oi, Part::Summary(0), BlockStart::Thinking, out);
                     }
-                    if let Some(block) = self.block.filter(|b| b.output_index == oi) {
+                    if let Some((block, hub)) = self.blocks.open().filter(|(b, _)| b.output_index == oi) {
                         if !block.has_text {
                             self.delta(oi, block.part, &text, out);
                         }
                         if let Some(signature) = signature {
-                            out.push(StreamEvent::BlockDelta {
-                                index: block.hub,
-                                delta: BlockDelta::Signature(signature),
-                            });
+                            out.push(StreamEvent::BlockDelta { index: hub, delta: BlockDelta::Signature(signature) });
                         }
                     }
                 }
             }
             _ => {}
         }
-        if self.block.is_some_and(|b| b.output_index == oi) {
-            self.close(out);
+        if self.blocks.open().is_some_and(|(b, _)| b.output_index == oi) {
+            self.blocks.close(out);
         }
         if self.item.is_some_and(|i| i.output_index == oi) {
             self.item = None;
@@ -344,7 +308,7 @@ impl StreamDecoder {
 
     fn complete(&mut self, response: &Value, out: &mut Vec<StreamEvent>) {
         self.start(Some(response), out);
-        self.close(out);
+        self.blocks.close(out);
         if !self.saw_items {
             // A server that sent only the final response: replay its output.
             let items = response.get("output").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -370,11 +334,26 @@ impl StreamDecoder {
 }
 
 impl StreamDecode for StreamDecoder {
+    /// Feeds upstream bytes; returns the events they complete.
     fn push(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
-        StreamDecoder::push(self, chunk)
+        let mut out = Vec::new();
+        for event in self.sse.push(chunk) {
+            self.on_event(&event.data, event.event.as_deref(), &mut out);
+        }
+        out
     }
+
+    /// The upstream closed: a stream without its terminal event was cut.
     fn finish(&mut self) -> Vec<StreamEvent> {
-        StreamDecoder::finish(self)
+        let mut out = Vec::new();
+        if let Some(event) = self.sse.finish() {
+            self.on_event(&event.data, event.event.as_deref(), &mut out);
+        }
+        if !self.stopped {
+            self.stopped = true;
+            out.push(cut_stream_error());
+        }
+        out
     }
 }
 

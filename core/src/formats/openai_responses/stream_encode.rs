@@ -51,57 +51,6 @@ impl StreamEncoder {
         Self::default()
     }
 
-    /// Encodes one event (possibly to nothing).
-    pub fn push(&mut self, event: &StreamEvent) -> Bytes {
-        let mut out = BytesMut::new();
-        if self.ended {
-            return out.freeze();
-        }
-        match event {
-            StreamEvent::MessageStart { id, model, created } => {
-                if !self.started {
-                    self.id.clone_from(id);
-                    self.model.clone_from(model);
-                    self.created = created.unwrap_or(0);
-                }
-                self.start(&mut out);
-            }
-            StreamEvent::BlockStart { index, block } => {
-                self.start(&mut out);
-                self.close(&mut out);
-                self.open(*index, block, &mut out);
-            }
-            StreamEvent::BlockDelta { index, delta } => self.delta(*index, delta, &mut out),
-            StreamEvent::BlockStop { index } => {
-                if self.open.as_ref().is_some_and(|o| o.hub() == *index) {
-                    self.close(&mut out);
-                }
-            }
-            StreamEvent::Usage(usage) => self.usage = Some(*usage),
-            StreamEvent::MessageStop { finish_reason } => {
-                self.start(&mut out);
-                self.close(&mut out);
-                let (status, incomplete) = finish_to_wire(finish_reason.as_ref());
-                let response = self.response(status, incomplete, Value::Null);
-                let kind = if status == "incomplete" { "response.incomplete" } else { "response.completed" };
-                self.emit(&mut out, kind, json!({ "response": response }));
-                self.ended = true;
-            }
-            StreamEvent::Error { status, kind, message } => {
-                self.start(&mut out);
-                let code = error_code(*status, kind);
-                out.extend_from_slice(&error_event(&code, message, self.sequence));
-                self.sequence += 1;
-                let response_code = if *status == 429 { "rate_limit_exceeded" } else { "server_error" };
-                let error = json!({ "code": response_code, "message": message, "type": kind });
-                let response = self.response("failed", Value::Null, error);
-                self.emit(&mut out, "response.failed", json!({ "response": response }));
-                self.ended = true;
-            }
-        }
-        out.freeze()
-    }
-
     fn emit(&mut self, out: &mut BytesMut, kind: &str, mut data: Value) {
         data["type"] = json!(kind);
         data["sequence_number"] = json!(self.sequence);
@@ -255,6 +204,63 @@ impl StreamEncoder {
     }
 }
 
+impl StreamEncode for StreamEncoder {
+    /// Encodes one event (possibly to nothing).
+    fn push(&mut self, event: &StreamEvent) -> Bytes {
+        let mut out = BytesMut::new();
+        if self.ended {
+            return out.freeze();
+        }
+        match event {
+            StreamEvent::MessageStart { id, model, created } => {
+                if !self.started {
+                    self.id.clone_from(id);
+                    self.model.clone_from(model);
+                    self.created = created.unwrap_or(0);
+                }
+                self.start(&mut out);
+            }
+            StreamEvent::BlockStart { index, block } => {
+                self.start(&mut out);
+                self.close(&mut out);
+                self.open(*index, block, &mut out);
+            }
+            StreamEvent::BlockDelta { index, delta } => self.delta(*index, delta, &mut out),
+            StreamEvent::BlockStop { index } => {
+                if self.open.as_ref().is_some_and(|o| o.hub() == *index) {
+                    self.close(&mut out);
+                }
+            }
+            StreamEvent::Usage(usage) => self.usage = Some(*usage),
+            StreamEvent::MessageStop { finish_reason } => {
+                self.start(&mut out);
+                self.close(&mut out);
+                let (status, incomplete) = finish_to_wire(finish_reason.as_ref());
+                let response = self.response(status, incomplete, Value::Null);
+                let kind = if status == "incomplete" { "response.incomplete" } else { "response.completed" };
+                self.emit(&mut out, kind, json!({ "response": response }));
+                self.ended = true;
+            }
+            StreamEvent::Error { status, kind, message } => {
+                self.start(&mut out);
+                let code = error_code(*status, kind);
+                out.extend_from_slice(&error_event(&code, message, self.sequence));
+                self.sequence += 1;
+                let response_code = if *status == 429 { "rate_limit_exceeded" } else { "server_error" };
+                let error = json!({ "code": response_code, "message": message, "type": kind });
+                let response = self.response("failed", Value::Null, error);
+                self.emit(&mut out, "response.failed", json!({ "response": response }));
+                self.ended = true;
+            }
+        }
+        out.freeze()
+    }
+
+    fn finish(&mut self) -> Bytes {
+        Bytes::new()
+    }
+}
+
 /// `base` with `more`'s fields added.
 fn with(base: &Value, more: Value) -> Value {
     let mut out = base.clone();
@@ -262,13 +268,4 @@ fn with(base: &Value, more: Value) -> Value {
         out.extend(more);
     }
     out
-}
-
-impl StreamEncode for StreamEncoder {
-    fn push(&mut self, event: &StreamEvent) -> Bytes {
-        StreamEncoder::push(self, event)
-    }
-    fn finish(&mut self) -> Bytes {
-        Bytes::new()
-    }
 }

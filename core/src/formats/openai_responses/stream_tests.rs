@@ -6,49 +6,28 @@ use serde_json::Value;
 use super::*;
 use crate::formats::StreamEncode;
 use crate::formats::openai_responses::SIGNATURE_PREFIX;
-use crate::formats::sse::SseParser;
+use crate::formats::test_support::{block_text, decode_at_every_split, decode_split, encode_all, fixture, sse_json};
 use crate::hub::{FinishReason, Usage};
 
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/openai_responses/", $name))
-    };
-}
-
-const TEXT: &str = fixture!("stream_text.sse");
-const TOOLS: &str = fixture!("stream_tool_call.sse");
-const REASONING: &str = fixture!("stream_reasoning.sse");
-const ERROR: &str = fixture!("stream_error.sse");
-const FAILED: &str = fixture!("stream_failed.sse");
-const INCOMPLETE: &str = fixture!("stream_incomplete.sse");
+const TEXT: &str = fixture!("openai_responses", "stream_text.sse");
+const TOOLS: &str = fixture!("openai_responses", "stream_tool_call.sse");
+const REASONING: &str = fixture!("openai_responses", "stream_reasoning.sse");
+const ERROR: &str = fixture!("openai_responses", "stream_error.sse");
+const FAILED: &str = fixture!("openai_responses", "stream_failed.sse");
+const INCOMPLETE: &str = fixture!("openai_responses", "stream_incomplete.sse");
 const ALL: [&str; 6] = [TEXT, TOOLS, REASONING, ERROR, FAILED, INCOMPLETE];
 
-fn decode_split(bytes: &[u8], split: usize) -> Vec<StreamEvent> {
-    let mut decoder = StreamDecoder::new();
-    let mut events = decoder.push(&bytes[..split]);
-    events.extend(decoder.push(&bytes[split..]));
-    events.extend(decoder.finish());
-    events
-}
-
 fn decode(bytes: &[u8]) -> Vec<StreamEvent> {
-    decode_split(bytes, 0)
+    decode_split(&mut StreamDecoder::new(), bytes, 0)
 }
 
 fn encode(events: &[StreamEvent]) -> Vec<u8> {
-    let mut encoder = StreamEncoder::new();
-    let mut bytes: Vec<u8> = events.iter().flat_map(|e| encoder.push(e).to_vec()).collect();
-    bytes.extend_from_slice(&encoder.finish());
-    bytes
+    encode_all(&mut StreamEncoder::new(), events)
 }
 
 /// The encoded stream as (event name, data) pairs, checking name = `type` and the numbering.
 fn wire_events(bytes: &[u8]) -> Vec<(String, Value)> {
-    let events = SseParser::new().push(bytes);
-    let out: Vec<(String, Value)> = events
-        .into_iter()
-        .map(|e| (e.event.unwrap_or_default(), serde_json::from_str::<Value>(&e.data).unwrap()))
-        .collect();
+    let out = sse_json(bytes);
     for (i, (name, data)) in out.iter().enumerate() {
         assert_eq!(data["type"], name.as_str(), "event name and type differ");
         assert_eq!(data["sequence_number"], i, "sequence numbers rise from 0");
@@ -62,10 +41,9 @@ fn text(s: &str) -> BlockDelta {
 
 #[test]
 fn text_stream_decodes_to_hub_events_at_every_split() {
-    let bytes = TEXT.as_bytes();
-    let expected = decode(bytes);
+    // Every byte boundary, including inside the multi-byte `Ç` and `🌍`.
     assert_eq!(
-        expected,
+        decode_at_every_split(StreamDecoder::new, TEXT.as_bytes()),
         vec![
             StreamEvent::MessageStart {
                 id: "resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654".into(),
@@ -87,39 +65,20 @@ fn text_stream_decodes_to_hub_events_at_every_split() {
             StreamEvent::MessageStop { finish_reason: Some(FinishReason::Stop) },
         ]
     );
-    // Every byte boundary, including inside the multi-byte `Ç` and `🌍`.
-    for split in 1..bytes.len() {
-        assert_eq!(decode_split(bytes, split), expected, "split at {split}");
-    }
 }
 
 #[test]
 fn every_fixture_decodes_the_same_at_every_split() {
     for stream in [TOOLS, REASONING, ERROR, FAILED, INCOMPLETE] {
-        let bytes = stream.as_bytes();
-        let expected = decode(bytes);
-        for split in 1..bytes.len() {
-            assert_eq!(decode_split(bytes, split), expected, "split at {split}");
-        }
+        decode_at_every_split(StreamDecoder::new, stream.as_bytes());
     }
 }
 
 #[test]
 fn parallel_tool_call_fragments_reassemble_exactly() {
     let events = decode(TOOLS.as_bytes());
-    let args = |index: usize| -> String {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                StreamEvent::BlockDelta { index: i, delta: BlockDelta::ToolArguments(a) } if *i == index => {
-                    Some(a.as_str())
-                }
-                _ => None,
-            })
-            .collect()
-    };
-    assert_eq!(args(0), r#"{"location":"Paris, France"}"#);
-    assert_eq!(args(1), r#"{"location":"Bogotá, Colombia"}"#);
+    assert_eq!(block_text(&events, 0), r#"{"location":"Paris, France"}"#);
+    assert_eq!(block_text(&events, 1), r#"{"location":"Bogotá, Colombia"}"#);
     assert!(events.contains(&StreamEvent::BlockStart {
         index: 0,
         block: BlockStart::ToolCall { id: "call_1234xyz".into(), name: "get_weather".into() }
@@ -142,15 +101,8 @@ fn parallel_tool_call_fragments_reassemble_exactly() {
 fn reasoning_summary_becomes_one_signed_thinking_block() {
     let events = decode(REASONING.as_bytes());
     assert_eq!(events[1], StreamEvent::BlockStart { index: 0, block: BlockStart::Thinking });
-    let thinking: String = events
-        .iter()
-        .filter_map(|e| match e {
-            StreamEvent::BlockDelta { index: 0, delta: BlockDelta::Thinking(t) } => Some(t.as_str()),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        thinking,
+        block_text(&events, 0),
         "**Answering a simple question**\n\nThe capital of France is Paris.\n\n**Double-checking**\n\nNothing tricky — Paris."
     );
     let signature = format!("{SIGNATURE_PREFIX}gAAAAABodnAXEXAMPLEENCRYPTEDREASONING==");
