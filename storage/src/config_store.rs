@@ -1,5 +1,6 @@
-//! `LibsqlConfigStore`: providers and accounts in libSQL, API keys sealed by [`SecretBox`].
-//! Every write bumps `config_version` in the same transaction, so readers can poll cheaply.
+//! `LibsqlConfigStore`: providers and accounts in libSQL, API keys sealed by [`SecretBox`];
+//! aliases, combos and routing settings through [`crate::routing_rows`]. Every write bumps
+//! `config_version` in the same transaction, so readers can poll cheaply.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use omniroute_core::maybe_send::{BoxFuture, boxed};
 use omniroute_core::ports::{ConfigStore, StoreError};
 
 use crate::database::Database;
+use crate::routing_rows;
 use crate::secrets::SecretBox;
 
 /// Config kept in a libSQL database.
@@ -17,7 +19,7 @@ pub struct LibsqlConfigStore {
     secrets: SecretBox,
 }
 
-fn store_err(context: &str) -> impl Fn(libsql::Error) -> StoreError + '_ {
+pub(crate) fn store_err(context: &str) -> impl Fn(libsql::Error) -> StoreError + '_ {
     move |e| StoreError(format!("{context}: {e}"))
 }
 
@@ -25,20 +27,32 @@ fn opt(value: Option<String>) -> Value {
     value.map(Value::Text).unwrap_or(Value::Null)
 }
 
-fn json_text<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError(format!("cannot encode config value: {e}")))
 }
 
 /// A serde enum's wire name (`"openai-chat"`), for the text columns.
-fn enum_text<T: serde::Serialize>(value: &Option<T>) -> Result<Value, StoreError> {
+pub(crate) fn enum_text<T: serde::Serialize>(value: &Option<T>) -> Result<Value, StoreError> {
     Ok(match value {
         Some(v) => Value::Text(json_text(v)?.trim_matches('"').to_owned()),
         None => Value::Null,
     })
 }
 
-fn parse_enum<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
+pub(crate) fn parse_enum<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
     text.and_then(|t| serde_json::from_value(serde_json::Value::String(t)).ok())
+}
+
+/// A JSON column, or `T::default()` with an error logged when a hand-edited row is unreadable.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned + Default>(text: Option<String>, what: &str, id: &str) -> T {
+    match text.as_deref().map(serde_json::from_str) {
+        Some(Ok(value)) => value,
+        Some(Err(e)) => {
+            tracing::error!(row = %id, error = %e, "cannot read {what}; using the default");
+            T::default()
+        }
+        None => T::default(),
+    }
 }
 
 impl LibsqlConfigStore {
@@ -52,7 +66,8 @@ impl LibsqlConfigStore {
         let mut providers = Vec::new();
         let mut rows = conn
             .query(
-                "SELECT id, source, catalog_id, name, format, base_url, auth, headers, chat_path, api_version, models, enabled FROM providers ORDER BY created_at, id",
+                "SELECT id, source, catalog_id, name, format, base_url, auth, headers, chat_path, api_version, models, enabled,
+                   selection, sticky_window, timeouts FROM providers ORDER BY created_at, id",
                 (),
             )
             .await
@@ -62,8 +77,13 @@ impl LibsqlConfigStore {
             let headers: BTreeMap<String, String> =
                 serde_json::from_str(&text(7)?.unwrap_or_default()).unwrap_or_default();
             let models: Vec<String> = serde_json::from_str(&text(10)?.unwrap_or_default()).unwrap_or_default();
+            let id = text(0)?.unwrap_or_default();
+            let sticky_window = row.get::<Option<i64>>(13).map_err(store_err("reading providers"))?;
             providers.push(ProviderRecord {
-                id: text(0)?.unwrap_or_default(),
+                timeouts: parse_json(text(14)?, "provider timeouts", &id),
+                selection: parse_enum(text(12)?).unwrap_or_default(),
+                sticky_window: sticky_window.map(|w| u32::try_from(w).unwrap_or(u32::MAX)),
+                id,
                 source: text(1)?.unwrap_or_default(),
                 catalog_id: text(2)?,
                 name: text(3)?,
@@ -106,7 +126,14 @@ impl LibsqlConfigStore {
                 id,
             });
         }
-        Ok(StoredConfig { version, providers, connections })
+        Ok(StoredConfig {
+            version,
+            providers,
+            connections,
+            aliases: routing_rows::load_aliases(conn).await?,
+            combos: routing_rows::load_combos(conn).await?,
+            routing: routing_rows::load_routing(conn).await?,
+        })
     }
 
     async fn sync_inner(&self, declared: DeclaredConfig) -> Result<(), StoreError> {
@@ -129,12 +156,14 @@ impl LibsqlConfigStore {
         .map_err(store_err("syncing connections"))?;
         for p in &declared.providers {
             tx.execute(
-                "INSERT INTO providers (id, source, catalog_id, name, format, base_url, auth, headers, chat_path, api_version, models, enabled, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, strftime('%s','now'), strftime('%s','now'))
+                "INSERT INTO providers (id, source, catalog_id, name, format, base_url, auth, headers, chat_path, api_version, models, enabled,
+                   selection, sticky_window, timeouts, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, strftime('%s','now'), strftime('%s','now'))
                  ON CONFLICT(id) DO UPDATE SET source = excluded.source, catalog_id = excluded.catalog_id, name = excluded.name,
                    format = excluded.format, base_url = excluded.base_url, auth = excluded.auth, headers = excluded.headers,
                    chat_path = excluded.chat_path, api_version = excluded.api_version, models = excluded.models,
-                   enabled = excluded.enabled, updated_at = excluded.updated_at",
+                   enabled = excluded.enabled, selection = excluded.selection, sticky_window = excluded.sticky_window,
+                   timeouts = excluded.timeouts, updated_at = excluded.updated_at",
                 vec![
                     Value::Text(p.id.clone()),
                     Value::Text(p.source.clone()),
@@ -148,6 +177,9 @@ impl LibsqlConfigStore {
                     opt(p.api_version.clone()),
                     Value::Text(json_text(&p.models)?),
                     Value::Integer(i64::from(p.enabled)),
+                    enum_text(&Some(p.selection))?,
+                    p.sticky_window.map(|w| Value::Integer(i64::from(w))).unwrap_or(Value::Null),
+                    Value::Text(json_text(&p.timeouts)?),
                 ],
             )
             .await
@@ -179,6 +211,7 @@ impl LibsqlConfigStore {
             .await
             .map_err(store_err("syncing connections"))?;
         }
+        routing_rows::sync(&tx, &declared).await?;
         tx.execute("UPDATE config_version SET version = version + 1 WHERE id = 1", ())
             .await
             .map_err(store_err("bumping config version"))?;
@@ -277,7 +310,7 @@ mod tests {
                 source: "api".into(),
                 ..declared().providers[1].clone()
             }],
-            connections: vec![],
+            ..Default::default()
         };
         store.sync_declared(api).await.unwrap();
         let mut smaller = declared();

@@ -1,15 +1,19 @@
 //! omniroute-storage: the native storage ports. libSQL (an embedded file; Turso later) behind
-//! ConfigStore and UsageSink, migrations, secrets encrypted at rest, local-folder backups.
+//! ConfigStore, CooldownStore and UsageSink, migrations, secrets encrypted at rest,
+//! local-folder backups.
 
 pub mod backup;
 pub mod config_store;
+pub mod cooldown_store;
 pub mod database;
 pub mod migrations;
+mod routing_rows;
 pub mod secrets;
 pub mod usage_sink;
 
 pub use backup::LocalDirBackupStore;
 pub use config_store::LibsqlConfigStore;
+pub use cooldown_store::LibsqlCooldownStore;
 pub use database::{Database, DatabaseError};
 pub use secrets::{SecretBox, SecretError};
 pub use usage_sink::LibsqlUsageSink;

@@ -4,7 +4,10 @@
 use crate::database::DatabaseError;
 
 /// `(version, name, sql)`; append only, never edit a shipped one.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../../migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/0001_initial.sql")),
+    (2, "routing", include_str!("../../migrations/0002_routing.sql")),
+];
 
 /// Brings the schema up to the newest version this build knows.
 pub async fn apply(conn: &libsql::Connection) -> Result<(), DatabaseError> {
@@ -63,6 +66,48 @@ mod tests {
         let db = Database::open_file(&path).await.unwrap();
         let mut rows = db.connection().query("SELECT COUNT(*) FROM providers", ()).await.unwrap();
         assert_eq!(rows.next().await.unwrap().unwrap().get::<i64>(0).unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn routing_migration_upgrades_a_version_1_database_and_keeps_its_rows() {
+        use omniroute_core::config::{ProviderRecord, TimeoutOverrides};
+        use omniroute_core::ports::ConfigStore;
+        use omniroute_core::routing::policy::AccountSelection;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        {
+            // A database as a build that only knew migration 1 left it.
+            let raw = libsql::Builder::new_local(&path).build().await.unwrap();
+            let conn = raw.connect().unwrap();
+            conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)", ())
+                .await
+                .unwrap();
+            conn.execute_batch(MIGRATIONS[0].2).await.unwrap();
+            conn.execute_batch(
+                "INSERT INTO schema_migrations VALUES (1, 'initial', 0);
+                 INSERT INTO providers (id, source, base_url, models, created_at, updated_at)
+                   VALUES ('mycorp', 'api', 'http://127.0.0.1:1/v1', '[\"m\"]', 0, 0);
+                 INSERT INTO connections (id, provider_id, source, name, priority, created_at, updated_at)
+                   VALUES ('mycorp:a', 'mycorp', 'api', 'a', 0, 0, 0);
+                 UPDATE config_version SET version = 7;",
+            )
+            .await
+            .unwrap();
+        }
+        let db = Database::open_file(&path).await.unwrap();
+        assert_eq!(current_version(db.connection()).await.unwrap(), 2);
+        let store = crate::LibsqlConfigStore::new(db, crate::SecretBox::from_passphrase("pw"));
+        let loaded = store.load().await.unwrap();
+        assert_eq!(loaded.version, 7);
+        assert_eq!(loaded.connections.len(), 1);
+        let ProviderRecord { id, models, selection, sticky_window, timeouts, .. } = &loaded.providers[0];
+        assert_eq!((id.as_str(), models.as_slice()), ("mycorp", ["m".to_string()].as_slice()));
+        assert_eq!(
+            (*selection, *sticky_window, *timeouts),
+            (AccountSelection::FillFirst, None, TimeoutOverrides::default())
+        );
+        assert!(loaded.aliases.is_empty() && loaded.combos.is_empty() && loaded.routing.is_none());
     }
 
     #[tokio::test]

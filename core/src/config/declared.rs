@@ -1,9 +1,13 @@
 //! Turns the config file and `<PROVIDER>_API_KEY` / `<PROVIDER>_BASE_URL` env vars into the
-//! records that get synced into the store. Env vars are read through a closure so a Worker
-//! can pass its bindings.
+//! records that get synced into the store, routing included, and validates the result. Env
+//! vars are read through a closure so a Worker can pass its bindings.
 
-use crate::config::file::{FileAccount, FileConfig, FileProvider};
-use crate::config::records::{ConnectionRecord, DeclaredConfig, ProviderRecord};
+use crate::config::file::{BreakerSection, FileAccount, FileConfig, FileProvider, TimeoutsSection};
+use crate::config::records::{
+    AliasRecord, BreakerSettings, ComboRecord, ComboSettings, ConnectionRecord, DeclaredConfig, ProviderRecord,
+    RoutingSettings, TimeoutOverrides,
+};
+use crate::config::validate::{combo_targets, validate_declared};
 use crate::providers::{AuthScheme, WireFormat, catalog, find_catalog_provider};
 
 /// The source tag of everything declared by file and env.
@@ -14,7 +18,8 @@ pub const CONFIG_SOURCE: &str = "config";
 #[error("{0}")]
 pub struct DeclareError(pub String);
 
-/// Builds the declared providers and accounts from an optional file and the environment.
+/// Builds the declared providers, accounts, aliases, combos and routing settings from an
+/// optional file and the environment, and checks them (see [`crate::config::validate`]).
 pub fn declare(
     file: Option<&FileConfig>,
     env: &dyn Fn(&str) -> Option<String>,
@@ -52,6 +57,9 @@ pub fn declare(
                 api_version: None,
                 models: Vec::new(),
                 enabled: true,
+                selection: Default::default(),
+                sticky_window: None,
+                timeouts: TimeoutOverrides::default(),
             });
         }
         if let Some(key) = key {
@@ -67,7 +75,76 @@ pub fn declare(
             });
         }
     }
+    if let Some(file) = file {
+        declare_routing(file, &mut out)?;
+    }
+    validate_declared(&out).map_err(|e| DeclareError(e.to_string()))?;
     Ok(out)
+}
+
+fn declare_routing(file: &FileConfig, out: &mut DeclaredConfig) -> Result<(), DeclareError> {
+    out.aliases = file
+        .aliases
+        .iter()
+        .map(|a| AliasRecord { pattern: a.pattern.clone(), target: a.target.clone(), source: CONFIG_SOURCE.into() })
+        .collect();
+    for c in &file.combos {
+        out.combos.push(ComboRecord {
+            name: c.name.clone(),
+            source: CONFIG_SOURCE.into(),
+            strategy: c.strategy,
+            targets: combo_targets(&c.name, &c.targets, c.weights.as_deref()).map_err(DeclareError)?,
+            settings: ComboSettings {
+                retries: c.retries.unwrap_or(0),
+                retry_delay_ms: c.retry_delay_ms.unwrap_or(0),
+                attempt_timeout_ms: c.attempt_timeout_ms,
+                first_byte_ms: c.first_byte_ms,
+                idle_ms: c.idle_ms,
+                total_ms: c.total_ms,
+            },
+        });
+    }
+    if file.routing.is_none() && file.resilience.is_none() {
+        return Ok(());
+    }
+    let mut settings = RoutingSettings::default();
+    if let Some(r) = &file.routing {
+        settings.default_model = r.default_model.clone();
+        if let Some(statuses) = &r.retryable_statuses {
+            settings.retryable_statuses = statuses.clone();
+        }
+        settings.max_wait_ms = r.max_wait_ms.unwrap_or(settings.max_wait_ms);
+    }
+    if let Some(r) = &file.resilience {
+        let top = BreakerSection {
+            failure_threshold: r.failure_threshold,
+            window_ms: r.window_ms,
+            open_ms: r.open_ms,
+            half_open_probes: r.half_open_probes,
+        };
+        settings.breaker = breaker(&top, BreakerSettings::default());
+        settings.local_breaker = breaker(&r.local, BreakerSettings::local_default());
+    }
+    out.routing = Some(settings);
+    Ok(())
+}
+
+fn breaker(section: &BreakerSection, defaults: BreakerSettings) -> BreakerSettings {
+    BreakerSettings {
+        failure_threshold: section.failure_threshold.unwrap_or(defaults.failure_threshold),
+        window_ms: section.window_ms.unwrap_or(defaults.window_ms),
+        open_ms: section.open_ms.unwrap_or(defaults.open_ms),
+        half_open_probes: section.half_open_probes.unwrap_or(defaults.half_open_probes),
+    }
+}
+
+fn timeouts(section: &TimeoutsSection) -> TimeoutOverrides {
+    TimeoutOverrides {
+        connect_ms: section.connect_ms,
+        first_byte_ms: section.first_byte_ms,
+        idle_ms: section.idle_ms,
+        total_ms: section.total_ms,
+    }
 }
 
 fn declare_file_provider(
@@ -111,6 +188,9 @@ fn declare_file_provider(
         api_version: p.api_version.clone(),
         models: p.models.clone(),
         enabled: p.enabled.unwrap_or(true),
+        selection: p.selection.unwrap_or_default(),
+        sticky_window: p.sticky_window,
+        timeouts: timeouts(&p.timeouts),
     });
     for (index, account) in p.accounts.iter().enumerate() {
         out.connections.push(declare_account(&id, index, account, env)?);
@@ -220,6 +300,81 @@ mod tests {
         let keys: Vec<_> = declared.connections.iter().map(|c| c.api_key.clone().unwrap()).collect();
         assert_eq!(keys, ["sk-a", "sk-b", "sk-env"]);
         assert_eq!(declared.connections[1].id, "openai:b");
+    }
+
+    #[test]
+    fn routing_sections_become_records_with_defaults_filled() {
+        let file = FileConfig::parse(
+            r#"
+            [routing]
+            retryable_statuses = [429]
+            [resilience]
+            failure_threshold = 2
+            [resilience.local]
+            window_ms = 500
+            [[providers]]
+            id = "groq"
+            selection = "random"
+            [providers.timeouts]
+            idle_ms = 700
+            [[aliases]]
+            pattern = "fast-*"
+            target = "fast"
+            [[combos]]
+            name = "fast"
+            strategy = "round-robin"
+            targets = ["groq/llama-3.1-8b-instant", "openai/gpt-4o-mini"]
+            retries = 1
+            "#,
+        )
+        .unwrap();
+        let declared = declare(Some(&file), &env_of(&[])).unwrap();
+        let routing = declared.routing.unwrap();
+        assert_eq!(routing.retryable_statuses, [429]);
+        assert_eq!(routing.max_wait_ms, 0);
+        assert_eq!(routing.breaker.failure_threshold, 2);
+        assert_eq!(routing.breaker.open_ms, BreakerSettings::default().open_ms);
+        assert_eq!(routing.local_breaker.window_ms, 500);
+        assert_eq!(routing.local_breaker.open_ms, BreakerSettings::local_default().open_ms);
+        assert_eq!(declared.aliases[0].source, CONFIG_SOURCE);
+        let combo = &declared.combos[0];
+        assert_eq!((combo.name.as_str(), combo.settings.retries, combo.targets.len()), ("fast", 1, 2));
+        assert!(combo.targets.iter().all(|t| t.weight == 1));
+        let groq = &declared.providers[0];
+        assert_eq!(groq.selection, crate::routing::policy::AccountSelection::Random);
+        assert_eq!(groq.timeouts.idle_ms, Some(700));
+        let bare = declare(Some(&FileConfig::parse("").unwrap()), &env_of(&[])).unwrap();
+        assert_eq!(bare.routing, None, "no section, no stored settings");
+    }
+
+    #[test]
+    fn the_readme_example_declares_cleanly() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```toml\n[server]").map(|i| i + "```toml\n".len()).unwrap();
+        let block = &readme[start..start + readme[start..].find("```").unwrap()];
+        let file = FileConfig::parse(block).unwrap();
+        let env = env_of(&[
+            ("TEAM_OPENAI_KEY", "k"),
+            ("MYCORP_KEY", "k"),
+            ("OPENAI_API_KEY", "k"),
+            ("AZURE_OPENAI_API_KEY", "k"),
+        ]);
+        let declared = declare(Some(&file), &env).unwrap();
+        assert_eq!(declared.combos.len(), 2);
+        assert_eq!(declared.aliases.len(), 2);
+        let routing = declared.routing.unwrap();
+        assert_eq!(routing.breaker, BreakerSettings::default(), "the README shows the defaults");
+        assert_eq!(routing.local_breaker, BreakerSettings::local_default());
+    }
+
+    #[test]
+    fn invalid_routing_stops_the_declaration_with_the_reason() {
+        let cycle = "[[combos]]\nname = \"a\"\ntargets = [\"b\"]\n[[combos]]\nname = \"b\"\ntargets = [\"combo/a\"]\n";
+        let err = declare(Some(&FileConfig::parse(cycle).unwrap()), &env_of(&[])).unwrap_err().to_string();
+        assert!(err.contains("combos form a cycle: a → b → a"), "{err}");
+        let weights = "[[combos]]\nname = \"w\"\ntargets = [\"openai/gpt-4o\"]\nweights = [1, 2]\n";
+        let err = declare(Some(&FileConfig::parse(weights).unwrap()), &env_of(&[])).unwrap_err().to_string();
+        assert!(err.contains("`weights` has 2 entries but `targets` has 1"), "{err}");
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! The declarative config file (`omniroute.toml`): server settings, timeouts and providers.
-//! Parsed here so every runtime (a Worker gets it from a variable) reads the same format.
+//! The declarative config file (`omniroute.toml`): server settings, timeouts, providers,
+//! routing (aliases, combos, defaults) and resilience. Parsed here so every runtime (a Worker
+//! gets it from a variable) reads the same format.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+
+use crate::routing::policy::{AccountSelection, ComboStrategy};
 
 /// Why the config file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +25,12 @@ pub struct FileConfig {
     pub timeouts: TimeoutsSection,
     #[serde(default)]
     pub providers: Vec<FileProvider>,
+    pub routing: Option<RoutingSection>,
+    pub resilience: Option<ResilienceSection>,
+    #[serde(default)]
+    pub aliases: Vec<FileAlias>,
+    #[serde(default)]
+    pub combos: Vec<FileCombo>,
 }
 
 /// `[server]`: where the native server listens and keeps its data.
@@ -71,6 +80,13 @@ pub struct FileProvider {
     pub enabled: Option<bool>,
     #[serde(default)]
     pub accounts: Vec<FileAccount>,
+    /// How requests pick among the accounts (default fill-first).
+    pub selection: Option<AccountSelection>,
+    /// Round-robin: consecutive requests per account before rotating.
+    pub sticky_window: Option<u32>,
+    /// `[providers.timeouts]`: overrides of the global `[timeouts]` for this provider.
+    #[serde(default)]
+    pub timeouts: TimeoutsSection,
 }
 
 /// `[[providers.accounts]]`: one API key, given by value or by env var name.
@@ -82,6 +98,64 @@ pub struct FileAccount {
     pub api_key_env: Option<String>,
     pub priority: Option<i64>,
     pub enabled: Option<bool>,
+}
+
+/// `[routing]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSection {
+    /// Target of bare model names no provider lists.
+    pub default_model: Option<String>,
+    pub retryable_statuses: Option<Vec<u16>>,
+    pub max_wait_ms: Option<u64>,
+}
+
+/// `[resilience]`: the circuit breaker, and `[resilience.local]` for keyless local providers.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResilienceSection {
+    pub failure_threshold: Option<u32>,
+    pub window_ms: Option<u64>,
+    pub open_ms: Option<u64>,
+    pub half_open_probes: Option<u32>,
+    #[serde(default)]
+    pub local: BreakerSection,
+}
+
+/// `[resilience.local]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSection {
+    pub failure_threshold: Option<u32>,
+    pub window_ms: Option<u64>,
+    pub open_ms: Option<u64>,
+    pub half_open_probes: Option<u32>,
+}
+
+/// `[[aliases]]`: a model name or glob → a target.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAlias {
+    pub pattern: String,
+    pub target: String,
+}
+
+/// `[[combos]]`: a named, ordered list of targets with a strategy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileCombo {
+    pub name: String,
+    #[serde(default)]
+    pub strategy: ComboStrategy,
+    pub targets: Vec<String>,
+    /// One per target (the `weighted` strategy).
+    pub weights: Option<Vec<u32>>,
+    pub retries: Option<u32>,
+    pub retry_delay_ms: Option<u64>,
+    pub attempt_timeout_ms: Option<u64>,
+    pub first_byte_ms: Option<u64>,
+    pub idle_ms: Option<u64>,
+    pub total_ms: Option<u64>,
 }
 
 impl FileConfig {
@@ -134,6 +208,92 @@ mod tests {
         assert_eq!(cfg.server.port, Some(9000));
         assert_eq!(cfg.providers.len(), 2);
         assert_eq!(cfg.providers[0].accounts[0].api_key_env.as_deref(), Some("MY_OPENAI_KEY"));
+    }
+
+    #[test]
+    fn parses_routing_resilience_aliases_combos_and_provider_routing() {
+        let cfg = FileConfig::parse(
+            r#"
+            [routing]
+            default_model = "combo/fast"
+            retryable_statuses = [429, 503]
+            max_wait_ms = 1500
+            [resilience]
+            failure_threshold = 3
+            window_ms = 30000
+            open_ms = 10000
+            half_open_probes = 2
+            [resilience.local]
+            open_ms = 2000
+            [[aliases]]
+            pattern = "gpt-4*"
+            target = "openai/gpt-4o"
+            [[combos]]
+            name = "fast"
+            strategy = "latency-aware"
+            targets = ["groq/llama-3.1-8b-instant", "combo/backup"]
+            weights = [2, 1]
+            retries = 1
+            retry_delay_ms = 250
+            attempt_timeout_ms = 20000
+            first_byte_ms = 5000
+            idle_ms = 3000
+            total_ms = 60000
+            [[combos]]
+            name = "backup"
+            targets = ["openai/gpt-4o-mini"]
+            [[providers]]
+            id = "openai"
+            selection = "least-recently-used"
+            sticky_window = 3
+              [providers.timeouts]
+              connect_ms = 1000
+              first_byte_ms = 2000
+              idle_ms = 3000
+              total_ms = 4000
+            "#,
+        )
+        .unwrap();
+        let routing = cfg.routing.unwrap();
+        assert_eq!(routing.default_model.as_deref(), Some("combo/fast"));
+        assert_eq!(routing.retryable_statuses, Some(vec![429, 503]));
+        assert_eq!(routing.max_wait_ms, Some(1500));
+        let resilience = cfg.resilience.unwrap();
+        assert_eq!((resilience.failure_threshold, resilience.half_open_probes), (Some(3), Some(2)));
+        assert_eq!((resilience.window_ms, resilience.open_ms), (Some(30000), Some(10000)));
+        assert_eq!((resilience.local.open_ms, resilience.local.window_ms), (Some(2000), None));
+        assert_eq!((cfg.aliases[0].pattern.as_str(), cfg.aliases[0].target.as_str()), ("gpt-4*", "openai/gpt-4o"));
+        let fast = &cfg.combos[0];
+        assert_eq!(fast.strategy, ComboStrategy::LatencyAware);
+        assert_eq!(fast.targets, ["groq/llama-3.1-8b-instant", "combo/backup"]);
+        assert_eq!(fast.weights, Some(vec![2, 1]));
+        assert_eq!((fast.retries, fast.retry_delay_ms, fast.attempt_timeout_ms), (Some(1), Some(250), Some(20000)));
+        assert_eq!((fast.first_byte_ms, fast.idle_ms, fast.total_ms), (Some(5000), Some(3000), Some(60000)));
+        assert_eq!(cfg.combos[1].strategy, ComboStrategy::Priority, "priority by default");
+        let openai = &cfg.providers[0];
+        assert_eq!((openai.selection, openai.sticky_window), (Some(AccountSelection::LeastRecentlyUsed), Some(3)));
+        let t = &openai.timeouts;
+        assert_eq!(
+            (t.connect_ms, t.first_byte_ms, t.idle_ms, t.total_ms),
+            (Some(1000), Some(2000), Some(3000), Some(4000))
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_values_in_the_routing_sections_are_refused() {
+        for (text, word) in [
+            ("[routing]\ndefault = \"x\"\n", "default"),
+            ("[resilience]\nthreshold = 1\n", "threshold"),
+            ("[resilience.local]\nprobes = 1\n", "probes"),
+            ("[[aliases]]\npattern = \"a\"\ntarget = \"b/c\"\nto = \"d\"\n", "to"),
+            ("[[combos]]\nname = \"c\"\ntargets = []\nretry = 1\n", "retry"),
+            ("[[combos]]\nname = \"c\"\ntargets = []\nstrategy = \"fastest\"\n", "fastest"),
+            ("[[providers]]\nid = \"openai\"\nselection = \"sticky\"\n", "sticky"),
+            ("[[providers]]\nid = \"openai\"\n[providers.timeouts]\nread_ms = 1\n", "read_ms"),
+        ] {
+            let err = FileConfig::parse(text).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{word}`")), "{text:?}: {err}");
+        }
     }
 
     #[test]

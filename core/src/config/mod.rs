@@ -1,12 +1,19 @@
 //! Configuration: stored records, the declarative file, env-var providers and the runtime snapshot.
 //! Sources (file, env) become a `DeclaredConfig` synced into the store; the store builds snapshots.
 
+pub mod aliases;
 pub mod declared;
 pub mod file;
 pub mod records;
 pub mod snapshot;
+pub mod validate;
 
-pub use declared::{DeclareError, declare};
+pub use aliases::AliasTable;
+pub use declared::{CONFIG_SOURCE, DeclareError, declare};
 pub use file::{FileConfig, FileError};
-pub use records::{ConnectionRecord, DeclaredConfig, ProviderRecord, StoredConfig};
-pub use snapshot::{ConfigSnapshot, ResolvedConnection, ResolvedProvider};
+pub use records::{
+    AliasRecord, BreakerSettings, ComboRecord, ComboSettings, ComboTarget, ConnectionRecord, DeclaredConfig,
+    ProviderRecord, RoutingSettings, StoredConfig, TimeoutOverrides,
+};
+pub use snapshot::{ConfigSnapshot, ResolvedCombo, ResolvedComboTarget, ResolvedConnection, ResolvedProvider};
+pub use validate::{TargetRef, ValidationError, validate_declared, validate_stored};

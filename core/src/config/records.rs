@@ -1,11 +1,13 @@
-//! Rows as the ConfigStore keeps them: providers and their accounts (connections).
-//! Records only say what differs from the catalog; the snapshot fills in the rest.
+//! Rows as the ConfigStore keeps them: providers and their accounts (connections), model
+//! aliases, combos and the routing settings. Records only say what differs from the catalog
+//! and the defaults; the snapshot fills in the rest.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::providers::{AuthScheme, WireFormat};
+use crate::routing::policy::{AccountSelection, ComboStrategy};
 
 /// A configured provider: a catalog provider (maybe overridden) or a custom one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +30,35 @@ pub struct ProviderRecord {
     #[serde(default)]
     pub models: Vec<String>,
     pub enabled: bool,
+    /// How a request picks among the provider's accounts.
+    #[serde(default)]
+    pub selection: AccountSelection,
+    /// Round-robin: consecutive requests one account serves before the next (default 1).
+    #[serde(default)]
+    pub sticky_window: Option<u32>,
+    /// Per-provider timeouts; unset ones fall back to the global `[timeouts]`.
+    #[serde(default)]
+    pub timeouts: TimeoutOverrides,
+}
+
+/// Timeouts in milliseconds that override the global ones where set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TimeoutOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_byte_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_ms: Option<u64>,
+}
+
+impl TimeoutOverrides {
+    pub fn is_empty(&self) -> bool {
+        *self == TimeoutOverrides::default()
+    }
 }
 
 /// One account (API key) of a provider.
@@ -45,12 +76,130 @@ pub struct ConnectionRecord {
     pub enabled: bool,
 }
 
+/// A model alias: a client model name (exact, or a glob with `*` and `?`) → a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasRecord {
+    /// An exact model name or a glob (`gpt-4*`); unique.
+    pub pattern: String,
+    /// `provider/model`, `combo/<name>` or a combo name.
+    pub target: String,
+    pub source: String,
+}
+
+/// A named, ordered list of targets tried with a strategy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComboRecord {
+    /// What clients send as the model (`<name>` or `combo/<name>`); unique.
+    pub name: String,
+    pub source: String,
+    #[serde(default)]
+    pub strategy: ComboStrategy,
+    pub targets: Vec<ComboTarget>,
+    #[serde(default)]
+    pub settings: ComboSettings,
+}
+
+/// One entry of a combo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComboTarget {
+    /// `provider/model`, `combo/<name>` or a combo name.
+    pub target: String,
+    /// Share under the `weighted` strategy (default 1).
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+/// How a combo retries and times out; unset timeouts fall back to the provider's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ComboSettings {
+    /// Extra attempts on the same target before moving to the next.
+    pub retries: u32,
+    /// Pause before a retry on the same target.
+    pub retry_delay_ms: u64,
+    /// Limit of one attempt, whatever it is waiting for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt_timeout_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_byte_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_ms: Option<u64>,
+}
+
+/// Gateway-wide routing and resilience settings, stored under the settings key `routing`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RoutingSettings {
+    /// Where a bare model name that no provider lists goes (a target); `None` refuses it.
+    pub default_model: Option<String>,
+    /// Upstream statuses that are retried or passed to the next target.
+    pub retryable_statuses: Vec<u16>,
+    /// How long a request may wait for a cooling account; 0 fails fast.
+    pub max_wait_ms: u64,
+    /// Circuit breaker of providers that need a key.
+    pub breaker: BreakerSettings,
+    /// Circuit breaker of keyless local providers (Ollama, LM Studio, …).
+    pub local_breaker: BreakerSettings,
+}
+
+/// The retryable statuses when none are configured.
+pub const DEFAULT_RETRYABLE_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
+
+impl Default for RoutingSettings {
+    fn default() -> Self {
+        RoutingSettings {
+            default_model: None,
+            retryable_statuses: DEFAULT_RETRYABLE_STATUSES.to_vec(),
+            max_wait_ms: 0,
+            breaker: BreakerSettings::default(),
+            local_breaker: BreakerSettings::local_default(),
+        }
+    }
+}
+
+/// When a target's breaker opens and how it recovers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BreakerSettings {
+    /// Failures within `window_ms` that open the breaker.
+    pub failure_threshold: u32,
+    pub window_ms: u64,
+    /// How long an open breaker keeps the target out (its cooldown).
+    pub open_ms: u64,
+    /// Trial requests let through once `open_ms` has passed.
+    pub half_open_probes: u32,
+}
+
+impl Default for BreakerSettings {
+    fn default() -> Self {
+        BreakerSettings { failure_threshold: 5, window_ms: 60_000, open_ms: 30_000, half_open_probes: 1 }
+    }
+}
+
+impl BreakerSettings {
+    /// Local servers fail fast (connection refused) and come back fast.
+    pub fn local_default() -> Self {
+        BreakerSettings { failure_threshold: 3, window_ms: 10_000, open_ms: 5_000, half_open_probes: 1 }
+    }
+}
+
 /// What a store holds, with the version it was read at.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StoredConfig {
     pub version: u64,
     pub providers: Vec<ProviderRecord>,
     pub connections: Vec<ConnectionRecord>,
+    /// In declaration order (the first matching glob wins).
+    pub aliases: Vec<AliasRecord>,
+    pub combos: Vec<ComboRecord>,
+    /// `None` when nothing set them: the defaults apply.
+    pub routing: Option<RoutingSettings>,
 }
 
 /// What one declarative source (the file plus env vars) says should exist.
@@ -59,4 +208,8 @@ pub struct DeclaredConfig {
     pub source: String,
     pub providers: Vec<ProviderRecord>,
     pub connections: Vec<ConnectionRecord>,
+    pub aliases: Vec<AliasRecord>,
+    pub combos: Vec<ComboRecord>,
+    /// `None` when the source sets no routing settings (a stored one of this source goes).
+    pub routing: Option<RoutingSettings>,
 }

@@ -1,11 +1,15 @@
 //! The immutable view the hot path reads: stored records merged with the catalog, indexed by
-//! id and alias. Built once per config version and shared behind an `Arc`.
+//! id and alias, plus model aliases, combos and routing settings. Built once per config
+//! version and shared behind an `Arc`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::config::records::StoredConfig;
+use crate::config::aliases::AliasTable;
+use crate::config::records::{ComboRecord, ComboSettings, RoutingSettings, StoredConfig, TimeoutOverrides};
+use crate::config::validate::{COMBO_PREFIX, TargetRef};
 use crate::providers::{AuthScheme, CatalogModel, WireFormat, find_catalog_provider};
+use crate::routing::policy::{AccountSelection, ComboStrategy};
 
 /// A provider ready to be called.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +29,30 @@ pub struct ResolvedProvider {
     pub models: Vec<CatalogModel>,
     /// Enabled accounts, lowest priority first.
     pub connections: Vec<ResolvedConnection>,
+    pub selection: AccountSelection,
+    /// Round-robin: consecutive requests per account (at least 1).
+    pub sticky_window: u32,
+    /// This provider's own timeouts; unset ones fall back to the global `[timeouts]`.
+    pub timeouts: TimeoutOverrides,
+}
+
+/// A combo ready to be planned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedCombo {
+    pub name: String,
+    pub strategy: ComboStrategy,
+    /// In declared order.
+    pub targets: Vec<ResolvedComboTarget>,
+    pub settings: ComboSettings,
+}
+
+/// One target of a combo, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedComboTarget {
+    /// As configured (`openai/gpt-4o`, `combo/fast`, `fast`).
+    pub target: String,
+    pub kind: TargetRef,
+    pub weight: u32,
 }
 
 /// An account ready to be used.
@@ -51,11 +79,26 @@ pub struct ConfigSnapshot {
     pub version: u64,
     providers: Vec<Arc<ResolvedProvider>>,
     by_name: HashMap<String, usize>,
+    aliases: AliasTable,
+    combos: Vec<Arc<ResolvedCombo>>,
+    combo_index: HashMap<String, usize>,
+    routing: RoutingSettings,
 }
 
 impl ConfigSnapshot {
     pub fn build(stored: &StoredConfig) -> Self {
-        let mut snapshot = ConfigSnapshot { version: stored.version, ..Default::default() };
+        let mut snapshot = ConfigSnapshot {
+            version: stored.version,
+            aliases: AliasTable::build(&stored.aliases),
+            routing: stored.routing.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        for record in &stored.combos {
+            if !snapshot.combo_index.contains_key(&record.name) {
+                snapshot.combo_index.insert(record.name.clone(), snapshot.combos.len());
+                snapshot.combos.push(Arc::new(resolve_combo(record)));
+            }
+        }
         for record in stored.providers.iter().filter(|p| p.enabled) {
             let entry = record.catalog_id.as_deref().and_then(find_catalog_provider);
             let mut connections: Vec<_> =
@@ -118,6 +161,9 @@ impl ConfigSnapshot {
                 api_version: record.api_version.clone().or(entry.and_then(|e| e.api_version.clone())),
                 models,
                 connections,
+                selection: record.selection,
+                sticky_window: record.sticky_window.unwrap_or(1).max(1),
+                timeouts: record.timeouts,
             };
             let index = snapshot.providers.len();
             snapshot.by_name.insert(provider.id.clone(), index);
@@ -145,6 +191,47 @@ impl ConfigSnapshot {
     pub fn is_empty(&self) -> bool {
         self.providers.is_empty()
     }
+
+    /// Model aliases (exact, then globs in order): `aliases().alias_for(model)`.
+    pub fn aliases(&self) -> &AliasTable {
+        &self.aliases
+    }
+
+    /// A combo by name or `combo/<name>`.
+    pub fn combo(&self, name: &str) -> Option<&Arc<ResolvedCombo>> {
+        let name = name.strip_prefix(COMBO_PREFIX).unwrap_or(name);
+        let index = match self.combo_index.get(name) {
+            Some(index) => *index,
+            None => *self.combo_index.get(&name.to_ascii_lowercase())?,
+        };
+        self.combos.get(index)
+    }
+
+    /// Every combo, in stored order.
+    pub fn combos(&self) -> &[Arc<ResolvedCombo>] {
+        &self.combos
+    }
+
+    /// Routing and resilience settings (the defaults when none are stored).
+    pub fn routing(&self) -> &RoutingSettings {
+        &self.routing
+    }
+}
+
+fn resolve_combo(record: &ComboRecord) -> ResolvedCombo {
+    let targets = record
+        .targets
+        .iter()
+        .filter_map(|t| match TargetRef::parse(&t.target) {
+            Ok(kind) => Some(ResolvedComboTarget { target: t.target.clone(), kind, weight: t.weight }),
+            Err(e) => {
+                // Validation refuses these before they are stored; a hand-edited row is skipped.
+                tracing::warn!(combo = %record.name, error = %e, "skipping an invalid combo target");
+                None
+            }
+        })
+        .collect();
+    ResolvedCombo { name: record.name.clone(), strategy: record.strategy, targets, settings: record.settings }
 }
 
 #[cfg(test)]
@@ -166,6 +253,9 @@ mod tests {
             api_version: None,
             models: vec!["extra-model".into()],
             enabled: true,
+            selection: Default::default(),
+            sticky_window: None,
+            timeouts: Default::default(),
         }
     }
 
@@ -187,6 +277,7 @@ mod tests {
             version: 3,
             providers: vec![provider("anthropic", Some("anthropic")), provider("ollama", Some("ollama"))],
             connections: vec![connection("b", "anthropic", 2), connection("a", "anthropic", 1)],
+            ..Default::default()
         };
         let snap = ConfigSnapshot::build(&stored);
         let anthropic = snap.provider("claude").unwrap();
@@ -197,6 +288,84 @@ mod tests {
         assert!(anthropic.models.iter().any(|m| m.id == "extra-model"));
         let ollama = snap.provider("ollama").unwrap();
         assert_eq!(ollama.connections.len(), 1, "keyless providers get an implicit account");
+    }
+
+    #[test]
+    fn declared_routing_reaches_the_snapshot() {
+        let file = crate::config::FileConfig::parse(
+            r#"
+            [routing]
+            default_model = "combo/fast"
+            max_wait_ms = 2000
+            [resilience]
+            open_ms = 1000
+            [[providers]]
+            id = "mycorp"
+            base_url = "http://127.0.0.1:1/v1"
+            models = ["llama-3"]
+            selection = "round-robin"
+            sticky_window = 4
+            timeouts = { first_byte_ms = 900 }
+            [[aliases]]
+            pattern = "gpt-4*"
+            target = "openai/gpt-4o"
+            [[aliases]]
+            pattern = "gpt-4o-mini"
+            target = "fast"
+            [[combos]]
+            name = "fast"
+            strategy = "weighted"
+            targets = ["mycorp/llama-3", "groq/llama-3.1-8b-instant"]
+            weights = [3, 1]
+            retries = 2
+            [[combos]]
+            name = "best"
+            targets = ["openai/gpt-4o", "combo/fast"]
+            "#,
+        )
+        .unwrap();
+        let declared = crate::config::declare(Some(&file), &|_| None).unwrap();
+        let snap = ConfigSnapshot::build(&StoredConfig {
+            version: 1,
+            providers: declared.providers,
+            connections: declared.connections,
+            aliases: declared.aliases,
+            combos: declared.combos,
+            routing: declared.routing,
+        });
+        assert_eq!(snap.aliases().alias_for("gpt-4o-mini"), Some("fast"), "exact beats glob");
+        assert_eq!(snap.aliases().alias_for("gpt-4-turbo"), Some("openai/gpt-4o"));
+        let fast = snap.combo("combo/fast").unwrap();
+        assert_eq!(fast.strategy, ComboStrategy::Weighted);
+        assert_eq!(fast.settings.retries, 2);
+        assert_eq!(fast.targets.iter().map(|t| t.weight).collect::<Vec<_>>(), [3, 1]);
+        assert_eq!(fast.targets[0].kind, TargetRef::Model { provider: "mycorp".into(), model: "llama-3".into() });
+        let best = snap.combo("best").unwrap();
+        assert_eq!(best.strategy, ComboStrategy::Priority);
+        assert_eq!(best.targets[1].kind, TargetRef::Combo("fast".into()));
+        assert_eq!(snap.combos().len(), 2);
+        assert!(snap.combo("slow").is_none());
+        assert_eq!(snap.routing().default_model.as_deref(), Some("combo/fast"));
+        assert_eq!(snap.routing().max_wait_ms, 2000);
+        assert_eq!(snap.routing().breaker.open_ms, 1000);
+        assert_eq!(snap.routing().breaker.failure_threshold, 5, "unset keys keep their defaults");
+        assert_eq!(snap.routing().retryable_statuses, [408, 429, 500, 502, 503, 504]);
+        let mycorp = snap.provider("mycorp").unwrap();
+        assert_eq!((mycorp.selection, mycorp.sticky_window), (AccountSelection::RoundRobin, 4));
+        assert_eq!(mycorp.timeouts.first_byte_ms, Some(900));
+        assert_eq!(mycorp.timeouts.total_ms, None);
+    }
+
+    #[test]
+    fn unset_routing_means_defaults() {
+        let snap = ConfigSnapshot::build(&StoredConfig {
+            providers: vec![provider("ollama", Some("ollama"))],
+            ..Default::default()
+        });
+        assert_eq!(snap.routing(), &RoutingSettings::default());
+        assert!(snap.aliases().is_empty() && snap.combos().is_empty());
+        let ollama = snap.provider("ollama").unwrap();
+        assert_eq!((ollama.selection, ollama.sticky_window), (AccountSelection::FillFirst, 1));
     }
 
     #[test]

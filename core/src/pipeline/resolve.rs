@@ -70,6 +70,9 @@ mod tests {
             api_version: None,
             models,
             enabled: true,
+            selection: Default::default(),
+            sticky_window: None,
+            timeouts: Default::default(),
         };
         ConfigSnapshot::build(&StoredConfig {
             version: 1,
@@ -86,6 +89,7 @@ mod tests {
                 priority: 0,
                 enabled: true,
             }],
+            ..Default::default()
         })
     }
 

@@ -84,6 +84,9 @@ mod tests {
             api_version: Some("2024-10-21".into()),
             models: vec![],
             connections: vec![],
+            selection: Default::default(),
+            sticky_window: 1,
+            timeouts: Default::default(),
         }
     }
 

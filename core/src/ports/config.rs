@@ -1,4 +1,5 @@
-//! The `ConfigStore` port: the stored configuration (providers, accounts) and its version.
+//! The `ConfigStore` port: the stored configuration (providers, accounts, aliases, combos,
+//! routing settings) and its version.
 //! The store is the source of truth; declarative sources (file, env) are synced into it.
 
 use crate::config::{DeclaredConfig, StoredConfig};

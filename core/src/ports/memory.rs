@@ -9,7 +9,9 @@ use bytes::Bytes;
 
 use crate::config::{DeclaredConfig, StoredConfig};
 use crate::maybe_send::{BoxFuture, boxed};
-use crate::ports::{BackupError, BackupStore, CacheStore, ConfigStore, StoreError, UsageRecord, UsageSink};
+use crate::ports::{
+    BackupError, BackupStore, CacheStore, ConfigStore, CooldownStore, StoreError, UsageRecord, UsageSink,
+};
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A poisoned lock only means another thread panicked mid-update; the data is still usable.
@@ -19,29 +21,71 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Config kept in memory.
 #[derive(Default)]
 pub struct MemoryConfigStore {
-    state: Mutex<StoredConfig>,
+    state: Mutex<MemoryConfig>,
+}
+
+#[derive(Default)]
+struct MemoryConfig {
+    stored: StoredConfig,
+    /// Who set `stored.routing`, so only that source's sync removes it.
+    routing_source: Option<String>,
 }
 
 impl ConfigStore for MemoryConfigStore {
     fn load(&self) -> BoxFuture<'_, Result<StoredConfig, StoreError>> {
-        let state = lock(&self.state).clone();
+        let state = lock(&self.state).stored.clone();
         boxed(async move { Ok(state) })
     }
 
     fn sync_declared(&self, declared: DeclaredConfig) -> BoxFuture<'_, Result<(), StoreError>> {
-        let mut state = lock(&self.state);
+        let mut guard = lock(&self.state);
+        let MemoryConfig { stored: state, routing_source } = &mut *guard;
         let source = declared.source.clone();
         state.providers.retain(|p| p.source != source && !declared.providers.iter().any(|d| d.id == p.id));
         state.connections.retain(|c| c.source != source && !declared.connections.iter().any(|d| d.id == c.id));
+        state.aliases.retain(|a| a.source != source && !declared.aliases.iter().any(|d| d.pattern == a.pattern));
+        state.combos.retain(|c| c.source != source && !declared.combos.iter().any(|d| d.name == c.name));
         state.providers.extend(declared.providers);
         state.connections.extend(declared.connections);
+        state.aliases.extend(declared.aliases);
+        state.combos.extend(declared.combos);
+        if declared.routing.is_some() {
+            state.routing = declared.routing;
+            *routing_source = Some(source);
+        } else if routing_source.as_deref() == Some(source.as_str()) {
+            state.routing = None;
+            *routing_source = None;
+        }
         state.version += 1;
         boxed(async { Ok(()) })
     }
 
     fn version(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
-        let version = lock(&self.state).version;
+        let version = lock(&self.state).stored.version;
         boxed(async move { Ok(version) })
+    }
+}
+
+/// Cooldowns kept in a map; expired ones are dropped when read.
+#[derive(Default)]
+pub struct MemoryCooldownStore {
+    until: Mutex<HashMap<String, u64>>,
+}
+
+impl CooldownStore for MemoryCooldownStore {
+    fn put(&self, key: &str, until_ms: u64) -> BoxFuture<'_, Result<(), StoreError>> {
+        let mut map = lock(&self.until);
+        let entry = map.entry(key.to_owned()).or_insert(until_ms);
+        *entry = (*entry).max(until_ms);
+        boxed(async { Ok(()) })
+    }
+
+    fn active(&self, now_ms: u64) -> BoxFuture<'_, Result<Vec<(String, u64)>, StoreError>> {
+        let mut map = lock(&self.until);
+        map.retain(|_, until| *until > now_ms);
+        let mut rows: Vec<(String, u64)> = map.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        rows.sort();
+        boxed(async move { Ok(rows) })
     }
 }
 
@@ -128,7 +172,7 @@ impl BackupStore for MemoryBackupStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ConnectionRecord, ProviderRecord};
+    use crate::config::{AliasRecord, ComboRecord, ComboTarget, ConnectionRecord, ProviderRecord, RoutingSettings};
     use futures_executor::block_on;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -151,6 +195,9 @@ mod tests {
                     api_version: None,
                     models: vec![],
                     enabled: true,
+                    selection: Default::default(),
+                    sticky_window: None,
+                    timeouts: Default::default(),
                 })
                 .collect(),
             connections: ids
@@ -165,6 +212,21 @@ mod tests {
                     enabled: true,
                 })
                 .collect(),
+            aliases: ids
+                .iter()
+                .map(|id| AliasRecord { pattern: format!("{id}-*"), target: format!("{id}/m"), source: source.into() })
+                .collect(),
+            combos: ids
+                .iter()
+                .map(|id| ComboRecord {
+                    name: format!("c-{id}"),
+                    source: source.into(),
+                    strategy: Default::default(),
+                    targets: vec![ComboTarget { target: format!("{id}/m"), weight: 1 }],
+                    settings: Default::default(),
+                })
+                .collect(),
+            routing: None,
         }
     }
 
@@ -178,7 +240,42 @@ mod tests {
         let ids: Vec<_> = state.providers.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["kept", "two"]);
         assert_eq!(state.connections.len(), 2);
+        let patterns: Vec<_> = state.aliases.iter().map(|a| a.pattern.as_str()).collect();
+        assert_eq!(patterns, ["kept-*", "two-*"]);
+        let combos: Vec<_> = state.combos.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(combos, ["c-kept", "c-two"]);
         assert_eq!(state.version, 3);
+    }
+
+    #[test]
+    fn routing_settings_go_only_with_the_source_that_set_them() {
+        let store = MemoryConfigStore::default();
+        let with_routing = |source: &str, max_wait_ms| DeclaredConfig {
+            routing: Some(RoutingSettings { max_wait_ms, ..Default::default() }),
+            ..declared(source, &[])
+        };
+        block_on(store.sync_declared(with_routing("config", 5))).unwrap();
+        block_on(store.sync_declared(declared("api", &[]))).unwrap();
+        assert_eq!(block_on(store.load()).unwrap().routing.unwrap().max_wait_ms, 5, "another source keeps it");
+        block_on(store.sync_declared(declared("config", &[]))).unwrap();
+        assert_eq!(block_on(store.load()).unwrap().routing, None);
+        block_on(store.sync_declared(with_routing("api", 7))).unwrap();
+        block_on(store.sync_declared(declared("config", &[]))).unwrap();
+        assert_eq!(block_on(store.load()).unwrap().routing.unwrap().max_wait_ms, 7);
+    }
+
+    #[test]
+    fn cooldowns_keep_the_later_until_and_expire() {
+        let store = MemoryCooldownStore::default();
+        block_on(store.put("openai:a", 2_000)).unwrap();
+        block_on(store.put("openai:a", 1_500)).unwrap();
+        block_on(store.put("groq:b", 1_200)).unwrap();
+        let active = block_on(store.active(1_000)).unwrap();
+        assert_eq!(active, [("groq:b".to_string(), 1_200), ("openai:a".to_string(), 2_000)]);
+        assert_eq!(block_on(store.active(1_200)).unwrap(), [("openai:a".to_string(), 2_000)]);
+        block_on(store.put("openai:a", 3_000)).unwrap();
+        assert_eq!(block_on(store.active(2_500)).unwrap(), [("openai:a".to_string(), 3_000)]);
+        assert!(block_on(store.active(3_000)).unwrap().is_empty());
     }
 
     #[test]
