@@ -33,6 +33,12 @@ pub enum GatewayError {
     /// Every upstream attempt failed before an HTTP response (connect error, timeout).
     #[error("{0}")]
     UpstreamUnavailable(String),
+    /// Every upstream for the model is cooling down (429s) or held open by its breaker.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_secs: u64 },
+    /// Every upstream for the model is held off by an open circuit breaker.
+    #[error("{message}")]
+    CircuitOpen { message: String, retry_after_secs: u64 },
     /// The upstream did not answer in time.
     #[error("{0}")]
     UpstreamTimeout(String),
@@ -48,6 +54,8 @@ impl GatewayError {
                 StatusCode::BAD_REQUEST
             }
             GatewayError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::CircuitOpen { .. } => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::NoAccount(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -71,6 +79,8 @@ impl GatewayError {
             GatewayError::MethodNotAllowed(_) => "method_not_allowed",
             GatewayError::UpstreamUnavailable(_) => "upstream_unavailable",
             GatewayError::UpstreamTimeout(_) => "upstream_timeout",
+            GatewayError::RateLimited { .. } => "rate_limited",
+            GatewayError::CircuitOpen { .. } => "circuit_open",
             GatewayError::Internal => "internal_error",
         }
     }

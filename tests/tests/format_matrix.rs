@@ -101,9 +101,21 @@ async fn every_client_format_reaches_every_provider_format() {
             }
         }
     }
-    let results =
-        join_all(cells.iter().map(|(client, provider, scenario)| run_cell(&http, &base, *client, provider, *scenario)))
-            .await;
+    // Upstream 429s cool their account down (that is the point), so they run last, after every
+    // other cell has been answered.
+    cells.sort_by_key(|(_, _, scenario)| matches!(scenario, Scenario::UpstreamError));
+    let (errors, others): (Vec<_>, Vec<_>) =
+        cells.iter().partition(|(_, _, scenario)| matches!(scenario, Scenario::UpstreamError));
+    let mut results = join_all(
+        others.iter().map(|(client, provider, scenario)| run_cell(&http, &base, *client, provider, *scenario)),
+    )
+    .await;
+    results.extend(
+        join_all(
+            errors.iter().map(|(client, provider, scenario)| run_cell(&http, &base, *client, provider, *scenario)),
+        )
+        .await,
+    );
 
     let mut grid = format!("{:<18}", "client \\ provider");
     for provider in PROVIDERS {

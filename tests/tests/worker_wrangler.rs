@@ -201,7 +201,9 @@ async fn wrangler_dev_serves_chat_streaming_and_errors() {
     let sdk_base = format!("{base}/v1");
     let summary = tokio::task::spawn_blocking(move || run_openai_sdk_chat(&sdk_base, "openai")).await.unwrap();
     assert_eq!(summary["stream"], MOCK_TEXT, "{summary}");
-    // (e) Translation runs on wasm too: the Anthropic SDK in front of an OpenAI provider.
+    // (e) Translation runs on wasm too: the Anthropic SDK in front of an OpenAI provider, once
+    // the account has cooled down from the SDK's 429 check (the mock says `retry-after: 1`).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let sdk_base = base.clone();
     let summary = tokio::task::spawn_blocking(move || run_anthropic_sdk(&sdk_base, "openai")).await.unwrap();
     assert_eq!(summary["stream"], MOCK_TEXT, "{summary}");

@@ -10,15 +10,17 @@ use http::header::{HeaderName, HeaderValue};
 use crate::body::{Body, CollectError};
 use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming};
-use crate::pipeline::dispatch::{Attempt, Call, dispatch};
+use crate::hub::ChatRequest;
+use crate::pipeline::dispatch::{Attempt, Prepared, dispatch};
 use crate::pipeline::passthrough::probe;
 use crate::pipeline::record::AttemptRecord;
 use crate::pipeline::reply::{Plan, respond};
-use crate::pipeline::resolve::resolve;
 use crate::pipeline::respond as render;
 use crate::pipeline::router::ChatEndpoint;
 use crate::pipeline::{Gateway, RequestContext};
 use crate::providers::WireFormat;
+use crate::routing::plan::{PlannedTarget, plan};
+use crate::routing::sessions::Sessions;
 
 pub async fn handle(
     gateway: &Gateway,
@@ -53,69 +55,104 @@ async fn chat(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response<Body>, GatewayError> {
-    let options = &gateway.options;
     let body = read_body(gateway, body).await?;
     // probe: model and stream, without parsing the rest
     let request = probe(endpoint, &body)?;
     let snapshot = gateway.snapshot();
-    let target = resolve(&snapshot, &request.model)?;
-    // plan: pass through when both sides speak the same format (and framing), else translate
-    let provider_format = target.provider.format;
-    let translate = provider_format != endpoint.format || endpoint.framing != StreamFraming::Default;
-    let upstream_body = if translate {
-        let mut hub = formats::decode_request(endpoint.format, &body)?;
-        if provider_format != endpoint.format {
-            hub.drop_extras();
-        }
-        hub.model.clone_from(&target.model);
-        hub.stream = request.stream;
-        // Usage is needed to translate it (and to account for it).
-        hub.stream_usage = request.stream;
-        formats::encode_request(provider_format, &hub)?
-    } else {
-        request.rewrite_model(&body, &target.model)
+    let now_ms = gateway.router.now_ms();
+    let session_id = session_id(headers);
+    let session = session_id.as_deref().and_then(|id| gateway.router.sessions.get(id, now_ms));
+    // plan: the targets to try, best first
+    let targets = plan(&snapshot, &gateway.router, &gateway.options, &request.model, session.as_ref())?;
+    // Each target is prepared when reached: passthrough when it speaks the client's format
+    // (and framing), else translated through the hub (decoded once).
+    let mut hub: Option<ChatRequest> = None;
+    let mut prepare = |target: &PlannedTarget| -> Result<Prepared, GatewayError> {
+        let provider = &target.provider;
+        let body = if translates(endpoint, provider.format) {
+            let decoded = match &hub {
+                Some(decoded) => decoded,
+                None => hub.insert(formats::decode_request(endpoint.format, &body)?),
+            };
+            let mut request_for_target = decoded.clone();
+            if provider.format != endpoint.format {
+                request_for_target.drop_extras();
+            }
+            request_for_target.model.clone_from(&target.model);
+            request_for_target.stream = request.stream;
+            // Usage is needed to translate it (and to account for it).
+            request_for_target.stream_usage = request.stream;
+            formats::encode_request(provider.format, &request_for_target)?
+        } else {
+            request.rewrite_model(&body, &target.model)
+        };
+        let path = match (&provider.stream_chat_path, request.stream) {
+            (Some(stream_path), true) => stream_path.clone(),
+            _ => provider.chat_path.clone(),
+        };
+        Ok(Prepared { path, body, headers: forwarded_request_headers(provider.format, headers) })
     };
-    let provider = &target.provider;
-    let path = match (&provider.stream_chat_path, request.stream) {
-        (Some(stream_path), true) => stream_path,
-        _ => &provider.chat_path,
-    };
-    let forwarded = forwarded_request_headers(provider_format, headers);
     // dispatch
     let mut attempts = Vec::new();
-    let call = Call {
-        provider,
-        path,
-        model: &target.model,
-        body: upstream_body,
-        headers: &forwarded,
-        stream: request.stream,
-        first_byte_timeout: if request.stream { options.first_byte_timeout } else { options.total_timeout },
-        max_response_bytes: options.max_response_bytes,
-    };
-    let result = dispatch(gateway.ports.http.as_ref(), &gateway.ports.clock, call, &mut attempts).await;
-    let base = AttemptRecord {
+    let retryable = snapshot.routing().retryable_statuses.clone();
+    let preferred = session.as_ref().map(|s| s.connection_id.as_str());
+    let result = dispatch(gateway, &retryable, &targets, &mut prepare, request.stream, preferred, &mut attempts).await;
+    let record = |attempt: &Attempt| AttemptRecord {
         ctx: ctx.clone(),
-        provider: provider.id.clone(),
+        provider: targets.get(attempt.target).map(|t| t.provider.id.clone()).unwrap_or_default(),
         requested_model: request.model.clone(),
-        upstream_model: target.model.clone(),
-        upstream_format: provider_format,
+        upstream_model: targets.get(attempt.target).map(|t| t.model.clone()).unwrap_or_default(),
+        upstream_format: targets.get(attempt.target).map_or(endpoint.format, |t| t.provider.format),
         stream: request.stream,
     };
     let settled = if result.is_ok() { attempts.len().saturating_sub(1) } else { attempts.len() };
     for failed in &attempts[..settled] {
-        gateway.record_handle().record(&base, failed, None, failed.error.clone());
+        gateway.record_handle().record(&record(failed), failed, None, failed.error.clone());
     }
     let reply = result?;
     let last = attempts.last().cloned().unwrap_or_else(|| Attempt {
+        target: reply.target,
         connection_id: reply.connection.id.clone(),
         status: Some(reply.status.as_u16()),
         error: None,
         latency_ms: 0,
     });
+    let Some(target) = targets.get(reply.target) else { return Err(GatewayError::Internal) };
+    if let Some(id) = &session_id
+        && reply.status.is_success()
+    {
+        gateway.router.sessions.served(id, &target.label(), &reply.connection.id, now_ms);
+    }
     // respond (+ record once the body is done)
-    let plan = Plan { client: endpoint.format, provider: provider_format, translate, framing: endpoint.framing };
-    Ok(respond(gateway, &target, plan, reply, base, last))
+    let plan = Plan {
+        client: endpoint.format,
+        provider: target.provider.format,
+        translate: translates(endpoint, target.provider.format),
+        framing: endpoint.framing,
+        idle_timeout: target.policy.idle_timeout,
+    };
+    let mut response = respond(gateway, target, plan, reply, record(&last), last);
+    let headers = response.headers_mut();
+    headers.insert("x-omniroute-attempts", HeaderValue::from(attempts.len().max(1) as u64));
+    if let Some(id) = session_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        headers.insert("x-omniroute-session-id", id);
+    }
+    Ok(response)
+}
+
+/// Whether a target in `provider` format needs translation for this client.
+fn translates(endpoint: &ChatEndpoint, provider: WireFormat) -> bool {
+    provider != endpoint.format || endpoint.framing != StreamFraming::Default
+}
+
+/// The client's sticky-session id: `X-Session-Id` (or `x_session_id` as a header name some
+/// clients use), normalized.
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    ["x-session-id", "x_session_id"]
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|value| value.to_str().ok())
+        .and_then(Sessions::normalize)
 }
 
 /// Client headers a provider of the same family should see: Anthropic's version and beta

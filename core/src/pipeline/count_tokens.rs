@@ -11,12 +11,12 @@ use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming, anthropic};
 use crate::pipeline::Gateway;
 use crate::pipeline::chat::read_body;
-use crate::pipeline::dispatch::{Call, ReplyBody, dispatch};
+use crate::pipeline::dispatch::{Prepared, ReplyBody, dispatch};
 use crate::pipeline::passthrough::probe;
-use crate::pipeline::resolve::resolve;
 use crate::pipeline::respond;
 use crate::pipeline::router::ChatEndpoint;
 use crate::providers::WireFormat;
+use crate::routing::plan::{PlannedTarget, plan};
 
 pub async fn handle(gateway: &Gateway, headers: &HeaderMap, body: Body) -> Response<Body> {
     match count(gateway, headers, body).await {
@@ -34,30 +34,29 @@ async fn count(gateway: &Gateway, headers: &HeaderMap, body: Body) -> Result<Res
         framing: StreamFraming::Default,
     };
     let request = probe(&endpoint, &body)?;
-    let target = resolve(&gateway.snapshot(), &request.model)?;
-    let provider = &target.provider;
-    if provider.format != WireFormat::Anthropic {
+    let snapshot = gateway.snapshot();
+    let targets = plan(&snapshot, &gateway.router, &gateway.options, &request.model, None)?;
+    // Anthropic counts exactly; the first Anthropic target of the plan is asked.
+    let Some(target) = targets.into_iter().find(|t| t.provider.format == WireFormat::Anthropic) else {
         let hub = formats::decode_request(WireFormat::Anthropic, &body)?;
         let tokens = anthropic::count_tokens_estimate(&hub);
         return Ok(respond::json(StatusCode::OK, json!({ "input_tokens": tokens }).to_string().into()));
-    }
-    let path = format!("{}/count_tokens", provider.chat_path);
-    let version: Vec<_> = headers
+    };
+    let betas: Vec<_> = headers
         .get_all("anthropic-beta")
         .iter()
         .map(|value| (http::HeaderName::from_static("anthropic-beta"), value.clone()))
         .collect();
-    let call = Call {
-        provider,
-        path: &path,
-        model: &target.model,
-        body: request.rewrite_model(&body, &target.model),
-        headers: &version,
-        stream: false,
-        first_byte_timeout: gateway.options.total_timeout,
-        max_response_bytes: gateway.options.max_response_bytes,
+    let mut prepare = |target: &PlannedTarget| {
+        Ok(Prepared {
+            path: format!("{}/count_tokens", target.provider.chat_path),
+            body: request.rewrite_model(&body, &target.model),
+            headers: betas.clone(),
+        })
     };
-    let reply = dispatch(gateway.ports.http.as_ref(), &gateway.ports.clock, call, &mut Vec::new()).await?;
+    let retryable = snapshot.routing().retryable_statuses.clone();
+    let targets = [target];
+    let reply = dispatch(gateway, &retryable, &targets, &mut prepare, false, None, &mut Vec::new()).await?;
     let ReplyBody::Full(bytes) = reply.body else {
         return Err(GatewayError::UpstreamUnavailable("the upstream streamed a token count".into()));
     };

@@ -34,6 +34,8 @@ use crate::config::{ConfigSnapshot, FileConfig};
 use crate::error::GatewayError;
 use crate::ports::{Ports, StoreError};
 use crate::providers::WireFormat;
+use crate::routing::health::BreakerProfiles;
+use crate::routing::router::Router;
 use record::RecordHandle;
 use router::{Route, route};
 
@@ -93,6 +95,8 @@ pub struct RequestContext {
 pub struct Gateway {
     pub ports: Ports,
     pub options: GatewayOptions,
+    /// Breakers, cooldowns, policy picks and sessions, shared by every request.
+    pub router: Router,
     snapshot: ArcSwap<ConfigSnapshot>,
     next_request: AtomicU64,
     started_us: u64,
@@ -105,6 +109,7 @@ impl Gateway {
         let started_us = ports.clock.monotonic_us();
         Ok(Gateway {
             snapshot: ArcSwap::from_pointee(ConfigSnapshot::build(&stored)),
+            router: Router::new(ports.clock.clone(), BreakerProfiles::default()),
             ports,
             options,
             next_request: AtomicU64::new(0),

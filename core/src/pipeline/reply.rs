@@ -13,11 +13,11 @@ use crate::pipeline::Gateway;
 use crate::pipeline::dispatch::{Attempt, Reply, ReplyBody};
 use crate::pipeline::record::AttemptRecord;
 use crate::pipeline::relay::{Relay, RelayEnd};
-use crate::pipeline::resolve::Target;
 use crate::pipeline::respond::{self, APPLICATION_JSON, EVENT_STREAM, NDJSON};
 use crate::pipeline::stream_transform::StreamTransform;
 use crate::pipeline::usage_tap::usage_in_body;
 use crate::providers::WireFormat;
+use crate::routing::plan::PlannedTarget;
 
 /// How the answer travels back.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +26,8 @@ pub struct Plan {
     pub provider: WireFormat,
     pub translate: bool,
     pub framing: StreamFraming,
+    /// Longest silence between two stream chunks.
+    pub idle_timeout: std::time::Duration,
 }
 
 /// Upstream headers worth passing on to the client.
@@ -39,7 +41,7 @@ fn forwarded_header(name: &HeaderName) -> bool {
 
 pub fn respond(
     gateway: &Gateway,
-    target: &Target,
+    target: &PlannedTarget,
     plan: Plan,
     reply: Reply,
     base: AttemptRecord,
@@ -66,8 +68,7 @@ pub fn respond(
                 let fallback = HeaderValue::from_static(stream_content_type(plan.client, plan.framing));
                 (StreamTransform::passthrough(plan.client), content_type.unwrap_or(fallback))
             };
-            let relay =
-                Relay::new(first, rest, gateway.ports.clock.clone(), gateway.options.idle_timeout, transform, on_end);
+            let relay = Relay::new(first, rest, gateway.ports.clock.clone(), plan.idle_timeout, transform, on_end);
             let mut response = Response::new(Body::from_stream(relay));
             *response.status_mut() = status;
             let headers = response.headers_mut();

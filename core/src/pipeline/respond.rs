@@ -23,7 +23,12 @@ pub fn json(status: StatusCode, body: Bytes) -> Response<Body> {
 
 /// A gateway error rendered the way the client's SDK expects.
 pub fn error(format: WireFormat, err: &GatewayError) -> Response<Body> {
-    error_info(format, &ErrorInfo::from_gateway(err))
+    let mut response = error_info(format, &ErrorInfo::from_gateway(err));
+    if let GatewayError::RateLimited { retry_after_secs, .. } | GatewayError::CircuitOpen { retry_after_secs, .. } = err
+    {
+        response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+    }
+    response
 }
 
 /// Any error (gateway or upstream) rendered in the client's format with its status.

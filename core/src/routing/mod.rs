@@ -3,6 +3,9 @@
 //! latency and usage estimates). Pure logic over the Clock port; no I/O.
 
 pub mod health;
+pub mod plan;
 pub mod policy;
 pub mod retry_after;
+pub mod router;
 pub mod select;
+pub mod sessions;

@@ -179,7 +179,9 @@ async fn cargo_lambda_watch_serves_chat_and_streams_sse() {
     let sdk_base = format!("{base}/v1");
     let summary = watch.guard(tokio::task::spawn_blocking(move || run_openai_sdk_chat(&sdk_base, "openai"))).await;
     assert_eq!(summary.unwrap()["stream"], MOCK_TEXT);
-    // Translation under Lambda too: the Anthropic SDK in front of an OpenAI provider.
+    // Translation under Lambda too: the Anthropic SDK in front of an OpenAI provider, once the
+    // account has cooled down from the SDK's 429 check (the mock says `retry-after: 1`).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let sdk_base = base.clone();
     let summary = watch.guard(tokio::task::spawn_blocking(move || run_anthropic_sdk(&sdk_base, "openai"))).await;
     assert_eq!(summary.unwrap()["stream"], MOCK_TEXT);

@@ -202,6 +202,10 @@ pub(crate) fn html_502() -> Response {
 /// A JSON response with extra headers.
 pub(crate) fn json_with(status: u16, body: &Value, headers: &[(&str, &str)]) -> Response {
     let mut builder = Response::builder().status(status).header("content-type", "application/json");
+    if status == 429 {
+        // As real providers do: the gateway cools the account down for this long.
+        builder = builder.header("retry-after", "1");
+    }
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
