@@ -165,7 +165,7 @@ impl Default for RoutingSettings {
 
 /// When a target's breaker opens and how it recovers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct BreakerSettings {
     /// Failures within `window_ms` that open the breaker.
     pub failure_threshold: u32,
@@ -178,14 +178,20 @@ pub struct BreakerSettings {
 
 impl Default for BreakerSettings {
     fn default() -> Self {
-        BreakerSettings { failure_threshold: 5, window_ms: 60_000, open_ms: 30_000, half_open_probes: 1 }
+        Self::REMOTE
     }
 }
 
 impl BreakerSettings {
-    /// Local servers fail fast (connection refused) and come back fast.
+    /// Remote, keyed providers: 5 failures in 60 s open the breaker for 30 s.
+    pub const REMOTE: BreakerSettings =
+        BreakerSettings { failure_threshold: 5, window_ms: 60_000, open_ms: 30_000, half_open_probes: 1 };
+    /// Local servers (Ollama and the like) fail fast (connection refused) and come back fast.
+    pub const LOCAL: BreakerSettings =
+        BreakerSettings { failure_threshold: 3, window_ms: 10_000, open_ms: 5_000, half_open_probes: 1 };
+
     pub fn local_default() -> Self {
-        BreakerSettings { failure_threshold: 3, window_ms: 10_000, open_ms: 5_000, half_open_probes: 1 }
+        Self::LOCAL
     }
 }
 

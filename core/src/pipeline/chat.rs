@@ -8,6 +8,7 @@ use http::Response;
 use http::header::{HeaderName, HeaderValue};
 
 use crate::body::{Body, CollectError};
+use crate::config::ConfigSnapshot;
 use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming};
 use crate::hub::ChatRequest;
@@ -62,8 +63,12 @@ async fn chat(
     let now_ms = gateway.router.now_ms();
     let session_id = session_id(headers);
     let session = session_id.as_deref().and_then(|id| gateway.router.sessions.get(id, now_ms));
+    let model = match &endpoint.provider {
+        Some(scope) => scoped_model(&snapshot, scope, &request.model)?,
+        None => request.model.clone(),
+    };
     // plan: the targets to try, best first
-    let targets = plan(&snapshot, &gateway.router, &gateway.options, &request.model, session.as_ref())?;
+    let targets = plan(&snapshot, &gateway.router, &gateway.options, &model, session.as_ref())?;
     // Each target is prepared when reached: passthrough when it speaks the client's format
     // (and framing), else translated through the hub (decoded once).
     let mut hub: Option<ChatRequest> = None;
@@ -138,6 +143,22 @@ async fn chat(
         headers.insert("x-omniroute-session-id", id);
     }
     Ok(response)
+}
+
+/// The model under `/v1/providers/{scope}/...`: the prefix is added when missing; another
+/// provider's prefix is the client's mistake.
+fn scoped_model(snapshot: &ConfigSnapshot, scope: &str, model: &str) -> Result<String, GatewayError> {
+    let Some(provider) = snapshot.provider(scope) else {
+        return Err(GatewayError::UnknownProvider(format!("provider '{scope}' is not configured")));
+    };
+    match model.split_once('/').and_then(|(prefix, _)| snapshot.provider(prefix)) {
+        Some(named) if named.id == provider.id => Ok(model.to_owned()),
+        Some(named) => Err(GatewayError::InvalidRequest(format!(
+            "model '{model}' belongs to provider '{}', but this route is for provider '{}'",
+            named.id, provider.id
+        ))),
+        None => Ok(format!("{}/{model}", provider.id)),
+    }
 }
 
 /// Whether a target in `provider` format needs translation for this client.

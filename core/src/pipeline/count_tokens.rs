@@ -32,6 +32,7 @@ async fn count(gateway: &Gateway, headers: &HeaderMap, body: Body) -> Result<Res
         path_model: None,
         path_stream: Some(false),
         framing: StreamFraming::Default,
+        provider: None,
     };
     let request = probe(&endpoint, &body)?;
     let snapshot = gateway.snapshot();

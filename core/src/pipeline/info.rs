@@ -12,7 +12,7 @@ use crate::pipeline::respond;
 use crate::providers::WireFormat;
 
 /// Every servable model as `(provider/model, provider name)`, in config order.
-fn configured_models(gateway: &Gateway) -> Vec<(String, String)> {
+pub fn configured_models(gateway: &Gateway) -> Vec<(String, String)> {
     let snapshot = gateway.snapshot();
     snapshot
         .providers()
@@ -22,14 +22,37 @@ fn configured_models(gateway: &Gateway) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Configured models, then combos (a combo is a model name too), in OpenAI's shape.
 fn model_entries(gateway: &Gateway) -> Vec<serde_json::Value> {
-    configured_models(gateway)
+    let mut entries: Vec<_> = configured_models(gateway)
         .into_iter()
         .map(|(id, _)| {
             let owner = id.split('/').next().unwrap_or_default().to_owned();
             json!({ "id": id, "object": "model", "created": 0, "owned_by": owner })
         })
-        .collect()
+        .collect();
+    let snapshot = gateway.snapshot();
+    entries.extend(snapshot.combos().iter().map(|combo| {
+        json!({ "id": combo.name, "object": "model", "created": 0, "owned_by": "combo", "strategy": combo.strategy })
+    }));
+    entries
+}
+
+/// `GET /v1/providers/{provider}/models`: one provider's models.
+pub fn provider_models(gateway: &Gateway, provider: &str) -> Response<Body> {
+    let snapshot = gateway.snapshot();
+    let Some(provider) = snapshot.provider(provider) else {
+        return respond::error(
+            WireFormat::OpenaiChat,
+            &GatewayError::UnknownProvider(format!("provider '{provider}' is not configured")),
+        );
+    };
+    let data: Vec<_> = provider
+        .models
+        .iter()
+        .map(|m| json!({ "id": format!("{}/{}", provider.id, m.id), "object": "model", "created": 0, "owned_by": provider.id }))
+        .collect();
+    respond::json(StatusCode::OK, json!({ "object": "list", "data": data }).to_string().into())
 }
 
 /// `GET /v1beta/models`

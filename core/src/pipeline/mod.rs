@@ -13,6 +13,7 @@ pub mod passthrough;
 pub mod record;
 pub mod relay;
 pub mod reply;
+pub mod resilience_api;
 pub mod resolve;
 pub mod respond;
 pub mod router;
@@ -83,6 +84,12 @@ impl GatewayOptions {
     }
 }
 
+/// The breaker settings the config asks for.
+fn breaker_profiles(snapshot: &ConfigSnapshot) -> BreakerProfiles {
+    let routing = snapshot.routing();
+    BreakerProfiles { default: routing.breaker, local: routing.local_breaker }
+}
+
 /// Per-request facts every phase can read.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
@@ -107,9 +114,10 @@ impl Gateway {
     pub async fn new(ports: Ports, options: GatewayOptions) -> Result<Self, StoreError> {
         let stored = ports.config.load().await?;
         let started_us = ports.clock.monotonic_us();
+        let snapshot = ConfigSnapshot::build(&stored);
         Ok(Gateway {
-            snapshot: ArcSwap::from_pointee(ConfigSnapshot::build(&stored)),
-            router: Router::new(ports.clock.clone(), BreakerProfiles::default()),
+            router: Router::new(ports.clock.clone(), breaker_profiles(&snapshot)),
+            snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,
             next_request: AtomicU64::new(0),
@@ -129,7 +137,9 @@ impl Gateway {
             return Ok(false);
         }
         let stored = self.ports.config.load().await?;
-        self.snapshot.store(Arc::new(ConfigSnapshot::build(&stored)));
+        let snapshot = ConfigSnapshot::build(&stored);
+        self.router.health.set_profiles(breaker_profiles(&snapshot));
+        self.snapshot.store(Arc::new(snapshot));
         Ok(true)
     }
 
@@ -157,6 +167,14 @@ impl Gateway {
             Route::GeminiModel(id) => info::gemini_model(self, &id),
             Route::OllamaTags => info::ollama_tags(self),
             Route::OllamaVersion => info::ollama_version(),
+            Route::ProviderModels(provider) => info::provider_models(self, &provider),
+            Route::Resilience => resilience_api::report(self),
+            Route::PatchResilience => resilience_api::patch(self, body).await,
+            Route::ResetResilience => resilience_api::reset(self, body).await,
+            Route::RateLimits => resilience_api::rate_limits(self),
+            Route::Availability => resilience_api::availability(self),
+            Route::ModelAvailability => resilience_api::check_model(self, body).await,
+            Route::Sessions => resilience_api::sessions(self),
             Route::Health => info::health(self),
             Route::NotFound(format) => {
                 respond::error(format, &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())))

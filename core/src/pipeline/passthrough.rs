@@ -109,6 +109,7 @@ mod tests {
             path_model: None,
             path_stream: None,
             framing: Default::default(),
+            provider: None,
         }
     }
 
@@ -160,6 +161,7 @@ mod tests {
             path_model: Some("g/m".into()),
             path_stream: Some(true),
             framing: Default::default(),
+            provider: None,
         };
         let body = Bytes::from_static(br#"{"contents":[]}"#);
         let probed = probe(&gemini, &body).unwrap();

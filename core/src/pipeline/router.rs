@@ -15,11 +15,13 @@ pub struct ChatEndpoint {
     /// Gemini's method decides streaming (`:streamGenerateContent`), not the body.
     pub path_stream: Option<bool>,
     pub framing: StreamFraming,
+    /// `/v1/providers/{provider}/...`: the model belongs to this provider.
+    pub provider: Option<String>,
 }
 
 impl ChatEndpoint {
     fn body(format: WireFormat) -> Self {
-        ChatEndpoint { format, path_model: None, path_stream: None, framing: StreamFraming::Default }
+        ChatEndpoint { format, path_model: None, path_stream: None, framing: StreamFraming::Default, provider: None }
     }
 }
 
@@ -34,6 +36,17 @@ pub enum Route {
     /// Gemini `GET /v1beta/models` and `GET /v1beta/models/{model}`.
     GeminiModels,
     GeminiModel(String),
+    /// `GET /v1/providers/{provider}/models`.
+    ProviderModels(String),
+    /// Routing state: `/api/resilience` (GET, PATCH), `/api/resilience/reset` (POST),
+    /// `/api/rate-limits`, `/api/models/availability` (GET, POST), `/api/sessions`.
+    Resilience,
+    PatchResilience,
+    ResetResilience,
+    RateLimits,
+    Availability,
+    ModelAvailability,
+    Sessions,
     /// Ollama `GET /api/tags` and `GET /api/version`.
     OllamaTags,
     OllamaVersion,
@@ -59,7 +72,23 @@ pub fn route(method: &Method, path: &str, query: Option<&str>) -> Route {
         "/v1/models" | "/models" => expect(Method::GET, Route::ListModels),
         "/v1beta/models" => expect(Method::GET, Route::GeminiModels),
         "/api/monitoring/health" | "/health" | "/healthz" => expect(Method::GET, Route::Health),
+        "/api/resilience" => match *method {
+            Method::GET => Route::Resilience,
+            Method::PATCH => Route::PatchResilience,
+            _ => Route::MethodNotAllowed(format),
+        },
+        "/api/resilience/reset" => expect(Method::POST, Route::ResetResilience),
+        "/api/rate-limits" => expect(Method::GET, Route::RateLimits),
+        "/api/models/availability" => match *method {
+            Method::GET => Route::Availability,
+            Method::POST => Route::ModelAvailability,
+            _ => Route::MethodNotAllowed(format),
+        },
+        "/api/sessions" => expect(Method::GET, Route::Sessions),
         _ => {
+            if let Some(rest) = path.strip_prefix("/v1/providers/") {
+                return provider_route(method, rest);
+            }
             if let Some(rest) = path.strip_prefix("/v1beta/models/") {
                 return gemini_model_route(method, rest, query);
             }
@@ -69,6 +98,24 @@ pub fn route(method: &Method, path: &str, query: Option<&str>) -> Route {
             }
         }
     }
+}
+
+/// `{provider}/chat/completions` or `{provider}/models` under `/v1/providers/`.
+fn provider_route(method: &Method, rest: &str) -> Route {
+    let format = WireFormat::OpenaiChat;
+    let Some((provider, action)) = rest.split_once('/') else { return Route::NotFound(format) };
+    if provider.is_empty() {
+        return Route::NotFound(format);
+    }
+    let (wanted, route) = match action {
+        "chat/completions" => (
+            Method::POST,
+            Route::Chat(ChatEndpoint { provider: Some(provider.to_owned()), ..ChatEndpoint::body(format) }),
+        ),
+        "models" => (Method::GET, Route::ProviderModels(provider.to_owned())),
+        _ => return Route::NotFound(format),
+    };
+    if *method == wanted { route } else { Route::MethodNotAllowed(format) }
 }
 
 /// `{model}:generateContent`, `{model}:streamGenerateContent` or a bare `{model}`.
@@ -93,6 +140,7 @@ fn gemini_model_route(method: &Method, rest: &str, query: Option<&str>) -> Route
                 path_model: Some(model.clone()),
                 path_stream: Some(stream),
                 framing,
+                provider: None,
             }),
         )
     };
@@ -107,13 +155,17 @@ fn gemini_model_route(method: &Method, rest: &str, query: Option<&str>) -> Route
     }
 }
 
+/// Ollama's own API paths (the rest of `/api/...` is the gateway's management API).
+const OLLAMA_PATHS: [&str; 8] =
+    ["/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/embed", "/api/ps", "/api/pull", "/api/version"];
+
 /// The format errors on an unknown path are shown in, guessed from the path's family.
 fn error_format(path: &str) -> WireFormat {
     if path.starts_with("/v1beta") {
         WireFormat::Gemini
     } else if path.starts_with("/v1/messages") {
         WireFormat::Anthropic
-    } else if path.starts_with("/api/") && !path.starts_with("/api/monitoring") || path.starts_with("/v1/api/") {
+    } else if path.starts_with("/v1/api/") || OLLAMA_PATHS.iter().any(|p| path.starts_with(p)) {
         WireFormat::Ollama
     } else {
         WireFormat::OpenaiChat
@@ -163,9 +215,18 @@ mod tests {
         assert_eq!(route(&Method::POST, "/api/chat", None), chat(WireFormat::Ollama));
         assert_eq!(route(&Method::POST, "/v1/api/chat", None), chat(WireFormat::Ollama));
         assert_eq!(route(&Method::GET, "/api/tags", None), Route::OllamaTags);
-        assert_eq!(route(&Method::GET, "/api/nope", None), Route::NotFound(WireFormat::Ollama));
+        assert_eq!(route(&Method::GET, "/api/generate", None), Route::NotFound(WireFormat::Ollama));
+        assert_eq!(route(&Method::GET, "/api/nope", None), Route::NotFound(WireFormat::OpenaiChat));
         assert_eq!(route(&Method::GET, "/v1/messages/x", None), Route::NotFound(WireFormat::Anthropic));
         assert_eq!(route(&Method::GET, "/api/v1beta/models", None), Route::GeminiModels);
+        assert_eq!(
+            route(&Method::POST, "/v1/providers/openai/chat/completions", None),
+            Route::Chat(ChatEndpoint { provider: Some("openai".into()), ..ChatEndpoint::body(WireFormat::OpenaiChat) })
+        );
+        assert_eq!(route(&Method::GET, "/api/v1/providers/groq/models", None), Route::ProviderModels("groq".into()));
+        assert_eq!(route(&Method::PATCH, "/api/resilience", None), Route::PatchResilience);
+        assert_eq!(route(&Method::POST, "/api/models/availability", None), Route::ModelAvailability);
+        assert_eq!(route(&Method::DELETE, "/api/sessions", None), Route::MethodNotAllowed(WireFormat::OpenaiChat));
     }
 
     #[test]
@@ -176,6 +237,7 @@ mod tests {
                 path_model: Some(model.into()),
                 path_stream: Some(stream),
                 framing,
+                provider: None,
             })
         };
         assert_eq!(

@@ -14,33 +14,8 @@ use crate::providers::AuthScheme;
 /// Weight of the newest sample in the latency and error-rate moving averages.
 const ALPHA: f64 = 0.3;
 
-/// When a breaker opens and how it recovers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BreakerConfig {
-    /// Failures within `window_ms` that open the breaker; 0 never opens it.
-    pub failure_threshold: u32,
-    pub window_ms: u64,
-    /// How long an open breaker rejects before admitting probes.
-    pub open_ms: u64,
-    /// Concurrent probes admitted while half-open (at least 1).
-    pub half_open_probes: u32,
-}
-
-impl BreakerConfig {
-    /// Remote, keyed providers: 5 failures in 60 s open the breaker for 30 s.
-    pub const REMOTE: BreakerConfig =
-        BreakerConfig { failure_threshold: 5, window_ms: 60_000, open_ms: 30_000, half_open_probes: 1 };
-    /// Local servers (Ollama and the like): quick to open, quick to retry.
-    pub const LOCAL: BreakerConfig =
-        BreakerConfig { failure_threshold: 3, window_ms: 30_000, open_ms: 5_000, half_open_probes: 1 };
-}
-
-impl Default for BreakerConfig {
-    fn default() -> Self {
-        Self::REMOTE
-    }
-}
+/// When a breaker opens and how it recovers (the config's own type: one definition).
+pub use crate::config::BreakerSettings as BreakerConfig;
 
 /// Breaker settings per kind of upstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

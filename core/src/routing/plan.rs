@@ -5,11 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{ConfigSnapshot, ResolvedProvider};
+use crate::config::validate::MAX_COMBO_DEPTH;
+use crate::config::{ComboSettings, ConfigSnapshot, ResolvedCombo, ResolvedComboTarget, ResolvedProvider, TargetRef};
 use crate::error::GatewayError;
 use crate::pipeline::GatewayOptions;
 use crate::pipeline::resolve::resolve;
+use crate::routing::health::{CircuitState, HealthKey};
 use crate::routing::router::Router;
+use crate::routing::select::TargetCandidate;
 use crate::routing::sessions::SessionEntry;
 
 /// How one target is attempted.
@@ -27,6 +30,27 @@ pub struct AttemptPolicy {
 }
 
 impl AttemptPolicy {
+    /// A combo's settings for its targets: retries, delay, and timeouts that win over the
+    /// provider's (`attempt_timeout_ms` caps every wait of one attempt).
+    pub fn apply(&mut self, settings: &ComboSettings) {
+        let ms = Duration::from_millis;
+        self.retries = settings.retries;
+        self.retry_delay = ms(settings.retry_delay_ms);
+        if let Some(first_byte) = settings.first_byte_ms {
+            self.first_byte_timeout = ms(first_byte);
+        }
+        if let Some(idle) = settings.idle_ms {
+            self.idle_timeout = ms(idle);
+        }
+        if let Some(total) = settings.total_ms {
+            self.total_timeout = ms(total);
+        }
+        if let Some(cap) = settings.attempt_timeout_ms.map(ms) {
+            self.first_byte_timeout = self.first_byte_timeout.min(cap);
+            self.total_timeout = self.total_timeout.min(cap);
+        }
+    }
+
     /// The gateway's global timeouts, overridden by the provider's own.
     pub fn for_provider(options: &GatewayOptions, provider: &ResolvedProvider) -> Self {
         let ms = Duration::from_millis;
@@ -57,7 +81,9 @@ impl PlannedTarget {
     }
 }
 
-/// The targets to try for `model`, best first.
+/// The targets to try for `model`, best first: an alias is followed once; a combo expands
+/// into its targets in its strategy's order (nested combos in theirs); `provider/model` or a
+/// bare listed model is one target; an unknown bare name goes to `[routing] default_model`.
 pub fn plan(
     snapshot: &ConfigSnapshot,
     router: &Router,
@@ -65,12 +91,115 @@ pub fn plan(
     model: &str,
     session: Option<&SessionEntry>,
 ) -> Result<Vec<PlannedTarget>, GatewayError> {
-    let _ = router;
-    let target = resolve(snapshot, model)?;
-    let policy = AttemptPolicy::for_provider(options, &target.provider);
-    let mut targets = vec![PlannedTarget { provider: target.provider, model: target.model, policy }];
+    let planner = Planner { snapshot, router, options };
+    let name = snapshot.aliases().alias_for(model).unwrap_or(model);
+    let mut targets = Vec::new();
+    match planner.expand(name, None, 0, &mut targets) {
+        Ok(()) => {}
+        Err(err @ (GatewayError::UnknownModel(_) | GatewayError::UnknownProvider(_))) => {
+            // A name nothing serves goes to the global default, if there is one.
+            let Some(default) = snapshot.routing().default_model.as_deref().filter(|d| *d != name) else {
+                return Err(err);
+            };
+            planner.expand(default, None, 0, &mut targets)?;
+        }
+        Err(err) => return Err(err),
+    }
+    if targets.is_empty() {
+        return Err(GatewayError::UnknownModel(format!(
+            "'{model}' names a combo with no servable target (are its providers configured?)"
+        )));
+    }
     prefer_session_target(&mut targets, session);
     Ok(targets)
+}
+
+struct Planner<'a> {
+    snapshot: &'a ConfigSnapshot,
+    router: &'a Router,
+    options: &'a GatewayOptions,
+}
+
+impl Planner<'_> {
+    fn expand(
+        &self,
+        name: &str,
+        settings: Option<&ComboSettings>,
+        depth: usize,
+        out: &mut Vec<PlannedTarget>,
+    ) -> Result<(), GatewayError> {
+        if let Some(combo) = self.snapshot.combo(name) {
+            return self.expand_combo(combo, depth, out);
+        }
+        let target = resolve(self.snapshot, name)?;
+        let mut policy = AttemptPolicy::for_provider(self.options, &target.provider);
+        if let Some(settings) = settings {
+            policy.apply(settings);
+        }
+        let planned = PlannedTarget { provider: target.provider, model: target.model, policy };
+        // The same target reached twice (nested combos) is tried once, at its first place.
+        if !out.iter().any(|t| t.label() == planned.label()) {
+            out.push(planned);
+        }
+        Ok(())
+    }
+
+    fn expand_combo(
+        &self,
+        combo: &ResolvedCombo,
+        depth: usize,
+        out: &mut Vec<PlannedTarget>,
+    ) -> Result<(), GatewayError> {
+        if depth >= MAX_COMBO_DEPTH {
+            return Err(GatewayError::InvalidRequest(format!(
+                "combo '{}' nests deeper than {MAX_COMBO_DEPTH} levels",
+                combo.name
+            )));
+        }
+        let candidates: Vec<TargetCandidate> = combo.targets.iter().map(|t| self.candidate(t)).collect();
+        for index in self.router.selector.order_targets(&combo.name, combo.strategy, &candidates) {
+            let Some(target) = combo.targets.get(index) else { continue };
+            let result = match &target.kind {
+                TargetRef::Combo(name) => match self.snapshot.combo(name) {
+                    Some(nested) => self.expand_combo(nested, depth + 1, out),
+                    None => Err(GatewayError::UnknownModel(format!("combo '{name}' is not configured"))),
+                },
+                TargetRef::Model { .. } => self.expand(&target.target, Some(&combo.settings), depth, out),
+            };
+            // A target whose provider is not configured (yet) cannot serve: the others can.
+            if let Err(err) = result {
+                tracing::debug!(combo = %combo.name, target = %target.target, error = %err, "combo target skipped");
+            }
+        }
+        Ok(())
+    }
+
+    /// What the combo's strategy knows about one of its targets.
+    fn candidate(&self, target: &ResolvedComboTarget) -> TargetCandidate {
+        let mut candidate = TargetCandidate {
+            key: target.target.clone(),
+            weight: target.weight,
+            cost_per_mtok: None,
+            latency_ms: None,
+            error_rate: 0.0,
+            requests: 0,
+            healthy: true,
+        };
+        if let TargetRef::Model { provider, model } = &target.kind
+            && let Some(provider) = self.snapshot.provider(provider)
+        {
+            let key = HealthKey::model(provider.id.clone(), model.clone());
+            let estimate = self.router.health.estimate(&key);
+            candidate.latency_ms = estimate.latency_ms;
+            candidate.error_rate = estimate.error_rate;
+            candidate.requests = estimate.requests;
+            candidate.healthy = self.router.health.state(&key) != CircuitState::Open
+                && provider.connections.iter().any(|c| self.router.account_healthy(&c.id));
+            candidate.cost_per_mtok =
+                provider.models.iter().find(|m| m.id == *model).and_then(|m| Some(m.input_price? + m.output_price?));
+        }
+        candidate
+    }
 }
 
 /// A sticky session's last target goes first (its health is checked when it is attempted).

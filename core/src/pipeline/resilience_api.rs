@@ -1,0 +1,161 @@
+//! The routing state over HTTP: breakers and cooldowns (`/api/resilience`, reset, PATCH of the
+//! breaker profiles), rate limits, model availability and sticky sessions. What an operator
+//! looks at when a provider misbehaves.
+
+use http::{Response, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::body::Body;
+use crate::error::GatewayError;
+use crate::pipeline::Gateway;
+use crate::pipeline::chat::read_body;
+use crate::pipeline::info::configured_models;
+use crate::pipeline::respond;
+use crate::providers::WireFormat;
+use crate::routing::health::{CircuitState, HealthKey};
+use crate::routing::plan::{PlannedTarget, plan};
+
+fn ok(body: Value) -> Response<Body> {
+    respond::json(StatusCode::OK, body.to_string().into())
+}
+
+fn fail(err: &GatewayError) -> Response<Body> {
+    respond::error(WireFormat::OpenaiChat, err)
+}
+
+/// `GET /api/resilience`: breaker profiles and every known breaker, cooldown and estimate.
+pub fn report(gateway: &Gateway) -> Response<Body> {
+    ok(serde_json::to_value(gateway.router.health.snapshot()).unwrap_or(Value::Null))
+}
+
+/// `PATCH /api/resilience`: a JSON merge patch of the breaker profiles (until the next config
+/// change reloads them from the store).
+pub async fn patch(gateway: &Gateway, body: Body) -> Response<Body> {
+    let result = async {
+        let body = read_body(gateway, body).await?;
+        let patch: Value = serde_json::from_slice(&body)
+            .map_err(|e| GatewayError::InvalidRequest(format!("request body is not valid JSON: {e}")))?;
+        let profiles = gateway.router.health.profiles().patched(&patch).map_err(GatewayError::InvalidRequest)?;
+        gateway.router.health.set_profiles(profiles);
+        Ok::<_, GatewayError>(profiles)
+    }
+    .await;
+    match result {
+        Ok(profiles) => ok(json!({ "profiles": profiles })),
+        Err(err) => fail(&err),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetRequest {
+    /// `account:<id>` or `model:<provider>/<model>`; none resets everything.
+    key: Option<String>,
+}
+
+/// `POST /api/resilience/reset`: closes breakers and clears cooldowns (one key or all).
+pub async fn reset(gateway: &Gateway, body: Body) -> Response<Body> {
+    let result = async {
+        let body = read_body(gateway, body).await?;
+        let request: ResetRequest = if body.iter().all(u8::is_ascii_whitespace) {
+            ResetRequest { key: None }
+        } else {
+            serde_json::from_slice(&body).map_err(|e| {
+                GatewayError::InvalidRequest(format!("expected {{\"key\": \"account:<id>\"}} or {{}}: {e}"))
+            })?
+        };
+        let key = match request.key.as_deref() {
+            Some(key) => Some(key.parse::<HealthKey>().map_err(GatewayError::InvalidRequest)?),
+            None => None,
+        };
+        gateway.router.health.reset(key.as_ref());
+        Ok::<_, GatewayError>(request.key)
+    }
+    .await;
+    match result {
+        Ok(key) => ok(json!({ "reset": key.unwrap_or_else(|| "all".into()) })),
+        Err(err) => fail(&err),
+    }
+}
+
+/// `GET /api/rate-limits`: accounts cooling down after a 429, and until when.
+pub fn rate_limits(gateway: &Gateway) -> Response<Body> {
+    let now = gateway.router.now_ms();
+    let cooldowns: Vec<Value> = gateway
+        .router
+        .health
+        .active_cooldowns()
+        .into_iter()
+        .map(|(account, until_ms)| {
+            json!({ "account": account, "until_ms": until_ms, "retry_after_secs": until_ms.saturating_sub(now).div_ceil(1000) })
+        })
+        .collect();
+    ok(json!({ "now_ms": now, "cooldowns": cooldowns }))
+}
+
+/// Whether a planned target can be tried now, and why not.
+fn target_availability(gateway: &Gateway, target: &PlannedTarget) -> Value {
+    let health = &gateway.router.health;
+    let model_key = HealthKey::model(target.provider.id.clone(), target.model.clone());
+    let state = health.state(&model_key);
+    let accounts: Vec<Value> = target
+        .provider
+        .connections
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "available": gateway.router.account_healthy(&c.id),
+                "breaker": health.state(&HealthKey::account(c.id.clone())),
+                "cooldown_until_ms": health.cooldown_until(&c.id),
+            })
+        })
+        .collect();
+    let available = state != CircuitState::Open && accounts.iter().any(|a| a["available"] == true);
+    json!({ "target": target.label(), "available": available, "breaker": state, "accounts": accounts })
+}
+
+/// One model (or combo or alias): its plan and whether any target can serve now.
+fn model_availability(gateway: &Gateway, model: &str) -> Result<Value, GatewayError> {
+    let snapshot = gateway.snapshot();
+    let targets = plan(&snapshot, &gateway.router, &gateway.options, model, None)?;
+    let targets: Vec<Value> = targets.iter().map(|t| target_availability(gateway, t)).collect();
+    let available = targets.iter().any(|t| t["available"] == true);
+    Ok(json!({ "model": model, "available": available, "targets": targets }))
+}
+
+/// `GET /api/models/availability`: every configured model and combo.
+pub fn availability(gateway: &Gateway) -> Response<Body> {
+    let snapshot = gateway.snapshot();
+    let mut names: Vec<String> = configured_models(gateway).into_iter().map(|(id, _)| id).collect();
+    names.extend(snapshot.combos().iter().map(|c| format!("combo/{}", c.name)));
+    let models: Vec<Value> = names.iter().filter_map(|name| model_availability(gateway, name).ok()).collect();
+    ok(json!({ "models": models }))
+}
+
+#[derive(Deserialize)]
+struct AvailabilityRequest {
+    model: String,
+}
+
+/// `POST /api/models/availability {"model": ...}`: one model's plan and state.
+pub async fn check_model(gateway: &Gateway, body: Body) -> Response<Body> {
+    let result = async {
+        let body = read_body(gateway, body).await?;
+        let request: AvailabilityRequest = serde_json::from_slice(&body)
+            .map_err(|e| GatewayError::InvalidRequest(format!("expected {{\"model\": \"<model>\"}}: {e}")))?;
+        model_availability(gateway, &request.model)
+    }
+    .await;
+    match result {
+        Ok(body) => ok(body),
+        Err(err) => fail(&err),
+    }
+}
+
+/// `GET /api/sessions`: live sticky sessions, most recent first.
+pub fn sessions(gateway: &Gateway) -> Response<Body> {
+    let sessions = gateway.router.sessions.list(gateway.router.now_ms());
+    ok(json!({ "sessions": sessions }))
+}
