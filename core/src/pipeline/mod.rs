@@ -143,6 +143,17 @@ impl Gateway {
         Ok(true)
     }
 
+    /// Writes this instance's cooldowns to the shared store and takes in the other
+    /// instances'. Runtimes call it periodically.
+    pub async fn share_cooldowns(&self) -> Result<(), StoreError> {
+        for (key, until_ms) in self.router.health.active_cooldowns() {
+            self.ports.cooldowns.put(&key, until_ms).await?;
+        }
+        let rows = self.ports.cooldowns.active(self.ports.clock.now_unix_ms()).await?;
+        self.router.health.merge_cooldowns(&rows);
+        Ok(())
+    }
+
     pub(crate) fn record_handle(&self) -> RecordHandle {
         RecordHandle { usage: self.ports.usage.clone(), clock: self.ports.clock.clone() }
     }

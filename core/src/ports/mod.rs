@@ -32,4 +32,6 @@ pub struct Ports {
     pub cache: Arc<dyn CacheStore>,
     pub backup: Arc<dyn BackupStore>,
     pub spawner: Arc<dyn Spawner>,
+    /// Cooldowns shared with other instances on the same store.
+    pub cooldowns: Arc<dyn CooldownStore>,
 }

@@ -8,7 +8,9 @@ use omniroute_core::config::declare;
 use omniroute_core::ports::memory::MemoryCacheStore;
 use omniroute_core::ports::{Clock, ConfigStore, Ports};
 use omniroute_storage::secrets::KeySource;
-use omniroute_storage::{Database, LibsqlConfigStore, LibsqlUsageSink, LocalDirBackupStore, SecretBox};
+use omniroute_storage::{
+    Database, LibsqlConfigStore, LibsqlCooldownStore, LibsqlUsageSink, LocalDirBackupStore, SecretBox,
+};
 
 use crate::clock::SystemClock;
 use crate::http_client::ReqwestHttpClient;
@@ -53,6 +55,7 @@ pub async fn bootstrap(settings: &Settings, env: &dyn Fn(&str) -> Option<String>
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let cache_clock = clock.clone();
+    let cooldowns = Arc::new(LibsqlCooldownStore::new(db.clone()));
     let usage = Arc::new(LibsqlUsageSink::new(db, USAGE_BUFFER_ROWS));
     let spawner = TokioSpawner::default();
     let http = ReqwestHttpClient::new(settings.connect_timeout).map_err(StartError::Config)?;
@@ -64,6 +67,7 @@ pub async fn bootstrap(settings: &Settings, env: &dyn Fn(&str) -> Option<String>
         cache: Arc::new(MemoryCacheStore::new(move || cache_clock.now_unix_ms())),
         backup: Arc::new(LocalDirBackupStore::new(settings.data_dir.join("backups"))),
         spawner: Arc::new(spawner.clone()),
+        cooldowns,
     };
     let gateway =
         Gateway::new(ports, settings.gateway.clone()).await.map_err(|e| StartError::Storage(e.to_string()))?;

@@ -105,10 +105,14 @@ pub async fn serve(
     tracing::info!(dropped_usage_rows = booted.usage.dropped(), "usage flushed; bye");
 }
 
-/// Periodic usage flush and config refresh.
+/// Cooldowns reach the store (and other instances' reach us) this often.
+const COOLDOWN_SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Periodic usage flush, config refresh and cooldown sharing.
 async fn background_work(booted: Arc<Bootstrapped>) {
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     let mut refresh = tokio::time::interval(REFRESH_EVERY);
+    let mut cooldowns = tokio::time::interval(COOLDOWN_SYNC_EVERY);
     loop {
         tokio::select! {
             _ = flush.tick() => booted.usage.flush().await,
@@ -116,6 +120,9 @@ async fn background_work(booted: Arc<Bootstrapped>) {
                 Ok(true) => tracing::info!("config changed; snapshot reloaded"),
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "config refresh failed; keeping the current snapshot"),
+            },
+            _ = cooldowns.tick() => if let Err(e) = booted.gateway.share_cooldowns().await {
+                tracing::warn!(error = %e, "sharing cooldowns with the store failed");
             },
         }
     }

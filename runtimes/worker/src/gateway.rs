@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use omniroute_core::config::{FileConfig, declare};
 use omniroute_core::ports::ConfigStore;
-use omniroute_core::ports::memory::{MemoryBackupStore, MemoryCacheStore, MemoryConfigStore, MemoryUsageSink};
+use omniroute_core::ports::memory::{
+    MemoryBackupStore, MemoryCacheStore, MemoryConfigStore, MemoryCooldownStore, MemoryUsageSink,
+};
 use omniroute_core::{Gateway, GatewayOptions, Ports};
 use worker::Env;
 
@@ -70,6 +72,8 @@ async fn build(env: &Env) -> Result<Gateway, StartError> {
         cache: Arc::new(MemoryCacheStore::new(|| js_sys::Date::now() as u64)),
         backup: Arc::new(MemoryBackupStore::default()),
         spawner: Arc::new(WaitUntilSpawner),
+        // One isolate's memory until the Worker gets a shared store (Turso).
+        cooldowns: Arc::new(MemoryCooldownStore::default()),
     };
     Gateway::new(ports, file.as_ref().map(GatewayOptions::from_file).unwrap_or_default()).await.map_err(|err| {
         worker::console_error!("omniroute: loading config: {err}");
