@@ -19,7 +19,7 @@ use crate::pipeline::reply::{Plan, respond};
 use crate::pipeline::respond as render;
 use crate::pipeline::router::ChatEndpoint;
 use crate::pipeline::{Gateway, RequestContext};
-use crate::providers::WireFormat;
+use crate::providers::{WireFormat, find_catalog_provider};
 use crate::routing::plan::{PlannedTarget, plan};
 use crate::routing::sessions::Sessions;
 
@@ -151,11 +151,16 @@ fn scoped_model(snapshot: &ConfigSnapshot, scope: &str, model: &str) -> Result<S
     let Some(provider) = snapshot.provider(scope) else {
         return Err(GatewayError::UnknownProvider(format!("provider '{scope}' is not configured")));
     };
-    match model.split_once('/').and_then(|(prefix, _)| snapshot.provider(prefix)) {
-        Some(named) if named.id == provider.id => Ok(model.to_owned()),
+    // A prefix naming a configured or a catalog provider is a provider prefix; anything else
+    // is part of the model name (`meta-llama/...`).
+    let named = model.split_once('/').and_then(|(prefix, _)| {
+        snapshot.provider(prefix).map(|p| p.id.clone()).or_else(|| find_catalog_provider(prefix).map(|e| e.id.clone()))
+    });
+    match named {
+        Some(named) if named == provider.id => Ok(model.to_owned()),
         Some(named) => Err(GatewayError::InvalidRequest(format!(
-            "model '{model}' belongs to provider '{}', but this route is for provider '{}'",
-            named.id, provider.id
+            "model '{model}' belongs to provider '{named}', but this route is for provider '{}'",
+            provider.id
         ))),
         None => Ok(format!("{}/{model}", provider.id)),
     }

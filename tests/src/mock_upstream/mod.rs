@@ -8,6 +8,7 @@
 //!   `cut-stream`      a stream that dies after its first text fragment (no terminal event)
 //!   `slow-<ms>`       waits before answering                     `drip-<ms>` streams a frame every <ms>
 //!   `thinking`        (Anthropic) a signed thinking block, then the text
+//!   `flaky`           (OpenAI chat) every other request is a 503, starting with the first
 //!   anything else: the text answer `MOCK_TEXT` with usage `MOCK_USAGE`.
 //! A key `sk-bad`, in whichever header the format authenticates with, gets a 500, to exercise
 //! account fallback. Every POST is recorded; the catalogue GETs (`/v1/models`, `/v1beta/models`,
@@ -67,9 +68,15 @@ impl Recorded {
 #[derive(Clone, Default)]
 pub(crate) struct MockState {
     requests: Arc<Mutex<Vec<Recorded>>>,
+    flaky: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl MockState {
+    /// `flaky` (OpenAI chat): every other request fails with a 503, starting with the first.
+    pub(crate) fn flaky_turn_fails(&self) -> bool {
+        self.flaky.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 2 == 0
+    }
+
     pub(crate) fn record(&self, uri: &Uri, headers: &HeaderMap, body: &Bytes) {
         let path = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
         self.requests.lock().expect("lock").push(Recorded { path, headers: headers.clone(), body: body.clone() });

@@ -46,6 +46,9 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let stream = request["stream"].as_bool().unwrap_or(false);
     let include_usage = request["stream_options"]["include_usage"].as_bool().unwrap_or(false);
+    if model == "flaky" && state.flaky_turn_fails() {
+        return json_response(503, error_body(503, "mock upstream flapped"));
+    }
     let plan = match plan(&model).await {
         Ok(plan) => plan,
         Err(Early::Status(status)) => {
