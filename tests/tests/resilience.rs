@@ -260,3 +260,31 @@ async fn a_flapping_upstream_under_load_loses_no_request_and_answers_none_twice(
     assert_eq!(steady, 100 + 50, "the flapping target's 50 failures fell back to the steady one");
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_may_pin_an_account_or_wait_for_a_cooling_one() {
+    let mock = MockUpstream::start();
+    let config = format!(
+        "[[providers]]\nid = \"duo\"\nformat = \"openai-chat\"\nbase_url = \"{}\"\n  [[providers.accounts]]\n  name = \"first\"\n  api_key = \"key-1\"\n  [[providers.accounts]]\n  name = \"second\"\n  api_key = \"key-2\"\n",
+        mock.base_url()
+    );
+    let gw = TestGateway::start(&config, &[]).await;
+    let url = gw.url("/v1/chat/completions");
+    let pinned = post(&url, &chat("duo/gpt-mock"), &[("x-omniroute-connection", "duo:second")]).await;
+    assert_eq!(pinned.status(), 200);
+    assert_eq!(mock.last_request().headers["authorization"], "Bearer key-2");
+    let wrong = post(&url, &chat("duo/gpt-mock"), &[("x-omniroute-connection", "other:x")]).await;
+    assert_eq!(wrong.status(), 400);
+
+    // Both accounts rate-limited (retry-after: 1): a request that may wait gets its answer.
+    for account in ["duo:first", "duo:second"] {
+        let limited = post(&url, &chat("duo/error-429"), &[("x-omniroute-connection", account)]).await;
+        assert_eq!(limited.status(), 429);
+    }
+    assert_eq!(post(&url, &chat("duo/gpt-mock"), &[]).await.status(), 429, "no waiting by default");
+    let started = std::time::Instant::now();
+    let waited = post(&url, &chat("duo/gpt-mock"), &[("x-omniroute-max-wait-ms", "3000")]).await;
+    assert_eq!(waited.status(), 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300), "it waited for the cooldown");
+    gw.stop().await;
+}

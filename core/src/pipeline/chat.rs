@@ -12,7 +12,7 @@ use crate::config::ConfigSnapshot;
 use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming};
 use crate::hub::ChatRequest;
-use crate::pipeline::dispatch::{Attempt, Prepared, dispatch};
+use crate::pipeline::dispatch::{AccountChoice, Attempt, Prepared, dispatch};
 use crate::pipeline::passthrough::probe;
 use crate::pipeline::record::AttemptRecord;
 use crate::pipeline::reply::{Plan, respond};
@@ -100,8 +100,23 @@ async fn chat(
     // dispatch
     let mut attempts = Vec::new();
     let retryable = snapshot.routing().retryable_statuses.clone();
-    let preferred = session.as_ref().map(|s| s.connection_id.as_str());
-    let result = dispatch(gateway, &retryable, &targets, &mut prepare, request.stream, preferred, &mut attempts).await;
+    let pinned = headers.get("x-omniroute-connection").and_then(|v| v.to_str().ok()).map(str::trim);
+    let accounts = match pinned {
+        Some(id) if !id.is_empty() => AccountChoice::Pinned(id),
+        _ => AccountChoice::Preferred(session.as_ref().map(|s| s.connection_id.as_str())),
+    };
+    let mut result =
+        dispatch(gateway, &retryable, &targets, &mut prepare, request.stream, accounts, &mut attempts).await;
+    // Every upstream cooling down: wait for the earliest recovery when the request (header
+    // `x-omniroute-max-wait-ms`) or the config (`[routing] max_wait_ms`) allows it, once.
+    if let Err(GatewayError::RateLimited { retry_after_secs, .. }) = &result {
+        let wait_ms = retry_after_secs.saturating_mul(1000);
+        if wait_ms <= max_wait_ms(headers, snapshot.routing().max_wait_ms) {
+            gateway.ports.clock.sleep(std::time::Duration::from_millis(wait_ms)).await;
+            result =
+                dispatch(gateway, &retryable, &targets, &mut prepare, request.stream, accounts, &mut attempts).await;
+        }
+    }
     let record = |attempt: &Attempt| AttemptRecord {
         ctx: ctx.clone(),
         provider: targets.get(attempt.target).map(|t| t.provider.id.clone()).unwrap_or_default(),
@@ -164,6 +179,14 @@ fn scoped_model(snapshot: &ConfigSnapshot, scope: &str, model: &str) -> Result<S
         ))),
         None => Ok(format!("{}/{model}", provider.id)),
     }
+}
+
+/// The longest a request may wait for a cooling upstream: its own `x-omniroute-max-wait-ms`,
+/// else the configured default, never more than two minutes.
+fn max_wait_ms(headers: &HeaderMap, configured: u64) -> u64 {
+    const CAP_MS: u64 = 120_000;
+    let asked = headers.get("x-omniroute-max-wait-ms").and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    asked.unwrap_or(configured).min(CAP_MS)
 }
 
 /// Whether a target in `provider` format needs translation for this client.

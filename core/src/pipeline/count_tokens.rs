@@ -11,7 +11,7 @@ use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming, anthropic};
 use crate::pipeline::Gateway;
 use crate::pipeline::chat::read_body;
-use crate::pipeline::dispatch::{Prepared, ReplyBody, dispatch};
+use crate::pipeline::dispatch::{AccountChoice, Prepared, ReplyBody, dispatch};
 use crate::pipeline::passthrough::probe;
 use crate::pipeline::respond;
 use crate::pipeline::router::ChatEndpoint;
@@ -57,7 +57,9 @@ async fn count(gateway: &Gateway, headers: &HeaderMap, body: Body) -> Result<Res
     };
     let retryable = snapshot.routing().retryable_statuses.clone();
     let targets = [target];
-    let reply = dispatch(gateway, &retryable, &targets, &mut prepare, false, None, &mut Vec::new()).await?;
+    let reply =
+        dispatch(gateway, &retryable, &targets, &mut prepare, false, AccountChoice::Preferred(None), &mut Vec::new())
+            .await?;
     let ReplyBody::Full(bytes) = reply.body else {
         return Err(GatewayError::UpstreamUnavailable("the upstream streamed a token count".into()));
     };

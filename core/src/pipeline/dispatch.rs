@@ -72,6 +72,15 @@ pub struct Prepared {
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
+/// Which accounts a request may use.
+#[derive(Debug, Clone, Copy)]
+pub enum AccountChoice<'a> {
+    /// The provider's selection order, this one first while healthy (a sticky session's).
+    Preferred(Option<&'a str>),
+    /// Only this account (`x-omniroute-connection`).
+    Pinned(&'a str),
+}
+
 /// Why nothing answered, and what the client should be told.
 struct Outcome {
     /// A retryable upstream answer kept to pass on if nothing better comes.
@@ -92,7 +101,7 @@ pub async fn dispatch(
     targets: &[PlannedTarget],
     prepare: &mut (dyn FnMut(&PlannedTarget) -> Result<Prepared, GatewayError> + Send),
     stream: bool,
-    preferred_account: Option<&str>,
+    accounts: AccountChoice<'_>,
     attempts: &mut Vec<Attempt>,
 ) -> Result<Reply, GatewayError> {
     let router = &gateway.router;
@@ -118,8 +127,22 @@ pub async fn dispatch(
             outcome.note_skip(until_ms, reason);
             continue;
         }
-        let preferred = if index == 0 { preferred_account } else { None };
-        for connection in router.order_accounts(provider, preferred) {
+        let connections: Vec<ResolvedConnection> = match accounts {
+            AccountChoice::Pinned(id) => provider.connections.iter().filter(|c| c.id == id).cloned().collect(),
+            AccountChoice::Preferred(preferred) => {
+                router.order_accounts(provider, if index == 0 { preferred } else { None })
+            }
+        };
+        if let AccountChoice::Pinned(id) = accounts
+            && connections.is_empty()
+        {
+            outcome.refusal.get_or_insert(GatewayError::InvalidRequest(format!(
+                "x-omniroute-connection: '{id}' is not an account of provider '{}'",
+                provider.id
+            )));
+            continue;
+        }
+        for connection in connections {
             let account_key = HealthKey::account(connection.id.clone());
             if let Admission::Rejected { until_ms, reason } = router.health.admit(&account_key, provider.auth) {
                 outcome.note_skip(until_ms, reason);
