@@ -169,6 +169,35 @@ impl BackupStore for MemoryBackupStore {
     }
 }
 
+/// A clock that only moves when told to: deterministic tests of breakers, cooldowns and
+/// sessions. `sleep` returns at once.
+#[derive(Debug)]
+pub struct ManualClock {
+    now_ms: std::sync::atomic::AtomicU64,
+}
+
+impl ManualClock {
+    pub fn new(start_unix_ms: u64) -> Self {
+        ManualClock { now_ms: std::sync::atomic::AtomicU64::new(start_unix_ms) }
+    }
+
+    pub fn advance(&self, ms: u64) {
+        self.now_ms.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl crate::ports::Clock for ManualClock {
+    fn now_unix_ms(&self) -> u64 {
+        self.now_ms.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn monotonic_us(&self) -> u64 {
+        self.now_unix_ms() * 1000
+    }
+    fn sleep(&self, _: std::time::Duration) -> crate::maybe_send::BoxFuture<'static, ()> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,35 +1,18 @@
 //! Unit tests of the resilience state, on a manual clock.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-
 use super::*;
-use crate::maybe_send::BoxFuture;
-
-struct ManualClock(AtomicU64);
-
-impl Clock for ManualClock {
-    fn now_unix_ms(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-    fn monotonic_us(&self) -> u64 {
-        self.now_unix_ms() * 1000
-    }
-    fn sleep(&self, _: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(std::future::ready(()))
-    }
-}
+use crate::ports::memory::ManualClock;
 
 const T0: u64 = 1_700_000_000_000;
 const KEYED: AuthScheme = AuthScheme::Bearer;
 
 fn setup() -> (Arc<ManualClock>, Health) {
-    let clock = Arc::new(ManualClock(AtomicU64::new(T0)));
+    let clock = Arc::new(ManualClock::new(T0));
     (clock.clone(), Health::new(clock, BreakerProfiles::default()))
 }
 
 fn advance(clock: &ManualClock, ms: u64) {
-    clock.0.fetch_add(ms, Ordering::SeqCst);
+    clock.advance(ms);
 }
 
 fn fail(health: &Health, key: &HealthKey, times: u32) {

@@ -96,8 +96,9 @@ pub fn plan(
     let mut targets = Vec::new();
     match planner.expand(name, None, 0, &mut targets) {
         Ok(()) => {}
-        Err(err @ (GatewayError::UnknownModel(_) | GatewayError::UnknownProvider(_))) => {
-            // A name nothing serves goes to the global default, if there is one.
+        Err(err @ GatewayError::UnknownModel(_)) => {
+            // A bare name nothing serves goes to the global default, if there is one (an
+            // unknown provider prefix stays the client's mistake).
             let Some(default) = snapshot.routing().default_model.as_deref().filter(|d| *d != name) else {
                 return Err(err);
             };
@@ -212,3 +213,7 @@ fn prefer_session_target(targets: &mut Vec<PlannedTarget>, session: Option<&Sess
         targets.insert(0, sticky);
     }
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
