@@ -103,7 +103,7 @@ pub struct Gateway {
     pub ports: Ports,
     pub options: GatewayOptions,
     /// Breakers, cooldowns, policy picks and sessions, shared by every request.
-    pub router: Router,
+    pub router: Arc<Router>,
     snapshot: ArcSwap<ConfigSnapshot>,
     next_request: AtomicU64,
     started_us: u64,
@@ -116,7 +116,7 @@ impl Gateway {
         let started_us = ports.clock.monotonic_us();
         let snapshot = ConfigSnapshot::build(&stored);
         Ok(Gateway {
-            router: Router::new(ports.clock.clone(), breaker_profiles(&snapshot)),
+            router: Arc::new(Router::new(ports.clock.clone(), breaker_profiles(&snapshot))),
             snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,

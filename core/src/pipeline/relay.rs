@@ -18,6 +18,9 @@ use crate::maybe_send::{BoxFuture, BoxStream};
 use crate::pipeline::stream_transform::StreamTransform;
 use crate::ports::Clock;
 
+/// The error recorded when the client went away mid-stream (not the upstream's fault).
+pub const CLIENT_GONE: &str = "client disconnected before the stream ended";
+
 /// How a relayed stream ended.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RelayEnd {
@@ -117,7 +120,7 @@ impl<F: FnOnce(RelayEnd) + Unpin> Stream for Relay<F> {
 impl<F: FnOnce(RelayEnd) + Unpin> Drop for Relay<F> {
     fn drop(&mut self) {
         if !self.done {
-            self.end(Some("client disconnected before the stream ended".into()));
+            self.end(Some(CLIENT_GONE.into()));
         }
     }
 }

@@ -12,11 +12,12 @@ use crate::hub::Usage;
 use crate::pipeline::Gateway;
 use crate::pipeline::dispatch::{Attempt, Reply, ReplyBody};
 use crate::pipeline::record::AttemptRecord;
-use crate::pipeline::relay::{Relay, RelayEnd};
+use crate::pipeline::relay::{CLIENT_GONE, Relay, RelayEnd};
 use crate::pipeline::respond::{self, APPLICATION_JSON, EVENT_STREAM, NDJSON};
 use crate::pipeline::stream_transform::StreamTransform;
 use crate::pipeline::usage_tap::usage_in_body;
 use crate::providers::WireFormat;
+use crate::routing::health::{Failure, HealthKey};
 use crate::routing::plan::PlannedTarget;
 
 /// How the answer travels back.
@@ -57,7 +58,18 @@ pub fn respond(
         }
         ReplyBody::Stream { first, rest } => {
             let gw = gateway.record_handle();
+            let router = gateway.router.clone();
+            let (provider, auth, model) = (target.provider.id.clone(), target.provider.auth, target.model.clone());
+            let account = last.connection_id.clone();
             let on_end = move |end: RelayEnd| {
+                // A stream that broke after it started counts against its upstream too
+                // (a client that went away does not).
+                if end.error.as_deref().is_some_and(|e| !e.starts_with(CLIENT_GONE)) {
+                    for key in [HealthKey::account(account.clone()), HealthKey::model(provider.clone(), model.clone())]
+                    {
+                        router.health.on_failure(&key, auth, Failure::StreamBroken);
+                    }
+                }
                 let attempt = Attempt { error: end.error.clone(), ..last };
                 gw.record(&base, &attempt, end.usage, end.error);
             };
