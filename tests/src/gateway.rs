@@ -41,8 +41,13 @@ impl TestGateway {
     /// `anthropic`, `gemini` and `ollama` (set up through their env vars, as users do) and a
     /// custom `responses` provider speaking the Responses API.
     pub async fn with_every_format(mock: &MockUpstream) -> TestGateway {
+        Self::with_every_format_and(mock, "").await
+    }
+
+    /// [`TestGateway::with_every_format`] with more config (TOML sections) before the providers.
+    pub async fn with_every_format_and(mock: &MockUpstream, extra: &str) -> TestGateway {
         let config = format!(
-            "[[providers]]\nid = \"responses\"\nformat = \"openai-responses\"\nbase_url = \"{}\"\n  [[providers.accounts]]\n  api_key = \"sk-test\"\n",
+            "{extra}\n[[providers]]\nid = \"responses\"\nformat = \"openai-responses\"\nbase_url = \"{}\"\n  [[providers.accounts]]\n  api_key = \"sk-test\"\n",
             mock.base_url()
         );
         let env = [
