@@ -74,7 +74,7 @@ pub(crate) struct MockState {
 impl MockState {
     /// `flaky` (OpenAI chat): every other request fails with a 503, starting with the first.
     pub(crate) fn flaky_turn_fails(&self) -> bool {
-        self.flaky.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 2 == 0
+        self.flaky.fetch_add(1, std::sync::atomic::Ordering::SeqCst).is_multiple_of(2)
     }
 
     pub(crate) fn record(&self, uri: &Uri, headers: &HeaderMap, body: &Bytes) {
