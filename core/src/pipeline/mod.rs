@@ -115,8 +115,12 @@ impl Gateway {
         let stored = ports.config.load().await?;
         let started_us = ports.clock.monotonic_us();
         let snapshot = ConfigSnapshot::build(&stored);
+        // Shared with stream relays that outlive the request. On wasm32 the ports (and so the
+        // Router) are not Send, and nothing is threaded there either: Arc stays correct.
+        #[allow(clippy::arc_with_non_send_sync)]
+        let router = Arc::new(Router::new(ports.clock.clone(), breaker_profiles(&snapshot)));
         Ok(Gateway {
-            router: Arc::new(Router::new(ports.clock.clone(), breaker_profiles(&snapshot))),
+            router,
             snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,
