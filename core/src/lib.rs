@@ -11,6 +11,7 @@ pub mod pipeline;
 pub mod ports;
 pub mod providers;
 pub mod routing;
+pub mod telemetry;
 
 pub use body::{Body, BodyError};
 pub use pipeline::{Gateway, GatewayOptions};
