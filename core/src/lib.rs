@@ -2,6 +2,7 @@
 //! Runtimes convert their request type, supply the ports and call [`Gateway::handle`].
 
 pub mod body;
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod formats;
