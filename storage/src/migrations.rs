@@ -7,6 +7,7 @@ use crate::database::DatabaseError;
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/0001_initial.sql")),
     (2, "routing", include_str!("../../migrations/0002_routing.sql")),
+    (3, "usage_cost", include_str!("../../migrations/0003_usage_cost.sql")),
 ];
 
 /// Brings the schema up to the newest version this build knows.
@@ -69,7 +70,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn routing_migration_upgrades_a_version_1_database_and_keeps_its_rows() {
+    async fn later_migrations_upgrade_a_version_1_database_and_keep_its_rows() {
         use omniroute_core::config::{ProviderRecord, TimeoutOverrides};
         use omniroute_core::ports::ConfigStore;
         use omniroute_core::routing::policy::AccountSelection;
@@ -90,13 +91,21 @@ mod tests {
                    VALUES ('mycorp', 'api', 'http://127.0.0.1:1/v1', '[\"m\"]', 0, 0);
                  INSERT INTO connections (id, provider_id, source, name, priority, created_at, updated_at)
                    VALUES ('mycorp:a', 'mycorp', 'api', 'a', 0, 0, 0);
-                 UPDATE config_version SET version = 7;",
+                 UPDATE config_version SET version = 7;
+                 INSERT INTO usage_log (request_id, ts_ms, provider, connection_id, requested_model, upstream_model,
+                   client_format, upstream_format, status, stream, input_tokens, output_tokens, latency_ms)
+                   VALUES ('r1', 1, 'mycorp', 'mycorp:a', 'mycorp/m', 'm', 'openai-chat', 'openai-chat', 200, 0, 3, 4, 5);",
             )
             .await
             .unwrap();
         }
         let db = Database::open_file(&path).await.unwrap();
-        assert_eq!(current_version(db.connection()).await.unwrap(), 2);
+        let newest = MIGRATIONS.last().map(|m| m.0).unwrap();
+        assert_eq!(current_version(db.connection()).await.unwrap(), newest);
+        // Usage rows written before the upgrade are kept, the new columns empty.
+        let rows = crate::LibsqlUsageSink::new(db.clone(), 4).read_all().await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].input_tokens, rows[0].output_tokens, rows[0].cost_usd), (Some(3), Some(4), None));
         let store = crate::LibsqlConfigStore::new(db, crate::SecretBox::from_passphrase("pw"));
         let loaded = store.load().await.unwrap();
         assert_eq!(loaded.version, 7);

@@ -74,8 +74,9 @@ impl LibsqlUsageSink {
         for r in rows {
             tx.execute(
                 "INSERT INTO usage_log (request_id, ts_ms, provider, connection_id, requested_model, upstream_model, client_format,
-                   upstream_format, status, stream, input_tokens, output_tokens, latency_ms, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                   upstream_format, status, stream, input_tokens, output_tokens, latency_ms, error,
+                   cached_tokens, reasoning_tokens, ttft_ms, cost_usd)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                 vec![
                     Value::Text(r.request_id.clone()),
                     Value::Integer(r.timestamp_ms as i64),
@@ -91,6 +92,10 @@ impl LibsqlUsageSink {
                     opt_u64(r.output_tokens),
                     Value::Integer(r.latency_ms as i64),
                     r.error.clone().map(Value::Text).unwrap_or(Value::Null),
+                    opt_u64(r.cached_tokens),
+                    opt_u64(r.reasoning_tokens),
+                    opt_u64(r.ttft_ms),
+                    r.cost_usd.map(Value::Real).unwrap_or(Value::Null),
                 ],
             )
             .await?;
@@ -105,7 +110,8 @@ impl LibsqlUsageSink {
             .connection()
             .query(
                 "SELECT request_id, ts_ms, provider, connection_id, requested_model, upstream_model, client_format, upstream_format,
-                   status, stream, input_tokens, output_tokens, latency_ms, error FROM usage_log ORDER BY id",
+                   status, stream, input_tokens, output_tokens, latency_ms, error, cached_tokens, reasoning_tokens,
+                   ttft_ms, cost_usd FROM usage_log ORDER BY id",
                 (),
             )
             .await?;
@@ -126,6 +132,10 @@ impl LibsqlUsageSink {
                 output_tokens: row.get(11)?,
                 latency_ms: row.get(12)?,
                 error: row.get(13)?,
+                cached_tokens: row.get(14)?,
+                reasoning_tokens: row.get(15)?,
+                ttft_ms: row.get(16)?,
+                cost_usd: row.get(17)?,
             });
         }
         Ok(out)

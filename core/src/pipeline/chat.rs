@@ -124,6 +124,7 @@ async fn chat(
         upstream_model: targets.get(attempt.target).map(|t| t.model.clone()).unwrap_or_default(),
         upstream_format: targets.get(attempt.target).map_or(endpoint.format, |t| t.provider.format),
         stream: request.stream,
+        pricing: targets.get(attempt.target).and_then(PlannedTarget::pricing),
     };
     let settled = if result.is_ok() { attempts.len().saturating_sub(1) } else { attempts.len() };
     for failed in &attempts[..settled] {

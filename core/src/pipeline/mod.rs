@@ -18,6 +18,7 @@ pub mod resolve;
 pub mod respond;
 pub mod router;
 pub mod stream_transform;
+pub mod telemetry_api;
 pub mod timeouts;
 pub mod upstream;
 pub mod usage_tap;
@@ -37,6 +38,7 @@ use crate::ports::{Ports, StoreError};
 use crate::providers::WireFormat;
 use crate::routing::health::BreakerProfiles;
 use crate::routing::router::Router;
+use crate::telemetry::Telemetry;
 use record::RecordHandle;
 use router::{Route, route};
 
@@ -104,6 +106,8 @@ pub struct Gateway {
     pub options: GatewayOptions,
     /// Breakers, cooldowns, policy picks and sessions, shared by every request.
     pub router: Arc<Router>,
+    /// Latency/error windows and cumulative metrics (`/api/telemetry/summary`, `/metrics`).
+    pub telemetry: Arc<Telemetry>,
     snapshot: ArcSwap<ConfigSnapshot>,
     next_request: AtomicU64,
     started_us: u64,
@@ -121,6 +125,7 @@ impl Gateway {
         let router = Arc::new(Router::new(ports.clock.clone(), breaker_profiles(&snapshot)));
         Ok(Gateway {
             router,
+            telemetry: Arc::new(Telemetry::default()),
             snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,
@@ -159,7 +164,11 @@ impl Gateway {
     }
 
     pub(crate) fn record_handle(&self) -> RecordHandle {
-        RecordHandle { usage: self.ports.usage.clone(), clock: self.ports.clock.clone() }
+        RecordHandle {
+            usage: self.ports.usage.clone(),
+            clock: self.ports.clock.clone(),
+            telemetry: self.telemetry.clone(),
+        }
     }
 
     /// Serves one request. Never panics on client input; every error is a response.
@@ -190,6 +199,8 @@ impl Gateway {
             Route::Availability => resilience_api::availability(self),
             Route::ModelAvailability => resilience_api::check_model(self, body).await,
             Route::Sessions => resilience_api::sessions(self),
+            Route::TelemetrySummary => telemetry_api::summary(self, parts.uri.query()),
+            Route::Metrics => telemetry_api::metrics(self),
             Route::Health => info::health(self),
             Route::NotFound(format) => {
                 respond::error(format, &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())))

@@ -47,6 +47,9 @@ pub enum Route {
     Availability,
     ModelAvailability,
     Sessions,
+    /// `GET /api/telemetry/summary` and `GET /metrics`.
+    TelemetrySummary,
+    Metrics,
     /// Ollama `GET /api/tags` and `GET /api/version`.
     OllamaTags,
     OllamaVersion,
@@ -85,6 +88,8 @@ pub fn route(method: &Method, path: &str, query: Option<&str>) -> Route {
             _ => Route::MethodNotAllowed(format),
         },
         "/api/sessions" => expect(Method::GET, Route::Sessions),
+        "/api/telemetry/summary" => expect(Method::GET, Route::TelemetrySummary),
+        "/metrics" => expect(Method::GET, Route::Metrics),
         _ => {
             if let Some(rest) = path.strip_prefix("/v1/providers/") {
                 return provider_route(method, rest);

@@ -20,7 +20,19 @@ pub struct UsageRecord {
     pub stream: bool,
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
+    /// Input tokens served from the provider's prompt cache (part of `input_tokens`).
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
+    /// Output tokens spent on reasoning (part of `output_tokens`).
+    #[serde(default)]
+    pub reasoning_tokens: Option<u64>,
     pub latency_ms: u64,
+    /// Streams: time until the first chunk.
+    #[serde(default)]
+    pub ttft_ms: Option<u64>,
+    /// From the pricing table; `None` when the model has no known price or no usage came.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
     pub error: Option<String>,
 }
 

@@ -2,6 +2,7 @@
 //! Most providers are OpenAI-compatible and need no code, only a catalog entry.
 
 pub mod catalog;
+pub mod pricing;
 
 use serde::{Deserialize, Serialize};
 

@@ -79,6 +79,11 @@ impl PlannedTarget {
     pub fn label(&self) -> String {
         format!("{}/{}", self.provider.id, self.model)
     }
+
+    /// The upstream model's catalog entry (prices), if the provider lists it.
+    pub fn pricing(&self) -> Option<crate::providers::CatalogModel> {
+        self.provider.models.iter().find(|m| m.id == self.model).cloned()
+    }
 }
 
 /// The targets to try for `model`, best first: an alias is followed once; a combo expands

@@ -1,0 +1,38 @@
+//! Telemetry over HTTP: `GET /api/telemetry/summary` (count, error rate, p50/p95/p99 latency
+//! and TTFT per provider and per model over a window) and `GET /metrics` (Prometheus text).
+
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Response, StatusCode};
+
+use crate::body::Body;
+use crate::pipeline::Gateway;
+use crate::pipeline::respond;
+use crate::routing::health::CircuitState;
+use crate::telemetry::{Gauge, METRICS_CONTENT_TYPE};
+
+/// The summary window when the query names none: the last hour.
+const DEFAULT_WINDOW_MS: u64 = 60 * 60 * 1000;
+
+/// `GET /api/telemetry/summary?window_ms=...`
+pub fn summary(gateway: &Gateway, query: Option<&str>) -> Response<Body> {
+    let window_ms = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| pair.strip_prefix("window_ms=")?.parse::<u64>().ok())
+        .filter(|w| *w > 0)
+        .unwrap_or(DEFAULT_WINDOW_MS);
+    let summary = gateway.telemetry.summary(gateway.ports.clock.now_unix_ms(), window_ms);
+    let body = serde_json::to_string(&summary).unwrap_or_else(|_| "{}".into());
+    respond::json(StatusCode::OK, body.into())
+}
+
+/// `GET /metrics`: cumulative metrics plus the breakers' current state.
+pub fn metrics(gateway: &Gateway) -> Response<Body> {
+    let report = gateway.router.health.snapshot();
+    let keys: Vec<(String, bool)> =
+        report.keys.iter().map(|k| (k.key.to_string(), k.state == CircuitState::Open)).collect();
+    let gauges: Vec<Gauge<'_>> = keys.iter().map(|(key, open)| Gauge::BreakerOpen { key, open: *open }).collect();
+    let mut response = Response::new(Body::Full(gateway.telemetry.render_metrics(&gauges).into()));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
+    response
+}
