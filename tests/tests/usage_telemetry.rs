@@ -23,6 +23,19 @@ async fn usage_rows_match_every_formats_usage_with_cost_and_ttft() {
             });
             let response = http.post(gw.url("/v1/chat/completions")).json(&body).send().await.unwrap();
             assert_eq!(response.status(), 200, "{provider} stream={stream}");
+            let headers = response.headers().clone();
+            let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+            assert!(header("x-omniroute-latency-ms").is_some(), "{provider} stream={stream}");
+            if stream {
+                // Known only at the end of the stream: never sent as headers, never injected.
+                assert_eq!(header("x-omniroute-tokens-in"), None);
+            } else {
+                assert_eq!(header("x-omniroute-tokens-in").as_deref(), Some("12"), "{provider}");
+                assert_eq!(header("x-omniroute-tokens-out").as_deref(), Some("6"), "{provider}");
+            }
+            if provider == "openai" && !stream {
+                assert!(header("x-omniroute-response-cost").is_some(), "a catalog model has a price");
+            }
             response.bytes().await.unwrap();
         }
     }

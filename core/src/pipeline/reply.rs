@@ -17,6 +17,7 @@ use crate::pipeline::respond::{self, APPLICATION_JSON, EVENT_STREAM, NDJSON};
 use crate::pipeline::stream_transform::StreamTransform;
 use crate::pipeline::usage_tap::usage_in_body;
 use crate::providers::WireFormat;
+use crate::providers::pricing::cost_usd;
 use crate::routing::health::{Failure, HealthKey};
 use crate::routing::plan::PlannedTarget;
 
@@ -52,11 +53,15 @@ pub fn respond(
     let content_type = upstream_headers.get(CONTENT_TYPE).cloned();
     let mut response = match body {
         ReplyBody::Full(bytes) => {
-            let (response, usage, error) = full(plan, status, content_type, bytes);
+            let (mut response, usage, error) = full(plan, status, content_type, bytes);
+            let latency_ms = gateway.ports.clock.monotonic_us().saturating_sub(base.ctx.started_us) / 1000;
+            let cost = usage.and_then(|u| target.pricing().and_then(|model| cost_usd(&model, &u)));
+            answer_headers(response.headers_mut(), latency_ms, usage, cost);
             gateway.record_handle().record(&base, &last, usage, error);
             response
         }
         ReplyBody::Stream { first, rest } => {
+            let base_started_us = base.ctx.started_us;
             let gw = gateway.record_handle();
             let router = gateway.router.clone();
             let (provider, auth, model) = (target.provider.id.clone(), target.provider.auth, target.model.clone());
@@ -83,6 +88,10 @@ pub fn respond(
             let relay = Relay::new(first, rest, gateway.ports.clock.clone(), plan.idle_timeout, transform, on_end);
             let mut response = Response::new(Body::from_stream(relay));
             *response.status_mut() = status;
+            // Tokens and cost are known only when the stream ends, after the headers left:
+            // only the time to the first byte is said here (nothing is added to the stream).
+            let latency_ms = gateway.ports.clock.monotonic_us().saturating_sub(base_started_us) / 1000;
+            answer_headers(response.headers_mut(), latency_ms, None, None);
             let headers = response.headers_mut();
             headers.insert(CONTENT_TYPE, content_type);
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -100,6 +109,19 @@ pub fn respond(
         headers.insert("x-omniroute-model", value);
     }
     response
+}
+
+/// `X-OmniRoute-Latency-Ms`, and when known `X-OmniRoute-Tokens-In/-Out` and
+/// `X-OmniRoute-Response-Cost` (USD).
+fn answer_headers(headers: &mut http::HeaderMap, latency_ms: u64, usage: Option<Usage>, cost_usd: Option<f64>) {
+    headers.insert("x-omniroute-latency-ms", HeaderValue::from(latency_ms));
+    if let Some(usage) = usage {
+        headers.insert("x-omniroute-tokens-in", HeaderValue::from(usage.input_tokens));
+        headers.insert("x-omniroute-tokens-out", HeaderValue::from(usage.output_tokens));
+    }
+    if let Some(cost) = cost_usd.and_then(|c| HeaderValue::from_str(&format!("{c:.8}")).ok()) {
+        headers.insert("x-omniroute-response-cost", cost);
+    }
 }
 
 fn stream_content_type(client: WireFormat, framing: StreamFraming) -> &'static str {
