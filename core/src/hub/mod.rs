@@ -9,7 +9,7 @@ pub mod stream;
 pub use content::{ContentBlock, MediaSource, Message, Role};
 pub use request::{ChatRequest, ReasoningOptions, ResponseFormat, Sampling, ToolChoice, ToolDefinition};
 pub use response::{ChatResponse, FinishReason, Usage};
-pub use stream::{BlockDelta, BlockStart, StreamEvent};
+pub use stream::{BlockDelta, BlockStart, StreamEvent, response_events};
 
 /// Unmodelled JSON fields, kept so nothing a client sent silently vanishes.
 pub type Extra = serde_json::Map<String, serde_json::Value>;

@@ -12,6 +12,7 @@ use crate::config::ConfigSnapshot;
 use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming};
 use crate::hub::ChatRequest;
+use crate::pipeline::cached::{self, Lookup};
 use crate::pipeline::dispatch::{AccountChoice, Attempt, Prepared, dispatch};
 use crate::pipeline::passthrough::probe;
 use crate::pipeline::record::AttemptRecord;
@@ -66,6 +67,12 @@ async fn chat(
     let model = match &endpoint.provider {
         Some(scope) => scoped_model(&snapshot, scope, &request.model)?,
         None => request.model.clone(),
+    };
+    // cache: a deterministic request already answered costs nothing
+    let cache_miss = match cached::lookup(gateway, endpoint, headers, &body, &model, request.stream).await {
+        Lookup::Hit(response) => return Ok(response),
+        Lookup::Miss(miss) => Some(miss),
+        Lookup::Skip => None,
     };
     // plan: the targets to try, best first
     let targets = plan(&snapshot, &gateway.router, &gateway.options, &model, session.as_ref())?;
@@ -151,12 +158,16 @@ async fn chat(
         translate: translates(endpoint, target.provider.format),
         framing: endpoint.framing,
         idle_timeout: target.policy.idle_timeout,
+        cache_key: cache_miss.as_ref().filter(|m| m.writable).map(|m| m.key.clone()),
     };
     let mut response = respond(gateway, target, plan, reply, record(&last), last);
     let headers = response.headers_mut();
     headers.insert("x-omniroute-attempts", HeaderValue::from(attempts.len().max(1) as u64));
     if let Some(id) = session_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         headers.insert("x-omniroute-session-id", id);
+    }
+    if cache_miss.is_some() {
+        headers.insert("x-omniroute-cache", HeaderValue::from_static("MISS"));
     }
     Ok(response)
 }

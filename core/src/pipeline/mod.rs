@@ -5,6 +5,7 @@
 //! as they came, or re-encoded; streams relayed chunk by chunk) → record (usage rows through the
 //! batching sink, off the hot path).
 
+pub mod cached;
 pub mod chat;
 pub mod count_tokens;
 pub mod dispatch;
@@ -32,6 +33,7 @@ use http::header::HeaderValue;
 use http::{Request, Response};
 
 use crate::body::Body;
+use crate::cache::{ResponseCache, ResponseCacheSettings};
 use crate::config::{ConfigSnapshot, FileConfig};
 use crate::error::GatewayError;
 use crate::ports::{Ports, StoreError};
@@ -108,6 +110,8 @@ pub struct Gateway {
     pub router: Arc<Router>,
     /// Latency/error windows and cumulative metrics (`/api/telemetry/summary`, `/metrics`).
     pub telemetry: Arc<Telemetry>,
+    /// Answers to deterministic requests: memory LRU over the CacheStore port.
+    pub cache: Arc<ResponseCache>,
     snapshot: ArcSwap<ConfigSnapshot>,
     next_request: AtomicU64,
     started_us: u64,
@@ -126,6 +130,7 @@ impl Gateway {
         Ok(Gateway {
             router,
             telemetry: Arc::new(Telemetry::default()),
+            cache: Arc::new(ResponseCache::new(ResponseCacheSettings::default(), ports.cache.clone())),
             snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,

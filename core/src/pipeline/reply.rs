@@ -10,6 +10,7 @@ use crate::body::Body;
 use crate::formats::{self, ErrorInfo, StreamFraming};
 use crate::hub::Usage;
 use crate::pipeline::Gateway;
+use crate::pipeline::cached;
 use crate::pipeline::dispatch::{Attempt, Reply, ReplyBody};
 use crate::pipeline::record::AttemptRecord;
 use crate::pipeline::relay::{CLIENT_GONE, Relay, RelayEnd};
@@ -22,7 +23,7 @@ use crate::routing::health::{Failure, HealthKey};
 use crate::routing::plan::PlannedTarget;
 
 /// How the answer travels back.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     pub client: WireFormat,
     pub provider: WireFormat,
@@ -30,6 +31,8 @@ pub struct Plan {
     pub framing: StreamFraming,
     /// Longest silence between two stream chunks.
     pub idle_timeout: std::time::Duration,
+    /// Store a successful complete answer in the response cache under this key.
+    pub cache_key: Option<String>,
 }
 
 /// Upstream headers worth passing on to the client.
@@ -53,7 +56,12 @@ pub fn respond(
     let content_type = upstream_headers.get(CONTENT_TYPE).cloned();
     let mut response = match body {
         ReplyBody::Full(bytes) => {
-            let (mut response, usage, error) = full(plan, status, content_type, bytes);
+            let (mut response, usage, error) = full(&plan, status, content_type, bytes);
+            if let (Some(key), Body::Full(answer)) = (plan.cache_key.clone(), response.body())
+                && response.status().is_success()
+            {
+                cached::store(gateway, plan.client, key, answer.clone());
+            }
             let latency_ms = gateway.ports.clock.monotonic_us().saturating_sub(base.ctx.started_us) / 1000;
             let cost = usage.and_then(|u| target.pricing().and_then(|model| cost_usd(&model, &u)));
             answer_headers(response.headers_mut(), latency_ms, usage, cost);
@@ -135,7 +143,7 @@ fn stream_content_type(client: WireFormat, framing: StreamFraming) -> &'static s
 type Answered = (Response<Body>, Option<Usage>, Option<String>);
 
 /// A complete upstream answer → the client's answer, its usage and, if it failed, why.
-fn full(plan: Plan, status: StatusCode, content_type: Option<HeaderValue>, bytes: Bytes) -> Answered {
+fn full(plan: &Plan, status: StatusCode, content_type: Option<HeaderValue>, bytes: Bytes) -> Answered {
     if !status.is_success() {
         let error = format!("upstream returned HTTP {}", status.as_u16());
         return (upstream_error(plan, status, content_type, bytes), None, Some(error));
@@ -166,7 +174,7 @@ fn full(plan: Plan, status: StatusCode, content_type: Option<HeaderValue>, bytes
 
 /// An upstream error: as it came when the client speaks the provider's format and the body is
 /// that format's JSON error; otherwise its status and message in the client's error shape.
-fn upstream_error(plan: Plan, status: StatusCode, content_type: Option<HeaderValue>, bytes: Bytes) -> Response<Body> {
+fn upstream_error(plan: &Plan, status: StatusCode, content_type: Option<HeaderValue>, bytes: Bytes) -> Response<Body> {
     let message = formats::upstream_error_message(plan.provider, &bytes);
     if !plan.translate && message.is_some() {
         return passthrough(status, content_type, bytes);
