@@ -123,14 +123,16 @@ impl Gateway {
         let stored = ports.config.load().await?;
         let started_us = ports.clock.monotonic_us();
         let snapshot = ConfigSnapshot::build(&stored);
-        // Shared with stream relays that outlive the request. On wasm32 the ports (and so the
-        // Router) are not Send, and nothing is threaded there either: Arc stays correct.
+        // Shared with stream relays and background writes that outlive the request. On wasm32
+        // the ports (and so these) are not Send, and nothing is threaded there: Arc stays correct.
         #[allow(clippy::arc_with_non_send_sync)]
         let router = Arc::new(Router::new(ports.clock.clone(), breaker_profiles(&snapshot)));
+        #[allow(clippy::arc_with_non_send_sync)]
+        let cache = Arc::new(ResponseCache::new(ResponseCacheSettings::default(), ports.cache.clone()));
         Ok(Gateway {
             router,
             telemetry: Arc::new(Telemetry::default()),
-            cache: Arc::new(ResponseCache::new(ResponseCacheSettings::default(), ports.cache.clone())),
+            cache,
             snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,
