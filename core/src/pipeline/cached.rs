@@ -9,10 +9,11 @@ use http::{HeaderMap, Response, StatusCode};
 
 use crate::body::Body;
 use crate::cache::{cache_key, readable, writable};
-use crate::formats::{self, StreamFraming};
+use crate::formats;
 use crate::hub::response_events;
 use crate::pipeline::Gateway;
-use crate::pipeline::respond::{self, APPLICATION_JSON, EVENT_STREAM, NDJSON};
+use crate::pipeline::reply::stream_content_type;
+use crate::pipeline::respond;
 use crate::pipeline::router::ChatEndpoint;
 use crate::providers::WireFormat;
 
@@ -78,11 +79,7 @@ fn replay_stream(endpoint: &ChatEndpoint, cached: &crate::hub::ChatResponse) -> 
         bytes.extend_from_slice(&encoder.push(&event));
     }
     bytes.extend_from_slice(&encoder.finish());
-    let content_type = match (endpoint.format, endpoint.framing) {
-        (_, StreamFraming::JsonArray) => APPLICATION_JSON,
-        (WireFormat::Ollama, _) => NDJSON,
-        _ => EVENT_STREAM,
-    };
+    let content_type = stream_content_type(endpoint.format, endpoint.framing);
     let mut response = Response::new(Body::Full(bytes.freeze()));
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -132,7 +132,7 @@ fn answer_headers(headers: &mut http::HeaderMap, latency_ms: u64, usage: Option<
     }
 }
 
-fn stream_content_type(client: WireFormat, framing: StreamFraming) -> &'static str {
+pub(crate) fn stream_content_type(client: WireFormat, framing: StreamFraming) -> &'static str {
     match (client, framing) {
         (_, StreamFraming::JsonArray) => APPLICATION_JSON,
         (WireFormat::Ollama, _) => NDJSON,
