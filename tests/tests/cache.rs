@@ -67,3 +67,55 @@ async fn deterministic_requests_cost_one_upstream_call() {
     assert_eq!(ask(&gw, &other, &[]).await.0, "MISS");
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_duplicates_reach_the_upstream_once() {
+    let mock = MockUpstream::start();
+    let gw = TestGateway::start("", &[("OPENAI_API_KEY", "sk-test"), ("OPENAI_BASE_URL", &mock.base_url())]).await;
+    let http = reqwest::Client::new();
+    for (stream, key) in [(false, "order-1"), (true, "order-2")] {
+        let body =
+            json!({ "model": "openai/slow-300", "stream": stream, "messages": [{ "role": "user", "content": "hi" }] });
+        let before = mock.requests().len();
+        let answers = futures_util::future::join_all((0..50).map(|_| {
+            let request = http.post(gw.url("/v1/chat/completions")).header("idempotency-key", key).json(&body);
+            async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                let duplicate = response.headers().contains_key("x-omniroute-idempotent");
+                (status, duplicate, response.text().await.unwrap())
+            }
+        }))
+        .await;
+        assert_eq!(mock.requests().len(), before + 1, "stream={stream}: one upstream call");
+        assert!(answers.iter().all(|(status, _, _)| *status == 200));
+        assert_eq!(answers.iter().filter(|(_, duplicate, _)| *duplicate).count(), 49, "stream={stream}");
+        let first = &answers[0].2;
+        assert!(answers.iter().all(|(_, _, text)| text == first), "stream={stream}: identical answers");
+        let text = if stream { streamed_text(first) } else { first.clone() };
+        assert!(text.contains(MOCK_TEXT), "{text}");
+    }
+    // After completion, within the window: the stored answer, still one upstream call.
+    let body = json!({ "model": "openai/slow-300", "stream": false, "messages": [{ "role": "user", "content": "hi" }] });
+    let calls = mock.requests().len();
+    let again = http
+        .post(gw.url("/v1/chat/completions"))
+        .header("idempotency-key", "order-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.headers()["x-omniroute-idempotent"], "true");
+    assert_eq!(mock.requests().len(), calls);
+    // The same key with another body is refused.
+    let other = json!({ "model": "openai/slow-300", "messages": [{ "role": "user", "content": "something else" }] });
+    let conflict = http
+        .post(gw.url("/v1/chat/completions"))
+        .header("idempotency-key", "order-1")
+        .json(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(conflict.status(), 400);
+    gw.stop().await;
+}

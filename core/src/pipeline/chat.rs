@@ -14,6 +14,7 @@ use crate::formats::{self, StreamFraming};
 use crate::hub::ChatRequest;
 use crate::pipeline::cached::{self, Lookup};
 use crate::pipeline::dispatch::{AccountChoice, Attempt, Prepared, dispatch};
+use crate::pipeline::idempotent::{self, Start};
 use crate::pipeline::passthrough::probe;
 use crate::pipeline::record::AttemptRecord;
 use crate::pipeline::reply::{Plan, respond};
@@ -58,6 +59,11 @@ async fn chat(
     body: Body,
 ) -> Result<Response<Body>, GatewayError> {
     let body = read_body(gateway, body).await?;
+    // idempotency: a duplicate of a request in flight or just answered gets that answer
+    let guard = match idempotent::start(gateway, headers, endpoint.format.as_str(), &body).await? {
+        Start::Answer(response) => return Ok(response),
+        Start::Proceed(guard) => guard,
+    };
     // probe: model and stream, without parsing the rest
     let request = probe(endpoint, &body)?;
     let snapshot = gateway.snapshot();
@@ -169,7 +175,10 @@ async fn chat(
     if cache_miss.is_some() {
         headers.insert("x-omniroute-cache", HeaderValue::from_static("MISS"));
     }
-    Ok(response)
+    Ok(match guard {
+        Some(guard) => idempotent::finish(gateway, guard, response),
+        None => response,
+    })
 }
 
 /// The model under `/v1/providers/{scope}/...`: the prefix is added when missing; another

@@ -9,6 +9,7 @@ pub mod cached;
 pub mod chat;
 pub mod count_tokens;
 pub mod dispatch;
+pub mod idempotent;
 pub mod info;
 pub mod passthrough;
 pub mod record;
@@ -33,7 +34,7 @@ use http::header::HeaderValue;
 use http::{Request, Response};
 
 use crate::body::Body;
-use crate::cache::{ResponseCache, ResponseCacheSettings};
+use crate::cache::{Idempotency, IdempotencySettings, ResponseCache, ResponseCacheSettings};
 use crate::config::{ConfigSnapshot, FileConfig};
 use crate::error::GatewayError;
 use crate::ports::{Ports, StoreError};
@@ -112,6 +113,8 @@ pub struct Gateway {
     pub telemetry: Arc<Telemetry>,
     /// Answers to deterministic requests: memory LRU over the CacheStore port.
     pub cache: Arc<ResponseCache>,
+    /// Requests in flight or just answered, by idempotency key.
+    pub idempotency: Idempotency,
     snapshot: ArcSwap<ConfigSnapshot>,
     next_request: AtomicU64,
     started_us: u64,
@@ -133,6 +136,7 @@ impl Gateway {
             router,
             telemetry: Arc::new(Telemetry::default()),
             cache,
+            idempotency: Idempotency::new(IdempotencySettings::default()),
             snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,
