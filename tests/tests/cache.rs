@@ -96,7 +96,8 @@ async fn fifty_concurrent_duplicates_reach_the_upstream_once() {
         assert!(text.contains(MOCK_TEXT), "{text}");
     }
     // After completion, within the window: the stored answer, still one upstream call.
-    let body = json!({ "model": "openai/slow-300", "stream": false, "messages": [{ "role": "user", "content": "hi" }] });
+    let body =
+        json!({ "model": "openai/slow-300", "stream": false, "messages": [{ "role": "user", "content": "hi" }] });
     let calls = mock.requests().len();
     let again = http
         .post(gw.url("/v1/chat/completions"))
