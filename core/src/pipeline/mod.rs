@@ -212,6 +212,8 @@ impl Gateway {
             Route::Sessions => resilience_api::sessions(self),
             Route::TelemetrySummary => telemetry_api::summary(self, parts.uri.query()),
             Route::Metrics => telemetry_api::metrics(self),
+            Route::CacheStats => telemetry_api::cache_stats(self),
+            Route::ClearCache => telemetry_api::clear_cache(self),
             Route::Health => info::health(self),
             Route::NotFound(format) => {
                 respond::error(format, &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())))

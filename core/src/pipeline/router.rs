@@ -47,6 +47,9 @@ pub enum Route {
     Availability,
     ModelAvailability,
     Sessions,
+    /// `GET /api/cache` (also `/api/cache/stats`) and `DELETE` on both.
+    CacheStats,
+    ClearCache,
     /// `GET /api/telemetry/summary` and `GET /metrics`.
     TelemetrySummary,
     Metrics,
@@ -89,6 +92,11 @@ pub fn route(method: &Method, path: &str, query: Option<&str>) -> Route {
         },
         "/api/sessions" => expect(Method::GET, Route::Sessions),
         "/api/telemetry/summary" => expect(Method::GET, Route::TelemetrySummary),
+        "/api/cache" | "/api/cache/stats" => match *method {
+            Method::GET => Route::CacheStats,
+            Method::DELETE => Route::ClearCache,
+            _ => Route::MethodNotAllowed(format),
+        },
         "/metrics" => expect(Method::GET, Route::Metrics),
         _ => {
             if let Some(rest) = path.strip_prefix("/v1/providers/") {
