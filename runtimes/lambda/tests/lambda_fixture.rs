@@ -12,6 +12,7 @@ use lambda_http::request::LambdaRequest;
 use omniroute_lambda::{LambdaHandler, ResponseBody, handler, settings};
 use omniroute_server::{Bootstrapped, bootstrap};
 use omniroute_tests::mock_upstream::{MOCK_TEXT, MOCK_USAGE, MockUpstream};
+use omniroute_tests::sse::{data_events, streamed_text};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -101,16 +102,8 @@ async fn base64_stream_chat_relays_sse_chunk_by_chunk_and_writes_usage_before_th
     let frames = frames(response.into_body()).await;
     assert!(frames.len() > 2, "SSE must arrive as several frames, not one buffered body: {frames:?}");
     let text = String::from_utf8(frames.concat()).unwrap();
-    let events: Vec<&str> = text.split("\n\n").map(str::trim).filter(|e| !e.is_empty()).collect();
-    assert_eq!(events.last(), Some(&"data: [DONE]"), "{text}");
-    let content: String = events
-        .iter()
-        .filter_map(|e| e.strip_prefix("data: "))
-        .filter(|data| *data != "[DONE]")
-        .map(|data| serde_json::from_str::<Value>(data).unwrap())
-        .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str().map(str::to_owned))
-        .collect();
-    assert_eq!(content, MOCK_TEXT);
+    assert_eq!(data_events(&text).last().map(String::as_str), Some("[DONE]"), "{text}");
+    assert_eq!(streamed_text(&text), MOCK_TEXT);
     assert_eq!(mock.last_request().json()["stream"], true);
 
     // Nothing flushed these rows but the body's own end.

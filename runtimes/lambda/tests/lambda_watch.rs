@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use omniroute_storage::{Database, LibsqlUsageSink};
 use omniroute_tests::mock_upstream::{MOCK_TEXT, MOCK_USAGE, MockUpstream};
 use omniroute_tests::sdk::{run_anthropic_sdk, run_openai_sdk_chat};
+use omniroute_tests::sse::{data_events, streamed_text};
 use omniroute_tests::tools::{free_port, tool};
 use serde_json::{Value, json};
 
@@ -157,16 +158,8 @@ async fn cargo_lambda_watch_serves_chat_and_streams_sse() {
         text.extend_from_slice(&chunk.unwrap());
     }
     let text = String::from_utf8(text).unwrap();
-    let events: Vec<&str> = text.split("\n\n").map(str::trim).filter(|e| !e.is_empty()).collect();
-    assert_eq!(events.last(), Some(&"data: [DONE]"), "{text}");
-    let content: String = events
-        .iter()
-        .filter_map(|e| e.strip_prefix("data: "))
-        .filter(|data| *data != "[DONE]")
-        .map(|data| serde_json::from_str::<Value>(data).unwrap())
-        .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str().map(str::to_owned))
-        .collect();
-    assert_eq!(content, MOCK_TEXT);
+    assert_eq!(data_events(&text).last().map(String::as_str), Some("[DONE]"), "{text}");
+    assert_eq!(streamed_text(&text), MOCK_TEXT);
     assert_eq!(mock.last_request().json()["stream"], true);
     // Both rows were flushed before each body ended: read them from the function's database.
     let db = Database::open_file(&data_dir.path().join("omniroute.db")).await.unwrap();
