@@ -10,7 +10,7 @@ use http::{HeaderMap, Response, StatusCode};
 use crate::body::Body;
 use crate::cache::{cache_key, readable, writable};
 use crate::formats;
-use crate::hub::response_events;
+use crate::hub::{ChatRequest, response_events};
 use crate::pipeline::Gateway;
 use crate::pipeline::reply::stream_content_type;
 use crate::pipeline::respond;
@@ -32,11 +32,13 @@ pub enum Lookup {
 }
 
 /// Looks the request up. Never fails: a body the cache cannot read is left to the normal path.
+/// The decoded request is left in `hub` for the rest of the request path to reuse.
 pub async fn lookup(
     gateway: &Gateway,
     endpoint: &ChatEndpoint,
     headers: &HeaderMap,
     body: &[u8],
+    hub: &mut Option<ChatRequest>,
     model: &str,
     stream: bool,
 ) -> Lookup {
@@ -48,10 +50,11 @@ pub async fn lookup(
         return Lookup::Skip;
     }
     let Ok(request) = formats::decode_request(endpoint.format, body) else { return Lookup::Skip };
-    if !readable(&request) {
+    let request = hub.insert(request);
+    if !readable(request) {
         return Lookup::Skip;
     }
-    let key = cache_key(&request, model);
+    let key = cache_key(request, model);
     let now_ms = gateway.ports.clock.now_unix_ms();
     match gateway.cache.get(&key, now_ms).await {
         Some(cached) => {
@@ -66,7 +69,7 @@ pub async fn lookup(
         }
         None => {
             gateway.telemetry.metrics.cache_miss();
-            Lookup::Miss(Miss { key, writable: writable(&request) && !stream })
+            Lookup::Miss(Miss { key, writable: writable(request) && !stream })
         }
     }
 }

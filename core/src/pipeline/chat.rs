@@ -75,7 +75,9 @@ async fn chat(
         None => request.model.clone(),
     };
     // cache: a deterministic request already answered costs nothing
-    let cache_miss = match cached::lookup(gateway, endpoint, headers, &body, &model, request.stream).await {
+    // The client's request in hub form, decoded at most once (cache key, translation).
+    let mut hub: Option<ChatRequest> = None;
+    let cache_miss = match cached::lookup(gateway, endpoint, headers, &body, &mut hub, &model, request.stream).await {
         Lookup::Hit(response) => return Ok(response),
         Lookup::Miss(miss) => Some(miss),
         Lookup::Skip => None,
@@ -84,7 +86,6 @@ async fn chat(
     let targets = plan(&snapshot, &gateway.router, &gateway.options, &model, session.as_ref())?;
     // Each target is prepared when reached: passthrough when it speaks the client's format
     // (and framing), else translated through the hub (decoded once).
-    let mut hub: Option<ChatRequest> = None;
     let mut prepare = |target: &PlannedTarget| -> Result<Prepared, GatewayError> {
         let provider = &target.provider;
         let body = if translates(endpoint, provider.format) {
@@ -112,14 +113,14 @@ async fn chat(
     };
     // dispatch
     let mut attempts = Vec::new();
-    let retryable = snapshot.routing().retryable_statuses.clone();
+    let retryable = &snapshot.routing().retryable_statuses;
     let pinned = headers.get("x-omniroute-connection").and_then(|v| v.to_str().ok()).map(str::trim);
     let accounts = match pinned {
         Some(id) if !id.is_empty() => AccountChoice::Pinned(id),
         _ => AccountChoice::Preferred(session.as_ref().map(|s| s.connection_id.as_str())),
     };
     let mut result =
-        dispatch(gateway, &retryable, &targets, &mut prepare, request.stream, accounts, &mut attempts).await;
+        dispatch(gateway, retryable, &targets, &mut prepare, request.stream, accounts, &mut attempts).await;
     // Every upstream cooling down: wait for the earliest recovery when the request (header
     // `x-omniroute-max-wait-ms`) or the config (`[routing] max_wait_ms`) allows it, once.
     if let Err(GatewayError::RateLimited { retry_after_secs, .. }) = &result {
@@ -127,7 +128,7 @@ async fn chat(
         if wait_ms <= max_wait_ms(headers, snapshot.routing().max_wait_ms) {
             gateway.ports.clock.sleep(std::time::Duration::from_millis(wait_ms)).await;
             result =
-                dispatch(gateway, &retryable, &targets, &mut prepare, request.stream, accounts, &mut attempts).await;
+                dispatch(gateway, retryable, &targets, &mut prepare, request.stream, accounts, &mut attempts).await;
         }
     }
     let record = |attempt: &Attempt| AttemptRecord {
@@ -227,7 +228,7 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
 
 /// Client headers a provider of the same family should see: Anthropic's version and beta
 /// flags (Claude Code sends betas the upstream must get).
-fn forwarded_request_headers(provider: WireFormat, headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
+pub(crate) fn forwarded_request_headers(provider: WireFormat, headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
     const ANTHROPIC: [HeaderName; 2] =
         [HeaderName::from_static("anthropic-version"), HeaderName::from_static("anthropic-beta")];
     if provider != WireFormat::Anthropic {

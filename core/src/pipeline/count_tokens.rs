@@ -10,7 +10,7 @@ use crate::body::Body;
 use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming, anthropic};
 use crate::pipeline::Gateway;
-use crate::pipeline::chat::read_body;
+use crate::pipeline::chat::{forwarded_request_headers, read_body};
 use crate::pipeline::dispatch::{AccountChoice, Prepared, ReplyBody, dispatch};
 use crate::pipeline::passthrough::probe;
 use crate::pipeline::respond;
@@ -43,22 +43,18 @@ async fn count(gateway: &Gateway, headers: &HeaderMap, body: Body) -> Result<Res
         let tokens = anthropic::count_tokens_estimate(&hub);
         return Ok(respond::json(StatusCode::OK, json!({ "input_tokens": tokens }).to_string().into()));
     };
-    let betas: Vec<_> = headers
-        .get_all("anthropic-beta")
-        .iter()
-        .map(|value| (http::HeaderName::from_static("anthropic-beta"), value.clone()))
-        .collect();
+    let forwarded = forwarded_request_headers(WireFormat::Anthropic, headers);
     let mut prepare = |target: &PlannedTarget| {
         Ok(Prepared {
             path: format!("{}/count_tokens", target.provider.chat_path),
             body: request.rewrite_model(&body, &target.model),
-            headers: betas.clone(),
+            headers: forwarded.clone(),
         })
     };
-    let retryable = snapshot.routing().retryable_statuses.clone();
+    let retryable = &snapshot.routing().retryable_statuses;
     let targets = [target];
     let reply =
-        dispatch(gateway, &retryable, &targets, &mut prepare, false, AccountChoice::Preferred(None), &mut Vec::new())
+        dispatch(gateway, retryable, &targets, &mut prepare, false, AccountChoice::Preferred(None), &mut Vec::new())
             .await?;
     let ReplyBody::Full(bytes) = reply.body else {
         return Err(GatewayError::UpstreamUnavailable("the upstream streamed a token count".into()));

@@ -5,6 +5,7 @@
 //! as they came, or re-encoded; streams relayed chunk by chunk) → record (usage rows through the
 //! batching sink, off the hot path).
 
+pub mod cache_api;
 pub mod cached;
 pub mod chat;
 pub mod count_tokens;
@@ -212,8 +213,8 @@ impl Gateway {
             Route::Sessions => resilience_api::sessions(self),
             Route::TelemetrySummary => telemetry_api::summary(self, parts.uri.query()),
             Route::Metrics => telemetry_api::metrics(self),
-            Route::CacheStats => telemetry_api::cache_stats(self),
-            Route::ClearCache => telemetry_api::clear_cache(self),
+            Route::CacheStats => cache_api::cache_stats(self),
+            Route::ClearCache => cache_api::clear_cache(self),
             Route::Health => info::health(self),
             Route::NotFound(format) => {
                 respond::error(format, &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())))

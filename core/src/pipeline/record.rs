@@ -34,7 +34,14 @@ pub struct RecordHandle {
 }
 
 impl RecordHandle {
-    pub fn record(&self, base: &AttemptRecord, attempt: &Attempt, usage: Option<Usage>, error: Option<String>) {
+    /// Records one attempt; returns its cost (USD), when the model has a price and usage came.
+    pub fn record(
+        &self,
+        base: &AttemptRecord,
+        attempt: &Attempt,
+        usage: Option<Usage>,
+        error: Option<String>,
+    ) -> Option<f64> {
         let latency_ms = self.clock.monotonic_us().saturating_sub(base.ctx.started_us) / 1000;
         // A failed attempt reports its own time; a served one the whole request until its body ended.
         let latency_ms = if attempt.status.is_none() { attempt.latency_ms } else { latency_ms };
@@ -77,5 +84,6 @@ impl RecordHandle {
             cost_usd,
             error,
         });
+        cost_usd
     }
 }

@@ -18,7 +18,6 @@ use crate::pipeline::respond::{self, APPLICATION_JSON, EVENT_STREAM, NDJSON};
 use crate::pipeline::stream_transform::StreamTransform;
 use crate::pipeline::usage_tap::usage_in_body;
 use crate::providers::WireFormat;
-use crate::providers::pricing::cost_usd;
 use crate::routing::health::{Failure, HealthKey};
 use crate::routing::plan::PlannedTarget;
 
@@ -63,9 +62,8 @@ pub fn respond(
                 cached::store(gateway, plan.client, key, answer.clone());
             }
             let latency_ms = gateway.ports.clock.monotonic_us().saturating_sub(base.ctx.started_us) / 1000;
-            let cost = usage.and_then(|u| target.pricing().and_then(|model| cost_usd(&model, &u)));
+            let cost = gateway.record_handle().record(&base, &last, usage, error);
             answer_headers(response.headers_mut(), latency_ms, usage, cost);
-            gateway.record_handle().record(&base, &last, usage, error);
             response
         }
         ReplyBody::Stream { first, rest } => {

@@ -1,12 +1,10 @@
 //! Telemetry over HTTP: `GET /api/telemetry/summary` (count, error rate, p50/p95/p99 latency
-//! and TTFT per provider and per model over a window), `GET /metrics` (Prometheus text) and the
-//! cache's state (`GET`/`DELETE /api/cache`).
+//! and TTFT per provider and per model over a window) and `GET /metrics` (Prometheus text).
 
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Response, StatusCode};
 
 use crate::body::Body;
-use crate::cache::CacheStats;
 use crate::pipeline::Gateway;
 use crate::pipeline::respond;
 use crate::routing::health::CircuitState;
@@ -37,18 +35,4 @@ pub fn metrics(gateway: &Gateway) -> Response<Body> {
     let mut response = Response::new(Body::Full(gateway.telemetry.render_metrics(&gauges).into()));
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
     response
-}
-
-/// `GET /api/cache` and `/api/cache/stats`: the response cache and idempotency in the seed's shape.
-pub fn cache_stats(gateway: &Gateway) -> Response<Body> {
-    let now_ms = gateway.ports.clock.now_unix_ms();
-    let stats = CacheStats::collect(&gateway.cache, &gateway.idempotency, now_ms);
-    respond::json(StatusCode::OK, serde_json::to_string(&stats).unwrap_or_else(|_| "{}".into()).into())
-}
-
-/// `DELETE /api/cache`: forgets every cached answer (this instance; the store's entries are
-/// ignored from now on).
-pub fn clear_cache(gateway: &Gateway) -> Response<Body> {
-    gateway.cache.clear(gateway.ports.clock.now_unix_ms());
-    respond::json(StatusCode::OK, r#"{"cleared":true}"#.into())
 }

@@ -44,7 +44,8 @@ impl Router {
     /// A provider's accounts in the order to try them: healthy first, by the provider's
     /// selection policy; `preferred` (a sticky session's account) first while healthy.
     pub fn order_accounts(&self, provider: &ResolvedProvider, preferred: Option<&str>) -> Vec<ResolvedConnection> {
-        let last_used = self.last_used.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        // Read under the lock (health has its own), not a copy of the whole map per request.
+        let last_used = self.last_used.lock().unwrap_or_else(PoisonError::into_inner);
         let candidates: Vec<AccountCandidate> = provider
             .connections
             .iter()
