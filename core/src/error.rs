@@ -42,6 +42,18 @@ pub enum GatewayError {
     /// The upstream did not answer in time.
     #[error("{0}")]
     UpstreamTimeout(String),
+    /// No valid credential.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A valid credential that may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A management request names a field that is wrong.
+    #[error("{field}: {message}")]
+    InvalidField { field: String, message: String },
+    /// The resource exists already (management API).
+    #[error("{0}")]
+    Conflict(String),
     /// A bug or storage failure; details are logged, not shown.
     #[error("internal gateway error")]
     Internal,
@@ -50,9 +62,13 @@ pub enum GatewayError {
 impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
-            GatewayError::InvalidRequest(_) | GatewayError::UnknownProvider(_) | GatewayError::UnknownModel(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            GatewayError::InvalidRequest(_)
+            | GatewayError::UnknownProvider(_)
+            | GatewayError::UnknownModel(_)
+            | GatewayError::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
+            GatewayError::Conflict(_) => StatusCode::CONFLICT,
             GatewayError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::CircuitOpen { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -81,6 +97,10 @@ impl GatewayError {
             GatewayError::UpstreamTimeout(_) => "upstream_timeout",
             GatewayError::RateLimited { .. } => "rate_limited",
             GatewayError::CircuitOpen { .. } => "circuit_open",
+            GatewayError::Unauthorized(_) => "unauthorized",
+            GatewayError::Forbidden(_) => "forbidden",
+            GatewayError::InvalidField { .. } => "invalid_field",
+            GatewayError::Conflict(_) => "conflict",
             GatewayError::Internal => "internal_error",
         }
     }
@@ -88,7 +108,7 @@ impl GatewayError {
     /// OpenAI's `error.type` family, which the other formats map from.
     pub fn kind(&self) -> &'static str {
         match self.status().as_u16() {
-            400 | 404 | 405 | 413 => "invalid_request_error",
+            400 | 404 | 405 | 409 | 413 => "invalid_request_error",
             401 => "authentication_error",
             403 => "permission_error",
             429 => "rate_limit_error",

@@ -1,6 +1,8 @@
 //! omniroute-core: the whole gateway as sans-IO logic behind ports.
 //! Runtimes convert their request type, supply the ports and call [`Gateway::handle`].
 
+pub mod admin;
+pub mod auth;
 pub mod body;
 pub mod cache;
 pub mod config;

@@ -5,13 +5,15 @@
 use std::collections::BTreeMap;
 
 use libsql::Value;
-use omniroute_core::config::{ConnectionRecord, DeclaredConfig, ProviderRecord, StoredConfig};
+use omniroute_core::config::{
+    AuditEntry, ConfigChange, ConnectionRecord, DeclaredConfig, ProviderRecord, StoredConfig,
+};
 use omniroute_core::maybe_send::{BoxFuture, boxed};
 use omniroute_core::ports::{ConfigStore, StoreError};
 
 use crate::database::Database;
-use crate::routing_rows;
 use crate::secrets::SecretBox;
+use crate::{access_rows, config_writes, routing_rows};
 
 /// Config kept in a libSQL database.
 pub struct LibsqlConfigStore {
@@ -21,10 +23,6 @@ pub struct LibsqlConfigStore {
 
 pub(crate) fn store_err(context: &str) -> impl Fn(libsql::Error) -> StoreError + '_ {
     move |e| StoreError(format!("{context}: {e}"))
-}
-
-fn opt(value: Option<String>) -> Value {
-    value.map(Value::Text).unwrap_or(Value::Null)
 }
 
 pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
@@ -133,6 +131,9 @@ impl LibsqlConfigStore {
             aliases: routing_rows::load_aliases(conn).await?,
             combos: routing_rows::load_combos(conn).await?,
             routing: routing_rows::load_routing(conn).await?,
+            api_keys: access_rows::load_api_keys(conn).await?,
+            sessions: access_rows::load_sessions(conn).await?,
+            settings: access_rows::load_settings(conn).await?,
         })
     }
 
@@ -155,67 +156,31 @@ impl LibsqlConfigStore {
         .await
         .map_err(store_err("syncing connections"))?;
         for p in &declared.providers {
-            tx.execute(
-                "INSERT INTO providers (id, source, catalog_id, name, format, base_url, auth, headers, chat_path, api_version, models, enabled,
-                   selection, sticky_window, timeouts, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, strftime('%s','now'), strftime('%s','now'))
-                 ON CONFLICT(id) DO UPDATE SET source = excluded.source, catalog_id = excluded.catalog_id, name = excluded.name,
-                   format = excluded.format, base_url = excluded.base_url, auth = excluded.auth, headers = excluded.headers,
-                   chat_path = excluded.chat_path, api_version = excluded.api_version, models = excluded.models,
-                   enabled = excluded.enabled, selection = excluded.selection, sticky_window = excluded.sticky_window,
-                   timeouts = excluded.timeouts, updated_at = excluded.updated_at",
-                vec![
-                    Value::Text(p.id.clone()),
-                    Value::Text(p.source.clone()),
-                    opt(p.catalog_id.clone()),
-                    opt(p.name.clone()),
-                    enum_text(&p.format)?,
-                    opt(p.base_url.clone()),
-                    enum_text(&p.auth)?,
-                    Value::Text(json_text(&p.headers)?),
-                    opt(p.chat_path.clone()),
-                    opt(p.api_version.clone()),
-                    Value::Text(json_text(&p.models)?),
-                    Value::Integer(i64::from(p.enabled)),
-                    enum_text(&Some(p.selection))?,
-                    p.sticky_window.map(|w| Value::Integer(i64::from(w))).unwrap_or(Value::Null),
-                    Value::Text(json_text(&p.timeouts)?),
-                ],
-            )
-            .await
-            .map_err(store_err("syncing providers"))?;
+            config_writes::upsert_provider(&tx, p).await?;
         }
         for c in &declared.connections {
-            let sealed = c
-                .api_key
-                .as_deref()
-                .map(|k| self.secrets.seal(k))
-                .transpose()
-                .map_err(|e| StoreError(e.to_string()))?;
-            tx.execute(
-                "INSERT INTO connections (id, provider_id, source, name, api_key_enc, priority, enabled, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, strftime('%s','now'), strftime('%s','now'))
-                 ON CONFLICT(id) DO UPDATE SET provider_id = excluded.provider_id, source = excluded.source, name = excluded.name,
-                   api_key_enc = excluded.api_key_enc, priority = excluded.priority, enabled = excluded.enabled,
-                   updated_at = excluded.updated_at",
-                vec![
-                    Value::Text(c.id.clone()),
-                    Value::Text(c.provider_id.clone()),
-                    Value::Text(c.source.clone()),
-                    Value::Text(c.name.clone()),
-                    opt(sealed),
-                    Value::Integer(c.priority),
-                    Value::Integer(i64::from(c.enabled)),
-                ],
-            )
-            .await
-            .map_err(store_err("syncing connections"))?;
+            config_writes::upsert_connection(&tx, &self.secrets, c).await?;
         }
         routing_rows::sync(&tx, &declared).await?;
         tx.execute("UPDATE config_version SET version = version + 1 WHERE id = 1", ())
             .await
             .map_err(store_err("bumping config version"))?;
         tx.commit().await.map_err(store_err("committing sync"))
+    }
+
+    async fn apply_inner(&self, changes: Vec<ConfigChange>, audit: Option<AuditEntry>) -> Result<u64, StoreError> {
+        let tx = self.db.connection().transaction().await.map_err(store_err("starting a change"))?;
+        for change in changes {
+            config_writes::apply_change(&tx, &self.secrets, change).await?;
+        }
+        if let Some(entry) = &audit {
+            config_writes::append_audit(&tx, entry).await?;
+        }
+        tx.execute("UPDATE config_version SET version = version + 1 WHERE id = 1", ())
+            .await
+            .map_err(store_err("bumping config version"))?;
+        tx.commit().await.map_err(store_err("committing a change"))?;
+        self.version_inner().await
     }
 
     async fn version_inner(&self) -> Result<u64, StoreError> {
@@ -244,6 +209,14 @@ impl ConfigStore for LibsqlConfigStore {
 
     fn version(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         boxed(self.version_inner())
+    }
+
+    fn apply(&self, changes: Vec<ConfigChange>, audit: Option<AuditEntry>) -> BoxFuture<'_, Result<u64, StoreError>> {
+        boxed(self.apply_inner(changes, audit))
+    }
+
+    fn audit_log(&self, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>> {
+        boxed(async move { access_rows::load_audit(self.db.connection(), limit).await })
     }
 }
 
@@ -330,5 +303,100 @@ mod tests {
         let loaded = store_with(Database::open_file(&path).await.unwrap(), "wrong").await.load().await.unwrap();
         assert_eq!(loaded.connections.len(), 1);
         assert_eq!(loaded.connections[0].api_key, None);
+    }
+
+    #[tokio::test]
+    async fn apply_writes_changes_and_their_audit_entry_in_one_version() {
+        use omniroute_core::config::{AdminSession, ApiKeyRecord, AuditEntry, ConfigChange, KeyRole};
+        let store = store_with(Database::open_memory().await.unwrap(), "pw").await;
+        store.sync_declared(declared()).await.unwrap();
+        let key = ApiKeyRecord {
+            id: "key_1".into(),
+            name: "ci".into(),
+            prefix: "sk-omni-ab".into(),
+            hash: "ab".repeat(32),
+            role: KeyRole::Admin,
+            created_ms: 5,
+            expires_ms: Some(9),
+            active: true,
+            allowed_models: vec!["gpt-*".into()],
+            allowed_providers: vec![],
+            requests_per_minute: Some(3),
+            requests_per_day: None,
+            no_log: true,
+            budget: None,
+        };
+        let session = AdminSession { token_hash: "cd".repeat(32), created_ms: 1, expires_ms: 100 };
+        let audit = AuditEntry {
+            timestamp_ms: 7,
+            actor: "admin".into(),
+            action: "key.create".into(),
+            target: "key_1".into(),
+            after: Some(serde_json::json!({"name": "ci"})),
+            ..Default::default()
+        };
+        let version = store
+            .apply(
+                vec![
+                    ConfigChange::PutApiKey(key.clone()),
+                    ConfigChange::PutSession(session.clone()),
+                    ConfigChange::PutSetting {
+                        key: "security".into(),
+                        value: serde_json::json!({"requireApiKey": true}),
+                    },
+                    ConfigChange::DeleteProvider("openai".into()),
+                ],
+                Some(audit.clone()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(version, 2);
+        let loaded = store.load().await.unwrap();
+        assert_eq!(loaded.api_keys, vec![key]);
+        assert_eq!(loaded.sessions, vec![session]);
+        assert_eq!(loaded.settings["security"]["requireApiKey"], true);
+        assert!(loaded.providers.iter().all(|p| p.id != "openai"));
+        assert!(loaded.connections.is_empty(), "a deleted provider takes its accounts");
+        assert_eq!(loaded.routing, None, "settings documents never reach the routing settings");
+        let log = store.audit_log(10).await.unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].action, "key.create");
+        assert_eq!(log[0].after, audit.after);
+        // Expired sessions go; the version moves on every apply.
+        let version = store.apply(vec![ConfigChange::PruneSessions { before_ms: 101 }], None).await.unwrap();
+        assert_eq!(version, 3);
+        assert!(store.load().await.unwrap().sessions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failing_change_writes_nothing() {
+        use omniroute_core::config::{AuditEntry, ConfigChange};
+        let db = Database::open_memory().await.unwrap();
+        let store = store_with(db.clone(), "pw").await;
+        // A trigger stands in for any failure in the middle of a batch.
+        db.connection()
+            .execute(
+                "CREATE TRIGGER no_sessions BEFORE INSERT ON admin_sessions BEGIN SELECT RAISE(ABORT, 'refused'); END",
+                (),
+            )
+            .await
+            .unwrap();
+        let result = store
+            .apply(
+                vec![
+                    ConfigChange::PutSetting { key: "proxy".into(), value: serde_json::json!({"enabled": true}) },
+                    ConfigChange::PutSession(omniroute_core::config::AdminSession {
+                        token_hash: "ab".into(),
+                        created_ms: 0,
+                        expires_ms: 1,
+                    }),
+                ],
+                Some(AuditEntry { action: "x".into(), ..Default::default() }),
+            )
+            .await;
+        assert!(result.is_err());
+        let loaded = store.load().await.unwrap();
+        assert!(loaded.settings.is_empty() && loaded.version == 0);
+        assert!(store.audit_log(10).await.unwrap().is_empty());
     }
 }

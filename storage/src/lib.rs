@@ -2,8 +2,10 @@
 //! ConfigStore, CooldownStore and UsageSink, migrations, secrets encrypted at rest,
 //! local-folder backups.
 
+mod access_rows;
 pub mod backup;
 pub mod config_store;
+mod config_writes;
 pub mod cooldown_store;
 pub mod database;
 pub mod migrations;

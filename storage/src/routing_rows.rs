@@ -6,10 +6,8 @@ use libsql::{Connection, Value};
 use omniroute_core::config::{AliasRecord, ComboRecord, ComboSettings, ComboTarget, DeclaredConfig, RoutingSettings};
 use omniroute_core::ports::StoreError;
 
-use crate::config_store::{enum_text, json_text, parse_enum, parse_json, store_err};
-
-/// The `settings` key holding [`RoutingSettings`].
-const ROUTING_KEY: &str = "routing";
+use crate::config_store::{json_text, parse_enum, parse_json, store_err};
+use crate::config_writes::{self, ROUTING_KEY};
 
 pub(crate) async fn load_aliases(conn: &Connection) -> Result<Vec<AliasRecord>, StoreError> {
     let read = store_err("reading aliases");
@@ -89,48 +87,13 @@ pub(crate) async fn sync(tx: &Connection, declared: &DeclaredConfig) -> Result<(
             .map_err(|e| StoreError(format!("syncing {what}: {e}")))?;
     }
     for (position, a) in declared.aliases.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO aliases (pattern, target, source, position, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, strftime('%s','now'), strftime('%s','now'))
-             ON CONFLICT(pattern) DO UPDATE SET target = excluded.target, source = excluded.source,
-               position = excluded.position, updated_at = excluded.updated_at",
-            vec![
-                Value::Text(a.pattern.clone()),
-                Value::Text(a.target.clone()),
-                Value::Text(a.source.clone()),
-                Value::Integer(position as i64),
-            ],
-        )
-        .await
-        .map_err(store_err("syncing aliases"))?;
+        config_writes::upsert_alias(tx, a, Some(position as i64)).await?;
     }
     for (position, c) in declared.combos.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO combos (name, source, strategy, targets, settings, position, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, strftime('%s','now'), strftime('%s','now'))
-             ON CONFLICT(name) DO UPDATE SET source = excluded.source, strategy = excluded.strategy,
-               targets = excluded.targets, settings = excluded.settings, position = excluded.position,
-               updated_at = excluded.updated_at",
-            vec![
-                Value::Text(c.name.clone()),
-                Value::Text(c.source.clone()),
-                enum_text(&Some(c.strategy))?,
-                Value::Text(json_text(&c.targets)?),
-                Value::Text(json_text(&c.settings)?),
-                Value::Integer(position as i64),
-            ],
-        )
-        .await
-        .map_err(store_err("syncing combos"))?;
+        config_writes::upsert_combo(tx, c, Some(position as i64)).await?;
     }
     if let Some(routing) = &declared.routing {
-        tx.execute(
-            "INSERT INTO settings (key, value, source, updated_at) VALUES (?1, ?2, ?3, strftime('%s','now'))
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value, source = excluded.source, updated_at = excluded.updated_at",
-            vec![Value::Text(ROUTING_KEY.into()), Value::Text(json_text(routing)?), source],
-        )
-        .await
-        .map_err(store_err("syncing routing settings"))?;
+        config_writes::put_setting(tx, ROUTING_KEY, json_text(routing)?, &declared.source).await?;
     }
     Ok(())
 }

@@ -75,8 +75,8 @@ impl LibsqlUsageSink {
             tx.execute(
                 "INSERT INTO usage_log (request_id, ts_ms, provider, connection_id, requested_model, upstream_model, client_format,
                    upstream_format, status, stream, input_tokens, output_tokens, latency_ms, error,
-                   cached_tokens, reasoning_tokens, ttft_ms, cost_usd)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                   cached_tokens, reasoning_tokens, ttft_ms, cost_usd, api_key_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
                 vec![
                     Value::Text(r.request_id.clone()),
                     Value::Integer(r.timestamp_ms as i64),
@@ -96,6 +96,7 @@ impl LibsqlUsageSink {
                     opt_u64(r.reasoning_tokens),
                     opt_u64(r.ttft_ms),
                     r.cost_usd.map(Value::Real).unwrap_or(Value::Null),
+                    r.api_key_id.clone().map(Value::Text).unwrap_or(Value::Null),
                 ],
             )
             .await?;
@@ -111,7 +112,7 @@ impl LibsqlUsageSink {
             .query(
                 "SELECT request_id, ts_ms, provider, connection_id, requested_model, upstream_model, client_format, upstream_format,
                    status, stream, input_tokens, output_tokens, latency_ms, error, cached_tokens, reasoning_tokens,
-                   ttft_ms, cost_usd FROM usage_log ORDER BY id",
+                   ttft_ms, cost_usd, api_key_id FROM usage_log ORDER BY id",
                 (),
             )
             .await?;
@@ -136,6 +137,7 @@ impl LibsqlUsageSink {
                 reasoning_tokens: row.get(15)?,
                 ttft_ms: row.get(16)?,
                 cost_usd: row.get(17)?,
+                api_key_id: row.get(18)?,
             });
         }
         Ok(out)

@@ -10,10 +10,15 @@ use crate::mock_upstream::MockUpstream;
 use omniroute_server::{RunningServer, Settings};
 use tempfile::TempDir;
 
+/// The admin password every test gateway starts with (`INITIAL_PASSWORD`).
+pub const TEST_ADMIN_PASSWORD: &str = "test-admin-password";
+
 /// A gateway serving on 127.0.0.1 for one test.
 pub struct TestGateway {
     pub server: RunningServer,
     pub data_dir: TempDir,
+    /// `auth_token=...`: a logged-in admin session.
+    pub admin_cookie: String,
 }
 
 impl TestGateway {
@@ -32,9 +37,26 @@ impl TestGateway {
         settings.data_dir = data_dir.path().to_path_buf();
         settings.shutdown_grace = Duration::from_secs(5);
         adjust(&mut settings);
-        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        env.entry("INITIAL_PASSWORD".into()).or_insert_with(|| TEST_ADMIN_PASSWORD.into());
+        let password = env["INITIAL_PASSWORD"].clone();
         let server = omniroute_server::start(settings, &|k| env.get(k).cloned()).await.expect("gateway starts");
-        TestGateway { server, data_dir }
+        let admin_cookie = login(&format!("http://{}", server.addr), &password).await;
+        TestGateway { server, data_dir, admin_cookie }
+    }
+
+    /// A client that sends the admin session cookie with every request.
+    pub fn admin(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::COOKIE, self.admin_cookie.parse().expect("cookie header"));
+        reqwest::Client::builder().default_headers(headers).build().expect("client")
+    }
+
+    /// `GET path` as the admin, as JSON.
+    pub async fn admin_get(&self, path: &str) -> serde_json::Value {
+        let response = self.admin().get(self.url(path)).send().await.expect("request");
+        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        response.json().await.expect("JSON body")
     }
 
     /// A gateway with one provider per wire format, all in front of `mock`: catalog `openai`,
@@ -77,4 +99,17 @@ impl TestGateway {
         self.server.shutdown().await;
         self.data_dir
     }
+}
+
+/// Logs in with `password`; returns the `auth_token=...` cookie.
+pub async fn login(base_url: &str, password: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{base_url}/api/auth/login"))
+        .json(&serde_json::json!({ "password": password }))
+        .send()
+        .await
+        .expect("login request");
+    assert_eq!(response.status(), 200, "login failed");
+    let cookie = response.headers().get("set-cookie").expect("a session cookie").to_str().expect("ascii cookie");
+    cookie.split(';').next().expect("cookie value").to_owned()
 }

@@ -62,11 +62,11 @@ async fn deterministic_requests_cost_one_upstream_call() {
     assert_eq!(ask(&gw, &creative, &[]).await.0, "");
     assert_eq!(mock.requests().len(), calls + 2);
     // The cache reports itself in the seed's shape, and can be cleared.
-    let stats: Value = reqwest::get(gw.url("/api/cache/stats")).await.unwrap().json().await.unwrap();
+    let stats: Value = gw.admin_get("/api/cache/stats").await;
     assert_eq!(stats["semanticCache"]["memorySize"], 1, "{stats}");
     assert!(stats["semanticCache"]["hitRate"].as_f64().unwrap() > 0.0, "{stats}");
     assert_eq!(stats["idempotency"]["windowMs"], 5000, "{stats}");
-    let cleared = reqwest::Client::new().delete(gw.url("/api/cache")).send().await.unwrap();
+    let cleared = gw.admin().delete(gw.url("/api/cache")).send().await.unwrap();
     assert_eq!(cleared.status(), 200);
     assert_eq!(ask(&gw, &deterministic, &[]).await.0, "MISS");
     // A different question is a miss.

@@ -69,7 +69,7 @@ async fn a_combo_keeps_answering_with_one_provider_dead_and_another_rate_limited
     assert_eq!(body["choices"][0]["message"]["content"], MOCK_TEXT);
 
     // The rate-limited account cools down (the upstream said retry-after: 1) and is visible.
-    let limits = get_json(&gw.url("/api/rate-limits")).await;
+    let limits = gw.admin_get("/api/rate-limits").await;
     let cooling: Vec<&str> =
         limits["cooldowns"].as_array().unwrap().iter().map(|c| c["account"].as_str().unwrap()).collect();
     assert!(cooling.iter().any(|a| a.starts_with("limited")), "{limits}");
@@ -77,25 +77,31 @@ async fn a_combo_keeps_answering_with_one_provider_dead_and_another_rate_limited
     // A second failure opens the dead account's breaker; after that it is skipped.
     let response = post(&gw.url("/v1/chat/completions"), &chat("trio"), &[]).await;
     assert_eq!(response.status(), 200);
-    let report = get_json(&gw.url("/api/resilience")).await;
+    let report = gw.admin_get("/api/resilience").await;
     let dead = report["keys"].as_array().unwrap().iter().find(|k| k["key"] == "account:dead:account-1").unwrap();
     assert_eq!(dead["state"], "open", "{report}");
     let response = post(&gw.url("/v1/chat/completions"), &chat("trio"), &[]).await;
     assert_eq!(response.status(), 200);
-    let report = get_json(&gw.url("/api/resilience")).await;
+    let report = gw.admin_get("/api/resilience").await;
     let dead = report["keys"].as_array().unwrap().iter().find(|k| k["key"] == "account:dead:account-1").unwrap();
     assert_eq!(dead["failures_in_window"], 2, "an open breaker keeps the dead account from being called: {report}");
 
     // Availability says which targets can serve now.
     let availability =
-        post(&gw.url("/api/models/availability"), r#"{"model":"trio"}"#, &[]).await.json::<Value>().await.unwrap();
+        post(&gw.url("/api/models/availability"), r#"{"model":"trio"}"#, &[("cookie", &gw.admin_cookie)])
+            .await
+            .json::<Value>()
+            .await
+            .unwrap();
     assert_eq!(availability["available"], true);
     let target = |name: &str| availability["targets"].as_array().unwrap().iter().find(|t| t["target"] == name).cloned();
     assert_eq!(target("dead/m").unwrap()["available"], false, "{availability}");
     assert_eq!(target("good/gpt-mock").unwrap()["available"], true, "{availability}");
 
     // An operator can reset the breaker.
-    let reset = post(&gw.url("/api/resilience/reset"), r#"{"key":"account:dead:account-1"}"#, &[]).await;
+    let reset =
+        post(&gw.url("/api/resilience/reset"), r#"{"key":"account:dead:account-1"}"#, &[("cookie", &gw.admin_cookie)])
+            .await;
     assert_eq!(reset.status(), 200, "{}", reset.text().await.unwrap());
     gw.stop().await;
 }
@@ -156,7 +162,7 @@ async fn strategies_spread_requests_and_sessions_stick() {
         assert_eq!(response.headers()["x-omniroute-session-id"], "conv-42");
     }
     assert_eq!(served_by(&mock, start).len(), 1, "one session, one upstream");
-    let sessions = get_json(&gw.url("/api/sessions")).await;
+    let sessions = gw.admin_get("/api/sessions").await;
     assert_eq!(sessions["sessions"][0]["id"], "conv-42");
     assert_eq!(sessions["sessions"][0]["requests"], 6);
     gw.stop().await;

@@ -39,8 +39,8 @@ async fn usage_rows_match_every_formats_usage_with_cost_and_ttft() {
             response.bytes().await.unwrap();
         }
     }
-    let summary: Value = reqwest::get(gw.url("/api/telemetry/summary")).await.unwrap().json().await.unwrap();
-    let metrics = reqwest::get(gw.url("/metrics")).await.unwrap().text().await.unwrap();
+    let summary: Value = gw.admin_get("/api/telemetry/summary").await;
+    let metrics = gw.admin().get(gw.url("/metrics")).send().await.unwrap().text().await.unwrap();
     let data_dir = gw.stop().await;
 
     let db = Database::open_file(&data_dir.path().join("omniroute.db")).await.unwrap();

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::access::{AdminSession, ApiKeyRecord};
 use crate::providers::{AuthScheme, WireFormat};
 use crate::routing::policy::{AccountSelection, ComboStrategy};
 
@@ -206,6 +207,12 @@ pub struct StoredConfig {
     pub combos: Vec<ComboRecord>,
     /// `None` when nothing set them: the defaults apply.
     pub routing: Option<RoutingSettings>,
+    /// Gateway API keys (hashes and policies), revoked ones included.
+    pub api_keys: Vec<ApiKeyRecord>,
+    /// Admin login sessions.
+    pub sessions: Vec<AdminSession>,
+    /// Settings documents by key (see [`crate::config::settings`]), `routing` excluded.
+    pub settings: BTreeMap<String, serde_json::Value>,
 }
 
 /// What one declarative source (the file plus env vars) says should exist.

@@ -2,9 +2,10 @@
 //! id and alias, plus model aliases, combos and routing settings. Built once per config
 //! version and shared behind an `Arc`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::auth::AccessIndex;
 use crate::config::aliases::AliasTable;
 use crate::config::records::{ComboRecord, ComboSettings, RoutingSettings, StoredConfig, TimeoutOverrides};
 use crate::config::validate::{COMBO_PREFIX, TargetRef};
@@ -83,6 +84,10 @@ pub struct ConfigSnapshot {
     combos: Vec<Arc<ResolvedCombo>>,
     combo_index: HashMap<String, usize>,
     routing: RoutingSettings,
+    /// Keys, sessions, security settings and the IP filter.
+    pub access: AccessIndex,
+    /// Every settings document (read through [`ConfigSnapshot::setting`]).
+    settings: BTreeMap<String, serde_json::Value>,
 }
 
 impl ConfigSnapshot {
@@ -91,6 +96,8 @@ impl ConfigSnapshot {
             version: stored.version,
             aliases: AliasTable::build(&stored.aliases),
             routing: stored.routing.clone().unwrap_or_default(),
+            access: AccessIndex::build(stored),
+            settings: stored.settings.clone(),
             ..Default::default()
         };
         for record in &stored.combos {
@@ -216,6 +223,17 @@ impl ConfigSnapshot {
     pub fn routing(&self) -> &RoutingSettings {
         &self.routing
     }
+
+    /// A settings document in its typed form, its defaults when unset (not for the hot path:
+    /// it deserializes on every call).
+    pub fn setting<T: serde::de::DeserializeOwned + Default>(&self, key: &str) -> T {
+        self.settings.get(key).and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default()
+    }
+
+    /// A settings document as stored.
+    pub fn setting_value(&self, key: &str) -> Option<&serde_json::Value> {
+        self.settings.get(key)
+    }
 }
 
 fn resolve_combo(record: &ComboRecord) -> ResolvedCombo {
@@ -332,6 +350,7 @@ mod tests {
             aliases: declared.aliases,
             combos: declared.combos,
             routing: declared.routing,
+            ..Default::default()
         });
         assert_eq!(snap.aliases().alias_for("gpt-4o-mini"), Some("fast"), "exact beats glob");
         assert_eq!(snap.aliases().alias_for("gpt-4-turbo"), Some("openai/gpt-4o"));

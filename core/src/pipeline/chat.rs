@@ -7,6 +7,7 @@ use http::HeaderMap;
 use http::Response;
 use http::header::{HeaderName, HeaderValue};
 
+use crate::auth::policy;
 use crate::body::{Body, CollectError};
 use crate::config::ConfigSnapshot;
 use crate::error::GatewayError;
@@ -60,7 +61,9 @@ async fn chat(
 ) -> Result<Response<Body>, GatewayError> {
     let body = read_body(gateway, body).await?;
     // idempotency: a duplicate of a request in flight or just answered gets that answer
-    let guard = match idempotent::start(gateway, headers, endpoint.format.as_str(), &body).await? {
+    // Scoped by key: one client's idempotency key never returns another client's answer.
+    let scope = format!("{}:{}", endpoint.format.as_str(), ctx.caller.key().map_or("", |k| k.id.as_str()));
+    let guard = match idempotent::start(gateway, headers, &scope, &body).await? {
         Start::Answer(response) => return Ok(response),
         Start::Proceed(guard) => guard,
     };
@@ -74,6 +77,7 @@ async fn chat(
         Some(scope) => scoped_model(&snapshot, scope, &request.model)?,
         None => request.model.clone(),
     };
+    policy::check_model(&ctx.caller, &model)?;
     // cache: a deterministic request already answered costs nothing
     // The client's request in hub form, decoded at most once (cache key, translation).
     let mut hub: Option<ChatRequest> = None;
@@ -84,6 +88,7 @@ async fn chat(
     };
     // plan: the targets to try, best first
     let targets = plan(&snapshot, &gateway.router, &gateway.options, &model, session.as_ref())?;
+    let targets = policy::allowed_targets(&ctx.caller, targets)?;
     // Each target is prepared when reached: passthrough when it speaks the client's format
     // (and framing), else translated through the hub (decoded once).
     let mut prepare = |target: &PlannedTarget| -> Result<Prepared, GatewayError> {

@@ -6,26 +6,32 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
 use serde_json::json;
 
+use crate::auth::policy;
 use crate::body::Body;
 use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming, anthropic};
-use crate::pipeline::Gateway;
 use crate::pipeline::chat::{forwarded_request_headers, read_body};
 use crate::pipeline::dispatch::{AccountChoice, Prepared, ReplyBody, dispatch};
 use crate::pipeline::passthrough::probe;
 use crate::pipeline::respond;
 use crate::pipeline::router::ChatEndpoint;
+use crate::pipeline::{Gateway, RequestContext};
 use crate::providers::WireFormat;
 use crate::routing::plan::{PlannedTarget, plan};
 
-pub async fn handle(gateway: &Gateway, headers: &HeaderMap, body: Body) -> Response<Body> {
-    match count(gateway, headers, body).await {
+pub async fn handle(gateway: &Gateway, ctx: &RequestContext, headers: &HeaderMap, body: Body) -> Response<Body> {
+    match count(gateway, ctx, headers, body).await {
         Ok(response) => response,
         Err(err) => respond::error(WireFormat::Anthropic, &err),
     }
 }
 
-async fn count(gateway: &Gateway, headers: &HeaderMap, body: Body) -> Result<Response<Body>, GatewayError> {
+async fn count(
+    gateway: &Gateway,
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response<Body>, GatewayError> {
     let body = read_body(gateway, body).await?;
     let endpoint = ChatEndpoint {
         format: WireFormat::Anthropic,
@@ -35,8 +41,10 @@ async fn count(gateway: &Gateway, headers: &HeaderMap, body: Body) -> Result<Res
         provider: None,
     };
     let request = probe(&endpoint, &body)?;
+    policy::check_model(&ctx.caller, &request.model)?;
     let snapshot = gateway.snapshot();
     let targets = plan(&snapshot, &gateway.router, &gateway.options, &request.model, None)?;
+    let targets = policy::allowed_targets(&ctx.caller, targets)?;
     // Anthropic counts exactly; the first Anthropic target of the plan is asked.
     let Some(target) = targets.into_iter().find(|t| t.provider.format == WireFormat::Anthropic) else {
         let hub = formats::decode_request(WireFormat::Anthropic, &body)?;

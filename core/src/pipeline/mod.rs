@@ -1,6 +1,6 @@
 //! The gateway: one `handle` for every runtime, calling the request phases in one visible order.
 //!
-//! route → (guard: keys, budgets, later) → read + probe → resolve → plan (passthrough or
+//! route → guard (IP filter, keys, login, per-key rate limits) → read + probe → resolve → plan (passthrough or
 //! translate through the hub) → dispatch (accounts in order, first-byte peek) → respond (bytes
 //! as they came, or re-encoded; streams relayed chunk by chunk) → record (usage rows through the
 //! batching sink, off the hot path).
@@ -26,6 +26,8 @@ pub mod timeouts;
 pub mod upstream;
 pub mod usage_tap;
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -34,6 +36,9 @@ use arc_swap::ArcSwap;
 use http::header::HeaderValue;
 use http::{Request, Response};
 
+use crate::auth::Caller;
+use crate::auth::guard;
+use crate::auth::rate_limit::{KeyRateLimiter, LoginLimiter};
 use crate::body::Body;
 use crate::cache::{Idempotency, IdempotencySettings, ResponseCache, ResponseCacheSettings};
 use crate::config::{ConfigSnapshot, FileConfig};
@@ -44,7 +49,7 @@ use crate::routing::health::BreakerProfiles;
 use crate::routing::router::Router;
 use crate::telemetry::Telemetry;
 use record::RecordHandle;
-use router::{Route, route};
+use router::{Access, Route, route};
 
 /// Limits and timeouts the core enforces (connect timeouts belong to the HttpClient).
 #[derive(Debug, Clone)]
@@ -59,6 +64,8 @@ pub struct GatewayOptions {
     pub total_timeout: Duration,
     /// Streams: longest silence between two chunks.
     pub idle_timeout: Duration,
+    /// Inference needs a gateway key whatever the settings say (`REQUIRE_API_KEY=true`).
+    pub require_api_key: bool,
 }
 
 impl Default for GatewayOptions {
@@ -69,6 +76,7 @@ impl Default for GatewayOptions {
             first_byte_timeout: Duration::from_secs(120),
             total_timeout: Duration::from_secs(600),
             idle_timeout: Duration::from_secs(120),
+            require_api_key: false,
         }
     }
 }
@@ -86,6 +94,7 @@ impl GatewayOptions {
             first_byte_timeout: t.first_byte_ms.map(ms).unwrap_or(defaults.first_byte_timeout),
             total_timeout: t.total_ms.map(ms).unwrap_or(defaults.total_timeout),
             idle_timeout: t.idle_ms.map(ms).unwrap_or(defaults.idle_timeout),
+            require_api_key: defaults.require_api_key,
         }
     }
 }
@@ -102,6 +111,9 @@ pub struct RequestContext {
     pub request_id: String,
     pub started_us: u64,
     pub client_format: WireFormat,
+    /// Who is calling (the key whose policy applies, an admin, or nobody in particular).
+    pub caller: Caller,
+    pub client_addr: Option<IpAddr>,
 }
 
 /// The gateway core. Cheap to share (`Arc<Gateway>`); config is an atomically swapped snapshot.
@@ -116,6 +128,12 @@ pub struct Gateway {
     pub cache: Arc<ResponseCache>,
     /// Requests in flight or just answered, by idempotency key.
     pub idempotency: Idempotency,
+    /// Requests per API key per minute/day.
+    pub key_limits: KeyRateLimiter,
+    /// Failed logins per client address.
+    pub login_limiter: LoginLimiter,
+    /// When each API key last got in (this instance).
+    key_last_used: std::sync::Mutex<HashMap<String, u64>>,
     snapshot: ArcSwap<ConfigSnapshot>,
     next_request: AtomicU64,
     started_us: u64,
@@ -138,6 +156,9 @@ impl Gateway {
             telemetry: Arc::new(Telemetry::default()),
             cache,
             idempotency: Idempotency::new(IdempotencySettings::default()),
+            key_limits: KeyRateLimiter::default(),
+            login_limiter: LoginLimiter::default(),
+            key_last_used: std::sync::Mutex::new(HashMap::new()),
             snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,
@@ -183,20 +204,90 @@ impl Gateway {
         }
     }
 
+    /// When the key last got in (this instance), if it has.
+    pub fn key_last_used(&self, key_id: &str) -> Option<u64> {
+        self.key_last_used.lock().unwrap_or_else(|p| p.into_inner()).get(key_id).copied()
+    }
+
     /// Serves one request. Never panics on client input; every error is a response.
     pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
         let (parts, body) = request.into_parts();
-        let ctx = RequestContext {
+        let route = route(&parts.method, parts.uri.path(), parts.uri.query());
+        let access = route.access(&parts.method, parts.uri.path());
+        let mut ctx = RequestContext {
             request_id: self.request_id(&parts.headers),
             started_us: self.ports.clock.monotonic_us(),
-            client_format: WireFormat::OpenaiChat,
+            client_format: route.client_format(),
+            caller: Caller::Anonymous,
+            client_addr: None,
         };
-        let mut response = match route(&parts.method, parts.uri.path(), parts.uri.query()) {
-            Route::Chat(endpoint) => {
-                let ctx = RequestContext { client_format: endpoint.format, ..ctx.clone() };
-                chat::handle(self, &ctx, &endpoint, &parts.headers, body).await
+        let mut response = match self.admit(&route, access, &parts, &mut ctx) {
+            Ok(()) => self.serve(route, &ctx, &parts, body).await,
+            Err(err) => match access {
+                Access::Inference => respond::error(ctx.client_format, &err),
+                _ => crate::admin::respond::error(&err),
+            },
+        };
+        tracing::debug!(
+            request_id = %ctx.request_id,
+            method = %parts.method,
+            path = parts.uri.path(),
+            status = response.status().as_u16(),
+            "request answered"
+        );
+        if let Ok(value) = HeaderValue::from_str(&ctx.request_id) {
+            response.headers_mut().insert("x-request-id", value);
+        }
+        response
+    }
+
+    /// The guard: IP filter, then the route's access rule, then the key's rate limits on calls
+    /// that reach an upstream. Fills in who is calling.
+    fn admit(
+        &self,
+        route: &Route,
+        access: Access,
+        parts: &http::request::Parts,
+        ctx: &mut RequestContext,
+    ) -> Result<(), GatewayError> {
+        let snapshot = self.snapshot();
+        let rules = &snapshot.access;
+        ctx.client_addr = guard::client_addr(parts, rules.security.trust_forwarded_for);
+        guard::check_ip(rules, ctx.client_addr)?;
+        let now_ms = self.ports.clock.now_unix_ms();
+        ctx.caller = match access {
+            Access::Public => Caller::Anonymous,
+            Access::Inference => {
+                let required = self.options.require_api_key || rules.security.require_api_key;
+                guard::inference(rules, &parts.headers, parts.uri.query(), required, now_ms)?
             }
-            Route::CountTokens => count_tokens::handle(self, &parts.headers, body).await,
+            Access::Metrics if rules.security.metrics_public => Caller::Anonymous,
+            Access::Management | Access::Metrics => guard::management(rules, parts, now_ms)?,
+        };
+        if let Some(key) = ctx.caller.key() {
+            if matches!(route, Route::Chat(_) | Route::CountTokens) {
+                self.key_limits.admit(&key.id, key.requests_per_minute, key.requests_per_day, now_ms).map_err(
+                    |retry_after_secs| GatewayError::RateLimited {
+                        message: format!("API key '{}' is over its request limit", key.name),
+                        retry_after_secs,
+                    },
+                )?;
+            }
+            self.key_last_used.lock().unwrap_or_else(|p| p.into_inner()).insert(key.id.clone(), now_ms);
+        }
+        Ok(())
+    }
+
+    async fn serve(
+        &self,
+        route: Route,
+        ctx: &RequestContext,
+        parts: &http::request::Parts,
+        body: Body,
+    ) -> Response<Body> {
+        match route {
+            Route::Chat(endpoint) => chat::handle(self, ctx, &endpoint, &parts.headers, body).await,
+            Route::CountTokens => count_tokens::handle(self, ctx, &parts.headers, body).await,
             Route::ListModels => info::list_models(self),
             Route::GetModel(id) => info::get_model(self, &id),
             Route::GeminiModels => info::gemini_models(self),
@@ -216,24 +307,14 @@ impl Gateway {
             Route::CacheStats => cache_api::cache_stats(self),
             Route::ClearCache => cache_api::clear_cache(self),
             Route::Health => info::health(self),
+            Route::Admin => crate::admin::handle(self, ctx, parts, body).await,
             Route::NotFound(format) => {
                 respond::error(format, &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())))
             }
             Route::MethodNotAllowed(format) => {
                 respond::error(format, &GatewayError::MethodNotAllowed(parts.method.to_string()))
             }
-        };
-        tracing::debug!(
-            request_id = %ctx.request_id,
-            method = %parts.method,
-            path = parts.uri.path(),
-            status = response.status().as_u16(),
-            "request answered"
-        );
-        if let Ok(value) = HeaderValue::from_str(&ctx.request_id) {
-            response.headers_mut().insert("x-request-id", value);
         }
-        response
     }
 
     /// The client's `X-Request-Id` when it is sane, else a fresh one.

@@ -83,6 +83,7 @@ impl RecordHandle {
             ttft_ms,
             cost_usd,
             error,
+            api_key_id: base.ctx.caller.key().map(|k| k.id.clone()),
         });
         cost_usd
     }

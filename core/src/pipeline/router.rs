@@ -57,8 +57,75 @@ pub enum Route {
     OllamaTags,
     OllamaVersion,
     Health,
+    /// The management API of [`crate::admin`] (`/api/...` besides the above and Ollama's).
+    Admin,
     NotFound(WireFormat),
     MethodNotAllowed(WireFormat),
+}
+
+/// Which access rule a route falls under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health, login).
+    Public,
+    /// The client APIs: gateway keys, when required or sent.
+    Inference,
+    /// A login session or an admin key.
+    Management,
+    /// `GET /metrics`: management unless the settings open it.
+    Metrics,
+}
+
+impl Route {
+    pub fn access(&self, method: &Method, path: &str) -> Access {
+        match self {
+            Route::Chat(_)
+            | Route::CountTokens
+            | Route::ListModels
+            | Route::GetModel(_)
+            | Route::GeminiModels
+            | Route::GeminiModel(_)
+            | Route::ProviderModels(_)
+            | Route::OllamaTags
+            | Route::OllamaVersion => Access::Inference,
+            Route::Health => Access::Public,
+            Route::Metrics => Access::Metrics,
+            Route::Admin if crate::admin::is_public(method, path) => Access::Public,
+            Route::Admin
+            | Route::Resilience
+            | Route::PatchResilience
+            | Route::ResetResilience
+            | Route::RateLimits
+            | Route::Availability
+            | Route::ModelAvailability
+            | Route::Sessions
+            | Route::CacheStats
+            | Route::ClearCache
+            | Route::TelemetrySummary => Access::Management,
+            // Unknown paths under the management API need credentials before they say "not found".
+            Route::NotFound(_) | Route::MethodNotAllowed(_) if is_management_path(path) => Access::Management,
+            Route::NotFound(_) | Route::MethodNotAllowed(_) => Access::Inference,
+        }
+    }
+
+    /// The wire format errors on this route are rendered in (inference routes).
+    pub fn client_format(&self) -> WireFormat {
+        match self {
+            Route::Chat(endpoint) => endpoint.format,
+            Route::CountTokens => WireFormat::Anthropic,
+            Route::GeminiModels | Route::GeminiModel(_) => WireFormat::Gemini,
+            Route::OllamaTags | Route::OllamaVersion => WireFormat::Ollama,
+            Route::NotFound(format) | Route::MethodNotAllowed(format) => *format,
+            _ => WireFormat::OpenaiChat,
+        }
+    }
+}
+
+/// `/api/...` paths that are not Ollama's (after `/api/v1` was folded into `/v1`).
+fn is_management_path(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    let path = path.strip_prefix("/api").filter(|p| p.starts_with("/v1")).map_or(path, |_| "");
+    (path.starts_with("/api/") && !OLLAMA_PATHS.iter().any(|p| path.starts_with(p))) || path == "/metrics"
 }
 
 pub fn route(method: &Method, path: &str, query: Option<&str>) -> Route {
@@ -107,6 +174,7 @@ pub fn route(method: &Method, path: &str, query: Option<&str>) -> Route {
             }
             match path.strip_prefix("/v1/models/") {
                 Some(id) if !id.is_empty() => expect(Method::GET, Route::GetModel(id.to_owned())),
+                _ if is_management_path(path) => Route::Admin,
                 _ => Route::NotFound(format),
             }
         }
@@ -229,7 +297,15 @@ mod tests {
         assert_eq!(route(&Method::POST, "/v1/api/chat", None), chat(WireFormat::Ollama));
         assert_eq!(route(&Method::GET, "/api/tags", None), Route::OllamaTags);
         assert_eq!(route(&Method::GET, "/api/generate", None), Route::NotFound(WireFormat::Ollama));
-        assert_eq!(route(&Method::GET, "/api/nope", None), Route::NotFound(WireFormat::OpenaiChat));
+        assert_eq!(route(&Method::GET, "/api/nope", None), Route::Admin);
+        assert_eq!(route(&Method::GET, "/api/keys", None), Route::Admin);
+        assert_eq!(route(&Method::GET, "/api/keys", None).access(&Method::GET, "/api/keys"), Access::Management);
+        assert_eq!(
+            route(&Method::POST, "/api/auth/login", None).access(&Method::POST, "/api/auth/login"),
+            Access::Public
+        );
+        assert_eq!(route(&Method::GET, "/api/generate", None).access(&Method::GET, "/api/generate"), Access::Inference);
+        assert_eq!(route(&Method::GET, "/v1/nope", None).access(&Method::GET, "/v1/nope"), Access::Inference);
         assert_eq!(route(&Method::GET, "/v1/messages/x", None), Route::NotFound(WireFormat::Anthropic));
         assert_eq!(route(&Method::GET, "/api/v1beta/models", None), Route::GeminiModels);
         assert_eq!(

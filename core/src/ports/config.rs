@@ -1,8 +1,9 @@
 //! The `ConfigStore` port: the stored configuration (providers, accounts, aliases, combos,
 //! routing settings) and its version.
-//! The store is the source of truth; declarative sources (file, env) are synced into it.
+//! The store is the source of truth; declarative sources (file, env) are synced into it and the
+//! management API writes through `apply`.
 
-use crate::config::{DeclaredConfig, StoredConfig};
+use crate::config::{AuditEntry, ConfigChange, DeclaredConfig, StoredConfig};
 use crate::maybe_send::{BoxFuture, MaybeSend, MaybeSync};
 
 /// A storage failure; the message never contains secrets.
@@ -19,4 +20,9 @@ pub trait ConfigStore: MaybeSend + MaybeSync {
     fn sync_declared(&self, declared: DeclaredConfig) -> BoxFuture<'_, Result<(), StoreError>>;
     /// Bumped on every write; cheap, so callers can poll for changes.
     fn version(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
+    /// Applies `changes` and appends `audit` (when given) in one transaction, bumping the
+    /// version; all or nothing. Returns the new version.
+    fn apply(&self, changes: Vec<ConfigChange>, audit: Option<AuditEntry>) -> BoxFuture<'_, Result<u64, StoreError>>;
+    /// The newest `limit` audit entries, newest first.
+    fn audit_log(&self, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>>;
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::config::{DeclaredConfig, StoredConfig};
+use crate::config::{API_SOURCE, AuditEntry, ConfigChange, DeclaredConfig, StoredConfig};
 use crate::maybe_send::{BoxFuture, boxed};
 use crate::ports::{
     BackupError, BackupStore, CacheStore, ConfigStore, CooldownStore, StoreError, UsageRecord, UsageSink,
@@ -29,6 +29,8 @@ struct MemoryConfig {
     stored: StoredConfig,
     /// Who set `stored.routing`, so only that source's sync removes it.
     routing_source: Option<String>,
+    /// Newest last.
+    audit: Vec<AuditEntry>,
 }
 
 impl ConfigStore for MemoryConfigStore {
@@ -39,7 +41,7 @@ impl ConfigStore for MemoryConfigStore {
 
     fn sync_declared(&self, declared: DeclaredConfig) -> BoxFuture<'_, Result<(), StoreError>> {
         let mut guard = lock(&self.state);
-        let MemoryConfig { stored: state, routing_source } = &mut *guard;
+        let MemoryConfig { stored: state, routing_source, .. } = &mut *guard;
         let source = declared.source.clone();
         state.providers.retain(|p| p.source != source && !declared.providers.iter().any(|d| d.id == p.id));
         state.connections.retain(|c| c.source != source && !declared.connections.iter().any(|d| d.id == c.id));
@@ -63,6 +65,28 @@ impl ConfigStore for MemoryConfigStore {
     fn version(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         let version = lock(&self.state).stored.version;
         boxed(async move { Ok(version) })
+    }
+
+    fn apply(&self, changes: Vec<ConfigChange>, audit: Option<AuditEntry>) -> BoxFuture<'_, Result<u64, StoreError>> {
+        let mut state = lock(&self.state);
+        for change in changes {
+            if matches!(change, ConfigChange::PutRouting(_)) {
+                state.routing_source = Some(API_SOURCE.into());
+            }
+            change.apply_to(&mut state.stored);
+        }
+        if let Some(mut entry) = audit {
+            entry.id = state.audit.len() as u64 + 1;
+            state.audit.push(entry);
+        }
+        state.stored.version += 1;
+        let version = state.stored.version;
+        boxed(async move { Ok(version) })
+    }
+
+    fn audit_log(&self, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>> {
+        let entries: Vec<AuditEntry> = lock(&self.state).audit.iter().rev().take(limit).cloned().collect();
+        boxed(async move { Ok(entries) })
     }
 }
 

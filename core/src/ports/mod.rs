@@ -1,4 +1,5 @@
-//! Ports: the traits through which the core reaches the world (network, time, storage, tasks).
+//! Ports: the traits through which the core reaches the world (network, time, storage, tasks,
+//! randomness).
 //! Each runtime fills them in; `memory` holds in-process versions for tests and the Worker.
 
 pub mod backup;
@@ -6,6 +7,7 @@ pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod cooldown;
+pub mod entropy;
 pub mod http;
 pub mod memory;
 pub mod spawner;
@@ -18,6 +20,7 @@ pub use cache::CacheStore;
 pub use clock::Clock;
 pub use config::{ConfigStore, StoreError};
 pub use cooldown::CooldownStore;
+pub use entropy::{Entropy, EntropyError};
 pub use http::{HttpClient, HttpError};
 pub use spawner::Spawner;
 pub use usage::{UsageRecord, UsageSink};
@@ -34,4 +37,6 @@ pub struct Ports {
     pub spawner: Arc<dyn Spawner>,
     /// Cooldowns shared with other instances on the same store.
     pub cooldowns: Arc<dyn CooldownStore>,
+    /// Secure randomness for keys, tokens and salts.
+    pub entropy: Arc<dyn Entropy>,
 }

@@ -34,6 +34,9 @@ pub struct UsageRecord {
     #[serde(default)]
     pub cost_usd: Option<f64>,
     pub error: Option<String>,
+    /// The gateway API key the request came with, when it came with one.
+    #[serde(default)]
+    pub api_key_id: Option<String>,
 }
 
 /// Where usage rows go.

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use omniroute_core::Gateway;
+use omniroute_core::admin::auth_api::ensure_admin_password;
 use omniroute_core::config::declare;
+use omniroute_core::ports::entropy::OsEntropy;
 use omniroute_core::ports::memory::MemoryCacheStore;
 use omniroute_core::ports::{Clock, ConfigStore, Ports};
 use omniroute_storage::secrets::KeySource;
@@ -68,9 +70,16 @@ pub async fn bootstrap(settings: &Settings, env: &dyn Fn(&str) -> Option<String>
         backup: Arc::new(LocalDirBackupStore::new(settings.data_dir.join("backups"))),
         spawner: Arc::new(spawner.clone()),
         cooldowns,
+        entropy: Arc::new(OsEntropy),
     };
-    let gateway =
-        Gateway::new(ports, settings.gateway.clone()).await.map_err(|e| StartError::Storage(e.to_string()))?;
+    let mut options = settings.gateway.clone();
+    options.require_api_key |= env("REQUIRE_API_KEY").is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
+    let gateway = Gateway::new(ports, options).await.map_err(|e| StartError::Storage(e.to_string()))?;
+    match ensure_admin_password(&gateway, env("INITIAL_PASSWORD").as_deref()).await {
+        Ok(Some(generated)) => show_generated_password(&generated, &settings.data_dir),
+        Ok(None) => {}
+        Err(e) => return Err(StartError::Config(e.to_string())),
+    }
     let snapshot = gateway.snapshot();
     if snapshot.is_empty() {
         tracing::info!(
@@ -82,4 +91,25 @@ pub async fn bootstrap(settings: &Settings, env: &dyn Fn(&str) -> Option<String>
         }
     }
     Ok(Bootstrapped { gateway: Arc::new(gateway), usage, spawner })
+}
+
+/// A generated admin password is shown once: on the terminal when there is one, else in a file
+/// only the owner can read. Never through the logger (logs are kept and shipped).
+fn show_generated_password(password: &str, data_dir: &std::path::Path) {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "\n  omniroute admin password (shown once; log in with POST /api/auth/login, change it with PUT /api/auth/password):\n\n      {password}\n"
+        );
+        return;
+    }
+    let path = data_dir.join("initial-admin-password");
+    match omniroute_storage::secrets::write_private(&path, password) {
+        Ok(()) => {
+            tracing::warn!(path = %path.display(), "generated an admin password; read it from this file, then delete the file")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "generated an admin password but could not write it anywhere; set INITIAL_PASSWORD and use a new data dir")
+        }
+    }
 }

@@ -27,6 +27,10 @@ pub fn request_from_js(request: &web_sys::Request) -> Result<http::Request<Body>
     *out.method_mut() = method;
     *out.uri_mut() = uri;
     *out.headers_mut() = header_map(&request.headers());
+    // Cloudflare's edge sets the visitor's address; a client cannot forge it past the edge.
+    if let Some(ip) = out.headers().get("cf-connecting-ip").and_then(|v| v.to_str().ok()?.parse().ok()) {
+        out.extensions_mut().insert(omniroute_core::auth::ClientAddr(ip));
+    }
     Ok(out)
 }
 

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use omniroute_core::admin::auth_api::ensure_admin_password;
 use omniroute_core::config::{FileConfig, declare};
 use omniroute_core::ports::ConfigStore;
 use omniroute_core::ports::memory::{
@@ -13,7 +14,7 @@ use omniroute_core::ports::memory::{
 use omniroute_core::{Gateway, GatewayOptions, Ports};
 use worker::Env;
 
-use crate::{WaitUntilSpawner, WorkerClock, WorkerHttpClient};
+use crate::{CryptoEntropy, WaitUntilSpawner, WorkerClock, WorkerHttpClient};
 
 /// The binding holding the config file's text, same format as `omniroute.toml`.
 pub const CONFIG_VAR: &str = "OMNIROUTE_CONFIG";
@@ -74,9 +75,19 @@ async fn build(env: &Env) -> Result<Gateway, StartError> {
         spawner: Arc::new(WaitUntilSpawner),
         // One isolate's memory until the Worker gets a shared store (Turso).
         cooldowns: Arc::new(MemoryCooldownStore::default()),
+        entropy: Arc::new(CryptoEntropy),
     };
-    Gateway::new(ports, file.as_ref().map(GatewayOptions::from_file).unwrap_or_default()).await.map_err(|err| {
+    let mut options = file.as_ref().map(GatewayOptions::from_file).unwrap_or_default();
+    options.require_api_key = read("REQUIRE_API_KEY").is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
+    let gateway = Gateway::new(ports, options).await.map_err(|err| {
         worker::console_error!("omniroute: loading config: {err}");
         StartError { code: "internal_error", message: "the gateway could not load its config".into() }
-    })
+    })?;
+    // The admin password comes from the INITIAL_PASSWORD secret; a generated one is never
+    // printed here (Worker logs are shipped), so the management API needs that secret.
+    ensure_admin_password(&gateway, read("INITIAL_PASSWORD").as_deref()).await.map_err(|err| {
+        worker::console_error!("omniroute: admin password: {err}");
+        StartError { code: "invalid_config", message: err.to_string() }
+    })?;
+    Ok(gateway)
 }

@@ -8,6 +8,7 @@
 
 mod clock;
 mod convert;
+mod entropy;
 mod entry;
 mod error;
 mod gateway;
@@ -15,5 +16,6 @@ mod http_client;
 mod spawner;
 
 pub use clock::WorkerClock;
+pub use entropy::CryptoEntropy;
 pub use http_client::WorkerHttpClient;
 pub use spawner::WaitUntilSpawner;

@@ -8,7 +8,7 @@ pub mod error;
 pub mod request;
 pub mod response;
 pub mod stream;
-mod time;
+pub(crate) mod time;
 mod wire;
 
 use serde_json::{Map, Value, json};

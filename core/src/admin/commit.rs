@@ -1,0 +1,60 @@
+//! The one write path of the management API: changes and their audit entry go to the store in
+//! one transaction, then the gateway reloads its snapshot so the next request sees them.
+
+use serde_json::Value;
+
+use crate::config::{AuditEntry, ConfigChange, validate_stored};
+use crate::error::GatewayError;
+use crate::pipeline::{Gateway, RequestContext};
+
+/// A management change as the audit log records it. `before`/`after` are the API's own views,
+/// which never hold a secret in clear.
+pub struct Change {
+    /// `<resource>.<verb>`: `key.create`, `provider.update`, `settings.update`.
+    pub action: &'static str,
+    pub target: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub changes: Vec<ConfigChange>,
+}
+
+/// Checks the config `change` would leave (combos, aliases, provider routing fields), writes
+/// it with its audit entry and reloads the snapshot.
+pub async fn commit(gateway: &Gateway, ctx: &RequestContext, change: Change) -> Result<(), GatewayError> {
+    let mut result = gateway.ports.config.load().await.map_err(|e| {
+        tracing::error!(error = %e, "cannot read the config to check a change");
+        GatewayError::Internal
+    })?;
+    for c in &change.changes {
+        c.clone().apply_to(&mut result);
+    }
+    validate_stored(&result).map_err(|e| GatewayError::InvalidRequest(e.0.join("; ")))?;
+    let entry = AuditEntry {
+        id: 0,
+        timestamp_ms: gateway.ports.clock.now_unix_ms(),
+        actor: ctx.caller.actor(),
+        ip: ctx.client_addr.map(|a| a.to_string()),
+        action: change.action.to_owned(),
+        target: change.target,
+        before: change.before,
+        after: change.after,
+    };
+    write(gateway, change.changes, Some(entry)).await
+}
+
+/// Writes changes that are not management actions (sessions) and reloads the snapshot.
+pub async fn write(
+    gateway: &Gateway,
+    changes: Vec<ConfigChange>,
+    audit: Option<AuditEntry>,
+) -> Result<(), GatewayError> {
+    gateway.ports.config.apply(changes, audit).await.map_err(|e| {
+        tracing::error!(error = %e, "a management change could not be stored");
+        GatewayError::Internal
+    })?;
+    if let Err(e) = gateway.refresh().await {
+        // Stored; the periodic refresh picks it up.
+        tracing::warn!(error = %e, "config stored but the snapshot could not be reloaded yet");
+    }
+    Ok(())
+}

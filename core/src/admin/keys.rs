@@ -1,0 +1,291 @@
+//! `/api/keys`: gateway API keys. Create returns the key once; lists show its prefix, name,
+//! role, dates and policy. Keys are revoked (kept for attribution) or deleted.
+
+use http::{Method, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::admin::commit::{Change, commit};
+use crate::admin::respond::{created, invalid, ok, parse, parse_timestamp, timestamp};
+use crate::auth::tokens::{SHOWN_PREFIX_LEN, new_api_key, new_id, sha256_hex};
+use crate::body::Body;
+use crate::config::aliases::check_pattern;
+use crate::config::{ApiKeyRecord, ConfigChange, KeyBudget, KeyRole};
+use crate::error::GatewayError;
+use crate::pipeline::{Gateway, RequestContext};
+
+/// A key as the API shows it: never the key itself.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    /// The key's first characters (`sk-omni-3f9a1c`).
+    pub prefix: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "user"))]
+    pub role: KeyRole,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    /// Last request served with this key (from usage), when known.
+    pub last_used_at: Option<String>,
+    pub is_active: bool,
+    pub allowed_models: Vec<String>,
+    pub allowed_providers: Vec<String>,
+    pub requests_per_minute: Option<u32>,
+    pub requests_per_day: Option<u32>,
+    pub no_log: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub budget: Option<KeyBudget>,
+}
+
+impl KeyView {
+    pub fn of(key: &ApiKeyRecord, last_used_ms: Option<u64>) -> KeyView {
+        KeyView {
+            id: key.id.clone(),
+            name: key.name.clone(),
+            prefix: key.prefix.clone(),
+            role: key.role,
+            created_at: timestamp(key.created_ms),
+            expires_at: key.expires_ms.map(timestamp),
+            last_used_at: last_used_ms.map(timestamp),
+            is_active: key.active,
+            allowed_models: key.allowed_models.clone(),
+            allowed_providers: key.allowed_providers.clone(),
+            requests_per_minute: key.requests_per_minute,
+            requests_per_day: key.requests_per_day,
+            no_log: key.no_log,
+            budget: key.budget,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyList {
+    pub keys: Vec<KeyView>,
+    pub total: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedKey {
+    /// The key itself: shown this once, never again.
+    pub key: String,
+    pub api_key: KeyView,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Deleted {
+    pub deleted: bool,
+    pub id: String,
+}
+
+/// Fields of a create or an update; on update, absent fields keep their value.
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeyInput {
+    pub name: Option<String>,
+    /// `user` (inference only, the default) or `admin` (also the management API).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub role: Option<KeyRole>,
+    /// RFC 3339; `null` removes the expiry on update.
+    #[serde(default, deserialize_with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub expires_at: Option<Option<String>>,
+    pub is_active: Option<bool>,
+    /// Model globs (`gpt-4*`, `anthropic/*`); empty allows every model.
+    pub allowed_models: Option<Vec<String>>,
+    /// Provider ids; empty allows every provider.
+    pub allowed_providers: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    pub requests_per_minute: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    pub requests_per_day: Option<Option<u32>>,
+    pub no_log: Option<bool>,
+}
+
+/// `null` → `Some(None)` (clear), absent → `None` (keep).
+fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+const MAX_NAME: usize = 100;
+const MAX_LIST: usize = 100;
+
+impl KeyInput {
+    /// Applies the fields to `key`, checking each.
+    fn apply(self, key: &mut ApiKeyRecord, now_ms: u64) -> Result<(), GatewayError> {
+        if let Some(name) = self.name {
+            let name = name.trim().to_owned();
+            if name.is_empty() || name.chars().count() > MAX_NAME {
+                return Err(invalid("name", format!("must be 1 to {MAX_NAME} characters")));
+            }
+            key.name = name;
+        }
+        if let Some(role) = self.role {
+            key.role = role;
+        }
+        if let Some(expires) = self.expires_at {
+            key.expires_ms = match expires {
+                Some(text) => {
+                    let at = parse_timestamp("expiresAt", &text)?;
+                    if at <= now_ms {
+                        return Err(invalid("expiresAt", "must be in the future"));
+                    }
+                    Some(at)
+                }
+                None => None,
+            };
+        }
+        if let Some(active) = self.is_active {
+            key.active = active;
+        }
+        if let Some(models) = self.allowed_models {
+            check_list("allowedModels", &models, check_pattern)?;
+            key.allowed_models = models;
+        }
+        if let Some(providers) = self.allowed_providers {
+            check_list("allowedProviders", &providers, |p| {
+                if p.is_empty() || p.len() > 64 || !p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+                    Err("must be a provider id (letters, digits, '-', '_', '.')".into())
+                } else {
+                    Ok(())
+                }
+            })?;
+            key.allowed_providers = providers;
+        }
+        for (field, value, slot) in [
+            ("requestsPerMinute", self.requests_per_minute, &mut key.requests_per_minute),
+            ("requestsPerDay", self.requests_per_day, &mut key.requests_per_day),
+        ] {
+            if let Some(value) = value {
+                if value == Some(0) {
+                    return Err(invalid(field, "must be at least 1 (or null for no limit)"));
+                }
+                *slot = value;
+            }
+        }
+        if let Some(no_log) = self.no_log {
+            key.no_log = no_log;
+        }
+        Ok(())
+    }
+}
+
+fn check_list(field: &str, items: &[String], check: impl Fn(&str) -> Result<(), String>) -> Result<(), GatewayError> {
+    if items.len() > MAX_LIST {
+        return Err(invalid(field, format!("at most {MAX_LIST} entries")));
+    }
+    for (i, item) in items.iter().enumerate() {
+        check(item).map_err(|e| invalid(&format!("{field}[{i}]"), e))?;
+    }
+    Ok(())
+}
+
+fn find(gateway: &Gateway, id: &str) -> Result<ApiKeyRecord, GatewayError> {
+    gateway
+        .snapshot()
+        .access
+        .key_by_id(id)
+        .map(|k| (**k).clone())
+        .ok_or_else(|| GatewayError::NotFound(format!("API key '{id}'")))
+}
+
+fn view(gateway: &Gateway, key: &ApiKeyRecord) -> KeyView {
+    KeyView::of(key, gateway.key_last_used(&key.id))
+}
+
+/// `/api/keys` and `/api/keys/{id}[/revoke]`.
+pub async fn handle(
+    gateway: &Gateway,
+    ctx: &RequestContext,
+    method: &Method,
+    rest: &[&str],
+    body: &[u8],
+) -> Result<Response<Body>, GatewayError> {
+    match (method, rest) {
+        (&Method::GET, []) => {
+            let snapshot = gateway.snapshot();
+            let keys: Vec<KeyView> = snapshot.access.keys().map(|k| view(gateway, k)).collect();
+            Ok(ok(&KeyList { total: keys.len(), keys }))
+        }
+        (&Method::POST, []) => create(gateway, ctx, body).await,
+        (&Method::GET, [id]) => Ok(ok(&view(gateway, &find(gateway, id)?))),
+        (&Method::PUT | &Method::PATCH, [id]) => update(gateway, ctx, id, parse(body)?, "key.update").await,
+        (&Method::POST, [id, "revoke"]) => {
+            update(gateway, ctx, id, KeyInput { is_active: Some(false), ..Default::default() }, "key.revoke").await
+        }
+        (&Method::DELETE, [id]) => {
+            let key = find(gateway, id)?;
+            let before = serde_json::to_value(view(gateway, &key)).ok();
+            let changes = vec![ConfigChange::DeleteApiKey(key.id.clone())];
+            commit(gateway, ctx, Change { action: "key.delete", target: key.id.clone(), before, after: None, changes })
+                .await?;
+            Ok(ok(&Deleted { deleted: true, id: key.id }))
+        }
+        (_, [] | [_] | [_, "revoke"]) => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        _ => Err(super::not_found(rest)),
+    }
+}
+
+async fn create(gateway: &Gateway, ctx: &RequestContext, body: &[u8]) -> Result<Response<Body>, GatewayError> {
+    let input: KeyInput = parse(body)?;
+    if input.name.is_none() {
+        return Err(invalid("name", "is required"));
+    }
+    let entropy = gateway.ports.entropy.as_ref();
+    let internal = |e: crate::ports::EntropyError| {
+        tracing::error!(error = %e, "cannot create an API key");
+        GatewayError::Internal
+    };
+    let secret = new_api_key(entropy).map_err(internal)?;
+    let now_ms = gateway.ports.clock.now_unix_ms();
+    let mut key = ApiKeyRecord {
+        id: new_id(entropy, "key").map_err(internal)?,
+        name: String::new(),
+        prefix: secret.chars().take(SHOWN_PREFIX_LEN).collect(),
+        hash: sha256_hex(&secret),
+        role: KeyRole::User,
+        created_ms: now_ms,
+        expires_ms: None,
+        active: true,
+        allowed_models: Vec::new(),
+        allowed_providers: Vec::new(),
+        requests_per_minute: None,
+        requests_per_day: None,
+        no_log: false,
+        budget: None,
+    };
+    input.apply(&mut key, now_ms)?;
+    let shown = view(gateway, &key);
+    let changes = vec![ConfigChange::PutApiKey(key.clone())];
+    let after = serde_json::to_value(&shown).ok();
+    commit(gateway, ctx, Change { action: "key.create", target: key.id.clone(), before: None, after, changes }).await?;
+    Ok(created(&CreatedKey { key: secret, api_key: shown }))
+}
+
+async fn update(
+    gateway: &Gateway,
+    ctx: &RequestContext,
+    id: &str,
+    input: KeyInput,
+    action: &'static str,
+) -> Result<Response<Body>, GatewayError> {
+    let mut key = find(gateway, id)?;
+    let before = serde_json::to_value(view(gateway, &key)).ok();
+    input.apply(&mut key, gateway.ports.clock.now_unix_ms())?;
+    let shown = view(gateway, &key);
+    let changes = vec![ConfigChange::PutApiKey(key.clone())];
+    let after = serde_json::to_value(&shown).ok();
+    commit(gateway, ctx, Change { action, target: key.id, before, after, changes }).await?;
+    Ok(ok(&shown))
+}

@@ -1,0 +1,173 @@
+//! Management API plumbing: JSON answers, errors in one shape (OpenAI's, with `param` naming
+//! the field at fault), request bodies parsed with the failing field named, timestamps.
+
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::body::Body;
+use crate::error::GatewayError;
+use crate::pipeline::respond as pipeline_respond;
+
+/// `200` with `value` as JSON.
+pub fn ok<T: Serialize>(value: &T) -> Response<Body> {
+    with_status(StatusCode::OK, value)
+}
+
+/// `201 Created` with `value` as JSON.
+pub fn created<T: Serialize>(value: &T) -> Response<Body> {
+    with_status(StatusCode::CREATED, value)
+}
+
+pub fn with_status<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => pipeline_respond::json(status, Bytes::from(bytes)),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode a management response");
+            error(&GatewayError::Internal)
+        }
+    }
+}
+
+/// The management error body: `{"error": {"message", "type", "code", "param"}}`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    pub message: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub code: String,
+    /// The request field at fault, for validation errors.
+    pub param: Option<String>,
+}
+
+pub fn error(err: &GatewayError) -> Response<Body> {
+    let param = match err {
+        GatewayError::InvalidField { field, .. } => Some(field.clone()),
+        _ => None,
+    };
+    let body = ErrorBody {
+        error: ErrorDetail {
+            message: err.to_string(),
+            kind: err.kind().to_owned(),
+            code: err.code().to_owned(),
+            param,
+        },
+    };
+    let mut response =
+        pipeline_respond::json(err.status(), Bytes::from(serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())));
+    if let GatewayError::RateLimited { retry_after_secs, .. } = err {
+        response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_secs));
+    }
+    response
+}
+
+/// The result of a handler, rendered.
+pub fn render(result: Result<Response<Body>, GatewayError>) -> Response<Body> {
+    result.unwrap_or_else(|err| {
+        if err.status().is_server_error() {
+            tracing::warn!(error = %err, "management request failed");
+        }
+        error(&err)
+    })
+}
+
+/// A JSON body as `T`; errors name the field (`budget.limit`) and never echo values.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, GatewayError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(GatewayError::InvalidRequest("a JSON body is required".into()));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                return GatewayError::InvalidRequest(format!("request body is not valid JSON: {inner}"));
+            }
+            _ => inner.to_string(),
+        };
+        // serde's message ends with " at line L column C"; the field is what matters here.
+        let message = match message.rfind(" at line ") {
+            Some(at) => message[..at].to_owned(),
+            None => message,
+        };
+        let field = if path == "." { field_in_message(&message).unwrap_or_else(|| "body".into()) } else { path };
+        GatewayError::InvalidField { field, message }
+    })
+}
+
+/// serde names a missing or unknown top-level field in backticks.
+fn field_in_message(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_owned())
+}
+
+/// Refuses a value that breaks a rule, naming the field.
+pub fn invalid(field: &str, message: impl Into<String>) -> GatewayError {
+    GatewayError::InvalidField { field: field.to_owned(), message: message.into() }
+}
+
+/// Unix ms → RFC 3339 (`2026-12-04T07:01:54Z`).
+pub fn timestamp(ms: u64) -> String {
+    crate::formats::ollama::time::format_rfc3339(ms / 1000)
+}
+
+/// RFC 3339 → Unix ms.
+pub fn parse_timestamp(field: &str, text: &str) -> Result<u64, GatewayError> {
+    crate::formats::ollama::time::parse_rfc3339(text)
+        .map(|secs| secs * 1000)
+        .ok_or_else(|| invalid(field, "must be an RFC 3339 timestamp such as 2027-01-31T00:00:00Z"))
+}
+
+/// A secret as lists may show it: its last four characters.
+pub fn mask_secret(secret: &str) -> String {
+    let tail: String = secret.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    if secret.chars().count() <= 8 { "****".into() } else { format!("****{tail}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        inner: Option<Inner>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        limit: f64,
+    }
+
+    #[test]
+    fn parse_errors_name_the_field() {
+        let field = |body: &str| match parse::<Sample>(body.as_bytes()) {
+            Err(GatewayError::InvalidField { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(r#"{"inner":null}"#), "name");
+        assert_eq!(field(r#"{"name":"a","bogus":1}"#), "bogus");
+        assert_eq!(field(r#"{"name":"a","inner":{"limit":"x"}}"#), "inner.limit");
+        assert_eq!(field(r#"{"name":5}"#), "name");
+        assert!(matches!(parse::<Sample>(b"{"), Err(GatewayError::InvalidRequest(_))));
+        assert!(matches!(parse::<Sample>(b""), Err(GatewayError::InvalidRequest(_))));
+    }
+
+    #[test]
+    fn secrets_show_only_their_last_four() {
+        assert_eq!(mask_secret("sk-abcdefghijkl1234"), "****1234");
+        assert_eq!(mask_secret("short"), "****");
+    }
+}
