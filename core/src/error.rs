@@ -51,6 +51,9 @@ pub enum GatewayError {
     /// A management request names a field that is wrong.
     #[error("{field}: {message}")]
     InvalidField { field: String, message: String },
+    /// The API key spent its budget for the current period.
+    #[error("{0}")]
+    BudgetExceeded(String),
     /// The resource exists already (management API).
     #[error("{0}")]
     Conflict(String),
@@ -69,6 +72,7 @@ impl GatewayError {
             GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
             GatewayError::Conflict(_) => StatusCode::CONFLICT,
+            GatewayError::BudgetExceeded(_) => StatusCode::PAYMENT_REQUIRED,
             GatewayError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::CircuitOpen { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -101,6 +105,7 @@ impl GatewayError {
             GatewayError::Forbidden(_) => "forbidden",
             GatewayError::InvalidField { .. } => "invalid_field",
             GatewayError::Conflict(_) => "conflict",
+            GatewayError::BudgetExceeded(_) => "budget_exceeded",
             GatewayError::Internal => "internal_error",
         }
     }
@@ -110,6 +115,7 @@ impl GatewayError {
         match self.status().as_u16() {
             400 | 404 | 405 | 409 | 413 => "invalid_request_error",
             401 => "authentication_error",
+            402 => "billing_error",
             403 => "permission_error",
             429 => "rate_limit_error",
             _ => "api_error",

@@ -15,6 +15,7 @@ pub mod ports;
 pub mod providers;
 pub mod routing;
 pub mod telemetry;
+pub mod usage;
 
 pub use body::{Body, BodyError};
 pub use pipeline::{Gateway, GatewayOptions};

@@ -1,12 +1,18 @@
 //! The management API (`/api/*` besides the Ollama paths and the routing/telemetry/cache
-//! endpoints of `pipeline`): keys, login, settings, audit log. Every write goes through
-//! [`commit::commit`] (validated, audited, snapshot reloaded).
+//! endpoints of `pipeline`): keys, login, settings, audit log, usage, budgets, pricing. Every
+//! write goes through [`commit::commit`] (validated, audited, snapshot reloaded).
 
 pub mod audit_api;
 pub mod auth_api;
+pub mod budget_api;
 pub mod commit;
 pub mod keys;
+pub mod pricing_api;
+pub mod query;
 pub mod respond;
+pub mod usage_api;
+pub mod usage_settings_api;
+pub mod usage_views;
 
 use http::request::Parts;
 use http::{Method, Response};
@@ -49,6 +55,10 @@ async fn dispatch(
         ["auth", tail @ ..] => auth_api::handle(gateway, ctx, parts, tail, &body).await,
         ["keys", tail @ ..] => keys::handle(gateway, ctx, method, tail, &body).await,
         ["settings", "require-login"] => auth_api::require_login(gateway, ctx, method, &body).await,
+        ["settings", "usage"] => usage_settings_api::handle(gateway, ctx, method, &body).await,
+        ["usage", "budget", tail @ ..] => budget_api::handle(gateway, ctx, method, tail, &body).await,
+        ["usage", tail @ ..] => usage_api::handle(gateway, method, tail, parts.uri.query()).await,
+        ["pricing", tail @ ..] => pricing_api::handle(gateway, ctx, method, tail, parts.uri.query(), &body).await,
         ["compliance", "audit-log"] => match *method {
             Method::GET => audit_api::list(gateway, parts.uri.query()).await,
             _ => Err(GatewayError::MethodNotAllowed(method.to_string())),

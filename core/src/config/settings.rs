@@ -1,7 +1,11 @@
 //! Gateway settings kept as JSON documents under keys of the `settings` table, each with its
 //! typed view and defaults. Unknown fields are refused so a typo never silently does nothing.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::providers::pricing::ModelPrice;
 
 /// Keys of the settings documents.
 pub mod keys {
@@ -15,6 +19,10 @@ pub mod keys {
     pub const THINKING_BUDGET: &str = "thinking_budget";
     /// [`super::ProxySettings`]
     pub const PROXY: &str = "proxy";
+    /// [`super::UsageSettings`]
+    pub const USAGE: &str = "usage";
+    /// [`super::PricingSettings`]
+    pub const PRICING: &str = "pricing";
     /// The admin password hash: private, never returned by any endpoint.
     pub const ADMIN_AUTH: &str = "admin_auth";
     /// Keys that only the gateway itself reads and writes.
@@ -109,4 +117,28 @@ pub struct ProxySettings {
 #[serde(default)]
 pub struct AdminAuth {
     pub password_hash: String,
+}
+
+/// Usage accounting: how long rows are kept and whether bodies are logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct UsageSettings {
+    /// Usage rows (and logged bodies) older than this many days are deleted; 0 keeps them.
+    pub retention_days: u32,
+    /// Keep each request's body and its answer (each capped) for `/api/usage/request-logs`;
+    /// never for keys marked `no_log`.
+    pub request_logging: bool,
+}
+
+impl Default for UsageSettings {
+    fn default() -> Self {
+        UsageSettings { retention_days: 90, request_logging: false }
+    }
+}
+
+/// Prices that replace (or add to) the catalog's, by `provider/model`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct PricingSettings {
+    pub overrides: BTreeMap<String, ModelPrice>,
 }

@@ -6,9 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::auth::AccessIndex;
+use crate::auth::access::setting_or_default;
 use crate::config::aliases::AliasTable;
 use crate::config::records::{ComboRecord, ComboSettings, RoutingSettings, StoredConfig, TimeoutOverrides};
+use crate::config::settings::{PricingSettings, UsageSettings, keys};
 use crate::config::validate::{COMBO_PREFIX, TargetRef};
+use crate::providers::pricing::ModelPrice;
 use crate::providers::{AuthScheme, CatalogModel, WireFormat, find_catalog_provider};
 use crate::routing::policy::{AccountSelection, ComboStrategy};
 
@@ -88,6 +91,9 @@ pub struct ConfigSnapshot {
     pub access: AccessIndex,
     /// Every settings document (read through [`ConfigSnapshot::setting`]).
     settings: BTreeMap<String, serde_json::Value>,
+    /// Price overrides by `provider/model` (parsed once: cost is computed on every answer).
+    price_overrides: HashMap<String, ModelPrice>,
+    usage: UsageSettings,
 }
 
 impl ConfigSnapshot {
@@ -98,6 +104,11 @@ impl ConfigSnapshot {
             routing: stored.routing.clone().unwrap_or_default(),
             access: AccessIndex::build(stored),
             settings: stored.settings.clone(),
+            price_overrides: setting_or_default::<PricingSettings>(stored, keys::PRICING)
+                .overrides
+                .into_iter()
+                .collect(),
+            usage: setting_or_default(stored, keys::USAGE),
             ..Default::default()
         };
         for record in &stored.combos {
@@ -222,6 +233,22 @@ impl ConfigSnapshot {
     /// Routing and resilience settings (the defaults when none are stored).
     pub fn routing(&self) -> &RoutingSettings {
         &self.routing
+    }
+
+    /// The price of `model` at `provider` (its id): the override when there is one, else the
+    /// catalog's; `None` when neither knows it.
+    pub fn price(&self, provider: &str, model: &str) -> Option<ModelPrice> {
+        if !self.price_overrides.is_empty()
+            && let Some(price) = self.price_overrides.get(&format!("{provider}/{model}"))
+        {
+            return Some(*price);
+        }
+        self.provider(provider)?.models.iter().find(|m| m.id == model).and_then(ModelPrice::of)
+    }
+
+    /// Usage accounting settings (retention, request logging).
+    pub fn usage_settings(&self) -> UsageSettings {
+        self.usage
     }
 
     /// A settings document in its typed form, its defaults when unset (not for the hot path:

@@ -36,6 +36,7 @@ pub fn kind_for_status(status: u16) -> &'static str {
     match status {
         400 | 405 | 413 | 422 => "invalid_request_error",
         401 => "authentication_error",
+        402 => "billing_error",
         403 => "permission_error",
         404 => "not_found_error",
         429 => "rate_limit_error",
@@ -52,7 +53,8 @@ pub fn google_status(status: u16) -> &'static str {
         403 => "PERMISSION_DENIED",
         404 => "NOT_FOUND",
         409 => "ABORTED",
-        429 => "RESOURCE_EXHAUSTED",
+        // Out of quota: a spent budget (402) is the same condition as a rate limit to Google.
+        402 | 429 => "RESOURCE_EXHAUSTED",
         499 => "CANCELLED",
         501 => "UNIMPLEMENTED",
         503 | 529 => "UNAVAILABLE",

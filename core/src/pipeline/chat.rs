@@ -17,7 +17,7 @@ use crate::pipeline::cached::{self, Lookup};
 use crate::pipeline::dispatch::{AccountChoice, Attempt, Prepared, dispatch};
 use crate::pipeline::idempotent::{self, Start};
 use crate::pipeline::passthrough::probe;
-use crate::pipeline::record::AttemptRecord;
+use crate::pipeline::record::{AttemptRecord, Observed};
 use crate::pipeline::reply::{Plan, respond};
 use crate::pipeline::respond as render;
 use crate::pipeline::router::ChatEndpoint;
@@ -136,18 +136,26 @@ async fn chat(
                 dispatch(gateway, retryable, &targets, &mut prepare, request.stream, accounts, &mut attempts).await;
         }
     }
-    let record = |attempt: &Attempt| AttemptRecord {
-        ctx: ctx.clone(),
-        provider: targets.get(attempt.target).map(|t| t.provider.id.clone()).unwrap_or_default(),
-        requested_model: request.model.clone(),
-        upstream_model: targets.get(attempt.target).map(|t| t.model.clone()).unwrap_or_default(),
-        upstream_format: targets.get(attempt.target).map_or(endpoint.format, |t| t.provider.format),
-        stream: request.stream,
-        pricing: targets.get(attempt.target).and_then(PlannedTarget::pricing),
+    // Bodies are logged only when the setting asks and never for a `no_log` key.
+    let log_bodies = snapshot.usage_settings().request_logging && !ctx.caller.key().is_some_and(|key| key.no_log);
+    let record = |attempt: &Attempt, log_bodies: bool| {
+        let target = targets.get(attempt.target);
+        AttemptRecord {
+            ctx: ctx.clone(),
+            provider: target.map(|t| t.provider.id.clone()).unwrap_or_default(),
+            requested_model: request.model.clone(),
+            upstream_model: target.map(|t| t.model.clone()).unwrap_or_default(),
+            upstream_format: target.map_or(endpoint.format, |t| t.provider.format),
+            stream: request.stream,
+            pricing: target.and_then(|t| snapshot.price(&t.provider.id, &t.model)),
+            combo: target.and_then(|t| t.combo.clone()),
+            request_body: body.clone(),
+            log_bodies,
+        }
     };
     let settled = if result.is_ok() { attempts.len().saturating_sub(1) } else { attempts.len() };
     for failed in &attempts[..settled] {
-        gateway.record_handle().record(&record(failed), failed, None, failed.error.clone());
+        gateway.record_handle().record(&record(failed, false), failed, Observed::failed(failed.error.clone()));
     }
     let reply = result?;
     let last = attempts.last().cloned().unwrap_or_else(|| Attempt {
@@ -172,7 +180,7 @@ async fn chat(
         idle_timeout: target.policy.idle_timeout,
         cache_key: cache_miss.as_ref().filter(|m| m.writable).map(|m| m.key.clone()),
     };
-    let mut response = respond(gateway, target, plan, reply, record(&last), last);
+    let mut response = respond(gateway, target, plan, reply, record(&last, log_bodies), last);
     let headers = response.headers_mut();
     headers.insert("x-omniroute-attempts", HeaderValue::from(attempts.len().max(1) as u64));
     if let Some(id) = session_id.and_then(|id| HeaderValue::from_str(&id).ok()) {

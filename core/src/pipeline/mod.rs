@@ -22,6 +22,8 @@ pub mod respond;
 pub mod router;
 pub mod stream_transform;
 pub mod telemetry_api;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod timeouts;
 pub mod upstream;
 pub mod usage_tap;
@@ -48,6 +50,8 @@ use crate::providers::WireFormat;
 use crate::routing::health::BreakerProfiles;
 use crate::routing::router::Router;
 use crate::telemetry::Telemetry;
+use crate::usage::BudgetTracker;
+use crate::usage::budget::{period_name, usd};
 use record::RecordHandle;
 use router::{Access, Route, route};
 
@@ -132,6 +136,8 @@ pub struct Gateway {
     pub key_limits: KeyRateLimiter,
     /// Failed logins per client address.
     pub login_limiter: LoginLimiter,
+    /// Spend per API key in the current day, week and month (budgets).
+    pub budgets: Arc<BudgetTracker>,
     /// When each API key last got in (this instance).
     key_last_used: std::sync::Mutex<HashMap<String, u64>>,
     snapshot: ArcSwap<ConfigSnapshot>,
@@ -151,20 +157,26 @@ impl Gateway {
         let router = Arc::new(Router::new(ports.clock.clone(), breaker_profiles(&snapshot)));
         #[allow(clippy::arc_with_non_send_sync)]
         let cache = Arc::new(ResponseCache::new(ResponseCacheSettings::default(), ports.cache.clone()));
-        Ok(Gateway {
+        let gateway = Gateway {
             router,
             telemetry: Arc::new(Telemetry::default()),
             cache,
             idempotency: Idempotency::new(IdempotencySettings::default()),
             key_limits: KeyRateLimiter::default(),
             login_limiter: LoginLimiter::default(),
+            budgets: Arc::new(BudgetTracker::default()),
             key_last_used: std::sync::Mutex::new(HashMap::new()),
             snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,
             next_request: AtomicU64::new(0),
             started_us,
-        })
+        };
+        // Budgets must hold across restarts: spend so far comes from the stored rows.
+        if let Err(e) = gateway.load_usage_state().await {
+            tracing::warn!(error = %e, "could not read past usage; budgets count from zero until the next refresh");
+        }
+        Ok(gateway)
     }
 
     /// The current config snapshot; no lock, no query.
@@ -201,6 +213,7 @@ impl Gateway {
             usage: self.ports.usage.clone(),
             clock: self.ports.clock.clone(),
             telemetry: self.telemetry.clone(),
+            budgets: self.budgets.clone(),
         }
     }
 
@@ -209,11 +222,21 @@ impl Gateway {
         self.key_last_used.lock().unwrap_or_else(|p| p.into_inner()).get(key_id).copied()
     }
 
+    /// Takes in last-use times read from usage rows, keeping the newer of each.
+    pub(crate) fn merge_key_last_used(&self, rows: &[(String, u64)]) {
+        let mut last_used = self.key_last_used.lock().unwrap_or_else(|p| p.into_inner());
+        for (key_id, at) in rows {
+            let entry = last_used.entry(key_id.clone()).or_insert(*at);
+            *entry = (*entry).max(*at);
+        }
+    }
+
     /// Serves one request. Never panics on client input; every error is a response.
     pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
         let (parts, body) = request.into_parts();
         let route = route(&parts.method, parts.uri.path(), parts.uri.query());
         let access = route.access(&parts.method, parts.uri.path());
+        let spends = matches!(route, Route::Chat(_));
         let mut ctx = RequestContext {
             request_id: self.request_id(&parts.headers),
             started_us: self.ports.clock.monotonic_us(),
@@ -238,7 +261,22 @@ impl Gateway {
         if let Ok(value) = HeaderValue::from_str(&ctx.request_id) {
             response.headers_mut().insert("x-request-id", value);
         }
+        if spends {
+            self.budget_warning(&ctx, response.headers_mut());
+        }
         response
+    }
+
+    /// `X-OmniRoute-Budget-Warning` once the key's spend reached its warning share.
+    fn budget_warning(&self, ctx: &RequestContext, headers: &mut http::HeaderMap) {
+        let Some(key) = ctx.caller.key() else { return };
+        let Some(budget) = &key.budget else { return };
+        let status = self.budgets.status(&key.id, budget, self.ports.clock.now_unix_ms());
+        if status.warning
+            && let Ok(value) = HeaderValue::from_str(&status.warning_header())
+        {
+            headers.insert("x-omniroute-budget-warning", value);
+        }
     }
 
     /// The guard: IP filter, then the route's access rule, then the key's rate limits on calls
@@ -265,6 +303,20 @@ impl Gateway {
             Access::Management | Access::Metrics => guard::management(rules, parts, now_ms)?,
         };
         if let Some(key) = ctx.caller.key() {
+            // A spent budget refuses before anything reaches an upstream (or a rate-limit slot).
+            if let (Route::Chat(_), Some(budget)) = (route, &key.budget) {
+                let status = self.budgets.status(&key.id, budget, now_ms);
+                if status.exceeded {
+                    return Err(GatewayError::BudgetExceeded(format!(
+                        "API key '{}' has spent its {} budget (${} of ${}); it resets at {}",
+                        key.name,
+                        period_name(budget.period),
+                        usd(status.spent_usd),
+                        usd(status.limit_usd),
+                        crate::admin::respond::timestamp(status.resets_at_ms),
+                    )));
+                }
+            }
             if matches!(route, Route::Chat(_) | Route::CountTokens) {
                 self.key_limits.admit(&key.id, key.requests_per_minute, key.requests_per_day, now_ms).map_err(
                     |retry_after_secs| GatewayError::RateLimited {

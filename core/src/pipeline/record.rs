@@ -1,16 +1,23 @@
 //! Phase 7, record: one usage row per upstream attempt, handed to the batching UsageSink so the
-//! request path never waits on storage.
+//! request path never waits on storage. Its cost advances the key's budget; an answer without
+//! usage gets an estimate, marked as such.
 
 use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
 
 use crate::hub::Usage;
 use crate::pipeline::RequestContext;
 use crate::pipeline::dispatch::Attempt;
-use crate::ports::{Clock, UsageRecord, UsageSink};
-use crate::providers::CatalogModel;
+use crate::ports::{Clock, LoggedBodies, UsageRecord, UsageSink};
 use crate::providers::WireFormat;
-use crate::providers::pricing::cost_usd;
+use crate::providers::pricing::{ModelPrice, cost_usd};
 use crate::telemetry::{Outcome, RequestRecord, Telemetry};
+use crate::usage::BudgetTracker;
+use crate::usage::estimate::estimated_usage;
+
+/// Request and response bodies are logged up to this many bytes each.
+pub const MAX_LOGGED_BODY: usize = 64 * 1024;
 
 /// What every attempt of one request shares.
 #[derive(Debug, Clone)]
@@ -21,8 +28,71 @@ pub struct AttemptRecord {
     pub upstream_model: String,
     pub upstream_format: WireFormat,
     pub stream: bool,
-    /// The upstream model's catalog entry, for its prices.
-    pub pricing: Option<CatalogModel>,
+    /// The upstream model's price (catalog or override).
+    pub pricing: Option<ModelPrice>,
+    /// The combo the request was routed through.
+    pub combo: Option<String>,
+    /// The client's request body (estimates when no usage comes; request logging).
+    pub request_body: Bytes,
+    /// Keep the bodies with the row (request logging on, key not `no_log`).
+    pub log_bodies: bool,
+}
+
+/// What an attempt's answer told accounting.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub usage: Option<Usage>,
+    /// Characters of answer text seen, for an estimate when no usage came.
+    pub answer_chars: u64,
+    pub error: Option<String>,
+    /// The answer as the client got it, when bodies are logged.
+    pub response_body: Option<BodyCapture>,
+}
+
+/// The head of a body (up to [`MAX_LOGGED_BODY`] bytes) and its whole length.
+#[derive(Debug, Clone, Default)]
+pub struct BodyCapture {
+    head: BytesMut,
+    total: usize,
+}
+
+impl BodyCapture {
+    pub fn of(bytes: &[u8]) -> Self {
+        let mut capture = BodyCapture::default();
+        capture.push(bytes);
+        capture
+    }
+
+    /// Takes in the next bytes, keeping what still fits.
+    pub fn push(&mut self, bytes: &[u8]) {
+        let room = MAX_LOGGED_BODY.saturating_sub(self.head.len());
+        self.head.extend_from_slice(&bytes[..room.min(bytes.len())]);
+        self.total += bytes.len();
+    }
+
+    /// As logged: text, with a note when it was cut.
+    pub fn text(&self) -> String {
+        let mut text = String::from_utf8_lossy(&self.head).into_owned();
+        if self.total > self.head.len() {
+            text.push_str(&format!("…[{} more bytes not logged]", self.total - self.head.len()));
+        }
+        text
+    }
+}
+
+impl Observed {
+    /// An attempt that failed before any answer.
+    pub fn failed(error: Option<String>) -> Self {
+        Observed { error, ..Default::default() }
+    }
+}
+
+/// What was recorded for an attempt: its usage (reported or estimated) and cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Accounted {
+    pub usage: Option<Usage>,
+    pub cost_usd: Option<f64>,
+    pub estimated: bool,
 }
 
 /// A cheap handle that can outlive the request (streams record when they end).
@@ -31,24 +101,28 @@ pub struct RecordHandle {
     pub(crate) usage: Arc<dyn UsageSink>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) telemetry: Arc<Telemetry>,
+    pub(crate) budgets: Arc<BudgetTracker>,
 }
 
 impl RecordHandle {
-    /// Records one attempt; returns its cost (USD), when the model has a price and usage came.
-    pub fn record(
-        &self,
-        base: &AttemptRecord,
-        attempt: &Attempt,
-        usage: Option<Usage>,
-        error: Option<String>,
-    ) -> Option<f64> {
+    /// Records one attempt; returns its usage and cost (USD, when the model has a price).
+    pub fn record(&self, base: &AttemptRecord, attempt: &Attempt, observed: Observed) -> Accounted {
+        let Observed { usage, answer_chars, error, response_body } = observed;
         let latency_ms = self.clock.monotonic_us().saturating_sub(base.ctx.started_us) / 1000;
         // A failed attempt reports its own time; a served one the whole request until its body ended.
         let latency_ms = if attempt.status.is_none() { attempt.latency_ms } else { latency_ms };
         let status = attempt.status.unwrap_or(0);
         // Dispatch reads a stream's first chunk before answering: that attempt time is the TTFT.
-        let ttft_ms = (base.stream && (200..300).contains(&status)).then_some(attempt.latency_ms);
-        let cost_usd = usage.and_then(|u| base.pricing.as_ref().and_then(|model| cost_usd(model, &u)));
+        let served = (200..300).contains(&status);
+        let ttft_ms = (base.stream && served).then_some(attempt.latency_ms);
+        // An answer came but no usage with it: estimate rather than count it as free.
+        let estimated = usage.is_none() && served;
+        let usage = if estimated {
+            Some(estimated_usage(base.ctx.client_format, &base.request_body, answer_chars))
+        } else {
+            usage
+        };
+        let cost_usd = usage.and_then(|u| base.pricing.as_ref().map(|price| cost_usd(price, &u)));
         let now_ms = self.clock.now_unix_ms();
         let failed = error.is_some() || status == 0 || status >= 500 || status == 408 || status == 429;
         self.telemetry.record(
@@ -64,6 +138,14 @@ impl RecordHandle {
                 cost_usd: cost_usd.unwrap_or(0.0),
             },
         );
+        let key = base.ctx.caller.key();
+        if let (Some(key), Some(cost)) = (key, cost_usd) {
+            self.budgets.add(&key.id, now_ms, cost);
+        }
+        let bodies = base.log_bodies.then(|| LoggedBodies {
+            request: BodyCapture::of(&base.request_body).text(),
+            response: response_body.as_ref().map(BodyCapture::text).unwrap_or_default(),
+        });
         self.usage.record(UsageRecord {
             request_id: base.ctx.request_id.clone(),
             timestamp_ms: now_ms,
@@ -83,8 +165,26 @@ impl RecordHandle {
             ttft_ms,
             cost_usd,
             error,
-            api_key_id: base.ctx.caller.key().map(|k| k.id.clone()),
+            api_key_id: key.map(|k| k.id.clone()),
+            combo: base.combo.clone(),
+            estimated,
+            bodies,
         });
-        cost_usd
+        Accounted { usage, cost_usd, estimated }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_bodies_are_capped_with_a_note() {
+        let mut capture = BodyCapture::of(b"abc");
+        assert_eq!(capture.text(), "abc");
+        capture.push(&vec![b'x'; MAX_LOGGED_BODY]);
+        let text = capture.text();
+        assert_eq!(text.len(), MAX_LOGGED_BODY + "…[3 more bytes not logged]".len());
+        assert!(text.starts_with("abcxx") && text.ends_with("…[3 more bytes not logged]"), "{}", &text[..10]);
     }
 }

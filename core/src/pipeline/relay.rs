@@ -15,6 +15,7 @@ use futures_util::{FutureExt, StreamExt};
 use crate::body::BodyError;
 use crate::hub::Usage;
 use crate::maybe_send::{BoxFuture, BoxStream};
+use crate::pipeline::record::BodyCapture;
 use crate::pipeline::stream_transform::StreamTransform;
 use crate::ports::Clock;
 
@@ -22,10 +23,14 @@ use crate::ports::Clock;
 pub const CLIENT_GONE: &str = "client disconnected before the stream ended";
 
 /// How a relayed stream ended.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RelayEnd {
     pub usage: Option<Usage>,
+    /// Characters of answer text relayed (for an estimate when no usage came).
+    pub answer_chars: u64,
     pub error: Option<String>,
+    /// What the client got, when the relay was asked to keep it.
+    pub captured: Option<BodyCapture>,
 }
 
 /// The relay stream.
@@ -37,6 +42,7 @@ pub struct Relay<F: FnOnce(RelayEnd) + Unpin> {
     sleep: Option<BoxFuture<'static, ()>>,
     transform: StreamTransform,
     done: bool,
+    capture: Option<BodyCapture>,
     on_end: Option<F>,
 }
 
@@ -49,19 +55,41 @@ impl<F: FnOnce(RelayEnd) + Unpin> Relay<F> {
         transform: StreamTransform,
         on_end: F,
     ) -> Self {
-        Relay { first, rest, clock, idle, sleep: None, transform, done: false, on_end: Some(on_end) }
+        Relay { first, rest, clock, idle, sleep: None, transform, done: false, capture: None, on_end: Some(on_end) }
+    }
+
+    /// Keeps (the head of) what the client gets, for request logging.
+    pub fn capturing(mut self) -> Self {
+        self.capture = Some(BodyCapture::default());
+        self
+    }
+
+    /// Bytes on their way to the client.
+    fn out(&mut self, bytes: Bytes) -> Poll<Option<Result<Bytes, BodyError>>> {
+        if let Some(capture) = &mut self.capture {
+            capture.push(&bytes);
+        }
+        Poll::Ready(Some(Ok(bytes)))
     }
 
     fn end(&mut self, error: Option<String>) {
         self.done = true;
         if let Some(on_end) = self.on_end.take() {
             let error = error.or_else(|| self.transform.error().map(str::to_owned));
-            on_end(RelayEnd { usage: self.transform.usage(), error });
+            on_end(RelayEnd {
+                usage: self.transform.usage(),
+                answer_chars: self.transform.answer_chars(),
+                error,
+                captured: self.capture.take(),
+            });
         }
     }
 
     /// The last bytes of the stream (if any), then the end.
     fn last(&mut self, bytes: Bytes) -> Poll<Option<Result<Bytes, BodyError>>> {
+        if let Some(capture) = &mut self.capture {
+            capture.push(&bytes);
+        }
         self.end(None);
         if bytes.is_empty() { Poll::Ready(None) } else { Poll::Ready(Some(Ok(bytes))) }
     }
@@ -69,6 +97,9 @@ impl<F: FnOnce(RelayEnd) + Unpin> Relay<F> {
     fn fail(&mut self, message: String) -> Poll<Option<Result<Bytes, BodyError>>> {
         tracing::warn!(error = %message, "upstream stream broke after the response started");
         let event = self.transform.upstream_failed(message.clone());
+        if let Some(capture) = &mut self.capture {
+            capture.push(&event);
+        }
         self.end(Some(message));
         if event.is_empty() { Poll::Ready(None) } else { Poll::Ready(Some(Ok(event))) }
     }
@@ -110,7 +141,7 @@ impl<F: FnOnce(RelayEnd) + Unpin> Stream for Relay<F> {
                 return this.last(out);
             }
             if !out.is_empty() {
-                return Poll::Ready(Some(Ok(out)));
+                return this.out(out);
             }
             // Nothing for the client yet (a partial event): read on.
         }

@@ -12,7 +12,7 @@ use crate::hub::Usage;
 use crate::pipeline::Gateway;
 use crate::pipeline::cached;
 use crate::pipeline::dispatch::{Attempt, Reply, ReplyBody};
-use crate::pipeline::record::AttemptRecord;
+use crate::pipeline::record::{AttemptRecord, BodyCapture, Observed};
 use crate::pipeline::relay::{CLIENT_GONE, Relay, RelayEnd};
 use crate::pipeline::respond::{self, APPLICATION_JSON, EVENT_STREAM, NDJSON};
 use crate::pipeline::stream_transform::StreamTransform;
@@ -20,6 +20,7 @@ use crate::pipeline::usage_tap::usage_in_body;
 use crate::providers::WireFormat;
 use crate::routing::health::{Failure, HealthKey};
 use crate::routing::plan::PlannedTarget;
+use crate::usage::estimate::response_chars;
 
 /// How the answer travels back.
 #[derive(Debug, Clone)]
@@ -55,15 +56,21 @@ pub fn respond(
     let content_type = upstream_headers.get(CONTENT_TYPE).cloned();
     let mut response = match body {
         ReplyBody::Full(bytes) => {
-            let (mut response, usage, error) = full(&plan, status, content_type, bytes);
+            let (mut response, mut observed) = full(&plan, status, content_type, bytes);
             if let (Some(key), Body::Full(answer)) = (plan.cache_key.clone(), response.body())
                 && response.status().is_success()
             {
                 cached::store(gateway, plan.client, key, answer.clone());
             }
+            if let (true, Body::Full(answer)) = (base.log_bodies, response.body()) {
+                observed.response_body = Some(BodyCapture::of(answer));
+            }
             let latency_ms = gateway.ports.clock.monotonic_us().saturating_sub(base.ctx.started_us) / 1000;
-            let cost = gateway.record_handle().record(&base, &last, usage, error);
-            answer_headers(response.headers_mut(), latency_ms, usage, cost);
+            let accounted = gateway.record_handle().record(&base, &last, observed);
+            answer_headers(response.headers_mut(), latency_ms, accounted.usage, accounted.cost_usd);
+            if accounted.estimated {
+                response.headers_mut().insert("x-omniroute-tokens-estimated", HeaderValue::from_static("true"));
+            }
             response
         }
         ReplyBody::Stream { first, rest } => {
@@ -72,6 +79,7 @@ pub fn respond(
             let router = gateway.router.clone();
             let (provider, auth, model) = (target.provider.id.clone(), target.provider.auth, target.model.clone());
             let account = last.connection_id.clone();
+            let capture = base.log_bodies;
             let on_end = move |end: RelayEnd| {
                 // A stream that broke after it started counts against its upstream too
                 // (a client that went away does not).
@@ -82,7 +90,13 @@ pub fn respond(
                     }
                 }
                 let attempt = Attempt { error: end.error.clone(), ..last };
-                gw.record(&base, &attempt, end.usage, end.error);
+                let observed = Observed {
+                    usage: end.usage,
+                    answer_chars: end.answer_chars,
+                    error: end.error,
+                    response_body: end.captured,
+                };
+                gw.record(&base, &attempt, observed);
             };
             let (transform, content_type) = if plan.translate {
                 let transform = StreamTransform::translate(plan.provider, plan.client, plan.framing);
@@ -92,6 +106,7 @@ pub fn respond(
                 (StreamTransform::passthrough(plan.client), content_type.unwrap_or(fallback))
             };
             let relay = Relay::new(first, rest, gateway.ports.clock.clone(), plan.idle_timeout, transform, on_end);
+            let relay = if capture { relay.capturing() } else { relay };
             let mut response = Response::new(Body::from_stream(relay));
             *response.status_mut() = status;
             // Tokens and cost are known only when the stream ends, after the headers left:
@@ -138,20 +153,32 @@ pub(crate) fn stream_content_type(client: WireFormat, framing: StreamFraming) ->
     }
 }
 
-type Answered = (Response<Body>, Option<Usage>, Option<String>);
-
-/// A complete upstream answer → the client's answer, its usage and, if it failed, why.
-fn full(plan: &Plan, status: StatusCode, content_type: Option<HeaderValue>, bytes: Bytes) -> Answered {
+/// A complete upstream answer → the client's answer and what accounting learns from it.
+fn full(
+    plan: &Plan,
+    status: StatusCode,
+    content_type: Option<HeaderValue>,
+    bytes: Bytes,
+) -> (Response<Body>, Observed) {
     if !status.is_success() {
         let error = format!("upstream returned HTTP {}", status.as_u16());
-        return (upstream_error(plan, status, content_type, bytes), None, Some(error));
+        return (upstream_error(plan, status, content_type, bytes), Observed::failed(Some(error)));
     }
     if !plan.translate {
-        let usage = match plan.client {
+        // The OpenAI hot path reads only `usage`; the whole answer is read only when it is
+        // missing (its text feeds the estimate).
+        let quick = match plan.client {
             WireFormat::OpenaiChat => usage_in_body(&bytes),
-            other => formats::decode_response(other, &bytes).ok().and_then(|r| r.usage),
+            _ => None,
         };
-        return (passthrough(status, content_type, bytes), usage, None);
+        let observed = match quick {
+            Some(usage) => Observed { usage: Some(usage), ..Default::default() },
+            None => match formats::decode_response(plan.client, &bytes) {
+                Ok(hub) => Observed { usage: hub.usage, answer_chars: response_chars(&hub), ..Default::default() },
+                Err(_) => Observed::default(),
+            },
+        };
+        return (passthrough(status, content_type, bytes), observed);
     }
     match formats::decode_response(plan.provider, &bytes) {
         Ok(mut hub) => {
@@ -160,12 +187,13 @@ fn full(plan: &Plan, status: StatusCode, content_type: Option<HeaderValue>, byte
                 hub.extra.clear();
             }
             let body = formats::encode_response(plan.client, &hub);
-            (respond::json(status, body), hub.usage, None)
+            let observed = Observed { usage: hub.usage, answer_chars: response_chars(&hub), ..Default::default() };
+            (respond::json(status, body), observed)
         }
         Err(err) => {
             let message = format!("the upstream's answer could not be read: {err}");
             let info = ErrorInfo::from_status(StatusCode::BAD_GATEWAY.as_u16(), message.clone());
-            (respond::error_info(plan.client, &info), None, Some(message))
+            (respond::error_info(plan.client, &info), Observed::failed(Some(message)))
         }
     }
 }

@@ -9,12 +9,15 @@ use crate::formats::{self, ErrorInfo, StreamDecode, StreamEncode, StreamFraming}
 use crate::hub::{StreamEvent, Usage};
 use crate::pipeline::usage_tap::usage_in_chunk;
 use crate::providers::WireFormat;
+use crate::usage::estimate::{event_chars, openai_chunk_chars};
 
 /// The per-chunk work of a relayed stream.
 pub struct StreamTransform {
     mode: Mode,
     client: WireFormat,
     usage: Option<Usage>,
+    /// Characters of answer text seen (an estimate's input when no usage comes).
+    answer_chars: u64,
     error: Option<String>,
     /// An error event was written: nothing may follow it.
     ended: bool,
@@ -53,11 +56,16 @@ impl StreamTransform {
     }
 
     fn new(mode: Mode, client: WireFormat) -> Self {
-        StreamTransform { mode, client, usage: None, error: None, ended: false }
+        StreamTransform { mode, client, usage: None, answer_chars: 0, error: None, ended: false }
     }
 
     pub fn usage(&self) -> Option<Usage> {
         self.usage
+    }
+
+    /// Characters of answer text relayed so far.
+    pub fn answer_chars(&self) -> u64 {
+        self.answer_chars
     }
 
     /// Why the stream failed, if it did.
@@ -77,6 +85,7 @@ impl StreamTransform {
                 if let Some(usage) = usage_in_chunk(&chunk) {
                     self.usage = Some(usage);
                 }
+                self.answer_chars += openai_chunk_chars(&chunk);
                 if memchr::memmem::find(&chunk, b"[DONE]").is_some()
                     || memchr::memmem::find(&chunk, b"\"finish_reason\":\"").is_some()
                 {
@@ -153,6 +162,7 @@ impl StreamTransform {
 
     fn observe(&mut self, events: &[StreamEvent]) {
         for event in events {
+            self.answer_chars += event_chars(event);
             match event {
                 StreamEvent::Usage(usage) => self.usage = Some(*usage),
                 StreamEvent::Error { message, .. } => {
@@ -199,6 +209,7 @@ mod tests {
         assert_eq!(out, OPENAI_TEXT.as_bytes());
         assert!(transform.finish().is_empty());
         assert_eq!(transform.usage().map(|u| (u.input_tokens, u.output_tokens)), Some((3, 1)));
+        assert_eq!(transform.answer_chars(), 2, "`Hi`");
         assert_eq!(transform.error(), None);
     }
 
@@ -226,6 +237,7 @@ mod tests {
         assert!(text.contains("\"content\":\"Hi\""), "{text}");
         assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
         assert_eq!(transform.usage().map(|u| u.input_tokens), Some(3));
+        assert_eq!(transform.answer_chars(), 2, "`Hi`");
     }
 
     #[test]

@@ -9,11 +9,11 @@ use bytes::Bytes;
 
 use crate::config::{API_SOURCE, AuditEntry, ConfigChange, DeclaredConfig, StoredConfig};
 use crate::maybe_send::{BoxFuture, boxed};
-use crate::ports::{
-    BackupError, BackupStore, CacheStore, ConfigStore, CooldownStore, StoreError, UsageRecord, UsageSink,
-};
+use crate::ports::{BackupError, BackupStore, CacheStore, ConfigStore, CooldownStore, StoreError};
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub use super::memory_usage::MemoryUsageSink;
+
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A poisoned lock only means another thread panicked mid-update; the data is still usable.
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -110,28 +110,6 @@ impl CooldownStore for MemoryCooldownStore {
         let mut rows: Vec<(String, u64)> = map.iter().map(|(k, v)| (k.clone(), *v)).collect();
         rows.sort();
         boxed(async move { Ok(rows) })
-    }
-}
-
-/// Usage rows kept in a vector (tests read them back).
-#[derive(Default)]
-pub struct MemoryUsageSink {
-    rows: Mutex<Vec<UsageRecord>>,
-}
-
-impl MemoryUsageSink {
-    pub fn rows(&self) -> Vec<UsageRecord> {
-        lock(&self.rows).clone()
-    }
-}
-
-impl UsageSink for MemoryUsageSink {
-    fn record(&self, record: UsageRecord) {
-        lock(&self.rows).push(record);
-    }
-
-    fn flush(&self) -> BoxFuture<'_, ()> {
-        boxed(async {})
     }
 }
 

@@ -10,8 +10,10 @@ pub mod cooldown;
 pub mod entropy;
 pub mod http;
 pub mod memory;
+mod memory_usage;
 pub mod spawner;
 pub mod usage;
+pub mod usage_query;
 
 use std::sync::Arc;
 
@@ -23,7 +25,8 @@ pub use cooldown::CooldownStore;
 pub use entropy::{Entropy, EntropyError};
 pub use http::{HttpClient, HttpError};
 pub use spawner::Spawner;
-pub use usage::{UsageRecord, UsageSink};
+pub use usage::{LoggedBodies, UsageRecord, UsageSink};
+pub use usage_query::UsageQuery;
 
 /// Everything the core needs from its runtime.
 #[derive(Clone)]
@@ -32,6 +35,8 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<dyn ConfigStore>,
     pub usage: Arc<dyn UsageSink>,
+    /// Reads the rows back (management API, budget seeding, pruning); never the hot path.
+    pub usage_query: Arc<dyn UsageQuery>,
     pub cache: Arc<dyn CacheStore>,
     pub backup: Arc<dyn BackupStore>,
     pub spawner: Arc<dyn Spawner>,

@@ -37,6 +37,23 @@ pub struct UsageRecord {
     /// The gateway API key the request came with, when it came with one.
     #[serde(default)]
     pub api_key_id: Option<String>,
+    /// The combo the request was routed through (the one the client named), if any.
+    #[serde(default)]
+    pub combo: Option<String>,
+    /// The upstream sent no usage: the tokens (and so the cost) are the gateway's estimate.
+    #[serde(default)]
+    pub estimated: bool,
+    /// The client's request and the answer it got, kept only when request logging is on and
+    /// the key is not `no_log` (on the row of the attempt that answered).
+    #[serde(default)]
+    pub bodies: Option<LoggedBodies>,
+}
+
+/// Request and response bodies of one request, as far as they were kept (each capped).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggedBodies {
+    pub request: String,
+    pub response: String,
 }
 
 /// Where usage rows go.

@@ -72,17 +72,14 @@ pub struct PlannedTarget {
     /// The model name the upstream expects.
     pub model: String,
     pub policy: AttemptPolicy,
+    /// The combo the client's model named (after aliases), when the target came from one.
+    pub combo: Option<String>,
 }
 
 impl PlannedTarget {
     /// `provider/model`, as shown in headers, sessions and health keys.
     pub fn label(&self) -> String {
         format!("{}/{}", self.provider.id, self.model)
-    }
-
-    /// The upstream model's catalog entry (prices), if the provider lists it.
-    pub fn pricing(&self) -> Option<crate::providers::CatalogModel> {
-        self.provider.models.iter().find(|m| m.id == self.model).cloned()
     }
 }
 
@@ -99,6 +96,7 @@ pub fn plan(
     let planner = Planner { snapshot, router, options };
     let name = snapshot.aliases().alias_for(model).unwrap_or(model);
     let mut targets = Vec::new();
+    let mut expanded = name;
     match planner.expand(name, None, 0, &mut targets) {
         Ok(()) => {}
         Err(err @ GatewayError::UnknownModel(_)) => {
@@ -108,6 +106,7 @@ pub fn plan(
                 return Err(err);
             };
             planner.expand(default, None, 0, &mut targets)?;
+            expanded = default;
         }
         Err(err) => return Err(err),
     }
@@ -115,6 +114,12 @@ pub fn plan(
         return Err(GatewayError::UnknownModel(format!(
             "'{model}' names a combo with no servable target (are its providers configured?)"
         )));
+    }
+    // Usage rows name the combo the request went through: the one the model resolved to.
+    if let Some(combo) = snapshot.combo(expanded) {
+        for target in &mut targets {
+            target.combo = Some(combo.name.clone());
+        }
     }
     prefer_session_target(&mut targets, session);
     Ok(targets)
@@ -142,7 +147,7 @@ impl Planner<'_> {
         if let Some(settings) = settings {
             policy.apply(settings);
         }
-        let planned = PlannedTarget { provider: target.provider, model: target.model, policy };
+        let planned = PlannedTarget { provider: target.provider, model: target.model, policy, combo: None };
         // The same target reached twice (nested combos) is tried once, at its first place.
         if !out.iter().any(|t| t.label() == planned.label()) {
             out.push(planned);
@@ -201,8 +206,7 @@ impl Planner<'_> {
             candidate.requests = estimate.requests;
             candidate.healthy = self.router.health.state(&key) != CircuitState::Open
                 && provider.connections.iter().any(|c| self.router.account_healthy(&c.id));
-            candidate.cost_per_mtok =
-                provider.models.iter().find(|m| m.id == *model).and_then(|m| Some(m.input_price? + m.output_price?));
+            candidate.cost_per_mtok = self.snapshot.price(&provider.id, model).map(|p| p.input_price + p.output_price);
         }
         candidate
     }

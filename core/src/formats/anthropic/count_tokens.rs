@@ -31,6 +31,15 @@ pub fn count_tokens_estimate(req: &ChatRequest) -> u64 {
     (chars.div_ceil(CHARS_PER_TOKEN) + media * TOKENS_PER_MEDIA).max(1)
 }
 
+/// Characters of text and media items in `blocks`, counted as [`count_tokens_estimate`] does.
+pub(crate) fn block_chars(blocks: &[ContentBlock]) -> (u64, u64) {
+    let (mut chars, mut media) = (0, 0);
+    for block in blocks {
+        count_block(block, &mut chars, &mut media);
+    }
+    (chars, media)
+}
+
 fn char_count(text: &str) -> u64 {
     text.chars().count() as u64
 }

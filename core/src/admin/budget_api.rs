@@ -1,0 +1,171 @@
+//! `/api/usage/budget`: every key's budget with what it spent this period (from the in-memory
+//! tracker the guard enforces with), setting one (`POST`) and removing one
+//! (`DELETE /api/usage/budget/{keyId}`). Budgets live on the key record, written through commit.
+
+use http::{Method, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::admin::commit::{Change, commit};
+use crate::admin::query::decode;
+use crate::admin::respond::{invalid, ok, parse, timestamp};
+use crate::body::Body;
+use crate::config::{ApiKeyRecord, BudgetPeriod, ConfigChange, KeyBudget};
+use crate::error::GatewayError;
+use crate::pipeline::{Gateway, RequestContext};
+use crate::usage::budget::period_name;
+
+/// The largest limit accepted, in USD.
+const MAX_LIMIT_USD: f64 = 1_000_000_000.0;
+const DEFAULT_WARN_AT: f64 = 0.8;
+
+/// A key's budget and where it stands.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetView {
+    pub key_id: String,
+    pub key_name: String,
+    /// USD per period.
+    pub limit: f64,
+    /// `daily`, `weekly` or `monthly` (UTC calendar periods; weeks start on Monday).
+    pub period: &'static str,
+    /// The share of the limit at which `warning` turns on.
+    pub warn_at: f64,
+    /// USD spent in the current period.
+    pub spent: f64,
+    pub remaining: f64,
+    pub period_start: String,
+    pub resets_at: String,
+    /// Spent at least `warnAt` × `limit`.
+    pub warning: bool,
+    /// Spent at least `limit`: the key's requests are refused until `resetsAt`.
+    pub exceeded: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BudgetList {
+    pub budgets: Vec<BudgetView>,
+    pub total: usize,
+}
+
+/// `POST /api/usage/budget`.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BudgetInput {
+    pub key_id: String,
+    /// USD per period, more than 0.
+    pub limit: f64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "daily"))]
+    pub period: BudgetPeriod,
+    /// Share of the limit that turns the warning on, 0 < warnAt ≤ 1 (default 0.8).
+    pub warn_at: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetRemoved {
+    pub deleted: bool,
+    pub key_id: String,
+}
+
+/// `/api/usage/budget` and `/api/usage/budget/{keyId}`.
+pub async fn handle(
+    gateway: &Gateway,
+    ctx: &RequestContext,
+    method: &Method,
+    rest: &[&str],
+    body: &[u8],
+) -> Result<Response<Body>, GatewayError> {
+    match (method, rest) {
+        (&Method::GET, []) => {
+            let snapshot = gateway.snapshot();
+            let budgets: Vec<BudgetView> = snapshot.access.keys().filter_map(|k| view(gateway, k)).collect();
+            Ok(ok(&BudgetList { total: budgets.len(), budgets }))
+        }
+        (&Method::POST | &Method::PUT, []) => set(gateway, ctx, parse(body)?).await,
+        (&Method::GET, [id]) => {
+            let key = find(gateway, id)?;
+            view(gateway, &key)
+                .map(|v| ok(&v))
+                .ok_or_else(|| GatewayError::NotFound(format!("a budget for API key '{}'", key.id)))
+        }
+        (&Method::DELETE, [id]) => remove(gateway, ctx, id).await,
+        (_, [] | [_]) => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        _ => Err(super::not_found(rest)),
+    }
+}
+
+fn find(gateway: &Gateway, id: &str) -> Result<ApiKeyRecord, GatewayError> {
+    let id = decode(id).unwrap_or_else(|| id.to_owned());
+    gateway
+        .snapshot()
+        .access
+        .key_by_id(&id)
+        .map(|k| (**k).clone())
+        .ok_or_else(|| GatewayError::NotFound(format!("API key '{id}'")))
+}
+
+fn view(gateway: &Gateway, key: &ApiKeyRecord) -> Option<BudgetView> {
+    let budget = key.budget.as_ref()?;
+    let status = gateway.budgets.status(&key.id, budget, gateway.ports.clock.now_unix_ms());
+    Some(BudgetView {
+        key_id: key.id.clone(),
+        key_name: key.name.clone(),
+        limit: budget.limit_usd,
+        period: period_name(budget.period),
+        warn_at: budget.warn_ratio,
+        spent: status.spent_usd,
+        remaining: status.remaining_usd(),
+        period_start: timestamp(status.period_start_ms),
+        resets_at: timestamp(status.resets_at_ms),
+        warning: status.warning,
+        exceeded: status.exceeded,
+    })
+}
+
+async fn set(gateway: &Gateway, ctx: &RequestContext, input: BudgetInput) -> Result<Response<Body>, GatewayError> {
+    if !(input.limit.is_finite() && input.limit > 0.0 && input.limit <= MAX_LIMIT_USD) {
+        return Err(invalid("limit", "must be a number of USD above 0 (at most 1e9)"));
+    }
+    let warn_ratio = input.warn_at.unwrap_or(DEFAULT_WARN_AT);
+    if !(warn_ratio.is_finite() && warn_ratio > 0.0 && warn_ratio <= 1.0) {
+        return Err(invalid("warnAt", "must be a share of the limit: above 0, at most 1"));
+    }
+    let mut key = gateway
+        .snapshot()
+        .access
+        .key_by_id(&input.key_id)
+        .map(|k| (**k).clone())
+        .ok_or_else(|| invalid("keyId", format!("no API key has the id '{}'", input.key_id)))?;
+    let before = key.budget.and_then(|b| serde_json::to_value(b).ok());
+    let budget = KeyBudget { limit_usd: input.limit, period: input.period, warn_ratio };
+    key.budget = Some(budget);
+    let change = Change {
+        action: "budget.set",
+        target: key.id.clone(),
+        before,
+        after: serde_json::to_value(budget).ok(),
+        changes: vec![ConfigChange::PutApiKey(key.clone())],
+    };
+    commit(gateway, ctx, change).await?;
+    view(gateway, &key).map(|v| ok(&v)).ok_or(GatewayError::Internal)
+}
+
+async fn remove(gateway: &Gateway, ctx: &RequestContext, id: &str) -> Result<Response<Body>, GatewayError> {
+    let mut key = find(gateway, id)?;
+    let Some(budget) = key.budget.take() else {
+        return Ok(ok(&BudgetRemoved { deleted: false, key_id: key.id }));
+    };
+    let change = Change {
+        action: "budget.delete",
+        target: key.id.clone(),
+        before: serde_json::to_value(budget).ok(),
+        after: None,
+        changes: vec![ConfigChange::PutApiKey(key.clone())],
+    };
+    commit(gateway, ctx, change).await?;
+    Ok(ok(&BudgetRemoved { deleted: true, key_id: key.id }))
+}

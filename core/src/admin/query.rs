@@ -1,0 +1,128 @@
+//! Query strings of management GETs: percent-decoded, unknown parameters refused by name, and
+//! typed readers whose errors name the parameter (`limit`, `since`).
+
+use crate::admin::respond::{invalid, parse_timestamp};
+use crate::error::GatewayError;
+
+/// The decoded parameters of one request.
+#[derive(Debug, Default)]
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    /// Parses `query`, refusing a parameter not in `known` (a typo must not silently widen
+    /// what a list returns).
+    pub fn parse(query: Option<&str>, known: &[&str]) -> Result<Query, GatewayError> {
+        let mut pairs = Vec::new();
+        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = decode(name).ok_or_else(|| invalid("query", "is not valid percent-encoded UTF-8"))?;
+            let value = decode(value).ok_or_else(|| invalid(&name, "is not valid percent-encoded UTF-8"))?;
+            if !known.contains(&name.as_str()) {
+                return Err(invalid(&name, format!("is not a parameter here (known: {})", known.join(", "))));
+            }
+            pairs.push((name, value));
+        }
+        Ok(Query { pairs })
+    }
+
+    /// The first value of `name`, when given and not empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str())
+    }
+
+    /// `name` as an owned string, when given.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_owned)
+    }
+
+    /// `name` as a number in `min..=max`, `default` when absent.
+    pub fn number(&self, name: &str, min: u64, max: u64, default: u64) -> Result<u64, GatewayError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| invalid(name, format!("must be a whole number from {min} to {max}"))),
+        }
+    }
+
+    /// `name` as an instant: RFC 3339 (`2026-12-01T00:00:00Z`) or Unix milliseconds.
+    pub fn time(&self, name: &str) -> Result<Option<u64>, GatewayError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(text) if text.bytes().all(|b| b.is_ascii_digit()) => text
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|_| invalid(name, "must be an RFC 3339 timestamp or Unix milliseconds")),
+            Some(text) => parse_timestamp(name, text).map(Some),
+        }
+    }
+
+    /// `name` as one of `options` (by their names), `default` when absent.
+    pub fn choice<T: Copy>(&self, name: &str, options: &[(&str, T)], default: T) -> Result<T, GatewayError> {
+        let Some(text) = self.get(name) else { return Ok(default) };
+        options.iter().find(|(option, _)| *option == text).map(|(_, value)| *value).ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(option, _)| *option).collect();
+            invalid(name, format!("must be one of: {}", names.join(", ")))
+        })
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding: `%XX` and `+` for a space.
+pub(crate) fn decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(err: GatewayError) -> String {
+        match err {
+            GatewayError::InvalidField { field, .. } => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn decodes_and_reads_typed_values() {
+        let query = Query::parse(
+            Some("model=openai%2Fgpt-4o&since=2026-12-01T00%3A00%3A00Z&limit=5&until=1000"),
+            &["model", "since", "until", "limit"],
+        )
+        .unwrap();
+        assert_eq!(query.get("model"), Some("openai/gpt-4o"));
+        assert_eq!(query.time("since").unwrap(), parse_timestamp("t", "2026-12-01T00:00:00Z").ok());
+        assert_eq!(query.time("until").unwrap(), Some(1000));
+        assert_eq!(query.number("limit", 1, 10, 50).unwrap(), 5);
+        assert_eq!(query.number("offset", 0, 10, 0).unwrap(), 0);
+    }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        assert_eq!(field(Query::parse(Some("limt=5"), &["limit"]).unwrap_err()), "limt");
+        let query = Query::parse(Some("limit=0&since=yesterday&bucket=week"), &["limit", "since", "bucket"]).unwrap();
+        assert_eq!(field(query.number("limit", 1, 10, 5).unwrap_err()), "limit");
+        assert_eq!(field(query.time("since").unwrap_err()), "since");
+        assert_eq!(field(query.choice("bucket", &[("day", 1), ("hour", 2)], 1).unwrap_err()), "bucket");
+        assert_eq!(field(Query::parse(Some("model=%ZZ"), &["model"]).unwrap_err()), "model");
+    }
+}

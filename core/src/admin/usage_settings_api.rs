@@ -1,0 +1,66 @@
+//! `GET/PUT/PATCH /api/settings/usage`: how many days usage rows are kept (pruned off the
+//! request path by the runtime) and whether request/response bodies are logged.
+
+use http::{Method, Response};
+use serde::Deserialize;
+
+use crate::admin::commit::{Change, commit};
+use crate::admin::respond::{invalid, ok, parse};
+use crate::body::Body;
+use crate::config::ConfigChange;
+use crate::config::settings::{UsageSettings, keys};
+use crate::error::GatewayError;
+use crate::pipeline::{Gateway, RequestContext};
+
+/// Ten years: longer is "keep forever", which is 0.
+const MAX_RETENTION_DAYS: u32 = 3650;
+
+/// Fields to change; absent ones keep their value.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UsageSettingsInput {
+    /// Days usage rows are kept (0: forever).
+    pub retention_days: Option<u32>,
+    /// Log request and response bodies (never for `no_log` keys).
+    pub request_logging: Option<bool>,
+}
+
+pub async fn handle(
+    gateway: &Gateway,
+    ctx: &RequestContext,
+    method: &Method,
+    body: &[u8],
+) -> Result<Response<Body>, GatewayError> {
+    let current = gateway.snapshot().usage_settings();
+    match *method {
+        Method::GET => Ok(ok(&current)),
+        Method::PUT | Method::PATCH => {
+            let input: UsageSettingsInput = parse(body)?;
+            let mut next = current;
+            if let Some(days) = input.retention_days {
+                if days > MAX_RETENTION_DAYS {
+                    return Err(invalid(
+                        "retentionDays",
+                        format!("at most {MAX_RETENTION_DAYS} (0 keeps rows forever)"),
+                    ));
+                }
+                next.retention_days = days;
+            }
+            if let Some(logging) = input.request_logging {
+                next.request_logging = logging;
+            }
+            let value = serde_json::to_value(next).map_err(|_| GatewayError::Internal)?;
+            let change = Change {
+                action: "settings.update",
+                target: keys::USAGE.into(),
+                before: serde_json::to_value(current).ok(),
+                after: Some(value.clone()),
+                changes: vec![ConfigChange::PutSetting { key: keys::USAGE.into(), value }],
+            };
+            commit(gateway, ctx, change).await?;
+            Ok(ok::<UsageSettings>(&next))
+        }
+        _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+    }
+}
