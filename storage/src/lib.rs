@@ -1,5 +1,5 @@
 //! omniroute-storage: the native storage ports. libSQL (an embedded file; Turso later) behind
-//! ConfigStore, CooldownStore and UsageSink, migrations, secrets encrypted at rest,
+//! ConfigStore, CooldownStore, UsageSink and UsageQuery, migrations, secrets encrypted at rest,
 //! local-folder backups.
 
 mod access_rows;
@@ -11,6 +11,7 @@ pub mod database;
 pub mod migrations;
 mod routing_rows;
 pub mod secrets;
+pub mod usage_query;
 pub mod usage_sink;
 
 pub use backup::LocalDirBackupStore;
@@ -18,4 +19,5 @@ pub use config_store::LibsqlConfigStore;
 pub use cooldown_store::LibsqlCooldownStore;
 pub use database::{Database, DatabaseError};
 pub use secrets::{SecretBox, SecretError};
+pub use usage_query::LibsqlUsageQuery;
 pub use usage_sink::LibsqlUsageSink;

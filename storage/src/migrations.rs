@@ -9,6 +9,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "routing", include_str!("../../migrations/0002_routing.sql")),
     (3, "usage_cost", include_str!("../../migrations/0003_usage_cost.sql")),
     (4, "access", include_str!("../../migrations/0004_access.sql")),
+    (5, "usage", include_str!("../../migrations/0005_usage.sql")),
 ];
 
 /// Brings the schema up to the newest version this build knows.

@@ -9,6 +9,7 @@ use omniroute_core::maybe_send::{BoxFuture, boxed};
 use omniroute_core::ports::{UsageRecord, UsageSink};
 
 use crate::database::Database;
+use crate::usage_query::{COLUMNS, record_of};
 
 /// Batching usage writer.
 pub struct LibsqlUsageSink {
@@ -22,6 +23,10 @@ pub struct LibsqlUsageSink {
 
 fn opt_u64(value: Option<u64>) -> Value {
     value.map(|v| Value::Integer(v as i64)).unwrap_or(Value::Null)
+}
+
+fn opt_text(value: &Option<String>) -> Value {
+    value.clone().map(Value::Text).unwrap_or(Value::Null)
 }
 
 impl LibsqlUsageSink {
@@ -75,8 +80,8 @@ impl LibsqlUsageSink {
             tx.execute(
                 "INSERT INTO usage_log (request_id, ts_ms, provider, connection_id, requested_model, upstream_model, client_format,
                    upstream_format, status, stream, input_tokens, output_tokens, latency_ms, error,
-                   cached_tokens, reasoning_tokens, ttft_ms, cost_usd, api_key_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                   cached_tokens, reasoning_tokens, ttft_ms, cost_usd, api_key_id, combo, estimated)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
                 vec![
                     Value::Text(r.request_id.clone()),
                     Value::Integer(r.timestamp_ms as i64),
@@ -91,54 +96,41 @@ impl LibsqlUsageSink {
                     opt_u64(r.input_tokens),
                     opt_u64(r.output_tokens),
                     Value::Integer(r.latency_ms as i64),
-                    r.error.clone().map(Value::Text).unwrap_or(Value::Null),
+                    opt_text(&r.error),
                     opt_u64(r.cached_tokens),
                     opt_u64(r.reasoning_tokens),
                     opt_u64(r.ttft_ms),
                     r.cost_usd.map(Value::Real).unwrap_or(Value::Null),
-                    r.api_key_id.clone().map(Value::Text).unwrap_or(Value::Null),
+                    opt_text(&r.api_key_id),
+                    opt_text(&r.combo),
+                    Value::Integer(i64::from(r.estimated)),
                 ],
             )
             .await?;
+            if let Some(bodies) = &r.bodies {
+                tx.execute(
+                    "INSERT INTO usage_bodies (usage_id, request_id, ts_ms, request_body, response_body)
+                     VALUES (last_insert_rowid(), ?1, ?2, ?3, ?4)",
+                    vec![
+                        Value::Text(r.request_id.clone()),
+                        Value::Integer(r.timestamp_ms as i64),
+                        Value::Text(bodies.request.clone()),
+                        Value::Text(bodies.response.clone()),
+                    ],
+                )
+                .await?;
+            }
         }
         tx.commit().await
     }
 
-    /// Reads rows back, newest last (tests and, later, the usage API).
+    /// Reads every row back, oldest first, bodies left out (tests).
     pub async fn read_all(&self) -> Result<Vec<UsageRecord>, libsql::Error> {
-        let mut rows = self
-            .db
-            .connection()
-            .query(
-                "SELECT request_id, ts_ms, provider, connection_id, requested_model, upstream_model, client_format, upstream_format,
-                   status, stream, input_tokens, output_tokens, latency_ms, error, cached_tokens, reasoning_tokens,
-                   ttft_ms, cost_usd, api_key_id FROM usage_log ORDER BY id",
-                (),
-            )
-            .await?;
+        let mut rows =
+            self.db.connection().query(&format!("SELECT {COLUMNS} FROM usage_log u ORDER BY u.id"), ()).await?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().await? {
-            out.push(UsageRecord {
-                request_id: row.get(0)?,
-                timestamp_ms: row.get(1)?,
-                provider: row.get(2)?,
-                connection_id: row.get(3)?,
-                requested_model: row.get(4)?,
-                upstream_model: row.get(5)?,
-                client_format: row.get(6)?,
-                upstream_format: row.get(7)?,
-                status: row.get::<u32>(8)? as u16,
-                stream: row.get::<i64>(9)? != 0,
-                input_tokens: row.get(10)?,
-                output_tokens: row.get(11)?,
-                latency_ms: row.get(12)?,
-                error: row.get(13)?,
-                cached_tokens: row.get(14)?,
-                reasoning_tokens: row.get(15)?,
-                ttft_ms: row.get(16)?,
-                cost_usd: row.get(17)?,
-                api_key_id: row.get(18)?,
-            });
+            out.push(record_of(&row, 0)?);
         }
         Ok(out)
     }

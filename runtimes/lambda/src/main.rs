@@ -16,7 +16,13 @@ async fn main() -> ExitCode {
         bootstrap(&settings, &env).await
     };
     let handler = match started.await {
-        Ok(booted) => Some(handler::LambdaHandler::new(&booted)),
+        Ok(booted) => {
+            // Lambda has no background loop: usage past its retention goes once per cold start.
+            if let Err(e) = booted.gateway.prune_usage().await {
+                tracing::warn!(error = %e, "pruning old usage rows failed");
+            }
+            Some(handler::LambdaHandler::new(&booted))
+        }
         Err(e) => {
             tracing::error!(error = %e, "omniroute could not start; every invocation will answer 500");
             None

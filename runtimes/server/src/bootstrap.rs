@@ -11,7 +11,7 @@ use omniroute_core::ports::memory::MemoryCacheStore;
 use omniroute_core::ports::{Clock, ConfigStore, Ports};
 use omniroute_storage::secrets::KeySource;
 use omniroute_storage::{
-    Database, LibsqlConfigStore, LibsqlCooldownStore, LibsqlUsageSink, LocalDirBackupStore, SecretBox,
+    Database, LibsqlConfigStore, LibsqlCooldownStore, LibsqlUsageQuery, LibsqlUsageSink, LocalDirBackupStore, SecretBox,
 };
 
 use crate::clock::SystemClock;
@@ -58,6 +58,7 @@ pub async fn bootstrap(settings: &Settings, env: &dyn Fn(&str) -> Option<String>
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let cache_clock = clock.clone();
     let cooldowns = Arc::new(LibsqlCooldownStore::new(db.clone()));
+    let usage_query = Arc::new(LibsqlUsageQuery::new(db.clone()));
     let usage = Arc::new(LibsqlUsageSink::new(db, USAGE_BUFFER_ROWS));
     let spawner = TokioSpawner::default();
     let http = ReqwestHttpClient::new(settings.connect_timeout).map_err(StartError::Config)?;
@@ -66,6 +67,7 @@ pub async fn bootstrap(settings: &Settings, env: &dyn Fn(&str) -> Option<String>
         clock,
         config: config_store,
         usage: usage.clone(),
+        usage_query,
         cache: Arc::new(MemoryCacheStore::new(move || cache_clock.now_unix_ms())),
         backup: Arc::new(LocalDirBackupStore::new(settings.data_dir.join("backups"))),
         spawner: Arc::new(spawner.clone()),

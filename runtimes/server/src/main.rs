@@ -22,7 +22,8 @@ async fn main() -> ExitCode {
     };
     match started.await {
         Ok((settings, booted, listener)) => {
-            serve::serve(listener, Arc::new(booted), settings.shutdown_grace, serve::os_signal()).await;
+            let every = serve::Intervals::from(&settings);
+            serve::serve(listener, Arc::new(booted), settings.shutdown_grace, every, serve::os_signal()).await;
             ExitCode::SUCCESS
         }
         Err(e) => {

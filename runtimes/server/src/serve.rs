@@ -1,4 +1,5 @@
 //! Serving: bind, answer with TCP_NODELAY, flush usage every second, pick up config changes,
+//! re-read per-key spend (budgets) and prune usage past its retention off the request path,
 //! and on shutdown stop accepting, let in-flight requests (streams too) finish within the
 //! grace period, then flush the usage buffer.
 
@@ -47,10 +48,11 @@ pub async fn start(settings: Settings, env: &dyn Fn(&str) -> Option<String>) -> 
     let (tx, rx) = oneshot::channel();
     let grace = settings.shutdown_grace;
     let serving = booted.clone();
+    let every = Intervals::from(&settings);
     // The server's own lifetime task, joined by `shutdown`, not request work for the Spawner.
     #[allow(clippy::disallowed_methods)]
     let task = tokio::spawn(async move {
-        serve(listener, serving, grace, async {
+        serve(listener, serving, grace, every, async {
             let _ = rx.await;
         })
         .await;
@@ -64,11 +66,25 @@ pub async fn bind(settings: &Settings) -> Result<TcpListener, StartError> {
     TcpListener::bind(&addr).await.map_err(|e| StartError::Bind { addr, message: e.to_string() })
 }
 
+/// How often the background work runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Intervals {
+    /// Deleting usage rows past the retention setting.
+    pub usage_prune: Duration,
+}
+
+impl From<&Settings> for Intervals {
+    fn from(settings: &Settings) -> Self {
+        Intervals { usage_prune: settings.usage_prune_every }
+    }
+}
+
 /// Serves until `signal` completes, then shuts down gracefully.
 pub async fn serve(
     listener: TcpListener,
     booted: Arc<Bootstrapped>,
     grace: Duration,
+    every: Intervals,
     signal: impl Future<Output = ()> + Send + 'static,
 ) {
     if let Ok(addr) = listener.local_addr() {
@@ -76,7 +92,7 @@ pub async fn serve(
     }
     // Aborted below once serving stops; the final flush happens after it.
     #[allow(clippy::disallowed_methods)]
-    let background = tokio::spawn(background_work(booted.clone()));
+    let background = tokio::spawn(background_work(booted.clone(), every));
     let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
     let app = router(booted.gateway.clone());
     // Without TCP_NODELAY, small SSE writes wait on the client's delayed ACK (~40 ms each).
@@ -108,14 +124,27 @@ pub async fn serve(
 
 /// Cooldowns reach the store (and other instances' reach us) this often.
 const COOLDOWN_SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// Per-key spend is re-read from the store this often (other instances' spend counts too).
+const BUDGET_SYNC_EVERY: Duration = Duration::from_secs(60);
 
-/// Periodic usage flush, config refresh and cooldown sharing.
-async fn background_work(booted: Arc<Bootstrapped>) {
+/// Periodic usage flush, config refresh, cooldown sharing, budget re-reads and usage pruning,
+/// one at a time (so a prune never runs beside a flush).
+async fn background_work(booted: Arc<Bootstrapped>, every: Intervals) {
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     let mut refresh = tokio::time::interval(REFRESH_EVERY);
     let mut cooldowns = tokio::time::interval(COOLDOWN_SYNC_EVERY);
+    let mut budgets = tokio::time::interval(BUDGET_SYNC_EVERY);
+    // The gateway read spend at start; the first tick of an interval is immediate.
+    budgets.tick().await;
+    let mut prune = tokio::time::interval(every.usage_prune);
     loop {
         tokio::select! {
+            _ = budgets.tick() => if let Err(e) = booted.gateway.load_usage_state().await {
+                tracing::warn!(error = %e, "re-reading per-key spend failed; budgets keep their in-memory count");
+            },
+            _ = prune.tick() => if let Err(e) = booted.gateway.prune_usage().await {
+                tracing::warn!(error = %e, "pruning old usage rows failed; trying again later");
+            },
             _ = flush.tick() => booted.usage.flush().await,
             _ = refresh.tick() => match booted.gateway.refresh().await {
                 Ok(true) => tracing::info!("config changed; snapshot reloaded"),

@@ -43,6 +43,8 @@ pub struct Settings {
     pub gateway: GatewayOptions,
     pub connect_timeout: Duration,
     pub shutdown_grace: Duration,
+    /// How often usage rows past the retention setting are deleted (and once at start).
+    pub usage_prune_every: Duration,
 }
 
 impl Settings {
@@ -80,6 +82,7 @@ impl Settings {
             gateway: GatewayOptions::default(),
             connect_timeout,
             shutdown_grace: Duration::from_secs(30),
+            usage_prune_every: Duration::from_secs(60 * 60),
         };
         if let Some(file) = &file {
             let server = &file.server;

@@ -65,11 +65,14 @@ async fn build(env: &Env) -> Result<Gateway, StartError> {
         worker::console_error!("omniroute: config store: {err}");
         StartError { code: "internal_error", message: "the config store could not be initialised".into() }
     })?;
+    // One isolate's rows until the Worker writes usage to Turso: the API reads what it has.
+    let usage = Arc::new(MemoryUsageSink::default());
     let ports = Ports {
         http: Arc::new(WorkerHttpClient),
         clock: Arc::new(WorkerClock::default()),
         config,
-        usage: Arc::new(MemoryUsageSink::default()),
+        usage: usage.clone(),
+        usage_query: usage,
         cache: Arc::new(MemoryCacheStore::new(|| js_sys::Date::now() as u64)),
         backup: Arc::new(MemoryBackupStore::default()),
         spawner: Arc::new(WaitUntilSpawner),
