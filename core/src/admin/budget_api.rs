@@ -93,7 +93,8 @@ pub async fn handle(
                 .ok_or_else(|| GatewayError::NotFound(format!("a budget for API key '{}'", key.id)))
         }
         (&Method::DELETE, [id]) => remove(gateway, ctx, id).await,
-        (_, [] | [_]) => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        (_, []) => Err(GatewayError::method_not_allowed(method, "GET, POST, PUT")),
+        (_, [_]) => Err(GatewayError::method_not_allowed(method, "GET, DELETE")),
         _ => Err(super::not_found(rest)),
     }
 }

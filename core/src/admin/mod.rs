@@ -7,6 +7,8 @@ pub mod auth_api;
 pub mod budget_api;
 pub mod commit;
 pub mod keys;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod pricing_api;
 pub mod query;
 pub mod respond;
@@ -61,7 +63,12 @@ async fn dispatch(
         ["pricing", tail @ ..] => pricing_api::handle(gateway, ctx, method, tail, parts.uri.query(), &body).await,
         ["compliance", "audit-log"] => match *method {
             Method::GET => audit_api::list(gateway, parts.uri.query()).await,
-            _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+            _ => Err(GatewayError::method_not_allowed(method, "GET")),
+        },
+        #[cfg(feature = "openapi")]
+        ["openapi", "spec"] => match *method {
+            Method::GET => Ok(openapi::spec()),
+            _ => Err(GatewayError::method_not_allowed(method, "GET")),
         },
         _ => Err(not_found(&rest)),
     }

@@ -108,7 +108,8 @@ pub async fn handle(
             }
             write(gateway, ctx, overrides, "pricing.delete").await
         }
-        (_, []) => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        (_, []) => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH, DELETE")),
+        (_, [_, _, ..]) => Err(GatewayError::method_not_allowed(method, "DELETE")),
         _ => Err(super::not_found(rest)),
     }
 }

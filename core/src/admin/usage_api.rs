@@ -33,8 +33,11 @@ pub async fn handle(
     rest: &[&str],
     query: Option<&str>,
 ) -> Result<Response<Body>, GatewayError> {
+    if !matches!(rest, [_]) {
+        return Err(super::not_found(rest));
+    }
     if method != Method::GET {
-        return Err(GatewayError::MethodNotAllowed(method.to_string()));
+        return Err(GatewayError::method_not_allowed(method, "GET"));
     }
     match rest {
         ["history"] => history(gateway, query).await,

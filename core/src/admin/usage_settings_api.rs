@@ -61,6 +61,6 @@ pub async fn handle(
             commit(gateway, ctx, change).await?;
             Ok(ok::<UsageSettings>(&next))
         }
-        _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        _ => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH")),
     }
 }

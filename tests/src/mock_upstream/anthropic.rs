@@ -94,7 +94,7 @@ pub(super) async fn messages(State(state): State<MockState>, uri: Uri, headers: 
                 let mut event = serde_json::Map::new();
                 event.insert("type".into(), json!(name));
                 event.extend(data.as_object().cloned().unwrap_or_default());
-                named_event(name, &Value::Object(event))
+                named_event(name, &plan.shape(Value::Object(event)))
             })
             .collect();
         // Cut after the first text delta: message_start, content_block_start, ping, delta.
@@ -103,7 +103,7 @@ pub(super) async fn messages(State(state): State<MockState>, uri: Uri, headers: 
     let mut message = message(&model, full_content(plan.answer));
     message["stop_reason"] = json!(stop_reason(plan.answer));
     message["usage"]["output_tokens"] = json!(MOCK_USAGE.1);
-    json_response(200, &message)
+    json_response(200, &plan.shape(message))
 }
 
 fn stop_reason(answer: Answer) -> &'static str {

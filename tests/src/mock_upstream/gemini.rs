@@ -96,9 +96,10 @@ pub(super) async fn generate(
     };
     if !stream {
         let whole = if plan.answer == Answer::Tools { tool_chunk(model) } else { whole_text(model) };
-        return json_with(200, &whole, &[]);
+        return json_with(200, &plan.shape(whole), &[]);
     }
     let chunks = if plan.answer == Answer::Tools { vec![tool_chunk(model)] } else { text_chunks(model) };
+    let chunks: Vec<Value> = chunks.into_iter().map(|c| plan.shape(c)).collect();
     // Cut after two text chunks, before the one carrying finishReason.
     let cut = plan.cut.then_some(2);
     if query_param(&uri, "alt") == Some("sse") {

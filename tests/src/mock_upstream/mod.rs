@@ -9,6 +9,8 @@
 //!   `slow-<ms>`       waits before answering                     `drip-<ms>` streams a frame every <ms>
 //!   `thinking`        (Anthropic) a signed thinking block, then the text
 //!   `flaky`           (OpenAI chat) every other request is a 503, starting with the first
+//!   `no-usage`        the text answer with no usage anywhere (no `usage`, `usageMetadata` or
+//!                     Ollama counts, streamed or not), as some OpenAI-compatible servers answer
 //!   anything else: the text answer `MOCK_TEXT` with usage `MOCK_USAGE`.
 //! A key `sk-bad`, in whichever header the format authenticates with, gets a 500, to exercise
 //! account fallback. Every POST is recorded; the catalogue GETs (`/v1/models`, `/v1beta/models`,
@@ -165,6 +167,32 @@ pub(crate) struct Plan {
     pub answer: Answer,
     pub cut: bool,
     pub gap: Duration,
+    /// Report token usage (every model but `no-usage`).
+    pub usage: bool,
+}
+
+/// The usage fields of every format the mock speaks: OpenAI's and Anthropic's `usage`,
+/// Gemini's `usageMetadata`, Ollama's counts.
+const USAGE_FIELDS: [&str; 4] = ["usage", "usageMetadata", "prompt_eval_count", "eval_count"];
+
+impl Plan {
+    /// `value` as this plan sends it: without any usage field, at any depth, for `no-usage`.
+    pub(crate) fn shape(&self, mut value: Value) -> Value {
+        fn strip(value: &mut Value) {
+            match value {
+                Value::Object(map) => {
+                    map.retain(|key, _| !USAGE_FIELDS.contains(&key.as_str()));
+                    map.values_mut().for_each(strip);
+                }
+                Value::Array(items) => items.iter_mut().for_each(strip),
+                _ => {}
+            }
+        }
+        if !self.usage {
+            strip(&mut value);
+        }
+        value
+    }
 }
 
 /// A model name that answers before any content: an error status, or an HTML 502.
@@ -190,7 +218,7 @@ pub(crate) async fn plan(model: &str) -> Result<Plan, Early> {
         _ => Answer::Text,
     };
     let gap = model.strip_prefix("drip-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(2);
-    Ok(Plan { answer, cut: model == "cut-stream", gap: Duration::from_millis(gap) })
+    Ok(Plan { answer, cut: model == "cut-stream", gap: Duration::from_millis(gap), usage: model != "no-usage" })
 }
 
 /// The answer text in the pieces a streaming upstream sends it in (word by word).

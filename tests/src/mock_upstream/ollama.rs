@@ -56,11 +56,11 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
             text_fragments().into_iter().map(|t| line(model, message(t), false)).collect()
         };
         lines.push(line(model, message(""), true));
-        let frames = lines.iter().map(|l| format!("{l}\n")).collect();
+        let frames = lines.into_iter().map(|l| format!("{}\n", plan.shape(l))).collect();
         return stream_response("application/x-ndjson", frames, plan.cut.then_some(2), plan.gap);
     }
     let answer = if tools { tool_message() } else { message(MOCK_TEXT) };
-    json_with(200, &line(model, answer, true), &[])
+    json_with(200, &plan.shape(line(model, answer, true)), &[])
 }
 
 fn message(content: &str) -> Value {

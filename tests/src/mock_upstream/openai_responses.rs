@@ -53,14 +53,14 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
                 event.insert("type".into(), json!(name));
                 event.insert("sequence_number".into(), json!(sequence));
                 event.extend(data.as_object().cloned().unwrap_or_default());
-                named_event(name, &Value::Object(event))
+                named_event(name, &plan.shape(Value::Object(event)))
             })
             .collect();
         // Cut after the first text delta: created, in_progress, item added, part added, delta.
         return stream_response("text/event-stream; charset=utf-8", frames, plan.cut.then_some(5), plan.gap);
     }
     let output = if tool_call { call_item("completed", MOCK_TOOL_ARGUMENTS) } else { message_item("completed", true) };
-    json_response(200, response_object(&model, &tools, "completed", vec![output]))
+    json_response(200, plan.shape(response_object(&model, &tools, "completed", vec![output])))
 }
 
 fn usage() -> Value {
