@@ -56,10 +56,11 @@ pub struct BudgetList {
 pub struct BudgetInput {
     pub key_id: String,
     /// USD per period, more than 0.
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
     pub limit: f64,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "daily"))]
     pub period: BudgetPeriod,
     /// Share of the limit that turns the warning on, 0 < warnAt ≤ 1 (default 0.8).
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1.0))]
     pub warn_at: Option<f64>,
 }
 

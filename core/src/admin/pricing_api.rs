@@ -32,13 +32,17 @@ pub struct PriceEntry {
     /// Provider id (an alias is accepted on input and stored as the id).
     pub provider: String,
     /// The upstream model name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub model: String,
     /// USD per million input tokens.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1e6))]
     pub input_price: f64,
     /// USD per million output tokens.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1e6))]
     pub output_price: f64,
     /// USD per million input tokens read from the provider's prompt cache (default: the input price).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1e6))]
     pub cached_input_price: Option<f64>,
     /// `catalog` or `override` in answers; ignored on input (so a table row can be sent back).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +76,7 @@ pub struct PriceTable {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Overrides {
+    #[cfg_attr(feature = "openapi", schema(max_items = 5000))]
     pub overrides: Vec<PriceEntry>,
 }
 

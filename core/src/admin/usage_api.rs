@@ -33,21 +33,23 @@ pub async fn handle(
     rest: &[&str],
     query: Option<&str>,
 ) -> Result<Response<Body>, GatewayError> {
-    if !matches!(rest, [_]) {
-        return Err(super::not_found(rest));
-    }
+    // Connection ids are `provider:account`; nothing else under /api/usage/ is one.
+    let connection = match rest {
+        ["history" | "logs" | "request-logs"] => None,
+        [segment] => match decode(segment) {
+            Some(id) if id.contains(':') => Some(id),
+            _ => return Err(super::not_found(rest)),
+        },
+        _ => return Err(super::not_found(rest)),
+    };
     if method != Method::GET {
         return Err(GatewayError::method_not_allowed(method, "GET"));
     }
-    match rest {
-        ["history"] => history(gateway, query).await,
-        ["logs"] => logs(gateway, query).await,
-        ["request-logs"] => request_logs(gateway, query).await,
-        [connection] => {
-            let id = decode(connection).ok_or_else(|| invalid("connectionId", "is not valid percent-encoded UTF-8"))?;
-            connection_usage(gateway, &id, query).await
-        }
-        _ => Err(super::not_found(rest)),
+    match (rest, connection) {
+        (_, Some(id)) => connection_usage(gateway, &id, query).await,
+        (["history"], _) => history(gateway, query).await,
+        (["logs"], _) => logs(gateway, query).await,
+        _ => request_logs(gateway, query).await,
     }
 }
 

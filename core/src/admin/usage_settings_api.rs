@@ -21,6 +21,7 @@ const MAX_RETENTION_DAYS: u32 = 3650;
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UsageSettingsInput {
     /// Days usage rows are kept (0: forever).
+    #[cfg_attr(feature = "openapi", schema(maximum = 3650))]
     pub retention_days: Option<u32>,
     /// Log request and response bodies (never for `no_log` keys).
     pub request_logging: Option<bool>,

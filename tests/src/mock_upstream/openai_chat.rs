@@ -58,8 +58,10 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
     };
     let tools = plan.answer == Answer::Tools;
     if stream {
-        let frames =
-            stream_chunks(&model, tools, include_usage && plan.usage).into_iter().map(|c| format!("data: {c}\n\n")).collect();
+        let frames = stream_chunks(&model, tools, include_usage && plan.usage)
+            .into_iter()
+            .map(|c| format!("data: {c}\n\n"))
+            .collect();
         return stream_response("text/event-stream; charset=utf-8", frames, plan.cut.then_some(2), plan.gap);
     }
     json_response(200, plan.shape(completion(&model, tools)))

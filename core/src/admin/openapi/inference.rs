@@ -113,6 +113,7 @@ pub struct Doc;
             (Object = "application/json"), (String = "text/event-stream"))),
         (status = 400, description = "Bad JSON, unknown model or provider", body = Object),
         (status = 401, description = "A gateway key is required, or was revoked/expired", body = Object),
+        (status = 402, description = "The key's budget for this period is spent (code `budget_exceeded`)", body = Object),
         (status = 403, description = "The key may not use this model or provider; address blocked", body = Object),
         (status = 413, description = "Body over the limit", body = Object),
         (status = 429, description = "Key over its rate limit, or every upstream cooling down", body = Object),
@@ -126,7 +127,7 @@ fn chat_completions() {}
     responses(
         (status = 200, description = "The response, or an SSE stream of events", content(
             (Object = "application/json"), (String = "text/event-stream"))),
-        (status = 400, body = Object), (status = 401, body = Object), (status = 403, body = Object),
+        (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object), (status = 403, body = Object),
         (status = 413, body = Object), (status = 429, body = Object), (status = 503, body = Object)
     ))]
 fn responses() {}
@@ -137,7 +138,7 @@ fn responses() {}
     responses(
         (status = 200, description = "The message, or an SSE stream of events", content(
             (Object = "application/json"), (String = "text/event-stream"))),
-        (status = 400, body = Object), (status = 401, body = Object), (status = 403, body = Object),
+        (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object), (status = 403, body = Object),
         (status = 413, body = Object), (status = 429, body = Object), (status = 503, body = Object)
     ))]
 fn messages() {}
@@ -156,7 +157,7 @@ fn count_tokens() {}
 #[utoipa::path(post, path = "/v1beta/models/{model}:generateContent", tag = "inference", security((), ("bearer" = [])),
     params(("model" = String, Path)), request_body = GenerateContentRequest,
     responses(
-        (status = 200, body = Object), (status = 400, body = Object), (status = 401, body = Object),
+        (status = 200, body = Object), (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object),
         (status = 403, body = Object), (status = 404, body = Object), (status = 413, body = Object),
         (status = 429, body = Object), (status = 503, body = Object)
     ))]
@@ -168,7 +169,7 @@ fn generate_content() {}
     responses(
         (status = 200, description = "Chunks as SSE or a JSON array", content(
             (Object = "application/json"), (String = "text/event-stream"))),
-        (status = 400, body = Object), (status = 401, body = Object), (status = 403, body = Object),
+        (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object), (status = 403, body = Object),
         (status = 404, body = Object), (status = 413, body = Object), (status = 429, body = Object),
         (status = 503, body = Object)
     ))]
@@ -190,7 +191,7 @@ fn gemini_models() {}
     responses(
         (status = 200, description = "The answer, or NDJSON lines", content(
             (Object = "application/json"), (String = "application/x-ndjson"))),
-        (status = 400, body = Object), (status = 401, body = Object), (status = 403, body = Object),
+        (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object), (status = 403, body = Object),
         (status = 413, body = Object), (status = 429, body = Object), (status = 503, body = Object)
     ))]
 fn ollama_chat() {}
@@ -211,7 +212,7 @@ fn ollama_version() {}
     responses(
         (status = 200, description = "The completion, or an SSE stream", content(
             (Object = "application/json"), (String = "text/event-stream"))),
-        (status = 400, body = Object), (status = 401, body = Object), (status = 403, body = Object),
+        (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object), (status = 403, body = Object),
         (status = 413, body = Object), (status = 429, body = Object), (status = 503, body = Object)
     ))]
 fn provider_chat() {}

@@ -6,6 +6,7 @@ mod access;
 mod common;
 mod inference;
 mod operations;
+mod usage;
 
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -25,6 +26,8 @@ pub use common::ManagementErrors;
         (name = "keys", description = "Gateway API keys"),
         (name = "settings", description = "Gateway settings"),
         (name = "audit", description = "The audit log of management changes"),
+        (name = "usage", description = "Usage history, logs, per-account usage and key budgets"),
+        (name = "pricing", description = "The price table costs are computed from"),
         (name = "operations", description = "Routing state, telemetry, cache, health")
     )
 )]
@@ -55,6 +58,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(access::Doc::openapi());
     doc.merge(operations::Doc::openapi());
     doc.merge(inference::Doc::openapi());
+    doc.merge(usage::Doc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }
@@ -64,6 +68,7 @@ pub fn document_json() -> Result<serde_json::Value, serde_json::Error> {
     let mut doc = serde_json::to_value(document())?;
     unsigned_bounds(&mut doc);
     access::name_required_on_create(&mut doc);
+    usage::instant_params(&mut doc);
     Ok(doc)
 }
 
