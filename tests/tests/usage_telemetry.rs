@@ -1,12 +1,22 @@
 //! Usage rows and telemetry from real traffic: rows carry the upstream's own token counts for
-//! every provider format (streamed and not), a cost from the pricing table and the time to first
-//! token; the telemetry summary and the Prometheus text reflect the same requests.
+//! every provider format (streamed and not, translated and passed through), a cost from the
+//! pricing table and the time to first token; an upstream that sends no usage gets an estimate,
+//! marked as one; the telemetry summary and the Prometheus text reflect the same requests.
 
 use omniroute_core::providers::find_catalog_provider;
 use omniroute_storage::{Database, LibsqlUsageSink};
+use omniroute_tests::clients::Client;
 use omniroute_tests::gateway::TestGateway;
-use omniroute_tests::mock_upstream::{MOCK_USAGE, MockUpstream};
+use omniroute_tests::mock_upstream::{MOCK_TEXT, MOCK_USAGE, MockUpstream};
 use serde_json::{Value, json};
+
+/// Each provider of `TestGateway::with_every_format` and the client format that speaks it.
+const NATIVE: [(&str, Client); 4] = [
+    ("responses", Client::Responses),
+    ("anthropic", Client::Anthropic),
+    ("gemini", Client::Gemini),
+    ("ollama", Client::Ollama),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_rows_match_every_formats_usage_with_cost_and_ttft() {
@@ -41,15 +51,32 @@ async fn usage_rows_match_every_formats_usage_with_cost_and_ttft() {
     }
     let summary: Value = gw.admin_get("/api/telemetry/summary").await;
     let metrics = gw.admin().get(gw.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    // The same provider formats spoken by their own clients: usage read from the passthrough.
+    for (provider, client) in NATIVE {
+        for stream in [false, true] {
+            let model = format!("{provider}/gpt-4o-mini");
+            let response = client.request(&http, &gw.base_url(), &model, stream).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{provider} stream={stream}");
+            if !stream {
+                assert_eq!(response.headers()["x-omniroute-tokens-out"], "6", "{provider}");
+            }
+            response.bytes().await.unwrap();
+        }
+    }
     let data_dir = gw.stop().await;
 
     let db = Database::open_file(&data_dir.path().join("omniroute.db")).await.unwrap();
     let rows = LibsqlUsageSink::new(db, 16).read_all().await.unwrap();
-    assert_eq!(rows.len(), 10, "{rows:?}");
+    assert_eq!(rows.len(), 18, "{rows:?}");
+    for (provider, client) in NATIVE {
+        let native = rows.iter().filter(|r| r.provider == provider && r.client_format == client.name()).count();
+        assert_eq!(native, 2, "{provider} through its own format, streamed and not");
+    }
     let price = find_catalog_provider("openai").unwrap().models.iter().find(|m| m.id == "gpt-4o-mini").unwrap();
     for row in &rows {
         let what = format!("{} stream={}", row.provider, row.stream);
         assert_eq!((row.input_tokens, row.output_tokens), (Some(MOCK_USAGE.0), Some(MOCK_USAGE.1)), "{what}");
+        assert!(!row.estimated && row.combo.is_none() && row.error.is_none(), "{what}: {row:?}");
         assert_eq!(row.stream, row.ttft_ms.is_some(), "TTFT for streams only: {what}");
         if row.provider == "openai" {
             let expected = (MOCK_USAGE.0 as f64 * price.input_price.unwrap()
@@ -71,4 +98,76 @@ async fn usage_rows_match_every_formats_usage_with_cost_and_ttft() {
         metrics.lines().any(|l| l.starts_with("omniroute_tokens_total{") && l.contains("provider=\"gemini\"")),
         "{metrics}"
     );
+}
+
+/// `model` with a user message of exactly `chars` characters (`chars / 4` tokens by estimate).
+fn long_question(model: &str, chars: usize, stream: bool) -> Value {
+    json!({
+        "model": model, "stream": stream, "stream_options": { "include_usage": true },
+        "messages": [{ "role": "user", "content": "x".repeat(chars) }],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_without_usage_gets_an_estimated_row_priced_from_the_estimate() {
+    let mock = MockUpstream::start();
+    let gw = TestGateway::with_every_format(&mock).await;
+    let http = reqwest::Client::new();
+    // `no-usage` has no catalog price: an override gives the estimate a cost.
+    let price =
+        json!({ "overrides": [{ "provider": "openai", "model": "no-usage", "inputPrice": 3.0, "outputPrice": 15.0 }] });
+    let response = gw.admin().put(gw.url("/api/pricing")).json(&price).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    // 400 characters of question: 100 tokens; the answer's 29 characters: 8 tokens.
+    let (tokens_in, tokens_out) = (100u64, MOCK_TEXT.chars().count().div_ceil(4) as u64);
+    for provider in ["openai", "responses", "anthropic", "gemini", "ollama"] {
+        for stream in [false, true] {
+            let body = long_question(&format!("{provider}/no-usage"), 400, stream);
+            let response = http.post(gw.url("/v1/chat/completions")).json(&body).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{provider} stream={stream}");
+            if !stream {
+                let headers = response.headers();
+                assert_eq!(headers["x-omniroute-tokens-in"], tokens_in.to_string().as_str(), "{provider}");
+                assert_eq!(headers["x-omniroute-tokens-out"], tokens_out.to_string().as_str(), "{provider}");
+                assert_eq!(headers["x-omniroute-tokens-estimated"], "true", "{provider}");
+            }
+            let text = response.text().await.unwrap();
+            assert!(!text.contains("\"usage\":{"), "{provider} stream={stream}: the client sees no usage: {text}");
+        }
+    }
+    // The same through the OpenAI passthrough in its own words, and the Anthropic one.
+    for (client, model) in [(Client::OpenaiChat, "openai/no-usage"), (Client::Anthropic, "anthropic/no-usage")] {
+        for stream in [false, true] {
+            let response = client.request(&http, &gw.base_url(), model, stream).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.bytes().await.unwrap();
+        }
+    }
+    let data_dir = gw.stop().await;
+
+    let db = Database::open_file(&data_dir.path().join("omniroute.db")).await.unwrap();
+    let rows = LibsqlUsageSink::new(db, 16).read_all().await.unwrap();
+    assert_eq!(rows.len(), 14, "{rows:?}");
+    let (estimated_long, native): (Vec<_>, Vec<_>) =
+        rows.iter().partition(|r| r.client_format == "openai-chat" && r.input_tokens == Some(tokens_in));
+    assert_eq!(estimated_long.len(), 10, "{rows:?}");
+    for row in &estimated_long {
+        let what = format!("{} stream={}", row.provider, row.stream);
+        assert!(row.estimated, "{what}");
+        assert_eq!((row.input_tokens, row.output_tokens), (Some(tokens_in), Some(tokens_out)), "{what}");
+        match row.provider.as_str() {
+            "openai" => {
+                let expected = (tokens_in as f64 * 3.0 + tokens_out as f64 * 15.0) / 1_000_000.0;
+                assert!((row.cost_usd.unwrap() - expected).abs() < 1e-12, "{what}: {:?}", row.cost_usd);
+            }
+            _ => assert_eq!(row.cost_usd, None, "{what}: no price, no cost"),
+        }
+    }
+    // The clients' own requests (system prompt, question, a tool) estimate above zero, and the
+    // answer's text the same 8 tokens whichever way it came.
+    assert_eq!(native.len(), 4);
+    for row in native {
+        assert!(row.estimated && row.input_tokens.unwrap() > 10, "{row:?}");
+        assert_eq!(row.output_tokens, Some(tokens_out), "{row:?}");
+    }
 }
