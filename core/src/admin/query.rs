@@ -4,6 +4,9 @@
 use crate::admin::respond::{invalid, parse_timestamp};
 use crate::error::GatewayError;
 
+/// 9999-12-31T23:59:59.999Z: the last instant RFC 3339's four-digit years can name.
+pub const LAST_INSTANT_MS: u64 = 253_402_300_799_999;
+
 /// The decoded parameters of one request.
 #[derive(Debug, Default)]
 pub struct Query {
@@ -27,9 +30,9 @@ impl Query {
         Ok(Query { pairs })
     }
 
-    /// The first value of `name`, when given and not empty.
+    /// The first value of `name`, when given (an empty value is a value: `?limit=` is no number).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     /// `name` as an owned string, when given.
@@ -49,16 +52,19 @@ impl Query {
         }
     }
 
-    /// `name` as an instant: RFC 3339 (`2026-12-01T00:00:00Z`) or Unix milliseconds.
+    /// `name` as an instant: RFC 3339 (`2026-12-01T00:00:00Z`) or Unix milliseconds, up to
+    /// the end of year 9999.
     pub fn time(&self, name: &str) -> Result<Option<u64>, GatewayError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(text) if text.bytes().all(|b| b.is_ascii_digit()) => text
-                .parse::<u64>()
-                .map(Some)
-                .map_err(|_| invalid(name, "must be an RFC 3339 timestamp or Unix milliseconds")),
-            Some(text) => parse_timestamp(name, text).map(Some),
-        }
+        let instant = match self.get(name) {
+            None => return Ok(None),
+            Some("") => None,
+            Some(text) if text.bytes().all(|b| b.is_ascii_digit()) => text.parse::<u64>().ok(),
+            Some(text) => Some(parse_timestamp(name, text)?),
+        };
+        instant
+            .filter(|ms| *ms <= LAST_INSTANT_MS)
+            .map(Some)
+            .ok_or_else(|| invalid(name, "must be an RFC 3339 timestamp or Unix milliseconds, before the year 10000"))
     }
 
     /// `name` as one of `options` (by their names), `default` when absent.
@@ -122,6 +128,11 @@ mod tests {
         let query = Query::parse(Some("limit=0&since=yesterday&bucket=week"), &["limit", "since", "bucket"]).unwrap();
         assert_eq!(field(query.number("limit", 1, 10, 5).unwrap_err()), "limit");
         assert_eq!(field(query.time("since").unwrap_err()), "since");
+        let far = Query::parse(Some("until=253402300800000&since="), &["until", "since"]).unwrap();
+        assert_eq!(field(far.time("until").unwrap_err()), "until");
+        assert_eq!(field(far.time("since").unwrap_err()), "since", "empty is not an instant");
+        let empty = Query::parse(Some("limit="), &["limit"]).unwrap();
+        assert_eq!(field(empty.number("limit", 1, 10, 5).unwrap_err()), "limit");
         assert_eq!(field(query.choice("bucket", &[("day", 1), ("hour", 2)], 1).unwrap_err()), "bucket");
         assert_eq!(field(Query::parse(Some("model=%ZZ"), &["model"]).unwrap_err()), "model");
     }

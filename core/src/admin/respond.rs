@@ -92,6 +92,10 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, GatewayError> {
     }
     let mut value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| GatewayError::InvalidRequest(format!("request body is not valid JSON: {e}")))?;
+    // Every management body is an object; serde would also read a struct from an array.
+    if !value.is_object() {
+        return Err(GatewayError::InvalidRequest("request body must be a JSON object".into()));
+    }
     integral_numbers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -193,6 +197,7 @@ mod tests {
         assert_eq!(parse::<Count>(br#"{"n": 5.0}"#).unwrap().n, 5, "an integral float is an integer");
         assert!(parse::<Count>(br#"{"n": 5.5}"#).is_err());
         assert!(matches!(parse::<Sample>(b""), Err(GatewayError::InvalidRequest(_))));
+        assert!(matches!(parse::<Sample>(br#"["a", null]"#), Err(GatewayError::InvalidRequest(_))), "not an object");
     }
 
     #[test]

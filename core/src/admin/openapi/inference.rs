@@ -110,7 +110,7 @@ pub struct Doc;
     request_body = ChatCompletionRequest,
     responses(
         (status = 200, description = "The completion, or an SSE stream of chunks", content(
-            (Object = "application/json"), (String = "text/event-stream"))),
+            (Object = "application/json"), (Object = "text/event-stream"))),
         (status = 400, description = "Bad JSON, unknown model or provider", body = Object),
         (status = 401, description = "A gateway key is required, or was revoked/expired", body = Object),
         (status = 402, description = "The key's budget for this period is spent (code `budget_exceeded`)", body = Object),
@@ -126,7 +126,7 @@ fn chat_completions() {}
     request_body = ResponsesRequest,
     responses(
         (status = 200, description = "The response, or an SSE stream of events", content(
-            (Object = "application/json"), (String = "text/event-stream"))),
+            (Object = "application/json"), (Object = "text/event-stream"))),
         (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object), (status = 403, body = Object),
         (status = 413, body = Object), (status = 429, body = Object), (status = 503, body = Object)
     ))]
@@ -137,7 +137,7 @@ fn responses() {}
     request_body = MessagesRequest,
     responses(
         (status = 200, description = "The message, or an SSE stream of events", content(
-            (Object = "application/json"), (String = "text/event-stream"))),
+            (Object = "application/json"), (Object = "text/event-stream"))),
         (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object), (status = 403, body = Object),
         (status = 413, body = Object), (status = 429, body = Object), (status = 503, body = Object)
     ))]
@@ -168,7 +168,7 @@ fn generate_content() {}
     params(("model" = String, Path), ("alt" = Option<String>, Query)), request_body = GenerateContentRequest,
     responses(
         (status = 200, description = "Chunks as SSE or a JSON array", content(
-            (Object = "application/json"), (String = "text/event-stream"))),
+            (Vec<Object> = "application/json"), (Object = "text/event-stream"))),
         (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object), (status = 403, body = Object),
         (status = 404, body = Object), (status = 413, body = Object), (status = 429, body = Object),
         (status = 503, body = Object)
@@ -211,7 +211,7 @@ fn ollama_version() {}
     params(("provider" = String, Path)), request_body = ChatCompletionRequest,
     responses(
         (status = 200, description = "The completion, or an SSE stream", content(
-            (Object = "application/json"), (String = "text/event-stream"))),
+            (Object = "application/json"), (Object = "text/event-stream"))),
         (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object), (status = 403, body = Object),
         (status = 413, body = Object), (status = 429, body = Object), (status = 503, body = Object)
     ))]

@@ -213,7 +213,7 @@ fn patch_usage_settings() {}
 pub fn instant_params(doc: &mut serde_json::Value) {
     let instant = serde_json::json!({ "oneOf": [
         { "type": "string", "format": "date-time" },
-        { "type": "integer", "minimum": 0, "maximum": 253_402_300_799_999u64 }
+        { "type": "integer", "minimum": 0, "maximum": crate::admin::query::LAST_INSTANT_MS }
     ]});
     let Some(paths) = doc.get_mut("paths").and_then(serde_json::Value::as_object_mut) else { return };
     for (path, item) in paths.iter_mut() {
