@@ -29,7 +29,7 @@ impl MemoryUsageSink {
             .filter(|(_, r)| usage_query::matches(filter, r))
             .map(|(i, r)| StoredUsage { id: i as u64 + 1, record: r.clone() })
             .collect();
-        out.sort_by(|a, b| (b.record.timestamp_ms, b.id).cmp(&(a.record.timestamp_ms, a.id)));
+        out.sort_by_key(|row| std::cmp::Reverse((row.record.timestamp_ms, row.id)));
         out
     }
 }
