@@ -172,6 +172,23 @@ impl LibsqlUsageQuery {
         Ok(out)
     }
 
+    /// One page: how many rows `count_sql` counts, and the rows of `rows_sql` read with `read`.
+    async fn page<T>(
+        &self,
+        count_sql: &str,
+        rows_sql: &str,
+        params: Vec<Value>,
+        read: fn(&libsql::Row) -> Result<T, libsql::Error>,
+    ) -> Result<Page<T>, libsql::Error> {
+        let total = self.count(count_sql, params.clone()).await?;
+        let mut rows = self.query(rows_sql, params).await?;
+        let mut items = Vec::new();
+        while let Some(row) = rows.next().await? {
+            items.push(read(&row)?);
+        }
+        Ok(Page { items, total })
+    }
+
     async fn page_of_rows(
         &self,
         filter: &UsageFilter,
@@ -180,16 +197,11 @@ impl LibsqlUsageQuery {
     ) -> Result<Page<StoredUsage>, libsql::Error> {
         let mut params = Vec::new();
         let condition = where_clause(filter, &mut params);
-        let total = self.count(&format!("SELECT COUNT(*) FROM usage_log u {condition}"), params.clone()).await?;
-        let sql = format!(
+        let count = format!("SELECT COUNT(*) FROM usage_log u {condition}");
+        let rows = format!(
             "SELECT u.id, {COLUMNS} FROM usage_log u {condition} ORDER BY u.ts_ms DESC, u.id DESC LIMIT {limit} OFFSET {offset}"
         );
-        let mut rows = self.query(&sql, params).await?;
-        let mut items = Vec::new();
-        while let Some(row) = rows.next().await? {
-            items.push(StoredUsage { id: row.get(0)?, record: record_of(&row, 1)? });
-        }
-        Ok(Page { items, total })
+        self.page(&count, &rows, params, |row| Ok(StoredUsage { id: row.get(0)?, record: record_of(row, 1)? })).await
     }
 
     async fn page_of_requests(
@@ -200,19 +212,12 @@ impl LibsqlUsageQuery {
     ) -> Result<Page<String>, libsql::Error> {
         let mut params = Vec::new();
         let condition = where_clause(filter, &mut params);
-        let total = self
-            .count(&format!("SELECT COUNT(DISTINCT u.request_id) FROM usage_log u {condition}"), params.clone())
-            .await?;
-        let sql = format!(
+        let count = format!("SELECT COUNT(DISTINCT u.request_id) FROM usage_log u {condition}");
+        let rows = format!(
             "SELECT u.request_id FROM usage_log u {condition} GROUP BY u.request_id
              ORDER BY MAX(u.ts_ms) DESC, MAX(u.id) DESC LIMIT {limit} OFFSET {offset}"
         );
-        let mut rows = self.query(&sql, params).await?;
-        let mut items = Vec::new();
-        while let Some(row) = rows.next().await? {
-            items.push(row.get(0)?);
-        }
-        Ok(Page { items, total })
+        self.page(&count, &rows, params, |row| row.get(0)).await
     }
 
     async fn attempts_of(&self, request_ids: &[String]) -> Result<Vec<StoredUsage>, libsql::Error> {

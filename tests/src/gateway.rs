@@ -59,6 +59,20 @@ impl TestGateway {
         response.json().await.expect("JSON body")
     }
 
+    /// `GET path` as the admin until `done` says the answer is complete (usage rows reach the
+    /// store in batches), at most five seconds; the last answer.
+    pub async fn admin_get_until(&self, path: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let mut answer = self.admin_get(path).await;
+        for _ in 0..50 {
+            if done(&answer) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            answer = self.admin_get(path).await;
+        }
+        answer
+    }
+
     /// A gateway with one provider per wire format, all in front of `mock`: catalog `openai`,
     /// `anthropic`, `gemini` and `ollama` (set up through their env vars, as users do) and a
     /// custom `responses` provider speaking the Responses API.

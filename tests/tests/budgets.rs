@@ -57,14 +57,8 @@ async fn a_tiny_budget_holds_at_its_boundary_in_every_format_and_across_a_restar
     let (status, headers, _) = chat(&gw, Client::OpenaiChat, &key).await;
     assert_eq!(status, 200);
     assert!(headers.get("x-omniroute-budget-warning").is_none(), "no budget yet");
-    let mut one = 0.0;
-    for _ in 0..50 {
-        if let Some(cost) = get(&gw, &format!("/api/usage/logs?keyId={id}")).await["logs"][0]["costUsd"].as_f64() {
-            one = cost;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let logs = gw.admin_get_until(&format!("/api/usage/logs?keyId={id}"), |page| page["total"] == 1).await;
+    let one = logs["logs"][0]["costUsd"].as_f64().unwrap();
     assert!(one > 0.0, "the catalog prices gpt-4o-mini");
     let (status, budget) =
         set_budget(&gw, json!({ "keyId": id, "limit": 2.0 * one, "period": "daily", "warnAt": 0.5 })).await;

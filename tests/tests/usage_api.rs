@@ -83,13 +83,7 @@ async fn history_logs_and_account_usage_add_up() {
     assert_eq!(chat(&gw, Some(&other), "anthropic/claude-haiku-4-5", false, None).await["status"], 200);
     assert_eq!(chat(&gw, Some(&other), "anthropic/claude-haiku-4-5", true, None).await["status"], 200);
     assert_eq!(chat(&gw, None, "gemini/gpt-4o-mini", false, None).await["status"], 200);
-    // Rows reach the store in batches: wait for the seventh.
-    for _ in 0..50 {
-        if get(&gw, "/api/usage/logs").await.1["total"] == 7 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    gw.admin_get_until("/api/usage/logs", |page| page["total"] == 7).await;
 
     let (status, history) = get(&gw, "/api/usage/history").await;
     assert_eq!(status, 200, "{history}");
@@ -205,12 +199,7 @@ async fn request_logs_show_attempts_and_bodies_never_for_no_log_keys() {
     assert_eq!(chat(&gw, Some(&quiet), "openai/gpt-4o-mini", false, Some("req-quiet")).await["status"], 200);
     put(json!({ "requestLogging": false })).await;
     assert_eq!(chat(&gw, Some(&team), "openai/gpt-4o-mini", false, Some("req-off")).await["status"], 200);
-    for _ in 0..50 {
-        if get(&gw, "/api/usage/request-logs").await.1["total"] == 4 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    gw.admin_get_until("/api/usage/request-logs", |page| page["total"] == 4).await;
 
     let (status, logged) = get(&gw, "/api/usage/request-logs?requestId=req-logged").await;
     assert_eq!(status, 200, "{logged}");
@@ -293,12 +282,7 @@ async fn price_overrides_change_the_cost_from_the_next_request_on() {
     assert_eq!(response.json::<Value>().await.unwrap(), json!({ "overrides": [] }));
 
     // Rows keep the cost of their time.
-    for _ in 0..50 {
-        if get(&gw, "/api/usage/logs").await.1["total"] == 4 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    gw.admin_get_until("/api/usage/logs", |page| page["total"] == 4).await;
     let (_, logs) = get(&gw, "/api/usage/logs?model=gpt-4o-mini").await;
     let costs: Vec<f64> = logs["logs"].as_array().unwrap().iter().map(|r| r["costUsd"].as_f64().unwrap()).collect();
     assert_eq!(costs.len(), 3);

@@ -70,13 +70,15 @@ fn row(request_id: &str, age_days: u64) -> UsageRecord {
     }
 }
 
-async fn stored_ids(gw: &TestGateway) -> Vec<String> {
-    let page: Value = gw.admin_get("/api/usage/logs?limit=500").await;
+/// The request ids of a page of rows, sorted.
+fn ids(page: &Value) -> Vec<String> {
     let mut ids: Vec<String> =
         page["logs"].as_array().unwrap().iter().map(|r| r["requestId"].as_str().unwrap().to_owned()).collect();
     ids.sort();
     ids
 }
+
+const ROWS: &str = "/api/usage/logs?limit=500";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_background_loop_prunes_rows_past_the_retention_only() {
@@ -103,34 +105,19 @@ async fn the_background_loop_prunes_rows_past_the_retention_only() {
 
     // The default keeps 90 days: only the 100-day-old row goes.
     let expected = ["live", "old-40", "old-45", "recent-1"];
-    let mut ids = Vec::new();
-    for _ in 0..100 {
-        ids = stored_ids(&gw).await;
-        if ids == expected {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(ids, expected);
+    assert_eq!(ids(&gw.admin_get_until(ROWS, |page| ids(page) == expected).await), expected);
 
     // 30 days: the 40- and 45-day-old rows go too, at the next pass.
     let response =
         gw.admin().patch(gw.url("/api/settings/usage")).json(&json!({ "retentionDays": 30 })).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    for _ in 0..100 {
-        ids = stored_ids(&gw).await;
-        if ids.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(ids, ["live", "recent-1"]);
+    assert_eq!(ids(&gw.admin_get_until(ROWS, |page| page["total"] == 2).await), ["live", "recent-1"]);
 
     // 0 keeps everything, however old.
     gw.admin().patch(gw.url("/api/settings/usage")).json(&json!({ "retentionDays": 0 })).send().await.unwrap();
     old.record(row("ancient", 4000));
     old.flush().await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(stored_ids(&gw).await, ["ancient", "live", "recent-1"]);
+    assert_eq!(ids(&gw.admin_get(ROWS).await), ["ancient", "live", "recent-1"]);
     gw.stop().await;
 }

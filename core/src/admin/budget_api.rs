@@ -6,7 +6,7 @@ use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit};
-use crate::admin::query::decode;
+use crate::admin::keys::find;
 use crate::admin::respond::{invalid, ok, parse, timestamp};
 use crate::body::Body;
 use crate::config::{ApiKeyRecord, BudgetPeriod, ConfigChange, KeyBudget};
@@ -98,16 +98,6 @@ pub async fn handle(
         (_, [_]) => Err(GatewayError::method_not_allowed(method, "GET, DELETE")),
         _ => Err(super::not_found(rest)),
     }
-}
-
-fn find(gateway: &Gateway, id: &str) -> Result<ApiKeyRecord, GatewayError> {
-    let id = decode(id).unwrap_or_else(|| id.to_owned());
-    gateway
-        .snapshot()
-        .access
-        .key_by_id(&id)
-        .map(|k| (**k).clone())
-        .ok_or_else(|| GatewayError::NotFound(format!("API key '{id}'")))
 }
 
 fn view(gateway: &Gateway, key: &ApiKeyRecord) -> Option<BudgetView> {

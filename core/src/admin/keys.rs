@@ -204,7 +204,8 @@ fn check_list(field: &str, items: &[String], check: impl Fn(&str) -> Result<(), 
     Ok(())
 }
 
-fn find(gateway: &Gateway, id: &str) -> Result<ApiKeyRecord, GatewayError> {
+/// A key by id, or a 404 naming it.
+pub(crate) fn find(gateway: &Gateway, id: &str) -> Result<ApiKeyRecord, GatewayError> {
     gateway
         .snapshot()
         .access

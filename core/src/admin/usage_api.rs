@@ -9,14 +9,15 @@ use http::{Method, Response};
 use crate::admin::query::{Query, decode};
 use crate::admin::respond::{invalid, ok, timestamp};
 use crate::admin::usage_views::{
-    ConnectionUsage, History, HistoryPoint, ModelUsage, RequestLogPage, RequestLogView, TotalsView, UsageLogPage,
-    UsageRowView,
+    ConnectionUsage, History, HistoryPoint, ModelUsage, RequestLogPage, RequestLogView, UsageLogPage, UsageRowView,
 };
 use crate::body::Body;
 use crate::error::GatewayError;
 use crate::pipeline::Gateway;
 use crate::ports::StoreError;
-use crate::ports::usage_query::{AggregateQuery, Bucket, GroupBy, StatusFilter, StoredUsage, UsageFilter};
+use crate::ports::usage_query::{
+    AggregateQuery, Bucket, GroupBy, StatusFilter, StoredUsage, UsageBucket, UsageFilter, UsageTotals,
+};
 
 /// The filters every list takes.
 const FILTERS: [&str; 7] = ["provider", "model", "keyId", "connectionId", "status", "since", "until"];
@@ -60,6 +61,19 @@ fn store_failed(e: StoreError) -> GatewayError {
 
 fn known(extra: &[&'static str]) -> Vec<&'static str> {
     FILTERS.iter().chain(extra).copied().collect()
+}
+
+/// Each cell as a view, and the sums over all of them.
+fn with_totals<T>(cells: Vec<UsageBucket>, view: impl Fn(UsageBucket) -> T) -> (Vec<T>, UsageTotals) {
+    let mut totals = UsageTotals::default();
+    let views = cells
+        .into_iter()
+        .map(|cell| {
+            totals.merge(&cell.totals);
+            view(cell)
+        })
+        .collect();
+    (views, totals)
 }
 
 /// The row filters of a query; `since` must come before `until`.
@@ -115,16 +129,10 @@ async fn history(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body
         .aggregate(AggregateQuery { filter, bucket: Some(bucket), group_by: Some(group_by) })
         .await
         .map_err(store_failed)?;
-    let mut totals = TotalsView::default();
-    let series = cells
-        .into_iter()
-        .map(|cell| {
-            let point = TotalsView::of(&cell.totals);
-            totals.add(&point);
-            let period_ms = cell.start_ms.unwrap_or(since);
-            HistoryPoint { period: timestamp(period_ms), period_ms, group: cell.group, totals: point }
-        })
-        .collect();
+    let (series, totals) = with_totals(cells, |cell| {
+        let period_ms = cell.start_ms.unwrap_or(since);
+        HistoryPoint { period: timestamp(period_ms), period_ms, group: cell.group, totals: cell.totals }
+    });
     Ok(ok(&History {
         bucket: if bucket == Bucket::Day { "day" } else { "hour" },
         group_by: match group_by {
@@ -219,15 +227,8 @@ async fn connection_usage(gateway: &Gateway, id: &str, query: Option<&str>) -> R
         .aggregate(AggregateQuery { filter, bucket: None, group_by: Some(GroupBy::Model) })
         .await
         .map_err(store_failed)?;
-    let mut totals = TotalsView::default();
-    let by_model = cells
-        .into_iter()
-        .map(|cell| {
-            let point = TotalsView::of(&cell.totals);
-            totals.add(&point);
-            ModelUsage { model: cell.group.unwrap_or_default(), totals: point }
-        })
-        .collect();
+    let (by_model, totals) =
+        with_totals(cells, |cell| ModelUsage { model: cell.group.unwrap_or_default(), totals: cell.totals });
     Ok(ok(&ConnectionUsage {
         connection_id: id.to_owned(),
         provider: provider.map(|p| p.id.clone()).or_else(|| newest.map(|r| r.record.provider.clone())),

@@ -123,49 +123,7 @@ pub struct HistoryPoint {
     pub group: Option<String>,
     #[serde(flatten)]
     #[cfg_attr(feature = "openapi", schema(inline))]
-    pub totals: TotalsView,
-}
-
-/// Sums over rows.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct TotalsView {
-    pub requests: u64,
-    pub errors: u64,
-    pub tokens_in: u64,
-    pub tokens_out: u64,
-    pub cached_tokens: u64,
-    pub reasoning_tokens: u64,
-    pub cost_usd: f64,
-    /// Rows whose tokens are estimates.
-    pub estimated: u64,
-}
-
-impl TotalsView {
-    pub fn of(t: &UsageTotals) -> TotalsView {
-        TotalsView {
-            requests: t.requests,
-            errors: t.errors,
-            tokens_in: t.tokens_in,
-            tokens_out: t.tokens_out,
-            cached_tokens: t.cached_tokens,
-            reasoning_tokens: t.reasoning_tokens,
-            cost_usd: t.cost_usd,
-            estimated: t.estimated,
-        }
-    }
-
-    pub fn add(&mut self, other: &TotalsView) {
-        self.requests += other.requests;
-        self.errors += other.errors;
-        self.tokens_in += other.tokens_in;
-        self.tokens_out += other.tokens_out;
-        self.cached_tokens += other.cached_tokens;
-        self.reasoning_tokens += other.reasoning_tokens;
-        self.cost_usd += other.cost_usd;
-        self.estimated += other.estimated;
-    }
+    pub totals: UsageTotals,
 }
 
 #[derive(Debug, Serialize)]
@@ -179,7 +137,7 @@ pub struct History {
     pub since: String,
     pub until: String,
     pub series: Vec<HistoryPoint>,
-    pub totals: TotalsView,
+    pub totals: UsageTotals,
 }
 
 /// One model's sums on a connection.
@@ -191,7 +149,7 @@ pub struct ModelUsage {
     pub model: String,
     #[serde(flatten)]
     #[cfg_attr(feature = "openapi", schema(inline))]
-    pub totals: TotalsView,
+    pub totals: UsageTotals,
 }
 
 /// `GET /api/usage/{connectionId}`.
@@ -206,7 +164,7 @@ pub struct ConnectionUsage {
     pub configured: bool,
     pub since: String,
     pub until: String,
-    pub totals: TotalsView,
+    pub totals: UsageTotals,
     pub by_model: Vec<ModelUsage>,
     /// Its newest row, when it has one.
     pub last_used_at: Option<String>,

@@ -180,4 +180,4 @@ fn check_origin(parts: &Parts) -> Result<(), GatewayError> {
 
 #[cfg(test)]
 #[path = "guard_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -7,7 +7,8 @@ use crate::config::{AdminSession, StoredConfig};
 
 const NOW: u64 = 1_800_000_000_000;
 
-fn key(id: &str, secret: &str, role: KeyRole) -> ApiKeyRecord {
+/// A key with no policy (other tests build on it).
+pub(crate) fn key(id: &str, secret: &str, role: KeyRole) -> ApiKeyRecord {
     ApiKeyRecord {
         id: id.into(),
         name: id.into(),

@@ -85,6 +85,7 @@ pub struct AggregateQuery {
 
 /// Sums over a set of rows. Tokens count only rows that reported (or estimated) them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UsageTotals {
     /// Upstream attempts.
@@ -110,6 +111,18 @@ impl UsageTotals {
         self.reasoning_tokens += record.reasoning_tokens.unwrap_or(0);
         self.cost_usd += record.cost_usd.unwrap_or(0.0);
         self.estimated += u64::from(record.estimated);
+    }
+
+    /// Adds another set's sums.
+    pub fn merge(&mut self, other: &UsageTotals) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.tokens_in += other.tokens_in;
+        self.tokens_out += other.tokens_out;
+        self.cached_tokens += other.cached_tokens;
+        self.reasoning_tokens += other.reasoning_tokens;
+        self.cost_usd += other.cost_usd;
+        self.estimated += other.estimated;
     }
 }
 

@@ -5,7 +5,6 @@ use bytes::Bytes;
 use futures_executor::block_on;
 use http::Request;
 
-use crate::auth::tokens::sha256_hex;
 use crate::body::Body;
 use crate::config::{ApiKeyRecord, BudgetPeriod, ConfigChange, KeyBudget, KeyRole};
 use crate::pipeline::test_support::memory_gateway;
@@ -15,21 +14,11 @@ const DAY_MS: u64 = 86_400_000;
 const SECRET: &str = "sk-omni-budget-test";
 
 fn key() -> ApiKeyRecord {
+    let budget = KeyBudget { limit_usd: 1.0, period: BudgetPeriod::Daily, warn_ratio: 0.5 };
     ApiKeyRecord {
-        id: "key_b".into(),
         name: "tiny".into(),
-        prefix: "sk-omni".into(),
-        hash: sha256_hex(SECRET),
-        role: KeyRole::User,
-        created_ms: 0,
-        expires_ms: None,
-        active: true,
-        allowed_models: vec![],
-        allowed_providers: vec![],
-        requests_per_minute: None,
-        requests_per_day: None,
-        no_log: false,
-        budget: Some(KeyBudget { limit_usd: 1.0, period: BudgetPeriod::Daily, warn_ratio: 0.5 }),
+        budget: Some(budget),
+        ..crate::auth::guard::tests::key("key_b", SECRET, KeyRole::User)
     }
 }
 

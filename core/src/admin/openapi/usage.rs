@@ -9,10 +9,10 @@ use crate::admin::budget_api::{BudgetInput, BudgetList, BudgetRemoved, BudgetVie
 use crate::admin::pricing_api::{Overrides, PriceEntry, PriceTable};
 use crate::admin::usage_settings_api::UsageSettingsInput;
 use crate::admin::usage_views::{
-    ConnectionUsage, History, HistoryPoint, ModelUsage, RequestLogPage, RequestLogView, TotalsView, UsageLogPage,
-    UsageRowView,
+    ConnectionUsage, History, HistoryPoint, ModelUsage, RequestLogPage, RequestLogView, UsageLogPage, UsageRowView,
 };
 use crate::config::BudgetPeriod;
+use crate::ports::usage_query::UsageTotals;
 
 /// Time buckets of a history (UTC).
 #[derive(Serialize, ToSchema)]
@@ -68,7 +68,7 @@ pub struct UsageSettingsView {
         RequestLogView,
         RequestLogPage,
         HistoryPoint,
-        TotalsView,
+        UsageTotals,
         History,
         ModelUsage,
         ConnectionUsage,
