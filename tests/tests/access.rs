@@ -11,7 +11,7 @@ use omniroute_tests::mock_upstream::MockUpstream;
 use serde_json::{Value, json};
 
 /// Management paths an attacker might probe, with their methods.
-const MANAGEMENT: [(&str, &str); 16] = [
+const MANAGEMENT: [(&str, &str); 22] = [
     ("GET", "/api/keys"),
     ("POST", "/api/keys"),
     ("GET", "/api/keys/key_0000"),
@@ -27,6 +27,12 @@ const MANAGEMENT: [(&str, &str); 16] = [
     ("DELETE", "/api/cache"),
     ("GET", "/api/telemetry/summary"),
     ("GET", "/metrics"),
+    ("GET", "/api/usage/history"),
+    ("GET", "/api/usage/request-logs"),
+    ("POST", "/api/usage/budget"),
+    ("GET", "/api/pricing"),
+    ("PUT", "/api/pricing"),
+    ("PATCH", "/api/settings/usage"),
     ("GET", "/api/no-such-endpoint"),
 ];
 
