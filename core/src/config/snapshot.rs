@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::auth::AccessIndex;
 use crate::config::aliases::AliasTable;
 use crate::config::records::{ComboRecord, ComboSettings, RoutingSettings, StoredConfig, TimeoutOverrides};
+use crate::config::settings::{self, ProviderModelsSettings};
 use crate::config::validate::{COMBO_PREFIX, TargetRef};
 use crate::providers::{AuthScheme, CatalogModel, WireFormat, find_catalog_provider};
 use crate::routing::policy::{AccountSelection, ComboStrategy};
@@ -26,8 +27,12 @@ pub struct ResolvedProvider {
     /// Path of a streamed call where it differs (Gemini's `:streamGenerateContent?alt=sse`).
     pub stream_chat_path: Option<String>,
     pub api_version: Option<String>,
-    /// Catalog models plus configured ones.
+    /// Path of the upstream's model list under the base URL; `None` where it has none.
+    pub models_path: Option<String>,
+    /// Catalog models plus configured ones (hidden ones included: they still route and price).
     pub models: Vec<CatalogModel>,
+    /// Model ids hidden over the API: left out of model lists and bare-name routing.
+    pub hidden_models: Vec<String>,
     /// Enabled accounts, lowest priority first.
     pub connections: Vec<ResolvedConnection>,
     pub selection: AccountSelection,
@@ -62,6 +67,13 @@ pub struct ResolvedConnection {
     pub id: String,
     pub name: String,
     pub api_key: Option<String>,
+}
+
+impl ResolvedProvider {
+    /// The models lists show and bare names resolve to: all but the hidden ones.
+    pub fn listed_models(&self) -> impl Iterator<Item = &CatalogModel> {
+        self.models.iter().filter(|m| !self.hidden_models.contains(&m.id))
+    }
 }
 
 impl std::fmt::Debug for ResolvedConnection {
@@ -106,6 +118,11 @@ impl ConfigSnapshot {
                 snapshot.combos.push(Arc::new(resolve_combo(record)));
             }
         }
+        let model_overrides: ProviderModelsSettings = stored
+            .settings
+            .get(settings::keys::PROVIDER_MODELS)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
         for record in stored.providers.iter().filter(|p| p.enabled) {
             let entry = record.catalog_id.as_deref().and_then(find_catalog_provider);
             let mut connections: Vec<_> =
@@ -131,12 +148,17 @@ impl ConfigSnapshot {
                 headers.push((k.clone(), v.clone()));
             }
             let mut models: Vec<CatalogModel> = entry.map(|e| e.models.clone()).unwrap_or_default();
-            for id in &record.models {
+            let overrides = model_overrides.providers.get(&record.id);
+            let custom = overrides.map(|o| o.custom.as_slice()).unwrap_or_default();
+            let configured = record.models.iter().map(|id| (id, None, None));
+            for (id, context, max_output) in
+                configured.chain(custom.iter().map(|m| (&m.id, m.context_window, m.max_output_tokens)))
+            {
                 if !models.iter().any(|m| &m.id == id) {
                     models.push(CatalogModel {
                         id: id.clone(),
-                        context: None,
-                        max_output: None,
+                        context,
+                        max_output,
                         capabilities: Vec::new(),
                         input_price: None,
                         output_price: None,
@@ -166,7 +188,12 @@ impl ConfigSnapshot {
                     (None, None) => format.default_stream_chat_path().map(Into::into),
                 },
                 api_version: record.api_version.clone().or(entry.and_then(|e| e.api_version.clone())),
+                models_path: match catalog_paths {
+                    Some(e) => e.models_path.clone(),
+                    None => Some(format.default_models_path().into()),
+                },
                 models,
+                hidden_models: overrides.map(|o| o.hidden.clone()).unwrap_or_default(),
                 connections,
                 selection: record.selection,
                 sticky_window: record.sticky_window.unwrap_or(1).max(1),

@@ -41,9 +41,10 @@ use crate::auth::guard;
 use crate::auth::rate_limit::{KeyRateLimiter, LoginLimiter};
 use crate::body::Body;
 use crate::cache::{Idempotency, IdempotencySettings, ResponseCache, ResponseCacheSettings};
+use crate::config::settings::{ProxySettings, keys as settings_keys};
 use crate::config::{ConfigSnapshot, FileConfig};
 use crate::error::GatewayError;
-use crate::ports::{Ports, StoreError};
+use crate::ports::{OutboundProxy, Ports, StoreError};
 use crate::providers::WireFormat;
 use crate::routing::health::BreakerProfiles;
 use crate::routing::router::Router;
@@ -134,6 +135,8 @@ pub struct Gateway {
     pub login_limiter: LoginLimiter,
     /// When each API key last got in (this instance).
     key_last_used: std::sync::Mutex<HashMap<String, u64>>,
+    /// The outbound proxy last handed to the HttpClient (from the `proxy` setting).
+    applied_proxy: std::sync::Mutex<Option<OutboundProxy>>,
     snapshot: ArcSwap<ConfigSnapshot>,
     next_request: AtomicU64,
     started_us: u64,
@@ -151,7 +154,7 @@ impl Gateway {
         let router = Arc::new(Router::new(ports.clock.clone(), breaker_profiles(&snapshot)));
         #[allow(clippy::arc_with_non_send_sync)]
         let cache = Arc::new(ResponseCache::new(ResponseCacheSettings::default(), ports.cache.clone()));
-        Ok(Gateway {
+        let gateway = Gateway {
             router,
             telemetry: Arc::new(Telemetry::default()),
             cache,
@@ -159,12 +162,15 @@ impl Gateway {
             key_limits: KeyRateLimiter::default(),
             login_limiter: LoginLimiter::default(),
             key_last_used: std::sync::Mutex::new(HashMap::new()),
+            applied_proxy: std::sync::Mutex::new(None),
             snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,
             next_request: AtomicU64::new(0),
             started_us,
-        })
+        };
+        gateway.apply_proxy(&gateway.snapshot());
+        Ok(gateway)
     }
 
     /// The current config snapshot; no lock, no query.
@@ -181,8 +187,27 @@ impl Gateway {
         let stored = self.ports.config.load().await?;
         let snapshot = ConfigSnapshot::build(&stored);
         self.router.health.set_profiles(breaker_profiles(&snapshot));
+        self.apply_proxy(&snapshot);
         self.snapshot.store(Arc::new(snapshot));
         Ok(true)
+    }
+
+    /// Hands the `proxy` setting to the HttpClient when it changed, so a new proxy applies to
+    /// the next upstream call without a restart (on any instance, at its next refresh).
+    fn apply_proxy(&self, snapshot: &ConfigSnapshot) {
+        let settings: ProxySettings = snapshot.setting(settings_keys::PROXY);
+        let wanted = (settings.enabled && !settings.url.trim().is_empty())
+            .then(|| OutboundProxy { url: settings.url.trim().to_owned(), no_proxy: settings.no_proxy });
+        let mut applied = self.applied_proxy.lock().unwrap_or_else(|p| p.into_inner());
+        if *applied == wanted {
+            return;
+        }
+        match self.ports.http.set_proxy(wanted.as_ref()) {
+            Ok(()) => tracing::info!(enabled = wanted.is_some(), "outbound proxy for upstream calls updated"),
+            // Writes over the API are refused on such runtimes; this is a hand-edited store.
+            Err(e) => tracing::warn!(error = %e, "the outbound proxy setting cannot be applied"),
+        }
+        *applied = wanted;
     }
 
     /// Writes this instance's cooldowns to the shared store and takes in the other

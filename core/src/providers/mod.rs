@@ -44,6 +44,15 @@ impl WireFormat {
         }
     }
 
+    /// The documented model-list path under the base URL (OpenAI and Anthropic `/models`
+    /// under `/v1`, Gemini `/models` under `/v1beta`, Ollama `/api/tags`).
+    pub fn default_models_path(self) -> &'static str {
+        match self {
+            WireFormat::Ollama => "/api/tags",
+            _ => "/models",
+        }
+    }
+
     /// The streamed chat path where it differs from the plain one.
     pub fn default_stream_chat_path(self) -> Option<&'static str> {
         match self {
