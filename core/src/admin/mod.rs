@@ -1,11 +1,15 @@
 //! The management API (`/api/*` besides the Ollama paths and the routing/telemetry/cache
-//! endpoints of `pipeline`): keys, login, settings, audit log. Every write goes through
+//! endpoints of `pipeline`): keys, login, providers and their accounts, models and probes, the
+//! outbound proxy, settings, audit log. Every write goes through
 //! [`commit::commit`] (validated, audited, snapshot reloaded).
 
 pub mod audit_api;
 pub mod auth_api;
 pub mod commit;
+pub mod connections;
 pub mod keys;
+pub mod provider_nodes;
+pub mod provider_rows;
 pub mod respond;
 
 use http::request::Parts;
@@ -48,6 +52,8 @@ async fn dispatch(
     match rest.as_slice() {
         ["auth", tail @ ..] => auth_api::handle(gateway, ctx, parts, tail, &body).await,
         ["keys", tail @ ..] => keys::handle(gateway, ctx, method, tail, &body).await,
+        ["providers", tail @ ..] => connections::handle(gateway, ctx, method, tail, parts.uri.query(), &body).await,
+        ["provider-nodes", tail @ ..] => provider_nodes::handle(gateway, ctx, method, tail, &body).await,
         ["settings", "require-login"] => auth_api::require_login(gateway, ctx, method, &body).await,
         ["compliance", "audit-log"] => match *method {
             Method::GET => audit_api::list(gateway, parts.uri.query()).await,
