@@ -8,6 +8,7 @@ pub mod auth_api;
 pub mod commit;
 pub mod connections;
 pub mod keys;
+pub mod provider_models;
 pub mod provider_nodes;
 pub mod provider_rows;
 pub mod respond;
@@ -54,6 +55,7 @@ async fn dispatch(
         ["keys", tail @ ..] => keys::handle(gateway, ctx, method, tail, &body).await,
         ["providers", tail @ ..] => connections::handle(gateway, ctx, method, tail, parts.uri.query(), &body).await,
         ["provider-nodes", tail @ ..] => provider_nodes::handle(gateway, ctx, method, tail, &body).await,
+        ["provider-models"] => provider_models::handle(gateway, ctx, method, parts.uri.query(), &body).await,
         ["settings", "require-login"] => auth_api::require_login(gateway, ctx, method, &body).await,
         ["compliance", "audit-log"] => match *method {
             Method::GET => audit_api::list(gateway, parts.uri.query()).await,
