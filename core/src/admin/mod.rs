@@ -10,7 +10,9 @@ pub mod connections;
 pub mod keys;
 pub mod provider_models;
 pub mod provider_nodes;
+pub mod provider_probe;
 pub mod provider_rows;
+pub mod provider_validate;
 pub mod respond;
 
 use http::request::Parts;
@@ -53,6 +55,10 @@ async fn dispatch(
     match rest.as_slice() {
         ["auth", tail @ ..] => auth_api::handle(gateway, ctx, parts, tail, &body).await,
         ["keys", tail @ ..] => keys::handle(gateway, ctx, method, tail, &body).await,
+        ["providers", "validate"] => provider_validate::handle(gateway, method, &body).await,
+        ["providers", id, action @ ("test" | "models")] => {
+            provider_probe::handle(gateway, method, id, action, &body).await
+        }
         ["providers", tail @ ..] => connections::handle(gateway, ctx, method, tail, parts.uri.query(), &body).await,
         ["provider-nodes", tail @ ..] => provider_nodes::handle(gateway, ctx, method, tail, &body).await,
         ["provider-models"] => provider_models::handle(gateway, ctx, method, parts.uri.query(), &body).await,

@@ -219,7 +219,7 @@ fn check_new_id(id: &str) -> Result<String, GatewayError> {
 
 impl NodeInput {
     /// Applies the fields to `record`, checking each.
-    fn apply(self, gateway: &Gateway, record: &mut ProviderRecord) -> Result<(), GatewayError> {
+    pub(crate) fn apply(self, gateway: &Gateway, record: &mut ProviderRecord) -> Result<(), GatewayError> {
         if let Some(name) = self.name {
             record.name = name.map(|n| check_name("name", &n)).transpose()?;
         }
