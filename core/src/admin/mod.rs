@@ -13,6 +13,7 @@ pub mod provider_nodes;
 pub mod provider_probe;
 pub mod provider_rows;
 pub mod provider_validate;
+pub mod proxy_api;
 pub mod respond;
 
 use http::request::Parts;
@@ -62,6 +63,8 @@ async fn dispatch(
         ["providers", tail @ ..] => connections::handle(gateway, ctx, method, tail, parts.uri.query(), &body).await,
         ["provider-nodes", tail @ ..] => provider_nodes::handle(gateway, ctx, method, tail, &body).await,
         ["provider-models"] => provider_models::handle(gateway, ctx, method, parts.uri.query(), &body).await,
+        ["settings", "proxy"] => proxy_api::handle(gateway, ctx, method, false, &body).await,
+        ["settings", "proxy", "test"] => proxy_api::handle(gateway, ctx, method, true, &body).await,
         ["settings", "require-login"] => auth_api::require_login(gateway, ctx, method, &body).await,
         ["compliance", "audit-log"] => match *method {
             Method::GET => audit_api::list(gateway, parts.uri.query()).await,

@@ -22,6 +22,7 @@ use crate::pipeline::dispatch::Call;
 use crate::pipeline::router::percent_decode;
 use crate::pipeline::timeouts::within;
 use crate::pipeline::upstream::{build_get, build_request};
+use crate::ports::HttpClient;
 use crate::providers::WireFormat;
 
 /// How long one probe may take, connection to last byte.
@@ -101,13 +102,13 @@ pub struct ModelsReport {
     pub upstream_error: Option<ProbeOutcome>,
 }
 
-/// Sends `request` with the probe time limit and reads the whole answer.
-pub async fn call(gateway: &Gateway, request: http::Request<Bytes>) -> (ProbeOutcome, Bytes) {
+/// Sends `request` through `client` with the probe time limit and reads the whole answer.
+pub async fn call(gateway: &Gateway, client: &dyn HttpClient, request: http::Request<Bytes>) -> (ProbeOutcome, Bytes) {
     let clock = gateway.ports.clock.as_ref();
     let started = clock.monotonic_us();
     let limit = gateway.options.max_response_bytes;
     let exchange = async {
-        let response = gateway.ports.http.send(request).await.map_err(|e| ("network_error", e.to_string()))?;
+        let response = client.send(request).await.map_err(|e| ("network_error", e.to_string()))?;
         let (parts, body) = response.into_parts();
         let body =
             body.collect(limit).await.map_err(|e| ("network_error", format!("reading the answer failed: {e:?}")))?;
@@ -291,7 +292,7 @@ async fn test(gateway: &Gateway, id: &str, input: TestInput) -> Result<Response<
     };
     let outcome = match test_request(&provider, connection, &model) {
         Ok(request) => {
-            let (outcome, body) = call(gateway, request).await;
+            let (outcome, body) = call(gateway, gateway.ports.http.as_ref(), request).await;
             explain(outcome, provider.format, &body)
         }
         Err(err) => ProbeOutcome {
@@ -317,7 +318,7 @@ async fn models(gateway: &Gateway, id: &str) -> Result<Response<Body>, GatewayEr
     let mut upstream_error = None;
     if let Some(path) = &provider.models_path {
         let (outcome, body) = match models_request(&provider, connection, path) {
-            Ok(request) => call(gateway, request).await,
+            Ok(request) => call(gateway, gateway.ports.http.as_ref(), request).await,
             Err(err) => (
                 ProbeOutcome {
                     valid: false,

@@ -150,7 +150,7 @@ pub async fn handle(gateway: &Gateway, method: &Method, body: &[u8]) -> Result<R
         },
     };
     let (outcome, body) = match request {
-        Ok(request) => call(gateway, request).await,
+        Ok(request) => call(gateway, gateway.ports.http.as_ref(), request).await,
         Err(err) => return Err(invalid("baseUrl", err.to_string())),
     };
     let outcome = explain(outcome, provider.format, &body as &Bytes);
