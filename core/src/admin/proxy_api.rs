@@ -204,14 +204,19 @@ async fn try_proxy(
         Some(no_proxy) => check_no_proxy(&no_proxy)?,
         None => current.no_proxy.clone(),
     };
-    let target =
-        match input.target_url {
-            Some(target) => target,
-            None => gateway.snapshot().providers().first().map(|p| p.base_url.clone()).ok_or_else(|| {
+    // A URL given here passes the SSRF guard; a provider's base URL was checked when it was set
+    // (or comes from the operator's config file).
+    let target = match input.target_url {
+        Some(target) => {
+            ssrf::check_url(&target, private_upstreams_allowed(gateway)).map_err(|e| invalid("targetUrl", e))?
+        }
+        None => {
+            let base = gateway.snapshot().providers().first().map(|p| p.base_url.clone()).ok_or_else(|| {
                 invalid("targetUrl", "no provider is configured; give a URL to fetch through the proxy")
-            })?,
-        };
-    let target = ssrf::check_url(&target, private_upstreams_allowed(gateway)).map_err(|e| invalid("targetUrl", e))?;
+            })?;
+            url::Url::parse(&base).map_err(|_| invalid("targetUrl", "the first provider's base URL is not a URL"))?
+        }
+    };
     let client = gateway
         .ports
         .http
