@@ -147,6 +147,13 @@ impl ConfigSnapshot {
                 headers.retain(|(existing, _)| !existing.eq_ignore_ascii_case(k));
                 headers.push((k.clone(), v.clone()));
             }
+            let format = record.format.or(entry.map(|e| e.format)).unwrap_or(WireFormat::OpenaiChat);
+            // Headers a format's API requires (Anthropic's version) for custom providers too.
+            for (k, v) in format.required_headers() {
+                if !headers.iter().any(|(existing, _)| existing.eq_ignore_ascii_case(k)) {
+                    headers.push(((*k).to_owned(), (*v).to_owned()));
+                }
+            }
             let mut models: Vec<CatalogModel> = entry.map(|e| e.models.clone()).unwrap_or_default();
             let overrides = model_overrides.providers.get(&record.id);
             let custom = overrides.map(|o| o.custom.as_slice()).unwrap_or_default();
@@ -166,7 +173,6 @@ impl ConfigSnapshot {
                     });
                 }
             }
-            let format = record.format.or(entry.map(|e| e.format)).unwrap_or(WireFormat::OpenaiChat);
             // A record's own path wins; a catalog entry of the same format gives its paths; else
             // the format's documented ones.
             let catalog_paths = entry.filter(|e| e.format == format);
@@ -412,6 +418,36 @@ mod tests {
         assert!(snap.aliases().is_empty() && snap.combos().is_empty());
         let ollama = snap.provider("ollama").unwrap();
         assert_eq!((ollama.selection, ollama.sticky_window), (AccountSelection::FillFirst, 1));
+    }
+
+    #[test]
+    fn custom_providers_get_the_headers_their_format_requires_and_hidden_models_stay_unlisted() {
+        let mut custom = provider("mycorp", None);
+        custom.format = Some(WireFormat::Anthropic);
+        let mut pinned = provider("pinned", None);
+        pinned.format = Some(WireFormat::Anthropic);
+        pinned.headers.insert("Anthropic-Version".into(), "2024-01-01".into());
+        let settings = BTreeMap::from([(
+            settings::keys::PROVIDER_MODELS.to_owned(),
+            serde_json::json!({ "providers": { "mycorp": { "custom": [{ "id": "tuned", "contextWindow": 9 }], "hidden": ["extra-model"] } } }),
+        )]);
+        let snap =
+            ConfigSnapshot::build(&StoredConfig { providers: vec![custom, pinned], settings, ..Default::default() });
+        let mycorp = snap.provider("mycorp").unwrap();
+        assert!(mycorp.headers.contains(&("anthropic-version".into(), "2023-06-01".into())));
+        assert_eq!(mycorp.models_path.as_deref(), Some("/models"));
+        let listed: Vec<&str> = mycorp.listed_models().map(|m| m.id.as_str()).collect();
+        assert_eq!(listed, ["tuned"], "hidden models are not listed");
+        assert_eq!(mycorp.models.iter().find(|m| m.id == "tuned").unwrap().context, Some(9));
+        assert!(mycorp.models.iter().any(|m| m.id == "extra-model"), "hidden models still route");
+        let versions: Vec<_> = snap
+            .provider("pinned")
+            .unwrap()
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("anthropic-version"))
+            .collect();
+        assert_eq!(versions.len(), 1, "a configured version wins");
     }
 
     #[test]

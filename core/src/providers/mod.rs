@@ -53,6 +53,15 @@ impl WireFormat {
         }
     }
 
+    /// Headers every request in this format must carry, unless configured otherwise.
+    pub fn required_headers(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            // https://docs.anthropic.com/en/api/versioning
+            WireFormat::Anthropic => &[("anthropic-version", "2023-06-01")],
+            _ => &[],
+        }
+    }
+
     /// The streamed chat path where it differs from the plain one.
     pub fn default_stream_chat_path(self) -> Option<&'static str> {
         match self {
