@@ -379,7 +379,8 @@ async fn no_management_response_ever_contains_a_stored_secret() {
         let provider = ["openai", "groq", "claude", "vault"][n % 4];
         let key = format!("sk-prov-{n:02}-{}", "x7".repeat(8 + n));
         let body = json!({ "provider": provider, "apiKey": key, "name": format!("a{n}") });
-        let created: Value = admin.post(gw.url("/api/providers")).json(&body).send().await.unwrap().json().await.unwrap();
+        let created: Value =
+            admin.post(gw.url("/api/providers")).json(&body).send().await.unwrap().json().await.unwrap();
         let id = created["connection"]["id"].as_str().unwrap().to_owned();
         if n % 3 == 0 {
             let rotated = format!("sk-rotated-{n:02}-{}", "q9".repeat(8));

@@ -253,3 +253,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[path = "proxy_api_tests.rs"]
+mod gateway_tests;
