@@ -254,6 +254,6 @@ mod tests {
     }
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 #[path = "proxy_api_tests.rs"]
 mod gateway_tests;

@@ -1,5 +1,6 @@
 //! The proxy setting against the HttpClient port: refused where the runtime has no proxy
 //! support (as on Workers), handed to the client on the next refresh where it has.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::sync::{Arc, Mutex};
 
