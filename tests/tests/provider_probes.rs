@@ -4,33 +4,10 @@
 //! /api/providers/validate`; and the outbound proxy (`/api/settings/proxy`) through a real
 //! forward proxy on loopback, proven to carry the calls, applied and removed without restart.
 
-use omniroute_core::config::ConfigChange;
 use omniroute_tests::forward_proxy::ForwardProxy;
-use omniroute_tests::gateway::TestGateway;
+use omniroute_tests::gateway::{TestGateway, assert_refused};
 use omniroute_tests::mock_upstream::MockUpstream;
 use serde_json::{Value, json};
-
-async fn call(gw: &TestGateway, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = gw.admin().request(method.parse().unwrap(), gw.url(path));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-fn refused(answer: (u16, Value), field: &str, context: &str) {
-    assert_eq!(answer.0, 400, "{context}: {}", answer.1);
-    assert_eq!(answer.1["error"]["param"], field, "{context}: {}", answer.1);
-}
-
-async fn allow_private_upstreams(gw: &TestGateway) {
-    let gateway = &gw.server.booted.gateway;
-    let change = ConfigChange::PutSetting { key: "security".into(), value: json!({ "allowPrivateUpstreams": true }) };
-    gateway.ports.config.apply(vec![change], None).await.unwrap();
-    gateway.refresh().await.unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tests_make_a_real_minimal_call_and_report_the_upstreams_error_honestly() {
@@ -44,7 +21,7 @@ async fn tests_make_a_real_minimal_call_and_report_the_upstreams_error_honestly(
         ("responses", "/v1/responses"),
     ] {
         let body = json!({ "model": "gpt-mock" });
-        let (status, report) = call(&gw, "POST", &format!("/api/providers/{id}/test"), Some(body)).await;
+        let (status, report) = gw.admin_call("POST", &format!("/api/providers/{id}/test"), Some(body)).await;
         assert_eq!(status, 200, "{id}: {report}");
         assert_eq!((report["valid"].clone(), report["status"].clone()), (json!(true), json!(200)), "{id}: {report}");
         assert!(report["latencyMs"].is_u64() && report["testedAt"].is_string(), "{report}");
@@ -61,20 +38,21 @@ async fn tests_make_a_real_minimal_call_and_report_the_upstreams_error_honestly(
         );
     }
     // Without a model, the provider's first listed one; the key goes where the format wants it.
-    let (_, report) = call(&gw, "POST", "/api/providers/anthropic:env/test", None).await;
+    let (_, report) = gw.admin_call("POST", "/api/providers/anthropic:env/test", None).await;
     assert_eq!(report["valid"], true, "{report}");
     assert!(!report["model"].as_str().unwrap().is_empty());
     assert_eq!(mock.last_request().headers["x-api-key"], "sk-ant-test");
 
     // The upstream's failure comes back as it was: status, kind and its own message.
     let (status, report) =
-        call(&gw, "POST", "/api/providers/openai:env/test", Some(json!({ "model": "openai/error-401" }))).await;
+        gw.admin_call("POST", "/api/providers/openai:env/test", Some(json!({ "model": "openai/error-401" }))).await;
     assert_eq!(status, 200);
     assert_eq!((report["valid"].clone(), report["status"].clone()), (json!(false), json!(401)), "{report}");
     assert_eq!(report["error"]["type"], "upstream_auth_error");
     assert_eq!(report["model"], "error-401", "the provider prefix is taken off");
     assert!(!report["error"]["message"].as_str().unwrap().is_empty(), "{report}");
-    let (_, report) = call(&gw, "POST", "/api/providers/openai:env/test", Some(json!({ "model": "error-503" }))).await;
+    let (_, report) =
+        gw.admin_call("POST", "/api/providers/openai:env/test", Some(json!({ "model": "error-503" }))).await;
     assert_eq!(
         (report["status"].clone(), report["error"]["type"].clone()),
         (json!(503), json!("upstream_unavailable"))
@@ -85,21 +63,29 @@ async fn tests_make_a_real_minimal_call_and_report_the_upstreams_error_honestly(
     assert_eq!(reply.status(), 200);
 
     // A dead upstream is a network error with its latency.
-    allow_private_upstreams(&gw).await;
+    gw.allow_private_upstreams().await;
     let dead = json!({ "id": "dead", "baseUrl": "http://127.0.0.1:9/v1", "models": ["m"] });
-    assert_eq!(call(&gw, "POST", "/api/provider-nodes", Some(dead)).await.0, 201);
+    assert_eq!(gw.admin_call("POST", "/api/provider-nodes", Some(dead)).await.0, 201);
     let (status, account) =
-        call(&gw, "POST", "/api/providers", Some(json!({ "provider": "dead", "apiKey": "k" }))).await;
+        gw.admin_call("POST", "/api/providers", Some(json!({ "provider": "dead", "apiKey": "k" }))).await;
     assert_eq!(status, 201);
     let id = account["connection"]["id"].as_str().unwrap().to_owned();
-    let (_, report) = call(&gw, "POST", &format!("/api/providers/{id}/test"), None).await;
+    let (_, report) = gw.admin_call("POST", &format!("/api/providers/{id}/test"), None).await;
     assert_eq!((report["valid"].clone(), report["status"].clone()), (json!(false), Value::Null), "{report}");
     assert_eq!(report["error"]["type"], "network_error");
 
-    refused(call(&gw, "POST", "/api/providers/openai:env/test", Some(json!({ "model": 5 }))).await, "model", "model");
-    refused(call(&gw, "POST", "/api/providers/openai:env/test", Some(json!({ "modle": "x" }))).await, "modle", "typo");
-    assert_eq!(call(&gw, "POST", "/api/providers/nope/test", None).await.0, 404);
-    assert_eq!(call(&gw, "GET", "/api/providers/openai:env/test", None).await.0, 405);
+    assert_refused(
+        gw.admin_call("POST", "/api/providers/openai:env/test", Some(json!({ "model": 5 }))).await,
+        "model",
+        "model",
+    );
+    assert_refused(
+        gw.admin_call("POST", "/api/providers/openai:env/test", Some(json!({ "modle": "x" }))).await,
+        "modle",
+        "typo",
+    );
+    assert_eq!(gw.admin_call("POST", "/api/providers/nope/test", None).await.0, 404);
+    assert_eq!(gw.admin_call("GET", "/api/providers/openai:env/test", None).await.0, 405);
     gw.stop().await;
 }
 
@@ -113,7 +99,7 @@ async fn model_lists_come_from_the_upstream_where_it_has_one_else_the_catalog() 
         ("gemini:env", "gpt-mock"),
         ("ollama", "gpt-mock:latest"),
     ] {
-        let (status, report) = call(&gw, "GET", &format!("/api/providers/{id}/models"), None).await;
+        let (status, report) = gw.admin_call("GET", &format!("/api/providers/{id}/models"), None).await;
         assert_eq!(status, 200, "{id}: {report}");
         assert_eq!(report["source"], "upstream", "{id}: {report}");
         let ids: Vec<&str> = report["models"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
@@ -121,26 +107,29 @@ async fn model_lists_come_from_the_upstream_where_it_has_one_else_the_catalog() 
         assert_eq!(report["total"], 1);
     }
     // An upstream that cannot be reached: the catalog's list, and why.
-    allow_private_upstreams(&gw).await;
+    gw.allow_private_upstreams().await;
     let body = json!({ "id": "groq", "baseUrl": "http://127.0.0.1:9/v1" });
-    assert_eq!(call(&gw, "POST", "/api/provider-nodes", Some(body)).await.0, 201);
-    assert_eq!(call(&gw, "POST", "/api/providers", Some(json!({ "provider": "groq", "apiKey": "gsk" }))).await.0, 201);
-    let (_, report) = call(&gw, "GET", "/api/providers/groq/models", None).await;
+    assert_eq!(gw.admin_call("POST", "/api/provider-nodes", Some(body)).await.0, 201);
+    assert_eq!(
+        gw.admin_call("POST", "/api/providers", Some(json!({ "provider": "groq", "apiKey": "gsk" }))).await.0,
+        201
+    );
+    let (_, report) = gw.admin_call("GET", "/api/providers/groq/models", None).await;
     assert_eq!(report["source"], "catalog", "{report}");
     assert!(report["total"].as_u64().unwrap() > 0);
     assert_eq!(report["upstreamError"]["error"]["type"], "network_error", "{report}");
     // A provider without a model list (Perplexity) answers from the catalog without a call.
     let before = mock.requests().len();
     let body = json!({ "id": "perplexity", "baseUrl": mock.base_url() });
-    assert_eq!(call(&gw, "POST", "/api/provider-nodes", Some(body)).await.0, 201);
+    assert_eq!(gw.admin_call("POST", "/api/provider-nodes", Some(body)).await.0, 201);
     assert_eq!(
-        call(&gw, "POST", "/api/providers", Some(json!({ "provider": "perplexity", "apiKey": "p" }))).await.0,
+        gw.admin_call("POST", "/api/providers", Some(json!({ "provider": "perplexity", "apiKey": "p" }))).await.0,
         201
     );
-    let (_, report) = call(&gw, "GET", "/api/providers/perplexity/models", None).await;
+    let (_, report) = gw.admin_call("GET", "/api/providers/perplexity/models", None).await;
     assert_eq!((report["source"].clone(), report["upstreamError"].clone()), (json!("catalog"), Value::Null));
     assert_eq!(mock.requests().len(), before);
-    assert_eq!(call(&gw, "GET", "/api/providers/nope/models", None).await.0, 404);
+    assert_eq!(gw.admin_call("GET", "/api/providers/nope/models", None).await.0, 404);
     gw.stop().await;
 }
 
@@ -151,7 +140,7 @@ async fn validate_checks_a_config_and_key_without_saving_it() {
     let version = gw.server.booted.gateway.snapshot().version;
     // Format checks, no call.
     let (status, report) =
-        call(&gw, "POST", "/api/providers/validate", Some(json!({ "provider": "openai", "live": false }))).await;
+        gw.admin_call("POST", "/api/providers/validate", Some(json!({ "provider": "openai", "live": false }))).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!((report["valid"].clone(), report["method"].clone()), (json!(true), json!("none")));
     assert_eq!(report["baseUrl"], "https://api.openai.com/v1");
@@ -164,29 +153,33 @@ async fn validate_checks_a_config_and_key_without_saving_it() {
         (json!({ "provider": "openai", "format": "soap" }), "format"),
         (json!({ "provider": "openai" }), "apiKey"),
     ] {
-        refused(call(&gw, "POST", "/api/providers/validate", Some(body.clone())).await, field, &body.to_string());
+        assert_refused(
+            gw.admin_call("POST", "/api/providers/validate", Some(body.clone())).await,
+            field,
+            &body.to_string(),
+        );
     }
     // Live: the model list (no tokens spent), or a minimal chat for a named model.
-    allow_private_upstreams(&gw).await;
+    gw.allow_private_upstreams().await;
     let body = json!({ "provider": "openai", "apiKey": "sk-validate-secret", "baseUrl": mock.base_url() });
-    let (_, report) = call(&gw, "POST", "/api/providers/validate", Some(body)).await;
+    let (_, report) = gw.admin_call("POST", "/api/providers/validate", Some(body)).await;
     assert_eq!(
         (report["valid"].clone(), report["method"].clone(), report["status"].clone()),
         (json!(true), json!("models"), json!(200)),
         "{report}"
     );
     let body = json!({ "provider": "newco", "baseUrl": mock.base_url(), "format": "anthropic", "auth": "x-api-key", "apiKey": "k-new", "model": "gpt-mock" });
-    let (_, report) = call(&gw, "POST", "/api/providers/validate", Some(body)).await;
+    let (_, report) = gw.admin_call("POST", "/api/providers/validate", Some(body)).await;
     assert_eq!((report["valid"].clone(), report["method"].clone()), (json!(true), json!("chat")), "{report}");
     assert_eq!(mock.last_request().path, "/v1/messages");
     assert_eq!(mock.last_request().headers["x-api-key"], "k-new");
     let body = json!({ "provider": "newco", "baseUrl": mock.base_url(), "apiKey": "k", "model": "error-429" });
-    let (_, report) = call(&gw, "POST", "/api/providers/validate", Some(body)).await;
+    let (_, report) = gw.admin_call("POST", "/api/providers/validate", Some(body)).await;
     assert_eq!((report["valid"].clone(), report["status"].clone()), (json!(false), json!(429)), "{report}");
     assert_eq!(report["error"]["type"], "upstream_rate_limited");
     // Nothing was saved (the only change is the test's own setting).
     assert_eq!(gw.server.booted.gateway.snapshot().version, version + 1);
-    let (_, nodes) = call(&gw, "GET", "/api/provider-nodes", None).await;
+    let (_, nodes) = gw.admin_call("GET", "/api/provider-nodes", None).await;
     assert_eq!(nodes["total"], 0);
     gw.stop().await;
 }
@@ -200,7 +193,7 @@ async fn upstream_calls_go_through_the_outbound_proxy_once_set_and_stop_when_uns
         let body = json!({ "model": "openai/gpt-mock", "messages": [{ "role": "user", "content": "hi" }] });
         reqwest::Client::new().post(gw.url("/v1/chat/completions")).json(&body).send()
     };
-    let (_, shown) = call(&gw, "GET", "/api/settings/proxy", None).await;
+    let (_, shown) = gw.admin_call("GET", "/api/settings/proxy", None).await;
     assert_eq!(shown, json!({ "enabled": false, "url": "", "noProxy": "", "supported": true }));
     assert_eq!(chat().await.unwrap().status(), 200);
     assert!(proxy.requests().is_empty());
@@ -213,11 +206,12 @@ async fn upstream_calls_go_through_the_outbound_proxy_once_set_and_stop_when_uns
         (json!({ "noProxy": "a\nb" }), "noProxy"),
         (json!({ "colour": 1 }), "colour"),
     ] {
-        refused(call(&gw, "PUT", "/api/settings/proxy", Some(body.clone())).await, field, &body.to_string());
+        assert_refused(gw.admin_call("PUT", "/api/settings/proxy", Some(body.clone())).await, field, &body.to_string());
     }
 
     let url = format!("http://alice:proxy-pass-4321@{}", proxy.addr);
-    let (status, shown) = call(&gw, "PUT", "/api/settings/proxy", Some(json!({ "enabled": true, "url": url }))).await;
+    let (status, shown) =
+        gw.admin_call("PUT", "/api/settings/proxy", Some(json!({ "enabled": true, "url": url }))).await;
     assert_eq!(status, 200, "{shown}");
     assert_eq!(shown["url"], format!("http://alice:****4321@{}", proxy.addr));
     // The next upstream call goes through it, with its credentials, no restart.
@@ -228,7 +222,7 @@ async fn upstream_calls_go_through_the_outbound_proxy_once_set_and_stop_when_uns
     assert_eq!(seen[0].proxy_authorization.as_deref(), Some("Basic YWxpY2U6cHJveHktcGFzcy00MzIx"));
 
     // The masked URL sent back keeps the password.
-    let (_, shown) = call(&gw, "PUT", "/api/settings/proxy", Some(json!({ "url": shown["url"].clone() }))).await;
+    let (_, shown) = gw.admin_call("PUT", "/api/settings/proxy", Some(json!({ "url": shown["url"].clone() }))).await;
     assert_eq!(shown["url"], format!("http://alice:****4321@{}", proxy.addr));
     assert_eq!(chat().await.unwrap().status(), 200);
     assert_eq!(
@@ -238,33 +232,34 @@ async fn upstream_calls_go_through_the_outbound_proxy_once_set_and_stop_when_uns
 
     // The test endpoint fetches through the saved proxy (default target: the first provider).
     let count = proxy.requests().len();
-    let (status, report) = call(&gw, "POST", "/api/settings/proxy/test", None).await;
+    let (status, report) = gw.admin_call("POST", "/api/settings/proxy/test", None).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["success"], true, "{report}");
     assert!(report["status"].is_u64() && report["latencyMs"].is_u64(), "{report}");
     assert_eq!(proxy.requests().len(), count + 1);
     assert!(!report.to_string().contains("proxy-pass-4321"));
     // A proxy that is not there fails, honestly.
-    let (_, report) = call(
-        &gw,
-        "POST",
-        "/api/settings/proxy/test",
-        Some(json!({ "url": "http://127.0.0.1:9", "targetUrl": "https://api.openai.com/v1" })),
-    )
-    .await;
+    let (_, report) = gw
+        .admin_call(
+            "POST",
+            "/api/settings/proxy/test",
+            Some(json!({ "url": "http://127.0.0.1:9", "targetUrl": "https://api.openai.com/v1" })),
+        )
+        .await;
     assert_eq!(
         (report["success"].clone(), report["error"]["type"].clone()),
         (json!(false), json!("network_error")),
         "{report}"
     );
-    refused(
-        call(&gw, "POST", "/api/settings/proxy/test", Some(json!({ "targetUrl": "http://169.254.169.254/" }))).await,
+    assert_refused(
+        gw.admin_call("POST", "/api/settings/proxy/test", Some(json!({ "targetUrl": "http://169.254.169.254/" })))
+            .await,
         "targetUrl",
         "ssrf",
     );
 
     // Disabled: calls go direct again.
-    let (_, shown) = call(&gw, "PUT", "/api/settings/proxy", Some(json!({ "enabled": false }))).await;
+    let (_, shown) = gw.admin_call("PUT", "/api/settings/proxy", Some(json!({ "enabled": false }))).await;
     assert_eq!(shown["enabled"], false);
     let count = proxy.requests().len();
     assert_eq!(chat().await.unwrap().status(), 200);

@@ -3,36 +3,9 @@
 //! custom/hidden models with their validation (the field named), the SSRF guard on base URLs,
 //! config-file rows kept read-only, keys masked everywhere, and who may call what.
 
-use omniroute_core::config::ConfigChange;
-use omniroute_tests::gateway::TestGateway;
+use omniroute_tests::gateway::{TestGateway, assert_refused};
 use omniroute_tests::mock_upstream::{MOCK_TEXT, MockUpstream};
 use serde_json::{Value, json};
-
-/// `method path` as the admin with an optional JSON body: status and JSON answer.
-async fn call(gw: &TestGateway, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = gw.admin().request(method.parse().unwrap(), gw.url(path));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-/// Asserts a 400 that names `field`.
-fn refused(answer: (u16, Value), field: &str, context: &str) {
-    assert_eq!(answer.0, 400, "{context}: {}", answer.1);
-    assert_eq!(answer.1["error"]["param"], field, "{context}: {}", answer.1);
-}
-
-/// Turns on `allowPrivateUpstreams` in the security settings document (the mock upstream is on
-/// loopback, which the SSRF guard refuses otherwise).
-async fn allow_private_upstreams(gw: &TestGateway) {
-    let gateway = &gw.server.booted.gateway;
-    let change = ConfigChange::PutSetting { key: "security".into(), value: json!({ "allowPrivateUpstreams": true }) };
-    gateway.ports.config.apply(vec![change], None).await.unwrap();
-    gateway.refresh().await.unwrap();
-}
 
 async fn chat(gw: &TestGateway, model: &str) -> reqwest::Response {
     let body = json!({ "model": model, "messages": [{ "role": "user", "content": "hi" }] });
@@ -51,22 +24,22 @@ async fn from_an_empty_database_a_provider_and_account_added_over_http_serve_cha
     assert!(gw.server.booted.gateway.snapshot().is_empty());
     let node = json!({ "id": "mock", "format": "openai-chat", "baseUrl": mock.base_url(), "models": ["gpt-mock"] });
     // The mock is on loopback: refused until the operator allows private upstreams.
-    let (status, error) = call(&gw, "POST", "/api/provider-nodes", Some(node.clone())).await;
+    let (status, error) = gw.admin_call("POST", "/api/provider-nodes", Some(node.clone())).await;
     assert_eq!((status, error["error"]["param"].clone()), (400, json!("baseUrl")), "{error}");
     assert!(error["error"]["message"].as_str().unwrap().contains("allowPrivateUpstreams"), "{error}");
-    allow_private_upstreams(&gw).await;
+    gw.allow_private_upstreams().await;
 
-    let (status, created) = call(&gw, "POST", "/api/provider-nodes", Some(node)).await;
+    let (status, created) = gw.admin_call("POST", "/api/provider-nodes", Some(node)).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["node"]["effective"]["baseUrl"], mock.base_url());
     assert_eq!(created["node"]["catalogId"], Value::Null);
-    let (status, account) = call(
-        &gw,
-        "POST",
-        "/api/providers",
-        Some(json!({ "provider": "mock", "apiKey": "sk-mock-secret-9876", "name": "main" })),
-    )
-    .await;
+    let (status, account) = gw
+        .admin_call(
+            "POST",
+            "/api/providers",
+            Some(json!({ "provider": "mock", "apiKey": "sk-mock-secret-9876", "name": "main" })),
+        )
+        .await;
     assert_eq!(status, 201, "{account}");
     assert_eq!(account["connection"]["apiKey"], "****9876");
     assert_eq!(account["connection"]["provider"], "mock");
@@ -80,10 +53,11 @@ async fn from_an_empty_database_a_provider_and_account_added_over_http_serve_cha
 
     // A catalog provider by alias: overriding its base URL, then an account, configures it.
     let (status, _) =
-        call(&gw, "POST", "/api/provider-nodes", Some(json!({ "id": "claude", "baseUrl": mock.base_url() }))).await;
+        gw.admin_call("POST", "/api/provider-nodes", Some(json!({ "id": "claude", "baseUrl": mock.base_url() }))).await;
     assert_eq!(status, 201);
-    let (status, account) =
-        call(&gw, "POST", "/api/providers", Some(json!({ "provider": "claude", "apiKey": "sk-ant-over-http" }))).await;
+    let (status, account) = gw
+        .admin_call("POST", "/api/providers", Some(json!({ "provider": "claude", "apiKey": "sk-ant-over-http" })))
+        .await;
     assert_eq!((status, account["connection"]["provider"].clone()), (201, json!("anthropic")), "{account}");
     assert_eq!(account["connection"]["name"], "account-1");
     let reply = chat(&gw, "anthropic/claude-x").await;
@@ -101,14 +75,14 @@ async fn accounts_are_managed_validated_and_config_rows_stay_read_only() {
         mock.base_url()
     );
     let gw = TestGateway::start(&config, &[]).await;
-    let (_, list) = call(&gw, "GET", "/api/providers", None).await;
+    let (_, list) = gw.admin_call("GET", "/api/providers", None).await;
     assert_eq!(list["total"], 1, "{list}");
     let team = &list["connections"][0];
     assert_eq!((team["id"].clone(), team["source"].clone()), (json!("openai:team"), json!("config")));
     assert_eq!((team["readOnly"].clone(), team["apiKey"].clone()), (json!(true), json!("****1111")));
     assert_eq!(team["providerName"], "OpenAI");
     for method in ["PUT", "DELETE"] {
-        let (status, error) = call(&gw, method, "/api/providers/openai:team", Some(json!({ "priority": 3 }))).await;
+        let (status, error) = gw.admin_call(method, "/api/providers/openai:team", Some(json!({ "priority": 3 }))).await;
         assert_eq!(status, 409, "{method}: {error}");
         assert!(error["error"]["message"].as_str().unwrap().contains("config file"), "{error}");
     }
@@ -125,16 +99,16 @@ async fn accounts_are_managed_validated_and_config_rows_stay_read_only() {
         (json!({ "provider": "groq", "apiKey": "gsk-1", "colour": "red" }), "colour"),
         (json!({ "provider": "openai", "apiKey": "sk-2", "name": "TEAM" }), "name"),
     ] {
-        refused(call(&gw, "POST", "/api/providers", Some(body.clone())).await, field, &body.to_string());
+        assert_refused(gw.admin_call("POST", "/api/providers", Some(body.clone())).await, field, &body.to_string());
     }
 
     // An account of a catalog provider that is not configured yet configures it.
     let body = json!({ "provider": "groq", "apiKey": "gsk-first-key-aaaa", "name": "ci", "priority": 2 });
-    let (status, created) = call(&gw, "POST", "/api/providers", Some(body)).await;
+    let (status, created) = gw.admin_call("POST", "/api/providers", Some(body)).await;
     assert_eq!(status, 201, "{created}");
     let id = created["connection"]["id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("conn_"), "{id}");
-    let (status, node) = call(&gw, "GET", "/api/provider-nodes/groq", None).await;
+    let (status, node) = gw.admin_call("GET", "/api/provider-nodes/groq", None).await;
     assert_eq!(
         (status, node["node"]["source"].clone(), node["node"]["accounts"].clone()),
         (200, json!("api"), json!(1))
@@ -143,7 +117,7 @@ async fn accounts_are_managed_validated_and_config_rows_stay_read_only() {
     // Updates: the masked key sent back keeps the key; a new one replaces it.
     let path = format!("/api/providers/{id}");
     let (status, updated) =
-        call(&gw, "PUT", &path, Some(json!({ "apiKey": "****aaaa", "name": "ci-2", "isActive": false }))).await;
+        gw.admin_call("PUT", &path, Some(json!({ "apiKey": "****aaaa", "name": "ci-2", "isActive": false }))).await;
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["connection"]["apiKey"], "****aaaa");
     assert_eq!(
@@ -151,18 +125,22 @@ async fn accounts_are_managed_validated_and_config_rows_stay_read_only() {
         (json!("ci-2"), json!(false))
     );
     assert_eq!(updated["connection"]["priority"], 2, "fields not sent keep their value");
-    let (_, updated) = call(&gw, "PUT", &path, Some(json!({ "apiKey": "gsk-second-key-bbbb" }))).await;
+    let (_, updated) = gw.admin_call("PUT", &path, Some(json!({ "apiKey": "gsk-second-key-bbbb" }))).await;
     assert_eq!(updated["connection"]["apiKey"], "****bbbb");
-    refused(call(&gw, "PUT", &path, Some(json!({ "provider": "openai" }))).await, "provider", "provider is fixed");
-    refused(call(&gw, "PUT", &path, Some(json!({ "priority": -2_000_000 }))).await, "priority", "priority");
-    let (_, filtered) = call(&gw, "GET", "/api/providers?provider=groq", None).await;
+    assert_refused(
+        gw.admin_call("PUT", &path, Some(json!({ "provider": "openai" }))).await,
+        "provider",
+        "provider is fixed",
+    );
+    assert_refused(gw.admin_call("PUT", &path, Some(json!({ "priority": -2_000_000 }))).await, "priority", "priority");
+    let (_, filtered) = gw.admin_call("GET", "/api/providers?provider=groq", None).await;
     assert_eq!(filtered["total"], 1);
-    let (status, one) = call(&gw, "GET", &path, None).await;
+    let (status, one) = gw.admin_call("GET", &path, None).await;
     assert_eq!((status, one["connection"]["id"].clone()), (200, json!(id.clone())));
-    let (status, deleted) = call(&gw, "DELETE", &path, None).await;
+    let (status, deleted) = gw.admin_call("DELETE", &path, None).await;
     assert_eq!((status, deleted["deleted"].clone()), (200, json!(true)));
-    assert_eq!(call(&gw, "GET", &path, None).await.0, 404);
-    assert_eq!(call(&gw, "PATCH", "/api/providers", Some(json!({}))).await.0, 405);
+    assert_eq!(gw.admin_call("GET", &path, None).await.0, 404);
+    assert_eq!(gw.admin_call("PATCH", "/api/providers", Some(json!({}))).await.0, 405);
 
     // Audited, with who, and never a key in full.
     let log = gw.admin_get("/api/compliance/audit-log?limit=100").await;
@@ -194,7 +172,7 @@ async fn provider_nodes_are_validated_guarded_against_ssrf_and_mask_secret_heade
         "http://metadata.google.internal/v1",
     ] {
         let body = json!({ "id": "internal", "baseUrl": url });
-        refused(call(&gw, "POST", "/api/provider-nodes", Some(body)).await, "baseUrl", url);
+        assert_refused(gw.admin_call("POST", "/api/provider-nodes", Some(body)).await, "baseUrl", url);
     }
     for (body, field) in [
         (json!({ "baseUrl": "https://a.example.com/v1" }), "id"),
@@ -216,7 +194,11 @@ async fn provider_nodes_are_validated_guarded_against_ssrf_and_mask_secret_heade
         (json!({ "id": "newco", "baseUrl": "https://a.example.com", "selection": "lottery" }), "selection"),
         (json!({ "id": "newco", "baseUrl": "https://a.example.com", "extra": 1 }), "extra"),
     ] {
-        refused(call(&gw, "POST", "/api/provider-nodes", Some(body.clone())).await, field, &body.to_string());
+        assert_refused(
+            gw.admin_call("POST", "/api/provider-nodes", Some(body.clone())).await,
+            field,
+            &body.to_string(),
+        );
     }
 
     let body = json!({
@@ -224,7 +206,7 @@ async fn provider_nodes_are_validated_guarded_against_ssrf_and_mask_secret_heade
         "auth": "x-api-key", "headers": { "Authorization": "Bearer node-header-secret-7777", "X-Team": "ml" },
         "apiVersion": "2024-10-21", "selection": "round-robin", "stickyWindow": 3, "timeouts": { "firstByteMs": 9000 }
     });
-    let (status, created) = call(&gw, "POST", "/api/provider-nodes", Some(body)).await;
+    let (status, created) = gw.admin_call("POST", "/api/provider-nodes", Some(body)).await;
     assert_eq!(status, 201, "{created}");
     let node = &created["node"];
     assert_eq!(node["baseUrl"], "https://llm.newco.example/v1", "trailing slash trimmed");
@@ -233,7 +215,7 @@ async fn provider_nodes_are_validated_guarded_against_ssrf_and_mask_secret_heade
     assert_eq!(node["effective"]["chatPath"], "/messages");
     assert_eq!(node["timeouts"]["firstByteMs"], 9000);
     assert_eq!(
-        call(&gw, "POST", "/api/provider-nodes", Some(json!({ "id": "newco", "baseUrl": "https://b.example" })))
+        gw.admin_call("POST", "/api/provider-nodes", Some(json!({ "id": "newco", "baseUrl": "https://b.example" })))
             .await
             .0,
         409
@@ -241,7 +223,7 @@ async fn provider_nodes_are_validated_guarded_against_ssrf_and_mask_secret_heade
 
     // The masked header sent back keeps its value; null clears an override.
     let put = json!({ "headers": { "Authorization": "****7777" }, "apiVersion": null, "isActive": false });
-    let (status, updated) = call(&gw, "PUT", "/api/provider-nodes/newco", Some(put)).await;
+    let (status, updated) = gw.admin_call("PUT", "/api/provider-nodes/newco", Some(put)).await;
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["node"]["headers"], json!({ "Authorization": "****7777" }));
     assert_eq!(
@@ -251,33 +233,41 @@ async fn provider_nodes_are_validated_guarded_against_ssrf_and_mask_secret_heade
     let stored = gw.server.booted.gateway.ports.config.load().await.unwrap();
     let newco = stored.providers.iter().find(|p| p.id == "newco").unwrap();
     assert_eq!(newco.headers["Authorization"], "Bearer node-header-secret-7777");
-    refused(call(&gw, "PUT", "/api/provider-nodes/newco", Some(json!({ "baseUrl": null }))).await, "baseUrl", "custom");
-    refused(call(&gw, "PUT", "/api/provider-nodes/newco", Some(json!({ "id": "other" }))).await, "id", "rename");
+    assert_refused(
+        gw.admin_call("PUT", "/api/provider-nodes/newco", Some(json!({ "baseUrl": null }))).await,
+        "baseUrl",
+        "custom",
+    );
+    assert_refused(
+        gw.admin_call("PUT", "/api/provider-nodes/newco", Some(json!({ "id": "other" }))).await,
+        "id",
+        "rename",
+    );
 
     // A catalog override goes back to the catalog's URL with null.
-    let (_, groq) =
-        call(&gw, "POST", "/api/provider-nodes", Some(json!({ "id": "groq", "baseUrl": "https://groq.example/v1" })))
-            .await;
+    let (_, groq) = gw
+        .admin_call("POST", "/api/provider-nodes", Some(json!({ "id": "groq", "baseUrl": "https://groq.example/v1" })))
+        .await;
     assert_eq!(groq["node"]["catalogId"], "groq");
-    let (_, groq) = call(&gw, "PUT", "/api/provider-nodes/groq", Some(json!({ "baseUrl": null }))).await;
+    let (_, groq) = gw.admin_call("PUT", "/api/provider-nodes/groq", Some(json!({ "baseUrl": null }))).await;
     assert_eq!(groq["node"]["effective"]["baseUrl"], "https://api.groq.com/openai/v1");
 
     // Config-file nodes are listed, read-only.
-    let (_, list) = call(&gw, "GET", "/api/provider-nodes", None).await;
+    let (_, list) = gw.admin_call("GET", "/api/provider-nodes", None).await;
     let filed = list["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "filed").unwrap().clone();
     assert_eq!((filed["source"].clone(), filed["readOnly"].clone()), (json!("config"), json!(true)));
-    assert_eq!(call(&gw, "PUT", "/api/provider-nodes/filed", Some(json!({ "isActive": false }))).await.0, 409);
-    assert_eq!(call(&gw, "DELETE", "/api/provider-nodes/filed", None).await.0, 409);
+    assert_eq!(gw.admin_call("PUT", "/api/provider-nodes/filed", Some(json!({ "isActive": false }))).await.0, 409);
+    assert_eq!(gw.admin_call("DELETE", "/api/provider-nodes/filed", None).await.0, 409);
 
     // Deleting a node takes its accounts.
     let (status, _) =
-        call(&gw, "POST", "/api/providers", Some(json!({ "provider": "newco", "apiKey": "k-newco-1" }))).await;
+        gw.admin_call("POST", "/api/providers", Some(json!({ "provider": "newco", "apiKey": "k-newco-1" }))).await;
     assert_eq!(status, 201);
-    let (status, deleted) = call(&gw, "DELETE", "/api/provider-nodes/newco", None).await;
+    let (status, deleted) = gw.admin_call("DELETE", "/api/provider-nodes/newco", None).await;
     assert_eq!((status, deleted["accounts"].clone()), (200, json!(1)), "{deleted}");
-    let (_, accounts) = call(&gw, "GET", "/api/providers?provider=newco", None).await;
+    let (_, accounts) = gw.admin_call("GET", "/api/providers?provider=newco", None).await;
     assert_eq!(accounts["total"], 0);
-    assert_eq!(call(&gw, "GET", "/api/provider-nodes/newco", None).await.0, 404);
+    assert_eq!(gw.admin_call("GET", "/api/provider-nodes/newco", None).await.0, 404);
     let log = gw.admin_get("/api/compliance/audit-log?limit=100").await.to_string();
     assert!(log.contains("provider.create") && log.contains("provider.delete"));
     assert!(!log.contains("node-header-secret-7777"), "the audit log shows a header secret");
@@ -289,7 +279,7 @@ async fn custom_models_are_listed_and_hidden_models_leave_every_list_but_still_r
     let mock = MockUpstream::start();
     let gw = TestGateway::start("", &[("OPENAI_API_KEY", "sk-test"), ("OPENAI_BASE_URL", &mock.base_url())]).await;
     let add = json!({ "provider": "oai", "modelId": "ft:gpt-mock:acme", "name": "Acme tune", "contextWindow": 8192 });
-    let (status, added) = call(&gw, "POST", "/api/provider-models", Some(add.clone())).await;
+    let (status, added) = gw.admin_call("POST", "/api/provider-models", Some(add.clone())).await;
     assert_eq!(status, 201, "{added}");
     assert_eq!(
         (added["model"]["provider"].clone(), added["model"]["contextWindow"].clone()),
@@ -297,13 +287,13 @@ async fn custom_models_are_listed_and_hidden_models_leave_every_list_but_still_r
     );
     assert!(model_ids(&gw).await.contains(&"openai/ft:gpt-mock:acme".to_owned()));
     assert_eq!(chat(&gw, "ft:gpt-mock:acme").await.status(), 200, "a custom model routes by its bare name");
-    assert_eq!(call(&gw, "POST", "/api/provider-models", Some(add)).await.0, 409);
+    assert_eq!(gw.admin_call("POST", "/api/provider-models", Some(add)).await.0, 409);
     let duplicate = json!({ "provider": "openai", "modelId": "gpt-4o-mini" });
-    assert_eq!(call(&gw, "POST", "/api/provider-models", Some(duplicate)).await.0, 409, "a catalog model exists");
+    assert_eq!(gw.admin_call("POST", "/api/provider-models", Some(duplicate)).await.0, 409, "a catalog model exists");
 
     // Hide a catalog model: gone from every list and from bare names, still reachable by prefix.
     let hide = json!({ "provider": "openai", "modelIds": ["gpt-4o-mini"], "isHidden": true });
-    let (status, hidden) = call(&gw, "PATCH", "/api/provider-models", Some(hide)).await;
+    let (status, hidden) = gw.admin_call("PATCH", "/api/provider-models", Some(hide)).await;
     assert_eq!((status, hidden["hidden"].clone()), (200, json!(["gpt-4o-mini"])), "{hidden}");
     assert!(!model_ids(&gw).await.contains(&"openai/gpt-4o-mini".to_owned()));
     let http = reqwest::Client::new();
@@ -313,20 +303,20 @@ async fn custom_models_are_listed_and_hidden_models_leave_every_list_but_still_r
     }
     assert_eq!(chat(&gw, "openai/gpt-4o-mini").await.status(), 200, "provider/model still routes");
     assert_eq!(chat(&gw, "gpt-4o-mini").await.status(), 400, "a hidden model has no bare name");
-    let (_, listed) = call(&gw, "GET", "/api/provider-models?provider=openai", None).await;
+    let (_, listed) = gw.admin_call("GET", "/api/provider-models?provider=openai", None).await;
     assert_eq!(listed["hiddenModelsByProvider"], json!({ "openai": ["gpt-4o-mini"] }));
     let entry = listed["allModels"].as_array().unwrap().iter().find(|m| m["id"] == "gpt-4o-mini").unwrap().clone();
     assert_eq!((entry["source"].clone(), entry["isHidden"].clone()), (json!("catalog"), json!(true)));
     assert_eq!(listed["models"][0]["id"], "ft:gpt-mock:acme");
 
     // Show it again, the seed's way (query parameters).
-    let (status, _) = call(
-        &gw,
-        "PATCH",
-        "/api/provider-models?provider=openai&modelId=gpt-4o-mini",
-        Some(json!({ "isHidden": false })),
-    )
-    .await;
+    let (status, _) = gw
+        .admin_call(
+            "PATCH",
+            "/api/provider-models?provider=openai&modelId=gpt-4o-mini",
+            Some(json!({ "isHidden": false })),
+        )
+        .await;
     assert_eq!(status, 200);
     assert!(model_ids(&gw).await.contains(&"openai/gpt-4o-mini".to_owned()));
 
@@ -337,7 +327,11 @@ async fn custom_models_are_listed_and_hidden_models_leave_every_list_but_still_r
         (json!({ "modelIds": ["gpt-4o-mini"], "isHidden": true }), "provider"),
         (json!({ "provider": "nope", "modelIds": ["x"], "isHidden": true }), "provider"),
     ] {
-        refused(call(&gw, "PATCH", "/api/provider-models", Some(body.clone())).await, field, &body.to_string());
+        assert_refused(
+            gw.admin_call("PATCH", "/api/provider-models", Some(body.clone())).await,
+            field,
+            &body.to_string(),
+        );
     }
     for (body, field) in [
         (json!({ "provider": "openai" }), "modelId"),
@@ -345,12 +339,16 @@ async fn custom_models_are_listed_and_hidden_models_leave_every_list_but_still_r
         (json!({ "provider": "openai", "modelId": "m", "contextWindow": 0 }), "contextWindow"),
         (json!({ "provider": "openai", "modelId": "m", "price": 1 }), "price"),
     ] {
-        refused(call(&gw, "POST", "/api/provider-models", Some(body.clone())).await, field, &body.to_string());
+        assert_refused(
+            gw.admin_call("POST", "/api/provider-models", Some(body.clone())).await,
+            field,
+            &body.to_string(),
+        );
     }
-    refused(call(&gw, "DELETE", "/api/provider-models?provider=openai", None).await, "model", "no model");
-    assert_eq!(call(&gw, "DELETE", "/api/provider-models?provider=openai&model=gpt-4o-mini", None).await.0, 404);
+    assert_refused(gw.admin_call("DELETE", "/api/provider-models?provider=openai", None).await, "model", "no model");
+    assert_eq!(gw.admin_call("DELETE", "/api/provider-models?provider=openai&model=gpt-4o-mini", None).await.0, 404);
     let (status, _) =
-        call(&gw, "DELETE", "/api/provider-models?provider=openai&model=ft%3Agpt-mock%3Aacme", None).await;
+        gw.admin_call("DELETE", "/api/provider-models?provider=openai&model=ft%3Agpt-mock%3Aacme", None).await;
     assert_eq!(status, 200);
     assert!(!model_ids(&gw).await.contains(&"openai/ft:gpt-mock:acme".to_owned()));
     let log = gw.admin_get("/api/compliance/audit-log?limit=100").await.to_string();
@@ -363,7 +361,7 @@ async fn custom_models_are_listed_and_hidden_models_leave_every_list_but_still_r
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_endpoints_need_an_admin() {
     let gw = TestGateway::start("", &[("GROQ_API_KEY", "gsk-env")]).await;
-    let (_, user) = call(&gw, "POST", "/api/keys", Some(json!({ "name": "app" }))).await;
+    let (_, user) = gw.admin_call("POST", "/api/keys", Some(json!({ "name": "app" }))).await;
     let user_key = user["key"].as_str().unwrap().to_owned();
     let http = reqwest::Client::new();
     for (method, path) in [

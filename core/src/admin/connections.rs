@@ -11,7 +11,7 @@ use crate::admin::commit::{Change, commit};
 use crate::admin::provider_rows::{
     ProviderRef, catalog_record, check_name, find_provider, is_masked, stored, writable,
 };
-use crate::admin::respond::{created, invalid, mask_secret, ok, parse};
+use crate::admin::respond::{created, double_option, invalid, mask_secret, ok, parse};
 use crate::auth::tokens::new_id;
 use crate::body::Body;
 use crate::config::{API_SOURCE, ConfigChange, ConnectionRecord, ProviderRecord, StoredConfig};
@@ -105,14 +105,6 @@ pub struct UpdateConnection {
     pub name: Option<String>,
     pub priority: Option<i64>,
     pub is_active: Option<bool>,
-}
-
-fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
 }
 
 const MAX_PRIORITY: i64 = 1_000_000;

@@ -5,7 +5,7 @@ use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit};
-use crate::admin::respond::{created, invalid, ok, parse, parse_timestamp, timestamp};
+use crate::admin::respond::{created, double_option, invalid, ok, parse, parse_timestamp, timestamp};
 use crate::auth::tokens::{SHOWN_PREFIX_LEN, new_api_key, new_id, sha256_hex};
 use crate::body::Body;
 use crate::config::aliases::check_pattern;
@@ -107,15 +107,6 @@ pub struct KeyInput {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
     pub requests_per_day: Option<Option<u32>>,
     pub no_log: Option<bool>,
-}
-
-/// `null` → `Some(None)` (clear), absent → `None` (keep).
-fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
 }
 
 const MAX_NAME: usize = 100;

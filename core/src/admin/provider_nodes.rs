@@ -13,7 +13,7 @@ use crate::admin::provider_rows::{
     ProviderRef, catalog_record, check_base_url, check_headers, check_model_id, check_name, check_path, find_provider,
     new_record, provider_models, resolve_for_probe, shown_headers, stored, writable,
 };
-use crate::admin::respond::{created, invalid, ok, parse};
+use crate::admin::respond::{created, double_option, invalid, ok, parse};
 use crate::body::Body;
 use crate::config::settings::keys::PROVIDER_MODELS;
 use crate::config::validate::COMBO_PREFIX;
@@ -150,14 +150,6 @@ pub struct NodeInput {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
     pub sticky_window: Option<Option<u32>>,
     pub timeouts: Option<NodeTimeouts>,
-}
-
-fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
 }
 
 const MAX_MODELS: usize = 1000;

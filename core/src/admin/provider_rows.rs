@@ -8,9 +8,7 @@ use std::sync::Arc;
 use crate::admin::respond::{invalid, mask_secret};
 use crate::auth::ssrf;
 use crate::config::settings::{self, ProviderModelsSettings};
-use crate::config::{
-    API_SOURCE, ConfigSnapshot, ConnectionRecord, ProviderRecord, ResolvedProvider, StoredConfig, TimeoutOverrides,
-};
+use crate::config::{API_SOURCE, ConfigSnapshot, ConnectionRecord, ProviderRecord, ResolvedProvider, StoredConfig};
 use crate::error::GatewayError;
 use crate::pipeline::Gateway;
 use crate::providers::{CatalogProvider, find_catalog_provider};
@@ -70,23 +68,7 @@ pub fn catalog_record(entry: &CatalogProvider) -> ProviderRecord {
 
 /// A new API row with nothing overridden.
 pub fn new_record(id: &str, catalog_id: Option<&str>) -> ProviderRecord {
-    ProviderRecord {
-        id: id.to_owned(),
-        source: API_SOURCE.into(),
-        catalog_id: catalog_id.map(str::to_owned),
-        name: None,
-        format: None,
-        base_url: None,
-        auth: None,
-        headers: BTreeMap::new(),
-        chat_path: None,
-        api_version: None,
-        models: Vec::new(),
-        enabled: true,
-        selection: Default::default(),
-        sticky_window: None,
-        timeouts: TimeoutOverrides::default(),
-    }
+    ProviderRecord::bare(id, API_SOURCE, catalog_id)
 }
 
 /// `provider` as the gateway would call it, enabled, with only `connection` as its account
