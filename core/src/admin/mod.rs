@@ -8,6 +8,8 @@ pub mod auth_api;
 pub mod commit;
 pub mod connections;
 pub mod keys;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod provider_models;
 pub mod provider_nodes;
 pub mod provider_probe;
@@ -68,7 +70,12 @@ async fn dispatch(
         ["settings", "require-login"] => auth_api::require_login(gateway, ctx, method, &body).await,
         ["compliance", "audit-log"] => match *method {
             Method::GET => audit_api::list(gateway, parts.uri.query()).await,
-            _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+            _ => Err(GatewayError::method_not_allowed(method, "GET")),
+        },
+        #[cfg(feature = "openapi")]
+        ["openapi", "spec"] => match *method {
+            Method::GET => Ok(openapi::spec()),
+            _ => Err(GatewayError::method_not_allowed(method, "GET")),
         },
         _ => Err(not_found(&rest)),
     }

@@ -169,7 +169,7 @@ pub async fn handle(
         Method::POST => add(gateway, ctx, parse(body)?).await,
         Method::PATCH => hide(gateway, ctx, query, parse(body)?).await,
         Method::DELETE => remove(gateway, ctx, query).await,
-        _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        _ => Err(GatewayError::method_not_allowed(method, "GET, POST, PATCH, DELETE")),
     }
 }
 

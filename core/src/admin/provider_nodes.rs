@@ -308,7 +308,8 @@ pub async fn handle(
         }
         (&Method::PUT | &Method::PATCH, [id]) => update(gateway, ctx, &percent_decode(id), parse(body)?).await,
         (&Method::DELETE, [id]) => delete(gateway, ctx, &percent_decode(id)).await,
-        (_, [] | [_]) => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        (_, []) => Err(GatewayError::method_not_allowed(method, "GET, POST")),
+        (_, [_]) => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH, DELETE")),
         _ => Err(super::not_found(rest)),
     }
 }

@@ -268,7 +268,8 @@ pub async fn handle(
             test(gateway, &id, input).await
         }
         (&Method::GET, "models") => models(gateway, &id).await,
-        _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        (_, "test") => Err(GatewayError::method_not_allowed(method, "POST")),
+        _ => Err(GatewayError::method_not_allowed(method, "GET")),
     }
 }
 

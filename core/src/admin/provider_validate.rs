@@ -81,7 +81,7 @@ fn base_record(
 
 pub async fn handle(gateway: &Gateway, method: &Method, body: &[u8]) -> Result<Response<Body>, GatewayError> {
     if *method != Method::POST {
-        return Err(GatewayError::MethodNotAllowed(method.to_string()));
+        return Err(GatewayError::method_not_allowed(method, "POST"));
     }
     let input: ValidateInput = parse(body)?;
     let stored = stored(gateway).await?;

@@ -149,7 +149,8 @@ pub async fn handle(
             let input = if body.iter().all(u8::is_ascii_whitespace) { ProxyTestInput::default() } else { parse(body)? };
             try_proxy(gateway, current, input).await
         }
-        _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        (_, false) => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH")),
+        (_, true) => Err(GatewayError::method_not_allowed(method, "POST")),
     }
 }
 
