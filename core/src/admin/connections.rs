@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::audit_api::query_param;
 use crate::admin::commit::{Change, commit};
+use crate::admin::keys::Deleted;
 use crate::admin::provider_rows::{
     ProviderRef, catalog_record, check_name, find_provider, is_masked, stored, writable,
 };
@@ -70,13 +71,6 @@ pub struct ConnectionOne {
     pub connection: ConnectionView,
 }
 
-#[derive(Debug, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Deleted {
-    pub deleted: bool,
-    pub id: String,
-}
-
 /// `POST /api/providers`.
 #[derive(Debug, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -85,10 +79,12 @@ pub struct CreateConnection {
     /// A configured provider id, or a catalog id or alias (`openai`, `claude`).
     pub provider: String,
     /// Required unless the provider needs no key (local servers).
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[!-~]{1,4096}$"))]
     pub api_key: Option<String>,
     /// Unique within the provider (default `account-N`).
     pub name: Option<String>,
     /// Default: after the provider's other accounts.
+    #[cfg_attr(feature = "openapi", schema(minimum = -1_000_000, maximum = 1_000_000))]
     pub priority: Option<i64>,
     pub is_active: Option<bool>,
 }
@@ -103,6 +99,7 @@ pub struct UpdateConnection {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub api_key: Option<Option<String>>,
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(minimum = -1_000_000, maximum = 1_000_000))]
     pub priority: Option<i64>,
     pub is_active: Option<bool>,
 }

@@ -74,7 +74,7 @@ pub struct HiddenUpdate {
 
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Deleted {
+pub struct ModelDeleted {
     pub deleted: bool,
     pub provider: String,
     pub id: String,
@@ -92,7 +92,9 @@ pub struct AddModel {
     /// A display name (the seed's `modelName`).
     #[serde(alias = "modelName")]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub context_window: Option<u64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub max_output_tokens: Option<u64>,
 }
 
@@ -323,5 +325,5 @@ async fn remove(gateway: &Gateway, ctx: &RequestContext, query: Option<&str>) ->
         Change { action: "model.delete", target, before, after: None, changes: vec![setting_change(&doc)?] },
     )
     .await?;
-    Ok(ok(&Deleted { deleted: true, provider: provider_id, id: model_id }))
+    Ok(ok(&ModelDeleted { deleted: true, provider: provider_id, id: model_id }))
 }

@@ -29,9 +29,13 @@ use crate::routing::policy::AccountSelection;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct NodeTimeouts {
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub connect_ms: Option<u64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub first_byte_ms: Option<u64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub idle_ms: Option<u64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub total_ms: Option<u64>,
 }
 
@@ -103,7 +107,7 @@ pub struct NodeOne {
 
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Deleted {
+pub struct NodeDeleted {
     pub deleted: bool,
     pub id: String,
     /// Accounts removed with it.
@@ -118,13 +122,14 @@ pub struct Deleted {
 pub struct NodeInput {
     /// A catalog id/alias (an override) or a new id (a custom provider); the seed's `prefix`.
     #[serde(alias = "prefix")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9._-]{1,64}$"))]
     pub id: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub name: Option<Option<String>>,
     /// `openai-chat` (default for custom providers), `openai-responses`, `anthropic`, `gemini`, `ollama`.
     #[serde(default, deserialize_with = "double_option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<WireFormat>))]
     pub format: Option<Option<WireFormat>>,
     /// Required for a custom provider.
     #[serde(default, deserialize_with = "double_option")]
@@ -132,22 +137,20 @@ pub struct NodeInput {
     pub base_url: Option<Option<String>>,
     /// `bearer`, `x-api-key`, `x-goog-api-key`, `api-key`, `query`, `none`.
     #[serde(default, deserialize_with = "double_option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<AuthScheme>))]
     pub auth: Option<Option<AuthScheme>>,
     pub headers: Option<BTreeMap<String, String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = r"^/[!-~]{0,511}$"))]
     pub chat_path: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
     pub api_version: Option<Option<String>>,
     pub models: Option<Vec<String>>,
     pub is_active: Option<bool>,
-    /// `fill-first`, `round-robin`, `least-recently-used`, `random`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub selection: Option<AccountSelection>,
     #[serde(default, deserialize_with = "double_option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>, minimum = 1))]
     pub sticky_window: Option<Option<u32>>,
     pub timeouts: Option<NodeTimeouts>,
 }
@@ -380,5 +383,5 @@ async fn delete(gateway: &Gateway, ctx: &RequestContext, id: &str) -> Result<Res
         Change { action: "provider.delete", target: current.id.clone(), before, after: None, changes },
     )
     .await?;
-    Ok(ok(&Deleted { deleted: true, id: current.id.clone(), accounts }))
+    Ok(ok(&NodeDeleted { deleted: true, id: current.id.clone(), accounts }))
 }

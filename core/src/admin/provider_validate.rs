@@ -28,10 +28,8 @@ pub struct ValidateInput {
     pub provider: Option<String>,
     /// The key to try; default: the configured provider's first account's.
     pub api_key: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub format: Option<WireFormat>,
     pub base_url: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub auth: Option<AuthScheme>,
     pub headers: Option<BTreeMap<String, String>>,
     pub chat_path: Option<String>,

@@ -10,6 +10,7 @@ pub use catalog::{CatalogModel, CatalogProvider, catalog, find_catalog_provider}
 
 /// The wire format a client or provider speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum WireFormat {
     OpenaiChat,
@@ -82,6 +83,7 @@ impl std::str::FromStr for WireFormat {
 
 /// How a provider expects its API key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthScheme {
     /// `Authorization: Bearer KEY`

@@ -6,6 +6,7 @@ mod access;
 mod common;
 mod inference;
 mod operations;
+mod providers;
 
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -23,6 +24,7 @@ pub use common::ManagementErrors;
         (name = "inference", description = "The client APIs (OpenAI, Anthropic, Gemini, Ollama)"),
         (name = "auth", description = "Admin login"),
         (name = "keys", description = "Gateway API keys"),
+        (name = "providers", description = "Providers, their accounts and models; probes of real upstreams"),
         (name = "settings", description = "Gateway settings"),
         (name = "audit", description = "The audit log of management changes"),
         (name = "operations", description = "Routing state, telemetry, cache, health")
@@ -54,6 +56,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Base::openapi();
     doc.merge(access::Doc::openapi());
     doc.merge(operations::Doc::openapi());
+    doc.merge(providers::Doc::openapi());
     doc.merge(inference::Doc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
