@@ -177,10 +177,22 @@ async fn validate_checks_a_config_and_key_without_saving_it() {
     let (_, report) = gw.admin_call("POST", "/api/providers/validate", Some(body)).await;
     assert_eq!((report["valid"].clone(), report["status"].clone()), (json!(false), json!(429)), "{report}");
     assert_eq!(report["error"]["type"], "upstream_rate_limited");
-    // Nothing was saved (the only change is the test's own setting).
-    assert_eq!(gw.server.booted.gateway.snapshot().version, version + 1);
+    // A stored key is never sent to a base URL given here.
+    let (status, _) = gw
+        .admin_call("POST", "/api/providers", Some(json!({ "provider": "groq", "apiKey": "gsk-stored-secret" })))
+        .await;
+    assert_eq!(status, 201);
+    let body = json!({ "provider": "groq", "baseUrl": mock.base_url(), "model": "gpt-mock" });
+    assert_refused(gw.admin_call("POST", "/api/providers/validate", Some(body)).await, "apiKey", "no stored key");
+    let calls = mock.requests().len();
+    let (_, report) =
+        gw.admin_call("POST", "/api/providers/validate", Some(json!({ "provider": "groq", "live": false }))).await;
+    assert_eq!(report["valid"], true);
+    assert_eq!(mock.requests().len(), calls);
+    // Nothing was saved (besides the test's own setting and account).
+    assert_eq!(gw.server.booted.gateway.snapshot().version, version + 2);
     let (_, nodes) = gw.admin_call("GET", "/api/provider-nodes", None).await;
-    assert_eq!(nodes["total"], 0);
+    assert_eq!(nodes["total"], 1, "only groq, configured by its account: {nodes}");
     gw.stop().await;
 }
 

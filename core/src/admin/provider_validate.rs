@@ -26,7 +26,8 @@ use crate::providers::{AuthScheme, WireFormat};
 pub struct ValidateInput {
     /// A configured provider, a catalog id/alias, or a new id (then `baseUrl` is required).
     pub provider: Option<String>,
-    /// The key to try; default: the configured provider's first account's.
+    /// The key to try; default: the configured provider's first account's, unless `baseUrl`,
+    /// `headers` or `auth` change where or how it would be sent.
     pub api_key: Option<String>,
     pub format: Option<WireFormat>,
     pub base_url: Option<String>,
@@ -84,12 +85,15 @@ pub async fn handle(gateway: &Gateway, method: &Method, body: &[u8]) -> Result<R
     let input: ValidateInput = parse(body)?;
     let stored = stored(gateway).await?;
     let mut record = base_record(&stored, input.provider.as_deref(), input.base_url.is_some())?;
+    // A stored key is only ever sent where it is already sent: never to a base URL (or with
+    // headers) given here, which could carry it anywhere.
     let configured_key = stored
         .connections
         .iter()
         .filter(|c| c.provider_id == record.id && c.api_key.is_some())
         .min_by_key(|c| (!c.enabled, c.priority))
-        .and_then(|c| c.api_key.clone());
+        .and_then(|c| c.api_key.clone())
+        .filter(|_| input.base_url.is_none() && input.headers.is_none() && input.auth.is_none());
     NodeInput {
         format: input.format.map(Some),
         base_url: input.base_url.map(Some),
