@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::admin::provider_rows::{ProviderRef, find_provider, resolve_for_probe, stored};
-use crate::admin::respond::{invalid, ok, parse, timestamp};
+use crate::admin::respond::{invalid, mask_secret, ok, parse, timestamp};
 use crate::body::Body;
 use crate::config::{ConnectionRecord, ResolvedConnection, ResolvedProvider, StoredConfig};
 use crate::error::GatewayError;
@@ -131,8 +131,9 @@ pub async fn call(gateway: &Gateway, client: &dyn HttpClient, request: http::Req
     }
 }
 
-/// Fills in the error of a non-2xx answer: its kind by status, the upstream's own message.
-pub fn explain(mut outcome: ProbeOutcome, format: WireFormat, body: &[u8]) -> ProbeOutcome {
+/// Fills in the error of a non-2xx answer: its kind by status, the upstream's own message, with
+/// `secret` (the key that was sent) masked should the upstream echo it.
+pub fn explain(mut outcome: ProbeOutcome, format: WireFormat, body: &[u8], secret: Option<&str>) -> ProbeOutcome {
     if let Some(status) = outcome.status.filter(|_| !outcome.valid) {
         let kind = match status {
             401 | 403 => "upstream_auth_error",
@@ -148,6 +149,9 @@ pub fn explain(mut outcome: ProbeOutcome, format: WireFormat, body: &[u8]) -> Pr
             })
             .unwrap_or_else(|| format!("the upstream answered HTTP {status}"));
         outcome.error = Some(ProbeError { kind, message });
+    }
+    if let (Some(error), Some(secret)) = (outcome.error.as_mut(), secret.filter(|s| !s.is_empty())) {
+        error.message = error.message.replace(secret, &mask_secret(secret));
     }
     outcome
 }
@@ -294,7 +298,7 @@ async fn test(gateway: &Gateway, id: &str, input: TestInput) -> Result<Response<
     let outcome = match test_request(&provider, connection, &model) {
         Ok(request) => {
             let (outcome, body) = call(gateway, gateway.ports.http.as_ref(), request).await;
-            explain(outcome, provider.format, &body)
+            explain(outcome, provider.format, &body, connection.api_key.as_deref())
         }
         Err(err) => ProbeOutcome {
             valid: false,
@@ -351,7 +355,9 @@ async fn models(gateway: &Gateway, id: &str) -> Result<Response<Body>, GatewayEr
                     ..outcome
                 });
             }
-            (false, _) => upstream_error = Some(explain(outcome, provider.format, &body)),
+            (false, _) => {
+                upstream_error = Some(explain(outcome, provider.format, &body, connection.api_key.as_deref()))
+            }
         }
     }
     let models: Vec<ListedModel> =
@@ -388,16 +394,25 @@ mod tests {
     }
 
     #[test]
+    fn a_key_the_upstream_echoes_is_masked() {
+        let outcome = ProbeOutcome { valid: false, latency_ms: 1, status: Some(401), error: None };
+        let body = br#"{"error":{"message":"Invalid key sk-live-0123456789abcd for this project"}}"#;
+        let message =
+            explain(outcome, WireFormat::OpenaiChat, body, Some("sk-live-0123456789abcd")).error.unwrap().message;
+        assert_eq!(message, "Invalid key ****abcd for this project");
+    }
+
+    #[test]
     fn errors_take_the_upstreams_message_and_a_kind_by_status() {
         let outcome = ProbeOutcome { valid: false, latency_ms: 3, status: Some(401), error: None };
         let body = br#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}"#;
-        let explained = explain(outcome, WireFormat::OpenaiChat, body);
+        let explained = explain(outcome, WireFormat::OpenaiChat, body, None);
         let error = explained.error.unwrap();
         assert_eq!(error.kind, "upstream_auth_error");
         assert_eq!(error.message, "Incorrect API key provided");
         let outcome = ProbeOutcome { valid: false, latency_ms: 3, status: Some(503), error: None };
         assert_eq!(
-            explain(outcome, WireFormat::Anthropic, b"").error.unwrap().message,
+            explain(outcome, WireFormat::Anthropic, b"", None).error.unwrap().message,
             "the upstream answered HTTP 503"
         );
     }

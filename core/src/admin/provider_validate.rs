@@ -155,7 +155,7 @@ pub async fn handle(gateway: &Gateway, method: &Method, body: &[u8]) -> Result<R
         Ok(request) => call(gateway, gateway.ports.http.as_ref(), request).await,
         Err(err) => return Err(invalid("baseUrl", err.to_string())),
     };
-    let outcome = explain(outcome, provider.format, &body as &Bytes);
+    let outcome = explain(outcome, provider.format, &body as &Bytes, account.api_key.as_deref());
     report.valid = outcome.valid;
     report.method = method;
     report.outcome = Some(outcome);
