@@ -269,6 +269,11 @@ async fn upstream_calls_go_through_the_outbound_proxy_once_set_and_stop_when_uns
         "targetUrl",
         "ssrf",
     );
+    assert_refused(
+        gw.admin_call("POST", "/api/settings/proxy/test", Some(json!({ "url": "ftp://proxy:21" }))).await,
+        "url",
+        "scheme",
+    );
 
     // Disabled: calls go direct again.
     let (_, shown) = gw.admin_call("PUT", "/api/settings/proxy", Some(json!({ "enabled": false }))).await;

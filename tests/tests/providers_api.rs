@@ -346,6 +346,7 @@ async fn custom_models_are_listed_and_hidden_models_leave_every_list_but_still_r
         );
     }
     assert_refused(gw.admin_call("DELETE", "/api/provider-models?provider=openai", None).await, "model", "no model");
+    assert_refused(gw.admin_call("GET", "/api/provider-models?provider=nope", None).await, "provider", "unknown");
     assert_eq!(gw.admin_call("DELETE", "/api/provider-models?provider=openai&model=gpt-4o-mini", None).await.0, 404);
     let (status, _) =
         gw.admin_call("DELETE", "/api/provider-models?provider=openai&model=ft%3Agpt-mock%3Aacme", None).await;
