@@ -1,8 +1,9 @@
-//! A tiny forward proxy on 127.0.0.1 for the outbound-proxy tests: plain-HTTP requests in
-//! absolute form (`GET http://host:port/path`) are forwarded, `CONNECT host:port` is tunnelled.
-//! Every request is recorded with its `Proxy-Authorization`, so a test proves that traffic went
-//! through it (and with which credentials). Forwarded requests ask the upstream to close the
-//! connection, so each client request arrives here on its own and is recorded.
+//! A tiny forward proxy on 127.0.0.1 for the outbound-proxy tests, speaking HTTP and SOCKS5 on
+//! one port: plain-HTTP requests in absolute form (`GET http://host:port/path`) are forwarded,
+//! `CONNECT host:port` is tunnelled, and a SOCKS5 CONNECT (RFC 1928, with RFC 1929
+//! user/password when offered) is tunnelled too. Every request is recorded with its
+//! credentials, so a test proves that traffic went through it. Forwarded HTTP requests ask the
+//! upstream to close the connection, so each client request arrives here on its own.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -14,8 +15,9 @@ use tokio::net::{TcpListener, TcpStream};
 #[derive(Debug, Clone)]
 pub struct ProxiedRequest {
     pub method: String,
-    /// `http://host:port/path` or, for CONNECT, `host:port`.
+    /// `http://host:port/path` or, for CONNECT and SOCKS5, `host:port`.
     pub target: String,
+    /// HTTP: the `Proxy-Authorization` header; SOCKS5: `user:password`.
     pub proxy_authorization: Option<String>,
 }
 
@@ -77,6 +79,10 @@ async fn read_head(client: &mut TcpStream) -> Option<(String, Vec<u8>)> {
 }
 
 async fn serve(mut client: TcpStream, seen: Arc<Mutex<Vec<ProxiedRequest>>>) {
+    let mut first = [0u8; 1];
+    if client.peek(&mut first).await.is_ok() && first[0] == 5 {
+        return socks5(client, seen).await;
+    }
     let Some((head, rest)) = read_head(&mut client).await else { return };
     let mut lines = head.split("\r\n");
     let request_line = lines.next().unwrap_or_default().to_owned();
@@ -129,6 +135,63 @@ async fn serve(mut client: TcpStream, seen: Arc<Mutex<Vec<ProxiedRequest>>>) {
     }
     forwarded.push_str("connection: close\r\n\r\n");
     if upstream.write_all(forwarded.as_bytes()).await.is_err() || upstream.write_all(&rest).await.is_err() {
+        return;
+    }
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+}
+
+/// SOCKS5: greeting, optional user/password, CONNECT, then a tunnel.
+async fn socks5(mut client: TcpStream, seen: Arc<Mutex<Vec<ProxiedRequest>>>) {
+    async fn bytes(client: &mut TcpStream, n: usize) -> Option<Vec<u8>> {
+        let mut buf = vec![0u8; n];
+        client.read_exact(&mut buf).await.ok()?;
+        Some(buf)
+    }
+    let Some(greeting) = bytes(&mut client, 2).await else { return };
+    let Some(methods) = bytes(&mut client, usize::from(greeting[1])).await else { return };
+    let mut credentials = None;
+    if methods.contains(&2) {
+        if client.write_all(&[5, 2]).await.is_err() {
+            return;
+        }
+        let Some(head) = bytes(&mut client, 2).await else { return };
+        let Some(user) = bytes(&mut client, usize::from(head[1])).await else { return };
+        let Some(len) = bytes(&mut client, 1).await else { return };
+        let Some(password) = bytes(&mut client, usize::from(len[0])).await else { return };
+        credentials = Some(format!("{}:{}", String::from_utf8_lossy(&user), String::from_utf8_lossy(&password)));
+        if client.write_all(&[1, 0]).await.is_err() {
+            return;
+        }
+    } else if client.write_all(&[5, 0]).await.is_err() {
+        return;
+    }
+    let Some(request) = bytes(&mut client, 4).await else { return };
+    let host = match request[3] {
+        1 => bytes(&mut client, 4).await.map(|a| format!("{}.{}.{}.{}", a[0], a[1], a[2], a[3])),
+        3 => match bytes(&mut client, 1).await {
+            Some(len) => {
+                bytes(&mut client, usize::from(len[0])).await.map(|n| String::from_utf8_lossy(&n).into_owned())
+            }
+            None => None,
+        },
+        4 => bytes(&mut client, 16).await.map(|a| {
+            let octets: [u8; 16] = a.try_into().unwrap_or([0; 16]);
+            format!("[{}]", std::net::Ipv6Addr::from(octets))
+        }),
+        _ => None,
+    };
+    let (Some(host), Some(port)) = (host, bytes(&mut client, 2).await) else { return };
+    let target = format!("{host}:{}", u16::from_be_bytes([port[0], port[1]]));
+    seen.lock().expect("lock").push(ProxiedRequest {
+        method: "SOCKS5".into(),
+        target: target.clone(),
+        proxy_authorization: credentials,
+    });
+    let Ok(mut upstream) = TcpStream::connect(&target).await else {
+        let _ = client.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]).await;
+        return;
+    };
+    if client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await.is_err() {
         return;
     }
     let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;

@@ -275,6 +275,19 @@ async fn upstream_calls_go_through_the_outbound_proxy_once_set_and_stop_when_uns
         "scheme",
     );
 
+    // SOCKS5 (with user/password) works the same way.
+    let socks = format!("socks5://bob:sock-pass-99@{}", proxy.addr);
+    let (status, shown) = gw.admin_call("PUT", "/api/settings/proxy", Some(json!({ "url": socks }))).await;
+    assert_eq!(
+        (status, shown["url"].clone()),
+        (200, json!(format!("socks5://bob:****s-99@{}", proxy.addr))),
+        "{shown}"
+    );
+    assert_eq!(chat().await.unwrap().status(), 200);
+    let last = proxy.requests().pop().unwrap();
+    assert_eq!((last.method.as_str(), last.target.clone()), ("SOCKS5", mock.addr.to_string()));
+    assert_eq!(last.proxy_authorization.as_deref(), Some("bob:sock-pass-99"));
+
     // Disabled: calls go direct again.
     let (_, shown) = gw.admin_call("PUT", "/api/settings/proxy", Some(json!({ "enabled": false }))).await;
     assert_eq!(shown["enabled"], false);
