@@ -73,6 +73,33 @@ impl TestGateway {
         answer
     }
 
+    /// `method path` as the admin with an optional JSON body: the status and the JSON answer
+    /// (`null` when there is none).
+    pub async fn admin_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.admin().request(method.parse().expect("method"), self.url(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Turns on the security setting `allowPrivateUpstreams` (the mock upstreams are on
+    /// loopback, which the SSRF guard refuses for base URLs set over the API otherwise).
+    pub async fn allow_private_upstreams(&self) {
+        let gateway = &self.server.booted.gateway;
+        let value = serde_json::json!({ "allowPrivateUpstreams": true });
+        let change = omniroute_core::config::ConfigChange::PutSetting { key: "security".into(), value };
+        gateway.ports.config.apply(vec![change], None).await.expect("setting stored");
+        gateway.refresh().await.expect("snapshot reloaded");
+    }
+
     /// A gateway with one provider per wire format, all in front of `mock`: catalog `openai`,
     /// `anthropic`, `gemini` and `ollama` (set up through their env vars, as users do) and a
     /// custom `responses` provider speaking the Responses API.
@@ -126,4 +153,10 @@ pub async fn login(base_url: &str, password: &str) -> String {
     assert_eq!(response.status(), 200, "login failed");
     let cookie = response.headers().get("set-cookie").expect("a session cookie").to_str().expect("ascii cookie");
     cookie.split(';').next().expect("cookie value").to_owned()
+}
+
+/// Asserts a management answer is a 400 naming `field` (`error.param`).
+pub fn assert_refused(answer: (u16, serde_json::Value), field: &str, context: &str) {
+    assert_eq!(answer.0, 400, "{context}: {}", answer.1);
+    assert_eq!(answer.1["error"]["param"], field, "{context}: {}", answer.1);
 }

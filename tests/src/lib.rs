@@ -4,6 +4,7 @@
 //! paths of the tools the README's test command installs.
 
 pub mod clients;
+pub mod forward_proxy;
 pub mod gateway;
 pub mod mock_upstream;
 pub mod sdk;

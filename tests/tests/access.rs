@@ -11,7 +11,7 @@ use omniroute_tests::mock_upstream::MockUpstream;
 use serde_json::{Value, json};
 
 /// Management paths an attacker might probe, with their methods.
-const MANAGEMENT: [(&str, &str); 22] = [
+const MANAGEMENT: [(&str, &str); 28] = [
     ("GET", "/api/keys"),
     ("POST", "/api/keys"),
     ("GET", "/api/keys/key_0000"),
@@ -34,6 +34,12 @@ const MANAGEMENT: [(&str, &str); 22] = [
     ("PUT", "/api/pricing"),
     ("PATCH", "/api/settings/usage"),
     ("GET", "/api/no-such-endpoint"),
+    ("GET", "/api/providers"),
+    ("POST", "/api/providers/validate"),
+    ("GET", "/api/provider-nodes"),
+    ("PATCH", "/api/provider-models"),
+    ("GET", "/api/settings/proxy"),
+    ("POST", "/api/settings/proxy/test"),
 ];
 
 fn chat(model: &str) -> Value {
@@ -366,6 +372,33 @@ async fn no_management_response_ever_contains_a_stored_secret() {
         text.split('$').next_back().unwrap().trim_end_matches(['"', '}']).to_owned()
     };
     secrets.push(stored_hash_fragment);
+    // Provider keys (accounts of catalog and custom providers), a secret header and the outbound
+    // proxy's password: written, updated, listed, and never shown in clear.
+    let admin = gw.admin();
+    let mut paths: Vec<String> = Vec::new();
+    let custom = json!({ "id": "vault", "baseUrl": "https://llm.vault.example/v1",
+        "headers": { "X-Api-Key": "hdr-secret-0123456789" } });
+    assert_eq!(admin.post(gw.url("/api/provider-nodes")).json(&custom).send().await.unwrap().status(), 201);
+    secrets.push("hdr-secret-0123456789".into());
+    for n in 0..12 {
+        let provider = ["openai", "groq", "claude", "vault"][n % 4];
+        let key = format!("sk-prov-{n:02}-{}", "x7".repeat(8 + n));
+        let body = json!({ "provider": provider, "apiKey": key, "name": format!("a{n}") });
+        let created: Value =
+            admin.post(gw.url("/api/providers")).json(&body).send().await.unwrap().json().await.unwrap();
+        let id = created["connection"]["id"].as_str().unwrap().to_owned();
+        if n % 3 == 0 {
+            let rotated = format!("sk-rotated-{n:02}-{}", "q9".repeat(8));
+            let put = admin.put(gw.url(&format!("/api/providers/{id}"))).json(&json!({ "apiKey": rotated }));
+            assert_eq!(put.send().await.unwrap().status(), 200);
+            secrets.push(rotated);
+        }
+        secrets.push(key);
+        paths.push(format!("/api/providers/{id}"));
+    }
+    let proxy = json!({ "enabled": true, "url": "http://ops:proxy-secret-pass@proxy.internal.example:3128" });
+    assert_eq!(admin.put(gw.url("/api/settings/proxy")).json(&proxy).send().await.unwrap().status(), 200);
+    secrets.push("proxy-secret-pass".into());
     for path in [
         "/api/keys",
         "/api/compliance/audit-log?limit=1000",
@@ -374,7 +407,17 @@ async fn no_management_response_ever_contains_a_stored_secret() {
         "/api/resilience",
         "/api/cache",
         "/metrics",
-    ] {
+        "/api/providers",
+        "/api/provider-nodes",
+        "/api/provider-nodes/vault",
+        "/api/provider-models",
+        "/api/settings/proxy",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain(paths)
+    {
+        let path = path.as_str();
         let text = gw.admin().get(gw.url(path)).send().await.unwrap().text().await.unwrap();
         for secret in &secrets {
             assert!(!text.contains(secret.as_str()), "{path} shows a secret");

@@ -5,7 +5,7 @@ use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit};
-use crate::admin::respond::{created, invalid, ok, parse, parse_timestamp, timestamp};
+use crate::admin::respond::{created, double_option, invalid, ok, parse, parse_timestamp, timestamp};
 use crate::auth::tokens::{SHOWN_PREFIX_LEN, new_api_key, new_id, sha256_hex};
 use crate::body::Body;
 use crate::config::{ApiKeyRecord, ConfigChange, KeyBudget, KeyRole};
@@ -122,15 +122,6 @@ pub struct ModelGlob(pub String);
 #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
 #[serde(transparent)]
 pub struct ProviderId(pub String);
-
-/// `null` → `Some(None)` (clear), absent → `None` (keep).
-fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
-}
 
 const MAX_NAME: usize = 100;
 const MAX_LIST: usize = 100;

@@ -1,15 +1,23 @@
 //! The management API (`/api/*` besides the Ollama paths and the routing/telemetry/cache
-//! endpoints of `pipeline`): keys, login, settings, audit log, usage, budgets, pricing. Every
-//! write goes through [`commit::commit`] (validated, audited, snapshot reloaded).
+//! endpoints of `pipeline`): keys, login, providers and their accounts, models and probes, the
+//! outbound proxy, settings, audit log, usage, budgets, pricing. Every write goes through
+//! [`commit::commit`] (validated, audited, snapshot reloaded).
 
 pub mod audit_api;
 pub mod auth_api;
 pub mod budget_api;
 pub mod commit;
+pub mod connections;
 pub mod keys;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod pricing_api;
+pub mod provider_models;
+pub mod provider_nodes;
+pub mod provider_probe;
+pub mod provider_rows;
+pub mod provider_validate;
+pub mod proxy_api;
 pub mod query;
 pub mod respond;
 pub mod usage_api;
@@ -56,6 +64,15 @@ async fn dispatch(
     match rest.as_slice() {
         ["auth", tail @ ..] => auth_api::handle(gateway, ctx, parts, tail, &body).await,
         ["keys", tail @ ..] => keys::handle(gateway, ctx, method, tail, &body).await,
+        ["providers", "validate"] => provider_validate::handle(gateway, method, &body).await,
+        ["providers", id, action @ ("test" | "models")] => {
+            provider_probe::handle(gateway, method, id, action, &body).await
+        }
+        ["providers", tail @ ..] => connections::handle(gateway, ctx, method, tail, parts.uri.query(), &body).await,
+        ["provider-nodes", tail @ ..] => provider_nodes::handle(gateway, ctx, method, tail, &body).await,
+        ["provider-models"] => provider_models::handle(gateway, ctx, method, parts.uri.query(), &body).await,
+        ["settings", "proxy"] => proxy_api::handle(gateway, ctx, method, false, &body).await,
+        ["settings", "proxy", "test"] => proxy_api::handle(gateway, ctx, method, true, &body).await,
         ["settings", "require-login"] => auth_api::require_login(gateway, ctx, method, &body).await,
         ["settings", "usage"] => usage_settings_api::handle(gateway, ctx, method, &body).await,
         ["usage", "budget", tail @ ..] => budget_api::handle(gateway, ctx, method, tail, &body).await,

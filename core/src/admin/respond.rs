@@ -139,6 +139,16 @@ fn field_in_message(message: &str) -> Option<String> {
     Some(message[start..start + len].to_owned())
 }
 
+/// For `Option<Option<T>>` fields of update bodies: `null` → `Some(None)` (clear), absent →
+/// `None` (keep). Use with `#[serde(default, deserialize_with = "double_option")]`.
+pub fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(de).map(Some)
+}
+
 /// Refuses a value that breaks a rule, naming the field.
 pub fn invalid(field: &str, message: impl Into<String>) -> GatewayError {
     GatewayError::InvalidField { field: field.to_owned(), message: message.into() }

@@ -45,21 +45,8 @@ pub fn declare(
         }
         if existing.is_none() {
             out.providers.push(ProviderRecord {
-                id: entry.id.clone(),
-                source: CONFIG_SOURCE.into(),
-                catalog_id: Some(entry.id.clone()),
-                name: None,
-                format: None,
                 base_url: base_url.as_deref().map(|u| clean_base_url(&entry.id, u)).transpose()?,
-                auth: None,
-                headers: Default::default(),
-                chat_path: None,
-                api_version: None,
-                models: Vec::new(),
-                enabled: true,
-                selection: Default::default(),
-                sticky_window: None,
-                timeouts: TimeoutOverrides::default(),
+                ..ProviderRecord::bare(&entry.id, CONFIG_SOURCE, Some(&entry.id))
             });
         }
         if let Some(key) = key {

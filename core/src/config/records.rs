@@ -42,6 +42,29 @@ pub struct ProviderRecord {
     pub timeouts: TimeoutOverrides,
 }
 
+impl ProviderRecord {
+    /// A row that overrides nothing: every field the catalog (or the defaults) fills in.
+    pub fn bare(id: &str, source: &str, catalog_id: Option<&str>) -> ProviderRecord {
+        ProviderRecord {
+            id: id.to_owned(),
+            source: source.to_owned(),
+            catalog_id: catalog_id.map(str::to_owned),
+            name: None,
+            format: None,
+            base_url: None,
+            auth: None,
+            headers: BTreeMap::new(),
+            chat_path: None,
+            api_version: None,
+            models: Vec::new(),
+            enabled: true,
+            selection: AccountSelection::default(),
+            sticky_window: None,
+            timeouts: TimeoutOverrides::default(),
+        }
+    }
+}
+
 /// Timeouts in milliseconds that override the global ones where set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -23,6 +23,8 @@ pub mod keys {
     pub const USAGE: &str = "usage";
     /// [`super::PricingSettings`]
     pub const PRICING: &str = "pricing";
+    /// [`super::ProviderModelsSettings`]
+    pub const PROVIDER_MODELS: &str = "provider_models";
     /// The admin password hash: private, never returned by any endpoint.
     pub const ADMIN_AUTH: &str = "admin_auth";
     /// Keys that only the gateway itself reads and writes.
@@ -110,6 +112,41 @@ pub struct ProxySettings {
     pub url: String,
     /// Hosts reached directly (comma-separated, as `NO_PROXY`).
     pub no_proxy: String,
+}
+
+/// Models added to or hidden from providers over the API (`/api/provider-models`), by provider
+/// id. Kept apart from the provider rows so they survive the start-up sync of config-file
+/// providers, and so catalog providers can be changed before they are configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProviderModelsSettings {
+    pub providers: std::collections::BTreeMap<String, ProviderModelOverrides>,
+}
+
+/// One provider's custom and hidden models.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProviderModelOverrides {
+    /// Served besides the catalog's and the provider row's own models.
+    pub custom: Vec<CustomModel>,
+    /// Model ids left out of every model list and of bare-name routing (still reachable as
+    /// `provider/model`).
+    pub hidden: Vec<String>,
+}
+
+/// A model added over the API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct CustomModel {
+    /// The upstream's model id.
+    pub id: String,
+    /// A display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_window: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u64>,
 }
 
 /// The admin password (Argon2id PHC string).

@@ -9,6 +9,7 @@ use crate::auth::AccessIndex;
 use crate::auth::access::setting_or_default;
 use crate::config::aliases::AliasTable;
 use crate::config::records::{ComboRecord, ComboSettings, RoutingSettings, StoredConfig, TimeoutOverrides};
+use crate::config::settings::{self, ProviderModelsSettings};
 use crate::config::settings::{PricingSettings, UsageSettings, keys};
 use crate::config::validate::{COMBO_PREFIX, TargetRef};
 use crate::providers::pricing::ModelPrice;
@@ -29,8 +30,12 @@ pub struct ResolvedProvider {
     /// Path of a streamed call where it differs (Gemini's `:streamGenerateContent?alt=sse`).
     pub stream_chat_path: Option<String>,
     pub api_version: Option<String>,
-    /// Catalog models plus configured ones.
+    /// Path of the upstream's model list under the base URL; `None` where it has none.
+    pub models_path: Option<String>,
+    /// Catalog models plus configured ones (hidden ones included: they still route and price).
     pub models: Vec<CatalogModel>,
+    /// Model ids hidden over the API: left out of model lists and bare-name routing.
+    pub hidden_models: Vec<String>,
     /// Enabled accounts, lowest priority first.
     pub connections: Vec<ResolvedConnection>,
     pub selection: AccountSelection,
@@ -65,6 +70,13 @@ pub struct ResolvedConnection {
     pub id: String,
     pub name: String,
     pub api_key: Option<String>,
+}
+
+impl ResolvedProvider {
+    /// The models lists show and bare names resolve to: all but the hidden ones.
+    pub fn listed_models(&self) -> impl Iterator<Item = &CatalogModel> {
+        self.models.iter().filter(|m| !self.hidden_models.contains(&m.id))
+    }
 }
 
 impl std::fmt::Debug for ResolvedConnection {
@@ -117,6 +129,11 @@ impl ConfigSnapshot {
                 snapshot.combos.push(Arc::new(resolve_combo(record)));
             }
         }
+        let model_overrides: ProviderModelsSettings = stored
+            .settings
+            .get(settings::keys::PROVIDER_MODELS)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
         for record in stored.providers.iter().filter(|p| p.enabled) {
             let entry = record.catalog_id.as_deref().and_then(find_catalog_provider);
             let mut connections: Vec<_> =
@@ -141,13 +158,25 @@ impl ConfigSnapshot {
                 headers.retain(|(existing, _)| !existing.eq_ignore_ascii_case(k));
                 headers.push((k.clone(), v.clone()));
             }
+            let format = record.format.or(entry.map(|e| e.format)).unwrap_or(WireFormat::OpenaiChat);
+            // Headers a format's API requires (Anthropic's version) for custom providers too.
+            for (k, v) in format.required_headers() {
+                if !headers.iter().any(|(existing, _)| existing.eq_ignore_ascii_case(k)) {
+                    headers.push(((*k).to_owned(), (*v).to_owned()));
+                }
+            }
             let mut models: Vec<CatalogModel> = entry.map(|e| e.models.clone()).unwrap_or_default();
-            for id in &record.models {
+            let overrides = model_overrides.providers.get(&record.id);
+            let custom = overrides.map(|o| o.custom.as_slice()).unwrap_or_default();
+            let configured = record.models.iter().map(|id| (id, None, None));
+            for (id, context, max_output) in
+                configured.chain(custom.iter().map(|m| (&m.id, m.context_window, m.max_output_tokens)))
+            {
                 if !models.iter().any(|m| &m.id == id) {
                     models.push(CatalogModel {
                         id: id.clone(),
-                        context: None,
-                        max_output: None,
+                        context,
+                        max_output,
                         capabilities: Vec::new(),
                         input_price: None,
                         output_price: None,
@@ -155,7 +184,6 @@ impl ConfigSnapshot {
                     });
                 }
             }
-            let format = record.format.or(entry.map(|e| e.format)).unwrap_or(WireFormat::OpenaiChat);
             // A record's own path wins; a catalog entry of the same format gives its paths; else
             // the format's documented ones.
             let catalog_paths = entry.filter(|e| e.format == format);
@@ -177,7 +205,12 @@ impl ConfigSnapshot {
                     (None, None) => format.default_stream_chat_path().map(Into::into),
                 },
                 api_version: record.api_version.clone().or(entry.and_then(|e| e.api_version.clone())),
+                models_path: match catalog_paths {
+                    Some(e) => e.models_path.clone(),
+                    None => Some(format.default_models_path().into()),
+                },
                 models,
+                hidden_models: overrides.map(|o| o.hidden.clone()).unwrap_or_default(),
                 connections,
                 selection: record.selection,
                 sticky_window: record.sticky_window.unwrap_or(1).max(1),
@@ -412,6 +445,36 @@ mod tests {
         assert!(snap.aliases().is_empty() && snap.combos().is_empty());
         let ollama = snap.provider("ollama").unwrap();
         assert_eq!((ollama.selection, ollama.sticky_window), (AccountSelection::FillFirst, 1));
+    }
+
+    #[test]
+    fn custom_providers_get_the_headers_their_format_requires_and_hidden_models_stay_unlisted() {
+        let mut custom = provider("mycorp", None);
+        custom.format = Some(WireFormat::Anthropic);
+        let mut pinned = provider("pinned", None);
+        pinned.format = Some(WireFormat::Anthropic);
+        pinned.headers.insert("Anthropic-Version".into(), "2024-01-01".into());
+        let settings = BTreeMap::from([(
+            settings::keys::PROVIDER_MODELS.to_owned(),
+            serde_json::json!({ "providers": { "mycorp": { "custom": [{ "id": "tuned", "contextWindow": 9 }], "hidden": ["extra-model"] } } }),
+        )]);
+        let snap =
+            ConfigSnapshot::build(&StoredConfig { providers: vec![custom, pinned], settings, ..Default::default() });
+        let mycorp = snap.provider("mycorp").unwrap();
+        assert!(mycorp.headers.contains(&("anthropic-version".into(), "2023-06-01".into())));
+        assert_eq!(mycorp.models_path.as_deref(), Some("/models"));
+        let listed: Vec<&str> = mycorp.listed_models().map(|m| m.id.as_str()).collect();
+        assert_eq!(listed, ["tuned"], "hidden models are not listed");
+        assert_eq!(mycorp.models.iter().find(|m| m.id == "tuned").unwrap().context, Some(9));
+        assert!(mycorp.models.iter().any(|m| m.id == "extra-model"), "hidden models still route");
+        let versions: Vec<_> = snap
+            .provider("pinned")
+            .unwrap()
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("anthropic-version"))
+            .collect();
+        assert_eq!(versions.len(), 1, "a configured version wins");
     }
 
     #[test]

@@ -11,14 +11,15 @@ use crate::pipeline::Gateway;
 use crate::pipeline::respond;
 use crate::providers::WireFormat;
 
-/// Every servable model as `(provider/model, provider name)`, in config order.
+/// Every servable model as `(provider/model, provider name)`, in config order (hidden ones
+/// left out).
 pub fn configured_models(gateway: &Gateway) -> Vec<(String, String)> {
     let snapshot = gateway.snapshot();
     snapshot
         .providers()
         .iter()
         .filter(|p| !p.connections.is_empty())
-        .flat_map(|p| p.models.iter().map(move |m| (format!("{}/{}", p.id, m.id), p.name.clone())))
+        .flat_map(|p| p.listed_models().map(move |m| (format!("{}/{}", p.id, m.id), p.name.clone())))
         .collect()
 }
 
@@ -48,8 +49,7 @@ pub fn provider_models(gateway: &Gateway, provider: &str) -> Response<Body> {
         );
     };
     let data: Vec<_> = provider
-        .models
-        .iter()
+        .listed_models()
         .map(|m| json!({ "id": format!("{}/{}", provider.id, m.id), "object": "model", "created": 0, "owned_by": provider.id }))
         .collect();
     respond::json(StatusCode::OK, json!({ "object": "list", "data": data }).to_string().into())

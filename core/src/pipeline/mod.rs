@@ -43,9 +43,10 @@ use crate::auth::guard;
 use crate::auth::rate_limit::{KeyRateLimiter, LoginLimiter};
 use crate::body::Body;
 use crate::cache::{Idempotency, IdempotencySettings, ResponseCache, ResponseCacheSettings};
+use crate::config::settings::{ProxySettings, keys as settings_keys};
 use crate::config::{ConfigSnapshot, FileConfig};
 use crate::error::GatewayError;
-use crate::ports::{Ports, StoreError};
+use crate::ports::{OutboundProxy, Ports, StoreError};
 use crate::providers::WireFormat;
 use crate::routing::health::BreakerProfiles;
 use crate::routing::router::Router;
@@ -140,6 +141,8 @@ pub struct Gateway {
     pub budgets: Arc<BudgetTracker>,
     /// When each API key last got in (this instance).
     key_last_used: std::sync::Mutex<HashMap<String, u64>>,
+    /// The outbound proxy last handed to the HttpClient (from the `proxy` setting).
+    applied_proxy: std::sync::Mutex<Option<OutboundProxy>>,
     snapshot: ArcSwap<ConfigSnapshot>,
     next_request: AtomicU64,
     started_us: u64,
@@ -166,6 +169,7 @@ impl Gateway {
             login_limiter: LoginLimiter::default(),
             budgets: Arc::new(BudgetTracker::default()),
             key_last_used: std::sync::Mutex::new(HashMap::new()),
+            applied_proxy: std::sync::Mutex::new(None),
             snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,
@@ -176,6 +180,7 @@ impl Gateway {
         if let Err(e) = gateway.load_usage_state().await {
             tracing::warn!(error = %e, "could not read past usage; budgets count from zero until the next refresh");
         }
+        gateway.apply_proxy(&gateway.snapshot());
         Ok(gateway)
     }
 
@@ -193,8 +198,27 @@ impl Gateway {
         let stored = self.ports.config.load().await?;
         let snapshot = ConfigSnapshot::build(&stored);
         self.router.health.set_profiles(breaker_profiles(&snapshot));
+        self.apply_proxy(&snapshot);
         self.snapshot.store(Arc::new(snapshot));
         Ok(true)
+    }
+
+    /// Hands the `proxy` setting to the HttpClient when it changed, so a new proxy applies to
+    /// the next upstream call without a restart (on any instance, at its next refresh).
+    fn apply_proxy(&self, snapshot: &ConfigSnapshot) {
+        let settings: ProxySettings = snapshot.setting(settings_keys::PROXY);
+        let wanted = (settings.enabled && !settings.url.trim().is_empty())
+            .then(|| OutboundProxy { url: settings.url.trim().to_owned(), no_proxy: settings.no_proxy });
+        let mut applied = self.applied_proxy.lock().unwrap_or_else(|p| p.into_inner());
+        if *applied == wanted {
+            return;
+        }
+        match self.ports.http.set_proxy(wanted.as_ref()) {
+            Ok(()) => tracing::info!(enabled = wanted.is_some(), "outbound proxy for upstream calls updated"),
+            // Writes over the API are refused on such runtimes; this is a hand-edited store.
+            Err(e) => tracing::warn!(error = %e, "the outbound proxy setting cannot be applied"),
+        }
+        *applied = wanted;
     }
 
     /// Writes this instance's cooldowns to the shared store and takes in the other

@@ -26,8 +26,8 @@ pub fn resolve(snapshot: &ConfigSnapshot, model: &str) -> Result<Target, Gateway
         return Ok(Target { provider: provider.clone(), model: rest.to_owned() });
     }
     // A bare name (or one whose slash belongs to the model, like `meta-llama/...`) is served
-    // by the first configured provider that lists it.
-    if let Some(provider) = snapshot.providers().iter().find(|p| p.models.iter().any(|m| m.id == model)) {
+    // by the first configured provider that lists it (hidden models are not listed).
+    if let Some(provider) = snapshot.providers().iter().find(|p| p.listed_models().any(|m| m.id == model)) {
         return Ok(Target { provider: provider.clone(), model: model.to_owned() });
     }
     if snapshot.is_empty() {

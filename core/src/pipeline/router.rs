@@ -268,7 +268,7 @@ fn error_format(path: &str) -> WireFormat {
 }
 
 /// `%XX` escapes in a path segment (an SDK may encode the `/` of `provider/model`).
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

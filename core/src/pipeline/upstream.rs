@@ -1,17 +1,41 @@
-//! Builds the HTTP request to a provider: URL shape, auth scheme, default headers.
+//! Builds the HTTP requests to a provider (chat calls, model lists): URL shape, auth scheme,
+//! default headers.
 
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue};
 
-use crate::config::ResolvedConnection;
+use crate::config::{ResolvedConnection, ResolvedProvider};
 use crate::error::GatewayError;
 use crate::pipeline::dispatch::Call;
 use crate::providers::AuthScheme;
 
 /// The request for one attempt against one account.
 pub fn build_request(call: &Call<'_>, connection: &ResolvedConnection) -> Result<http::Request<Bytes>, GatewayError> {
-    let (provider, path, model, stream) = (call.provider, call.path, call.model, call.stream);
-    let path = path.replace("{model}", model).replace("{api_version}", provider.api_version.as_deref().unwrap_or(""));
+    let accept = if call.stream { "text/event-stream" } else { "application/json" };
+    let path = call.path.replace("{model}", call.model);
+    upstream_request(call.provider, connection, &path, accept, call.headers, Some(call.body.clone()))
+}
+
+/// A `GET` of `path` under the provider's base URL, with its auth and headers (model lists).
+pub fn build_get(
+    provider: &ResolvedProvider,
+    connection: &ResolvedConnection,
+    path: &str,
+) -> Result<http::Request<Bytes>, GatewayError> {
+    upstream_request(provider, connection, path, "application/json", &[], None)
+}
+
+/// `POST` with `body`, else `GET`: the base URL and path (`{api_version}` filled in), the
+/// key where the provider's auth scheme puts it, its default headers, then `extra` ones.
+fn upstream_request(
+    provider: &ResolvedProvider,
+    connection: &ResolvedConnection,
+    path: &str,
+    accept: &'static str,
+    extra: &[(HeaderName, HeaderValue)],
+    body: Option<Bytes>,
+) -> Result<http::Request<Bytes>, GatewayError> {
+    let path = path.replace("{api_version}", provider.api_version.as_deref().unwrap_or(""));
     let mut url = format!("{}{}", provider.base_url, path);
     let key = connection.api_key.as_deref();
     if let (AuthScheme::Query, Some(key)) = (provider.auth, key) {
@@ -19,15 +43,17 @@ pub fn build_request(call: &Call<'_>, connection: &ResolvedConnection) -> Result
         url.push_str("key=");
         url.push_str(&percent_encode(key));
     }
-    let mut builder = http::Request::post(url)
-        .header(CONTENT_TYPE, "application/json")
-        .header(ACCEPT, if stream { "text/event-stream" } else { "application/json" });
+    let mut builder = match body {
+        Some(_) => http::Request::post(url).header(CONTENT_TYPE, "application/json"),
+        None => http::Request::get(url),
+    };
+    builder = builder.header(ACCEPT, accept);
     for (name, value) in &provider.headers {
-        if !call.headers.iter().any(|(client, _)| client.as_str().eq_ignore_ascii_case(name)) {
+        if !extra.iter().any(|(client, _)| client.as_str().eq_ignore_ascii_case(name)) {
             builder = builder.header(name.as_str(), value.as_str());
         }
     }
-    for (name, value) in call.headers {
+    for (name, value) in extra {
         builder = builder.header(name, value);
     }
     if let Some(key) = key {
@@ -50,7 +76,7 @@ pub fn build_request(call: &Call<'_>, connection: &ResolvedConnection) -> Result
         }
     }
     // Header names/values come from config, validated when the request is built.
-    builder.body(call.body.clone()).map_err(|_| {
+    builder.body(body.unwrap_or_default()).map_err(|_| {
         GatewayError::InvalidRequest(format!("provider '{}' has an invalid base URL or header", provider.id))
     })
 }
@@ -68,7 +94,6 @@ fn percent_encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ResolvedProvider;
     use crate::providers::WireFormat;
 
     fn provider(auth: AuthScheme, chat_path: &str) -> ResolvedProvider {
@@ -82,7 +107,9 @@ mod tests {
             chat_path: chat_path.into(),
             stream_chat_path: None,
             api_version: Some("2024-10-21".into()),
+            models_path: None,
             models: vec![],
+            hidden_models: vec![],
             connections: vec![],
             selection: Default::default(),
             sticky_window: 1,

@@ -23,7 +23,7 @@ pub use clock::Clock;
 pub use config::{ConfigStore, StoreError};
 pub use cooldown::CooldownStore;
 pub use entropy::{Entropy, EntropyError};
-pub use http::{HttpClient, HttpError};
+pub use http::{HttpClient, HttpError, OutboundProxy, ProxyError};
 pub use spawner::Spawner;
 pub use usage::{LoggedBodies, UsageRecord, UsageSink};
 pub use usage_query::UsageQuery;

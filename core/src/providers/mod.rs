@@ -10,6 +10,7 @@ pub use catalog::{CatalogModel, CatalogProvider, catalog, find_catalog_provider}
 
 /// The wire format a client or provider speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum WireFormat {
     OpenaiChat,
@@ -44,6 +45,24 @@ impl WireFormat {
         }
     }
 
+    /// The documented model-list path under the base URL (OpenAI and Anthropic `/models`
+    /// under `/v1`, Gemini `/models` under `/v1beta`, Ollama `/api/tags`).
+    pub fn default_models_path(self) -> &'static str {
+        match self {
+            WireFormat::Ollama => "/api/tags",
+            _ => "/models",
+        }
+    }
+
+    /// Headers every request in this format must carry, unless configured otherwise.
+    pub fn required_headers(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            // https://docs.anthropic.com/en/api/versioning
+            WireFormat::Anthropic => &[("anthropic-version", "2023-06-01")],
+            _ => &[],
+        }
+    }
+
     /// The streamed chat path where it differs from the plain one.
     pub fn default_stream_chat_path(self) -> Option<&'static str> {
         match self {
@@ -64,6 +83,7 @@ impl std::str::FromStr for WireFormat {
 
 /// How a provider expects its API key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthScheme {
     /// `Authorization: Bearer KEY`

@@ -24,6 +24,7 @@ pub enum ComboStrategy {
 
 /// How a provider picks among its accounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum AccountSelection {
     /// Lowest priority number first; the next only when it fails or cools down.

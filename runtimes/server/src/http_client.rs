@@ -1,30 +1,58 @@
 //! `ReqwestHttpClient`: the HttpClient port on a pooled keep-alive reqwest client with
-//! TCP_NODELAY and a connect timeout; bodies stream back chunk by chunk.
+//! TCP_NODELAY and a connect timeout; bodies stream back chunk by chunk. An outbound proxy
+//! (HTTP, HTTPS or SOCKS5) is applied by swapping in a client built with it: requests already
+//! sent keep their connections, the next ones go through the new client.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use omniroute_core::maybe_send::{BoxFuture, boxed};
-use omniroute_core::ports::{HttpClient, HttpError};
+use omniroute_core::ports::{HttpClient, HttpError, OutboundProxy, ProxyError};
 use omniroute_core::{Body, BodyError};
 
 /// Upstream HTTP over reqwest (rustls).
 pub struct ReqwestHttpClient {
-    client: reqwest::Client,
+    client: ArcSwap<reqwest::Client>,
+    connect_timeout: Duration,
 }
 
 impl ReqwestHttpClient {
     pub fn new(connect_timeout: Duration) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(90))
-            // Upstream redirects would re-send API keys to another host.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(ReqwestHttpClient { client })
+        let client = build(connect_timeout, None).map_err(|e| e.to_string())?;
+        Ok(ReqwestHttpClient { client: ArcSwap::from_pointee(client), connect_timeout })
+    }
+}
+
+/// A client, direct (the environment's `HTTPS_PROXY`/`NO_PROXY` apply, as reqwest reads them)
+/// or through `proxy` only.
+fn build(connect_timeout: Duration, proxy: Option<&OutboundProxy>) -> Result<reqwest::Client, ProxyError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(90))
+        // Upstream redirects would re-send API keys to another host.
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(proxy) = proxy {
+        // The URL may hold credentials: reqwest's error would quote it, so it is not passed on.
+        let mut configured = reqwest::Proxy::all(proxy.url.as_str())
+            .map_err(|_| ProxyError::Invalid("the HTTP client does not accept this proxy URL".into()))?;
+        if !proxy.no_proxy.trim().is_empty() {
+            configured = configured.no_proxy(reqwest::NoProxy::from_string(&proxy.no_proxy));
+        }
+        builder = builder.proxy(configured);
+    }
+    builder.build().map_err(|e| ProxyError::Invalid(source_chain(&e.without_url())))
+}
+
+/// A client through a proxy under test, apart from the live one.
+struct StandaloneClient(reqwest::Client);
+
+impl HttpClient for StandaloneClient {
+    fn send(&self, request: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Body>, HttpError>> {
+        boxed(send(self.0.clone(), request))
     }
 }
 
@@ -51,19 +79,34 @@ fn source_chain(err: &dyn std::error::Error) -> String {
     message
 }
 
+async fn send(client: reqwest::Client, request: http::Request<Bytes>) -> Result<http::Response<Body>, HttpError> {
+    let request = reqwest::Request::try_from(request).map_err(|e| HttpError::Other(source_chain(&e.without_url())))?;
+    let response = client.execute(request).await.map_err(map_error)?;
+    let mut builder = http::Response::builder().status(response.status());
+    if let Some(headers) = builder.headers_mut() {
+        *headers = response.headers().clone();
+    }
+    let body = response.bytes_stream().map(|chunk| chunk.map_err(|e| BodyError(source_chain(&e.without_url()))));
+    builder.body(Body::from_stream(body)).map_err(|e| HttpError::Other(e.to_string()))
+}
+
 impl HttpClient for ReqwestHttpClient {
     fn send(&self, request: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Body>, HttpError>> {
-        boxed(async move {
-            let request =
-                reqwest::Request::try_from(request).map_err(|e| HttpError::Other(source_chain(&e.without_url())))?;
-            let response = self.client.execute(request).await.map_err(map_error)?;
-            let mut builder = http::Response::builder().status(response.status());
-            if let Some(headers) = builder.headers_mut() {
-                *headers = response.headers().clone();
-            }
-            let body =
-                response.bytes_stream().map(|chunk| chunk.map_err(|e| BodyError(source_chain(&e.without_url()))));
-            builder.body(Body::from_stream(body)).map_err(|e| HttpError::Other(e.to_string()))
-        })
+        // A cheap handle to the current client (its pool is shared).
+        let client = reqwest::Client::clone(&self.client.load());
+        boxed(send(client, request))
+    }
+
+    fn proxy_supported(&self) -> bool {
+        true
+    }
+
+    fn set_proxy(&self, proxy: Option<&OutboundProxy>) -> Result<(), ProxyError> {
+        self.client.store(Arc::new(build(self.connect_timeout, proxy)?));
+        Ok(())
+    }
+
+    fn through_proxy(&self, proxy: &OutboundProxy) -> Result<Box<dyn HttpClient>, ProxyError> {
+        Ok(Box::new(StandaloneClient(build(self.connect_timeout, Some(proxy))?)))
     }
 }

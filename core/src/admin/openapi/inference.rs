@@ -168,7 +168,7 @@ fn generate_content() {}
     params(("model" = String, Path), ("alt" = Option<String>, Query)), request_body = GenerateContentRequest,
     responses(
         (status = 200, description = "Chunks as SSE or a JSON array", content(
-            (Vec<Object> = "application/json"), (Object = "text/event-stream"))),
+            (Vec<Object> = "application/json"), (String = "text/event-stream"))),
         (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object), (status = 403, body = Object),
         (status = 404, body = Object), (status = 413, body = Object), (status = 429, body = Object),
         (status = 503, body = Object)

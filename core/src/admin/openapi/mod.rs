@@ -6,6 +6,7 @@ mod access;
 mod common;
 mod inference;
 mod operations;
+mod providers;
 mod usage;
 
 use utoipa::OpenApi;
@@ -24,6 +25,7 @@ pub use common::ManagementErrors;
         (name = "inference", description = "The client APIs (OpenAI, Anthropic, Gemini, Ollama)"),
         (name = "auth", description = "Admin login"),
         (name = "keys", description = "Gateway API keys"),
+        (name = "providers", description = "Providers, their accounts and models; probes of real upstreams"),
         (name = "settings", description = "Gateway settings"),
         (name = "audit", description = "The audit log of management changes"),
         (name = "usage", description = "Usage history, logs, per-account usage and key budgets"),
@@ -57,6 +59,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Base::openapi();
     doc.merge(access::Doc::openapi());
     doc.merge(operations::Doc::openapi());
+    doc.merge(providers::Doc::openapi());
     doc.merge(inference::Doc::openapi());
     doc.merge(usage::Doc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
