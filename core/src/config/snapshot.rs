@@ -10,6 +10,7 @@ use crate::config::aliases::AliasTable;
 use crate::config::records::{ComboRecord, ComboSettings, RoutingSettings, StoredConfig, TimeoutOverrides};
 use crate::config::validate::{COMBO_PREFIX, TargetRef};
 use crate::providers::{AuthScheme, CatalogModel, WireFormat, find_catalog_provider};
+use crate::rewrite::RequestEdits;
 use crate::routing::policy::{AccountSelection, ComboStrategy};
 
 /// A provider ready to be called.
@@ -88,6 +89,8 @@ pub struct ConfigSnapshot {
     pub access: AccessIndex,
     /// Every settings document (read through [`ConfigSnapshot::setting`]).
     settings: BTreeMap<String, serde_json::Value>,
+    /// The global system prompt and thinking budget policy, ready for the request path.
+    pub request_edits: RequestEdits,
 }
 
 impl ConfigSnapshot {
@@ -98,6 +101,7 @@ impl ConfigSnapshot {
             routing: stored.routing.clone().unwrap_or_default(),
             access: AccessIndex::build(stored),
             settings: stored.settings.clone(),
+            request_edits: RequestEdits::build(stored),
             ..Default::default()
         };
         for record in &stored.combos {
