@@ -8,6 +8,7 @@
 pub mod cache_api;
 pub mod cached;
 pub mod chat;
+pub mod cors;
 pub mod count_tokens;
 pub mod dispatch;
 pub mod idempotent;
@@ -228,6 +229,9 @@ impl Gateway {
                 _ => crate::admin::respond::error(&err),
             },
         };
+        if access == Access::Inference {
+            cors::add_headers(&self.snapshot().access.security.cors_origins, &parts.headers, response.headers_mut());
+        }
         tracing::debug!(
             request_id = %ctx.request_id,
             method = %parts.method,
@@ -308,6 +312,7 @@ impl Gateway {
             Route::ClearCache => cache_api::clear_cache(self),
             Route::Health => info::health(self),
             Route::Admin => crate::admin::handle(self, ctx, parts, body).await,
+            Route::Preflight => cors::preflight(&self.snapshot().access.security.cors_origins, &parts.headers),
             Route::NotFound(format) => {
                 respond::error(format, &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())))
             }

@@ -59,6 +59,8 @@ pub enum Route {
     Health,
     /// The management API of [`crate::admin`] (`/api/...` besides the above and Ollama's).
     Admin,
+    /// A browser's CORS preflight (`OPTIONS`) of an inference path (see [`super::cors`]).
+    Preflight,
     NotFound(WireFormat),
     MethodNotAllowed(WireFormat),
 }
@@ -88,7 +90,8 @@ impl Route {
             | Route::ProviderModels(_)
             | Route::OllamaTags
             | Route::OllamaVersion => Access::Inference,
-            Route::Health => Access::Public,
+            // Browsers send no credentials with a preflight; it reveals nothing.
+            Route::Health | Route::Preflight => Access::Public,
             Route::Metrics => Access::Metrics,
             Route::Admin if crate::admin::is_public(method, path) => Access::Public,
             Route::Admin
@@ -129,6 +132,18 @@ fn is_management_path(path: &str) -> bool {
 }
 
 pub fn route(method: &Method, path: &str, query: Option<&str>) -> Route {
+    let route = route_path(method, path, query);
+    // `OPTIONS` on a path that takes another method: a preflight, for inference paths only.
+    if *method == Method::OPTIONS
+        && matches!(route, Route::MethodNotAllowed(_))
+        && route.access(method, path) == Access::Inference
+    {
+        return Route::Preflight;
+    }
+    route
+}
+
+fn route_path(method: &Method, path: &str, query: Option<&str>) -> Route {
     let path = path.trim_end_matches('/');
     let path = path.strip_prefix("/api").filter(|p| p.starts_with("/v1")).unwrap_or(path);
     let format = error_format(path);
@@ -316,6 +331,16 @@ mod tests {
         assert_eq!(route(&Method::PATCH, "/api/resilience", None), Route::PatchResilience);
         assert_eq!(route(&Method::POST, "/api/models/availability", None), Route::ModelAvailability);
         assert_eq!(route(&Method::DELETE, "/api/sessions", None), Route::MethodNotAllowed(WireFormat::OpenaiChat));
+    }
+
+    #[test]
+    fn preflights_only_on_inference_paths() {
+        for path in ["/v1/chat/completions", "/v1/messages", "/api/chat", "/v1/models", "/v1beta/models/g:generateContent"] {
+            assert_eq!(route(&Method::OPTIONS, path, None), Route::Preflight, "{path}");
+        }
+        assert_eq!(route(&Method::OPTIONS, "/api/keys", None), Route::Admin, "never on the management API");
+        assert_eq!(route(&Method::OPTIONS, "/api/resilience", None), Route::MethodNotAllowed(WireFormat::OpenaiChat));
+        assert_eq!(route(&Method::OPTIONS, "/v1/nope", None), Route::NotFound(WireFormat::OpenaiChat));
     }
 
     #[test]
