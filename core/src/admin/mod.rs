@@ -1,12 +1,21 @@
 //! The management API (`/api/*` besides the Ollama paths and the routing/telemetry/cache
-//! endpoints of `pipeline`): keys, login, settings, audit log. Every write goes through
-//! [`commit::commit`] (validated, audited, snapshot reloaded).
+//! endpoints of `pipeline`): keys, login, aliases, combos, the model catalog, settings, system
+//! controls, audit log. Every write goes through [`commit::commit`] (validated, audited,
+//! snapshot reloaded).
 
+pub mod aliases_api;
 pub mod audit_api;
 pub mod auth_api;
+pub mod catalog_api;
+pub mod combo_test;
+pub mod combos_api;
 pub mod commit;
 pub mod keys;
 pub mod respond;
+pub mod settings_api;
+pub mod settings_docs_api;
+pub mod system_api;
+pub mod targets;
 
 use http::request::Parts;
 use http::{Method, Response};
@@ -15,6 +24,7 @@ use crate::body::Body;
 use crate::error::GatewayError;
 use crate::pipeline::chat::read_body;
 use crate::pipeline::{Gateway, RequestContext};
+use crate::ports::LifecycleAction;
 
 /// The segments after `/api/` (`["keys", "key_1", "revoke"]`).
 pub fn segments(path: &str) -> Vec<&str> {
@@ -49,6 +59,24 @@ async fn dispatch(
         ["auth", tail @ ..] => auth_api::handle(gateway, ctx, parts, tail, &body).await,
         ["keys", tail @ ..] => keys::handle(gateway, ctx, method, tail, &body).await,
         ["settings", "require-login"] => auth_api::require_login(gateway, ctx, method, &body).await,
+        ["settings"] => settings_api::handle(gateway, ctx, parts, &body).await,
+        ["settings", "ip-filter"] => settings_docs_api::ip_filter(gateway, ctx, method, &body).await,
+        ["settings", "system-prompt"] => settings_docs_api::system_prompt(gateway, ctx, method, &body).await,
+        ["settings", "thinking-budget"] => settings_docs_api::thinking_budget(gateway, ctx, method, &body).await,
+        ["models", "alias", tail @ ..] => {
+            aliases_api::handle(gateway, ctx, method, tail, parts.uri.query(), &body).await
+        }
+        ["models", "catalog"] => match *method {
+            Method::GET => Ok(catalog_api::list(gateway)),
+            _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        },
+        ["combos", tail @ ..] => combos_api::handle(gateway, ctx, method, tail, &body).await,
+        ["init"] => match *method {
+            Method::GET => Ok(system_api::init(gateway)),
+            _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        },
+        ["shutdown"] if *method == Method::POST => system_api::lifecycle(gateway, ctx, LifecycleAction::Shutdown).await,
+        ["restart"] if *method == Method::POST => system_api::lifecycle(gateway, ctx, LifecycleAction::Restart).await,
         ["compliance", "audit-log"] => match *method {
             Method::GET => audit_api::list(gateway, parts.uri.query()).await,
             _ => Err(GatewayError::MethodNotAllowed(method.to_string())),

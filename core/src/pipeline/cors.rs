@@ -76,9 +76,8 @@ pub fn normalize_origin(text: &str) -> Result<String, String> {
     let lower = text.trim_end_matches('/').to_ascii_lowercase();
     let (scheme, host) = lower.split_once("://").ok_or("must be `*` or an origin such as https://app.example.com")?;
     let scheme_ok = !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
-    let host_ok = !host.is_empty()
-        && !host.contains(['/', '?', '#', '@', ' '])
-        && host.chars().all(|c| c.is_ascii_graphic());
+    let host_ok =
+        !host.is_empty() && !host.contains(['/', '?', '#', '@', ' ']) && host.chars().all(|c| c.is_ascii_graphic());
     if scheme_ok && host_ok {
         Ok(lower)
     } else {

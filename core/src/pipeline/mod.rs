@@ -44,7 +44,7 @@ use crate::body::Body;
 use crate::cache::{Idempotency, IdempotencySettings, ResponseCache, ResponseCacheSettings};
 use crate::config::{ConfigSnapshot, FileConfig};
 use crate::error::GatewayError;
-use crate::ports::{Ports, StoreError};
+use crate::ports::{Lifecycle, Ports, StoreError};
 use crate::providers::WireFormat;
 use crate::routing::health::BreakerProfiles;
 use crate::routing::router::Router;
@@ -135,6 +135,8 @@ pub struct Gateway {
     pub login_limiter: LoginLimiter,
     /// When each API key last got in (this instance).
     key_last_used: std::sync::Mutex<HashMap<String, u64>>,
+    /// Shutdown/restart, where the runtime offers them (the native server).
+    lifecycle: std::sync::OnceLock<Arc<dyn Lifecycle>>,
     snapshot: ArcSwap<ConfigSnapshot>,
     next_request: AtomicU64,
     started_us: u64,
@@ -160,6 +162,7 @@ impl Gateway {
             key_limits: KeyRateLimiter::default(),
             login_limiter: LoginLimiter::default(),
             key_last_used: std::sync::Mutex::new(HashMap::new()),
+            lifecycle: std::sync::OnceLock::new(),
             snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,
@@ -203,6 +206,18 @@ impl Gateway {
             clock: self.ports.clock.clone(),
             telemetry: self.telemetry.clone(),
         }
+    }
+
+    /// Lets the management API stop or restart the runtime (set once, by the native server).
+    pub fn set_lifecycle(&self, lifecycle: Arc<dyn Lifecycle>) {
+        if self.lifecycle.set(lifecycle).is_err() {
+            tracing::warn!("a lifecycle hook was already set; keeping the first");
+        }
+    }
+
+    /// The runtime's shutdown/restart hook, if it has one.
+    pub fn lifecycle(&self) -> Option<&Arc<dyn Lifecycle>> {
+        self.lifecycle.get()
     }
 
     /// When the key last got in (this instance), if it has.

@@ -269,7 +269,7 @@ fn error_format(path: &str) -> WireFormat {
 }
 
 /// `%XX` escapes in a path segment (an SDK may encode the `/` of `provider/model`).
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -335,7 +335,9 @@ mod tests {
 
     #[test]
     fn preflights_only_on_inference_paths() {
-        for path in ["/v1/chat/completions", "/v1/messages", "/api/chat", "/v1/models", "/v1beta/models/g:generateContent"] {
+        for path in
+            ["/v1/chat/completions", "/v1/messages", "/api/chat", "/v1/models", "/v1beta/models/g:generateContent"]
+        {
             assert_eq!(route(&Method::OPTIONS, path, None), Route::Preflight, "{path}");
         }
         assert_eq!(route(&Method::OPTIONS, "/api/keys", None), Route::Admin, "never on the management API");

@@ -9,6 +9,7 @@ pub mod config;
 pub mod cooldown;
 pub mod entropy;
 pub mod http;
+pub mod lifecycle;
 pub mod memory;
 pub mod spawner;
 pub mod usage;
@@ -22,6 +23,7 @@ pub use config::{ConfigStore, StoreError};
 pub use cooldown::CooldownStore;
 pub use entropy::{Entropy, EntropyError};
 pub use http::{HttpClient, HttpError};
+pub use lifecycle::{Lifecycle, LifecycleAction};
 pub use spawner::Spawner;
 pub use usage::{UsageRecord, UsageSink};
 
