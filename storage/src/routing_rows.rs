@@ -189,6 +189,12 @@ mod tests {
         assert_eq!((mycorp.selection, mycorp.sticky_window), (AccountSelection::RoundRobin, Some(5)));
         assert_eq!(mycorp.timeouts.first_byte_ms, Some(1500));
         assert_eq!(loaded.routing.unwrap().local_breaker.open_ms, 1000);
+        assert_eq!(loaded.routing_source.as_deref(), Some("config"));
+        // The API's own routing settings say so.
+        let api = RoutingSettings { max_wait_ms: 7, ..Default::default() };
+        store.apply(vec![omniroute_core::config::ConfigChange::PutRouting(api)], None).await.unwrap();
+        let loaded = store.load().await.unwrap();
+        assert_eq!((loaded.routing.map(|r| r.max_wait_ms), loaded.routing_source.as_deref()), (Some(7), Some("api")));
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::admin::audit_api::query_param;
 use crate::admin::commit::{Change, commit, stored};
 use crate::admin::respond::{blame, created, invalid, ok, parse};
 use crate::admin::targets::{check_target, refuse_declared};
@@ -80,7 +81,10 @@ pub async fn handle(
         }
         (&Method::POST | &Method::PUT, []) => put(gateway, ctx, parse(body)?).await,
         (&Method::DELETE, []) => {
-            let alias = query_param(query, "alias").ok_or_else(|| invalid("alias", "is required (?alias=...)"))?;
+            let alias = query_param(query, "alias")
+                .map(|a| percent_decode(&a.replace('+', " ")))
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| invalid("alias", "is required (?alias=...)"))?;
             delete(gateway, ctx, &alias).await
         }
         (&Method::DELETE, [alias]) => delete(gateway, ctx, &percent_decode(alias)).await,
@@ -133,14 +137,4 @@ async fn delete(gateway: &Gateway, ctx: &RequestContext, alias: &str) -> Result<
     };
     commit(gateway, ctx, change).await.map_err(blame("alias"))?;
     Ok(ok(&AliasDeleted { deleted: true, alias: alias.to_owned() }))
-}
-
-/// One query parameter, percent-decoded (`+` is a space).
-pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    query?
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| percent_decode(&value.replace('+', " ")))
-        .filter(|v| !v.is_empty())
 }
