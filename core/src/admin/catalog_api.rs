@@ -87,7 +87,7 @@ fn entry(provider: &str, model: &CatalogModel, custom: bool) -> ModelEntry {
         context_length: model.context,
         max_output: model.max_output,
         capabilities: model.capabilities.clone(),
-        pricing: priced.then(|| Pricing {
+        pricing: priced.then_some(Pricing {
             input: model.input_price,
             output: model.output_price,
             cached_input: model.cached_input_price,

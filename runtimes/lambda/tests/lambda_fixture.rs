@@ -47,7 +47,7 @@ async fn cold_start(mock: &MockUpstream) -> Sandbox {
     let settings = settings::from_env(&env).unwrap();
     assert_eq!(settings.data_dir, data_dir.path());
     let booted = bootstrap(&settings, &env).await.expect("bootstrap");
-    Sandbox { handler: LambdaHandler::new(&booted), booted, data_dir: data_dir }
+    Sandbox { handler: LambdaHandler::new(&booted), booted, data_dir }
 }
 
 /// Every data frame of `body`, one entry per frame.
