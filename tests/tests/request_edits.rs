@@ -93,13 +93,7 @@ async fn the_system_prompt_reaches_every_provider_format_first() {
     assert_eq!(upstream_system("anthropic", &last(&mock).json()), [format!("{PROMPT}\n\n{CLIENT_SYSTEM}")]);
 
     // A request without a system prompt gets ours alone.
-    let plain = http
-        .post(gw.url("/v1/chat/completions"))
-        .json(&json!({"model": "openai/gpt-mock", "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(plain.status(), 200);
+    assert_eq!(gw.chat("openai/gpt-mock").await.0, 200);
     let upstream = last(&mock).json();
     assert_eq!(upstream["messages"], json!([{"role": "system", "content": PROMPT}, {"role": "user", "content": "hi"}]));
 
@@ -199,13 +193,7 @@ async fn thinking_budget_modes_shape_the_upstream_reasoning() {
 
     // A request that asks for no reasoning gets none, whatever the mode.
     put(&gw, "/api/settings/thinking-budget", budget("fixed", 9000)).await;
-    let plain = http
-        .post(gw.url("/v1/chat/completions"))
-        .json(&json!({"model": "anthropic/gpt-mock", "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(plain.status(), 200);
+    assert_eq!(gw.chat("anthropic/gpt-mock").await.0, 200);
     assert!(last(&mock).json().get("thinking").is_none());
     gw.stop().await;
 }

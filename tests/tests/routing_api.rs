@@ -3,20 +3,13 @@
 //! invalid field is a 400 naming it; the config file's rows are read-only; nobody without the
 //! right credential gets in.
 
-use omniroute_tests::gateway::TestGateway;
+use omniroute_tests::gateway::{TestGateway, provider_env};
 use omniroute_tests::mock_upstream::{MOCK_TEXT, MockUpstream};
 use serde_json::{Value, json};
 
 /// Providers from env vars only: no config file, nothing routed yet.
 async fn empty_gateway(mock: &MockUpstream) -> TestGateway {
-    let env = [
-        ("OPENAI_API_KEY", "sk-test".to_owned()),
-        ("OPENAI_BASE_URL", mock.base_url()),
-        ("ANTHROPIC_API_KEY", "sk-ant-test".to_owned()),
-        ("ANTHROPIC_BASE_URL", mock.base_url()),
-        ("GEMINI_API_KEY", "gemini-test".to_owned()),
-        ("GEMINI_BASE_URL", mock.gemini_base_url()),
-    ];
+    let env = provider_env(mock);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     TestGateway::start("", &env).await
 }
@@ -31,24 +24,13 @@ async fn send(gw: &TestGateway, method: &str, path: &str, body: Option<Value>) -
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn chat(gw: &TestGateway, model: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(gw.url("/v1/chat/completions"))
-        .json(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aliases_and_combos_built_over_http_serve_chat() {
     let mock = MockUpstream::start();
     let gw = empty_gateway(&mock).await;
     assert_eq!(send(&gw, "GET", "/api/combos", None).await, (200, json!({"combos": [], "total": 0})));
     assert_eq!(send(&gw, "GET", "/api/models/alias", None).await.1["list"], json!([]));
-    assert_eq!(chat(&gw, "fast").await.0, 400, "nothing is called `fast` yet");
+    assert_eq!(gw.chat("fast").await.0, 400, "nothing is called `fast` yet");
 
     let (status, combo) = send(
         &gw,
@@ -75,20 +57,20 @@ async fn aliases_and_combos_built_over_http_serve_chat() {
 
     // The combo falls back past the failing target; the glob alias reaches the combo.
     for model in ["fast", "combo/fast", "gpt-4-turbo"] {
-        let (status, answer) = chat(&gw, model).await;
+        let (status, answer) = gw.chat(model).await;
         assert_eq!(status, 200, "{model}: {answer}");
         assert_eq!(answer["choices"][0]["message"]["content"], MOCK_TEXT);
         let upstream = mock.last_request();
         assert_eq!((upstream.path.as_str(), upstream.json()["model"].clone()), ("/v1/messages", json!("claude-mock")));
     }
-    assert_eq!(chat(&gw, "smart").await.0, 200);
+    assert_eq!(gw.chat("smart").await.0, 200);
     assert!(mock.last_request().path.starts_with("/v1beta/models/gemini-mock:generateContent"));
 
     // Replace, patch, rename, list.
     let (status, replaced) =
         send(&gw, "PUT", "/api/models/alias", Some(json!({"alias": "smart", "model": "openai/gpt-mock"}))).await;
     assert_eq!((status, replaced["model"].clone()), (200, json!("openai/gpt-mock")));
-    assert_eq!(chat(&gw, "smart").await.0, 200);
+    assert_eq!(gw.chat("smart").await.0, 200);
     assert_eq!(mock.last_request().path, "/v1/chat/completions");
     let (status, patched) =
         send(&gw, "PATCH", "/api/combos/fast", Some(json!({"strategy": "weighted", "config": {"retryDelayMs": 5}})))
@@ -107,7 +89,7 @@ async fn aliases_and_combos_built_over_http_serve_chat() {
         send(&gw, "PUT", "/api/combos/fast", Some(json!({"name": "quick", "models": ["anthropic/claude-mock"]}))).await;
     assert_eq!((status, renamed["id"].clone(), renamed["strategy"].clone()), (200, json!("quick"), json!("priority")));
     assert_eq!(send(&gw, "GET", "/api/combos/fast", None).await.0, 404);
-    assert_eq!(chat(&gw, "quick").await.0, 200);
+    assert_eq!(gw.chat("quick").await.0, 200);
     let (_, aliases) = send(&gw, "GET", "/api/models/alias", None).await;
     assert_eq!(aliases["aliases"], json!({"gpt-4*": "openai/gpt-mock", "smart": "openai/gpt-mock"}));
 
@@ -123,7 +105,7 @@ async fn aliases_and_combos_built_over_http_serve_chat() {
         (200, json!({"deleted": true, "alias": "smart"}))
     );
     assert_eq!(send(&gw, "DELETE", "/api/models/alias/smart", None).await.0, 404);
-    assert_eq!(chat(&gw, "quick").await.0, 400);
+    assert_eq!(gw.chat("quick").await.0, 400);
 
     // Every write is in the audit log, with who did it.
     let (_, log) = send(&gw, "GET", "/api/compliance/audit-log?limit=50", None).await;

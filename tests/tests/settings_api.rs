@@ -48,16 +48,7 @@ async fn general_settings_read_replace_and_merge() {
                            "localBreaker": {"failureThreshold": 3, "windowMs": 10000, "openMs": 5000, "halfOpenProbes": 1}}})
     );
     // PATCH merges; a bare model nothing lists now goes to the default.
-    assert_eq!(
-        reqwest::Client::new()
-            .post(gw.url("/v1/chat/completions"))
-            .json(&json!({"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]}))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        400
-    );
+    assert_eq!(gw.chat("no-such-model").await.0, 400);
     let patch = json!({"metricsPublic": true, "corsOrigins": ["https://App.example.com/"],
                        "routing": {"defaultModel": "openai/gpt-mock", "breaker": {"openMs": 1000}}});
     let (status, merged) = send(&gw, "PATCH", "/api/settings", Some(patch)).await;
@@ -69,16 +60,8 @@ async fn general_settings_read_replace_and_merge() {
     );
     assert_eq!(merged["requireLogin"], true);
     assert_eq!(send(&gw, "GET", "/api/settings", None).await.1, merged, "GET shows what was stored");
-    let answer: Value = reqwest::Client::new()
-        .post(gw.url("/v1/chat/completions"))
-        .json(&json!({"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(answer["choices"][0]["message"]["content"], MOCK_TEXT);
+    let (status, answer) = gw.chat("no-such-model").await;
+    assert_eq!((status, answer["choices"][0]["message"]["content"].clone()), (200, json!(MOCK_TEXT)));
     assert_eq!(reqwest::get(gw.url("/metrics")).await.unwrap().status(), 200, "metricsPublic took effect");
     // PATCH null resets a field; PUT replaces the whole document (absent: the defaults).
     let (_, reset) = send(&gw, "PATCH", "/api/settings", Some(json!({"routing": {"defaultModel": null}}))).await;

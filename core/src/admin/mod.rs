@@ -60,9 +60,9 @@ async fn dispatch(
         ["keys", tail @ ..] => keys::handle(gateway, ctx, method, tail, &body).await,
         ["settings", "require-login"] => auth_api::require_login(gateway, ctx, method, &body).await,
         ["settings"] => settings_api::handle(gateway, ctx, parts, &body).await,
-        ["settings", "ip-filter"] => settings_docs_api::ip_filter(gateway, ctx, method, &body).await,
-        ["settings", "system-prompt"] => settings_docs_api::system_prompt(gateway, ctx, method, &body).await,
-        ["settings", "thinking-budget"] => settings_docs_api::thinking_budget(gateway, ctx, method, &body).await,
+        ["settings", name @ ("ip-filter" | "system-prompt" | "thinking-budget")] => {
+            settings_docs_api::handle(gateway, ctx, method, name, &body).await
+        }
         ["models", "alias", tail @ ..] => {
             aliases_api::handle(gateway, ctx, method, tail, parts.uri.query(), &body).await
         }

@@ -22,7 +22,9 @@ use crate::pipeline::{Gateway, RequestContext};
 
 const MAX_ORIGINS: usize = 100;
 
-/// The general settings document.
+/// The general settings document. The security fields are spelled out rather than flattened
+/// from [`SecuritySettings`]: serde cannot refuse unknown fields of a flattened struct, and a
+/// typo here must be a 400, not a setting silently ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]

@@ -21,52 +21,65 @@ const MAX_PROMPT_CHARS: usize = 100_000;
 /// The largest thinking budget the policy may set or allow.
 const MAX_BUDGET_TOKENS: u32 = 1_000_000;
 
-/// `GET`/`PUT` of one document: `check` turns the wanted document into the one stored.
-async fn document<T>(
+/// `/api/settings/{name}` for the documents above.
+pub async fn handle(
     gateway: &Gateway,
     ctx: &RequestContext,
     method: &Method,
+    name: &str,
     body: &[u8],
-    key: &'static str,
-    action: &'static str,
-    check: impl FnOnce(T) -> Result<T, GatewayError>,
-) -> Result<Response<Body>, GatewayError>
-where
-    T: Serialize + DeserializeOwned + Default + PartialEq,
-{
-    let current: T = gateway.snapshot().setting(key);
-    match *method {
-        Method::GET => Ok(ok(&current)),
-        Method::PUT => {
-            let wanted = check(parse(body)?)?;
-            if wanted != current {
-                let value = serde_json::to_value(&wanted).map_err(|_| GatewayError::Internal)?;
-                let change = Change {
-                    action,
-                    target: key.into(),
-                    before: serde_json::to_value(&current).ok(),
-                    after: Some(value.clone()),
-                    changes: vec![ConfigChange::PutSetting { key: key.into(), value }],
-                };
-                commit(gateway, ctx, change).await?;
-            }
-            Ok(ok(&wanted))
+) -> Result<Response<Body>, GatewayError> {
+    let call = Call { gateway, ctx, method, body };
+    match name {
+        "ip-filter" => call.document(keys::IP_FILTER, "settings.ip_filter", |w| check_ip_filter(w, ctx)).await,
+        "system-prompt" => call.document(keys::SYSTEM_PROMPT, "settings.system_prompt", check_system_prompt).await,
+        "thinking-budget" => {
+            call.document(keys::THINKING_BUDGET, "settings.thinking_budget", check_thinking_budget).await
         }
-        _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        _ => Err(GatewayError::NotFound(format!("/api/settings/{name}"))),
     }
 }
 
-/// `/api/settings/ip-filter`.
-pub async fn ip_filter(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    document(gateway, ctx, method, body, keys::IP_FILTER, "settings.ip_filter", |wanted: IpFilterSettings| {
-        check_ip_filter(wanted, ctx)
-    })
-    .await
+struct Call<'a> {
+    gateway: &'a Gateway,
+    ctx: &'a RequestContext,
+    method: &'a Method,
+    body: &'a [u8],
+}
+
+impl Call<'_> {
+    /// `GET`/`PUT` of the document under `key`: `check` turns the wanted document into the
+    /// one stored (or names the field at fault).
+    async fn document<T>(
+        &self,
+        key: &'static str,
+        action: &'static str,
+        check: impl FnOnce(T) -> Result<T, GatewayError>,
+    ) -> Result<Response<Body>, GatewayError>
+    where
+        T: Serialize + DeserializeOwned + Default + PartialEq,
+    {
+        let current: T = self.gateway.snapshot().setting(key);
+        match *self.method {
+            Method::GET => Ok(ok(&current)),
+            Method::PUT => {
+                let wanted = check(parse(self.body)?)?;
+                if wanted != current {
+                    let value = serde_json::to_value(&wanted).map_err(|_| GatewayError::Internal)?;
+                    let change = Change {
+                        action,
+                        target: key.into(),
+                        before: serde_json::to_value(&current).ok(),
+                        after: Some(value.clone()),
+                        changes: vec![ConfigChange::PutSetting { key: key.into(), value }],
+                    };
+                    commit(self.gateway, self.ctx, change).await?;
+                }
+                Ok(ok(&wanted))
+            }
+            _ => Err(GatewayError::MethodNotAllowed(self.method.to_string())),
+        }
+    }
 }
 
 fn check_ip_filter(mut wanted: IpFilterSettings, ctx: &RequestContext) -> Result<IpFilterSettings, GatewayError> {
@@ -106,57 +119,20 @@ fn check_ip_filter(mut wanted: IpFilterSettings, ctx: &RequestContext) -> Result
     Ok(wanted)
 }
 
-/// `/api/settings/system-prompt`.
-pub async fn system_prompt(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    document(
-        gateway,
-        ctx,
-        method,
-        body,
-        keys::SYSTEM_PROMPT,
-        "settings.system_prompt",
-        |wanted: SystemPromptSettings| {
-            if wanted.prompt.chars().count() > MAX_PROMPT_CHARS {
-                return Err(invalid("prompt", format!("at most {MAX_PROMPT_CHARS} characters")));
-            }
-            if wanted.enabled && wanted.prompt.trim().is_empty() {
-                return Err(invalid("prompt", "must not be empty when the system prompt is enabled"));
-            }
-            Ok(wanted)
-        },
-    )
-    .await
+fn check_system_prompt(wanted: SystemPromptSettings) -> Result<SystemPromptSettings, GatewayError> {
+    if wanted.prompt.chars().count() > MAX_PROMPT_CHARS {
+        return Err(invalid("prompt", format!("at most {MAX_PROMPT_CHARS} characters")));
+    }
+    if wanted.enabled && wanted.prompt.trim().is_empty() {
+        return Err(invalid("prompt", "must not be empty when the system prompt is enabled"));
+    }
+    Ok(wanted)
 }
 
-/// `/api/settings/thinking-budget`.
-pub async fn thinking_budget(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    document(
-        gateway,
-        ctx,
-        method,
-        body,
-        keys::THINKING_BUDGET,
-        "settings.thinking_budget",
-        |wanted: ThinkingBudgetSettings| {
-            let needs_budget = matches!(wanted.mode, ThinkingMode::Fixed | ThinkingMode::Cap);
-            if needs_budget && !(1..=MAX_BUDGET_TOKENS).contains(&wanted.budget_tokens) {
-                return Err(invalid(
-                    "budgetTokens",
-                    format!("must be 1 to {MAX_BUDGET_TOKENS} in `fixed` and `cap` modes"),
-                ));
-            }
-            Ok(wanted)
-        },
-    )
-    .await
+fn check_thinking_budget(wanted: ThinkingBudgetSettings) -> Result<ThinkingBudgetSettings, GatewayError> {
+    let needs_budget = matches!(wanted.mode, ThinkingMode::Fixed | ThinkingMode::Cap);
+    if needs_budget && !(1..=MAX_BUDGET_TOKENS).contains(&wanted.budget_tokens) {
+        return Err(invalid("budgetTokens", format!("must be 1 to {MAX_BUDGET_TOKENS} in `fixed` and `cap` modes")));
+    }
+    Ok(wanted)
 }

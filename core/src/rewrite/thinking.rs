@@ -104,6 +104,22 @@ impl Edit {
         }
     }
 
+    /// The `effort` field of `object` under this policy (`default`: what an absent one means).
+    /// Returns whether it changed.
+    fn set_effort(&self, object: &mut Map<String, Value>, default: Option<&str>) -> bool {
+        let effort = object.get("effort").and_then(Value::as_str).or(default).map(str::to_owned);
+        if effort.as_deref() == Some("none") {
+            return false;
+        }
+        match self.level(effort.as_deref()) {
+            Some(level) => {
+                object.insert("effort".into(), json!(level));
+                true
+            }
+            None => false,
+        }
+    }
+
     /// A token budget under this policy (`-1`, "dynamic", counts as unbounded).
     fn budget(&self, budget: i64) -> i64 {
         let n = i64::try_from(self.n).unwrap_or(i64::MAX);
@@ -135,12 +151,7 @@ impl Edit {
                     reasoning.insert("max_tokens".into(), json!(self.budget(budget)));
                 }
                 None => {
-                    let effort = reasoning.get("effort").and_then(Value::as_str).map(str::to_owned);
-                    if effort.as_deref() != Some("none")
-                        && let Some(level) = self.level(effort.as_deref())
-                    {
-                        reasoning.insert("effort".into(), json!(level));
-                    }
+                    self.set_effort(&mut reasoning, None);
                 }
             }
             body.set("reasoning", &Value::Object(reasoning))?;
@@ -155,11 +166,7 @@ impl Edit {
             body.remove("reasoning");
             return Ok(());
         }
-        let effort = reasoning.get("effort").and_then(Value::as_str).map(str::to_owned);
-        if effort.as_deref() != Some("none")
-            && let Some(level) = self.level(effort.as_deref())
-        {
-            reasoning.insert("effort".into(), json!(level));
+        if self.set_effort(&mut reasoning, None) {
             body.set("reasoning", &Value::Object(reasoning))?;
         }
         Ok(())
@@ -212,9 +219,7 @@ impl Edit {
             Some(Value::Object(config)) => config,
             _ => Map::new(),
         };
-        let effort = config.get("effort").and_then(Value::as_str).unwrap_or("high").to_owned();
-        if let Some(level) = self.level(Some(&effort)) {
-            config.insert("effort".into(), json!(level));
+        if self.set_effort(&mut config, Some("high")) {
             body.set("output_config", &Value::Object(config))?;
         }
         Ok(())
