@@ -27,9 +27,9 @@ pub enum GatewayError {
     /// No route for this method and path.
     #[error("no route for {0}")]
     NotFound(String),
-    /// The path exists but not with this method.
-    #[error("method {0} is not allowed here")]
-    MethodNotAllowed(String),
+    /// The path exists but not with this method; `allowed` goes to the `Allow` header.
+    #[error("method {method} is not allowed here (allowed: {allowed})")]
+    MethodNotAllowed { method: String, allowed: &'static str },
     /// Every upstream attempt failed before an HTTP response (connect error, timeout).
     #[error("{0}")]
     UpstreamUnavailable(String),
@@ -60,6 +60,11 @@ pub enum GatewayError {
 }
 
 impl GatewayError {
+    /// A 405 for `method`, naming the methods the path takes (`"GET, POST"`).
+    pub fn method_not_allowed(method: &http::Method, allowed: &'static str) -> GatewayError {
+        GatewayError::MethodNotAllowed { method: method.to_string(), allowed }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             GatewayError::InvalidRequest(_)
@@ -75,7 +80,7 @@ impl GatewayError {
             GatewayError::NoAccount(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
-            GatewayError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -92,7 +97,7 @@ impl GatewayError {
             GatewayError::NoAccount(_) => "no_account",
             GatewayError::Unsupported(_) => "unsupported_format",
             GatewayError::NotFound(_) => "not_found",
-            GatewayError::MethodNotAllowed(_) => "method_not_allowed",
+            GatewayError::MethodNotAllowed { .. } => "method_not_allowed",
             GatewayError::UpstreamUnavailable(_) => "upstream_unavailable",
             GatewayError::UpstreamTimeout(_) => "upstream_timeout",
             GatewayError::RateLimited { .. } => "rate_limited",

@@ -172,15 +172,19 @@ impl LibsqlConfigStore {
 
     async fn apply_inner(&self, changes: Vec<ConfigChange>, audit: Option<AuditEntry>) -> Result<u64, StoreError> {
         let tx = self.db.connection().transaction().await.map_err(store_err("starting a change"))?;
+        // An audit entry alone (a failed login) changes no config: readers need not reload.
+        let bump = !changes.is_empty();
         for change in changes {
             config_writes::apply_change(&tx, &self.secrets, change).await?;
         }
         if let Some(entry) = &audit {
             config_writes::append_audit(&tx, entry).await?;
         }
-        tx.execute("UPDATE config_version SET version = version + 1 WHERE id = 1", ())
-            .await
-            .map_err(store_err("bumping config version"))?;
+        if bump {
+            tx.execute("UPDATE config_version SET version = version + 1 WHERE id = 1", ())
+                .await
+                .map_err(store_err("bumping config version"))?;
+        }
         tx.commit().await.map_err(store_err("committing a change"))?;
         self.version_inner().await
     }

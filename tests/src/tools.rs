@@ -62,3 +62,12 @@ pub async fn wait_for_http(url: &str, limit: Duration) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// The schemathesis CLI, installed by `scripts/test` in a venv of its own.
+pub fn schemathesis() -> PathBuf {
+    let path = std::env::var_os("OMNIROUTE_SCHEMATHESIS")
+        .map(PathBuf::from)
+        .expect("OMNIROUTE_SCHEMATHESIS is not set; run the tests through scripts/test, which installs schemathesis");
+    assert!(path.exists(), "{} does not exist; rerun scripts/test", path.display());
+    path
+}

@@ -215,7 +215,7 @@ pub async fn require_login(
     let current = snapshot.access.security.clone();
     match *method {
         Method::GET => Ok(ok(&RequireLogin { require_login: current.require_login })),
-        Method::PUT | Method::PATCH => {
+        Method::PUT => {
             let request: RequireLogin = parse(body)?;
             if !request.require_login && snapshot.access.password_hash.is_none() {
                 // Harmless, but worth saying: with login off, anyone reaching /api gets in.
@@ -225,7 +225,7 @@ pub async fn require_login(
             put_security(gateway, ctx, &current, updated).await?;
             Ok(ok(&request))
         }
-        _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        _ => Err(GatewayError::method_not_allowed(method, "GET, PUT")),
     }
 }
 
@@ -294,9 +294,9 @@ pub async fn handle(
         (&Method::POST, ["logout"]) => logout(gateway, parts).await,
         (&Method::GET, ["status"]) => Ok(status(gateway, parts)),
         (&Method::PUT, ["password"]) => change_password(gateway, ctx, body).await,
-        (method, ["login" | "logout" | "status" | "password"]) => {
-            Err(GatewayError::MethodNotAllowed(method.to_string()))
-        }
+        (method, ["login" | "logout"]) => Err(GatewayError::method_not_allowed(method, "POST")),
+        (method, ["status"]) => Err(GatewayError::method_not_allowed(method, "GET")),
+        (method, ["password"]) => Err(GatewayError::method_not_allowed(method, "PUT")),
         _ => Err(super::not_found(rest)),
     }
 }

@@ -8,7 +8,6 @@ use crate::admin::commit::{Change, commit};
 use crate::admin::respond::{created, invalid, ok, parse, parse_timestamp, timestamp};
 use crate::auth::tokens::{SHOWN_PREFIX_LEN, new_api_key, new_id, sha256_hex};
 use crate::body::Body;
-use crate::config::aliases::check_pattern;
 use crate::config::{ApiKeyRecord, ConfigChange, KeyBudget, KeyRole};
 use crate::error::GatewayError;
 use crate::pipeline::{Gateway, RequestContext};
@@ -22,7 +21,6 @@ pub struct KeyView {
     pub name: String,
     /// The key's first characters (`sk-omni-3f9a1c`).
     pub prefix: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "user"))]
     pub role: KeyRole,
     pub created_at: String,
     pub expires_at: Option<String>,
@@ -34,7 +32,6 @@ pub struct KeyView {
     pub requests_per_minute: Option<u32>,
     pub requests_per_day: Option<u32>,
     pub no_log: bool,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub budget: Option<KeyBudget>,
 }
 
@@ -87,27 +84,44 @@ pub struct Deleted {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct KeyInput {
+    /// Required on create.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100, pattern = r"\S"))]
     pub name: Option<String>,
     /// `user` (inference only, the default) or `admin` (also the management API).
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub role: Option<KeyRole>,
-    /// RFC 3339; `null` removes the expiry on update.
+    /// RFC 3339 (a past time expires the key at once); `null` removes the expiry.
     #[serde(default, deserialize_with = "double_option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub expires_at: Option<Option<String>>,
     pub is_active: Option<bool>,
-    /// Model globs (`gpt-4*`, `anthropic/*`); empty allows every model.
-    pub allowed_models: Option<Vec<String>>,
+    /// Model globs (`gpt-4*`, `anthropic/*`, `?` one character); empty allows every model.
+    #[cfg_attr(feature = "openapi", schema(max_items = 100, inline))]
+    pub allowed_models: Option<Vec<ModelGlob>>,
     /// Provider ids; empty allows every provider.
-    pub allowed_providers: Option<Vec<String>>,
+    #[cfg_attr(feature = "openapi", schema(max_items = 100, inline))]
+    pub allowed_providers: Option<Vec<ProviderId>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>, minimum = 1))]
     pub requests_per_minute: Option<Option<u32>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>, minimum = 1))]
     pub requests_per_day: Option<Option<u32>>,
     pub no_log: Option<bool>,
 }
+
+/// A model glob: no blanks or control characters, at most 256 characters.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(pattern = r"^[^\s\x00-\x1f\x7f-\x9f]{1,256}$"))]
+#[serde(transparent)]
+pub struct ModelGlob(pub String);
+
+/// A provider id: letters, digits, `-`, `_`, `.`; at most 64 characters.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
+#[serde(transparent)]
+pub struct ProviderId(pub String);
 
 /// `null` → `Some(None)` (clear), absent → `None` (keep).
 fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
@@ -123,7 +137,7 @@ const MAX_LIST: usize = 100;
 
 impl KeyInput {
     /// Applies the fields to `key`, checking each.
-    fn apply(self, key: &mut ApiKeyRecord, now_ms: u64) -> Result<(), GatewayError> {
+    fn apply(self, key: &mut ApiKeyRecord) -> Result<(), GatewayError> {
         if let Some(name) = self.name {
             let name = name.trim().to_owned();
             if name.is_empty() || name.chars().count() > MAX_NAME {
@@ -135,25 +149,24 @@ impl KeyInput {
             key.role = role;
         }
         if let Some(expires) = self.expires_at {
-            key.expires_ms = match expires {
-                Some(text) => {
-                    let at = parse_timestamp("expiresAt", &text)?;
-                    if at <= now_ms {
-                        return Err(invalid("expiresAt", "must be in the future"));
-                    }
-                    Some(at)
-                }
-                None => None,
-            };
+            key.expires_ms = expires.map(|text| parse_timestamp("expiresAt", &text)).transpose()?;
         }
         if let Some(active) = self.is_active {
             key.active = active;
         }
         if let Some(models) = self.allowed_models {
-            check_list("allowedModels", &models, check_pattern)?;
+            let models: Vec<String> = models.into_iter().map(|m| m.0).collect();
+            check_list("allowedModels", &models, |m| {
+                if m.is_empty() || m.chars().count() > 256 || m.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    Err("must be a model name or glob without blanks, at most 256 characters".into())
+                } else {
+                    Ok(())
+                }
+            })?;
             key.allowed_models = models;
         }
         if let Some(providers) = self.allowed_providers {
+            let providers: Vec<String> = providers.into_iter().map(|p| p.0).collect();
             check_list("allowedProviders", &providers, |p| {
                 if p.is_empty() || p.len() > 64 || !p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
                     Err("must be a provider id (letters, digits, '-', '_', '.')".into())
@@ -232,7 +245,9 @@ pub async fn handle(
                 .await?;
             Ok(ok(&Deleted { deleted: true, id: key.id }))
         }
-        (_, [] | [_] | [_, "revoke"]) => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        (_, []) => Err(GatewayError::method_not_allowed(method, "GET, POST")),
+        (_, [_]) => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH, DELETE")),
+        (_, [_, "revoke"]) => Err(GatewayError::method_not_allowed(method, "POST")),
         _ => Err(super::not_found(rest)),
     }
 }
@@ -265,7 +280,7 @@ async fn create(gateway: &Gateway, ctx: &RequestContext, body: &[u8]) -> Result<
         no_log: false,
         budget: None,
     };
-    input.apply(&mut key, now_ms)?;
+    input.apply(&mut key)?;
     let shown = view(gateway, &key);
     let changes = vec![ConfigChange::PutApiKey(key.clone())];
     let after = serde_json::to_value(&shown).ok();
@@ -282,7 +297,7 @@ async fn update(
 ) -> Result<Response<Body>, GatewayError> {
     let mut key = find(gateway, id)?;
     let before = serde_json::to_value(view(gateway, &key)).ok();
-    input.apply(&mut key, gateway.ports.clock.now_unix_ms())?;
+    input.apply(&mut key)?;
     let shown = view(gateway, &key);
     let changes = vec![ConfigChange::PutApiKey(key.clone())];
     let after = serde_json::to_value(&shown).ok();

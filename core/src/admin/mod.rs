@@ -11,6 +11,8 @@ pub mod combo_test;
 pub mod combos_api;
 pub mod commit;
 pub mod keys;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod respond;
 pub mod settings_api;
 pub mod settings_docs_api;
@@ -79,7 +81,12 @@ async fn dispatch(
         ["restart"] if *method == Method::POST => system_api::lifecycle(gateway, ctx, LifecycleAction::Restart).await,
         ["compliance", "audit-log"] => match *method {
             Method::GET => audit_api::list(gateway, parts.uri.query()).await,
-            _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+            _ => Err(GatewayError::method_not_allowed(method, "GET")),
+        },
+        #[cfg(feature = "openapi")]
+        ["openapi", "spec"] => match *method {
+            Method::GET => Ok(openapi::spec()),
+            _ => Err(GatewayError::method_not_allowed(method, "GET")),
         },
         _ => Err(not_found(&rest)),
     }

@@ -63,8 +63,14 @@ pub fn error(err: &GatewayError) -> Response<Body> {
     };
     let mut response =
         pipeline_respond::json(err.status(), Bytes::from(serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())));
-    if let GatewayError::RateLimited { retry_after_secs, .. } = err {
-        response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_secs));
+    match err {
+        GatewayError::RateLimited { retry_after_secs, .. } => {
+            response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_secs));
+        }
+        GatewayError::MethodNotAllowed { allowed, .. } => {
+            response.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static(allowed));
+        }
+        _ => {}
     }
     response
 }
@@ -84,16 +90,12 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, GatewayError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(GatewayError::InvalidRequest("a JSON body is required".into()));
     }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let mut value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| GatewayError::InvalidRequest(format!("request body is not valid JSON: {e}")))?;
+    integral_numbers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                return GatewayError::InvalidRequest(format!("request body is not valid JSON: {inner}"));
-            }
-            _ => inner.to_string(),
-        };
+        let message = e.into_inner().to_string();
         // serde's message ends with " at line L column C"; the field is what matters here.
         let message = match message.rfind(" at line ") {
             Some(at) => message[..at].to_owned(),
@@ -102,6 +104,28 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, GatewayError> {
         let field = if path == "." { field_in_message(&message).unwrap_or_else(|| "body".into()) } else { path };
         GatewayError::InvalidField { field, message }
     })
+}
+
+/// JSON has one number type: `5.0` is the integer 5 (as JSON Schema's `integer` says), so
+/// integral floats become integers before typed fields read them.
+pub fn integral_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+            {
+                // `u64::MAX as f64` is 2^64 itself, one past the range.
+                if f >= 0.0 && f < u64::MAX as f64 {
+                    *value = serde_json::Value::from(f as u64);
+                } else if f < 0.0 && f >= i64::MIN as f64 {
+                    *value = serde_json::Value::from(f as i64);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 /// serde names a missing or unknown top-level field in backticks.
@@ -159,10 +183,10 @@ pub fn timestamp(ms: u64) -> String {
     crate::formats::ollama::time::format_rfc3339(ms / 1000)
 }
 
-/// RFC 3339 → Unix ms.
+/// RFC 3339 → Unix ms (instants before 1970 are 0: long past either way).
 pub fn parse_timestamp(field: &str, text: &str) -> Result<u64, GatewayError> {
-    crate::formats::ollama::time::parse_rfc3339(text)
-        .map(|secs| secs * 1000)
+    crate::formats::ollama::time::parse_rfc3339_signed(text)
+        .map(|secs| u64::try_from(secs).unwrap_or(0).saturating_mul(1000))
         .ok_or_else(|| invalid(field, "must be an RFC 3339 timestamp such as 2027-01-31T00:00:00Z"))
 }
 
@@ -200,6 +224,12 @@ mod tests {
         assert_eq!(field(r#"{"name":"a","inner":{"limit":"x"}}"#), "inner.limit");
         assert_eq!(field(r#"{"name":5}"#), "name");
         assert!(matches!(parse::<Sample>(b"{"), Err(GatewayError::InvalidRequest(_))));
+        #[derive(Debug, serde::Deserialize)]
+        struct Count {
+            n: u32,
+        }
+        assert_eq!(parse::<Count>(br#"{"n": 5.0}"#).unwrap().n, 5, "an integral float is an integer");
+        assert!(parse::<Count>(br#"{"n": 5.5}"#).is_err());
         assert!(matches!(parse::<Sample>(b""), Err(GatewayError::InvalidRequest(_))));
     }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a gateway API key may reach.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum KeyRole {
     /// Inference only (`/v1/*` and the other client formats).
@@ -16,6 +17,7 @@ pub enum KeyRole {
 
 /// How often a budget resets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum BudgetPeriod {
     #[default]
@@ -26,6 +28,7 @@ pub enum BudgetPeriod {
 
 /// A spending limit of one key, in USD per period.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyBudget {
     pub limit_usd: f64,
     pub period: BudgetPeriod,

@@ -331,8 +331,8 @@ impl Gateway {
             Route::NotFound(format) => {
                 respond::error(format, &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())))
             }
-            Route::MethodNotAllowed(format) => {
-                respond::error(format, &GatewayError::MethodNotAllowed(parts.method.to_string()))
+            Route::MethodNotAllowed(format, allowed) => {
+                respond::error(format, &GatewayError::method_not_allowed(&parts.method, allowed))
             }
         }
     }

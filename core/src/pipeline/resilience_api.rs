@@ -34,8 +34,15 @@ pub fn report(gateway: &Gateway) -> Response<Body> {
 pub async fn patch(gateway: &Gateway, body: Body) -> Response<Body> {
     let result = async {
         let body = read_body(gateway, body).await?;
-        let patch: Value = serde_json::from_slice(&body)
+        let mut patch: Value = serde_json::from_slice(&body)
             .map_err(|e| GatewayError::InvalidRequest(format!("request body is not valid JSON: {e}")))?;
+        crate::admin::respond::integral_numbers(&mut patch);
+        if !patch.is_object() {
+            return Err(crate::admin::respond::invalid(
+                "body",
+                "must be a JSON object (a merge patch of the profiles)",
+            ));
+        }
         let profiles = gateway.router.health.profiles().patched(&patch).map_err(GatewayError::InvalidRequest)?;
         gateway.router.health.set_profiles(profiles);
         Ok::<_, GatewayError>(profiles)
@@ -58,7 +65,8 @@ struct ResetRequest {
 pub async fn reset(gateway: &Gateway, body: Body) -> Response<Body> {
     let result = async {
         let body = read_body(gateway, body).await?;
-        let request: ResetRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        let empty = body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null";
+        let request: ResetRequest = if empty {
             ResetRequest { key: None }
         } else {
             serde_json::from_slice(&body).map_err(|e| {

@@ -28,6 +28,9 @@ pub fn error(format: WireFormat, err: &GatewayError) -> Response<Body> {
     {
         response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
     }
+    if let GatewayError::MethodNotAllowed { allowed, .. } = err {
+        response.headers_mut().insert(http::header::ALLOW, HeaderValue::from_static(allowed));
+    }
     response
 }
 

@@ -62,7 +62,8 @@ pub enum Route {
     /// A browser's CORS preflight (`OPTIONS`) of an inference path (see [`super::cors`]).
     Preflight,
     NotFound(WireFormat),
-    MethodNotAllowed(WireFormat),
+    /// The path exists with other methods (listed for the `Allow` header).
+    MethodNotAllowed(WireFormat, &'static str),
 }
 
 /// Which access rule a route falls under.
@@ -106,8 +107,8 @@ impl Route {
             | Route::ClearCache
             | Route::TelemetrySummary => Access::Management,
             // Unknown paths under the management API need credentials before they say "not found".
-            Route::NotFound(_) | Route::MethodNotAllowed(_) if is_management_path(path) => Access::Management,
-            Route::NotFound(_) | Route::MethodNotAllowed(_) => Access::Inference,
+            Route::NotFound(_) | Route::MethodNotAllowed(..) if is_management_path(path) => Access::Management,
+            Route::NotFound(_) | Route::MethodNotAllowed(..) => Access::Inference,
         }
     }
 
@@ -118,7 +119,7 @@ impl Route {
             Route::CountTokens => WireFormat::Anthropic,
             Route::GeminiModels | Route::GeminiModel(_) => WireFormat::Gemini,
             Route::OllamaTags | Route::OllamaVersion => WireFormat::Ollama,
-            Route::NotFound(format) | Route::MethodNotAllowed(format) => *format,
+            Route::NotFound(format) | Route::MethodNotAllowed(format, _) => *format,
             _ => WireFormat::OpenaiChat,
         }
     }
@@ -147,7 +148,9 @@ fn route_path(method: &Method, path: &str, query: Option<&str>) -> Route {
     let path = path.trim_end_matches('/');
     let path = path.strip_prefix("/api").filter(|p| p.starts_with("/v1")).unwrap_or(path);
     let format = error_format(path);
-    let expect = |wanted: Method, route: Route| if *method == wanted { route } else { Route::MethodNotAllowed(format) };
+    let expect = |wanted: Method, route: Route| {
+        if *method == wanted { route } else { Route::MethodNotAllowed(format, method_name(&wanted)) }
+    };
     let chat = |format| expect(Method::POST, Route::Chat(ChatEndpoint::body(format)));
     match path {
         "/v1/chat/completions" | "/chat/completions" => chat(WireFormat::OpenaiChat),
@@ -163,21 +166,21 @@ fn route_path(method: &Method, path: &str, query: Option<&str>) -> Route {
         "/api/resilience" => match *method {
             Method::GET => Route::Resilience,
             Method::PATCH => Route::PatchResilience,
-            _ => Route::MethodNotAllowed(format),
+            _ => Route::MethodNotAllowed(format, "GET, PATCH"),
         },
         "/api/resilience/reset" => expect(Method::POST, Route::ResetResilience),
         "/api/rate-limits" => expect(Method::GET, Route::RateLimits),
         "/api/models/availability" => match *method {
             Method::GET => Route::Availability,
             Method::POST => Route::ModelAvailability,
-            _ => Route::MethodNotAllowed(format),
+            _ => Route::MethodNotAllowed(format, "GET, POST"),
         },
         "/api/sessions" => expect(Method::GET, Route::Sessions),
         "/api/telemetry/summary" => expect(Method::GET, Route::TelemetrySummary),
         "/api/cache" | "/api/cache/stats" => match *method {
             Method::GET => Route::CacheStats,
             Method::DELETE => Route::ClearCache,
-            _ => Route::MethodNotAllowed(format),
+            _ => Route::MethodNotAllowed(format, "GET, DELETE"),
         },
         "/metrics" => expect(Method::GET, Route::Metrics),
         _ => {
@@ -211,7 +214,18 @@ fn provider_route(method: &Method, rest: &str) -> Route {
         "models" => (Method::GET, Route::ProviderModels(provider.to_owned())),
         _ => return Route::NotFound(format),
     };
-    if *method == wanted { route } else { Route::MethodNotAllowed(format) }
+    if *method == wanted { route } else { Route::MethodNotAllowed(format, method_name(&wanted)) }
+}
+
+/// A method's name as the `Allow` header lists it.
+fn method_name(method: &Method) -> &'static str {
+    match *method {
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        _ => "GET",
+    }
 }
 
 /// `{model}:generateContent`, `{model}:streamGenerateContent` or a bare `{model}`.
@@ -226,7 +240,7 @@ fn gemini_model_route(method: &Method, rest: &str, query: Option<&str>) -> Route
         return Route::NotFound(WireFormat::Gemini);
     }
     let allowed = |wanted: Method, route: Route| {
-        if *method == wanted { route } else { Route::MethodNotAllowed(WireFormat::Gemini) }
+        if *method == wanted { route } else { Route::MethodNotAllowed(WireFormat::Gemini, method_name(&wanted)) }
     };
     let chat = |stream: bool, framing| {
         allowed(
@@ -301,7 +315,10 @@ mod tests {
     fn routes_and_aliases() {
         assert_eq!(route(&Method::POST, "/v1/chat/completions", None), chat(WireFormat::OpenaiChat));
         assert_eq!(route(&Method::POST, "/api/v1/chat/completions/", None), chat(WireFormat::OpenaiChat));
-        assert_eq!(route(&Method::GET, "/v1/chat/completions", None), Route::MethodNotAllowed(WireFormat::OpenaiChat));
+        assert_eq!(
+            route(&Method::GET, "/v1/chat/completions", None),
+            Route::MethodNotAllowed(WireFormat::OpenaiChat, "POST")
+        );
         assert_eq!(route(&Method::GET, "/api/monitoring/health", None), Route::Health);
         assert_eq!(route(&Method::GET, "/v1/models/openai/gpt-4o", None), Route::GetModel("openai/gpt-4o".into()));
         assert_eq!(route(&Method::GET, "/nope", None), Route::NotFound(WireFormat::OpenaiChat));
@@ -330,7 +347,10 @@ mod tests {
         assert_eq!(route(&Method::GET, "/api/v1/providers/groq/models", None), Route::ProviderModels("groq".into()));
         assert_eq!(route(&Method::PATCH, "/api/resilience", None), Route::PatchResilience);
         assert_eq!(route(&Method::POST, "/api/models/availability", None), Route::ModelAvailability);
-        assert_eq!(route(&Method::DELETE, "/api/sessions", None), Route::MethodNotAllowed(WireFormat::OpenaiChat));
+        assert_eq!(
+            route(&Method::DELETE, "/api/sessions", None),
+            Route::MethodNotAllowed(WireFormat::OpenaiChat, "GET")
+        );
     }
 
     #[test]
@@ -375,7 +395,7 @@ mod tests {
         assert_eq!(route(&Method::POST, "/v1beta/models/x:embedContent", None), Route::NotFound(WireFormat::Gemini));
         assert_eq!(
             route(&Method::GET, "/v1beta/models/x:generateContent", None),
-            Route::MethodNotAllowed(WireFormat::Gemini)
+            Route::MethodNotAllowed(WireFormat::Gemini, "POST")
         );
     }
 }

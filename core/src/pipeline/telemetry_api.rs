@@ -4,6 +4,8 @@
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Response, StatusCode};
 
+use crate::admin::audit_api::query_param;
+use crate::admin::respond::{self as admin_respond, invalid};
 use crate::body::Body;
 use crate::pipeline::Gateway;
 use crate::pipeline::respond;
@@ -15,12 +17,18 @@ const DEFAULT_WINDOW_MS: u64 = 60 * 60 * 1000;
 
 /// `GET /api/telemetry/summary?window_ms=...`
 pub fn summary(gateway: &Gateway, query: Option<&str>) -> Response<Body> {
-    let window_ms = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|pair| pair.strip_prefix("window_ms=")?.parse::<u64>().ok())
-        .filter(|w| *w > 0)
-        .unwrap_or(DEFAULT_WINDOW_MS);
+    let window_ms = match query_param(query, "window_ms") {
+        Some(text) => match text.parse::<u64>().ok().filter(|w| *w > 0) {
+            Some(window) => window,
+            None => {
+                return admin_respond::error(&invalid(
+                    "window_ms",
+                    "must be a whole number of milliseconds, at least 1",
+                ));
+            }
+        },
+        None => DEFAULT_WINDOW_MS,
+    };
     let summary = gateway.telemetry.summary(gateway.ports.clock.now_unix_ms(), window_ms);
     let body = serde_json::to_string(&summary).unwrap_or_else(|_| "{}".into());
     respond::json(StatusCode::OK, body.into())

@@ -21,7 +21,7 @@ pub trait ConfigStore: MaybeSend + MaybeSync {
     /// Bumped on every write; cheap, so callers can poll for changes.
     fn version(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
     /// Applies `changes` and appends `audit` (when given) in one transaction, bumping the
-    /// version; all or nothing. Returns the new version.
+    /// version when anything but the audit log changed; all or nothing. Returns the version.
     fn apply(&self, changes: Vec<ConfigChange>, audit: Option<AuditEntry>) -> BoxFuture<'_, Result<u64, StoreError>>;
     /// The newest `limit` audit entries, newest first.
     fn audit_log(&self, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>>;

@@ -67,6 +67,7 @@ impl ConfigStore for MemoryConfigStore {
 
     fn apply(&self, changes: Vec<ConfigChange>, audit: Option<AuditEntry>) -> BoxFuture<'_, Result<u64, StoreError>> {
         let mut state = lock(&self.state);
+        let bump = !changes.is_empty();
         for change in changes {
             change.apply_to(&mut state.stored);
         }
@@ -74,7 +75,9 @@ impl ConfigStore for MemoryConfigStore {
             entry.id = state.audit.len() as u64 + 1;
             state.audit.push(entry);
         }
-        state.stored.version += 1;
+        if bump {
+            state.stored.version += 1;
+        }
         let version = state.stored.version;
         boxed(async move { Ok(version) })
     }

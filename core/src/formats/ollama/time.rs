@@ -12,6 +12,12 @@ pub(crate) fn format_rfc3339(secs: u64) -> String {
 /// An RFC 3339 timestamp (any fraction, `Z` or `±HH:MM`) → Unix seconds, fraction dropped.
 /// None for anything else and for instants before 1970 (e.g. Go's zero time).
 pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
+    parse_rfc3339_signed(s).and_then(|secs| u64::try_from(secs).ok())
+}
+
+/// [`parse_rfc3339`] for any year: seconds from the Unix epoch, negative before 1970. Days past
+/// the end of their month (`02-30`) are refused.
+pub(crate) fn parse_rfc3339_signed(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
@@ -52,9 +58,13 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
         }
         _ => return None,
     };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if day > month_days[(month - 1) as usize] {
+        return None;
+    }
     let days = days_from_civil(year, month as u32, day as u32);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
-    u64::try_from(secs).ok()
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
 fn digits(s: &str, start: usize, end: usize) -> Option<i64> {

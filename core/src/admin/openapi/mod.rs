@@ -1,0 +1,122 @@
+//! The OpenAPI 3.1 document of every endpoint (`GET /api/openapi/spec`), generated with utoipa
+//! from the handlers' own request and response types. One file per endpoint group, each its own
+//! `OpenApi` merged here; doc-only stubs carry the path annotations.
+
+mod access;
+mod common;
+mod inference;
+mod operations;
+
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+pub use common::ManagementErrors;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "omniroute",
+        description = "One endpoint for the OpenAI, Anthropic, Gemini and Ollama APIs in front of many LLM providers, and its management API."
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "inference", description = "The client APIs (OpenAI, Anthropic, Gemini, Ollama)"),
+        (name = "auth", description = "Admin login"),
+        (name = "keys", description = "Gateway API keys"),
+        (name = "settings", description = "Gateway settings"),
+        (name = "audit", description = "The audit log of management changes"),
+        (name = "operations", description = "Routing state, telemetry, cache, health")
+    )
+)]
+struct Base;
+
+/// The security schemes operations refer to: the admin session cookie and Bearer keys.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::guard::SESSION_COOKIE))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components
+            .add_security_scheme("x-api-key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))));
+    }
+}
+
+/// The whole document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = Base::openapi();
+    doc.merge(access::Doc::openapi());
+    doc.merge(operations::Doc::openapi());
+    doc.merge(inference::Doc::openapi());
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}
+
+/// The document as served: utoipa's, plus what its attributes cannot say.
+pub fn document_json() -> Result<serde_json::Value, serde_json::Error> {
+    let mut doc = serde_json::to_value(document())?;
+    unsigned_bounds(&mut doc);
+    access::name_required_on_create(&mut doc);
+    Ok(doc)
+}
+
+/// utoipa writes `u32`/`u64` as `int32`/`int64` with a minimum of 0, which caps them at the
+/// signed maximum; serde reads the whole unsigned range, so the schema says that instead.
+fn unsigned_bounds(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let unsigned = map.get("minimum").and_then(serde_json::Value::as_f64).is_some_and(|m| m >= 0.0);
+            let max = match map.get("format").and_then(serde_json::Value::as_str) {
+                Some("int32") if unsigned => Some(serde_json::Value::from(u32::MAX)),
+                Some("int64") if unsigned => Some(serde_json::Value::from(u64::MAX)),
+                _ => None,
+            };
+            if let Some(max) = max {
+                map.remove("format");
+                map.entry("maximum").or_insert(max);
+            }
+            map.values_mut().for_each(unsigned_bounds);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(unsigned_bounds),
+        _ => {}
+    }
+}
+
+/// `GET /api/openapi/spec`.
+pub fn spec() -> http::Response<crate::body::Body> {
+    match document_json().and_then(|doc| serde_json::to_vec(&doc)) {
+        Ok(json) => crate::pipeline::respond::json(http::StatusCode::OK, json.into()),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode the OpenAPI document");
+            super::respond::error(&crate::error::GatewayError::Internal)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_document_is_openapi_3_1_and_names_every_group() {
+        let doc = super::document_json().unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        for path in ["/api/keys", "/api/keys/{id}", "/api/auth/login", "/v1/chat/completions", "/api/resilience"] {
+            assert!(doc["paths"][path].is_object(), "{path} missing");
+        }
+        assert!(doc["components"]["securitySchemes"]["session"].is_object());
+        let rpm = &doc["components"]["schemas"]["KeyInput"]["properties"]["requestsPerMinute"];
+        assert_eq!(
+            (rpm["minimum"].as_u64(), rpm["maximum"].as_u64(), rpm.get("format")),
+            (Some(1), Some(u32::MAX.into()), None)
+        );
+        let create = &doc["paths"]["/api/keys"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(create["$ref"], "#/components/schemas/CreateKeyInput");
+        assert_eq!(doc["components"]["schemas"]["CreateKeyInput"]["required"], serde_json::json!(["name"]));
+    }
+}

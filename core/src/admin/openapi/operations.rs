@@ -1,0 +1,132 @@
+//! Documentation of the routing-state, telemetry, cache and health endpoints.
+#![allow(dead_code)]
+
+use serde::Deserialize;
+use utoipa::{OpenApi, ToSchema};
+
+use super::common::ManagementErrors;
+
+/// A JSON merge patch of the breaker profiles; `null` resets a field to its default.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResiliencePatch {
+    pub default: Option<BreakerPatch>,
+    /// Keyless local providers (Ollama, LM Studio, vLLM, llama.cpp).
+    pub local: Option<BreakerPatch>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerPatch {
+    pub failure_threshold: Option<u32>,
+    pub window_ms: Option<u64>,
+    pub open_ms: Option<u64>,
+    pub half_open_probes: Option<u32>,
+}
+
+/// One breaker/cooldown to reset; none (or an empty body) resets everything.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    #[schema(pattern = "^(account:.+|model:[^/]+/.+)$", example = "account:openai:team")]
+    pub key: Option<String>,
+}
+
+/// A model, alias or combo whose targets to check.
+#[derive(Deserialize, ToSchema)]
+pub struct AvailabilityRequest {
+    pub model: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        health,
+        resilience,
+        patch_resilience,
+        reset_resilience,
+        rate_limits,
+        availability,
+        check_availability,
+        sessions,
+        telemetry_summary,
+        metrics,
+        cache,
+        clear_cache,
+        cache_stats,
+        clear_cache_stats
+    ),
+    components(schemas(ResiliencePatch, BreakerPatch, ResetRequest, AvailabilityRequest))
+)]
+pub struct Doc;
+
+/// Liveness: status, version, uptime, config version, provider count. Public.
+#[utoipa::path(get, path = "/api/monitoring/health", tag = "operations", responses((status = 200, body = Object)))]
+fn health() {}
+
+/// Breaker profiles and every breaker, cooldown and latency estimate.
+#[utoipa::path(get, path = "/api/resilience", tag = "operations", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = Object), ManagementErrors))]
+fn resilience() {}
+
+/// A JSON merge patch of the breaker profiles (until the next config change).
+#[utoipa::path(patch, path = "/api/resilience", tag = "operations", security(("session" = []), ("bearer" = [])),
+    request_body = ResiliencePatch, responses((status = 200, body = Object), ManagementErrors))]
+fn patch_resilience() {}
+
+/// Close breakers and clear cooldowns: one key (`account:<id>`, `model:<provider>/<model>`) or all.
+#[utoipa::path(post, path = "/api/resilience/reset", tag = "operations", security(("session" = []), ("bearer" = [])),
+    request_body(content = Option<ResetRequest>, description = "Empty or `{}` resets everything"),
+    responses((status = 200, body = Object), ManagementErrors))]
+fn reset_resilience() {}
+
+/// Accounts cooling down after a 429, and until when.
+#[utoipa::path(get, path = "/api/rate-limits", tag = "operations", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = Object), ManagementErrors))]
+fn rate_limits() {}
+
+/// Every model and combo: its targets and whether they can serve now.
+#[utoipa::path(get, path = "/api/models/availability", tag = "operations", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = Object), ManagementErrors))]
+fn availability() {}
+
+/// One model's targets and whether they can serve now (an unknown model is a 400).
+#[utoipa::path(post, path = "/api/models/availability", tag = "operations", security(("session" = []), ("bearer" = [])),
+    request_body = AvailabilityRequest, responses((status = 200, body = Object), ManagementErrors))]
+fn check_availability() {}
+
+/// Live sticky sessions.
+#[utoipa::path(get, path = "/api/sessions", tag = "operations", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = Object), ManagementErrors))]
+fn sessions() {}
+
+/// Count, error rate, latency and TTFT percentiles per provider and model over a window.
+#[utoipa::path(get, path = "/api/telemetry/summary", tag = "operations", security(("session" = []), ("bearer" = [])),
+    params(("window_ms" = Option<u64>, Query, minimum = 1, description = "Window length in milliseconds (default one hour)")),
+    responses((status = 200, body = Object), ManagementErrors))]
+fn telemetry_summary() {}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String), ManagementErrors))]
+fn metrics() {}
+
+/// Response cache and idempotency state.
+#[utoipa::path(get, path = "/api/cache", tag = "operations", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = Object), ManagementErrors))]
+fn cache() {}
+
+/// Forget every cached answer.
+#[utoipa::path(delete, path = "/api/cache", tag = "operations", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = Object), ManagementErrors))]
+fn clear_cache() {}
+
+/// Response cache and idempotency state (same as `/api/cache`).
+#[utoipa::path(get, path = "/api/cache/stats", tag = "operations", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = Object), ManagementErrors))]
+fn cache_stats() {}
+
+/// Forget every cached answer (same as `DELETE /api/cache`).
+#[utoipa::path(delete, path = "/api/cache/stats", tag = "operations", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = Object), ManagementErrors))]
+fn clear_cache_stats() {}
