@@ -88,7 +88,8 @@ pub async fn handle(
             delete(gateway, ctx, &alias).await
         }
         (&Method::DELETE, [alias]) => delete(gateway, ctx, &percent_decode(alias)).await,
-        (_, [] | [_]) => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        (_, []) => Err(GatewayError::method_not_allowed(method, "GET, POST, PUT, DELETE")),
+        (_, [_]) => Err(GatewayError::method_not_allowed(method, "DELETE")),
         _ => Err(super::not_found(rest)),
     }
 }

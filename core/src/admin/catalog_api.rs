@@ -71,7 +71,6 @@ pub struct ComboModelEntry {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: &'static str,
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub strategy: ComboStrategy,
     /// Its targets in order.
     pub models: Vec<String>,

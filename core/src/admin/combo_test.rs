@@ -34,7 +34,6 @@ const TARGET_LIMIT: Duration = Duration::from_secs(30);
 #[serde(rename_all = "camelCase")]
 pub struct ComboTestReport {
     pub combo_name: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub strategy: ComboStrategy,
     /// The first target (in order) that answered, if any.
     pub resolved_by: Option<String>,

@@ -24,7 +24,6 @@ pub struct ComboView {
     /// The name: what clients send as the model (`fast` or `combo/fast`).
     pub id: String,
     pub name: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "priority"))]
     pub strategy: ComboStrategy,
     pub models: Vec<ComboModel>,
     pub config: ComboConfig,
@@ -119,7 +118,6 @@ pub struct ComboInput {
     pub name: Option<String>,
     /// `priority` (default), `round-robin`, `weighted`, `random`, `least-used`,
     /// `cost-optimized`, `latency-aware`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub strategy: Option<ComboStrategy>,
     /// The targets in order.
     pub models: Option<Vec<ComboModelInput>>,
@@ -223,7 +221,9 @@ pub async fn handle(
         (&Method::PATCH, [id]) => replace(gateway, ctx, id, body, true).await,
         (&Method::DELETE, [id]) => delete(gateway, ctx, id).await,
         (&Method::POST, [id, "test"]) => super::combo_test::test(gateway, ctx, id).await,
-        (_, [] | [_] | [_, "test"]) => Err(GatewayError::MethodNotAllowed(method.to_string())),
+        (_, []) => Err(GatewayError::method_not_allowed(method, "GET, POST")),
+        (_, [_]) => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH, DELETE")),
+        (_, [_, "test"]) => Err(GatewayError::method_not_allowed(method, "POST")),
         _ => Err(super::not_found(rest)),
     }
 }

@@ -70,15 +70,15 @@ async fn dispatch(
         }
         ["models", "catalog"] => match *method {
             Method::GET => Ok(catalog_api::list(gateway)),
-            _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+            _ => Err(GatewayError::method_not_allowed(method, "GET")),
         },
         ["combos", tail @ ..] => combos_api::handle(gateway, ctx, method, tail, &body).await,
         ["init"] => match *method {
             Method::GET => Ok(system_api::init(gateway)),
-            _ => Err(GatewayError::MethodNotAllowed(method.to_string())),
+            _ => Err(GatewayError::method_not_allowed(method, "GET")),
         },
-        ["shutdown"] if *method == Method::POST => system_api::lifecycle(gateway, ctx, LifecycleAction::Shutdown).await,
-        ["restart"] if *method == Method::POST => system_api::lifecycle(gateway, ctx, LifecycleAction::Restart).await,
+        ["shutdown"] => system_api::lifecycle(gateway, ctx, method, LifecycleAction::Shutdown).await,
+        ["restart"] => system_api::lifecycle(gateway, ctx, method, LifecycleAction::Restart).await,
         ["compliance", "audit-log"] => match *method {
             Method::GET => audit_api::list(gateway, parts.uri.query()).await,
             _ => Err(GatewayError::method_not_allowed(method, "GET")),

@@ -159,7 +159,7 @@ pub async fn handle(
         Method::GET => return Ok(ok(&current)),
         Method::PUT => parse(body)?,
         Method::PATCH => parse_merged(&current, body)?,
-        _ => return Err(GatewayError::MethodNotAllowed(parts.method.to_string())),
+        _ => return Err(GatewayError::method_not_allowed(&parts.method, "GET, PUT, PATCH")),
     };
     let (security, routing) = checked(wanted, gateway, ctx, parts).await?;
     let mut changes = Vec::new();

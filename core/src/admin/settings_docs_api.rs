@@ -77,7 +77,7 @@ impl Call<'_> {
                 }
                 Ok(ok(&wanted))
             }
-            _ => Err(GatewayError::MethodNotAllowed(self.method.to_string())),
+            _ => Err(GatewayError::method_not_allowed(self.method, "GET, PUT")),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! required, the version; nothing secret) and `POST /api/shutdown` / `POST /api/restart`
 //! (audited; only where the runtime offers them, the native server: 404 elsewhere).
 
-use http::{Response, StatusCode};
+use http::{Method, Response, StatusCode};
 use serde::Serialize;
 
 use crate::admin::commit::{Change, commit};
@@ -52,12 +52,15 @@ pub fn init(gateway: &Gateway) -> Response<Body> {
 pub async fn lifecycle(
     gateway: &Gateway,
     ctx: &RequestContext,
+    method: &Method,
     action: LifecycleAction,
 ) -> Result<Response<Body>, GatewayError> {
-    let path = format!("/api/{}", action.as_str());
     let Some(hook) = gateway.lifecycle().filter(|hook| hook.supports(action)) else {
-        return Err(GatewayError::NotFound(path));
+        return Err(GatewayError::NotFound(format!("/api/{}", action.as_str())));
     };
+    if *method != Method::POST {
+        return Err(GatewayError::method_not_allowed(method, "POST"));
+    }
     let change = Change {
         action: match action {
             LifecycleAction::Shutdown => "system.shutdown",

@@ -53,6 +53,7 @@ impl Default for SecuritySettings {
 }
 
 /// Addresses allowed or refused before anything else runs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct IpFilterSettings {
@@ -64,6 +65,7 @@ pub struct IpFilterSettings {
 }
 
 /// A system prompt the gateway adds to every chat request.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct SystemPromptSettings {
@@ -72,6 +74,7 @@ pub struct SystemPromptSettings {
 }
 
 /// What happens to reasoning budgets on the way upstream.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ThinkingMode {
@@ -86,6 +89,7 @@ pub enum ThinkingMode {
     Disabled,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct ThinkingBudgetSettings {

@@ -11,8 +11,6 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use crate::body::Body;
 
-/// What a preflight allows: the inference endpoints take GET and POST.
-const METHODS: &str = "GET, POST, OPTIONS";
 /// Asked when a preflight names no headers: what the SDKs send.
 const DEFAULT_HEADERS: &str = "authorization, content-type, x-api-key, x-goog-api-key, anthropic-version, anthropic-beta, \
      idempotency-key, x-request-id, x-session-id";
@@ -40,16 +38,18 @@ fn vary_origin(origins: &[String], headers: &mut HeaderMap) {
     }
 }
 
-/// `OPTIONS` on an inference path: 204, with the CORS headers when the origin is allowed.
-pub fn preflight(origins: &[String], request: &HeaderMap) -> Response<Body> {
+/// `OPTIONS` on an inference path that takes `methods`: 204, with the CORS headers when the
+/// origin is allowed.
+pub fn preflight(origins: &[String], methods: &'static str, request: &HeaderMap) -> Response<Body> {
     let mut response = Response::new(Body::Full(Default::default()));
     *response.status_mut() = StatusCode::NO_CONTENT;
     let headers = response.headers_mut();
-    headers.insert(http::header::ALLOW, HeaderValue::from_static(METHODS));
+    let allow = HeaderValue::from_str(&format!("{methods}, OPTIONS")).unwrap_or(HeaderValue::from_static(methods));
+    headers.insert(http::header::ALLOW, allow);
     vary_origin(origins, headers);
     if let Some(origin) = allowed_origin(origins, request) {
         headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(METHODS));
+        headers.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
         // Whatever the browser asks to send (SDKs add their own `x-stainless-*` and the like).
         let asked = request.get(ACCESS_CONTROL_REQUEST_HEADERS).cloned();
         headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, asked.unwrap_or(HeaderValue::from_static(DEFAULT_HEADERS)));
@@ -98,12 +98,19 @@ mod tests {
     #[test]
     fn listed_origins_are_echoed_and_others_get_nothing() {
         let origins = vec!["https://app.example.com".to_owned()];
-        let ok = preflight(&origins, &request("https://APP.example.com"));
+        let ok = preflight(&origins, "POST", &request("https://APP.example.com"));
+        assert_eq!(
+            (
+                ok.headers()[http::header::ALLOW].to_str().unwrap(),
+                ok.headers()[ACCESS_CONTROL_ALLOW_METHODS].to_str().unwrap()
+            ),
+            ("POST, OPTIONS", "POST")
+        );
         assert_eq!(ok.status(), 204);
         assert_eq!(ok.headers()[ACCESS_CONTROL_ALLOW_ORIGIN], "https://APP.example.com");
         assert_eq!(ok.headers()[VARY], "origin");
         assert!(ok.headers()[ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap().contains("authorization"));
-        let other = preflight(&origins, &request("https://evil.example"));
+        let other = preflight(&origins, "POST", &request("https://evil.example"));
         assert!(other.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
         let mut response = HeaderMap::new();
         add_headers(&[], &request("https://app.example.com"), &mut response);
@@ -114,7 +121,7 @@ mod tests {
     fn a_star_allows_any_origin_and_asked_headers_are_echoed() {
         let mut asked = request("http://localhost:3000");
         asked.insert(ACCESS_CONTROL_REQUEST_HEADERS, "x-stainless-os, authorization".parse().unwrap());
-        let ok = preflight(&["*".to_owned()], &asked);
+        let ok = preflight(&["*".to_owned()], "GET", &asked);
         assert_eq!(ok.headers()[ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         assert_eq!(ok.headers()[ACCESS_CONTROL_ALLOW_HEADERS], "x-stainless-os, authorization");
         assert!(ok.headers().get(VARY).is_none());

@@ -327,7 +327,9 @@ impl Gateway {
             Route::ClearCache => cache_api::clear_cache(self),
             Route::Health => info::health(self),
             Route::Admin => crate::admin::handle(self, ctx, parts, body).await,
-            Route::Preflight => cors::preflight(&self.snapshot().access.security.cors_origins, &parts.headers),
+            Route::Preflight(allowed) => {
+                cors::preflight(&self.snapshot().access.security.cors_origins, allowed, &parts.headers)
+            }
             Route::NotFound(format) => {
                 respond::error(format, &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())))
             }

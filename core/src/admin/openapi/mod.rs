@@ -6,6 +6,8 @@ mod access;
 mod common;
 mod inference;
 mod operations;
+mod routing;
+mod settings;
 
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -24,6 +26,8 @@ pub use common::ManagementErrors;
         (name = "auth", description = "Admin login"),
         (name = "keys", description = "Gateway API keys"),
         (name = "settings", description = "Gateway settings"),
+        (name = "routing", description = "Model aliases, combos and the model catalog"),
+        (name = "system", description = "First-run check, shutdown and restart"),
         (name = "audit", description = "The audit log of management changes"),
         (name = "operations", description = "Routing state, telemetry, cache, health")
     )
@@ -55,6 +59,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(access::Doc::openapi());
     doc.merge(operations::Doc::openapi());
     doc.merge(inference::Doc::openapi());
+    doc.merge(routing::Doc::openapi());
+    doc.merge(settings::Doc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }
@@ -106,7 +112,19 @@ mod tests {
     fn the_document_is_openapi_3_1_and_names_every_group() {
         let doc = super::document_json().unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-        for path in ["/api/keys", "/api/keys/{id}", "/api/auth/login", "/v1/chat/completions", "/api/resilience"] {
+        for path in [
+            "/api/keys",
+            "/api/keys/{id}",
+            "/api/auth/login",
+            "/v1/chat/completions",
+            "/api/resilience",
+            "/api/models/alias",
+            "/api/combos/{id}/test",
+            "/api/settings",
+            "/api/settings/thinking-budget",
+            "/api/init",
+            "/api/restart",
+        ] {
             assert!(doc["paths"][path].is_object(), "{path} missing");
         }
         assert!(doc["components"]["securitySchemes"]["session"].is_object());
