@@ -245,7 +245,8 @@ impl Gateway {
             },
         };
         if access == Access::Inference {
-            cors::add_headers(&self.snapshot().access.security.cors_origins, &parts.headers, response.headers_mut());
+            let snapshot = self.snapshot.load();
+            cors::add_headers(&snapshot.access.security.cors_origins, &parts.headers, response.headers_mut());
         }
         tracing::debug!(
             request_id = %ctx.request_id,
