@@ -13,6 +13,7 @@ pub mod maybe_send;
 pub mod pipeline;
 pub mod ports;
 pub mod providers;
+pub mod rewrite;
 pub mod routing;
 pub mod telemetry;
 pub mod usage;

@@ -124,13 +124,15 @@ impl LibsqlConfigStore {
                 id,
             });
         }
+        let (routing, routing_source) = routing_rows::load_routing(conn).await?;
         Ok(StoredConfig {
             version,
             providers,
             connections,
             aliases: routing_rows::load_aliases(conn).await?,
             combos: routing_rows::load_combos(conn).await?,
-            routing: routing_rows::load_routing(conn).await?,
+            routing,
+            routing_source,
             api_keys: access_rows::load_api_keys(conn).await?,
             sessions: access_rows::load_sessions(conn).await?,
             settings: access_rows::load_settings(conn).await?,

@@ -48,21 +48,23 @@ pub(crate) async fn load_combos(conn: &Connection) -> Result<Vec<ComboRecord>, S
     Ok(combos)
 }
 
-pub(crate) async fn load_routing(conn: &Connection) -> Result<Option<RoutingSettings>, StoreError> {
+/// The routing settings and the source that set them.
+pub(crate) async fn load_routing(conn: &Connection) -> Result<(Option<RoutingSettings>, Option<String>), StoreError> {
     let read = store_err("reading routing settings");
     let mut rows = conn
-        .query("SELECT value FROM settings WHERE key = ?1", vec![Value::Text(ROUTING_KEY.into())])
+        .query("SELECT value, source FROM settings WHERE key = ?1", vec![Value::Text(ROUTING_KEY.into())])
         .await
         .map_err(&read)?;
     let Some(row) = rows.next().await.map_err(&read)? else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let text = row.get::<String>(0).map_err(&read)?;
+    let source = row.get::<Option<String>>(1).map_err(&read)?;
     match serde_json::from_str(&text) {
-        Ok(settings) => Ok(Some(settings)),
+        Ok(settings) => Ok((Some(settings), source)),
         Err(e) => {
             tracing::error!(error = %e, "cannot read the stored routing settings; using the defaults");
-            Ok(None)
+            Ok((None, None))
         }
     }
 }
@@ -187,6 +189,12 @@ mod tests {
         assert_eq!((mycorp.selection, mycorp.sticky_window), (AccountSelection::RoundRobin, Some(5)));
         assert_eq!(mycorp.timeouts.first_byte_ms, Some(1500));
         assert_eq!(loaded.routing.unwrap().local_breaker.open_ms, 1000);
+        assert_eq!(loaded.routing_source.as_deref(), Some("config"));
+        // The API's own routing settings say so.
+        let api = RoutingSettings { max_wait_ms: 7, ..Default::default() };
+        store.apply(vec![omniroute_core::config::ConfigChange::PutRouting(api)], None).await.unwrap();
+        let loaded = store.load().await.unwrap();
+        assert_eq!((loaded.routing.map(|r| r.max_wait_ms), loaded.routing_source.as_deref()), (Some(7), Some("api")));
     }
 
     #[tokio::test]

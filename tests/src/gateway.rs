@@ -113,17 +113,22 @@ impl TestGateway {
             "{extra}\n[[providers]]\nid = \"responses\"\nformat = \"openai-responses\"\nbase_url = \"{}\"\n  [[providers.accounts]]\n  api_key = \"sk-test\"\n",
             mock.base_url()
         );
-        let env = [
-            ("OPENAI_API_KEY", "sk-test".to_owned()),
-            ("OPENAI_BASE_URL", mock.base_url()),
-            ("ANTHROPIC_API_KEY", "sk-ant-test".to_owned()),
-            ("ANTHROPIC_BASE_URL", mock.base_url()),
-            ("GEMINI_API_KEY", "gemini-test".to_owned()),
-            ("GEMINI_BASE_URL", mock.gemini_base_url()),
-            ("OLLAMA_BASE_URL", mock.ollama_base_url()),
-        ];
+        let env = provider_env(mock);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         Self::start(&config, &env).await
+    }
+
+    /// `POST /v1/chat/completions` for `model` with one user message and no key: status and
+    /// JSON body.
+    pub async fn chat(&self, model: &str) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(self.url("/v1/chat/completions"))
+            .json(&serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .expect("chat request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     /// `http://127.0.0.1:PORT`
@@ -140,6 +145,20 @@ impl TestGateway {
         self.server.shutdown().await;
         self.data_dir
     }
+}
+
+/// The env vars that set up the catalog `openai`, `anthropic`, `gemini` and `ollama` providers
+/// in front of `mock`, as users do.
+pub fn provider_env(mock: &MockUpstream) -> Vec<(&'static str, String)> {
+    vec![
+        ("OPENAI_API_KEY", "sk-test".to_owned()),
+        ("OPENAI_BASE_URL", mock.base_url()),
+        ("ANTHROPIC_API_KEY", "sk-ant-test".to_owned()),
+        ("ANTHROPIC_BASE_URL", mock.base_url()),
+        ("GEMINI_API_KEY", "gemini-test".to_owned()),
+        ("GEMINI_BASE_URL", mock.gemini_base_url()),
+        ("OLLAMA_BASE_URL", mock.ollama_base_url()),
+    ]
 }
 
 /// Logs in with `password`; returns the `auth_token=...` cookie.

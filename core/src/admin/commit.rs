@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::config::{AuditEntry, ConfigChange, validate_stored};
+use crate::config::{AuditEntry, ConfigChange, StoredConfig, validate_stored};
 use crate::error::GatewayError;
 use crate::pipeline::{Gateway, RequestContext};
 
@@ -21,10 +21,7 @@ pub struct Change {
 /// Checks the config `change` would leave (combos, aliases, provider routing fields), writes
 /// it with its audit entry and reloads the snapshot.
 pub async fn commit(gateway: &Gateway, ctx: &RequestContext, change: Change) -> Result<(), GatewayError> {
-    let mut result = gateway.ports.config.load().await.map_err(|e| {
-        tracing::error!(error = %e, "cannot read the config to check a change");
-        GatewayError::Internal
-    })?;
+    let mut result = stored(gateway).await?;
     for c in &change.changes {
         c.clone().apply_to(&mut result);
     }
@@ -40,6 +37,14 @@ pub async fn commit(gateway: &Gateway, ctx: &RequestContext, change: Change) -> 
         after: change.after,
     };
     write(gateway, change.changes, Some(entry)).await
+}
+
+/// The stored config as it is now (rows with their sources), for management reads and checks.
+pub async fn stored(gateway: &Gateway) -> Result<StoredConfig, GatewayError> {
+    gateway.ports.config.load().await.map_err(|e| {
+        tracing::error!(error = %e, "cannot read the stored config");
+        GatewayError::Internal
+    })
 }
 
 /// Writes changes that are not management actions (sessions) and reloads the snapshot.

@@ -1,11 +1,16 @@
 //! The management API (`/api/*` besides the Ollama paths and the routing/telemetry/cache
 //! endpoints of `pipeline`): keys, login, providers and their accounts, models and probes, the
-//! outbound proxy, settings, audit log, usage, budgets, pricing. Every write goes through
-//! [`commit::commit`] (validated, audited, snapshot reloaded).
+//! outbound proxy, aliases, combos, the model catalog, settings, system controls, audit log,
+//! usage, budgets, pricing. Every write goes through [`commit::commit`] (validated, audited,
+//! snapshot reloaded).
 
+pub mod aliases_api;
 pub mod audit_api;
 pub mod auth_api;
 pub mod budget_api;
+pub mod catalog_api;
+pub mod combo_test;
+pub mod combos_api;
 pub mod commit;
 pub mod connections;
 pub mod keys;
@@ -20,6 +25,10 @@ pub mod provider_validate;
 pub mod proxy_api;
 pub mod query;
 pub mod respond;
+pub mod settings_api;
+pub mod settings_docs_api;
+pub mod system_api;
+pub mod targets;
 pub mod usage_api;
 pub mod usage_settings_api;
 pub mod usage_views;
@@ -31,6 +40,7 @@ use crate::body::Body;
 use crate::error::GatewayError;
 use crate::pipeline::chat::read_body;
 use crate::pipeline::{Gateway, RequestContext};
+use crate::ports::LifecycleAction;
 
 /// The segments after `/api/` (`["keys", "key_1", "revoke"]`).
 pub fn segments(path: &str) -> Vec<&str> {
@@ -78,6 +88,24 @@ async fn dispatch(
         ["usage", "budget", tail @ ..] => budget_api::handle(gateway, ctx, method, tail, &body).await,
         ["usage", tail @ ..] => usage_api::handle(gateway, method, tail, parts.uri.query()).await,
         ["pricing", tail @ ..] => pricing_api::handle(gateway, ctx, method, tail, parts.uri.query(), &body).await,
+        ["settings"] => settings_api::handle(gateway, ctx, parts, &body).await,
+        ["settings", name @ ("ip-filter" | "system-prompt" | "thinking-budget")] => {
+            settings_docs_api::handle(gateway, ctx, method, name, &body).await
+        }
+        ["models", "alias", tail @ ..] => {
+            aliases_api::handle(gateway, ctx, method, tail, parts.uri.query(), &body).await
+        }
+        ["models", "catalog"] => match *method {
+            Method::GET => Ok(catalog_api::list(gateway)),
+            _ => Err(GatewayError::method_not_allowed(method, "GET")),
+        },
+        ["combos", tail @ ..] => combos_api::handle(gateway, ctx, method, tail, &body).await,
+        ["init"] => match *method {
+            Method::GET => Ok(system_api::init(gateway)),
+            _ => Err(GatewayError::method_not_allowed(method, "GET")),
+        },
+        ["shutdown"] => system_api::lifecycle(gateway, ctx, method, LifecycleAction::Shutdown).await,
+        ["restart"] => system_api::lifecycle(gateway, ctx, method, LifecycleAction::Restart).await,
         ["compliance", "audit-log"] => match *method {
             Method::GET => audit_api::list(gateway, parts.uri.query()).await,
             _ => Err(GatewayError::method_not_allowed(method, "GET")),

@@ -149,6 +149,44 @@ where
     <Option<T> as serde::Deserialize>::deserialize(de).map(Some)
 }
 
+/// PATCH: `current` with the JSON merge patch `body` applied (RFC 7396: objects merge, `null`
+/// resets a field to its default), read back as `T` with the failing field named.
+pub fn parse_merged<T: Serialize + DeserializeOwned>(current: &T, body: &[u8]) -> Result<T, GatewayError> {
+    let patch: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| GatewayError::InvalidRequest(format!("request body is not valid JSON: {e}")))?;
+    if !patch.is_object() {
+        return Err(GatewayError::InvalidRequest("a PATCH body must be a JSON object".into()));
+    }
+    let mut merged = serde_json::to_value(current).map_err(|_| GatewayError::Internal)?;
+    merge_patch(&mut merged, patch);
+    parse(&serde_json::to_vec(&merged).map_err(|_| GatewayError::Internal)?)
+}
+
+fn merge_patch(target: &mut serde_json::Value, patch: serde_json::Value) {
+    use serde_json::Value;
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(&key);
+                } else {
+                    merge_patch(target.entry(key).or_insert(Value::Null), value);
+                }
+            }
+        }
+        (target, patch) => *target = patch,
+    }
+}
+
+/// A whole-config check that failed in [`crate::admin::commit`] (a dangling reference, a
+/// cycle), blamed on the request field that caused it.
+pub fn blame(field: &str) -> impl FnOnce(GatewayError) -> GatewayError + '_ {
+    move |err| match err {
+        GatewayError::InvalidRequest(message) => invalid(field, message),
+        other => other,
+    }
+}
+
 /// Refuses a value that breaks a rule, naming the field.
 pub fn invalid(field: &str, message: impl Into<String>) -> GatewayError {
     GatewayError::InvalidField { field: field.to_owned(), message: message.into() }
@@ -208,6 +246,32 @@ mod tests {
         assert!(parse::<Count>(br#"{"n": 5.5}"#).is_err());
         assert!(matches!(parse::<Sample>(b""), Err(GatewayError::InvalidRequest(_))));
         assert!(matches!(parse::<Sample>(br#"["a", null]"#), Err(GatewayError::InvalidRequest(_))), "not an object");
+    }
+
+    #[test]
+    fn merge_patches_merge_objects_and_null_resets() {
+        #[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        struct Doc {
+            a: u32,
+            inner: InnerDoc,
+        }
+        #[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        struct InnerDoc {
+            x: u32,
+            y: Option<String>,
+        }
+        let current = Doc { a: 1, inner: InnerDoc { x: 2, y: Some("k".into()) } };
+        let merged: Doc = parse_merged(&current, br#"{"inner":{"y":null}}"#).unwrap();
+        assert_eq!(merged, Doc { a: 1, inner: InnerDoc { x: 2, y: None } });
+        let field = |body: &[u8]| match parse_merged::<Doc>(&current, body) {
+            Err(GatewayError::InvalidField { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(br#"{"inner":{"x":"no"}}"#), "inner.x");
+        assert_eq!(field(br#"{"bogus":1}"#), "bogus");
+        assert!(matches!(parse_merged::<Doc>(&current, b"[1]"), Err(GatewayError::InvalidRequest(_))));
     }
 
     #[test]

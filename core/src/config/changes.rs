@@ -87,7 +87,10 @@ impl ConfigChange {
             ConfigChange::DeleteAlias(pattern) => stored.aliases.retain(|a| a.pattern != pattern),
             ConfigChange::PutCombo(c) => put(&mut stored.combos, c, |a, b| a.name == b.name),
             ConfigChange::DeleteCombo(name) => stored.combos.retain(|c| c.name != name),
-            ConfigChange::PutRouting(r) => stored.routing = Some(r),
+            ConfigChange::PutRouting(r) => {
+                stored.routing = Some(r);
+                stored.routing_source = Some(API_SOURCE.into());
+            }
             ConfigChange::PutSetting { key, value } => {
                 stored.settings.insert(key, value);
             }

@@ -230,6 +230,8 @@ pub struct StoredConfig {
     pub combos: Vec<ComboRecord>,
     /// `None` when nothing set them: the defaults apply.
     pub routing: Option<RoutingSettings>,
+    /// Who set `routing`: `config` (the file, applied again at every start) or `api`.
+    pub routing_source: Option<String>,
     /// Gateway API keys (hashes and policies), revoked ones included.
     pub api_keys: Vec<ApiKeyRecord>,
     /// Admin login sessions.

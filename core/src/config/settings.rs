@@ -63,6 +63,7 @@ impl Default for SecuritySettings {
 }
 
 /// Addresses allowed or refused before anything else runs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct IpFilterSettings {
@@ -74,6 +75,7 @@ pub struct IpFilterSettings {
 }
 
 /// A system prompt the gateway adds to every chat request.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct SystemPromptSettings {
@@ -82,6 +84,7 @@ pub struct SystemPromptSettings {
 }
 
 /// What happens to reasoning budgets on the way upstream.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ThinkingMode {
@@ -96,6 +99,7 @@ pub enum ThinkingMode {
     Disabled,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct ThinkingBudgetSettings {

@@ -14,6 +14,7 @@ use crate::config::settings::{PricingSettings, UsageSettings, keys};
 use crate::config::validate::{COMBO_PREFIX, TargetRef};
 use crate::providers::pricing::ModelPrice;
 use crate::providers::{AuthScheme, CatalogModel, WireFormat, find_catalog_provider};
+use crate::rewrite::RequestEdits;
 use crate::routing::policy::{AccountSelection, ComboStrategy};
 
 /// A provider ready to be called.
@@ -106,6 +107,8 @@ pub struct ConfigSnapshot {
     /// Price overrides by `provider/model` (parsed once: cost is computed on every answer).
     price_overrides: HashMap<String, ModelPrice>,
     usage: UsageSettings,
+    /// The global system prompt and thinking budget policy, ready for the request path.
+    pub request_edits: RequestEdits,
 }
 
 impl ConfigSnapshot {
@@ -121,6 +124,7 @@ impl ConfigSnapshot {
                 .into_iter()
                 .collect(),
             usage: setting_or_default(stored, keys::USAGE),
+            request_edits: RequestEdits::build(stored),
             ..Default::default()
         };
         for record in &stored.combos {

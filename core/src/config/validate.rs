@@ -199,7 +199,7 @@ fn check_provider(p: &ProviderRecord, errors: &mut Vec<String>) {
     }
 }
 
-fn check_combo_name(name: &str) -> Result<(), String> {
+pub fn check_combo_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));

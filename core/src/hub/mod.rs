@@ -7,7 +7,7 @@ pub mod response;
 pub mod stream;
 
 pub use content::{ContentBlock, MediaSource, Message, Role};
-pub use request::{ChatRequest, ReasoningOptions, ResponseFormat, Sampling, ToolChoice, ToolDefinition};
+pub use request::{ChatRequest, ReasoningOptions, ResponseFormat, Sampling, ToolChoice, ToolDefinition, effort_budget};
 pub use response::{ChatResponse, FinishReason, Usage};
 pub use stream::{BlockDelta, BlockStart, StreamEvent, response_events};
 

@@ -88,3 +88,16 @@ pub struct ReasoningOptions {
     pub effort: Option<String>,
     pub budget_tokens: Option<u64>,
 }
+
+/// The thinking budget an effort level stands for (`None` for `none`); an unknown or absent
+/// level counts as `medium`. The one scale every effort ↔ budget conversion uses.
+pub fn effort_budget(effort: Option<&str>) -> Option<u64> {
+    match effort {
+        Some("none") => None,
+        Some("minimal") => Some(1024),
+        Some("low") => Some(2048),
+        Some("high") => Some(16384),
+        Some("xhigh") | Some("max") => Some(32000),
+        _ => Some(8192),
+    }
+}

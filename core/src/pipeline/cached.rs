@@ -49,7 +49,10 @@ pub async fn lookup(
     if bypass || !gateway.cache.settings().enabled {
         return Lookup::Skip;
     }
-    let Ok(request) = formats::decode_request(endpoint.format, body) else { return Lookup::Skip };
+    let Ok(mut request) = formats::decode_request(endpoint.format, body) else { return Lookup::Skip };
+    // The key is of what goes upstream: the settings' edits (system prompt, thinking) change
+    // the answer. The request path reuses this edited request for translation.
+    gateway.snapshot().request_edits.apply_to_hub(&mut request);
     let request = hub.insert(request);
     if !readable(request) {
         return Lookup::Skip;

@@ -16,7 +16,7 @@ use crate::hub::ChatRequest;
 use crate::pipeline::cached::{self, Lookup};
 use crate::pipeline::dispatch::{AccountChoice, Attempt, Prepared, dispatch};
 use crate::pipeline::idempotent::{self, Start};
-use crate::pipeline::passthrough::probe;
+use crate::pipeline::passthrough::{ChatProbe, edited, probe};
 use crate::pipeline::record::{AttemptRecord, Observed};
 use crate::pipeline::reply::{Plan, respond};
 use crate::pipeline::respond as render;
@@ -81,6 +81,7 @@ async fn chat(
     // cache: a deterministic request already answered costs nothing
     // The client's request in hub form, decoded at most once (cache key, translation).
     let mut hub: Option<ChatRequest> = None;
+    let edits = &snapshot.request_edits;
     let cache_miss = match cached::lookup(gateway, endpoint, headers, &body, &mut hub, &model, request.stream).await {
         Lookup::Hit(response) => return Ok(response),
         Lookup::Miss(miss) => Some(miss),
@@ -90,13 +91,19 @@ async fn chat(
     let targets = plan(&snapshot, &gateway.router, &gateway.options, &model, session.as_ref())?;
     let targets = policy::allowed_targets(&ctx.caller, targets)?;
     // Each target is prepared when reached: passthrough when it speaks the client's format
-    // (and framing), else translated through the hub (decoded once).
+    // (and framing), else translated through the hub (decoded once). The settings' edits
+    // (system prompt, thinking budget) go into the hub, or into the passthrough body once.
+    let mut passthrough: Option<(Bytes, ChatProbe)> = None;
     let mut prepare = |target: &PlannedTarget| -> Result<Prepared, GatewayError> {
         let provider = &target.provider;
         let body = if translates(endpoint, provider.format) {
             let decoded = match &hub {
                 Some(decoded) => decoded,
-                None => hub.insert(formats::decode_request(endpoint.format, &body)?),
+                None => {
+                    let mut decoded = formats::decode_request(endpoint.format, &body)?;
+                    edits.apply_to_hub(&mut decoded);
+                    hub.insert(decoded)
+                }
             };
             let mut request_for_target = decoded.clone();
             if provider.format != endpoint.format {
@@ -107,6 +114,12 @@ async fn chat(
             // Usage is needed to translate it (and to account for it).
             request_for_target.stream_usage = request.stream;
             formats::encode_request(provider.format, &request_for_target)?
+        } else if edits.is_active() {
+            let (edited, probed) = match &passthrough {
+                Some(done) => done,
+                None => passthrough.insert(edited(endpoint, edits, &body)?),
+            };
+            probed.rewrite_model(edited, &target.model)
         } else {
             request.rewrite_model(&body, &target.model)
         };

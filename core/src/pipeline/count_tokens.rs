@@ -12,7 +12,7 @@ use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming, anthropic};
 use crate::pipeline::chat::{forwarded_request_headers, read_body};
 use crate::pipeline::dispatch::{AccountChoice, Prepared, ReplyBody, dispatch};
-use crate::pipeline::passthrough::probe;
+use crate::pipeline::passthrough::{edited, probe};
 use crate::pipeline::respond;
 use crate::pipeline::router::ChatEndpoint;
 use crate::pipeline::{Gateway, RequestContext};
@@ -40,9 +40,17 @@ async fn count(
         framing: StreamFraming::Default,
         provider: None,
     };
-    let request = probe(&endpoint, &body)?;
-    policy::check_model(&ctx.caller, &request.model)?;
+    let mut request = probe(&endpoint, &body)?;
     let snapshot = gateway.snapshot();
+    // The global system prompt counts: it is sent with the messages.
+    let body = if snapshot.request_edits.is_active() {
+        let (edited, probed) = edited(&endpoint, &snapshot.request_edits, &body)?;
+        request = probed;
+        edited
+    } else {
+        body
+    };
+    policy::check_model(&ctx.caller, &request.model)?;
     let targets = plan(&snapshot, &gateway.router, &gateway.options, &request.model, None)?;
     let targets = policy::allowed_targets(&ctx.caller, targets)?;
     // Anthropic counts exactly; the first Anthropic target of the plan is asked.

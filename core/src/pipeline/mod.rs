@@ -8,6 +8,7 @@
 pub mod cache_api;
 pub mod cached;
 pub mod chat;
+pub mod cors;
 pub mod count_tokens;
 pub mod dispatch;
 pub mod idempotent;
@@ -46,7 +47,7 @@ use crate::cache::{Idempotency, IdempotencySettings, ResponseCache, ResponseCach
 use crate::config::settings::{ProxySettings, keys as settings_keys};
 use crate::config::{ConfigSnapshot, FileConfig};
 use crate::error::GatewayError;
-use crate::ports::{OutboundProxy, Ports, StoreError};
+use crate::ports::{Lifecycle, OutboundProxy, Ports, StoreError};
 use crate::providers::WireFormat;
 use crate::routing::health::BreakerProfiles;
 use crate::routing::router::Router;
@@ -143,6 +144,8 @@ pub struct Gateway {
     key_last_used: std::sync::Mutex<HashMap<String, u64>>,
     /// The outbound proxy last handed to the HttpClient (from the `proxy` setting).
     applied_proxy: std::sync::Mutex<Option<OutboundProxy>>,
+    /// Shutdown/restart, where the runtime offers them (the native server).
+    lifecycle: std::sync::OnceLock<Arc<dyn Lifecycle>>,
     snapshot: ArcSwap<ConfigSnapshot>,
     next_request: AtomicU64,
     started_us: u64,
@@ -170,6 +173,7 @@ impl Gateway {
             budgets: Arc::new(BudgetTracker::default()),
             key_last_used: std::sync::Mutex::new(HashMap::new()),
             applied_proxy: std::sync::Mutex::new(None),
+            lifecycle: std::sync::OnceLock::new(),
             snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,
@@ -241,6 +245,18 @@ impl Gateway {
         }
     }
 
+    /// Lets the management API stop or restart the runtime (set once, by the native server).
+    pub fn set_lifecycle(&self, lifecycle: Arc<dyn Lifecycle>) {
+        if self.lifecycle.set(lifecycle).is_err() {
+            tracing::warn!("a lifecycle hook was already set; keeping the first");
+        }
+    }
+
+    /// The runtime's shutdown/restart hook, if it has one.
+    pub fn lifecycle(&self) -> Option<&Arc<dyn Lifecycle>> {
+        self.lifecycle.get()
+    }
+
     /// When the key last got in (this instance), if it has.
     pub fn key_last_used(&self, key_id: &str) -> Option<u64> {
         self.key_last_used.lock().unwrap_or_else(|p| p.into_inner()).get(key_id).copied()
@@ -275,6 +291,10 @@ impl Gateway {
                 _ => crate::admin::respond::error(&err),
             },
         };
+        if access == Access::Inference {
+            let snapshot = self.snapshot.load();
+            cors::add_headers(&snapshot.access.security.cors_origins, &parts.headers, response.headers_mut());
+        }
         tracing::debug!(
             request_id = %ctx.request_id,
             method = %parts.method,
@@ -384,6 +404,9 @@ impl Gateway {
             Route::ClearCache => cache_api::clear_cache(self),
             Route::Health => info::health(self),
             Route::Admin => crate::admin::handle(self, ctx, parts, body).await,
+            Route::Preflight(allowed) => {
+                cors::preflight(&self.snapshot().access.security.cors_origins, allowed, &parts.headers)
+            }
             Route::NotFound(format) => {
                 respond::error(format, &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())))
             }

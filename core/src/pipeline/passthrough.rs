@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 use crate::error::GatewayError;
 use crate::pipeline::router::ChatEndpoint;
 use crate::providers::WireFormat;
+use crate::rewrite::RequestEdits;
 
 /// What the hot path needs from a chat body, borrowed from the bytes.
 #[derive(Debug)]
@@ -84,6 +85,14 @@ pub fn probe(endpoint: &ChatEndpoint, body: &[u8]) -> Result<ChatProbe, GatewayE
         (None, Some(_)) => return Err(GatewayError::InvalidRequest("`stream` must be a boolean".into())),
     };
     Ok(ChatProbe { model, stream, model_span })
+}
+
+/// The body with the settings' edits (system prompt, thinking budget) in its own format, and
+/// its probe (the model's place moved with the edit).
+pub fn edited(endpoint: &ChatEndpoint, edits: &RequestEdits, body: &Bytes) -> Result<(Bytes, ChatProbe), GatewayError> {
+    let edited = edits.apply_to_body(endpoint.format, body)?;
+    let probed = probe(endpoint, &edited)?;
+    Ok((edited, probed))
 }
 
 impl ChatProbe {

@@ -59,6 +59,9 @@ pub enum Route {
     Health,
     /// The management API of [`crate::admin`] (`/api/...` besides the above and Ollama's).
     Admin,
+    /// A browser's CORS preflight (`OPTIONS`) of an inference path (see [`super::cors`]), with
+    /// the methods the path takes.
+    Preflight(&'static str),
     NotFound(WireFormat),
     /// The path exists with other methods (listed for the `Allow` header).
     MethodNotAllowed(WireFormat, &'static str),
@@ -89,7 +92,8 @@ impl Route {
             | Route::ProviderModels(_)
             | Route::OllamaTags
             | Route::OllamaVersion => Access::Inference,
-            Route::Health => Access::Public,
+            // Browsers send no credentials with a preflight; it reveals nothing.
+            Route::Health | Route::Preflight(_) => Access::Public,
             Route::Metrics => Access::Metrics,
             Route::Admin if crate::admin::is_public(method, path) => Access::Public,
             Route::Admin
@@ -130,6 +134,19 @@ fn is_management_path(path: &str) -> bool {
 }
 
 pub fn route(method: &Method, path: &str, query: Option<&str>) -> Route {
+    let route = route_path(method, path, query);
+    // `OPTIONS` on a path that takes another method: a preflight, for inference paths only.
+    match route {
+        Route::MethodNotAllowed(_, allowed)
+            if *method == Method::OPTIONS && route.access(method, path) == Access::Inference =>
+        {
+            Route::Preflight(allowed)
+        }
+        route => route,
+    }
+}
+
+fn route_path(method: &Method, path: &str, query: Option<&str>) -> Route {
     let path = path.trim_end_matches('/');
     let path = path.strip_prefix("/api").filter(|p| p.starts_with("/v1")).unwrap_or(path);
     let format = error_format(path);
@@ -336,6 +353,22 @@ mod tests {
             route(&Method::DELETE, "/api/sessions", None),
             Route::MethodNotAllowed(WireFormat::OpenaiChat, "GET")
         );
+    }
+
+    #[test]
+    fn preflights_only_on_inference_paths() {
+        for path in
+            ["/v1/chat/completions", "/v1/messages", "/api/chat", "/v1/models", "/v1beta/models/g:generateContent"]
+        {
+            assert!(matches!(route(&Method::OPTIONS, path, None), Route::Preflight(_)), "{path}");
+        }
+        assert_eq!(route(&Method::OPTIONS, "/v1/models", None), Route::Preflight("GET"));
+        assert_eq!(route(&Method::OPTIONS, "/api/keys", None), Route::Admin, "never on the management API");
+        assert_eq!(
+            route(&Method::OPTIONS, "/api/resilience", None),
+            Route::MethodNotAllowed(WireFormat::OpenaiChat, "GET, PATCH")
+        );
+        assert_eq!(route(&Method::OPTIONS, "/v1/nope", None), Route::NotFound(WireFormat::OpenaiChat));
     }
 
     #[test]

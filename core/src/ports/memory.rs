@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::config::{API_SOURCE, AuditEntry, ConfigChange, DeclaredConfig, StoredConfig};
+use crate::config::{AuditEntry, ConfigChange, DeclaredConfig, StoredConfig};
 use crate::maybe_send::{BoxFuture, boxed};
 use crate::ports::{BackupError, BackupStore, CacheStore, ConfigStore, CooldownStore, StoreError};
 
@@ -27,8 +27,6 @@ pub struct MemoryConfigStore {
 #[derive(Default)]
 struct MemoryConfig {
     stored: StoredConfig,
-    /// Who set `stored.routing`, so only that source's sync removes it.
-    routing_source: Option<String>,
     /// Newest last.
     audit: Vec<AuditEntry>,
 }
@@ -41,7 +39,7 @@ impl ConfigStore for MemoryConfigStore {
 
     fn sync_declared(&self, declared: DeclaredConfig) -> BoxFuture<'_, Result<(), StoreError>> {
         let mut guard = lock(&self.state);
-        let MemoryConfig { stored: state, routing_source, .. } = &mut *guard;
+        let state = &mut guard.stored;
         let source = declared.source.clone();
         state.providers.retain(|p| p.source != source && !declared.providers.iter().any(|d| d.id == p.id));
         state.connections.retain(|c| c.source != source && !declared.connections.iter().any(|d| d.id == c.id));
@@ -53,10 +51,10 @@ impl ConfigStore for MemoryConfigStore {
         state.combos.extend(declared.combos);
         if declared.routing.is_some() {
             state.routing = declared.routing;
-            *routing_source = Some(source);
-        } else if routing_source.as_deref() == Some(source.as_str()) {
+            state.routing_source = Some(source);
+        } else if state.routing_source.as_deref() == Some(source.as_str()) {
             state.routing = None;
-            *routing_source = None;
+            state.routing_source = None;
         }
         state.version += 1;
         boxed(async { Ok(()) })
@@ -71,9 +69,6 @@ impl ConfigStore for MemoryConfigStore {
         let mut state = lock(&self.state);
         let bump = !changes.is_empty();
         for change in changes {
-            if matches!(change, ConfigChange::PutRouting(_)) {
-                state.routing_source = Some(API_SOURCE.into());
-            }
             change.apply_to(&mut state.stored);
         }
         if let Some(mut entry) = audit {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod cooldown;
 pub mod entropy;
 pub mod http;
+pub mod lifecycle;
 pub mod memory;
 mod memory_usage;
 pub mod spawner;
@@ -23,7 +24,9 @@ pub use clock::Clock;
 pub use config::{ConfigStore, StoreError};
 pub use cooldown::CooldownStore;
 pub use entropy::{Entropy, EntropyError};
+
 pub use http::{HttpClient, HttpError, OutboundProxy, ProxyError};
+pub use lifecycle::{Lifecycle, LifecycleAction};
 pub use spawner::Spawner;
 pub use usage::{LoggedBodies, UsageRecord, UsageSink};
 pub use usage_query::UsageQuery;

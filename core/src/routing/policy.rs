@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How a combo orders its targets for one request (the rest follow as fallbacks).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ComboStrategy {

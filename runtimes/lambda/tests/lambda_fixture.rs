@@ -33,7 +33,7 @@ fn event(name: &str) -> lambda_http::Request {
 struct Sandbox {
     handler: LambdaHandler,
     booted: Bootstrapped,
-    _data_dir: TempDir,
+    data_dir: TempDir,
 }
 
 async fn cold_start(mock: &MockUpstream) -> Sandbox {
@@ -47,7 +47,7 @@ async fn cold_start(mock: &MockUpstream) -> Sandbox {
     let settings = settings::from_env(&env).unwrap();
     assert_eq!(settings.data_dir, data_dir.path());
     let booted = bootstrap(&settings, &env).await.expect("bootstrap");
-    Sandbox { handler: LambdaHandler::new(&booted), booted, _data_dir: data_dir }
+    Sandbox { handler: LambdaHandler::new(&booted), booted, data_dir }
 }
 
 /// Every data frame of `body`, one entry per frame.
@@ -140,4 +140,41 @@ async fn a_failed_cold_start_answers_an_openai_error() {
     let json: Value = serde_json::from_slice(&frames(response.into_body()).await.concat()).unwrap();
     assert_eq!(json["error"]["type"], "api_error");
     assert_eq!(json["error"]["code"], "startup_failed");
+}
+
+/// The chat fixture turned into another call: method, path, body and extra headers.
+fn call(method: &str, path: &str, body: &str, headers: &[(&str, &str)]) -> lambda_http::Request {
+    let path_buf = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/lambda/function_url_chat.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path_buf).unwrap()).unwrap();
+    event["rawPath"] = path.into();
+    event["requestContext"]["http"]["method"] = method.into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["body"] = body.into();
+    event["headers"]["content-length"] = body.len().to_string().into();
+    for (name, value) in headers {
+        event["headers"][*name] = (*value).into();
+    }
+    let event: LambdaRequest = serde_json::from_value(event).unwrap();
+    lambda_http::Request::from(event)
+}
+
+#[tokio::test]
+async fn shutdown_and_restart_do_not_exist_on_lambda() {
+    let mock = MockUpstream::start();
+    let sandbox = cold_start(&mock).await;
+    // First run: the generated admin password is in a file only the owner reads.
+    let password = std::fs::read_to_string(sandbox.data_dir.path().join("initial-admin-password")).unwrap();
+    let login = sandbox
+        .handler
+        .handle(call("POST", "/api/auth/login", &serde_json::json!({"password": password.trim()}).to_string(), &[]))
+        .await;
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    for path in ["/api/shutdown", "/api/restart"] {
+        let response = sandbox.handler.handle(call("POST", path, "", &[("cookie", &cookie)])).await;
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    let init = sandbox.handler.handle(call("GET", "/api/init", "", &[])).await;
+    let init: Value = serde_json::from_slice(&frames(init.into_body()).await.concat()).unwrap();
+    assert_eq!(init["serverControls"], false);
 }

@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod clock;
 pub mod http_adapter;
 pub mod http_client;
+pub mod lifecycle;
 pub mod logging;
 pub mod serve;
 pub mod settings;

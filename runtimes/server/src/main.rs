@@ -1,15 +1,41 @@
-//! The `omniroute` binary: parse settings, start the gateway, serve until SIGINT/SIGTERM.
+//! The `omniroute` binary: parse settings, start the gateway, serve until SIGINT/SIGTERM or
+//! `POST /api/shutdown`; after `POST /api/restart`, start again as the same command.
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
+use omniroute_core::ports::LifecycleAction;
 use omniroute_server::settings::{Cli, Settings};
-use omniroute_server::{bootstrap, logging, serve};
+use omniroute_server::{bootstrap, lifecycle, logging, serve};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(run());
+    // Everything is flushed and closed by now; nothing left may hold the port or the database.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    match outcome {
+        Err(()) => ExitCode::FAILURE,
+        Ok(Some(LifecycleAction::Restart)) => {
+            tracing::info!("restarting");
+            let error = lifecycle::reexec();
+            tracing::error!(error = %error, "could not restart; start omniroute again by hand");
+            ExitCode::FAILURE
+        }
+        Ok(_) => ExitCode::SUCCESS,
+    }
+}
+
+/// Serves once; what the management API asked for when it ended.
+async fn run() -> Result<Option<LifecycleAction>, ()> {
     let env = |key: &str| std::env::var(key).ok();
     let started = async {
         let settings = Settings::from_cli(Cli::parse())?;
@@ -23,12 +49,11 @@ async fn main() -> ExitCode {
     match started.await {
         Ok((settings, booted, listener)) => {
             let every = serve::Intervals::from(&settings);
-            serve::serve(listener, Arc::new(booted), settings.shutdown_grace, every, serve::os_signal()).await;
-            ExitCode::SUCCESS
+            Ok(serve::serve(listener, Arc::new(booted), settings.shutdown_grace, every, serve::os_signal(), true).await)
         }
         Err(e) => {
             tracing::error!(error = %e, "omniroute could not start");
-            ExitCode::FAILURE
+            Err(())
         }
     }
 }

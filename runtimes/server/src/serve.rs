@@ -1,7 +1,7 @@
 //! Serving: bind, answer with TCP_NODELAY, flush usage every second, pick up config changes,
 //! re-read per-key spend (budgets) and prune usage past its retention off the request path,
-//! and on shutdown stop accepting, let in-flight requests (streams too) finish within the
-//! grace period, then flush the usage buffer.
+//! and on shutdown (a signal, or `POST /api/shutdown` / `/api/restart`) stop accepting, let
+//! in-flight requests (streams too) finish within the grace period, then flush the usage buffer.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
-use omniroute_core::ports::UsageSink;
+use omniroute_core::ports::{LifecycleAction, UsageSink};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::bootstrap::{Bootstrapped, StartError, bootstrap};
 use crate::http_adapter::router;
+use crate::lifecycle::ServerControls;
 use crate::settings::Settings;
 
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -52,9 +53,17 @@ pub async fn start(settings: Settings, env: &dyn Fn(&str) -> Option<String>) -> 
     // The server's own lifetime task, joined by `shutdown`, not request work for the Spawner.
     #[allow(clippy::disallowed_methods)]
     let task = tokio::spawn(async move {
-        serve(listener, serving, grace, every, async {
-            let _ = rx.await;
-        })
+        // Embedded: a shutdown over the API stops this server; only the binary restarts itself.
+        serve(
+            listener,
+            serving,
+            grace,
+            every,
+            async {
+                let _ = rx.await;
+            },
+            false,
+        )
         .await;
     });
     Ok(RunningServer { addr, booted, shutdown: Some(tx), task })
@@ -79,14 +88,25 @@ impl From<&Settings> for Intervals {
     }
 }
 
-/// Serves until `signal` completes, then shuts down gracefully.
+/// Serves until `signal` completes or the management API asks, then shuts down gracefully.
+/// Returns what the API asked for, if anything (`Restart`: the caller starts again).
 pub async fn serve(
     listener: TcpListener,
     booted: Arc<Bootstrapped>,
     grace: Duration,
     every: Intervals,
     signal: impl Future<Output = ()> + Send + 'static,
-) {
+    restartable: bool,
+) -> Option<LifecycleAction> {
+    let (controls, mut asked) = ServerControls::new(restartable);
+    let answer = asked.clone();
+    booted.gateway.set_lifecycle(Arc::new(controls));
+    let stop = async move {
+        tokio::select! {
+            () = signal => {}
+            _ = asked.wait_for(Option::is_some) => {}
+        }
+    };
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "omniroute listening (OpenAI-compatible: POST /v1/chat/completions, GET /v1/models)");
     }
@@ -101,7 +121,7 @@ pub async fn serve(
     });
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        signal.await;
+        stop.await;
         tracing::info!("shutting down: no new connections; waiting for in-flight requests");
         let _ = signalled_tx.send(());
     });
@@ -120,6 +140,7 @@ pub async fn serve(
     booted.spawner.drain().await;
     booted.usage.flush().await;
     tracing::info!(dropped_usage_rows = booted.usage.dropped(), "usage flushed; bye");
+    *answer.borrow()
 }
 
 /// Cooldowns reach the store (and other instances' reach us) this often.

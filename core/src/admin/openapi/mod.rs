@@ -7,6 +7,8 @@ mod common;
 mod inference;
 mod operations;
 mod providers;
+mod routing;
+mod settings;
 mod usage;
 
 use utoipa::OpenApi;
@@ -27,6 +29,8 @@ pub use common::ManagementErrors;
         (name = "keys", description = "Gateway API keys"),
         (name = "providers", description = "Providers, their accounts and models; probes of real upstreams"),
         (name = "settings", description = "Gateway settings"),
+        (name = "routing", description = "Model aliases, combos and the model catalog"),
+        (name = "system", description = "First-run check, shutdown and restart"),
         (name = "audit", description = "The audit log of management changes"),
         (name = "usage", description = "Usage history, logs, per-account usage and key budgets"),
         (name = "pricing", description = "The price table costs are computed from"),
@@ -62,6 +66,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(providers::Doc::openapi());
     doc.merge(inference::Doc::openapi());
     doc.merge(usage::Doc::openapi());
+    doc.merge(routing::Doc::openapi());
+    doc.merge(settings::Doc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }
@@ -114,7 +120,19 @@ mod tests {
     fn the_document_is_openapi_3_1_and_names_every_group() {
         let doc = super::document_json().unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-        for path in ["/api/keys", "/api/keys/{id}", "/api/auth/login", "/v1/chat/completions", "/api/resilience"] {
+        for path in [
+            "/api/keys",
+            "/api/keys/{id}",
+            "/api/auth/login",
+            "/v1/chat/completions",
+            "/api/resilience",
+            "/api/models/alias",
+            "/api/combos/{id}/test",
+            "/api/settings",
+            "/api/settings/thinking-budget",
+            "/api/init",
+            "/api/restart",
+        ] {
             assert!(doc["paths"][path].is_object(), "{path} missing");
         }
         assert!(doc["components"]["securitySchemes"]["session"].is_object());

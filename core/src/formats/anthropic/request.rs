@@ -8,7 +8,9 @@ use serde_json::{Map, Value, json};
 use super::content::{decode_block, decode_messages, encode_messages};
 use crate::error::GatewayError;
 use crate::formats::json_body::{client_object, invalid, string_list, take_f64, take_model, take_u64};
-use crate::hub::{ChatRequest, ContentBlock, Message, ReasoningOptions, Role, ToolChoice, ToolDefinition};
+use crate::hub::{
+    ChatRequest, ContentBlock, Message, ReasoningOptions, Role, ToolChoice, ToolDefinition, effort_budget,
+};
 
 /// `max_tokens` is required by Anthropic; this is sent when the hub request has none.
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;
@@ -160,18 +162,6 @@ fn decode_thinking(
     })
 }
 
-/// The thinking budget for an effort level (the hub's OpenAI-style `reasoning_effort`).
-fn budget_for_effort(effort: Option<&str>) -> Option<u64> {
-    match effort {
-        Some("none") => None,
-        Some("minimal") => Some(1024),
-        Some("low") => Some(2048),
-        Some("high") => Some(16384),
-        Some("xhigh") | Some("max") => Some(32000),
-        _ => Some(8192),
-    }
-}
-
 /// With thinking on, Anthropic requires the last assistant turn that calls tools to start with
 /// its (signed) thinking block; history from another format cannot have one.
 fn last_tool_turn_lacks_thinking(messages: &[Value]) -> bool {
@@ -269,7 +259,7 @@ pub fn encode_request(req: &ChatRequest) -> Result<Bytes, GatewayError> {
     let mut budget = req
         .reasoning
         .as_ref()
-        .and_then(|r| r.budget_tokens.or_else(|| budget_for_effort(r.effort.as_deref())))
+        .and_then(|r| r.budget_tokens.or_else(|| effort_budget(r.effort.as_deref())))
         .filter(|_| !forced_tool && !unsigned_tool_turn);
     if let Some(b) = budget {
         if s.max_tokens.is_none() && b >= max_tokens {

@@ -1,0 +1,138 @@
+//! The settings documents with a path of their own, each `GET` and `PUT` (the whole document;
+//! absent fields take their defaults): `/api/settings/ip-filter` (allow/block lists of
+//! addresses and CIDR ranges; a filter that would refuse the caller is refused),
+//! `/api/settings/system-prompt` and `/api/settings/thinking-budget` (see [`crate::rewrite`]).
+
+use http::{Method, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::admin::commit::{Change, commit};
+use crate::admin::respond::{invalid, ok, parse};
+use crate::auth::ip_filter::{Cidr, IpFilter};
+use crate::body::Body;
+use crate::config::ConfigChange;
+use crate::config::settings::{IpFilterSettings, SystemPromptSettings, ThinkingBudgetSettings, ThinkingMode, keys};
+use crate::error::GatewayError;
+use crate::pipeline::{Gateway, RequestContext};
+
+const MAX_ENTRIES: usize = 1000;
+const MAX_PROMPT_CHARS: usize = 100_000;
+/// The largest thinking budget the policy may set or allow.
+const MAX_BUDGET_TOKENS: u32 = 1_000_000;
+
+/// `/api/settings/{name}` for the documents above.
+pub async fn handle(
+    gateway: &Gateway,
+    ctx: &RequestContext,
+    method: &Method,
+    name: &str,
+    body: &[u8],
+) -> Result<Response<Body>, GatewayError> {
+    let call = Call { gateway, ctx, method, body };
+    match name {
+        "ip-filter" => call.document(keys::IP_FILTER, "settings.ip_filter", |w| check_ip_filter(w, ctx)).await,
+        "system-prompt" => call.document(keys::SYSTEM_PROMPT, "settings.system_prompt", check_system_prompt).await,
+        "thinking-budget" => {
+            call.document(keys::THINKING_BUDGET, "settings.thinking_budget", check_thinking_budget).await
+        }
+        _ => Err(GatewayError::NotFound(format!("/api/settings/{name}"))),
+    }
+}
+
+struct Call<'a> {
+    gateway: &'a Gateway,
+    ctx: &'a RequestContext,
+    method: &'a Method,
+    body: &'a [u8],
+}
+
+impl Call<'_> {
+    /// `GET`/`PUT` of the document under `key`: `check` turns the wanted document into the
+    /// one stored (or names the field at fault).
+    async fn document<T>(
+        &self,
+        key: &'static str,
+        action: &'static str,
+        check: impl FnOnce(T) -> Result<T, GatewayError>,
+    ) -> Result<Response<Body>, GatewayError>
+    where
+        T: Serialize + DeserializeOwned + Default + PartialEq,
+    {
+        let current: T = self.gateway.snapshot().setting(key);
+        match *self.method {
+            Method::GET => Ok(ok(&current)),
+            Method::PUT => {
+                let wanted = check(parse(self.body)?)?;
+                if wanted != current {
+                    let value = serde_json::to_value(&wanted).map_err(|_| GatewayError::Internal)?;
+                    let change = Change {
+                        action,
+                        target: key.into(),
+                        before: serde_json::to_value(&current).ok(),
+                        after: Some(value.clone()),
+                        changes: vec![ConfigChange::PutSetting { key: key.into(), value }],
+                    };
+                    commit(self.gateway, self.ctx, change).await?;
+                }
+                Ok(ok(&wanted))
+            }
+            _ => Err(GatewayError::method_not_allowed(self.method, "GET, PUT")),
+        }
+    }
+}
+
+fn check_ip_filter(mut wanted: IpFilterSettings, ctx: &RequestContext) -> Result<IpFilterSettings, GatewayError> {
+    let mut blocked = Vec::new();
+    for (field, entries) in [("allow", &mut wanted.allow), ("block", &mut wanted.block)] {
+        if entries.len() > MAX_ENTRIES {
+            return Err(invalid(field, format!("at most {MAX_ENTRIES} entries")));
+        }
+        for (i, entry) in entries.iter_mut().enumerate() {
+            *entry = entry.trim().to_owned();
+            let range = Cidr::parse(entry).map_err(|e| invalid(&format!("{field}[{i}]"), e))?;
+            if field == "block" {
+                blocked.push(range);
+            }
+        }
+    }
+    if !wanted.enabled {
+        return Ok(wanted);
+    }
+    // The one making the change must still get in afterwards.
+    let addr = ctx.client_addr;
+    if let Some(addr) = addr
+        && let Some(i) = blocked.iter().position(|range| range.contains(addr))
+    {
+        return Err(invalid(
+            &format!("block[{i}]"),
+            format!("blocks your own address {addr}: the change would lock you out"),
+        ));
+    }
+    if !IpFilter::parse(&wanted.allow, &wanted.block).is_ok_and(|filter| filter.admits(addr)) {
+        let message = match addr {
+            Some(addr) => format!("does not include your own address {addr}: the change would lock you out"),
+            None => "this runtime cannot tell client addresses, so an allow list would refuse every request".into(),
+        };
+        return Err(invalid("allow", message));
+    }
+    Ok(wanted)
+}
+
+fn check_system_prompt(wanted: SystemPromptSettings) -> Result<SystemPromptSettings, GatewayError> {
+    if wanted.prompt.chars().count() > MAX_PROMPT_CHARS {
+        return Err(invalid("prompt", format!("at most {MAX_PROMPT_CHARS} characters")));
+    }
+    if wanted.enabled && wanted.prompt.trim().is_empty() {
+        return Err(invalid("prompt", "must not be empty when the system prompt is enabled"));
+    }
+    Ok(wanted)
+}
+
+fn check_thinking_budget(wanted: ThinkingBudgetSettings) -> Result<ThinkingBudgetSettings, GatewayError> {
+    let needs_budget = matches!(wanted.mode, ThinkingMode::Fixed | ThinkingMode::Cap);
+    if needs_budget && !(1..=MAX_BUDGET_TOKENS).contains(&wanted.budget_tokens) {
+        return Err(invalid("budgetTokens", format!("must be 1 to {MAX_BUDGET_TOKENS} in `fixed` and `cap` modes")));
+    }
+    Ok(wanted)
+}
