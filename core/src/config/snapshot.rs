@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::auth::AccessIndex;
 use crate::config::aliases::AliasTable;
 use crate::config::records::{ComboRecord, ComboSettings, RoutingSettings, StoredConfig, TimeoutOverrides};
+use crate::config::settings::{CacheSettings, keys};
 use crate::config::validate::{COMBO_PREFIX, TargetRef};
 use crate::providers::{AuthScheme, CatalogModel, WireFormat, find_catalog_provider};
 use crate::routing::policy::{AccountSelection, ComboStrategy};
@@ -88,6 +89,8 @@ pub struct ConfigSnapshot {
     pub access: AccessIndex,
     /// Every settings document (read through [`ConfigSnapshot::setting`]).
     settings: BTreeMap<String, serde_json::Value>,
+    /// The response cache settings, typed once here for the request path.
+    pub cache: CacheSettings,
 }
 
 impl ConfigSnapshot {
@@ -98,6 +101,7 @@ impl ConfigSnapshot {
             routing: stored.routing.clone().unwrap_or_default(),
             access: AccessIndex::build(stored),
             settings: stored.settings.clone(),
+            cache: cache_settings(stored),
             ..Default::default()
         };
         for record in &stored.combos {
@@ -233,6 +237,25 @@ impl ConfigSnapshot {
     /// A settings document as stored.
     pub fn setting_value(&self, key: &str) -> Option<&serde_json::Value> {
         self.settings.get(key)
+    }
+}
+
+/// The stored cache document, or the defaults when there is none or it is out of range (a
+/// hand-edited row; the API and the file sync refuse such documents).
+fn cache_settings(stored: &StoredConfig) -> CacheSettings {
+    let Some(value) = stored.settings.get(keys::CACHE) else { return CacheSettings::default() };
+    match serde_json::from_value::<CacheSettings>(value.clone()) {
+        Ok(settings) => match settings.check() {
+            Ok(()) => settings,
+            Err(e) => {
+                tracing::error!(field = e.field, error = %e.message, "stored cache settings are out of range; using the defaults");
+                CacheSettings::default()
+            }
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "stored cache settings cannot be read; using the defaults");
+            CacheSettings::default()
+        }
     }
 }
 
