@@ -23,7 +23,7 @@ pub use cooldown::CooldownStore;
 pub use entropy::{Entropy, EntropyError};
 pub use http::{HttpClient, HttpError};
 pub use spawner::Spawner;
-pub use usage::{UsageRecord, UsageSink};
+pub use usage::{UsageBacklog, UsageRecord, UsageSink};
 
 /// Everything the core needs from its runtime.
 #[derive(Clone)]
