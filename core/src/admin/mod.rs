@@ -4,6 +4,7 @@
 
 pub mod audit_api;
 pub mod auth_api;
+pub mod cache_settings_api;
 pub mod commit;
 pub mod keys;
 #[cfg(feature = "openapi")]
@@ -51,6 +52,7 @@ async fn dispatch(
         ["auth", tail @ ..] => auth_api::handle(gateway, ctx, parts, tail, &body).await,
         ["keys", tail @ ..] => keys::handle(gateway, ctx, method, tail, &body).await,
         ["settings", "require-login"] => auth_api::require_login(gateway, ctx, method, &body).await,
+        ["settings", "cache"] => cache_settings_api::handle(gateway, ctx, method, &body).await,
         ["compliance", "audit-log"] => match *method {
             Method::GET => audit_api::list(gateway, parts.uri.query()).await,
             _ => Err(GatewayError::method_not_allowed(method, "GET")),
