@@ -162,12 +162,14 @@ impl ResponseCache {
 
     /// Stores `response` under `key` for the configured TTL in both tiers (memory skips one
     /// larger than its byte bound). The caller decides what may be stored: a
-    /// [`writable`](super::writable) request and a successful, complete response.
-    pub async fn put(&self, key: &str, response: ChatResponse, now_ms: u64) {
+    /// [`writable`](super::writable) request and a successful, complete response. Returns
+    /// whether it was stored (not when off, nor when a clear came after `now_ms`).
+    pub async fn put(&self, key: &str, response: ChatResponse, now_ms: u64) -> bool {
         let settings = self.settings();
         let ttl_ms = settings.ttl_ms;
-        if !settings.enabled || ttl_ms == 0 {
-            return;
+        // An answer from before a clear (its write raced the clear) is not kept.
+        if !settings.enabled || ttl_ms == 0 || now_ms <= self.cleared_at_ms.load(Ordering::Relaxed) {
+            return false;
         }
         let expires_at_ms = now_ms.saturating_add(ttl_ms);
         let envelope = EnvelopeOut { stored_at_ms: now_ms, expires_at_ms, response: &response };
@@ -175,12 +177,13 @@ impl ResponseCache {
             Ok(bytes) => Bytes::from(bytes),
             Err(error) => {
                 tracing::warn!(%error, "response not cached: it does not encode");
-                return;
+                return false;
             }
         };
         let cached = CachedResponse { response: Arc::new(response), size: bytes.len() };
         self.memory().put(key.to_owned(), cached, now_ms, ttl_ms);
         self.store.put(&store_key(key), bytes, Duration::from_millis(ttl_ms)).await;
+        true
     }
 
     /// Empties memory and hides what this instance finds in the store from before `now_ms`
@@ -296,6 +299,8 @@ mod tests {
         cache.clear(f.at(1_100));
         assert_eq!(cache.stats().memory.entries, 0);
         assert_eq!(block_on(cache.get("old", 1_200)), None);
+        block_on(cache.put("late", answer("c"), 1_050));
+        assert_eq!(cache.stats().memory.entries, 0, "written before the clear, arriving after: dropped");
         block_on(cache.put("new", answer("b"), f.at(1_200)));
         cache.clear(1_150);
         assert_eq!(block_on(cache.get("new", 1_300)), Some(answer("b")), "written after the clear");

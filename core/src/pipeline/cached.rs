@@ -182,11 +182,11 @@ pub fn store(gateway: &Gateway, client: WireFormat, write: CacheWrite, body: Byt
     let (cache, semantic) = (gateway.cache.clone(), gateway.semantic.clone());
     let now_ms = gateway.ports.clock.now_unix_ms();
     gateway.ports.spawner.spawn(crate::maybe_send::boxed(async move {
-        cache.put(&write.key, answer, now_ms).await;
-        let settings = cache.settings();
+        let stored = cache.put(&write.key, answer, now_ms).await;
         if let Some(probe) = write.semantic
-            && settings.enabled
+            && stored
         {
+            let settings = cache.settings();
             semantic.insert(&probe.scope, &write.key, &probe.vector, now_ms.saturating_add(settings.ttl_ms));
         }
     }));
