@@ -68,6 +68,15 @@ impl TestGateway {
 
     /// [`TestGateway::with_every_format`] with more config (TOML sections) before the providers.
     pub async fn with_every_format_and(mock: &MockUpstream, extra: &str) -> TestGateway {
+        Self::with_every_format_adjusted(mock, extra, |_| {}).await
+    }
+
+    /// [`TestGateway::with_every_format_and`], letting the test adjust settings first.
+    pub async fn with_every_format_adjusted(
+        mock: &MockUpstream,
+        extra: &str,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> TestGateway {
         let config = format!(
             "{extra}\n[[providers]]\nid = \"responses\"\nformat = \"openai-responses\"\nbase_url = \"{}\"\n  [[providers.accounts]]\n  api_key = \"sk-test\"\n",
             mock.base_url()
@@ -82,7 +91,7 @@ impl TestGateway {
             ("OLLAMA_BASE_URL", mock.ollama_base_url()),
         ];
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        Self::start(&config, &env).await
+        Self::start_with(&config, &env, adjust).await
     }
 
     /// `http://127.0.0.1:PORT`

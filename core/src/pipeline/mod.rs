@@ -245,8 +245,10 @@ impl Gateway {
             caller: Caller::Anonymous,
             client_addr: None,
         };
-        // Everything logged for this request, its stream included, carries the request id.
-        let span = tracing::info_span!("request", request_id = %ctx.request_id, method = %parts.method, path = parts.uri.path());
+        // Everything logged for this request, its stream included, carries the request id. A
+        // span is only entered when its level is enabled: at ERROR it is there whenever any
+        // line is logged (`RUST_LOG=warn` included).
+        let span = tracing::error_span!("request", request_id = %ctx.request_id, method = %parts.method, path = parts.uri.path());
         let admitted = span.in_scope(|| self.admit(&route, access, &parts, &mut ctx));
         let response = match admitted {
             Ok(()) => self.serve(route, &ctx, &parts, body).instrument(span.clone()).await,
