@@ -214,7 +214,10 @@ async fn settings_apply_to_the_running_cache() {
     }
     assert_eq!(chat_calls(&mock), calls + 2);
     let stats: Value = gw.admin_get("/api/cache/stats").await;
-    assert_eq!((stats["semanticCache"]["enabled"].clone(), stats["semanticCache"]["memorySize"].clone()), (json!(false), json!(0)));
+    assert_eq!(
+        (stats["semanticCache"]["enabled"].clone(), stats["semanticCache"]["memorySize"].clone()),
+        (json!(false), json!(0))
+    );
 
     // On again with a short TTL (a merge patch keeps the rest): answers expire after it.
     let (status, stored) = put_settings(&gw, reqwest::Method::PATCH, json!({ "enabled": true, "ttlMs": 1500 })).await;
@@ -255,7 +258,10 @@ async fn settings_apply_to_the_running_cache() {
     // Fewer entries: evicted at once.
     put_settings(&gw, reqwest::Method::PATCH, json!({ "maxEntries": 1 })).await;
     let stats: Value = gw.admin_get("/api/cache/stats").await;
-    assert_eq!((stats["semanticCache"]["memorySize"].clone(), stats["semanticCache"]["memoryMaxSize"].clone()), (json!(1), json!(1)));
+    assert_eq!(
+        (stats["semanticCache"]["memorySize"].clone(), stats["semanticCache"]["memoryMaxSize"].clone()),
+        (json!(1), json!(1))
+    );
 
     // Refused with the field named; nothing changes.
     for (body, param) in [
@@ -288,7 +294,10 @@ async fn a_key_can_turn_the_cache_off_for_its_requests() {
     };
     let plain: Value = create("plain", false).await.unwrap().json().await.unwrap();
     let opted_out: Value = create("no-cache", true).await.unwrap().json().await.unwrap();
-    assert_eq!((plain["apiKey"]["noCache"].clone(), opted_out["apiKey"]["noCache"].clone()), (json!(false), json!(true)));
+    assert_eq!(
+        (plain["apiKey"]["noCache"].clone(), opted_out["apiKey"]["noCache"].clone()),
+        (json!(false), json!(true))
+    );
     let bearer = |created: &Value| format!("Bearer {}", created["key"].as_str().unwrap());
     let (plain_auth, opted_out_auth) = (bearer(&plain), bearer(&opted_out));
     let q = question("Cache me if you can");
@@ -303,7 +312,8 @@ async fn a_key_can_turn_the_cache_off_for_its_requests() {
     assert_eq!(chat_calls(&mock), calls + 2);
     // Switched back on over the API: the next request hits.
     let id = opted_out["apiKey"]["id"].as_str().unwrap();
-    let updated = gw.admin().patch(gw.url(&format!("/api/keys/{id}"))).json(&json!({ "noCache": false })).send().await.unwrap();
+    let updated =
+        gw.admin().patch(gw.url(&format!("/api/keys/{id}"))).json(&json!({ "noCache": false })).send().await.unwrap();
     assert_eq!(updated.json::<Value>().await.unwrap()["noCache"], false);
     assert_eq!(chat(&gw, &q, &[("authorization", &opted_out_auth)]).await.cache, "HIT");
     gw.stop().await;
@@ -376,7 +386,8 @@ async fn a_replayed_stream_carries_the_original_streams_content() {
         let mut streamed = body.clone();
         streamed.as_object_mut().unwrap().extend(streaming.as_object().unwrap().clone());
         // The original stream, straight from the upstream.
-        let original = http.post(gw.url(path)).header("x-omniroute-no-cache", "true").json(&streamed).send().await.unwrap();
+        let original =
+            http.post(gw.url(path)).header("x-omniroute-no-cache", "true").json(&streamed).send().await.unwrap();
         let original = original.text().await.unwrap();
         // A complete answer stored, then the stream replayed from it.
         let first = http.post(gw.url(path)).json(&body).send().await.unwrap();
@@ -399,7 +410,16 @@ async fn a_replayed_stream_carries_the_original_streams_content() {
     let gemini = json!({ "contents": [{ "role": "user", "parts": [{ "text": question("gemini") }] }], "generationConfig": { "temperature": 0 } });
     let generate = gw.url("/v1beta/models/openai%2Fm:generateContent");
     let stream = gw.url("/v1beta/models/openai%2Fm:streamGenerateContent?alt=sse");
-    let original = http.post(&stream).header("x-omniroute-no-cache", "true").json(&gemini).send().await.unwrap().text().await.unwrap();
+    let original = http
+        .post(&stream)
+        .header("x-omniroute-no-cache", "true")
+        .json(&gemini)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     http.post(&generate).json(&gemini).send().await.unwrap().bytes().await.unwrap();
     let mut replayed = String::new();
     for _ in 0..100 {
@@ -433,7 +453,10 @@ async fn the_semantic_cache_answers_the_same_question_in_other_words() {
     assert_eq!(chat(&gw, &question(original), &[]).await.cache, "MISS");
     assert_eq!(embeddings(&mock), 1, "the miss was embedded");
     let embedded = mock.requests().into_iter().find(|r| r.path == "/v1/embeddings").unwrap().json();
-    assert_eq!(embedded, json!({ "model": "embed-mock", "input": format!("user: {original}\n"), "encoding_format": "float" }));
+    assert_eq!(
+        embedded,
+        json!({ "model": "embed-mock", "input": format!("user: {original}\n"), "encoding_format": "float" })
+    );
     // Stored off the request path, with its embedding.
     for _ in 0..100 {
         if gw.admin_get("/api/cache/stats").await["semanticCache"]["semantic"]["entries"] == 1 {
@@ -473,7 +496,8 @@ async fn the_semantic_cache_answers_the_same_question_in_other_words() {
     other_model["model"] = json!("openai/gpt-mock-2");
     assert_eq!(chat(&gw, &other_model, &[]).await.cache, "MISS");
     let mut with_system = question(reworded);
-    with_system["messages"] = json!([{ "role": "system", "content": "Answer in French." }, { "role": "user", "content": reworded }]);
+    with_system["messages"] =
+        json!([{ "role": "system", "content": "Answer in French." }, { "role": "user", "content": reworded }]);
     assert_eq!(chat(&gw, &with_system, &[]).await.cache, "MISS");
     let mut creative = question(reworded);
     creative["temperature"] = json!(0.9);
@@ -490,7 +514,12 @@ async fn the_semantic_cache_answers_the_same_question_in_other_words() {
     assert!(cache["semantic"]["entries"].as_u64().unwrap() >= 1, "{stats}");
 
     // A slow embedding model is given up on: the request goes on as a miss, in time.
-    put_settings(&gw, reqwest::Method::PATCH, json!({ "semantic": { "embeddingModel": "openai/slow-3000", "timeoutMs": 200 } })).await;
+    put_settings(
+        &gw,
+        reqwest::Method::PATCH,
+        json!({ "semantic": { "embeddingModel": "openai/slow-3000", "timeoutMs": 200 } }),
+    )
+    .await;
     let started = Instant::now();
     let answer = chat(&gw, &question("A question nobody asked"), &[]).await;
     assert_eq!((answer.status, answer.cache.as_str()), (200, "MISS"));
@@ -517,8 +546,15 @@ async fn the_semantic_cache_answers_the_same_question_in_other_words() {
     let embedded: Vec<_> = rows.iter().filter(|r| r.upstream_model == "embed-mock").collect();
     assert_eq!(embedded.len(), calls_of("embed-mock"), "{embedded:?}");
     let first = embedded[0];
-    assert_eq!((first.provider.as_str(), first.requested_model.as_str(), first.status), ("openai", "openai/embed-mock", 200));
-    assert_eq!((first.input_tokens, first.output_tokens), (Some(7), Some(0)), "user, what, is, the, capital, of, france");
+    assert_eq!(
+        (first.provider.as_str(), first.requested_model.as_str(), first.status),
+        ("openai", "openai/embed-mock", 200)
+    );
+    assert_eq!(
+        (first.input_tokens, first.output_tokens),
+        (Some(7), Some(0)),
+        "user, what, is, the, capital, of, france"
+    );
     let slow = rows.iter().find(|r| r.upstream_model == "slow-3000").expect("the timed-out call's row");
     assert_eq!(slow.status, 0);
     assert!(slow.error.as_deref().unwrap_or_default().contains("200 ms"), "{slow:?}");
@@ -535,7 +571,12 @@ fn sample(metrics: &str, line_start: &str) -> Option<f64> {
 async fn metrics_count_cache_hits_errors_and_the_usage_buffer() {
     let mock = MockUpstream::start();
     let gw = openai_gateway(&mock).await;
-    put_settings(&gw, reqwest::Method::PATCH, json!({ "semantic": { "embeddingModel": "openai/embed", "threshold": 0.8 } })).await;
+    put_settings(
+        &gw,
+        reqwest::Method::PATCH,
+        json!({ "semantic": { "embeddingModel": "openai/embed", "threshold": 0.8 } }),
+    )
+    .await;
     let q = question("How many legs does a spider have?");
     assert_eq!(chat(&gw, &q, &[]).await.cache, "MISS");
     until_hit(&gw, &q, &[]).await; // misses until stored, then one exact hit

@@ -78,7 +78,11 @@ async fn anthropic_streams_get_pings_in_silences() {
         let without_pings = |events: Vec<(String, Value)>| -> Vec<String> {
             events.into_iter().filter(|(name, _)| name != "ping").map(|(name, _)| name).collect()
         };
-        assert_eq!(without_pings(events), without_pings(anthropic_events(&plain)), "{provider}: the same events otherwise");
+        assert_eq!(
+            without_pings(events),
+            without_pings(anthropic_events(&plain)),
+            "{provider}: the same events otherwise"
+        );
     }
     gw.stop().await;
 }

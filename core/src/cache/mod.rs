@@ -127,7 +127,8 @@ mod tests {
                 "idempotency": { "activeKeys": 1, "windowMs": 5000 }
             })
         );
-        let with_db = CacheStats::new(&cache.stats(), cache.settings(), semantic.stats(), idempotency.stats(0), Some(128));
+        let with_db =
+            CacheStats::new(&cache.stats(), cache.settings(), semantic.stats(), idempotency.stats(0), Some(128));
         assert_eq!(serde_json::to_value(with_db).unwrap()["semanticCache"]["dbSize"], 128);
     }
 

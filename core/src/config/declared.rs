@@ -315,7 +315,10 @@ mod tests {
         assert!(error.starts_with("cache.semantic.threshold: "), "{error}");
         let zero_ttl = FileConfig::parse("[cache]\nttl_ms = 0\n").unwrap();
         assert!(declare(Some(&zero_ttl), &|_| None).unwrap_err().to_string().starts_with("cache.ttl_ms: "));
-        assert!(FileConfig::parse("[cache]\nttl = 5\n").unwrap_err().to_string().contains("ttl"), "unknown keys are refused");
+        assert!(
+            FileConfig::parse("[cache]\nttl = 5\n").unwrap_err().to_string().contains("ttl"),
+            "unknown keys are refused"
+        );
     }
 
     #[test]

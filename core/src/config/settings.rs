@@ -233,8 +233,8 @@ impl SemanticCacheSettings {
 /// [`SemanticCacheSettings::embedding_model`] states).
 pub fn split_model_ref(text: &str) -> Option<(&str, &str)> {
     let (provider, model) = text.split_once('/')?;
-    let provider_ok = (1..=64).contains(&provider.len())
-        && provider.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    let provider_ok =
+        (1..=64).contains(&provider.len()) && provider.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     let model_len = model.chars().count();
     let model_ok = (1..=256).contains(&model_len) && !model.chars().any(|c| c.is_whitespace() || c.is_control());
     (provider_ok && model_ok).then_some((provider, model))

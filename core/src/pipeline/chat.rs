@@ -83,11 +83,12 @@ async fn chat(
     // cache: a deterministic request already answered costs nothing
     // The client's request in hub form, decoded at most once (cache key, translation).
     let mut hub: Option<ChatRequest> = None;
-    let cache_miss = match cached::lookup(gateway, ctx, endpoint, headers, &body, &mut hub, &model, request.stream).await {
-        Lookup::Hit(response) => return Ok(response),
-        Lookup::Miss(miss) => Some(miss),
-        Lookup::Skip => None,
-    };
+    let cache_miss =
+        match cached::lookup(gateway, ctx, endpoint, headers, &body, &mut hub, &model, request.stream).await {
+            Lookup::Hit(response) => return Ok(response),
+            Lookup::Miss(miss) => Some(miss),
+            Lookup::Skip => None,
+        };
     // plan: the targets to try, best first
     let targets = plan(&snapshot, &gateway.router, &gateway.options, &model, session.as_ref())?;
     let targets = policy::allowed_targets(&ctx.caller, targets)?;

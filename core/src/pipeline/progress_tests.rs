@@ -29,10 +29,13 @@ impl Clock for TickClock {
     }
 }
 
+/// Chunks to hand out (`None`: the end), and the task waiting for one.
+type Queue = (VecDeque<Option<Bytes>>, Option<Waker>);
+
 /// An upstream whose chunks the test pushes.
 #[derive(Clone, Default)]
 struct Feed {
-    chunks: Arc<Mutex<(VecDeque<Option<Bytes>>, Option<Waker>)>>,
+    chunks: Arc<Mutex<Queue>>,
 }
 
 impl Feed {
@@ -143,7 +146,8 @@ fn never_inside_an_event_nor_after_the_last() {
 fn only_anthropic_streams_that_ask_get_progress() {
     let mut asked = HeaderMap::new();
     asked.insert("x-omniroute-progress", HeaderValue::from_static("true"));
-    let endpoint = |format, framing| ChatEndpoint { format, path_model: None, path_stream: None, framing, provider: None };
+    let endpoint =
+        |format, framing| ChatEndpoint { format, path_model: None, path_stream: None, framing, provider: None };
     let anthropic = endpoint(WireFormat::Anthropic, StreamFraming::Default);
     assert_eq!(event_for(&anthropic, true, &asked), Some(ANTHROPIC_PING));
     assert_eq!(event_for(&anthropic, false, &asked), None, "not a stream");
@@ -163,5 +167,7 @@ fn attach_marks_streams_only() {
     assert_eq!(stream.headers()["x-omniroute-progress"], "enabled");
     let mut failed = Response::new(Body::from_stream(Feed::default()));
     *failed.status_mut() = http::StatusCode::BAD_GATEWAY;
-    assert!(!attach(failed, ANTHROPIC_PING, clock, Duration::from_secs(1)).headers().contains_key("x-omniroute-progress"));
+    assert!(
+        !attach(failed, ANTHROPIC_PING, clock, Duration::from_secs(1)).headers().contains_key("x-omniroute-progress")
+    );
 }

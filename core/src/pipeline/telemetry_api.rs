@@ -40,8 +40,7 @@ pub fn metrics(gateway: &Gateway) -> Response<Body> {
     let report = gateway.router.health.snapshot();
     let keys: Vec<(String, bool)> =
         report.keys.iter().map(|k| (k.key.to_string(), k.state == CircuitState::Open)).collect();
-    let mut gauges: Vec<Gauge<'_>> =
-        keys.iter().map(|(key, open)| Gauge::BreakerOpen { key, open: *open }).collect();
+    let mut gauges: Vec<Gauge<'_>> = keys.iter().map(|(key, open)| Gauge::BreakerOpen { key, open: *open }).collect();
     if let Some(backlog) = gateway.ports.usage.backlog() {
         gauges.extend([Gauge::UsageBufferRows(backlog.pending), Gauge::UsageDroppedRows(backlog.dropped)]);
     }
