@@ -74,7 +74,8 @@ pub(crate) async fn sync(tx: &Connection, declared: &DeclaredConfig) -> Result<(
     let source = Value::Text(declared.source.clone());
     let patterns: Vec<&str> = declared.aliases.iter().map(|a| a.pattern.as_str()).collect();
     let names: Vec<&str> = declared.combos.iter().map(|c| c.name.as_str()).collect();
-    let keys: Vec<&str> = declared.routing.iter().map(|_| ROUTING_KEY).collect();
+    let keys: Vec<&str> =
+        declared.routing.iter().map(|_| ROUTING_KEY).chain(declared.settings.keys().map(String::as_str)).collect();
     for (sql, keep, what) in [
         (
             "DELETE FROM aliases WHERE source = ?1 AND pattern NOT IN (SELECT value FROM json_each(?2))",
@@ -96,6 +97,9 @@ pub(crate) async fn sync(tx: &Connection, declared: &DeclaredConfig) -> Result<(
     }
     if let Some(routing) = &declared.routing {
         config_writes::put_setting(tx, ROUTING_KEY, json_text(routing)?, &declared.source).await?;
+    }
+    for (key, value) in &declared.settings {
+        config_writes::put_setting(tx, key, json_text(value)?, &declared.source).await?;
     }
     Ok(())
 }
@@ -243,5 +247,22 @@ mod tests {
         store.sync_declared(api).await.unwrap();
         store.sync_declared(declared("")).await.unwrap();
         assert_eq!(store.load().await.unwrap().routing.map(|r| r.max_wait_ms), Some(900));
+    }
+
+    #[tokio::test]
+    async fn declared_settings_documents_sync_like_routing() {
+        use omniroute_core::config::ConfigChange;
+        let store = store(Database::open_memory().await.unwrap());
+        store.sync_declared(declared("[cache]\nttl_ms = 5000\n")).await.unwrap();
+        assert_eq!(store.load().await.unwrap().settings["cache"]["ttlMs"], 5000);
+        store.sync_declared(declared("[cache]\nttl_ms = 7000\n")).await.unwrap();
+        assert_eq!(store.load().await.unwrap().settings["cache"]["ttlMs"], 7000, "the file's new value");
+        store.sync_declared(declared("")).await.unwrap();
+        assert!(!store.load().await.unwrap().settings.contains_key("cache"), "the file dropped it");
+        // Set over the API, it belongs to the API: a file without [cache] leaves it alone.
+        let value = serde_json::json!({ "ttlMs": 9000 });
+        store.apply(vec![ConfigChange::PutSetting { key: "cache".into(), value }], None).await.unwrap();
+        store.sync_declared(declared("")).await.unwrap();
+        assert_eq!(store.load().await.unwrap().settings["cache"]["ttlMs"], 9000);
     }
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use libsql::Value;
 use omniroute_core::maybe_send::{BoxFuture, boxed};
-use omniroute_core::ports::{UsageRecord, UsageSink};
+use omniroute_core::ports::{UsageBacklog, UsageRecord, UsageSink};
 
 use crate::database::Database;
 use crate::usage_query::{COLUMNS, record_of};
@@ -150,6 +150,10 @@ impl UsageSink for LibsqlUsageSink {
     fn flush(&self) -> BoxFuture<'_, ()> {
         boxed(self.flush_inner())
     }
+
+    fn backlog(&self) -> Option<UsageBacklog> {
+        Some(UsageBacklog { pending: self.pending() as u64, dropped: self.dropped() })
+    }
 }
 
 #[cfg(test)]
@@ -173,8 +177,10 @@ mod tests {
             sink.record(row(n));
         }
         assert_eq!((sink.pending(), sink.dropped()), (3, 2));
+        assert_eq!(sink.backlog(), Some(UsageBacklog { pending: 3, dropped: 2 }), "what /metrics reads");
         sink.flush().await;
         assert_eq!(sink.pending(), 0);
+        assert_eq!(sink.backlog(), Some(UsageBacklog { pending: 0, dropped: 2 }));
         let stored = sink.read_all().await.unwrap();
         assert_eq!(stored, vec![row(0), row(1), row(2)]);
     }

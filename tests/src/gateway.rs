@@ -109,13 +109,22 @@ impl TestGateway {
 
     /// [`TestGateway::with_every_format`] with more config (TOML sections) before the providers.
     pub async fn with_every_format_and(mock: &MockUpstream, extra: &str) -> TestGateway {
+        Self::with_every_format_adjusted(mock, extra, |_| {}).await
+    }
+
+    /// [`TestGateway::with_every_format_and`], letting the test adjust settings first.
+    pub async fn with_every_format_adjusted(
+        mock: &MockUpstream,
+        extra: &str,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> TestGateway {
         let config = format!(
             "{extra}\n[[providers]]\nid = \"responses\"\nformat = \"openai-responses\"\nbase_url = \"{}\"\n  [[providers.accounts]]\n  api_key = \"sk-test\"\n",
             mock.base_url()
         );
         let env = provider_env(mock);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        Self::start(&config, &env).await
+        Self::start_with(&config, &env, adjust).await
     }
 
     /// `POST /v1/chat/completions` for `model` with one user message and no key: status and

@@ -32,6 +32,8 @@ pub struct KeyView {
     pub requests_per_minute: Option<u32>,
     pub requests_per_day: Option<u32>,
     pub no_log: bool,
+    /// The response cache is off for this key's requests.
+    pub no_cache: bool,
     pub budget: Option<KeyBudget>,
 }
 
@@ -51,6 +53,7 @@ impl KeyView {
             requests_per_minute: key.requests_per_minute,
             requests_per_day: key.requests_per_day,
             no_log: key.no_log,
+            no_cache: key.no_cache,
             budget: key.budget,
         }
     }
@@ -107,6 +110,8 @@ pub struct KeyInput {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>, minimum = 1))]
     pub requests_per_day: Option<Option<u32>>,
     pub no_log: Option<bool>,
+    /// Turn the response cache off (`true`) or on for this key's requests.
+    pub no_cache: Option<bool>,
 }
 
 /// A model glob: no blanks or control characters, at most 256 characters.
@@ -180,6 +185,9 @@ impl KeyInput {
         }
         if let Some(no_log) = self.no_log {
             key.no_log = no_log;
+        }
+        if let Some(no_cache) = self.no_cache {
+            key.no_cache = no_cache;
         }
         Ok(())
     }
@@ -270,6 +278,7 @@ async fn create(gateway: &Gateway, ctx: &RequestContext, body: &[u8]) -> Result<
         requests_per_minute: None,
         requests_per_day: None,
         no_log: false,
+        no_cache: false,
         budget: None,
     };
     input.apply(&mut key)?;

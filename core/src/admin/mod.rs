@@ -8,6 +8,7 @@ pub mod aliases_api;
 pub mod audit_api;
 pub mod auth_api;
 pub mod budget_api;
+pub mod cache_settings_api;
 pub mod catalog_api;
 pub mod combo_test;
 pub mod combos_api;
@@ -106,6 +107,7 @@ async fn dispatch(
         },
         ["shutdown"] => system_api::lifecycle(gateway, ctx, method, LifecycleAction::Shutdown).await,
         ["restart"] => system_api::lifecycle(gateway, ctx, method, LifecycleAction::Restart).await,
+        ["settings", "cache"] => cache_settings_api::handle(gateway, ctx, method, &body).await,
         ["compliance", "audit-log"] => match *method {
             Method::GET => audit_api::list(gateway, parts.uri.query()).await,
             _ => Err(GatewayError::method_not_allowed(method, "GET")),

@@ -23,6 +23,7 @@ pub(crate) fn key(id: &str, secret: &str, role: KeyRole) -> ApiKeyRecord {
         requests_per_minute: None,
         requests_per_day: None,
         no_log: false,
+        no_cache: false,
         budget: None,
     }
 }

@@ -61,6 +61,7 @@ pub enum IdempotencyError {
 /// `/api/cache/stats` → `idempotency`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdempotencyStats {
     pub active_keys: usize,
     pub window_ms: u64,

@@ -25,12 +25,47 @@ const KEY_VERSION: u32 = 1;
 /// The hex SHA-256 of the output-affecting parts of `req`, with `resolved_model` in place of
 /// the model the client named (an alias and its target share entries).
 pub fn cache_key(req: &ChatRequest, resolved_model: &str) -> String {
+    digest(req, resolved_model, |_| true)
+}
+
+/// The semantic cache's scope of `req`: [`cache_key`] over everything but the conversation
+/// (model, system and developer messages, tools, output options, sampling). Only requests of
+/// one scope are compared by meaning, so an answer never crosses models or system prompts.
+pub fn semantic_scope(req: &ChatRequest, resolved_model: &str) -> String {
+    digest(req, resolved_model, |role| matches!(role, Role::System | Role::Developer))
+}
+
+/// The conversation the semantic cache compares: each user and assistant turn as
+/// `role: text`, one per line. `None` when a turn holds anything but text (images, tool calls
+/// and results, documents, reasoning): those do not compare by text, so they stay exact-only.
+pub fn semantic_text(req: &ChatRequest) -> Option<String> {
+    let mut text = String::new();
+    for message in req.messages.iter().filter(|m| !matches!(m.role, Role::System | Role::Developer)) {
+        let role = match message.role {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            _ => return None,
+        };
+        text.push_str(role);
+        text.push(':');
+        for block in &message.content {
+            let ContentBlock::Text { text: part } = block else { return None };
+            text.push(' ');
+            text.push_str(part);
+        }
+        text.push('\n');
+    }
+    (!text.is_empty()).then_some(text)
+}
+
+fn digest(req: &ChatRequest, resolved_model: &str, keep: impl Fn(Role) -> bool) -> String {
     let view = KeyView {
         version: KEY_VERSION,
         model: resolved_model,
         messages: req
             .messages
             .iter()
+            .filter(|m| keep(m.role))
             .map(|m| MessageView { role: m.role, content: &m.content, name: m.name.as_deref() })
             .collect(),
         tools: &req.tools,
@@ -271,6 +306,42 @@ mod tests {
         let mut out = String::new();
         write_canonical(&json!({"z": 1, "a": {"y": [true, null], "b": "x\"y"}}), &mut out);
         assert_eq!(out, r#"{"a":{"b":"x\"y","y":[true,null]},"z":1}"#);
+    }
+
+    #[test]
+    fn the_semantic_scope_is_everything_but_the_conversation() {
+        let base = semantic_scope(&request(), "openai/gpt-4o-mini");
+        let mut reworded = request();
+        reworded.messages[1].content = vec![ContentBlock::Text { text: "what's 2 + 2".into() }];
+        assert_eq!(semantic_scope(&reworded, "openai/gpt-4o-mini"), base, "the question is compared by meaning");
+        assert_ne!(semantic_scope(&request(), "openai/gpt-4o"), base, "another model");
+        let mut system = request();
+        system.messages[0].content = vec![ContentBlock::Text { text: "Be verbose.".into() }];
+        assert_ne!(semantic_scope(&system, "openai/gpt-4o-mini"), base, "another system prompt");
+        let mut tools = request();
+        tools.tools.clear();
+        assert_ne!(semantic_scope(&tools, "openai/gpt-4o-mini"), base, "other tools");
+        let mut sampling = request();
+        sampling.sampling.max_tokens = Some(1);
+        assert_ne!(semantic_scope(&sampling, "openai/gpt-4o-mini"), base, "other output options");
+        assert_ne!(base, key(&request()), "scopes and keys are not the same digest");
+    }
+
+    #[test]
+    fn semantic_text_is_the_text_conversation() {
+        let mut r = request();
+        assert_eq!(semantic_text(&r).as_deref(), Some("user: What is 2+2?\n"));
+        r.messages.push(Message {
+            role: Role::Assistant,
+            content: vec![ContentBlock::Text { text: "4".into() }],
+            name: None,
+            extra: Default::default(),
+        });
+        assert_eq!(semantic_text(&r).as_deref(), Some("user: What is 2+2?\nassistant: 4\n"));
+        r.messages[1].content.push(ContentBlock::ToolCall { id: "c".into(), name: "f".into(), arguments: "{}".into() });
+        assert_eq!(semantic_text(&r), None, "tool calls only match exactly");
+        r.messages.truncate(1);
+        assert_eq!(semantic_text(&r), None, "no conversation, nothing to compare");
     }
 
     #[test]

@@ -121,6 +121,17 @@ impl LruCache {
         true
     }
 
+    /// New bounds; the least recently used entries go until both hold.
+    pub fn set_bounds(&mut self, max_entries: usize, max_bytes: usize) {
+        self.max_entries = max_entries;
+        self.max_bytes = max_bytes;
+        while self.entries.len() > max_entries || self.bytes > max_bytes {
+            if !self.evict_oldest() {
+                break;
+            }
+        }
+    }
+
     /// Drops the entry under `key`; returns whether there was one.
     pub fn remove(&mut self, key: &str) -> bool {
         match self.entries.remove(key) {
@@ -237,6 +248,24 @@ mod tests {
         assert!(!cache.put("small".into(), response(101), 0, 100));
         assert!(cache.is_empty(), "an oversized replacement removes the old value");
         assert_eq!(cache.stats().bytes, 0);
+    }
+
+    #[test]
+    fn shrinking_the_bounds_evicts_the_least_recently_used() {
+        let mut cache = LruCache::new(10, 1_000);
+        for key in ["a", "b", "c", "d"] {
+            cache.put(key.into(), response(30), 0, 100);
+        }
+        assert!(cache.get("a", 1).is_some());
+        cache.set_bounds(3, 1_000);
+        assert_eq!(keys(&cache), ["a", "c", "d"]);
+        cache.set_bounds(3, 60);
+        assert_eq!(keys(&cache), ["a", "d"], "b and c were the oldest");
+        assert_eq!(cache.stats().bytes, 60);
+        cache.set_bounds(10, 1_000);
+        cache.put("e".into(), response(30), 2, 100);
+        assert_eq!(cache.stats().max_entries, 10);
+        assert_eq!(keys(&cache), ["a", "d", "e"], "growing evicts nothing");
     }
 
     #[test]

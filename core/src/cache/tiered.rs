@@ -9,15 +9,16 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::lru::{CachedResponse, LruCache, LruStats};
+use crate::config::settings::CacheSettings;
 use crate::hub::ChatResponse;
 use crate::ports::CacheStore;
 
 /// Prefix of response entries in the shared store (idempotency results may live there too).
 const STORE_PREFIX: &str = "cache:response:";
 
-/// How the response cache behaves, stored under the settings key `cache`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+/// How the response cache behaves: the `cache` settings document, as the cache applies it
+/// ([`ResponseCache::configure`] swaps it in without a restart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ResponseCacheSettings {
     pub enabled: bool,
     /// How long an answer is served, in both tiers.
@@ -30,7 +31,18 @@ pub struct ResponseCacheSettings {
 
 impl Default for ResponseCacheSettings {
     fn default() -> Self {
-        ResponseCacheSettings { enabled: true, ttl_ms: 60 * 60 * 1000, max_entries: 500, max_bytes: 64 * 1024 * 1024 }
+        ResponseCacheSettings::from(&CacheSettings::default())
+    }
+}
+
+impl From<&CacheSettings> for ResponseCacheSettings {
+    fn from(settings: &CacheSettings) -> Self {
+        ResponseCacheSettings {
+            enabled: settings.enabled,
+            ttl_ms: settings.ttl_ms,
+            max_entries: usize::try_from(settings.max_entries).unwrap_or(usize::MAX),
+            max_bytes: usize::try_from(settings.max_bytes).unwrap_or(usize::MAX),
+        }
     }
 }
 
@@ -63,7 +75,7 @@ struct EnvelopeIn {
 
 /// Two-tier cache of complete responses by [`cache_key`](super::cache_key).
 pub struct ResponseCache {
-    settings: ResponseCacheSettings,
+    settings: Mutex<ResponseCacheSettings>,
     memory: Mutex<LruCache>,
     store: Arc<dyn CacheStore>,
     lookups: AtomicU64,
@@ -76,7 +88,7 @@ pub struct ResponseCache {
 impl ResponseCache {
     pub fn new(settings: ResponseCacheSettings, store: Arc<dyn CacheStore>) -> Self {
         ResponseCache {
-            settings,
+            settings: Mutex::new(settings),
             memory: Mutex::new(LruCache::new(settings.max_entries, settings.max_bytes)),
             store,
             lookups: AtomicU64::new(0),
@@ -87,19 +99,47 @@ impl ResponseCache {
     }
 
     pub fn settings(&self) -> ResponseCacheSettings {
-        self.settings
+        *self.settings.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies new settings to the running cache: the memory bounds (evicting the least
+    /// recently used entries past them), the TTL of answers stored from now on, on/off (off
+    /// empties memory; the store's entries expire by their TTL).
+    pub fn configure(&self, settings: ResponseCacheSettings) {
+        *self.settings.lock().unwrap_or_else(PoisonError::into_inner) = settings;
+        let mut memory = self.memory();
+        memory.set_bounds(settings.max_entries, settings.max_bytes);
+        if !settings.enabled {
+            memory.clear();
+        }
     }
 
     /// The live answer stored under `key`: from memory, else from the store (then kept in
     /// memory for the rest of its lifetime). Always `None` when disabled.
     pub async fn get(&self, key: &str, now_ms: u64) -> Option<ChatResponse> {
-        if !self.settings.enabled {
+        if !self.settings().enabled {
             return None;
         }
         self.lookups.fetch_add(1, Ordering::Relaxed);
+        let found = self.read(key, now_ms).await;
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// Like [`ResponseCache::get`], without counting a lookup: the answer a semantic match
+    /// points at (its lookup was counted as the exact miss before it).
+    pub async fn fetch(&self, key: &str, now_ms: u64) -> Option<ChatResponse> {
+        if !self.settings().enabled {
+            return None;
+        }
+        self.read(key, now_ms).await
+    }
+
+    async fn read(&self, key: &str, now_ms: u64) -> Option<ChatResponse> {
         let in_memory = self.memory().get(key, now_ms);
         if let Some(hit) = in_memory {
-            self.hits.fetch_add(1, Ordering::Relaxed);
             return Some(ChatResponse::clone(&hit.response));
         }
         let bytes = self.store.get(&store_key(key)).await?;
@@ -116,18 +156,20 @@ impl ResponseCache {
         let response = Arc::new(envelope.response);
         let cached = CachedResponse { response: response.clone(), size: bytes.len() };
         self.memory().put(key.to_owned(), cached, now_ms, envelope.expires_at_ms - now_ms);
-        self.hits.fetch_add(1, Ordering::Relaxed);
         self.store_hits.fetch_add(1, Ordering::Relaxed);
         Some(ChatResponse::clone(&response))
     }
 
     /// Stores `response` under `key` for the configured TTL in both tiers (memory skips one
     /// larger than its byte bound). The caller decides what may be stored: a
-    /// [`writable`](super::writable) request and a successful, complete response.
-    pub async fn put(&self, key: &str, response: ChatResponse, now_ms: u64) {
-        let ttl_ms = self.settings.ttl_ms;
-        if !self.settings.enabled || ttl_ms == 0 {
-            return;
+    /// [`writable`](super::writable) request and a successful, complete response. Returns
+    /// whether it was stored (not when off, nor when a clear came after `now_ms`).
+    pub async fn put(&self, key: &str, response: ChatResponse, now_ms: u64) -> bool {
+        let settings = self.settings();
+        let ttl_ms = settings.ttl_ms;
+        // An answer from before a clear (its write raced the clear) is not kept.
+        if !settings.enabled || ttl_ms == 0 || now_ms <= self.cleared_at_ms.load(Ordering::Relaxed) {
+            return false;
         }
         let expires_at_ms = now_ms.saturating_add(ttl_ms);
         let envelope = EnvelopeOut { stored_at_ms: now_ms, expires_at_ms, response: &response };
@@ -135,12 +177,13 @@ impl ResponseCache {
             Ok(bytes) => Bytes::from(bytes),
             Err(error) => {
                 tracing::warn!(%error, "response not cached: it does not encode");
-                return;
+                return false;
             }
         };
         let cached = CachedResponse { response: Arc::new(response), size: bytes.len() };
         self.memory().put(key.to_owned(), cached, now_ms, ttl_ms);
         self.store.put(&store_key(key), bytes, Duration::from_millis(ttl_ms)).await;
+        true
     }
 
     /// Empties memory and hides what this instance finds in the store from before `now_ms`
@@ -155,7 +198,7 @@ impl ResponseCache {
         let lookups = self.lookups.load(Ordering::Relaxed);
         let hits = self.hits.load(Ordering::Relaxed);
         ResponseCacheStats {
-            enabled: self.settings.enabled,
+            enabled: self.settings().enabled,
             memory: self.memory().stats(),
             lookups,
             hits,
@@ -256,6 +299,8 @@ mod tests {
         cache.clear(f.at(1_100));
         assert_eq!(cache.stats().memory.entries, 0);
         assert_eq!(block_on(cache.get("old", 1_200)), None);
+        block_on(cache.put("late", answer("c"), 1_050));
+        assert_eq!(cache.stats().memory.entries, 0, "written before the clear, arriving after: dropped");
         block_on(cache.put("new", answer("b"), f.at(1_200)));
         cache.clear(1_150);
         assert_eq!(block_on(cache.get("new", 1_300)), Some(answer("b")), "written after the clear");
@@ -279,6 +324,43 @@ mod tests {
         assert_eq!(cache.stats().memory.entries, 0);
         assert_eq!(block_on(cache.get("k", 1_001)), Some(answer("a long answer")));
         assert_eq!(cache.stats().store_hits, 1);
+    }
+
+    #[test]
+    fn settings_apply_to_the_running_cache() {
+        let f = Fixture::new();
+        let cache = f.cache(ResponseCacheSettings { max_entries: 10, ..settings() });
+        for key in ["a", "b", "c"] {
+            block_on(cache.put(key, answer(key), f.at(1_000)));
+        }
+        // Fewer entries: the oldest go from memory (the store still has them).
+        cache.configure(ResponseCacheSettings { max_entries: 1, ..settings() });
+        assert_eq!(cache.stats().memory.entries, 1);
+        assert_eq!(cache.stats().memory.max_entries, 1);
+        // A longer TTL applies to answers stored from now on.
+        cache.configure(ResponseCacheSettings { ttl_ms: 5_000, ..settings() });
+        block_on(cache.put("long", answer("l"), f.at(1_000)));
+        assert_eq!(block_on(cache.get("a", f.at(2_500))), None, "stored with the old TTL");
+        assert_eq!(block_on(cache.get("long", f.at(2_500))), Some(answer("l")));
+        // Off: nothing is read or written, memory is emptied.
+        cache.configure(ResponseCacheSettings { enabled: false, ttl_ms: 5_000, ..settings() });
+        assert_eq!(cache.stats().memory.entries, 0);
+        assert_eq!(block_on(cache.get("long", f.at(2_600))), None);
+        block_on(cache.put("off", answer("o"), 2_600));
+        assert_eq!(block_on(f.store.get(&store_key("off"))), None);
+        // On again: the store's live entries serve again.
+        cache.configure(ResponseCacheSettings { ttl_ms: 5_000, ..settings() });
+        assert_eq!(block_on(cache.get("long", f.at(2_700))), Some(answer("l")));
+    }
+
+    #[test]
+    fn fetch_reads_without_counting_a_lookup() {
+        let f = Fixture::new();
+        let cache = f.cache(settings());
+        block_on(cache.put("k", answer("4"), f.at(1_000)));
+        assert_eq!(block_on(cache.fetch("k", 1_001)), Some(answer("4")));
+        assert_eq!(block_on(cache.fetch("nope", 1_001)), None);
+        assert_eq!((cache.stats().lookups, cache.stats().hits), (0, 0));
     }
 
     #[test]

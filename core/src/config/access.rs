@@ -72,6 +72,9 @@ pub struct ApiKeyRecord {
     /// Never store request or response bodies of this key's requests.
     #[serde(default)]
     pub no_log: bool,
+    /// This key's requests neither read nor write the response cache (exact or semantic).
+    #[serde(default)]
+    pub no_cache: bool,
     #[serde(default)]
     pub budget: Option<KeyBudget>,
 }

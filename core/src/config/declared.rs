@@ -2,11 +2,12 @@
 //! records that get synced into the store, routing included, and validates the result. Env
 //! vars are read through a closure so a Worker can pass its bindings.
 
-use crate::config::file::{BreakerSection, FileAccount, FileConfig, FileProvider, TimeoutsSection};
+use crate::config::file::{BreakerSection, CacheSection, FileAccount, FileConfig, FileProvider, TimeoutsSection};
 use crate::config::records::{
     AliasRecord, BreakerSettings, ComboRecord, ComboSettings, ConnectionRecord, DeclaredConfig, ProviderRecord,
     RoutingSettings, TimeoutOverrides,
 };
+use crate::config::settings::{CacheSettings, keys};
 use crate::config::validate::{combo_targets, validate_declared};
 use crate::providers::{AuthScheme, WireFormat, catalog, find_catalog_provider};
 
@@ -64,9 +65,43 @@ pub fn declare(
     }
     if let Some(file) = file {
         declare_routing(file, &mut out)?;
+        if let Some(cache) = &file.cache {
+            let value = serde_json::to_value(cache_settings(cache)?).map_err(|e| DeclareError(e.to_string()))?;
+            out.settings.insert(keys::CACHE.into(), value);
+        }
     }
     validate_declared(&out).map_err(|e| DeclareError(e.to_string()))?;
     Ok(out)
+}
+
+/// `[cache]` over the defaults, checked; errors name the file's key (`cache.semantic.threshold`).
+fn cache_settings(section: &CacheSection) -> Result<CacheSettings, DeclareError> {
+    let mut settings = CacheSettings::default();
+    settings.enabled = section.enabled.unwrap_or(settings.enabled);
+    settings.ttl_ms = section.ttl_ms.unwrap_or(settings.ttl_ms);
+    settings.max_entries = section.max_entries.unwrap_or(settings.max_entries);
+    settings.max_bytes = section.max_bytes.unwrap_or(settings.max_bytes);
+    let (file, semantic) = (&section.semantic, &mut settings.semantic);
+    semantic.embedding_model.clone_from(&file.embedding_model);
+    semantic.threshold = file.threshold.unwrap_or(semantic.threshold);
+    semantic.max_entries = file.max_entries.unwrap_or(semantic.max_entries);
+    semantic.timeout_ms = file.timeout_ms.unwrap_or(semantic.timeout_ms);
+    settings.check().map_err(|e| DeclareError(format!("cache.{}: {}", snake_case(e.field), e.message)))?;
+    Ok(settings)
+}
+
+/// `semantic.embeddingModel` → `semantic.embedding_model`: the API's names in the file's spelling.
+fn snake_case(field: &str) -> String {
+    let mut out = String::with_capacity(field.len() + 4);
+    for c in field.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn declare_routing(file: &FileConfig, out: &mut DeclaredConfig) -> Result<(), DeclareError> {
@@ -246,6 +281,31 @@ mod tests {
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn the_cache_section_becomes_the_cache_settings_document() {
+        let file = FileConfig::parse(
+            "[cache]\nttl_ms = 5000\n[cache.semantic]\nembedding_model = \"openai/text-embedding-3-small\"\nthreshold = 0.9\n",
+        )
+        .unwrap();
+        let declared = declare(Some(&file), &|_| None).unwrap();
+        let cache: CacheSettings = serde_json::from_value(declared.settings["cache"].clone()).unwrap();
+        assert_eq!(cache.ttl_ms, 5000);
+        assert_eq!(cache.max_entries, CacheSettings::default().max_entries, "unset keys keep their defaults");
+        assert_eq!(cache.semantic.embedding_model.as_deref(), Some("openai/text-embedding-3-small"));
+        assert_eq!(cache.semantic.threshold, 0.9);
+        assert!(declare(Some(&FileConfig::parse("").unwrap()), &|_| None).unwrap().settings.is_empty());
+
+        let out_of_range = FileConfig::parse("[cache.semantic]\nthreshold = 1.5\n").unwrap();
+        let error = declare(Some(&out_of_range), &|_| None).unwrap_err().to_string();
+        assert!(error.starts_with("cache.semantic.threshold: "), "{error}");
+        let zero_ttl = FileConfig::parse("[cache]\nttl_ms = 0\n").unwrap();
+        assert!(declare(Some(&zero_ttl), &|_| None).unwrap_err().to_string().starts_with("cache.ttl_ms: "));
+        assert!(
+            FileConfig::parse("[cache]\nttl = 5\n").unwrap_err().to_string().contains("ttl"),
+            "unknown keys are refused"
+        );
     }
 
     #[test]

@@ -31,6 +31,31 @@ pub struct FileConfig {
     pub aliases: Vec<FileAlias>,
     #[serde(default)]
     pub combos: Vec<FileCombo>,
+    /// `[cache]`: the response cache settings document, synced like routing.
+    pub cache: Option<CacheSection>,
+}
+
+/// `[cache]`: the response cache; unset keys keep their defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSection {
+    pub enabled: Option<bool>,
+    pub ttl_ms: Option<u64>,
+    pub max_entries: Option<u32>,
+    pub max_bytes: Option<u64>,
+    #[serde(default)]
+    pub semantic: SemanticCacheSection,
+}
+
+/// `[cache.semantic]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SemanticCacheSection {
+    /// `provider/model` serving OpenAI's `POST /embeddings`; unset: the semantic cache is off.
+    pub embedding_model: Option<String>,
+    pub threshold: Option<f64>,
+    pub max_entries: Option<u32>,
+    pub timeout_ms: Option<u64>,
 }
 
 /// `[server]`: where the native server listens and keeps its data.

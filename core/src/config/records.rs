@@ -250,4 +250,7 @@ pub struct DeclaredConfig {
     pub combos: Vec<ComboRecord>,
     /// `None` when the source sets no routing settings (a stored one of this source goes).
     pub routing: Option<RoutingSettings>,
+    /// Settings documents the source sets (`cache` from `[cache]`), by key; a stored one of
+    /// this source that it no longer sets goes.
+    pub settings: BTreeMap<String, serde_json::Value>,
 }

@@ -25,6 +25,8 @@ pub mod keys {
     pub const PRICING: &str = "pricing";
     /// [`super::ProviderModelsSettings`]
     pub const PROVIDER_MODELS: &str = "provider_models";
+    /// [`super::CacheSettings`]
+    pub const CACHE: &str = "cache";
     /// The admin password hash: private, never returned by any endpoint.
     pub const ADMIN_AUTH: &str = "admin_auth";
     /// Keys that only the gateway itself reads and writes.
@@ -182,4 +184,131 @@ impl Default for UsageSettings {
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct PricingSettings {
     pub overrides: BTreeMap<String, ModelPrice>,
+}
+
+/// The response cache (`GET/PUT/PATCH /api/settings/cache`, `[cache]` in omniroute.toml).
+/// Applied to the running cache when the snapshot reloads; new TTLs apply to new answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct CacheSettings {
+    /// Off: no request reads or writes the cache (exact or semantic).
+    pub enabled: bool,
+    /// How long an answer is served, in milliseconds (memory and store).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 31536000000_u64))]
+    pub ttl_ms: u64,
+    /// Answers kept in memory (the store keeps the rest until their TTL).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000))]
+    pub max_entries: u32,
+    /// Total JSON size of the answers kept in memory.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1024, maximum = 1_073_741_824))]
+    pub max_bytes: u64,
+    pub semantic: SemanticCacheSettings,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            enabled: true,
+            ttl_ms: 60 * 60 * 1000,
+            max_entries: 500,
+            max_bytes: 64 * 1024 * 1024,
+            semantic: SemanticCacheSettings::default(),
+        }
+    }
+}
+
+/// The semantic cache: on when `embeddingModel` names a model (off by default). A cacheable
+/// request whose embedding is at least `threshold` cosine-similar to a cached answer's request,
+/// with the same model, system prompt and output options, gets that answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct SemanticCacheSettings {
+    /// `provider/model` of an OpenAI-compatible provider serving `POST /embeddings`; `null`: off.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._-]{1,64}/[^\s\x00-\x1f\x7f-\x9f]{1,256}$"))]
+    pub embedding_model: Option<String>,
+    /// Least cosine similarity that counts as the same question (0 < threshold <= 1).
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1.0))]
+    pub threshold: f64,
+    /// Embeddings kept in memory (each of the embedding model's dimensions).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
+    pub max_entries: u32,
+    /// Longest wait for an embedding; past it the request goes on as a miss.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 60_000))]
+    pub timeout_ms: u64,
+}
+
+impl Default for SemanticCacheSettings {
+    fn default() -> Self {
+        SemanticCacheSettings { embedding_model: None, threshold: 0.95, max_entries: 1000, timeout_ms: 2000 }
+    }
+}
+
+/// A setting out of range: the field (as the API names it) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl CacheSettings {
+    /// Longest TTL: a year.
+    pub const MAX_TTL_MS: u64 = 365 * 24 * 60 * 60 * 1000;
+    pub const MAX_ENTRIES: u32 = 1_000_000;
+    pub const MIN_BYTES: u64 = 1024;
+    pub const MAX_BYTES: u64 = 1024 * 1024 * 1024;
+
+    /// Checks every bound the schema states; names the field in API terms.
+    pub fn check(&self) -> Result<(), SettingError> {
+        let fail = |field, message: String| Err(SettingError { field, message });
+        if !(1..=Self::MAX_TTL_MS).contains(&self.ttl_ms) {
+            return fail("ttlMs", format!("must be 1 to {} milliseconds", Self::MAX_TTL_MS));
+        }
+        if !(1..=Self::MAX_ENTRIES).contains(&self.max_entries) {
+            return fail("maxEntries", format!("must be 1 to {}", Self::MAX_ENTRIES));
+        }
+        if !(Self::MIN_BYTES..=Self::MAX_BYTES).contains(&self.max_bytes) {
+            return fail("maxBytes", format!("must be {} to {} bytes", Self::MIN_BYTES, Self::MAX_BYTES));
+        }
+        self.semantic.check()
+    }
+}
+
+impl SemanticCacheSettings {
+    pub const MAX_ENTRIES: u32 = 100_000;
+    pub const MAX_TIMEOUT_MS: u64 = 60_000;
+
+    pub fn check(&self) -> Result<(), SettingError> {
+        let fail = |field, message: String| Err(SettingError { field, message });
+        if let Some(model) = &self.embedding_model
+            && split_model_ref(model).is_none()
+        {
+            return fail(
+                "semantic.embeddingModel",
+                "must be `provider/model` (provider id of letters, digits, '.', '_', '-'; no blanks)".into(),
+            );
+        }
+        if !(self.threshold > 0.0 && self.threshold <= 1.0) {
+            return fail("semantic.threshold", "must be above 0 and at most 1".into());
+        }
+        if !(1..=Self::MAX_ENTRIES).contains(&self.max_entries) {
+            return fail("semantic.maxEntries", format!("must be 1 to {}", Self::MAX_ENTRIES));
+        }
+        if !(1..=Self::MAX_TIMEOUT_MS).contains(&self.timeout_ms) {
+            return fail("semantic.timeoutMs", format!("must be 1 to {} milliseconds", Self::MAX_TIMEOUT_MS));
+        }
+        Ok(())
+    }
+}
+
+/// `provider/model` split in two, when both halves are well formed (the pattern the schema of
+/// [`SemanticCacheSettings::embedding_model`] states).
+pub fn split_model_ref(text: &str) -> Option<(&str, &str)> {
+    let (provider, model) = text.split_once('/')?;
+    let provider_ok =
+        (1..=64).contains(&provider.len()) && provider.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    let model_len = model.chars().count();
+    let model_ok = (1..=256).contains(&model_len) && !model.chars().any(|c| c.is_whitespace() || c.is_control());
+    (provider_ok && model_ok).then_some((provider, model))
 }

@@ -9,8 +9,7 @@ use crate::auth::AccessIndex;
 use crate::auth::access::setting_or_default;
 use crate::config::aliases::AliasTable;
 use crate::config::records::{ComboRecord, ComboSettings, RoutingSettings, StoredConfig, TimeoutOverrides};
-use crate::config::settings::{self, ProviderModelsSettings};
-use crate::config::settings::{PricingSettings, UsageSettings, keys};
+use crate::config::settings::{self, CacheSettings, PricingSettings, ProviderModelsSettings, UsageSettings, keys};
 use crate::config::validate::{COMBO_PREFIX, TargetRef};
 use crate::providers::pricing::ModelPrice;
 use crate::providers::{AuthScheme, CatalogModel, WireFormat, find_catalog_provider};
@@ -109,6 +108,8 @@ pub struct ConfigSnapshot {
     usage: UsageSettings,
     /// The global system prompt and thinking budget policy, ready for the request path.
     pub request_edits: RequestEdits,
+    /// The response cache settings, typed once here for the request path.
+    pub cache: CacheSettings,
 }
 
 impl ConfigSnapshot {
@@ -125,6 +126,7 @@ impl ConfigSnapshot {
                 .collect(),
             usage: setting_or_default(stored, keys::USAGE),
             request_edits: RequestEdits::build(stored),
+            cache: cache_settings(stored),
             ..Default::default()
         };
         for record in &stored.combos {
@@ -297,6 +299,25 @@ impl ConfigSnapshot {
     /// A settings document as stored.
     pub fn setting_value(&self, key: &str) -> Option<&serde_json::Value> {
         self.settings.get(key)
+    }
+}
+
+/// The stored cache document, or the defaults when there is none or it is out of range (a
+/// hand-edited row; the API and the file sync refuse such documents).
+fn cache_settings(stored: &StoredConfig) -> CacheSettings {
+    let Some(value) = stored.settings.get(keys::CACHE) else { return CacheSettings::default() };
+    match serde_json::from_value::<CacheSettings>(value.clone()) {
+        Ok(settings) => match settings.check() {
+            Ok(()) => settings,
+            Err(e) => {
+                tracing::error!(field = e.field, error = %e.message, "stored cache settings are out of range; using the defaults");
+                CacheSettings::default()
+            }
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "stored cache settings cannot be read; using the defaults");
+            CacheSettings::default()
+        }
     }
 }
 

@@ -1,27 +1,58 @@
 //! The response cache in the request path: a deterministic request (temperature 0 or unset)
 //! already answered is served from the cache — as JSON, or replayed as a stream in the
 //! client's format — without calling any upstream; a complete answer to a temperature-0
-//! request is stored. `X-OmniRoute-No-Cache: true` bypasses both.
+//! request is stored. With an embedding model configured, a miss is also compared by meaning
+//! with the cached requests of the same model, system prompt and output options (the semantic
+//! cache). `X-OmniRoute-No-Cache: true`, the `cache` settings and a key's `noCache` turn it off.
+
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
 
 use crate::body::Body;
-use crate::cache::{cache_key, readable, writable};
+use crate::cache::{cache_key, readable, semantic_scope, semantic_text, writable};
+use crate::config::settings::SemanticCacheSettings;
 use crate::formats;
-use crate::hub::{ChatRequest, response_events};
-use crate::pipeline::Gateway;
+use crate::hub::{ChatRequest, ChatResponse, response_events};
 use crate::pipeline::reply::stream_content_type;
-use crate::pipeline::respond;
 use crate::pipeline::router::ChatEndpoint;
+use crate::pipeline::{Gateway, RequestContext, embed, respond};
 use crate::providers::WireFormat;
+use crate::telemetry::CacheHitKind;
+
+/// Longest conversation compared by meaning (embedding models take a few thousand tokens).
+const MAX_SEMANTIC_CHARS: usize = 32 * 1024;
 
 /// What the cache said about a request that missed.
 pub struct Miss {
     pub key: String,
     /// The answer may be stored (temperature 0).
     pub writable: bool,
+    /// The request's embedding, to find the answer by meaning once it is stored.
+    pub semantic: Option<SemanticProbe>,
+}
+
+impl Miss {
+    /// What to store once the answer is complete, when it may be stored.
+    pub fn write(&self) -> Option<CacheWrite> {
+        self.writable.then(|| CacheWrite { key: self.key.clone(), semantic: self.semantic.clone() })
+    }
+}
+
+/// A request as the semantic cache compares it.
+#[derive(Debug, Clone)]
+pub struct SemanticProbe {
+    pub scope: String,
+    pub vector: Vec<f32>,
+}
+
+/// Where a complete answer goes: its key, and its request's embedding.
+#[derive(Debug, Clone)]
+pub struct CacheWrite {
+    pub key: String,
+    pub semantic: Option<SemanticProbe>,
 }
 
 pub enum Lookup {
@@ -33,8 +64,10 @@ pub enum Lookup {
 
 /// Looks the request up. Never fails: a body the cache cannot read is left to the normal path.
 /// The decoded request is left in `hub` for the rest of the request path to reuse.
+#[allow(clippy::too_many_arguments)]
 pub async fn lookup(
     gateway: &Gateway,
+    ctx: &RequestContext,
     endpoint: &ChatEndpoint,
     headers: &HeaderMap,
     body: &[u8],
@@ -46,7 +79,10 @@ pub async fn lookup(
         .get("x-omniroute-no-cache")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    if bypass || !gateway.cache.settings().enabled {
+    let snapshot = gateway.snapshot();
+    let settings = &snapshot.cache;
+    let key_opted_out = ctx.caller.key().is_some_and(|k| k.no_cache);
+    if bypass || !settings.enabled || key_opted_out {
         return Lookup::Skip;
     }
     let Ok(mut request) = formats::decode_request(endpoint.format, body) else { return Lookup::Skip };
@@ -59,26 +95,76 @@ pub async fn lookup(
     }
     let key = cache_key(request, model);
     let now_ms = gateway.ports.clock.now_unix_ms();
-    match gateway.cache.get(&key, now_ms).await {
-        Some(cached) => {
-            gateway.telemetry.metrics.cache_hit();
-            let mut response = if stream {
-                replay_stream(endpoint, &cached)
-            } else {
-                respond::json(StatusCode::OK, formats::encode_response(endpoint.format, &cached))
-            };
-            response.headers_mut().insert("x-omniroute-cache", HeaderValue::from_static("HIT"));
-            Lookup::Hit(response)
+    if let Some(cached) = gateway.cache.get(&key, now_ms).await {
+        gateway.telemetry.metrics.cache_hit(CacheHitKind::Exact);
+        return Lookup::Hit(hit(endpoint, stream, &cached, None));
+    }
+    let semantic = match &settings.semantic.embedding_model {
+        Some(embedding_model) => probe(gateway, ctx, &settings.semantic, embedding_model, request, model).await,
+        None => None,
+    };
+    if let Some(probe) = &semantic
+        && let Some(found) = gateway.semantic.search(&probe.scope, &probe.vector, settings.semantic.threshold, now_ms)
+    {
+        match gateway.cache.fetch(&found.key, now_ms).await {
+            Some(cached) => {
+                gateway.telemetry.metrics.cache_hit(CacheHitKind::Semantic);
+                return Lookup::Hit(hit(endpoint, stream, &cached, Some(found.similarity)));
+            }
+            // The answer expired or was cleared since: the entry goes, and this is a miss.
+            None => gateway.semantic.unhit(&found.key),
         }
+    }
+    gateway.telemetry.metrics.cache_miss();
+    let writable = writable(request) && !stream;
+    Lookup::Miss(Miss { key, writable, semantic: semantic.filter(|_| writable) })
+}
+
+/// The request's scope and embedding, when it compares by text and the embedding came in time.
+async fn probe(
+    gateway: &Gateway,
+    ctx: &RequestContext,
+    settings: &SemanticCacheSettings,
+    embedding_model: &str,
+    request: &ChatRequest,
+    model: &str,
+) -> Option<SemanticProbe> {
+    let text = semantic_text(request).filter(|t| t.len() <= MAX_SEMANTIC_CHARS)?;
+    let timeout = Duration::from_millis(settings.timeout_ms);
+    match embed::embed(gateway, ctx, embedding_model, &text, timeout).await {
+        Some(vector) => Some(SemanticProbe { scope: semantic_scope(request, model), vector }),
         None => {
-            gateway.telemetry.metrics.cache_miss();
-            Lookup::Miss(Miss { key, writable: writable(request) && !stream })
+            gateway.semantic.note_failure();
+            None
         }
     }
 }
 
+/// The cached answer in the client's shape, marked as a hit (and how similar, if semantic).
+fn hit(endpoint: &ChatEndpoint, stream: bool, cached: &ChatResponse, similarity: Option<f64>) -> Response<Body> {
+    let mut response = if stream {
+        replay_stream(endpoint, cached)
+    } else {
+        respond::json(StatusCode::OK, formats::encode_response(endpoint.format, cached))
+    };
+    let headers = response.headers_mut();
+    headers.insert("x-omniroute-cache", HeaderValue::from_static("HIT"));
+    match similarity {
+        None => {
+            headers.insert("x-omniroute-cache-type", HeaderValue::from_static("exact"));
+        }
+        Some(similarity) => {
+            headers.insert("x-omniroute-cache-type", HeaderValue::from_static("semantic"));
+            if let Ok(value) = HeaderValue::from_str(&format!("{similarity:.4}")) {
+                headers.insert("x-omniroute-cache-similarity", value);
+            }
+        }
+    }
+    response
+}
+
 /// A cached answer as the client's stream, whole.
-fn replay_stream(endpoint: &ChatEndpoint, cached: &crate::hub::ChatResponse) -> Response<Body> {
+fn replay_stream(endpoint: &ChatEndpoint, cached: &ChatResponse) -> Response<Body> {
     let mut encoder = formats::stream_encoder(endpoint.format, endpoint.framing);
     let mut bytes = BytesMut::new();
     for event in response_events(cached) {
@@ -92,10 +178,19 @@ fn replay_stream(endpoint: &ChatEndpoint, cached: &crate::hub::ChatResponse) -> 
     response
 }
 
-/// Stores a complete, successful answer (the client's format) under `key`, off the request.
-pub fn store(gateway: &Gateway, client: WireFormat, key: String, body: Bytes) {
+/// Stores a complete, successful answer (the client's format) under its key, and its request's
+/// embedding for the semantic cache, off the request.
+pub fn store(gateway: &Gateway, client: WireFormat, write: CacheWrite, body: Bytes) {
     let Ok(answer) = formats::decode_response(client, &body) else { return };
-    let cache = gateway.cache.clone();
+    let (cache, semantic) = (gateway.cache.clone(), gateway.semantic.clone());
     let now_ms = gateway.ports.clock.now_unix_ms();
-    gateway.ports.spawner.spawn(crate::maybe_send::boxed(async move { cache.put(&key, answer, now_ms).await }));
+    gateway.ports.spawner.spawn(crate::maybe_send::boxed(async move {
+        let stored = cache.put(&write.key, answer, now_ms).await;
+        if let Some(probe) = write.semantic
+            && stored
+        {
+            let settings = cache.settings();
+            semantic.insert(&probe.scope, &write.key, &probe.vector, now_ms.saturating_add(settings.ttl_ms));
+        }
+    }));
 }

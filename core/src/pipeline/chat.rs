@@ -17,6 +17,7 @@ use crate::pipeline::cached::{self, Lookup};
 use crate::pipeline::dispatch::{AccountChoice, Attempt, Prepared, dispatch};
 use crate::pipeline::idempotent::{self, Start};
 use crate::pipeline::passthrough::{ChatProbe, edited, probe};
+use crate::pipeline::progress;
 use crate::pipeline::record::{AttemptRecord, Observed};
 use crate::pipeline::reply::{Plan, respond};
 use crate::pipeline::respond as render;
@@ -36,6 +37,7 @@ pub async fn handle(
     match chat(gateway, ctx, endpoint, headers, body).await {
         Ok(response) => response,
         Err(err) => {
+            gateway.telemetry.metrics.gateway_error(err.code());
             if err.status().is_server_error() {
                 tracing::warn!(request_id = %ctx.request_id, error = %err, "chat request failed");
             }
@@ -82,11 +84,12 @@ async fn chat(
     // The client's request in hub form, decoded at most once (cache key, translation).
     let mut hub: Option<ChatRequest> = None;
     let edits = &snapshot.request_edits;
-    let cache_miss = match cached::lookup(gateway, endpoint, headers, &body, &mut hub, &model, request.stream).await {
-        Lookup::Hit(response) => return Ok(response),
-        Lookup::Miss(miss) => Some(miss),
-        Lookup::Skip => None,
-    };
+    let cache_miss =
+        match cached::lookup(gateway, ctx, endpoint, headers, &body, &mut hub, &model, request.stream).await {
+            Lookup::Hit(response) => return Ok(response),
+            Lookup::Miss(miss) => Some(miss),
+            Lookup::Skip => None,
+        };
     // plan: the targets to try, best first
     let targets = plan(&snapshot, &gateway.router, &gateway.options, &model, session.as_ref())?;
     let targets = policy::allowed_targets(&ctx.caller, targets)?;
@@ -191,9 +194,13 @@ async fn chat(
         translate: translates(endpoint, target.provider.format),
         framing: endpoint.framing,
         idle_timeout: target.policy.idle_timeout,
-        cache_key: cache_miss.as_ref().filter(|m| m.writable).map(|m| m.key.clone()),
+        cache: cache_miss.as_ref().and_then(cached::Miss::write),
     };
     let mut response = respond(gateway, target, plan, reply, record(&last, log_bodies), last);
+    if let Some(event) = progress::event_for(endpoint, request.stream, headers) {
+        let clock = gateway.ports.clock.clone();
+        response = progress::attach(response, event, clock, gateway.options.progress_interval);
+    }
     let headers = response.headers_mut();
     headers.insert("x-omniroute-attempts", HeaderValue::from(attempts.len().max(1) as u64));
     if let Some(id) = session_id.and_then(|id| HeaderValue::from_str(&id).ok()) {

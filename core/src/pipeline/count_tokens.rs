@@ -22,7 +22,10 @@ use crate::routing::plan::{PlannedTarget, plan};
 pub async fn handle(gateway: &Gateway, ctx: &RequestContext, headers: &HeaderMap, body: Body) -> Response<Body> {
     match count(gateway, ctx, headers, body).await {
         Ok(response) => response,
-        Err(err) => respond::error(WireFormat::Anthropic, &err),
+        Err(err) => {
+            gateway.telemetry.metrics.gateway_error(err.code());
+            respond::error(WireFormat::Anthropic, &err)
+        }
     }
 }
 

@@ -11,9 +11,12 @@ pub mod chat;
 pub mod cors;
 pub mod count_tokens;
 pub mod dispatch;
+pub mod embed;
 pub mod idempotent;
+pub mod in_span;
 pub mod info;
 pub mod passthrough;
+pub mod progress;
 pub mod record;
 pub mod relay;
 pub mod reply;
@@ -38,12 +41,13 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use http::header::HeaderValue;
 use http::{Request, Response};
+use tracing::Instrument;
 
 use crate::auth::Caller;
 use crate::auth::guard;
 use crate::auth::rate_limit::{KeyRateLimiter, LoginLimiter};
 use crate::body::Body;
-use crate::cache::{Idempotency, IdempotencySettings, ResponseCache, ResponseCacheSettings};
+use crate::cache::{Idempotency, IdempotencySettings, ResponseCache, ResponseCacheSettings, SemanticIndex};
 use crate::config::settings::{ProxySettings, keys as settings_keys};
 use crate::config::{ConfigSnapshot, FileConfig};
 use crate::error::GatewayError;
@@ -72,6 +76,9 @@ pub struct GatewayOptions {
     pub idle_timeout: Duration,
     /// Inference needs a gateway key whatever the settings say (`REQUIRE_API_KEY=true`).
     pub require_api_key: bool,
+    /// Streams with `X-OmniRoute-Progress: true`: the upstream silence after which a progress
+    /// event goes to the client (where its format has one).
+    pub progress_interval: Duration,
 }
 
 impl Default for GatewayOptions {
@@ -83,6 +90,7 @@ impl Default for GatewayOptions {
             total_timeout: Duration::from_secs(600),
             idle_timeout: Duration::from_secs(120),
             require_api_key: false,
+            progress_interval: Duration::from_secs(2),
         }
     }
 }
@@ -101,6 +109,7 @@ impl GatewayOptions {
             total_timeout: t.total_ms.map(ms).unwrap_or(defaults.total_timeout),
             idle_timeout: t.idle_ms.map(ms).unwrap_or(defaults.idle_timeout),
             require_api_key: defaults.require_api_key,
+            progress_interval: defaults.progress_interval,
         }
     }
 }
@@ -109,6 +118,13 @@ impl GatewayOptions {
 fn breaker_profiles(snapshot: &ConfigSnapshot) -> BreakerProfiles {
     let routing = snapshot.routing();
     BreakerProfiles { default: routing.breaker, local: routing.local_breaker }
+}
+
+/// The semantic index as the settings want it (off without an embedding model or the cache).
+fn configure_semantic(index: &SemanticIndex, snapshot: &ConfigSnapshot) {
+    let settings = &snapshot.cache;
+    let model = settings.semantic.embedding_model.as_deref().filter(|_| settings.enabled);
+    index.configure(model, usize::try_from(settings.semantic.max_entries).unwrap_or(usize::MAX));
 }
 
 /// Per-request facts every phase can read.
@@ -132,6 +148,8 @@ pub struct Gateway {
     pub telemetry: Arc<Telemetry>,
     /// Answers to deterministic requests: memory LRU over the CacheStore port.
     pub cache: Arc<ResponseCache>,
+    /// Embeddings of the cached requests (the semantic cache), when an embedding model is set.
+    pub semantic: Arc<SemanticIndex>,
     /// Requests in flight or just answered, by idempotency key.
     pub idempotency: Idempotency,
     /// Requests per API key per minute/day.
@@ -162,11 +180,14 @@ impl Gateway {
         #[allow(clippy::arc_with_non_send_sync)]
         let router = Arc::new(Router::new(ports.clock.clone(), breaker_profiles(&snapshot)));
         #[allow(clippy::arc_with_non_send_sync)]
-        let cache = Arc::new(ResponseCache::new(ResponseCacheSettings::default(), ports.cache.clone()));
+        let cache = Arc::new(ResponseCache::new(ResponseCacheSettings::from(&snapshot.cache), ports.cache.clone()));
+        let semantic = Arc::new(SemanticIndex::new(0));
+        configure_semantic(&semantic, &snapshot);
         let gateway = Gateway {
             router,
             telemetry: Arc::new(Telemetry::default()),
             cache,
+            semantic,
             idempotency: Idempotency::new(IdempotencySettings::default()),
             key_limits: KeyRateLimiter::default(),
             login_limiter: LoginLimiter::default(),
@@ -203,6 +224,9 @@ impl Gateway {
         let snapshot = ConfigSnapshot::build(&stored);
         self.router.health.set_profiles(breaker_profiles(&snapshot));
         self.apply_proxy(&snapshot);
+        // Cache settings apply to the running cache here, not per request.
+        self.cache.configure(ResponseCacheSettings::from(&snapshot.cache));
+        configure_semantic(&self.semantic, &snapshot);
         self.snapshot.store(Arc::new(snapshot));
         Ok(true)
     }
@@ -284,24 +308,28 @@ impl Gateway {
             caller: Caller::Anonymous,
             client_addr: None,
         };
-        let mut response = match self.admit(&route, access, &parts, &mut ctx) {
-            Ok(()) => self.serve(route, &ctx, &parts, body).await,
-            Err(err) => match access {
-                Access::Inference => respond::error(ctx.client_format, &err),
-                _ => crate::admin::respond::error(&err),
-            },
+        // Everything logged for this request, its stream included, carries the request id. A
+        // span is only entered when its level is enabled: at ERROR it is there whenever any
+        // line is logged (`RUST_LOG=warn` included).
+        let span = tracing::error_span!("request", request_id = %ctx.request_id, method = %parts.method, path = parts.uri.path());
+        let admitted = span.in_scope(|| self.admit(&route, access, &parts, &mut ctx));
+        let response = match admitted {
+            Ok(()) => self.serve(route, &ctx, &parts, body).instrument(span.clone()).await,
+            Err(err) => {
+                self.telemetry.metrics.gateway_error(err.code());
+                match access {
+                    Access::Inference => respond::error(ctx.client_format, &err),
+                    _ => crate::admin::respond::error(&err),
+                }
+            }
         };
+        let mut response = response;
         if access == Access::Inference {
             let snapshot = self.snapshot.load();
             cors::add_headers(&snapshot.access.security.cors_origins, &parts.headers, response.headers_mut());
         }
-        tracing::debug!(
-            request_id = %ctx.request_id,
-            method = %parts.method,
-            path = parts.uri.path(),
-            status = response.status().as_u16(),
-            "request answered"
-        );
+        span.in_scope(|| tracing::debug!(status = response.status().as_u16(), "request answered"));
+        let mut response = response.map(|body| in_span::in_span(body, span));
         if let Ok(value) = HeaderValue::from_str(&ctx.request_id) {
             response.headers_mut().insert("x-request-id", value);
         }

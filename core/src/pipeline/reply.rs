@@ -31,8 +31,8 @@ pub struct Plan {
     pub framing: StreamFraming,
     /// Longest silence between two stream chunks.
     pub idle_timeout: std::time::Duration,
-    /// Store a successful complete answer in the response cache under this key.
-    pub cache_key: Option<String>,
+    /// Store a successful complete answer in the response cache (and the semantic index).
+    pub cache: Option<cached::CacheWrite>,
 }
 
 /// Upstream headers worth passing on to the client.
@@ -57,10 +57,10 @@ pub fn respond(
     let mut response = match body {
         ReplyBody::Full(bytes) => {
             let (mut response, mut observed) = full(&plan, status, content_type, bytes);
-            if let (Some(key), Body::Full(answer)) = (plan.cache_key.clone(), response.body())
+            if let (Some(write), Body::Full(answer)) = (plan.cache.clone(), response.body())
                 && response.status().is_success()
             {
-                cached::store(gateway, plan.client, key, answer.clone());
+                cached::store(gateway, plan.client, write, answer.clone());
             }
             if let (true, Body::Full(answer)) = (base.log_bodies, response.body()) {
                 observed.response_body = Some(BodyCapture::of(answer));

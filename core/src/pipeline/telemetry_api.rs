@@ -34,12 +34,26 @@ pub fn summary(gateway: &Gateway, query: Option<&str>) -> Response<Body> {
     respond::json(StatusCode::OK, body.into())
 }
 
-/// `GET /metrics`: cumulative metrics plus the breakers' current state.
+/// `GET /metrics`: cumulative metrics plus the breakers' current state, the usage buffer and
+/// the cache's sizes.
 pub fn metrics(gateway: &Gateway) -> Response<Body> {
     let report = gateway.router.health.snapshot();
     let keys: Vec<(String, bool)> =
         report.keys.iter().map(|k| (k.key.to_string(), k.state == CircuitState::Open)).collect();
-    let gauges: Vec<Gauge<'_>> = keys.iter().map(|(key, open)| Gauge::BreakerOpen { key, open: *open }).collect();
+    let mut gauges: Vec<Gauge<'_>> = keys.iter().map(|(key, open)| Gauge::BreakerOpen { key, open: *open }).collect();
+    if let Some(backlog) = gateway.ports.usage.backlog() {
+        gauges.extend([Gauge::UsageBufferRows(backlog.pending), Gauge::UsageDroppedRows(backlog.dropped)]);
+    }
+    let memory = gateway.cache.stats().memory;
+    let semantic = gateway.semantic.stats();
+    let idempotency = gateway.idempotency.stats(gateway.ports.clock.now_unix_ms());
+    gauges.extend([
+        Gauge::CacheEntries(memory.entries as u64),
+        Gauge::CacheBytes(memory.bytes as u64),
+        Gauge::SemanticEntries(semantic.entries as u64),
+        Gauge::EmbeddingFailures(semantic.embedding_failures),
+        Gauge::IdempotencyKeys(idempotency.active_keys as u64),
+    ]);
     let mut response = Response::new(Body::Full(gateway.telemetry.render_metrics(&gauges).into()));
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
     response

@@ -27,6 +27,8 @@ pub struct MemoryConfigStore {
 #[derive(Default)]
 struct MemoryConfig {
     stored: StoredConfig,
+    /// Who set each settings document (absent: the API).
+    setting_sources: HashMap<String, String>,
     /// Newest last.
     audit: Vec<AuditEntry>,
 }
@@ -39,7 +41,7 @@ impl ConfigStore for MemoryConfigStore {
 
     fn sync_declared(&self, declared: DeclaredConfig) -> BoxFuture<'_, Result<(), StoreError>> {
         let mut guard = lock(&self.state);
-        let state = &mut guard.stored;
+        let MemoryConfig { stored: state, setting_sources, .. } = &mut *guard;
         let source = declared.source.clone();
         state.providers.retain(|p| p.source != source && !declared.providers.iter().any(|d| d.id == p.id));
         state.connections.retain(|c| c.source != source && !declared.connections.iter().any(|d| d.id == c.id));
@@ -49,6 +51,19 @@ impl ConfigStore for MemoryConfigStore {
         state.connections.extend(declared.connections);
         state.aliases.extend(declared.aliases);
         state.combos.extend(declared.combos);
+        let gone: Vec<String> = setting_sources
+            .iter()
+            .filter(|(key, from)| **from == source && !declared.settings.contains_key(*key))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in gone {
+            state.settings.remove(&key);
+            setting_sources.remove(&key);
+        }
+        for (key, value) in declared.settings {
+            setting_sources.insert(key.clone(), source.clone());
+            state.settings.insert(key, value);
+        }
         if declared.routing.is_some() {
             state.routing = declared.routing;
             state.routing_source = Some(source);
@@ -69,6 +84,9 @@ impl ConfigStore for MemoryConfigStore {
         let mut state = lock(&self.state);
         let bump = !changes.is_empty();
         for change in changes {
+            if let ConfigChange::PutSetting { key, .. } | ConfigChange::DeleteSetting(key) = &change {
+                state.setting_sources.remove(key);
+            }
             change.apply_to(&mut state.stored);
         }
         if let Some(mut entry) = audit {
@@ -256,6 +274,7 @@ mod tests {
                 })
                 .collect(),
             routing: None,
+            settings: Default::default(),
         }
     }
 
@@ -291,6 +310,25 @@ mod tests {
         block_on(store.sync_declared(with_routing("api", 7))).unwrap();
         block_on(store.sync_declared(declared("config", &[]))).unwrap();
         assert_eq!(block_on(store.load()).unwrap().routing.unwrap().max_wait_ms, 7);
+    }
+
+    #[test]
+    fn declared_settings_go_only_with_the_source_that_set_them() {
+        let store = MemoryConfigStore::default();
+        let with_cache = |source: &str, ttl: u64| {
+            let mut d = declared(source, &[]);
+            d.settings.insert("cache".into(), serde_json::json!({ "ttlMs": ttl }));
+            d
+        };
+        block_on(store.sync_declared(with_cache("config", 5))).unwrap();
+        assert_eq!(block_on(store.load()).unwrap().settings["cache"]["ttlMs"], 5);
+        block_on(store.sync_declared(declared("config", &[]))).unwrap();
+        assert!(!block_on(store.load()).unwrap().settings.contains_key("cache"));
+        block_on(store.sync_declared(with_cache("config", 6))).unwrap();
+        let change = ConfigChange::PutSetting { key: "cache".into(), value: serde_json::json!({ "ttlMs": 7 }) };
+        block_on(store.apply(vec![change], None)).unwrap();
+        block_on(store.sync_declared(declared("config", &[]))).unwrap();
+        assert_eq!(block_on(store.load()).unwrap().settings["cache"]["ttlMs"], 7, "the API's own stays");
     }
 
     #[test]

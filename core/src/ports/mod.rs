@@ -28,7 +28,7 @@ pub use entropy::{Entropy, EntropyError};
 pub use http::{HttpClient, HttpError, OutboundProxy, ProxyError};
 pub use lifecycle::{Lifecycle, LifecycleAction};
 pub use spawner::Spawner;
-pub use usage::{LoggedBodies, UsageRecord, UsageSink};
+pub use usage::{LoggedBodies, UsageBacklog, UsageRecord, UsageSink};
 pub use usage_query::UsageQuery;
 
 /// Everything the core needs from its runtime.

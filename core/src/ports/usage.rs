@@ -62,4 +62,17 @@ pub trait UsageSink: MaybeSend + MaybeSync {
     fn record(&self, record: UsageRecord);
     /// Writes everything buffered so far.
     fn flush(&self) -> BoxFuture<'_, ()>;
+    /// How far behind a batching sink is (`/metrics`); `None` for a sink that keeps no buffer.
+    fn backlog(&self) -> Option<UsageBacklog> {
+        None
+    }
+}
+
+/// Rows a batching [`UsageSink`] holds and has lost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsageBacklog {
+    /// Buffered, not yet written.
+    pub pending: u64,
+    /// Refused since start because the buffer was full (the store was down too long).
+    pub dropped: u64,
 }

@@ -1,6 +1,7 @@
 //! Cumulative request metrics and their Prometheus text exposition (format 0.0.4) for
-//! `GET /metrics`: request, error, token, cost and cache counters, latency and TTFT histograms,
-//! and gauges the caller supplies at render time (breaker state, usage-buffer depth).
+//! `GET /metrics`: request, error (upstream and gateway), token, cost and cache counters,
+//! latency and TTFT histograms, and values the caller supplies at render time (breaker state,
+//! usage-buffer depth and dropped rows, cache sizes).
 //!
 //! Label cardinality is bounded: past `max_series` distinct (provider, model) pairs, new models
 //! are counted under the model `other`; past it distinct (provider, code) pairs, under code `other`.
@@ -31,6 +32,63 @@ pub enum Gauge<'a> {
     BreakerOpen { key: &'a str, open: bool },
     /// `omniroute_usage_buffer_rows`: usage rows waiting to be written.
     UsageBufferRows(u64),
+    /// `omniroute_usage_dropped_rows_total`: usage rows lost to a full buffer.
+    UsageDroppedRows(u64),
+    /// `omniroute_cache_memory_entries`: answers in the cache's memory tier.
+    CacheEntries(u64),
+    /// `omniroute_cache_memory_bytes`: their JSON size.
+    CacheBytes(u64),
+    /// `omniroute_semantic_cache_entries`: embeddings kept by the semantic cache.
+    SemanticEntries(u64),
+    /// `omniroute_semantic_embedding_failures_total`: embedding calls that failed or timed out.
+    EmbeddingFailures(u64),
+    /// `omniroute_idempotency_active_keys`: idempotency keys in flight or in their window.
+    IdempotencyKeys(u64),
+}
+
+impl Gauge<'_> {
+    /// Name, type, help and value of a gauge without labels.
+    fn scalar(&self) -> Option<(&'static str, &'static str, &'static str, u64)> {
+        Some(match *self {
+            Gauge::BreakerOpen { .. } => return None,
+            Gauge::UsageBufferRows(n) => {
+                ("omniroute_usage_buffer_rows", "gauge", "Usage rows buffered, not yet written.", n)
+            }
+            Gauge::UsageDroppedRows(n) => (
+                "omniroute_usage_dropped_rows_total",
+                "counter",
+                "Usage rows dropped because the buffer was full while the store was down.",
+                n,
+            ),
+            Gauge::CacheEntries(n) => {
+                ("omniroute_cache_memory_entries", "gauge", "Answers in the response cache's memory tier.", n)
+            }
+            Gauge::CacheBytes(n) => {
+                ("omniroute_cache_memory_bytes", "gauge", "JSON size of the answers in the cache's memory tier.", n)
+            }
+            Gauge::SemanticEntries(n) => {
+                ("omniroute_semantic_cache_entries", "gauge", "Request embeddings kept by the semantic cache.", n)
+            }
+            Gauge::EmbeddingFailures(n) => (
+                "omniroute_semantic_embedding_failures_total",
+                "counter",
+                "Semantic cache embedding calls that failed or timed out.",
+                n,
+            ),
+            Gauge::IdempotencyKeys(n) => {
+                ("omniroute_idempotency_active_keys", "gauge", "Idempotency keys in flight or within their window.", n)
+            }
+        })
+    }
+}
+
+/// How a cached answer was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheHitKind {
+    /// The same request (cache key).
+    Exact,
+    /// A request of the same meaning (semantic cache).
+    Semantic,
 }
 
 /// Bucket counts (not cumulative; the last one is `+Inf` only), sum and count.
@@ -117,7 +175,10 @@ fn slot<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> Option<&
 struct Inner {
     series: Pairs<Series>,
     errors: Pairs<u64>,
+    /// Errors the gateway answered itself, by stable code (a closed set).
+    gateway_errors: BTreeMap<&'static str, u64>,
     cache_hits: u64,
+    semantic_hits: u64,
     cache_misses: u64,
 }
 
@@ -191,8 +252,18 @@ impl Metrics {
         }
     }
 
-    pub fn cache_hit(&self) {
-        self.lock().cache_hits += 1;
+    pub fn cache_hit(&self, kind: CacheHitKind) {
+        let mut inner = self.lock();
+        match kind {
+            CacheHitKind::Exact => inner.cache_hits += 1,
+            CacheHitKind::Semantic => inner.semantic_hits += 1,
+        }
+    }
+
+    /// Counts an error the gateway answered itself (`GatewayError::code`): refused by the
+    /// guard, a bad request, no upstream reachable.
+    pub fn gateway_error(&self, code: &'static str) {
+        *self.lock().gateway_errors.entry(code).or_insert(0) += 1;
     }
 
     pub fn cache_miss(&self) {
@@ -221,9 +292,18 @@ impl Metrics {
                 );
             }
         }
-        family(&mut out, "omniroute_errors_total", "counter", "Failed requests by provider and error code.");
+        family(&mut out, "omniroute_errors_total", "counter", "Failed upstream requests by provider and error code.");
         for (provider, code, n) in inner.errors.iter() {
             sample(&mut out, "omniroute_errors_total", &[("provider", provider), ("code", code)], *n);
+        }
+        family(
+            &mut out,
+            "omniroute_gateway_errors_total",
+            "counter",
+            "Errors the gateway answered itself, by code (refused, invalid, no upstream reachable).",
+        );
+        for (code, n) in &inner.gateway_errors {
+            sample(&mut out, "omniroute_gateway_errors_total", &[("code", code)], *n);
         }
         family(
             &mut out,
@@ -250,8 +330,9 @@ impl Metrics {
                 Float(s.cost_usd),
             );
         }
-        family(&mut out, "omniroute_cache_hits_total", "counter", "Responses served from the cache.");
-        sample(&mut out, "omniroute_cache_hits_total", &[], inner.cache_hits);
+        family(&mut out, "omniroute_cache_hits_total", "counter", "Responses served from the cache, by match type.");
+        sample(&mut out, "omniroute_cache_hits_total", &[("type", "exact")], inner.cache_hits);
+        sample(&mut out, "omniroute_cache_hits_total", &[("type", "semantic")], inner.semantic_hits);
         family(&mut out, "omniroute_cache_misses_total", "counter", "Cacheable requests the cache could not serve.");
         sample(&mut out, "omniroute_cache_misses_total", &[], inner.cache_misses);
 
@@ -276,7 +357,7 @@ impl Metrics {
             .iter()
             .filter_map(|g| match g {
                 Gauge::BreakerOpen { key, open } => Some((*key, u64::from(*open))),
-                Gauge::UsageBufferRows(_) => None,
+                _ => None,
             })
             .collect();
         if !breakers.is_empty() {
@@ -285,13 +366,17 @@ impl Metrics {
                 sample(&mut out, "omniroute_breaker_open", &[("key", key)], open);
             }
         }
-        let rows = gauges.iter().rev().find_map(|g| match g {
-            Gauge::UsageBufferRows(rows) => Some(*rows),
-            Gauge::BreakerOpen { .. } => None,
-        });
-        if let Some(rows) = rows {
-            family(&mut out, "omniroute_usage_buffer_rows", "gauge", "Usage rows buffered, not yet written.");
-            sample(&mut out, "omniroute_usage_buffer_rows", &[], rows);
+        // One sample per name: the last value given wins.
+        let mut scalars: Vec<(&str, &str, &str, u64)> = Vec::new();
+        for scalar in gauges.iter().filter_map(Gauge::scalar) {
+            match scalars.iter_mut().find(|s| s.0 == scalar.0) {
+                Some(seen) => *seen = scalar,
+                None => scalars.push(scalar),
+            }
+        }
+        for (name, kind, help, value) in scalars {
+            family(&mut out, name, kind, help);
+            sample(&mut out, name, &[], value);
         }
         out
     }

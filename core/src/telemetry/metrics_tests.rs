@@ -155,12 +155,22 @@ fn rendered_text_follows_the_format_and_adds_up() {
     metrics.observe_cost("openai", "gpt-4o", 0.5);
     metrics.observe_cost("openai", "gpt-4o", -1.0);
     metrics.observe_cost("openai", "gpt-4o", f64::NAN);
-    (0..3).for_each(|_| metrics.cache_hit());
+    (0..3).for_each(|_| metrics.cache_hit(CacheHitKind::Exact));
+    metrics.cache_hit(CacheHitKind::Semantic);
     metrics.cache_miss();
+    metrics.gateway_error("rate_limited");
+    metrics.gateway_error("rate_limited");
+    metrics.gateway_error("unauthorized");
     let gauges = [
         Gauge::BreakerOpen { key: "openai/gpt-4o", open: true },
         Gauge::BreakerOpen { key: "anthropic", open: false },
         Gauge::UsageBufferRows(17),
+        Gauge::UsageDroppedRows(2),
+        Gauge::CacheEntries(4),
+        Gauge::CacheBytes(4096),
+        Gauge::SemanticEntries(3),
+        Gauge::EmbeddingFailures(1),
+        Gauge::IdempotencyKeys(5),
     ];
     let text = metrics.render(&gauges);
     let (samples, types) = parse(&text);
@@ -177,7 +187,22 @@ fn rendered_text_follows_the_format_and_adds_up() {
     assert_eq!(total(&samples, "omniroute_tokens_total", &[("direction", "input")]), 1024.0);
     assert_eq!(total(&samples, "omniroute_tokens_total", &[("direction", "output")]), 256.0);
     assert_eq!(total(&samples, "omniroute_cost_usd_total", &[]), 0.75);
-    assert_eq!(total(&samples, "omniroute_cache_hits_total", &[]), 3.0);
+    assert_eq!(total(&samples, "omniroute_cache_hits_total", &[("type", "exact")]), 3.0);
+    assert_eq!(total(&samples, "omniroute_cache_hits_total", &[("type", "semantic")]), 1.0);
+    assert_eq!(total(&samples, "omniroute_gateway_errors_total", &[("code", "rate_limited")]), 2.0);
+    assert_eq!(total(&samples, "omniroute_gateway_errors_total", &[("code", "unauthorized")]), 1.0);
+    assert_eq!(types["omniroute_usage_dropped_rows_total"], "counter");
+    assert_eq!(types["omniroute_cache_memory_entries"], "gauge");
+    for (name, value) in [
+        ("omniroute_usage_dropped_rows_total", 2.0),
+        ("omniroute_cache_memory_entries", 4.0),
+        ("omniroute_cache_memory_bytes", 4096.0),
+        ("omniroute_semantic_cache_entries", 3.0),
+        ("omniroute_semantic_embedding_failures_total", 1.0),
+        ("omniroute_idempotency_active_keys", 5.0),
+    ] {
+        assert_eq!(total(&samples, name, &[]), value, "{name}");
+    }
     assert_eq!(total(&samples, "omniroute_cache_misses_total", &[]), 1.0);
     assert_eq!(total(&samples, "omniroute_request_duration_seconds_count", &[]), 23.0);
     // 0.1 s * (0 + 1 + … + 19) = 19 s, plus 30 ms, 400 s and 50 ms.
@@ -227,7 +252,7 @@ fn empty_metrics_render_and_gauges_are_optional() {
     let text = metrics.render(&[]);
     let (samples, types) = parse(&text);
     assert!(!types.contains_key("omniroute_breaker_open") && !types.contains_key("omniroute_usage_buffer_rows"));
-    assert_eq!(samples.len(), 2, "only the unlabelled cache counters: {text}");
+    assert_eq!(samples.len(), 3, "only the cache counters: {text}");
     let text = metrics.render(&[Gauge::UsageBufferRows(3), Gauge::UsageBufferRows(5)]);
     let (samples, _) = parse(&text);
     assert_eq!(total(&samples, "omniroute_usage_buffer_rows", &[]), 5.0, "the last value wins");

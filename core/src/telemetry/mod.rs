@@ -6,7 +6,7 @@ pub mod metrics;
 pub mod sketch;
 pub mod window;
 
-pub use metrics::{Gauge, Metrics};
+pub use metrics::{CacheHitKind, Gauge, Metrics};
 pub use sketch::Sketch;
 pub use window::{KeySummary, Outcome, Percentiles, StatsKey, Summary, Window, WindowConfig};
 

@@ -7,6 +7,7 @@
 //!                     wherever the format streams fragments
 //!   `cut-stream`      a stream that dies after its first text fragment (no terminal event)
 //!   `slow-<ms>`       waits before answering                     `drip-<ms>` streams a frame every <ms>
+//!   `pause-<ms>`      streams the first frame, then goes silent for <ms>, then the rest
 //!   `thinking`        (Anthropic) a signed thinking block, then the text
 //!   `flaky`           (OpenAI chat) every other request is a 503, starting with the first
 //!   `no-usage`        the text answer with no usage anywhere (no `usage`, `usageMetadata` or
@@ -16,11 +17,15 @@
 //! account fallback. Every POST is recorded; the catalogue GETs (`/v1/models`, `/v1beta/models`,
 //! `/api/tags`) are not, so request counts stay those of the generation calls.
 //!
-//! Routes: `/v1/chat/completions`, `/v1/responses`, `/v1/messages` (+ `/count_tokens`),
+//! `POST /v1/embeddings` answers OpenAI's embeddings format with bag-of-words vectors
+//! ([`bag_of_words`]); its model names take the same `error-<status>` and `slow-<ms>`.
+//!
+//! Routes: `/v1/chat/completions`, `/v1/embeddings`, `/v1/responses`, `/v1/messages` (+ `/count_tokens`),
 //! `/v1/models`, `/v1beta/models/{model}:generateContent|:streamGenerateContent`, `/v1beta/models`,
 //! `/api/chat`, `/api/tags`.
 
 mod anthropic;
+mod embeddings;
 mod gemini;
 mod ollama;
 mod openai_chat;
@@ -37,6 +42,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::Value;
+
+pub use embeddings::{EMBEDDING_DIMENSIONS, bag_of_words, cosine};
 
 /// The answer text every plain request gets.
 pub const MOCK_TEXT: &str = "Hello from the mock upstream!";
@@ -99,6 +106,7 @@ impl MockUpstream {
         let app = Router::new()
             .route("/v1/chat/completions", post(openai_chat::chat))
             .route("/v1/models", get(models))
+            .route("/v1/embeddings", post(embeddings::embeddings))
             .route("/v1/responses", post(openai_responses::create))
             .route("/v1/messages", post(anthropic::messages))
             .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
@@ -166,7 +174,7 @@ pub(crate) enum Answer {
 pub(crate) struct Plan {
     pub answer: Answer,
     pub cut: bool,
-    pub gap: Duration,
+    pub gap: Gap,
     /// Report token usage (every model but `no-usage`).
     pub usage: bool,
 }
@@ -195,6 +203,15 @@ impl Plan {
     }
 }
 
+/// When a stream's frames are written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Gap {
+    /// Before every frame.
+    pub each: Duration,
+    /// Once more, after the first frame (`pause-<ms>`).
+    pub after_first: Duration,
+}
+
 /// A model name that answers before any content: an error status, or an HTML 502.
 pub(crate) enum Early {
     Status(u16),
@@ -217,8 +234,10 @@ pub(crate) async fn plan(model: &str) -> Result<Plan, Early> {
         "thinking" => Answer::Thinking,
         _ => Answer::Text,
     };
-    let gap = model.strip_prefix("drip-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(2);
-    Ok(Plan { answer, cut: model == "cut-stream", gap: Duration::from_millis(gap), usage: model != "no-usage" })
+    let each = model.strip_prefix("drip-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(2);
+    let pause = model.strip_prefix("pause-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+    let gap = Gap { each: Duration::from_millis(each), after_first: Duration::from_millis(pause) };
+    Ok(Plan { answer, cut: model == "cut-stream", gap, usage: model != "no-usage" })
 }
 
 /// The answer text in the pieces a streaming upstream sends it in (word by word).
@@ -268,12 +287,7 @@ async fn models(headers: HeaderMap) -> Response {
 /// A streamed body of pre-framed `frames`, each its own write `gap` apart, like a real
 /// upstream. With `cut_after`, the body fails after that many frames: the connection is
 /// aborted mid-body (no terminal event, no final chunk), as when an upstream dies.
-pub(crate) fn stream_response(
-    content_type: &str,
-    frames: Vec<String>,
-    cut_after: Option<usize>,
-    gap: Duration,
-) -> Response {
+pub(crate) fn stream_response(content_type: &str, frames: Vec<String>, cut_after: Option<usize>, gap: Gap) -> Response {
     let stream = futures_util::stream::unfold((frames.into_iter(), 0usize), move |(mut iter, n)| async move {
         if cut_after == Some(n) {
             // Let the frames already written reach the client before the connection drops.
@@ -284,7 +298,10 @@ pub(crate) fn stream_response(
             return None;
         }
         let next = iter.next()?;
-        tokio::time::sleep(gap).await;
+        tokio::time::sleep(gap.each).await;
+        if n == 1 {
+            tokio::time::sleep(gap.after_first).await;
+        }
         Some((Ok::<_, std::io::Error>(Bytes::from(next)), (iter, n + 1)))
     });
     Response::builder()

@@ -3,6 +3,7 @@
 //! `OpenApi` merged here; doc-only stubs carry the path annotations.
 
 mod access;
+mod cache;
 mod common;
 mod inference;
 mod operations;
@@ -62,6 +63,7 @@ impl utoipa::Modify for SecuritySchemes {
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Base::openapi();
     doc.merge(access::Doc::openapi());
+    doc.merge(cache::Doc::openapi());
     doc.merge(operations::Doc::openapi());
     doc.merge(providers::Doc::openapi());
     doc.merge(inference::Doc::openapi());

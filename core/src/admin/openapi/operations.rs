@@ -111,9 +111,9 @@ fn telemetry_summary() {}
     responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String), ManagementErrors))]
 fn metrics() {}
 
-/// Response cache and idempotency state.
+/// Response cache (exact and semantic) and idempotency state.
 #[utoipa::path(get, path = "/api/cache", tag = "operations", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = Object), ManagementErrors))]
+    responses((status = 200, body = crate::cache::CacheStats), ManagementErrors))]
 fn cache() {}
 
 /// Forget every cached answer.
@@ -121,9 +121,9 @@ fn cache() {}
     responses((status = 200, body = Object), ManagementErrors))]
 fn clear_cache() {}
 
-/// Response cache and idempotency state (same as `/api/cache`).
+/// Response cache (exact and semantic) and idempotency state (same as `/api/cache`).
 #[utoipa::path(get, path = "/api/cache/stats", tag = "operations", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = Object), ManagementErrors))]
+    responses((status = 200, body = crate::cache::CacheStats), ManagementErrors))]
 fn cache_stats() {}
 
 /// Forget every cached answer (same as `DELETE /api/cache`).
