@@ -32,9 +32,7 @@ fn events() -> Vec<StreamEvent> {
         StreamEvent::BlockStart { index: 0, block: BlockStart::Text },
     ];
     events.extend(
-        words
-            .split_inclusive(' ')
-            .map(|w| StreamEvent::BlockDelta { index: 0, delta: BlockDelta::Text(w.to_owned()) }),
+        words.split_inclusive(' ').map(|w| StreamEvent::BlockDelta { index: 0, delta: BlockDelta::Text(w.to_owned()) }),
     );
     events.push(StreamEvent::BlockStop { index: 0 });
     events.push(StreamEvent::Usage(Usage { input_tokens: 42, output_tokens: 18, ..Usage::default() }));

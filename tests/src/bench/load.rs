@@ -43,6 +43,8 @@ pub struct Samples {
     /// Drip streams: each stamped chunk's delay from the mock's send to its arrival, µs.
     pub chunk_delay_us: Vec<u32>,
     pub errors: u64,
+    /// Every request answered, warm-up included (CPU per request is over all of them).
+    pub completed: u64,
     /// The first error, to tell what went wrong.
     pub first_error: Option<String>,
     /// How long the counted window was.
@@ -56,6 +58,7 @@ impl Samples {
         self.max_gap_us.extend(other.max_gap_us);
         self.chunk_delay_us.extend(other.chunk_delay_us);
         self.errors += other.errors;
+        self.completed += other.completed;
         if self.first_error.is_none() {
             self.first_error = other.first_error;
         }
@@ -126,8 +129,12 @@ async fn connection(addr: SocketAddr, spec: RequestSpec, counted_from: Instant, 
         let started = Instant::now();
         let counted = started >= counted_from;
         match exchange(send, request, started).await {
-            Ok(one) if Instant::now() <= deadline && counted => one.add_to(&mut samples),
-            Ok(_) => {}
+            Ok(one) => {
+                samples.completed += 1;
+                if Instant::now() <= deadline && counted {
+                    one.add_to(&mut samples);
+                }
+            }
             Err(e) => {
                 sender = None;
                 if Instant::now() < deadline {

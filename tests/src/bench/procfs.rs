@@ -37,6 +37,8 @@ pub struct Usage {
     pub peak_rss_kib: u64,
     /// CPU time over wall time, in percent of one core.
     pub cpu_percent: f64,
+    /// CPU time used, µs (10 ms resolution).
+    pub cpu_us: u64,
 }
 
 impl Watch {
@@ -61,6 +63,6 @@ impl Watch {
         let ticks = cpu_ticks(self.pid).unwrap_or(self.ticks).saturating_sub(self.ticks);
         let wall = self.started.elapsed().as_secs_f64().max(1e-9);
         let peak = self.peak.load(Ordering::Relaxed).max(rss_kib(self.pid).unwrap_or(0));
-        Usage { peak_rss_kib: peak, cpu_percent: ticks as f64 / wall }
+        Usage { peak_rss_kib: peak, cpu_percent: ticks as f64 / wall, cpu_us: ticks * 10_000 }
     }
 }

@@ -20,6 +20,7 @@ pub struct Summary {
     pub delay_p50: Option<u32>,
     pub delay_p99: Option<u32>,
     pub errors: u64,
+    pub completed: u64,
 }
 
 /// The `q` quantile (0..=1) of `values` (sorted here).
@@ -48,6 +49,7 @@ impl Summary {
             delay_p50: quantile(&mut samples.chunk_delay_us, 0.5),
             delay_p99: quantile(&mut samples.chunk_delay_us, 0.99),
             errors: samples.errors,
+            completed: samples.completed,
         }
     }
 }
@@ -65,7 +67,7 @@ pub struct Row {
     pub usage: Option<Usage>,
 }
 
-pub const HEADER: &str = "| scenario | via | conns | req/s | × direct | p50 µs | p99 µs | p99.9 µs | +p50 µs | TTFB p50/p99 µs | +TTFB p50 µs | chunk delay p50/p99 µs | max gap p99 µs | errors | peak RSS MB | CPU % |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+pub const HEADER: &str = "| scenario | via | conns | req/s | × direct | p50 µs | p99 µs | p99.9 µs | +p50 µs | TTFB p50/p99 µs | +TTFB p50 µs | chunk delay p50/p99 µs | max gap p99 µs | errors | peak RSS MB | CPU % | CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 fn pair(a: Option<u32>, b: Option<u32>) -> String {
     match (a, b) {
@@ -92,14 +94,18 @@ impl Row {
             ),
             _ => ("–".into(), "–".into(), "–".into()),
         };
-        let (rss, cpu) = match &self.usage {
-            Some(u) => (format!("{:.1}", u.peak_rss_kib as f64 / 1024.0), format!("{:.0}", u.cpu_percent)),
-            None => ("–".into(), "–".into()),
+        let (rss, cpu, per_request) = match &self.usage {
+            Some(u) => (
+                format!("{:.1}", u.peak_rss_kib as f64 / 1024.0),
+                format!("{:.0}", u.cpu_percent),
+                format!("{:.0}", u.cpu_us as f64 / s.completed.max(1) as f64),
+            ),
+            None => ("–".into(), "–".into(), "–".into()),
         };
         let mut line = String::new();
         let _ = write!(
             line,
-            "| {} | {} | {} | {:.0} | {ratio} | {} | {} | {} | {added} | {} | {added_ttfb} | {} | {} | {} | {rss} | {cpu} |",
+            "| {} | {} | {} | {:.0} | {ratio} | {} | {} | {} | {added} | {} | {added_ttfb} | {} | {} | {} | {rss} | {cpu} | {per_request} |",
             self.scenario,
             self.target,
             self.connections,
