@@ -80,9 +80,8 @@ pub async fn run(addr: SocketAddr, spec: &RequestSpec, load: Load) -> Samples {
     let start = Instant::now();
     let counted_from = start + load.warmup;
     let deadline = counted_from + load.duration;
-    let tasks: Vec<_> = (0..load.connections)
-        .map(|_| tokio::spawn(connection(addr, spec.clone(), counted_from, deadline)))
-        .collect();
+    let tasks: Vec<_> =
+        (0..load.connections).map(|_| tokio::spawn(connection(addr, spec.clone(), counted_from, deadline))).collect();
     let mut all = Samples { window: load.duration, ..Samples::default() };
     for task in tasks {
         match task.await {
@@ -174,10 +173,9 @@ async fn exchange(sender: &mut Sender, request: http::Request<Full<Bytes>>, star
     sender.ready().await.map_err(|e| format!("connection: {e}"))?;
     let response = sender.send_request(request).await.map_err(|e| format!("request: {e}"))?;
     let status = response.status();
-    let streamed = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream") || v.as_bytes().starts_with(b"application/x-ndjson"));
+    let streamed = response.headers().get(CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"text/event-stream") || v.as_bytes().starts_with(b"application/x-ndjson")
+    });
     let mut body = response.into_body();
     let (mut ttfb, mut last, mut max_gap, mut chunks) = (None, started, Duration::ZERO, 0usize);
     let mut delays_us = Vec::new();
@@ -199,7 +197,9 @@ async fn exchange(sender: &mut Sender, request: http::Request<Full<Bytes>>, star
         chunks += 1;
         if streamed {
             error_event |= memchr::memmem::find(&data, b"\"error\":{").is_some();
-            delays_us.extend(wire::stamps(&data).map(|sent| arrived_us.saturating_sub(sent).min(u64::from(u32::MAX)) as u32));
+            delays_us.extend(
+                wire::stamps(&data).map(|sent| arrived_us.saturating_sub(sent).min(u64::from(u32::MAX)) as u32),
+            );
         }
         if !status.is_success() && error_body.len() < 300 {
             error_body.extend_from_slice(&data);

@@ -86,9 +86,7 @@ async fn serve(listener: TcpListener, answers: Arc<Answers>) {
         let answers = answers.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| answer(answers.clone(), request));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tcp), service)
-                .await;
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), service).await;
         });
     }
 }
@@ -151,7 +149,8 @@ fn drip(body: &[u8]) -> Option<(Duration, usize)> {
 /// A stream whose text chunks leave `gap` apart, each stamped with its send time.
 fn drip_stream(anthropic: bool, gap: Duration, chunks: usize) -> futures_util::stream::BoxStream<'static, Bytes> {
     // The frames around the text are the ordinary ones; the text frames are made when sent.
-    let shape = if anthropic { wire::anthropic_stream(&[String::new()]) } else { wire::openai_stream(&[String::new()]) };
+    let shape =
+        if anthropic { wire::anthropic_stream(&[String::new()]) } else { wire::openai_stream(&[String::new()]) };
     let text_at = if anthropic { 3 } else { 1 };
     let head: Vec<Bytes> = shape[..text_at].to_vec();
     let tail: Vec<Bytes> = shape[text_at + 1..].to_vec();
@@ -171,11 +170,8 @@ fn drip_stream(anthropic: bool, gap: Duration, chunks: usize) -> futures_util::s
 
 /// The text frame with its empty text replaced by a stamp.
 fn stamped(template: &Bytes, us: u64) -> Bytes {
-    let empty: &[u8] = if memchr::memmem::find(template, b"\"text\":\"\"").is_some() {
-        b"\"text\":\"\""
-    } else {
-        b"\"content\":\"\""
-    };
+    let empty: &[u8] =
+        if memchr::memmem::find(template, b"\"text\":\"\"").is_some() { b"\"text\":\"\"" } else { b"\"content\":\"\"" };
     let Some(at) = memchr::memmem::find(template, empty) else { return template.clone() };
     let split = at + empty.len() - 1;
     let mut out = Vec::with_capacity(template.len() + 16);

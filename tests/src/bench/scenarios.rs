@@ -51,7 +51,10 @@ enum Kind {
     Json,
     Stream,
     /// A stream of `chunks` stamped chunks `gap_ms` apart.
-    Drip { gap_ms: u64, chunks: u64 },
+    Drip {
+        gap_ms: u64,
+        chunks: u64,
+    },
 }
 
 impl Kind {
@@ -175,7 +178,13 @@ impl Bench<'_> {
     }
 
     /// Runs `spec` through `addr`, watching `pid`.
-    async fn through(&mut self, addr: SocketAddr, pid: u32, spec: &RequestSpec, load: Load) -> (Summary, procfs::Usage) {
+    async fn through(
+        &mut self,
+        addr: SocketAddr,
+        pid: u32,
+        spec: &RequestSpec,
+        load: Load,
+    ) -> (Summary, procfs::Usage) {
         let watch = Watch::start(pid);
         let mut samples = load::run(addr, spec, load).await;
         let usage = watch.finish();

@@ -22,8 +22,23 @@ pub const FAIL_MODEL: &str = "bench-fail";
 pub const DRIP_PREFIX: &str = "bench-drip-";
 /// Words of the answer text, one per streamed content chunk.
 const WORDS: [&str; 17] = [
-    "The ", "quick ", "brown ", "fox ", "jumps ", "over ", "the ", "lazy ", "dog ", "while ", "the ", "gateway ",
-    "forwards ", "every ", "chunk ", "on ", "time.",
+    "The ",
+    "quick ",
+    "brown ",
+    "fox ",
+    "jumps ",
+    "over ",
+    "the ",
+    "lazy ",
+    "dog ",
+    "while ",
+    "the ",
+    "gateway ",
+    "forwards ",
+    "every ",
+    "chunk ",
+    "on ",
+    "time.",
 ];
 
 /// The instant every drip stamp counts from (shared by the mock and the driver in one process).
