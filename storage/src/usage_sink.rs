@@ -76,13 +76,19 @@ impl LibsqlUsageSink {
 
     async fn write(&self, rows: &[UsageRecord]) -> Result<(), libsql::Error> {
         let tx = self.db.connection().transaction().await?;
-        for r in rows {
-            tx.execute(
+        // Parsed once per flush, not once per row: SQL parsing was most of a flush's time, and
+        // a flush runs on the runtime between requests.
+        let insert = tx
+            .prepare(
                 "INSERT INTO usage_log (request_id, ts_ms, provider, connection_id, requested_model, upstream_model, client_format,
                    upstream_format, status, stream, input_tokens, output_tokens, latency_ms, error,
                    cached_tokens, reasoning_tokens, ttft_ms, cost_usd, api_key_id, combo, estimated)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-                vec![
+            )
+            .await?;
+        for r in rows {
+            insert
+                .execute(vec![
                     Value::Text(r.request_id.clone()),
                     Value::Integer(r.timestamp_ms as i64),
                     Value::Text(r.provider.clone()),
@@ -104,9 +110,9 @@ impl LibsqlUsageSink {
                     opt_text(&r.api_key_id),
                     opt_text(&r.combo),
                     Value::Integer(i64::from(r.estimated)),
-                ],
-            )
-            .await?;
+                ])
+                .await?;
+            insert.reset();
             if let Some(bodies) = &r.bodies {
                 tx.execute(
                     "INSERT INTO usage_bodies (usage_id, request_id, ts_ms, request_body, response_body)
@@ -121,6 +127,7 @@ impl LibsqlUsageSink {
                 .await?;
             }
         }
+        drop(insert);
         tx.commit().await
     }
 

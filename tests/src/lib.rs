@@ -1,8 +1,9 @@
 //! omniroute-tests: end-to-end harness. Mock upstreams speaking every provider format on
 //! loopback, the official SDK scripts that check them and the gateway, helpers that start the
 //! real gateway (in-process, as the `omniroute` binary, under Lambda and Wrangler), and the
-//! paths of the tools the README's test command installs.
+//! paths of the tools the README's test command installs; and the benchmark harness (`bench`).
 
+pub mod bench;
 pub mod clients;
 pub mod forward_proxy;
 pub mod gateway;

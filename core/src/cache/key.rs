@@ -77,15 +77,16 @@ fn digest(req: &ChatRequest, resolved_model: &str, keep: impl Fn(Role) -> bool) 
     };
     let canonical = match serde_json::to_value(&view) {
         Ok(value) => {
-            let mut out = String::with_capacity(256);
+            // Bytes written by serde_json into one buffer, hashed once (no per-leaf strings).
+            let mut out = Vec::with_capacity(512);
             write_canonical(&value, &mut out);
             out
         }
         // Not reachable for these types (string keys only); the Debug form still tells requests
         // apart, so a failure costs a cache miss, never a wrong answer.
-        Err(_) => format!("debug:{resolved_model}:{req:?}"),
+        Err(_) => format!("debug:{resolved_model}:{req:?}").into_bytes(),
     };
-    hex::encode(Sha256::digest(canonical.as_bytes()))
+    hex::encode(Sha256::digest(&canonical))
 }
 
 /// Whether the cache may answer `req`: temperature absent or 0.
@@ -129,34 +130,43 @@ fn normalized_sampling(sampling: &Sampling) -> Sampling {
     Sampling { temperature: Some(temperature), ..sampling.clone() }
 }
 
-/// Compact JSON with every object's keys sorted, whatever order the map kept them in.
-fn write_canonical(value: &Value, out: &mut String) {
+/// Compact JSON with every object's keys sorted, whatever order the map kept them in; keys and
+/// leaves are written by serde_json straight into `out` (no per-leaf strings).
+fn write_canonical(value: &Value, out: &mut impl std::io::Write) {
+    // Writing into a hasher or a Vec cannot fail, and the leaves always serialize.
+    let _ = write_canonical_inner(value, out);
+}
+
+fn write_canonical_inner(value: &Value, out: &mut impl std::io::Write) -> std::io::Result<()> {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
+            // Already in order when serde_json's map is the sorted one (no `preserve_order`).
+            if !entries.is_sorted_by(|a, b| a.0 <= b.0) {
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            }
+            out.write_all(b"{")?;
             for (i, (key, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.write_all(b",")?;
                 }
-                out.push_str(&Value::from(key.as_str()).to_string());
-                out.push(':');
-                write_canonical(item, out);
+                serde_json::to_writer(&mut *out, key)?;
+                out.write_all(b":")?;
+                write_canonical_inner(item, out)?;
             }
-            out.push('}');
+            out.write_all(b"}")
         }
         Value::Array(items) => {
-            out.push('[');
+            out.write_all(b"[")?;
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.write_all(b",")?;
                 }
-                write_canonical(item, out);
+                write_canonical_inner(item, out)?;
             }
-            out.push(']');
+            out.write_all(b"]")
         }
-        leaf => out.push_str(&leaf.to_string()),
+        leaf => serde_json::to_writer(&mut *out, leaf).map_err(std::io::Error::from),
     }
 }
 
@@ -212,10 +222,10 @@ mod tests {
             sampling: normalized_sampling(&Sampling::default()),
         })
         .unwrap();
-        let mut out = String::new();
+        let mut out = Vec::new();
         write_canonical(&view, &mut out);
         assert_eq!(
-            out,
+            String::from_utf8(out).unwrap(),
             r#"{"messages":[],"model":"m","parallel_tool_calls":null,"reasoning":null,"response_format":null,"sampling":{"frequency_penalty":null,"max_tokens":null,"presence_penalty":null,"seed":null,"stop":[],"temperature":0.0,"top_k":null,"top_p":null},"tool_choice":null,"tools":[],"version":1}"#
         );
         let k = key(&request());
@@ -303,9 +313,9 @@ mod tests {
         b.tools[0].parameters = Value::Object(params);
         assert_eq!(key(&a), key(&b));
 
-        let mut out = String::new();
+        let mut out = Vec::new();
         write_canonical(&json!({"z": 1, "a": {"y": [true, null], "b": "x\"y"}}), &mut out);
-        assert_eq!(out, r#"{"a":{"b":"x\"y","y":[true,null]},"z":1}"#);
+        assert_eq!(String::from_utf8(out).unwrap(), r#"{"a":{"b":"x\"y","y":[true,null]},"z":1}"#);
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub struct Relay<F: FnOnce(RelayEnd) + Unpin> {
     clock: Arc<dyn Clock>,
     idle: Duration,
     sleep: Option<BoxFuture<'static, ()>>,
+    /// When the last chunk came (monotonic µs): the armed timer outlives chunks, and when it
+    /// fires early for them it is re-armed for the rest of the quiet time (one timer per idle
+    /// period instead of one per chunk).
+    last_chunk_us: u64,
     transform: StreamTransform,
     done: bool,
     capture: Option<BodyCapture>,
@@ -55,7 +59,19 @@ impl<F: FnOnce(RelayEnd) + Unpin> Relay<F> {
         transform: StreamTransform,
         on_end: F,
     ) -> Self {
-        Relay { first, rest, clock, idle, sleep: None, transform, done: false, capture: None, on_end: Some(on_end) }
+        let last_chunk_us = clock.monotonic_us();
+        Relay {
+            first,
+            rest,
+            clock,
+            idle,
+            sleep: None,
+            last_chunk_us,
+            transform,
+            done: false,
+            capture: None,
+            on_end: Some(on_end),
+        }
     }
 
     /// Keeps (the head of) what the client gets, for request logging.
@@ -118,7 +134,7 @@ impl<F: FnOnce(RelayEnd) + Unpin> Stream for Relay<F> {
                 Some(first) => first,
                 None => match this.rest.poll_next_unpin(cx) {
                     Poll::Ready(Some(Ok(chunk))) => {
-                        this.sleep = None;
+                        this.last_chunk_us = this.clock.monotonic_us();
                         chunk
                     }
                     Poll::Ready(Some(Err(err))) => return this.fail(format!("upstream stream failed: {}", err.0)),
@@ -128,11 +144,20 @@ impl<F: FnOnce(RelayEnd) + Unpin> Stream for Relay<F> {
                     }
                     Poll::Pending => {
                         let (clock, idle) = (&this.clock, this.idle);
-                        let sleep = this.sleep.get_or_insert_with(|| clock.sleep(idle));
-                        return match sleep.poll_unpin(cx) {
-                            Poll::Ready(()) => this.fail(format!("upstream sent nothing for {} ms", idle.as_millis())),
-                            Poll::Pending => Poll::Pending,
-                        };
+                        // Re-armed at most once per poll, so a clock whose sleeps end at once
+                        // (test clocks) cannot spin here.
+                        for rearmed in [false, true] {
+                            let sleep = this.sleep.get_or_insert_with(|| clock.sleep(idle));
+                            if sleep.poll_unpin(cx).is_pending() {
+                                return Poll::Pending;
+                            }
+                            let quiet = Duration::from_micros(clock.monotonic_us().saturating_sub(this.last_chunk_us));
+                            if quiet >= idle || rearmed {
+                                break;
+                            }
+                            this.sleep = Some(clock.sleep(idle - quiet));
+                        }
+                        return this.fail(format!("upstream sent nothing for {} ms", idle.as_millis()));
                     }
                 },
             };

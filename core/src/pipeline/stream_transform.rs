@@ -3,7 +3,10 @@
 //! (provider decoder → hub events → client encoder). Either way a broken or cut stream ends in
 //! the client format's error event, never a silent truncated success.
 
+use std::sync::LazyLock;
+
 use bytes::{Bytes, BytesMut};
+use memchr::memmem::Finder;
 
 use crate::formats::{self, ErrorInfo, StreamDecode, StreamEncode, StreamFraming};
 use crate::hub::{StreamEvent, Usage};
@@ -86,9 +89,11 @@ impl StreamTransform {
                     self.usage = Some(usage);
                 }
                 self.answer_chars += openai_chunk_chars(&chunk);
-                if memchr::memmem::find(&chunk, b"[DONE]").is_some()
-                    || memchr::memmem::find(&chunk, b"\"finish_reason\":\"").is_some()
-                {
+                // Searchers built once (per call they cost more than the search), and no
+                // search at all once the end was seen.
+                static DONE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"[DONE]"));
+                static FINISHED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"finish_reason\":\""));
+                if !*complete && (DONE.find(&chunk).is_some() || FINISHED.find(&chunk).is_some()) {
                     *complete = true;
                 }
                 chunk
