@@ -10,37 +10,25 @@ use omniroute_tests::gateway::{TEST_ADMIN_PASSWORD, TestGateway};
 use omniroute_tests::mock_upstream::MockUpstream;
 use serde_json::{Value, json};
 
-/// Management paths an attacker might probe, with their methods.
-const MANAGEMENT: [(&str, &str); 28] = [
-    ("GET", "/api/keys"),
-    ("POST", "/api/keys"),
-    ("GET", "/api/keys/key_0000"),
-    ("DELETE", "/api/keys/key_0000"),
-    ("PUT", "/api/auth/password"),
-    ("GET", "/api/settings/require-login"),
-    ("PUT", "/api/settings/require-login"),
-    ("GET", "/api/compliance/audit-log"),
-    ("GET", "/api/resilience"),
-    ("POST", "/api/resilience/reset"),
-    ("GET", "/api/rate-limits"),
-    ("GET", "/api/cache"),
-    ("DELETE", "/api/cache"),
-    ("GET", "/api/telemetry/summary"),
-    ("GET", "/metrics"),
-    ("GET", "/api/usage/history"),
-    ("GET", "/api/usage/request-logs"),
-    ("POST", "/api/usage/budget"),
-    ("GET", "/api/pricing"),
-    ("PUT", "/api/pricing"),
-    ("PATCH", "/api/settings/usage"),
-    ("GET", "/api/no-such-endpoint"),
-    ("GET", "/api/providers"),
-    ("POST", "/api/providers/validate"),
-    ("GET", "/api/provider-nodes"),
-    ("PATCH", "/api/provider-models"),
-    ("GET", "/api/settings/proxy"),
-    ("POST", "/api/settings/proxy/test"),
-];
+/// Every operation the OpenAPI document says needs credentials (a session or a key, with no
+/// anonymous alternative), as `(METHOD, path)` with each path parameter filled in, plus paths an
+/// attacker might guess that are not documented at all.
+async fn guarded_operations(gw: &TestGateway) -> Vec<(String, String)> {
+    let spec: Value = gw.admin_get("/api/openapi/spec").await;
+    let mut operations = vec![("GET".to_owned(), "/api/no-such-endpoint".to_owned())];
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let Some(security) = operation["security"].as_array() else { continue };
+            let anonymous_allowed = security.iter().any(|s| s.as_object().is_some_and(|s| s.is_empty()));
+            if security.is_empty() || anonymous_allowed {
+                continue;
+            }
+            let filled = path.split('/').map(|part| if part.starts_with('{') { "x1" } else { part });
+            operations.push((method.to_uppercase(), filled.collect::<Vec<_>>().join("/")));
+        }
+    }
+    operations
+}
 
 fn chat(model: &str) -> Value {
     json!({ "model": model, "messages": [{ "role": "user", "content": "hi" }] })
@@ -65,7 +53,14 @@ async fn openai_chat(gw: &TestGateway, key: Option<&str>, model: &str) -> reqwes
 async fn without_credentials_every_management_endpoint_is_a_401() {
     let gw = TestGateway::start("", &[]).await;
     let http = reqwest::Client::new();
-    for (method, path) in MANAGEMENT {
+    let operations = guarded_operations(&gw).await;
+    // The document really was read: every management group is in it.
+    assert!(operations.len() > 90, "{} operations", operations.len());
+    for path in ["/api/keys", "/api/providers", "/api/combos", "/api/settings", "/api/usage/budget", "/metrics"] {
+        assert!(operations.iter().any(|(_, p)| p == path), "{path} not swept");
+    }
+    for (method, path) in &operations {
+        let (method, path) = (method.as_str(), path.as_str());
         for auth in [None, Some("Bearer sk-omni-forged"), Some("Bearer sk-openai-real-looking")] {
             let mut request =
                 http.request(method.parse().unwrap(), gw.url(path)).header("content-type", "application/json");
@@ -231,9 +226,13 @@ async fn roles_user_keys_stay_out_of_management_admin_keys_get_in() {
     let (user, _) = create_key(&gw, json!({ "name": "app" })).await;
     let (admin_key, _) = create_key(&gw, json!({ "name": "ops", "role": "admin" })).await;
     let http = reqwest::Client::new();
-    let as_user = http.get(gw.url("/api/keys")).bearer_auth(&user).send().await.unwrap();
-    assert_eq!(as_user.status(), 403);
-    assert_eq!(as_user.json::<Value>().await.unwrap()["error"]["type"], "permission_error");
+    // A user key is refused on every management operation, whatever it would do.
+    for (method, path) in guarded_operations(&gw).await.iter().filter(|(_, p)| p != "/api/no-such-endpoint") {
+        let request = http.request(method.parse().unwrap(), gw.url(path)).bearer_auth(&user);
+        let as_user = request.header("content-type", "application/json").body("{}").send().await.unwrap();
+        assert_eq!(as_user.status(), 403, "{method} {path}");
+        assert_eq!(as_user.json::<Value>().await.unwrap()["error"]["type"], "permission_error");
+    }
     let as_admin = http.get(gw.url("/api/keys")).bearer_auth(&admin_key).send().await.unwrap();
     assert_eq!(as_admin.status(), 200);
     // An admin key is not an ambient credential: it works from scripts, audited by key id.
@@ -399,23 +398,13 @@ async fn no_management_response_ever_contains_a_stored_secret() {
     let proxy = json!({ "enabled": true, "url": "http://ops:proxy-secret-pass@proxy.internal.example:3128" });
     assert_eq!(admin.put(gw.url("/api/settings/proxy")).json(&proxy).send().await.unwrap().status(), 200);
     secrets.push("proxy-secret-pass".into());
-    for path in [
-        "/api/keys",
-        "/api/compliance/audit-log?limit=1000",
-        "/api/settings/require-login",
-        "/api/auth/status",
-        "/api/resilience",
-        "/api/cache",
-        "/metrics",
-        "/api/providers",
-        "/api/provider-nodes",
-        "/api/provider-nodes/vault",
-        "/api/provider-models",
-        "/api/settings/proxy",
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .chain(paths)
+    // Every readable management endpoint the document lists, the audit log in full, and each
+    // account.
+    let readable = guarded_operations(&gw).await.into_iter().filter(|(m, p)| m == "GET" && !p.contains("x1"));
+    for path in readable
+        .map(|(_, path)| path)
+        .chain(["/api/compliance/audit-log?limit=1000".to_owned(), "/api/provider-nodes/vault".to_owned()])
+        .chain(paths)
     {
         let path = path.as_str();
         let text = gw.admin().get(gw.url(path)).send().await.unwrap().text().await.unwrap();
