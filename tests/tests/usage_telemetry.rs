@@ -171,3 +171,41 @@ async fn an_upstream_without_usage_gets_an_estimated_row_priced_from_the_estimat
         assert_eq!(row.output_tokens, Some(tokens_out), "{row:?}");
     }
 }
+
+/// The summary's percentiles against a latency distribution the mock sets: of 100 requests, 90
+/// answered after 20 ms and 10 after 300 ms, sent ten at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_percentiles_follow_the_upstreams_latency_distribution() {
+    let mock = MockUpstream::start();
+    let gw = TestGateway::with_every_format(&mock).await;
+    let http = reqwest::Client::new();
+    let send = |model: &'static str| {
+        let body = json!({ "model": format!("openai/{model}"), "messages": [{ "role": "user", "content": "hi" }] });
+        let request = http.post(gw.url("/v1/chat/completions")).json(&body).send();
+        async move {
+            let response = request.await.unwrap();
+            assert_eq!(response.status(), 200, "{model}");
+            response.bytes().await.unwrap();
+        }
+    };
+    for _ in 0..10 {
+        let batch = (0..10).map(|n| send(if n == 0 { "slow-300" } else { "slow-20" }));
+        futures_util::future::join_all(batch).await;
+    }
+    let summary: Value = gw.admin_get("/api/telemetry/summary").await;
+    let ms = |slice: &Value, p: &str| slice["latency_ms"][p].as_f64().unwrap();
+    let openai = summary["providers"].as_array().unwrap().iter().find(|p| p["provider"] == "openai").unwrap();
+    assert_eq!(openai["count"], 100, "{summary}");
+    // p50 among the fast answers, p95 and p99 among the slow ones (the sketch is within 1%).
+    assert!((19.0..100.0).contains(&ms(openai, "p50")), "{openai}");
+    assert!((297.0..450.0).contains(&ms(openai, "p95")), "{openai}");
+    assert!((297.0..450.0).contains(&ms(openai, "p99")), "{openai}");
+    let model = |name: &str| {
+        let models = summary["models"].as_array().unwrap();
+        models.iter().find(|m| m["provider"] == "openai" && m["model"] == name).unwrap().clone()
+    };
+    let (fast, slow) = (model("slow-20"), model("slow-300"));
+    assert_eq!((fast["count"].as_u64(), slow["count"].as_u64()), (Some(90), Some(10)));
+    assert!(ms(&fast, "p99") < 150.0 && ms(&slow, "p50") >= 297.0, "{fast} {slow}");
+    gw.stop().await;
+}
