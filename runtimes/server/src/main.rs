@@ -47,6 +47,7 @@ async fn run() -> Result<Option<LifecycleAction>, ()> {
             tracing::info!(config = %path.display(), "reading config file");
         }
         let booted = bootstrap(&settings, &env).await?;
+        release_free_memory();
         let listener = serve::bind(&settings).await?;
         Ok::<_, omniroute_server::StartError>((settings, booted, listener))
     };
@@ -60,4 +61,13 @@ async fn run() -> Result<Option<LifecycleAction>, ()> {
             Err(())
         }
     }
+}
+
+/// Gives the allocator's free pages back to the OS. A first start hashes the admin password
+/// with Argon2id, whose 19 MiB of working memory mimalloc would otherwise keep until its next
+/// purge, which an idle server never reaches (idle RSS 31 MB, 12 MB with this: BENCHMARKS.md).
+#[allow(unsafe_code)]
+fn release_free_memory() {
+    // SAFETY: mi_collect takes no arguments to trust; it only walks mimalloc's own heaps.
+    unsafe { libmimalloc_sys::mi_collect(true) }
 }
