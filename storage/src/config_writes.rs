@@ -14,7 +14,8 @@ use crate::secrets::SecretBox;
 /// The `settings` key holding [`RoutingSettings`].
 pub(crate) const ROUTING_KEY: &str = "routing";
 
-fn opt(value: Option<String>) -> Value {
+/// A nullable text column.
+pub(crate) fn opt(value: Option<String>) -> Value {
     value.map(Value::Text).unwrap_or(Value::Null)
 }
 

@@ -262,24 +262,25 @@ impl LibsqlUsageQuery {
     async fn prune_rows(&self, before_ms: u64) -> Result<u64, libsql::Error> {
         let conn = self.db.connection();
         let before = Value::Integer(before_ms as i64);
-        // Batches, each its own short write, so the usage sink's flushes interleave.
-        let mut pruned = 0;
-        loop {
-            let deleted = conn
-                .execute(
-                    &format!(
-                        "DELETE FROM usage_log WHERE id IN (SELECT id FROM usage_log WHERE ts_ms < ?1 LIMIT {PRUNE_BATCH})"
-                    ),
-                    vec![before.clone()],
-                )
-                .await?;
-            pruned += deleted;
-            if deleted < PRUNE_BATCH {
-                break;
-            }
-        }
-        conn.execute("DELETE FROM usage_bodies WHERE ts_ms < ?1", vec![before]).await?;
+        let pruned = delete_before(conn, "usage_log", "id", &before).await?;
+        // Logged bodies are the large rows: batched the same way.
+        delete_before(conn, "usage_bodies", "usage_id", &before).await?;
         Ok(pruned)
+    }
+}
+
+/// Deletes the rows of `table` older than `before`, in batches each its own short write (so the
+/// usage sink's flushes interleave); how many went.
+async fn delete_before(conn: &libsql::Connection, table: &str, id: &str, before: &Value) -> Result<u64, libsql::Error> {
+    let sql =
+        format!("DELETE FROM {table} WHERE {id} IN (SELECT {id} FROM {table} WHERE ts_ms < ?1 LIMIT {PRUNE_BATCH})");
+    let mut deleted = 0;
+    loop {
+        let batch = conn.execute(&sql, vec![before.clone()]).await?;
+        deleted += batch;
+        if batch < PRUNE_BATCH {
+            return Ok(deleted);
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use libsql::Value;
 use omniroute_core::maybe_send::{BoxFuture, boxed};
 use omniroute_core::ports::{UsageBacklog, UsageRecord, UsageSink};
 
+use crate::config_writes::opt;
 use crate::database::Database;
 use crate::usage_query::{COLUMNS, record_of};
 
@@ -23,10 +24,6 @@ pub struct LibsqlUsageSink {
 
 fn opt_u64(value: Option<u64>) -> Value {
     value.map(|v| Value::Integer(v as i64)).unwrap_or(Value::Null)
-}
-
-fn opt_text(value: &Option<String>) -> Value {
-    value.clone().map(Value::Text).unwrap_or(Value::Null)
 }
 
 impl LibsqlUsageSink {
@@ -102,13 +99,13 @@ impl LibsqlUsageSink {
                     opt_u64(r.input_tokens),
                     opt_u64(r.output_tokens),
                     Value::Integer(r.latency_ms as i64),
-                    opt_text(&r.error),
+                    opt(r.error.clone()),
                     opt_u64(r.cached_tokens),
                     opt_u64(r.reasoning_tokens),
                     opt_u64(r.ttft_ms),
                     r.cost_usd.map(Value::Real).unwrap_or(Value::Null),
-                    opt_text(&r.api_key_id),
-                    opt_text(&r.combo),
+                    opt(r.api_key_id.clone()),
+                    opt(r.combo.clone()),
                     Value::Integer(i64::from(r.estimated)),
                 ])
                 .await?;

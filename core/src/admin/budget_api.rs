@@ -126,12 +126,9 @@ async fn set(gateway: &Gateway, ctx: &RequestContext, input: BudgetInput) -> Res
     if !(warn_ratio.is_finite() && warn_ratio > 0.0 && warn_ratio <= 1.0) {
         return Err(invalid("warnAt", "must be a share of the limit: above 0, at most 1"));
     }
-    let mut key = gateway
-        .snapshot()
-        .access
-        .key_by_id(&input.key_id)
-        .map(|k| (**k).clone())
-        .ok_or_else(|| invalid("keyId", format!("no API key has the id '{}'", input.key_id)))?;
+    // An unknown key in the body is a field error (400), not a missing resource.
+    let mut key = find(gateway, &input.key_id)
+        .map_err(|_| invalid("keyId", format!("no API key has the id '{}'", input.key_id)))?;
     let before = key.budget.and_then(|b| serde_json::to_value(b).ok());
     let budget = KeyBudget { limit_usd: input.limit, period: input.period, warn_ratio };
     key.budget = Some(budget);

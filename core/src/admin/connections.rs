@@ -7,11 +7,9 @@ use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::audit_api::query_param;
-use crate::admin::commit::{Change, commit};
+use crate::admin::commit::{Change, commit, stored};
 use crate::admin::keys::Deleted;
-use crate::admin::provider_rows::{
-    ProviderRef, catalog_record, check_name, find_provider, is_masked, stored, writable,
-};
+use crate::admin::provider_rows::{ProviderRef, catalog_record, check_name, find_provider, is_masked, writable};
 use crate::admin::respond::{created, double_option, invalid, mask_secret, ok, parse};
 use crate::auth::tokens::new_id;
 use crate::body::Body;

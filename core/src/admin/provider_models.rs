@@ -6,9 +6,10 @@
 use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::admin::commit::stored;
 use crate::admin::commit::{Change, commit};
 use crate::admin::connections::query_value;
-use crate::admin::provider_rows::{ProviderRef, check_model_id, check_name, find_provider, provider_models, stored};
+use crate::admin::provider_rows::{ProviderRef, check_model_id, check_name, find_provider, provider_models};
 use crate::admin::respond::{created, invalid, ok, parse};
 use crate::body::Body;
 use crate::config::settings::keys::PROVIDER_MODELS;
@@ -153,7 +154,8 @@ fn provider_of<'a>(stored: &'a StoredConfig, field: &str, name: &str) -> Result<
         .ok_or_else(|| invalid(field, format!("'{name}' is neither a configured provider nor in the catalog")))
 }
 
-fn setting_change(doc: &ProviderModelsSettings) -> Result<ConfigChange, GatewayError> {
+/// The provider models document as a change to store.
+pub(crate) fn setting_change(doc: &ProviderModelsSettings) -> Result<ConfigChange, GatewayError> {
     let value = serde_json::to_value(doc).map_err(|_| GatewayError::Internal)?;
     Ok(ConfigChange::PutSetting { key: PROVIDER_MODELS.into(), value })
 }

@@ -8,14 +8,14 @@ use std::collections::BTreeMap;
 use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::admin::commit::{Change, commit};
+use crate::admin::commit::{Change, commit, stored};
+use crate::admin::provider_models::setting_change;
 use crate::admin::provider_rows::{
     ProviderRef, catalog_record, check_base_url, check_headers, check_model_id, check_name, check_path, find_provider,
-    new_record, provider_models, resolve_for_probe, shown_headers, stored, writable,
+    new_record, provider_models, resolve_for_probe, shown_headers, writable,
 };
 use crate::admin::respond::{created, double_option, invalid, ok, parse};
 use crate::body::Body;
-use crate::config::settings::keys::PROVIDER_MODELS;
 use crate::config::validate::COMBO_PREFIX;
 use crate::config::{API_SOURCE, ConfigChange, ProviderRecord, StoredConfig, TimeoutOverrides};
 use crate::error::GatewayError;
@@ -374,8 +374,7 @@ async fn delete(gateway: &Gateway, ctx: &RequestContext, id: &str) -> Result<Res
     // Its custom/hidden models go with it.
     let mut models = provider_models(&stored);
     if models.providers.remove(&current.id).is_some() {
-        let value = serde_json::to_value(&models).map_err(|_| GatewayError::Internal)?;
-        changes.push(ConfigChange::PutSetting { key: PROVIDER_MODELS.into(), value });
+        changes.push(setting_change(&models)?);
     }
     commit(
         gateway,

@@ -11,7 +11,8 @@ use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::admin::provider_rows::{ProviderRef, find_provider, resolve_for_probe, stored};
+use crate::admin::commit::stored;
+use crate::admin::provider_rows::{ProviderRef, find_provider, resolve_for_probe};
 use crate::admin::respond::{invalid, mask_secret, ok, parse, timestamp};
 use crate::body::Body;
 use crate::config::{ConnectionRecord, ResolvedConnection, ResolvedProvider, StoredConfig};

@@ -1,4 +1,4 @@
-//! What the provider endpoints share: reading the stored rows, naming a provider by configured
+//! What the provider endpoints share: naming a provider by configured
 //! id or catalog id/alias, the read-only rule for config-file rows, field checks (base URL with
 //! the SSRF guard, headers, paths) and masking of secret-looking header values.
 
@@ -12,14 +12,6 @@ use crate::config::{API_SOURCE, ConfigSnapshot, ConnectionRecord, ProviderRecord
 use crate::error::GatewayError;
 use crate::pipeline::Gateway;
 use crate::providers::{CatalogProvider, find_catalog_provider};
-
-/// The stored config as it is now (management requests only: it reads the store).
-pub async fn stored(gateway: &Gateway) -> Result<StoredConfig, GatewayError> {
-    gateway.ports.config.load().await.map_err(|e| {
-        tracing::error!(error = %e, "cannot read the stored config");
-        GatewayError::Internal
-    })
-}
 
 /// Rows the config file or env vars declare are re-synced from them at every start, so the
 /// API shows them but does not change them.

@@ -9,9 +9,10 @@ use bytes::Bytes;
 use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::admin::commit::stored;
 use crate::admin::provider_nodes::NodeInput;
 use crate::admin::provider_probe::{ProbeOutcome, call, explain, models_request, test_request};
-use crate::admin::provider_rows::{ProviderRef, catalog_record, find_provider, new_record, resolve_for_probe, stored};
+use crate::admin::provider_rows::{ProviderRef, catalog_record, find_provider, new_record, resolve_for_probe};
 use crate::admin::respond::{invalid, ok, parse};
 use crate::body::Body;
 use crate::config::{API_SOURCE, ConnectionRecord, ProviderRecord};

@@ -15,7 +15,7 @@ use crate::admin::targets::{check_target, refuse_declared};
 use crate::auth::guard;
 use crate::body::Body;
 use crate::config::settings::{SecuritySettings, keys};
-use crate::config::{BreakerSettings, ConfigChange, RoutingSettings};
+use crate::config::{BreakerSettings, ConfigChange, ConfigSnapshot, RoutingSettings};
 use crate::error::GatewayError;
 use crate::pipeline::cors::normalize_origin;
 use crate::pipeline::{Gateway, RequestContext};
@@ -161,7 +161,7 @@ pub async fn handle(
         Method::PATCH => parse_merged(&current, body)?,
         _ => return Err(GatewayError::method_not_allowed(&parts.method, "GET, PUT, PATCH")),
     };
-    let (security, routing) = checked(wanted, gateway, ctx, parts).await?;
+    let (security, routing) = checked(wanted, gateway, &snapshot, ctx, parts).await?;
     let mut changes = Vec::new();
     if security != snapshot.access.security {
         let value = serde_json::to_value(&security).map_err(|_| GatewayError::Internal)?;
@@ -190,6 +190,7 @@ pub async fn handle(
 async fn checked(
     wanted: GeneralSettings,
     gateway: &Gateway,
+    snapshot: &ConfigSnapshot,
     ctx: &RequestContext,
     parts: &Parts,
 ) -> Result<(SecuritySettings, RoutingSettings), GatewayError> {
@@ -204,7 +205,6 @@ async fn checked(
         return Err(invalid("corsOrigins", "`*` allows every origin: give it alone"));
     }
     // Whose address the IP filter sees changes with this: never lock out the caller.
-    let snapshot = gateway.snapshot();
     if let Some(filter) = &snapshot.access.ip_filter
         && wanted.trust_forwarded_for != snapshot.access.security.trust_forwarded_for
     {

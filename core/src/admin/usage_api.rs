@@ -12,6 +12,7 @@ use crate::admin::usage_views::{
     ConnectionUsage, History, HistoryPoint, ModelUsage, RequestLogPage, RequestLogView, UsageLogPage, UsageRowView,
 };
 use crate::body::Body;
+use crate::config::ConfigSnapshot;
 use crate::error::GatewayError;
 use crate::pipeline::Gateway;
 use crate::ports::StoreError;
@@ -24,8 +25,7 @@ const FILTERS: [&str; 7] = ["provider", "model", "keyId", "connectionId", "statu
 const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 500;
 const MAX_OFFSET: u64 = 10_000_000;
-const HOUR_MS: u64 = 3_600_000;
-const DAY_MS: u64 = 24 * HOUR_MS;
+use crate::usage::period::DAY_MS;
 
 /// `GET /api/usage/history|logs|request-logs|{connectionId}` (the budget has its own module).
 pub async fn handle(
@@ -178,17 +178,17 @@ async fn request_logs(gateway: &Gateway, query: Option<&str>) -> Result<Response
     for row in rows {
         by_request.entry(row.record.request_id.clone()).or_default().push(row);
     }
+    let snapshot = gateway.snapshot();
     let requests =
-        ids.iter().filter_map(|id| by_request.remove(id)).map(|attempts| request_view(gateway, attempts)).collect();
+        ids.iter().filter_map(|id| by_request.remove(id)).map(|attempts| request_view(&snapshot, attempts)).collect();
     Ok(ok(&RequestLogPage { requests, total, limit, offset }))
 }
 
 /// One request's attempts (oldest first) and its logged bodies, unless its key is `no_log`.
-fn request_view(gateway: &Gateway, mut attempts: Vec<StoredUsage>) -> RequestLogView {
+fn request_view(snapshot: &ConfigSnapshot, mut attempts: Vec<StoredUsage>) -> RequestLogView {
     attempts.sort_by_key(|a| a.id);
     let first = attempts.first().map(|a| a.record.clone()).unwrap_or_default();
     let last_status = attempts.last().map_or(0, |a| a.record.status);
-    let snapshot = gateway.snapshot();
     // Bodies are never stored for such keys; a key marked later hides what was kept before.
     let no_log = first.api_key_id.as_deref().and_then(|id| snapshot.access.key_by_id(id)).is_some_and(|k| k.no_log);
     let bodies = attempts.iter().rev().find_map(|a| a.record.bodies.clone()).filter(|_| !no_log);

@@ -86,8 +86,4 @@ impl AccessIndex {
         let hash = sha256_hex(token);
         self.sessions.get(&hash).is_some_and(|expires| *expires > now_ms)
     }
-
-    pub fn key_count(&self) -> usize {
-        self.keys.len()
-    }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 const MINUTE_MS: u64 = 60_000;
-const DAY_MS: u64 = 86_400_000;
+use crate::usage::period::DAY_MS;
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

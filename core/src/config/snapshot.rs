@@ -135,11 +135,7 @@ impl ConfigSnapshot {
                 snapshot.combos.push(Arc::new(resolve_combo(record)));
             }
         }
-        let model_overrides: ProviderModelsSettings = stored
-            .settings
-            .get(settings::keys::PROVIDER_MODELS)
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
+        let model_overrides: ProviderModelsSettings = setting_or_default(stored, settings::keys::PROVIDER_MODELS);
         for record in stored.providers.iter().filter(|p| p.enabled) {
             let entry = record.catalog_id.as_deref().and_then(find_catalog_provider);
             let mut connections: Vec<_> =
@@ -294,11 +290,6 @@ impl ConfigSnapshot {
     /// it deserializes on every call).
     pub fn setting<T: serde::de::DeserializeOwned + Default>(&self, key: &str) -> T {
         self.settings.get(key).and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default()
-    }
-
-    /// A settings document as stored.
-    pub fn setting_value(&self, key: &str) -> Option<&serde_json::Value> {
-        self.settings.get(key)
     }
 }
 

@@ -13,6 +13,7 @@ use http::{HeaderMap, Response, StatusCode};
 
 use crate::body::Body;
 use crate::cache::{cache_key, readable, semantic_scope, semantic_text, writable};
+use crate::config::ConfigSnapshot;
 use crate::config::settings::SemanticCacheSettings;
 use crate::formats;
 use crate::hub::{ChatRequest, ChatResponse, response_events};
@@ -68,6 +69,7 @@ pub enum Lookup {
 pub async fn lookup(
     gateway: &Gateway,
     ctx: &RequestContext,
+    snapshot: &ConfigSnapshot,
     endpoint: &ChatEndpoint,
     headers: &HeaderMap,
     body: &[u8],
@@ -79,7 +81,6 @@ pub async fn lookup(
         .get("x-omniroute-no-cache")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let snapshot = gateway.snapshot();
     let settings = &snapshot.cache;
     let key_opted_out = ctx.caller.key().is_some_and(|k| k.no_cache);
     if bypass || !settings.enabled || key_opted_out {
@@ -88,7 +89,7 @@ pub async fn lookup(
     let Ok(mut request) = formats::decode_request(endpoint.format, body) else { return Lookup::Skip };
     // The key is of what goes upstream: the settings' edits (system prompt, thinking) change
     // the answer. The request path reuses this edited request for translation.
-    gateway.snapshot().request_edits.apply_to_hub(&mut request);
+    snapshot.request_edits.apply_to_hub(&mut request);
     let request = hub.insert(request);
     if !readable(request) {
         return Lookup::Skip;

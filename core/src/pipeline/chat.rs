@@ -85,7 +85,8 @@ async fn chat(
     let mut hub: Option<ChatRequest> = None;
     let edits = &snapshot.request_edits;
     let cache_miss =
-        match cached::lookup(gateway, ctx, endpoint, headers, &body, &mut hub, &model, request.stream).await {
+        match cached::lookup(gateway, ctx, &snapshot, endpoint, headers, &body, &mut hub, &model, request.stream).await
+        {
             Lookup::Hit(response) => return Ok(response),
             Lookup::Miss(miss) => Some(miss),
             Lookup::Skip => None,

@@ -96,6 +96,13 @@ impl Default for GatewayOptions {
 }
 
 impl GatewayOptions {
+    /// `REQUIRE_API_KEY=true|1|yes` in the environment requires gateway keys whatever the file
+    /// and settings say (every runtime reads it the same way).
+    pub fn with_env(mut self, env: &dyn Fn(&str) -> Option<String>) -> GatewayOptions {
+        self.require_api_key |= env("REQUIRE_API_KEY").is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
+        self
+    }
+
     /// The defaults overridden by the file's `[limits]` and `[timeouts]` (every runtime reads
     /// them the same way; `connect_ms` belongs to the runtime's HttpClient).
     pub fn from_file(file: &FileConfig) -> GatewayOptions {

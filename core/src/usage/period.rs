@@ -4,7 +4,8 @@
 use crate::config::BudgetPeriod;
 use crate::formats::ollama::time::{civil_from_days, days_from_civil};
 
-const DAY_MS: u64 = 86_400_000;
+/// One UTC day in milliseconds.
+pub const DAY_MS: u64 = 86_400_000;
 
 /// When the `period` holding `now_ms` began (Unix ms).
 pub fn period_start(period: BudgetPeriod, now_ms: u64) -> u64 {

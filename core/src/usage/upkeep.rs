@@ -7,7 +7,7 @@ use crate::pipeline::Gateway;
 use crate::ports::StoreError;
 use crate::usage::period::period_start;
 
-const DAY_MS: u64 = 86_400_000;
+use crate::usage::period::DAY_MS;
 
 impl Gateway {
     /// Seeds per-key spend (current day, week and month) and last-use times from the store.

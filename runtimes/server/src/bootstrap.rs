@@ -74,8 +74,7 @@ pub async fn bootstrap(settings: &Settings, env: &dyn Fn(&str) -> Option<String>
         cooldowns,
         entropy: Arc::new(OsEntropy),
     };
-    let mut options = settings.gateway.clone();
-    options.require_api_key |= env("REQUIRE_API_KEY").is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
+    let options = settings.gateway.clone().with_env(env);
     let gateway = Gateway::new(ports, options).await.map_err(|e| StartError::Storage(e.to_string()))?;
     match ensure_admin_password(&gateway, env("INITIAL_PASSWORD").as_deref()).await {
         Ok(Some(generated)) => show_generated_password(&generated, &settings.data_dir),

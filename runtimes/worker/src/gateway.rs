@@ -80,8 +80,7 @@ async fn build(env: &Env) -> Result<Gateway, StartError> {
         cooldowns: Arc::new(MemoryCooldownStore::default()),
         entropy: Arc::new(CryptoEntropy),
     };
-    let mut options = file.as_ref().map(GatewayOptions::from_file).unwrap_or_default();
-    options.require_api_key = read("REQUIRE_API_KEY").is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
+    let options = file.as_ref().map(GatewayOptions::from_file).unwrap_or_default().with_env(&read);
     let gateway = Gateway::new(ports, options).await.map_err(|err| {
         worker::console_error!("omniroute: loading config: {err}");
         StartError { code: "internal_error", message: "the gateway could not load its config".into() }
