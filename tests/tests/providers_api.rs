@@ -50,6 +50,11 @@ async fn from_an_empty_database_a_provider_and_account_added_over_http_serve_cha
     assert_eq!(reply.json::<Value>().await.unwrap()["choices"][0]["message"]["content"], MOCK_TEXT);
     assert_eq!(mock.last_request().headers["authorization"], "Bearer sk-mock-secret-9876");
     assert!(model_ids(&gw).await.contains(&"mock/gpt-mock".to_owned()));
+    // Its usage is readable by its id (`conn_<hex>`), once the row is flushed.
+    let id = account["connection"]["id"].as_str().unwrap().to_owned();
+    let usage = gw.admin_get_until(&format!("/api/usage/{id}"), |u| u["totals"]["requests"] == 1).await;
+    assert_eq!((usage["provider"].as_str(), usage["configured"].as_bool()), (Some("mock"), Some(true)), "{usage}");
+    assert_eq!(usage["totals"]["requests"], 1, "{usage}");
 
     // A catalog provider by alias: overriding its base URL, then an account, configures it.
     let (status, _) =

@@ -34,12 +34,13 @@ pub async fn handle(
     rest: &[&str],
     query: Option<&str>,
 ) -> Result<Response<Body>, GatewayError> {
-    // Connection ids are `provider:account`; nothing else under /api/usage/ is one.
+    // Any other single segment is an account id: `provider:name` for declared accounts,
+    // `conn_<hex>` for those created over the API. An unknown one is a 404 below.
     let connection = match rest {
         ["history" | "logs" | "request-logs"] => None,
         [segment] => match decode(segment) {
-            Some(id) if id.contains(':') => Some(id),
-            _ => return Err(super::not_found(rest)),
+            Some(id) => Some(id),
+            None => return Err(super::not_found(rest)),
         },
         _ => return Err(super::not_found(rest)),
     };

@@ -133,7 +133,7 @@ fn request_logs() {}
 /// One provider account's usage: totals and per model, over a range (default: all of it).
 #[utoipa::path(get, path = "/api/usage/{connectionId}", tag = "usage", security(("session" = []), ("bearer" = [])),
     params(
-        ("connectionId" = String, Path, pattern = "^[^/]*:[^/]*$", description = "`provider:account`"),
+        ("connectionId" = String, Path, description = "An account id: `provider:name` (declared) or `conn_<hex>` (created over the API)"),
         ("since" = Option<String>, Query), ("until" = Option<String>, Query)
     ),
     responses((status = 200, body = ConnectionUsage), ManagementErrors))]
