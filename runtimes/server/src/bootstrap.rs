@@ -15,7 +15,7 @@ use omniroute_storage::{
 };
 
 use crate::clock::SystemClock;
-use crate::http_client::ReqwestHttpClient;
+use crate::http_client::UpstreamHttpClient;
 use crate::settings::Settings;
 use crate::spawner::TokioSpawner;
 
@@ -61,7 +61,7 @@ pub async fn bootstrap(settings: &Settings, env: &dyn Fn(&str) -> Option<String>
     let usage_query = Arc::new(LibsqlUsageQuery::new(db.clone()));
     let usage = Arc::new(LibsqlUsageSink::new(db, USAGE_BUFFER_ROWS));
     let spawner = TokioSpawner::default();
-    let http = ReqwestHttpClient::new(settings.connect_timeout).map_err(StartError::Config)?;
+    let http = UpstreamHttpClient::new(settings.connect_timeout).map_err(StartError::Config)?;
     let ports = Ports {
         http: Arc::new(http),
         clock,
