@@ -128,6 +128,16 @@ impl ResponseCache {
         found
     }
 
+    /// Counts a lookup that missed without a key being computed, when nothing is stored that
+    /// could answer it (neither memory nor the store holds an answer). Returns whether it did.
+    pub fn miss_if_empty(&self) -> bool {
+        let empty = self.memory().is_empty() && !self.store.may_hold(STORE_PREFIX);
+        if empty {
+            self.lookups.fetch_add(1, Ordering::Relaxed);
+        }
+        empty
+    }
+
     /// Like [`ResponseCache::get`], without counting a lookup: the answer a semantic match
     /// points at (its lookup was counted as the exact miss before it).
     pub async fn fetch(&self, key: &str, now_ms: u64) -> Option<ChatResponse> {
@@ -257,6 +267,21 @@ mod tests {
             finish_reason: Some(FinishReason::Stop),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn an_empty_cache_misses_without_a_key_and_a_stored_answer_ends_that() {
+        let f = Fixture::new();
+        let cache = f.cache(settings());
+        // Other entries of the shared store (idempotency results) do not count.
+        block_on(f.store.put("idempotency:x", Bytes::from_static(b"{}"), Duration::from_secs(60)));
+        assert!(cache.miss_if_empty());
+        assert_eq!(cache.stats().lookups, 1, "the skipped lookup is counted as one");
+        block_on(cache.put("k", answer("4"), 1_000));
+        assert!(!cache.miss_if_empty());
+        // Another instance on the same store: its memory is empty, the store is not.
+        assert!(!f.cache(settings()).miss_if_empty());
+        assert_eq!(cache.stats().lookups, 1);
     }
 
     #[test]

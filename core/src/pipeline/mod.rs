@@ -8,6 +8,7 @@
 pub mod cache_api;
 pub mod cached;
 pub mod chat;
+pub mod coalesce;
 pub mod cors;
 pub mod count_tokens;
 pub mod dispatch;
@@ -461,6 +462,34 @@ impl Gateway {
             return id.to_owned();
         }
         let n = self.next_request.fetch_add(1, Ordering::Relaxed);
-        format!("req_{:x}{:06x}", self.ports.clock.now_unix_ms(), n & 0xff_ffff)
+        // `req_{now_ms:x}{n:06x}`, written by hand: `format!` was 1% of a request's CPU.
+        let mut id = String::with_capacity(26);
+        id.push_str("req_");
+        push_hex(&mut id, self.ports.clock.now_unix_ms(), 1);
+        push_hex(&mut id, n & 0xff_ffff, 6);
+        id
+    }
+}
+
+/// Appends `value` in lower-case hex, zero-padded to at least `min_digits`.
+fn push_hex(out: &mut String, value: u64, min_digits: usize) {
+    let digits = (u64::BITS - value.leading_zeros()).div_ceil(4) as usize;
+    for i in (0..digits.max(min_digits)).rev() {
+        let nibble = value.checked_shr(4 * i as u32).unwrap_or(0) & 0xf;
+        out.push(char::from(b"0123456789abcdef"[nibble as usize]));
+    }
+}
+
+#[cfg(test)]
+mod request_id_tests {
+    use super::push_hex;
+
+    #[test]
+    fn hex_is_written_as_format_writes_it() {
+        for (value, min) in [(0_u64, 1), (0, 6), (0xabc, 6), (0x19_3a4b_5c6d_7e8f, 1), (u64::MAX, 6), (0xff_ffff, 6)] {
+            let mut out = String::new();
+            push_hex(&mut out, value, min);
+            assert_eq!(out, format!("{value:0min$x}"), "{value:#x} at {min} digits");
+        }
     }
 }

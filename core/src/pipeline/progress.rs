@@ -13,7 +13,7 @@
 //! and never after the end. The answer says `X-OmniRoute-Progress: enabled` when they may come.
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use futures_core::Stream;
 use futures_util::{FutureExt, StreamExt};
 use http::header::HeaderValue;
 use http::{HeaderMap, Response};
+use memchr::memmem::Finder;
 
 use crate::body::{Body, BodyError};
 use crate::formats::StreamFraming;
@@ -115,7 +116,8 @@ impl Progress {
     }
 
     fn sent(&mut self, chunk: &[u8]) {
-        if memchr::memmem::find(chunk, b"message_stop").is_some() {
+        static MESSAGE_STOP: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"message_stop"));
+        if MESSAGE_STOP.find(chunk).is_some() {
             self.finished = true;
         }
         self.tail.extend_from_slice(&chunk[chunk.len().saturating_sub(4)..]);

@@ -15,6 +15,7 @@ use futures_util::{FutureExt, StreamExt};
 use crate::body::BodyError;
 use crate::hub::Usage;
 use crate::maybe_send::{BoxFuture, BoxStream};
+use crate::pipeline::coalesce::Coalesce;
 use crate::pipeline::record::BodyCapture;
 use crate::pipeline::stream_transform::StreamTransform;
 use crate::ports::Clock;
@@ -62,7 +63,7 @@ impl<F: FnOnce(RelayEnd) + Unpin> Relay<F> {
         let last_chunk_us = clock.monotonic_us();
         Relay {
             first,
-            rest,
+            rest: Box::pin(Coalesce::new(rest)),
             clock,
             idle,
             sleep: None,

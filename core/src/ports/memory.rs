@@ -1,7 +1,7 @@
 //! In-process implementations of the storage ports: for tests, and for the Worker until it
 //! reaches Turso. Nothing here survives a restart.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -131,7 +131,8 @@ impl CooldownStore for MemoryCooldownStore {
 
 /// A cache with expiry measured by a caller-supplied clock reading.
 pub struct MemoryCacheStore {
-    entries: Mutex<HashMap<String, (Bytes, u64)>>,
+    /// Ordered, so that `may_hold` finds a prefix without a scan.
+    entries: Mutex<BTreeMap<String, (Bytes, u64)>>,
     now_ms: Box<dyn Fn() -> u64 + Send + Sync>,
 }
 
@@ -160,6 +161,14 @@ impl CacheStore for MemoryCacheStore {
         let expires = (self.now_ms)().saturating_add(ttl.as_millis() as u64);
         lock(&self.entries).insert(key.to_owned(), (value, expires));
         boxed(async {})
+    }
+
+    fn may_hold(&self, prefix: &str) -> bool {
+        let entries = lock(&self.entries);
+        entries
+            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .next()
+            .is_some_and(|(key, _)| key.starts_with(prefix))
     }
 }
 

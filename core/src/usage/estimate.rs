@@ -2,6 +2,10 @@
 //! over the request's text and the answer's, as `count_tokens` estimates. Rows built from them
 //! are marked `estimated`.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
 use crate::formats::anthropic::count_tokens::{CHARS_PER_TOKEN, TOKENS_PER_MEDIA, block_chars};
 use crate::formats::{self, anthropic::count_tokens_estimate};
 use crate::hub::{BlockDelta, BlockStart, ChatResponse, StreamEvent, Usage};
@@ -37,17 +41,20 @@ pub fn event_chars(event: &StreamEvent) -> u64 {
     }
 }
 
-/// The fields of an OpenAI chat chunk's `delta` that carry answer text.
-const OPENAI_TEXT_FIELDS: [&[u8]; 4] = [b"\"content\":", b"\"reasoning_content\":", b"\"arguments\":", b"\"refusal\":"];
+/// The fields of an OpenAI chat chunk's `delta` that carry answer text, as searchers built once
+/// (building one per chunk cost more than the search: 2% of a stream's CPU).
+static OPENAI_TEXT_FIELDS: LazyLock<[Finder<'static>; 4]> = LazyLock::new(|| {
+    [b"\"content\":".as_slice(), b"\"reasoning_content\":", b"\"arguments\":", b"\"refusal\":"].map(Finder::new)
+});
 
 /// Characters of answer text in raw OpenAI chat SSE bytes, found by a byte scan (the
 /// passthrough never parses chunks). A string split across two reads is partly missed: this
 /// feeds an estimate only.
 pub fn openai_chunk_chars(chunk: &[u8]) -> u64 {
     let mut total = 0;
-    for field in OPENAI_TEXT_FIELDS {
-        for at in memchr::memmem::find_iter(chunk, field) {
-            let rest = &chunk[at + field.len()..];
+    for field in OPENAI_TEXT_FIELDS.iter() {
+        for at in field.find_iter(chunk) {
+            let rest = &chunk[at + field.needle().len()..];
             let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
             if let Some(string) = rest.strip_prefix(b"\"") {
                 total += json_string_chars(string);

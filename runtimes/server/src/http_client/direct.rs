@@ -37,8 +37,10 @@ impl DirectClient {
             .enable_http1()
             .enable_http2()
             .wrap_connector(tcp);
-        let client =
-            Client::builder(TokioExecutor::new()).pool_idle_timeout(POOL_IDLE).pool_timer(TokioTimer::new()).build(connector);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE)
+            .pool_timer(TokioTimer::new())
+            .build(connector);
         Ok(DirectClient(client))
     }
 
