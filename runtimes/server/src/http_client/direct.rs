@@ -15,10 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use omniroute_core::ports::HttpError;
 use omniroute_core::{Body, BodyError};
 
-use super::source_chain;
-
-/// Idle upstream connections are closed after this long.
-const POOL_IDLE: Duration = Duration::from_secs(90);
+use super::{POOL_IDLE, source_chain};
 
 pub struct DirectClient(Client<HttpsConnector<HttpConnector>, Full<Bytes>>);
 

@@ -19,6 +19,9 @@ use omniroute_core::ports::{HttpClient, HttpError, OutboundProxy, ProxyError};
 
 use direct::DirectClient;
 
+/// Idle upstream connections are closed after this long (both clients).
+const POOL_IDLE: Duration = Duration::from_secs(90);
+
 pub struct UpstreamHttpClient {
     direct: DirectClient,
     /// Set while a proxy applies.

@@ -10,14 +10,14 @@ use omniroute_core::maybe_send::{BoxFuture, boxed};
 use omniroute_core::ports::{HttpClient, HttpError, OutboundProxy, ProxyError};
 use omniroute_core::{Body, BodyError};
 
-use super::source_chain;
+use super::{POOL_IDLE, source_chain};
 
 /// A client through `proxy`, or through the environment's proxy variables when `None`.
 pub fn build(connect_timeout: Duration, proxy: Option<&OutboundProxy>) -> Result<reqwest::Client, ProxyError> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .tcp_nodelay(true)
-        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_idle_timeout(POOL_IDLE)
         // Upstream redirects would re-send API keys to another host.
         .redirect(reqwest::redirect::Policy::none());
     if let Some(proxy) = proxy {
