@@ -188,4 +188,36 @@ mod tests {
         let stored = sink.read_all().await.unwrap();
         assert_eq!(stored, vec![row(0), row(1), row(2)]);
     }
+
+    #[tokio::test]
+    async fn rows_keep_arrival_order_and_bodies_stay_with_their_row() {
+        use crate::usage_query::LibsqlUsageQuery;
+        use omniroute_core::ports::{LoggedBodies, UsageQuery};
+        let db = Database::open_memory().await.unwrap();
+        let sink = LibsqlUsageSink::new(db.clone(), 1000);
+        // 70 rows, some with bodies, in between and at the end.
+        let with_bodies = [5u64, 40, 41, 69];
+        let rows: Vec<UsageRecord> = (0..70)
+            .map(|n| UsageRecord {
+                bodies: with_bodies.contains(&n).then(|| LoggedBodies {
+                    request: format!("req {n}"),
+                    response: format!("resp {n}"),
+                }),
+                cost_usd: Some(n as f64 / 4.0),
+                error: (n % 3 == 0).then(|| format!("e{n}")),
+                ..row(n)
+            })
+            .collect();
+        for r in &rows {
+            sink.record(r.clone());
+        }
+        sink.flush().await;
+        let without_bodies: Vec<UsageRecord> =
+            rows.iter().cloned().map(|r| UsageRecord { bodies: None, ..r }).collect();
+        assert_eq!(sink.read_all().await.unwrap(), without_bodies);
+        let ids: Vec<String> = rows.iter().map(|r| r.request_id.clone()).collect();
+        let stored = LibsqlUsageQuery::new(db).attempts(ids).await.unwrap();
+        let stored: Vec<UsageRecord> = stored.into_iter().map(|s| s.record).collect();
+        assert_eq!(stored, rows, "each body row is linked to its own usage row");
+    }
 }
