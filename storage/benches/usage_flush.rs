@@ -1,5 +1,7 @@
 //! Micro-benchmark of the usage sink: one flush of a burst of rows into a libSQL file, the
 //! write the gateway does between requests (`cargo bench -p omniroute-storage`).
+// A benchmark that cannot set up has nothing to measure: failing loudly is right here.
+#![allow(clippy::expect_used)]
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use omniroute_core::ports::{UsageRecord, UsageSink};
@@ -27,9 +29,9 @@ fn row(n: u64) -> UsageRecord {
 }
 
 fn flush(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = runtime.block_on(Database::open_file(&dir.path().join("bench.db"))).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let db = runtime.block_on(Database::open_file(&dir.path().join("bench.db"))).expect("the bench database");
     let sink = LibsqlUsageSink::new(db, 100_000);
     let mut next = 0u64;
     for rows in [1u64, 256] {

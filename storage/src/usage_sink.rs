@@ -199,10 +199,9 @@ mod tests {
         let with_bodies = [5u64, 40, 41, 69];
         let rows: Vec<UsageRecord> = (0..70)
             .map(|n| UsageRecord {
-                bodies: with_bodies.contains(&n).then(|| LoggedBodies {
-                    request: format!("req {n}"),
-                    response: format!("resp {n}"),
-                }),
+                bodies: with_bodies
+                    .contains(&n)
+                    .then(|| LoggedBodies { request: format!("req {n}"), response: format!("resp {n}") }),
                 cost_usd: Some(n as f64 / 4.0),
                 error: (n % 3 == 0).then(|| format!("e{n}")),
                 ..row(n)

@@ -19,6 +19,7 @@ pub(crate) mod blocks;
 pub mod error_info;
 pub mod gemini;
 pub(crate) mod json_body;
+pub(crate) mod lenient;
 pub mod ndjson;
 pub mod ollama;
 pub mod openai_chat;

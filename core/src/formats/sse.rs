@@ -90,6 +90,21 @@ impl SseParser {
     }
 }
 
+/// Appends one event whose data is `value` as JSON, serialized straight into `out` (one
+/// `data:` line: serde_json escapes every newline inside strings, so none appears raw).
+pub fn write_json_event<T: serde::Serialize + ?Sized>(out: &mut BytesMut, event: Option<&str>, value: &T) {
+    use bytes::BufMut;
+    if let Some(name) = event {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\n");
+    }
+    out.extend_from_slice(b"data: ");
+    // Writing to memory cannot fail, and these types always serialize.
+    let _ = serde_json::to_writer(out.writer(), value);
+    out.extend_from_slice(b"\n\n");
+}
+
 /// Encodes one event: optional `event:` line, one `data:` line per data line, blank line.
 pub fn encode_event(event: Option<&str>, data: &str) -> Bytes {
     let mut out = BytesMut::with_capacity(data.len() + 16);

@@ -6,11 +6,14 @@
 //! results, ...) and `citations_delta` are skipped. Usage from `message_start` and the
 //! cumulative `message_delta` is emitted once, just before `MessageStop`.
 
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::error::status_for_error_type;
 use super::{WireUsage, finish_reason_from_wire};
 use crate::formats::blocks::BlockTracker;
+use crate::formats::lenient::{Str, U64};
 use crate::formats::sse::SseParser;
 use crate::formats::{StreamDecode, cut_stream_error};
 use crate::hub::{BlockDelta, BlockStart, FinishReason, StreamEvent};
@@ -30,6 +33,50 @@ enum Kind {
 struct OpenBlock {
     wire: u64,
     kind: Kind,
+}
+
+/// One stream event, typed: `content_block_delta` (one per token) is read without building a
+/// `Value` map. Objects seen once per stream stay `Value`s.
+#[derive(Deserialize, Default)]
+struct WireEvent<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Str<'a>,
+    #[serde(default)]
+    index: U64,
+    #[serde(borrow, default)]
+    delta: Option<&'a RawValue>,
+    #[serde(default)]
+    message: Option<Value>,
+    #[serde(default)]
+    content_block: Option<Value>,
+    #[serde(default)]
+    usage: Option<Value>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+/// The `delta` of `content_block_delta` and `message_delta`.
+#[derive(Deserialize, Default)]
+struct WireDelta<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Str<'a>,
+    #[serde(borrow, default)]
+    text: Str<'a>,
+    #[serde(borrow, default)]
+    thinking: Str<'a>,
+    #[serde(borrow, default)]
+    signature: Str<'a>,
+    #[serde(borrow, default)]
+    partial_json: Str<'a>,
+    #[serde(borrow, default)]
+    stop_reason: Str<'a>,
+}
+
+impl<'a> WireDelta<'a> {
+    /// A delta that is not an object reads as empty, as a missing one does.
+    fn of(raw: Option<&'a RawValue>) -> Self {
+        raw.and_then(|raw| serde_json::from_str(raw.get()).ok()).unwrap_or_default()
+    }
 }
 
 /// Decodes an upstream's Anthropic Messages stream into hub events.
@@ -55,14 +102,14 @@ impl StreamDecoder {
         if self.done {
             return;
         }
-        let Ok(event) = serde_json::from_str::<Value>(data) else {
+        let Ok(event) = serde_json::from_str::<WireEvent>(data) else {
             return;
         };
-        let kind = event.get("type").and_then(Value::as_str).or(name).unwrap_or_default();
-        let index = event.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let kind = event.kind.as_deref().or(name).unwrap_or_default();
+        let index = event.index.0.unwrap_or(0);
         match kind {
             "message_start" => {
-                let message = event.get("message").unwrap_or(&Value::Null);
+                let message = event.message.as_ref().unwrap_or(&Value::Null);
                 self.start(message, out);
                 if let Some(usage) = message.get("usage") {
                     self.usage = self.usage.merge(WireUsage::from_value(usage));
@@ -71,13 +118,10 @@ impl StreamDecoder {
             "content_block_start" => {
                 self.start(&Value::Null, out);
                 self.close_open(out);
-                let block = event.get("content_block").unwrap_or(&Value::Null);
+                let block = event.content_block.as_ref().unwrap_or(&Value::Null);
                 self.on_block_start(index, block, out);
             }
-            "content_block_delta" => {
-                let delta = event.get("delta").unwrap_or(&Value::Null);
-                self.on_delta(index, delta, out);
-            }
+            "content_block_delta" => self.on_delta(index, &WireDelta::of(event.delta), out),
             "content_block_stop" if self.blocks.open().is_some_and(|(open, _)| open.wire == index) => {
                 self.close_open(out);
             }
@@ -85,10 +129,10 @@ impl StreamDecoder {
                 self.start(&Value::Null, out);
                 self.close_open(out);
                 self.delta_seen = true;
-                if let Some(reason) = event.pointer("/delta/stop_reason").and_then(Value::as_str) {
+                if let Some(reason) = WireDelta::of(event.delta).stop_reason.as_deref() {
                     self.finish = Some(finish_reason_from_wire(reason));
                 }
-                if let Some(usage) = event.get("usage") {
+                if let Some(usage) = &event.usage {
                     self.usage = self.usage.merge(WireUsage::from_value(usage));
                 }
             }
@@ -97,7 +141,7 @@ impl StreamDecoder {
                 self.stop(out);
             }
             "error" => {
-                let error = event.get("error").unwrap_or(&Value::Null);
+                let error = event.error.as_ref().unwrap_or(&Value::Null);
                 let kind = error.get("type").and_then(Value::as_str).unwrap_or("api_error");
                 out.push(StreamEvent::Error {
                     status: status_for_error_type(kind),
@@ -154,17 +198,16 @@ impl StreamDecoder {
         out.extend(deltas.drain(..).map(|delta| StreamEvent::BlockDelta { index: hub, delta }));
     }
 
-    fn on_delta(&mut self, wire: u64, delta: &Value, out: &mut Vec<StreamEvent>) {
+    fn on_delta(&mut self, wire: u64, delta: &WireDelta, out: &mut Vec<StreamEvent>) {
         let Some((open, hub)) = self.blocks.open_mut().filter(|(open, _)| open.wire == wire) else {
             return;
         };
-        let text = |key: &str| delta.get(key).and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_owned);
-        let hub_delta = match (delta.get("type").and_then(Value::as_str), &mut open.kind) {
-            (Some("text_delta"), Kind::Text) => text("text").map(BlockDelta::Text),
-            (Some("thinking_delta"), Kind::Thinking) => text("thinking").map(BlockDelta::Thinking),
-            (Some("signature_delta"), Kind::Thinking) => text("signature").map(BlockDelta::Signature),
+        let hub_delta = match (delta.kind.as_deref(), &mut open.kind) {
+            (Some("text_delta"), Kind::Text) => delta.text.non_empty().map(BlockDelta::Text),
+            (Some("thinking_delta"), Kind::Thinking) => delta.thinking.non_empty().map(BlockDelta::Thinking),
+            (Some("signature_delta"), Kind::Thinking) => delta.signature.non_empty().map(BlockDelta::Signature),
             (Some("input_json_delta"), Kind::Tool { has_arguments }) => {
-                let fragment = text("partial_json");
+                let fragment = delta.partial_json.non_empty();
                 *has_arguments |= fragment.is_some();
                 fragment.map(BlockDelta::ToolArguments)
             }

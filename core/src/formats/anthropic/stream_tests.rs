@@ -147,6 +147,34 @@ fn unmodelled_blocks_are_skipped_and_indexes_stay_contiguous() {
 }
 
 #[test]
+fn fields_of_unexpected_types_are_ignored_not_fatal() {
+    // Escaped text (not borrowable), a delta of the wrong type, an index given as a string and
+    // a `message_delta` whose delta is not an object: the decoder reads what it can.
+    let stream = concat!(
+        "data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\",\"usage\":{\"input_tokens\":3}}}\n\n",
+        "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\\\"b\\n\"}}\n\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":7}}\n\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":\"text\"}\n\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":\"0\",\"delta\":{\"type\":\"text_delta\",\"text\":\"c\"}}\n\n",
+        "data: {\"type\":\"message_delta\",\"delta\":null,\"usage\":{\"output_tokens\":4}}\n\n",
+        "data: {\"type\":\"message_stop\"}\n\n",
+    );
+    assert_eq!(
+        decode(stream.as_bytes()),
+        vec![
+            StreamEvent::MessageStart { id: "m".into(), model: "c".into(), created: None },
+            StreamEvent::BlockStart { index: 0, block: BlockStart::Text },
+            StreamEvent::BlockDelta { index: 0, delta: BlockDelta::Text("a\"b\n".into()) },
+            StreamEvent::BlockDelta { index: 0, delta: BlockDelta::Text("c".into()) },
+            StreamEvent::BlockStop { index: 0 },
+            StreamEvent::Usage(Usage { input_tokens: 3, output_tokens: 4, ..Default::default() }),
+            StreamEvent::MessageStop { finish_reason: None },
+        ]
+    );
+}
+
+#[test]
 fn encode_then_decode_gives_the_same_events() {
     for stream in [TEXT_STREAM, TOOL_STREAM] {
         let events = decode(stream.as_bytes());

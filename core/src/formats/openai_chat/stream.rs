@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{finish_reason_from_wire, finish_reason_to_wire, stream_error_event, usage_from_wire, usage_to_wire};
 use crate::formats::blocks::BlockTracker;
-use crate::formats::sse::{SseParser, encode_event};
+use crate::formats::sse::{SseParser, write_json_event};
 use crate::formats::{ErrorInfo, StreamDecode, StreamEncode, cut_stream_error};
 use crate::hub::{BlockDelta, BlockStart, FinishReason, StreamEvent, Usage};
 
@@ -159,13 +159,14 @@ impl StreamEncoder {
         Self::default()
     }
 
-    fn chunk(&self, delta: Value, finish_reason: Option<&str>) -> Bytes {
+    /// Appends one `chat.completion.chunk` event with this delta to `out`.
+    fn chunk(&self, out: &mut BytesMut, delta: ChunkDelta<'_>, finish_reason: Option<&str>) {
         // Typed rather than `json!`: one chunk per streamed token, and building a map per chunk
         // was most of a translated stream's cost. Fields in alphabetical order, so the bytes
         // are the ones the sorted `json!` map wrote.
         #[derive(Serialize)]
         struct Choice<'a> {
-            delta: Value,
+            delta: ChunkDelta<'a>,
             finish_reason: Option<&'a str>,
             index: u32,
             logprobs: Option<()>,
@@ -185,8 +186,17 @@ impl StreamEncoder {
             model: &self.model,
             object: "chat.completion.chunk",
         };
-        encode_event(None, &serde_json::to_string(&chunk).unwrap_or_default())
+        write_json_event(out, None, &chunk);
     }
+}
+
+/// A chunk's `delta`: the per-token kinds typed (no map built per token), the rest as JSON.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ChunkDelta<'a> {
+    Content { content: &'a str },
+    Reasoning { reasoning_content: &'a str },
+    Json(Value),
 }
 
 impl StreamEncode for StreamEncoder {
@@ -198,41 +208,42 @@ impl StreamEncode for StreamEncoder {
                 self.id.clone_from(id);
                 self.model.clone_from(model);
                 self.created = created.unwrap_or(0);
-                out.extend_from_slice(&self.chunk(json!({ "role": "assistant", "content": "" }), None));
+                self.chunk(&mut out, ChunkDelta::Json(json!({ "role": "assistant", "content": "" })), None);
             }
             StreamEvent::BlockStart { index, block: BlockStart::ToolCall { id, name } } => {
                 let wire_index = self.tools.len();
                 self.tools.insert(*index, wire_index);
                 let call = json!({ "index": wire_index, "id": id, "type": "function", "function": { "name": name, "arguments": "" } });
-                out.extend_from_slice(&self.chunk(json!({ "tool_calls": [call] }), None));
+                self.chunk(&mut out, ChunkDelta::Json(json!({ "tool_calls": [call] })), None);
             }
             StreamEvent::BlockDelta { index, delta } => {
                 let delta = match delta {
-                    BlockDelta::Text(text) => Some(json!({ "content": text })),
-                    BlockDelta::Thinking(text) => Some(json!({ "reasoning_content": text })),
-                    BlockDelta::ToolArguments(args) => self
-                        .tools
-                        .get(index)
-                        .map(|wire| json!({ "tool_calls": [{ "index": wire, "function": { "arguments": args } }] })),
+                    BlockDelta::Text(text) => Some(ChunkDelta::Content { content: text }),
+                    BlockDelta::Thinking(text) => Some(ChunkDelta::Reasoning { reasoning_content: text }),
+                    BlockDelta::ToolArguments(args) => self.tools.get(index).map(|wire| {
+                        ChunkDelta::Json(
+                            json!({ "tool_calls": [{ "index": wire, "function": { "arguments": args } }] }),
+                        )
+                    }),
                     // OpenAI chat has no place for a thinking signature.
                     BlockDelta::Signature(_) => None,
                 };
                 if let Some(delta) = delta {
-                    out.extend_from_slice(&self.chunk(delta, None));
+                    self.chunk(&mut out, delta, None);
                 }
             }
             StreamEvent::Usage(usage) => self.usage = Some(*usage),
             StreamEvent::MessageStop { finish_reason } => {
                 let reason = finish_reason.clone().unwrap_or(FinishReason::Stop);
-                out.extend_from_slice(&self.chunk(json!({}), Some(finish_reason_to_wire(&reason))));
+                self.chunk(&mut out, ChunkDelta::Json(json!({})), Some(finish_reason_to_wire(&reason)));
                 if let Some(usage) = self.usage.take() {
                     let chunk = json!({
                         "id": self.id, "object": "chat.completion.chunk", "created": self.created,
                         "model": self.model, "choices": [], "usage": usage_to_wire(&usage),
                     });
-                    out.extend_from_slice(&encode_event(None, &chunk.to_string()));
+                    write_json_event(&mut out, None, &chunk);
                 }
-                out.extend_from_slice(&encode_event(None, "[DONE]"));
+                out.extend_from_slice(b"data: [DONE]\n\n");
             }
             StreamEvent::Error { status, kind, message } => {
                 let info = ErrorInfo { status: *status, kind: kind.clone(), code: None, message: message.clone() };
@@ -251,6 +262,7 @@ impl StreamEncode for StreamEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::sse::encode_event;
     use crate::formats::test_support::{block_text, decode_at_every_split, decode_split, encode_all};
 
     #[test]
@@ -258,9 +270,14 @@ mod tests {
         let encoder = StreamEncoder { id: "c\"1".into(), model: "m".into(), created: 7, ..Default::default() };
         let expected = json!({
             "id": "c\"1", "object": "chat.completion.chunk", "created": 7, "model": "m",
-            "choices": [{ "index": 0, "delta": { "content": "hé" }, "logprobs": null, "finish_reason": "stop" }],
+            "choices": [{ "index": 0, "delta": { "content": "hé\n" }, "logprobs": null, "finish_reason": "stop" }],
         });
-        assert_eq!(encoder.chunk(json!({ "content": "hé" }), Some("stop")), encode_event(None, &expected.to_string()));
+        let mut typed = BytesMut::new();
+        encoder.chunk(&mut typed, ChunkDelta::Content { content: "hé\n" }, Some("stop"));
+        assert_eq!(typed, encode_event(None, &expected.to_string()));
+        let mut mapped = BytesMut::new();
+        encoder.chunk(&mut mapped, ChunkDelta::Json(json!({ "content": "hé\n" })), Some("stop"));
+        assert_eq!(mapped, typed);
     }
 
     // Shaped like the OpenAI reference's streaming examples: text, then parallel tool calls.
