@@ -11,7 +11,7 @@ use omniroute_core::config::{
 use omniroute_core::maybe_send::{BoxFuture, boxed};
 use omniroute_core::ports::{ConfigStore, StoreError};
 
-use crate::database::Database;
+use crate::database::{Database, write_transaction};
 use crate::secrets::SecretBox;
 use crate::{access_rows, config_writes, routing_rows};
 
@@ -140,7 +140,7 @@ impl LibsqlConfigStore {
     }
 
     async fn sync_inner(&self, declared: DeclaredConfig) -> Result<(), StoreError> {
-        let tx = self.db.connection().transaction().await.map_err(store_err("starting sync"))?;
+        let tx = write_transaction(self.db.connection()).await.map_err(store_err("starting sync"))?;
         let source = declared.source.clone();
         // Drop what this source declared before but no longer does; other sources are untouched.
         let keep_providers: Vec<String> = declared.providers.iter().map(|p| p.id.clone()).collect();
@@ -171,7 +171,7 @@ impl LibsqlConfigStore {
     }
 
     async fn apply_inner(&self, changes: Vec<ConfigChange>, audit: Option<AuditEntry>) -> Result<u64, StoreError> {
-        let tx = self.db.connection().transaction().await.map_err(store_err("starting a change"))?;
+        let tx = write_transaction(self.db.connection()).await.map_err(store_err("starting a change"))?;
         // An audit entry alone (a failed login) changes no config: readers need not reload.
         let bump = !changes.is_empty();
         for change in changes {

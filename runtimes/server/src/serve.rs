@@ -167,6 +167,7 @@ async fn background_work(booted: Arc<Bootstrapped>, every: Intervals) {
                 tracing::warn!(error = %e, "pruning old usage rows failed; trying again later");
             },
             _ = flush.tick() => booted.usage.flush().await,
+            () = booted.usage.batch_ready() => booted.usage.flush().await,
             _ = refresh.tick() => match booted.gateway.refresh().await {
                 Ok(true) => tracing::info!("config changed; snapshot reloaded"),
                 Ok(false) => {}
