@@ -277,23 +277,21 @@ mod tests {
         use omniroute_core::ports::ConfigStore;
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open_file(&dir.path().join("db.sqlite")).await.unwrap();
-        let sink = std::sync::Arc::new(LibsqlUsageSink::new(db.clone(), 50_000));
+        let sink = LibsqlUsageSink::new(db.clone(), 50_000);
         let store = LibsqlConfigStore::new(db, SecretBox::from_passphrase("pw"));
         let before = store.load().await.unwrap().version;
-        let mut flushes = Vec::new();
         for batch in 0..4u64 {
             for n in 0..5_000 {
                 sink.record(row(batch * 5_000 + n));
             }
-            let sink = sink.clone();
-            flushes.push(tokio::spawn(async move { sink.flush().await }));
-            for _ in 0..5 {
-                let declared = omniroute_core::config::declare(None, &|_| None).unwrap();
-                store.sync_declared(declared).await.expect("a config write beside a flush");
-            }
-        }
-        for flush in flushes {
-            flush.await.unwrap();
+            // The flush waits on its blocking thread while the config writes run here.
+            let writes = async {
+                for _ in 0..5 {
+                    let declared = omniroute_core::config::declare(None, &|_| None).unwrap();
+                    store.sync_declared(declared).await.expect("a config write beside a flush");
+                }
+            };
+            tokio::join!(sink.flush(), writes);
         }
         assert_eq!(store.load().await.unwrap().version, before + 20, "every config write committed");
         assert_eq!((sink.read_all().await.unwrap().len(), sink.dropped()), (20_000, 0), "every usage row written");

@@ -448,6 +448,10 @@ async fn the_semantic_cache_answers_the_same_question_in_other_words() {
     let settings = json!({ "semantic": { "embeddingModel": "openai/embed-mock", "threshold": 0.8 } });
     let (status, stored) = put_settings(&gw, reqwest::Method::PATCH, settings).await;
     assert_eq!((status, stored["semantic"]["embeddingModel"].clone()), (200, json!("openai/embed-mock")), "{stored}");
+    // Embeddings are priced like any call: $2 per million input tokens here.
+    let price = json!({ "overrides": [{ "provider": "openai", "model": "embed-mock", "inputPrice": 2.0, "outputPrice": 0.0 }] });
+    let priced = gw.admin().put(gw.url("/api/pricing")).json(&price).send().await.unwrap();
+    assert_eq!(priced.status(), 200);
 
     let original = "What is the capital of France?";
     assert_eq!(chat(&gw, &question(original), &[]).await.cache, "MISS");
@@ -555,6 +559,7 @@ async fn the_semantic_cache_answers_the_same_question_in_other_words() {
         (Some(7), Some(0)),
         "user, what, is, the, capital, of, france"
     );
+    assert_eq!(first.cost_usd, Some(7.0 * 2.0 / 1_000_000.0), "priced from the model's input price");
     let slow = rows.iter().find(|r| r.upstream_model == "slow-3000").expect("the timed-out call's row");
     assert_eq!(slow.status, 0);
     assert!(slow.error.as_deref().unwrap_or_default().contains("200 ms"), "{slow:?}");

@@ -1,6 +1,7 @@
 //! The semantic cache's embedding call: OpenAI's `POST {base_url}/embeddings` on the configured
 //! `provider/model`, with the provider's own auth, within the semantic timeout, recorded as a
-//! usage row. It never fails the request: any trouble is logged and the request is a miss.
+//! usage row, priced like any call (and counted against the caller's key budget). It never
+//! fails the request: any trouble is logged and the request is a miss.
 
 use std::time::Duration;
 
@@ -8,12 +9,14 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::config::settings::split_model_ref;
+use crate::hub::Usage;
 use crate::pipeline::dispatch::Call;
 use crate::pipeline::timeouts::within;
 use crate::pipeline::upstream::build_request;
 use crate::pipeline::{Gateway, RequestContext};
 use crate::ports::UsageRecord;
 use crate::providers::WireFormat;
+use crate::providers::pricing::cost_usd;
 
 /// Largest embeddings answer read (a few vectors of thousands of floats as JSON).
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
@@ -125,9 +128,18 @@ async fn call(
         Err(EmbedError::Status(status)) => (*status, None, Some(format!("upstream returned HTTP {status}"))),
         Err(e) => (0, None, Some(e.to_string())),
     };
+    // Priced from the model's input price, like every other call: embeddings have no output.
+    let now_ms = clock.now_unix_ms();
+    let cost_usd = tokens
+        .zip(snapshot.price(&provider.id, model))
+        .map(|(input_tokens, price)| cost_usd(&price, &Usage { input_tokens, ..Default::default() }));
+    let key_id = ctx.caller.key().map(|k| k.id.clone());
+    if let (Some(key_id), Some(cost)) = (&key_id, cost_usd) {
+        gateway.budgets.add(key_id, now_ms, cost);
+    }
     gateway.ports.usage.record(UsageRecord {
         request_id: ctx.request_id.clone(),
-        timestamp_ms: clock.now_unix_ms(),
+        timestamp_ms: now_ms,
         provider: provider.id.clone(),
         connection_id: connection.id.clone(),
         requested_model: model_ref.to_owned(),
@@ -139,7 +151,8 @@ async fn call(
         output_tokens: tokens.map(|_| 0),
         latency_ms,
         error,
-        api_key_id: ctx.caller.key().map(|k| k.id.clone()),
+        cost_usd,
+        api_key_id: key_id,
         ..Default::default()
     });
     parsed.map(|(_, vector, _)| vector)
