@@ -50,6 +50,11 @@ async fn usage_rows_match_every_formats_usage_with_cost_and_ttft() {
         }
     }
     let summary: Value = gw.admin_get("/api/telemetry/summary").await;
+    // The window is read from the query (other parameters ignored), and a bad one is refused.
+    let windowed: Value = gw.admin_get("/api/telemetry/summary?x=1&window_ms=60000").await;
+    assert_eq!(windowed["window_ms"], 60000, "{windowed}");
+    let refused = gw.admin().get(gw.url("/api/telemetry/summary?window_ms=0")).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
     let metrics = gw.admin().get(gw.url("/metrics")).send().await.unwrap().text().await.unwrap();
     // The same provider formats spoken by their own clients: usage read from the passthrough.
     for (provider, client) in NATIVE {

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::admin::audit_api::query_param;
 use crate::admin::commit::{Change, commit, stored};
+use crate::admin::query::query_value;
 use crate::admin::respond::{blame, created, invalid, ok, parse};
 use crate::admin::targets::{check_target, refuse_declared};
 use crate::body::Body;
@@ -81,10 +81,7 @@ pub async fn handle(
         }
         (&Method::POST | &Method::PUT, []) => put(gateway, ctx, parse(body)?).await,
         (&Method::DELETE, []) => {
-            let alias = query_param(query, "alias")
-                .map(|a| percent_decode(&a.replace('+', " ")))
-                .filter(|a| !a.is_empty())
-                .ok_or_else(|| invalid("alias", "is required (?alias=...)"))?;
+            let alias = query_value(query, "alias").ok_or_else(|| invalid("alias", "is required (?alias=...)"))?;
             delete(gateway, ctx, &alias).await
         }
         (&Method::DELETE, [alias]) => delete(gateway, ctx, &percent_decode(alias)).await,

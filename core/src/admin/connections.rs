@@ -6,10 +6,10 @@
 use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::admin::audit_api::query_param;
 use crate::admin::commit::{Change, commit, stored};
 use crate::admin::keys::Deleted;
 use crate::admin::provider_rows::{ProviderRef, catalog_record, check_name, find_provider, is_masked, writable};
+use crate::admin::query::query_value;
 use crate::admin::respond::{created, double_option, invalid, mask_secret, ok, parse};
 use crate::auth::tokens::new_id;
 use crate::body::Body;
@@ -201,11 +201,6 @@ async fn list(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body>, 
     Ok(ok(&ConnectionList { total: connections.len(), connections }))
 }
 
-/// A query parameter's value, `%XX`-decoded; `None` when absent or empty.
-pub(crate) fn query_value(query: Option<&str>, name: &str) -> Option<String> {
-    query_param(query, name).map(percent_decode).filter(|v| !v.is_empty())
-}
-
 async fn create(
     gateway: &Gateway,
     ctx: &RequestContext,
@@ -322,17 +317,4 @@ async fn delete(gateway: &Gateway, ctx: &RequestContext, id: &str) -> Result<Res
     )
     .await?;
     Ok(ok(&Deleted { deleted: true, id: current.id.clone() }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_values_are_decoded() {
-        assert_eq!(query_value(Some("provider=openai&x=1"), "provider").as_deref(), Some("openai"));
-        assert_eq!(query_value(Some("x=1&model=a%2Fb"), "model").as_deref(), Some("a/b"));
-        assert_eq!(query_value(Some("providers=x"), "provider"), None);
-        assert_eq!(query_value(None, "provider"), None);
-    }
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::stored;
 use crate::admin::commit::{Change, commit};
-use crate::admin::connections::query_value;
 use crate::admin::provider_rows::{ProviderRef, check_model_id, check_name, find_provider, provider_models};
+use crate::admin::query::query_value;
 use crate::admin::respond::{created, invalid, ok, parse};
 use crate::body::Body;
 use crate::config::settings::keys::PROVIDER_MODELS;

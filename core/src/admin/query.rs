@@ -30,6 +30,21 @@ impl Query {
         Ok(Query { pairs })
     }
 
+    /// Every parameter, unknown ones kept and ones that are not valid percent-encoded UTF-8
+    /// left out: for the few reads that take one optional parameter and ignore the rest.
+    pub fn lenient(query: Option<&str>) -> Query {
+        let pairs = query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .filter_map(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                Some((decode(name)?, decode(value)?))
+            })
+            .collect();
+        Query { pairs }
+    }
+
     /// The first value of `name`, when given (an empty value is a value: `?limit=` is no number).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
@@ -77,6 +92,11 @@ impl Query {
     }
 }
 
+/// One parameter's decoded value, `None` when absent or empty; other parameters are ignored.
+pub(crate) fn query_value(query: Option<&str>, name: &str) -> Option<String> {
+    Query::lenient(query).text(name).filter(|v| !v.is_empty())
+}
+
 /// `application/x-www-form-urlencoded` decoding: `%XX` and `+` for a space.
 pub(crate) fn decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
@@ -106,6 +126,16 @@ mod tests {
             GatewayError::InvalidField { field, .. } => field,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn lenient_reads_take_one_value_and_ignore_the_rest() {
+        assert_eq!(query_value(Some("provider=openai&x=1"), "provider").as_deref(), Some("openai"));
+        assert_eq!(query_value(Some("x=1&model=a%2Fb+c"), "model").as_deref(), Some("a/b c"));
+        assert_eq!(query_value(Some("providers=x&provider="), "provider"), None);
+        assert_eq!(query_value(Some("bad=%zz&provider=p"), "provider").as_deref(), Some("p"));
+        assert_eq!(query_value(None, "provider"), None);
+        assert_eq!(Query::lenient(Some("limit=5&other=1")).number("limit", 1, 10, 3).unwrap(), 5);
     }
 
     #[test]

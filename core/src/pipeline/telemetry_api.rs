@@ -4,7 +4,7 @@
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Response, StatusCode};
 
-use crate::admin::audit_api::query_param;
+use crate::admin::query::Query;
 use crate::admin::respond::{self as admin_respond, invalid};
 use crate::body::Body;
 use crate::pipeline::Gateway;
@@ -17,7 +17,7 @@ const DEFAULT_WINDOW_MS: u64 = 60 * 60 * 1000;
 
 /// `GET /api/telemetry/summary?window_ms=...`
 pub fn summary(gateway: &Gateway, query: Option<&str>) -> Response<Body> {
-    let window_ms = match query_param(query, "window_ms") {
+    let window_ms = match Query::lenient(query).get("window_ms") {
         Some(text) => match text.parse::<u64>().ok().filter(|w| *w > 0) {
             Some(window) => window,
             None => {
