@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit, stored};
 use crate::admin::keys::Deleted;
-use crate::admin::provider_rows::{ProviderRef, catalog_record, check_name, find_provider, is_masked, writable};
+use crate::admin::provider_rows::{ProviderRef, catalog_record, check_name, find_provider, is_masked};
 use crate::admin::query::query_value;
 use crate::admin::respond::{created, double_option, invalid, mask_secret, ok, parse};
+use crate::admin::targets::refuse_declared;
 use crate::auth::tokens::new_id;
 use crate::body::Body;
 use crate::config::{API_SOURCE, ConfigChange, ConnectionRecord, ProviderRecord, StoredConfig};
@@ -272,7 +273,7 @@ async fn update(
 ) -> Result<Response<Body>, GatewayError> {
     let stored = stored(gateway).await?;
     let current = find(&stored, id)?;
-    writable(&current.source, &format!("account '{id}'"))?;
+    refuse_declared(&current.source, &format!("account '{id}'"))?;
     let mut next = current.clone();
     if let Some(key) = input.api_key {
         next.api_key = match key {
@@ -307,7 +308,7 @@ async fn update(
 async fn delete(gateway: &Gateway, ctx: &RequestContext, id: &str) -> Result<Response<Body>, GatewayError> {
     let stored = stored(gateway).await?;
     let current = find(&stored, id)?;
-    writable(&current.source, &format!("account '{id}'"))?;
+    refuse_declared(&current.source, &format!("account '{id}'"))?;
     let before = serde_json::to_value(view(&stored, current)).ok();
     let changes = vec![ConfigChange::DeleteConnection(current.id.clone())];
     commit(

@@ -12,9 +12,10 @@ use crate::admin::commit::{Change, commit, stored};
 use crate::admin::provider_models::setting_change;
 use crate::admin::provider_rows::{
     ProviderRef, catalog_record, check_base_url, check_headers, check_model_id, check_name, check_path, find_provider,
-    new_record, provider_models, resolve_for_probe, shown_headers, writable,
+    new_record, provider_models, resolve_for_probe, shown_headers,
 };
 use crate::admin::respond::{created, double_option, invalid, ok, parse};
+use crate::admin::targets::refuse_declared;
 use crate::body::Body;
 use crate::config::validate::COMBO_PREFIX;
 use crate::config::{API_SOURCE, ConfigChange, ProviderRecord, StoredConfig, TimeoutOverrides};
@@ -347,7 +348,7 @@ async fn update(
 ) -> Result<Response<Body>, GatewayError> {
     let stored = stored(gateway).await?;
     let current = find(&stored, id)?;
-    writable(&current.source, &format!("provider '{}'", current.id))?;
+    refuse_declared(&current.source, &format!("provider '{}'", current.id))?;
     if let Some(new_id) = &input.id
         && !new_id.eq_ignore_ascii_case(&current.id)
         && find_catalog_provider(new_id).is_none_or(|e| e.id != current.id)
@@ -367,7 +368,7 @@ async fn update(
 async fn delete(gateway: &Gateway, ctx: &RequestContext, id: &str) -> Result<Response<Body>, GatewayError> {
     let stored = stored(gateway).await?;
     let current = find(&stored, id)?;
-    writable(&current.source, &format!("provider '{}'", current.id))?;
+    refuse_declared(&current.source, &format!("provider '{}'", current.id))?;
     let accounts = stored.connections.iter().filter(|c| c.provider_id == current.id).count();
     let before = serde_json::to_value(view(&stored, current)).ok();
     let mut changes = vec![ConfigChange::DeleteProvider(current.id.clone())];

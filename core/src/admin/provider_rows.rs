@@ -13,18 +13,6 @@ use crate::error::GatewayError;
 use crate::pipeline::Gateway;
 use crate::providers::{CatalogProvider, find_catalog_provider};
 
-/// Rows the config file or env vars declare are re-synced from them at every start, so the
-/// API shows them but does not change them.
-pub fn writable(source: &str, what: &str) -> Result<(), GatewayError> {
-    if source == API_SOURCE {
-        Ok(())
-    } else {
-        Err(GatewayError::Conflict(format!(
-            "{what} is declared by the config file or environment and re-synced from it at every start; change it there"
-        )))
-    }
-}
-
 /// A provider as a request names it: a configured row, or a catalog entry not configured yet.
 pub enum ProviderRef<'a> {
     Configured(&'a ProviderRecord),

@@ -29,11 +29,12 @@ pub fn check_target(stored: &StoredConfig, target: &str) -> Result<(), String> {
     }
 }
 
-/// Refuses to change what the config file declares: it would come back at the next start.
+/// Refuses to change what the config file or env vars declare (rows, combos, aliases, the
+/// routing block): it is re-synced from them at every start, so the API shows it read-only.
 pub fn refuse_declared(source: &str, what: &str) -> Result<(), GatewayError> {
     if source == CONFIG_SOURCE {
         return Err(GatewayError::Conflict(format!(
-            "{what} is declared in the config file, which is applied again at every start; change it there"
+            "{what} is declared by the config file or environment and re-synced from it at every start; change it there"
         )));
     }
     Ok(())
