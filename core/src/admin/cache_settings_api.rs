@@ -5,10 +5,9 @@
 
 use http::{Method, Response};
 
-use crate::admin::commit::{Change, commit};
+use crate::admin::commit::put_setting;
 use crate::admin::respond::{invalid, ok, parse, parse_merged};
 use crate::body::Body;
-use crate::config::ConfigChange;
 use crate::config::settings::{CacheSettings, keys, split_model_ref};
 use crate::error::GatewayError;
 use crate::pipeline::embed::serves_embeddings;
@@ -30,17 +29,7 @@ pub async fn handle(
         _ => return Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH")),
     };
     check(gateway, &wanted)?;
-    if wanted != current {
-        let value = serde_json::to_value(&wanted).map_err(|_| GatewayError::Internal)?;
-        let change = Change {
-            action: "settings.cache",
-            target: keys::CACHE.into(),
-            before: serde_json::to_value(&current).ok(),
-            after: Some(value.clone()),
-            changes: vec![ConfigChange::PutSetting { key: keys::CACHE.into(), value }],
-        };
-        commit(gateway, ctx, change).await?;
-    }
+    put_setting(gateway, ctx, "settings.cache", keys::CACHE, &current, &wanted).await?;
     Ok(ok(&wanted))
 }
 

@@ -1,6 +1,7 @@
 //! The one write path of the management API: changes and their audit entry go to the store in
 //! one transaction, then the gateway reloads its snapshot so the next request sees them.
 
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::{AuditEntry, ConfigChange, StoredConfig, validate_stored};
@@ -37,6 +38,30 @@ pub async fn commit(gateway: &Gateway, ctx: &RequestContext, change: Change) -> 
         after: change.after,
     };
     write(gateway, change.changes, Some(entry)).await
+}
+
+/// Stores `wanted` as the settings document `key`, audited as `action` with `current` as its
+/// before; nothing is written (or audited) when they are equal.
+pub async fn put_setting<T: Serialize + PartialEq>(
+    gateway: &Gateway,
+    ctx: &RequestContext,
+    action: &'static str,
+    key: &str,
+    current: &T,
+    wanted: &T,
+) -> Result<(), GatewayError> {
+    if wanted == current {
+        return Ok(());
+    }
+    let value = serde_json::to_value(wanted).map_err(|_| GatewayError::Internal)?;
+    let change = Change {
+        action,
+        target: key.into(),
+        before: serde_json::to_value(current).ok(),
+        after: Some(value.clone()),
+        changes: vec![ConfigChange::PutSetting { key: key.into(), value }],
+    };
+    commit(gateway, ctx, change).await
 }
 
 /// The stored config as it is now (rows with their sources), for management reads and checks.

@@ -7,11 +7,10 @@ use http::{Method, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::admin::commit::{Change, commit};
+use crate::admin::commit::put_setting;
 use crate::admin::respond::{invalid, ok, parse};
 use crate::auth::ip_filter::{Cidr, IpFilter};
 use crate::body::Body;
-use crate::config::ConfigChange;
 use crate::config::settings::{IpFilterSettings, SystemPromptSettings, ThinkingBudgetSettings, ThinkingMode, keys};
 use crate::error::GatewayError;
 use crate::pipeline::{Gateway, RequestContext};
@@ -64,17 +63,7 @@ impl Call<'_> {
             Method::GET => Ok(ok(&current)),
             Method::PUT => {
                 let wanted = check(parse(self.body)?)?;
-                if wanted != current {
-                    let value = serde_json::to_value(&wanted).map_err(|_| GatewayError::Internal)?;
-                    let change = Change {
-                        action,
-                        target: key.into(),
-                        before: serde_json::to_value(&current).ok(),
-                        after: Some(value.clone()),
-                        changes: vec![ConfigChange::PutSetting { key: key.into(), value }],
-                    };
-                    commit(self.gateway, self.ctx, change).await?;
-                }
+                put_setting(self.gateway, self.ctx, action, key, &current, &wanted).await?;
                 Ok(ok(&wanted))
             }
             _ => Err(GatewayError::method_not_allowed(self.method, "GET, PUT")),

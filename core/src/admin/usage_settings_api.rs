@@ -4,10 +4,9 @@
 use http::{Method, Response};
 use serde::Deserialize;
 
-use crate::admin::commit::{Change, commit};
+use crate::admin::commit::put_setting;
 use crate::admin::respond::{invalid, ok, parse};
 use crate::body::Body;
-use crate::config::ConfigChange;
 use crate::config::settings::{UsageSettings, keys};
 use crate::error::GatewayError;
 use crate::pipeline::{Gateway, RequestContext};
@@ -51,15 +50,7 @@ pub async fn handle(
             if let Some(logging) = input.request_logging {
                 next.request_logging = logging;
             }
-            let value = serde_json::to_value(next).map_err(|_| GatewayError::Internal)?;
-            let change = Change {
-                action: "settings.update",
-                target: keys::USAGE.into(),
-                before: serde_json::to_value(current).ok(),
-                after: Some(value.clone()),
-                changes: vec![ConfigChange::PutSetting { key: keys::USAGE.into(), value }],
-            };
-            commit(gateway, ctx, change).await?;
+            put_setting(gateway, ctx, "settings.update", keys::USAGE, &current, &next).await?;
             Ok(ok::<UsageSettings>(&next))
         }
         _ => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH")),
