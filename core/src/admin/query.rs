@@ -18,8 +18,7 @@ impl Query {
     /// what a list returns).
     pub fn parse(query: Option<&str>, known: &[&str]) -> Result<Query, GatewayError> {
         let mut pairs = Vec::new();
-        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        for (name, value) in raw_pairs(query) {
             let name = decode(name).ok_or_else(|| invalid("query", "is not valid percent-encoded UTF-8"))?;
             let value = decode(value).ok_or_else(|| invalid(&name, "is not valid percent-encoded UTF-8"))?;
             if !known.contains(&name.as_str()) {
@@ -33,15 +32,7 @@ impl Query {
     /// Every parameter, unknown ones kept and ones that are not valid percent-encoded UTF-8
     /// left out: for the few reads that take one optional parameter and ignore the rest.
     pub fn lenient(query: Option<&str>) -> Query {
-        let pairs = query
-            .unwrap_or_default()
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .filter_map(|pair| {
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                Some((decode(name)?, decode(value)?))
-            })
-            .collect();
+        let pairs = raw_pairs(query).filter_map(|(name, value)| Some((decode(name)?, decode(value)?))).collect();
         Query { pairs }
     }
 
@@ -90,6 +81,15 @@ impl Query {
             invalid(name, format!("must be one of: {}", names.join(", ")))
         })
     }
+}
+
+/// The `name=value` pairs as written (a pair without `=` has an empty value).
+fn raw_pairs(query: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
 }
 
 /// One parameter's decoded value, `None` when absent or empty; other parameters are ignored.

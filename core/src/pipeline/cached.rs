@@ -5,11 +5,13 @@
 //! with the cached requests of the same model, system prompt and output options (the semantic
 //! cache). `X-OmniRoute-No-Cache: true`, the `cache` settings and a key's `noCache` turn it off.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
+use memchr::memmem::Finder;
 
 use crate::body::Body;
 use crate::cache::{cache_key, readable, semantic_scope, semantic_text, writable};
@@ -131,7 +133,9 @@ pub async fn lookup(
 /// Whether the body may set a temperature: every format names it `temperature` (Gemini and
 /// Ollama nest it), so a body without the word has none.
 fn mentions_temperature(body: &[u8]) -> bool {
-    memchr::memmem::find(body, b"temperature").is_some()
+    // Built once, as the stream searchers are: per call, building it cost more than the search.
+    static TEMPERATURE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"temperature"));
+    TEMPERATURE.find(body).is_some()
 }
 
 /// The request's scope and embedding, when it compares by text and the embedding came in time.

@@ -15,10 +15,10 @@ use futures_util::StreamExt;
 
 use crate::body::BodyError;
 
-/// More than this is passed on at once, without waiting for the rest of a burst.
 /// Scheduler rounds given to the producer after each chunk.
 const ROUNDS: u8 = 2;
 
+/// More than this is passed on at once, without waiting for the rest of a burst.
 const MAX_BATCH: usize = 64 * 1024;
 
 pub struct Coalesce<S> {

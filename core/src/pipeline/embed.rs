@@ -11,12 +11,12 @@ use serde::Deserialize;
 use crate::config::settings::split_model_ref;
 use crate::hub::Usage;
 use crate::pipeline::dispatch::Call;
+use crate::pipeline::record::charge;
 use crate::pipeline::timeouts::within;
 use crate::pipeline::upstream::build_request;
 use crate::pipeline::{Gateway, RequestContext};
 use crate::ports::UsageRecord;
 use crate::providers::WireFormat;
-use crate::providers::pricing::cost_usd;
 
 /// Largest embeddings answer read (a few vectors of thousands of floats as JSON).
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
@@ -130,13 +130,10 @@ async fn call(
     };
     // Priced from the model's input price, like every other call: embeddings have no output.
     let now_ms = clock.now_unix_ms();
-    let cost_usd = tokens
-        .zip(snapshot.price(&provider.id, model))
-        .map(|(input_tokens, price)| cost_usd(&price, &Usage { input_tokens, ..Default::default() }));
     let key_id = ctx.caller.key().map(|k| k.id.clone());
-    if let (Some(key_id), Some(cost)) = (&key_id, cost_usd) {
-        gateway.budgets.add(key_id, now_ms, cost);
-    }
+    let usage = tokens.map(|input_tokens| Usage { input_tokens, ..Default::default() });
+    let price = snapshot.price(&provider.id, model);
+    let cost_usd = charge(&gateway.budgets, key_id.as_deref(), price.as_ref(), usage.as_ref(), now_ms);
     gateway.ports.usage.record(UsageRecord {
         request_id: ctx.request_id.clone(),
         timestamp_ms: now_ms,

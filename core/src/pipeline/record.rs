@@ -122,8 +122,9 @@ impl RecordHandle {
         } else {
             usage
         };
-        let cost_usd = usage.and_then(|u| base.pricing.as_ref().map(|price| cost_usd(price, &u)));
         let now_ms = self.clock.now_unix_ms();
+        let key = base.ctx.caller.key();
+        let cost_usd = charge(&self.budgets, key.map(|k| k.id.as_str()), base.pricing.as_ref(), usage.as_ref(), now_ms);
         let failed = error.is_some() || status == 0 || status >= 500 || status == 408 || status == 429;
         self.telemetry.record(
             now_ms,
@@ -138,10 +139,6 @@ impl RecordHandle {
                 cost_usd: cost_usd.unwrap_or(0.0),
             },
         );
-        let key = base.ctx.caller.key();
-        if let (Some(key), Some(cost)) = (key, cost_usd) {
-            self.budgets.add(&key.id, now_ms, cost);
-        }
         let bodies = base.log_bodies.then(|| LoggedBodies {
             request: BodyCapture::of(&base.request_body).text(),
             response: response_body.as_ref().map(BodyCapture::text).unwrap_or_default(),
@@ -172,6 +169,21 @@ impl RecordHandle {
         });
         Accounted { usage, cost_usd, estimated }
     }
+}
+
+/// The cost of `usage` at `price` (USD), when both are known, added to the key's budget.
+pub(crate) fn charge(
+    budgets: &BudgetTracker,
+    key_id: Option<&str>,
+    price: Option<&ModelPrice>,
+    usage: Option<&Usage>,
+    now_ms: u64,
+) -> Option<f64> {
+    let cost = cost_usd(price?, usage?);
+    if let Some(key_id) = key_id {
+        budgets.add(key_id, now_ms, cost);
+    }
+    Some(cost)
 }
 
 #[cfg(test)]

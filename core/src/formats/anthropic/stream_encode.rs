@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::response::stop_reason;
 use super::{WireUsage, new_message_id, stream_error_event};
-use crate::formats::sse::encode_event;
+use crate::formats::sse::write_json_event;
 use crate::formats::{ErrorInfo, StreamEncode};
 use crate::hub::{BlockDelta, BlockStart, StreamEvent, Usage};
 
@@ -117,7 +117,7 @@ impl StreamEncoder {
 }
 
 fn put(out: &mut BytesMut, name: &str, data: &Value) {
-    out.extend_from_slice(&encode_event(Some(name), &data.to_string()));
+    write_json_event(out, Some(name), data);
 }
 
 impl StreamEncode for StreamEncoder {

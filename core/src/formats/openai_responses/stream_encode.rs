@@ -12,7 +12,7 @@ use super::error::{error_code, error_event};
 use super::response::{ResponseHead, function_call_item, message_item, output_text, reasoning_item, response_object};
 use super::{finish_to_wire, invent_response_id, item_id};
 use crate::formats::StreamEncode;
-use crate::formats::sse::encode_event;
+use crate::formats::sse::write_json_event;
 use crate::hub::{BlockDelta, BlockStart, StreamEvent, Usage};
 
 /// The output item being streamed, with what it has gathered so far.
@@ -55,7 +55,7 @@ impl StreamEncoder {
         data["type"] = json!(kind);
         data["sequence_number"] = json!(self.sequence);
         self.sequence += 1;
-        out.extend_from_slice(&encode_event(Some(kind), &data.to_string()));
+        write_json_event(out, Some(kind), &data);
     }
 
     fn response(&self, status: &str, incomplete: Value, error: Value) -> Value {
