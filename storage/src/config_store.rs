@@ -140,7 +140,8 @@ impl LibsqlConfigStore {
     }
 
     async fn sync_inner(&self, declared: DeclaredConfig) -> Result<(), StoreError> {
-        let tx = write_transaction(self.db.connection()).await.map_err(store_err("starting sync"))?;
+        let writer = self.db.writer().await;
+        let tx = write_transaction(&writer).await.map_err(store_err("starting sync"))?;
         let source = declared.source.clone();
         // Drop what this source declared before but no longer does; other sources are untouched.
         let keep_providers: Vec<String> = declared.providers.iter().map(|p| p.id.clone()).collect();
@@ -171,7 +172,8 @@ impl LibsqlConfigStore {
     }
 
     async fn apply_inner(&self, changes: Vec<ConfigChange>, audit: Option<AuditEntry>) -> Result<u64, StoreError> {
-        let tx = write_transaction(self.db.connection()).await.map_err(store_err("starting a change"))?;
+        let writer = self.db.writer().await;
+        let tx = write_transaction(&writer).await.map_err(store_err("starting a change"))?;
         // An audit entry alone (a failed login) changes no config: readers need not reload.
         let bump = !changes.is_empty();
         for change in changes {
@@ -185,23 +187,27 @@ impl LibsqlConfigStore {
                 .await
                 .map_err(store_err("bumping config version"))?;
         }
+        // The version this change made, read before another writer can move it on.
+        let version = read_version(&tx).await?;
         tx.commit().await.map_err(store_err("committing a change"))?;
-        self.version_inner().await
+        Ok(version)
     }
 
     async fn version_inner(&self) -> Result<u64, StoreError> {
-        let mut rows = self
-            .db
-            .connection()
-            .query("SELECT version FROM config_version WHERE id = 1", ())
-            .await
-            .map_err(store_err("reading config version"))?;
-        let row = rows.next().await.map_err(store_err("reading config version"))?;
-        Ok(match row {
-            Some(row) => row.get::<u64>(0).map_err(store_err("reading config version"))?,
-            None => 0,
-        })
+        read_version(self.db.connection()).await
     }
+}
+
+async fn read_version(conn: &libsql::Connection) -> Result<u64, StoreError> {
+    let mut rows = conn
+        .query("SELECT version FROM config_version WHERE id = 1", ())
+        .await
+        .map_err(store_err("reading config version"))?;
+    let row = rows.next().await.map_err(store_err("reading config version"))?;
+    Ok(match row {
+        Some(row) => row.get::<u64>(0).map_err(store_err("reading config version"))?,
+        None => 0,
+    })
 }
 
 impl ConfigStore for LibsqlConfigStore {

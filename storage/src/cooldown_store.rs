@@ -24,7 +24,8 @@ impl LibsqlCooldownStore {
 
     async fn put_inner(&self, key: &str, until_ms: u64) -> Result<(), StoreError> {
         self.db
-            .connection()
+            .writer()
+            .await
             .execute(
                 "INSERT INTO cooldowns (key, until_ms, updated_at) VALUES (?1, ?2, strftime('%s','now'))
                  ON CONFLICT(key) DO UPDATE SET until_ms = MAX(until_ms, excluded.until_ms), updated_at = excluded.updated_at",
@@ -51,7 +52,8 @@ impl LibsqlCooldownStore {
         }
         if expired {
             // Best effort: a failed cleanup only leaves rows the next read skips again.
-            if let Err(e) = conn.execute("DELETE FROM cooldowns WHERE until_ms <= ?1", vec![millis(now_ms)]).await {
+            let writer = self.db.writer().await;
+            if let Err(e) = writer.execute("DELETE FROM cooldowns WHERE until_ms <= ?1", vec![millis(now_ms)]).await {
                 tracing::warn!(error = %e, "cannot delete expired cooldowns");
             }
         }

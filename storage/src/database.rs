@@ -1,6 +1,9 @@
 //! Opening the libSQL database (an embedded file, or `:memory:` for tests) with migrations applied.
 
 use std::path::Path;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::migrations;
 
@@ -27,6 +30,14 @@ pub struct Database {
     /// unit tests, which write no config during a flush) a second connection would be a
     /// different database, so it is `conn` again.
     background: libsql::Connection,
+    /// The one connection that config, cooldown and retention writes go through, one writer at a
+    /// time. A libSQL connection carries a single transaction: two tasks that each began one on
+    /// a shared connection interleaved their statements, committed each other's work or failed
+    /// with "cannot start a transaction within a transaction", and acknowledged writes were lost
+    /// (issue 14). A statement run outside a transaction on a connection that has one open
+    /// joins it, so autocommit writes take their turn here too. Readers use `conn` and so see
+    /// only committed rows (WAL).
+    writer: Arc<Mutex<libsql::Connection>>,
 }
 
 /// How long a writer waits for another connection's (or process's) write lock.
@@ -43,14 +54,17 @@ impl Database {
         let conn = Self::init(db.connect()?).await?;
         let background = db.connect()?;
         background.busy_timeout(BUSY_TIMEOUT)?;
-        Ok(Database { conn, background })
+        let writer = db.connect()?;
+        writer.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(Database { conn, background, writer: Arc::new(Mutex::new(writer)) })
     }
 
     /// A private in-memory database (tests).
     pub async fn open_memory() -> Result<Self, DatabaseError> {
         let db = libsql::Builder::new_local(":memory:").build().await?;
         let conn = Self::init(db.connect()?).await?;
-        Ok(Database { background: conn.clone(), conn })
+        // A second connection to `:memory:` would be another database: every role shares one.
+        Ok(Database { background: conn.clone(), writer: Arc::new(Mutex::new(conn.clone())), conn })
     }
 
     async fn init(conn: libsql::Connection) -> Result<libsql::Connection, DatabaseError> {
@@ -66,6 +80,12 @@ impl Database {
 
     pub fn connection(&self) -> &libsql::Connection {
         &self.conn
+    }
+
+    /// The write connection, once the writers before have finished (see the field). Hold the
+    /// guard for the whole transaction, commit included.
+    pub async fn writer(&self) -> MutexGuard<'_, libsql::Connection> {
+        self.writer.lock().await
     }
 
     /// The connection for writes made off the runtime thread (see the field).

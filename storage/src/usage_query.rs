@@ -260,11 +260,11 @@ impl LibsqlUsageQuery {
     }
 
     async fn prune_rows(&self, before_ms: u64) -> Result<u64, libsql::Error> {
-        let conn = self.db.connection();
+        let writer = self.db.writer().await;
         let before = Value::Integer(before_ms as i64);
-        let pruned = delete_before(conn, "usage_log", "id", &before).await?;
+        let pruned = delete_before(&writer, "usage_log", "id", &before).await?;
         // Logged bodies are the large rows: batched the same way.
-        delete_before(conn, "usage_bodies", "usage_id", &before).await?;
+        delete_before(&writer, "usage_bodies", "usage_id", &before).await?;
         Ok(pruned)
     }
 }
