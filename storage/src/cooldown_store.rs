@@ -59,6 +59,18 @@ impl LibsqlCooldownStore {
         }
         Ok(active)
     }
+
+    async fn clear_inner(&self, key: Option<&str>) -> Result<(), StoreError> {
+        let writer = self.db.writer().await;
+        match key {
+            Some(key) => {
+                writer.execute("DELETE FROM cooldowns WHERE key = ?1", vec![Value::Text(key.to_owned())]).await
+            }
+            None => writer.execute("DELETE FROM cooldowns", ()).await,
+        }
+        .map_err(store_err("clearing cooldowns"))?;
+        Ok(())
+    }
 }
 
 impl CooldownStore for LibsqlCooldownStore {
@@ -69,6 +81,11 @@ impl CooldownStore for LibsqlCooldownStore {
 
     fn active(&self, now_ms: u64) -> BoxFuture<'_, Result<Vec<(String, u64)>, StoreError>> {
         boxed(self.active_inner(now_ms))
+    }
+
+    fn clear(&self, key: Option<&str>) -> BoxFuture<'_, Result<(), StoreError>> {
+        let key = key.map(str::to_owned);
+        boxed(async move { self.clear_inner(key.as_deref()).await })
     }
 }
 
@@ -108,5 +125,19 @@ mod tests {
         let b = LibsqlCooldownStore::new(Database::open_file(&path).await.unwrap());
         a.put("anthropic:main", u64::MAX).await.unwrap();
         assert_eq!(b.active(0).await.unwrap(), [("anthropic:main".to_string(), i64::MAX as u64)]);
+    }
+
+    #[tokio::test]
+    async fn clear_ends_one_cooldown_or_all() {
+        let db = Database::open_memory().await.unwrap();
+        let store = LibsqlCooldownStore::new(db.clone());
+        for key in ["a", "b", "c"] {
+            store.put(key, 5_000).await.unwrap();
+        }
+        store.clear(Some("b")).await.unwrap();
+        let keys: Vec<String> = store.active(0).await.unwrap().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "c"]);
+        store.clear(None).await.unwrap();
+        assert_eq!(count(&db).await, 0);
     }
 }

@@ -86,14 +86,8 @@ async fn sixteen_writers_lose_nothing_and_answer_no_500() {
     assert_eq!(acknowledged.len(), ROUNDS * WRITERS * WRITES_EACH);
     assert_eq!(alias_names(&client, &base).await, acknowledged, "every acknowledged alias is served");
 
-    let log: Value = client
-        .get(format!("{base}/api/compliance/audit-log?limit=1000"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Value =
+        client.get(format!("{base}/api/compliance/audit-log?limit=1000")).send().await.unwrap().json().await.unwrap();
     let mut audited: Vec<String> = log["entries"]
         .as_array()
         .unwrap()

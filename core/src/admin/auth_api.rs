@@ -108,13 +108,14 @@ pub async fn login(
 ) -> Result<Response<Body>, GatewayError> {
     let now_ms = gateway.ports.clock.now_unix_ms();
     let bucket = attempt_key(ctx);
-    if let Some(retry_after_secs) = gateway.login_limiter.locked(&bucket, now_ms) {
+    let request: LoginRequest = parse(body)?;
+    if let Err(retry_after_secs) = gateway.login_limiter.begin(&bucket, now_ms) {
+        tracing::warn!(client = %bucket, "login refused: too many failed attempts from this address");
         return Err(GatewayError::RateLimited {
             message: "too many failed logins; try again later".into(),
             retry_after_secs,
         });
     }
-    let request: LoginRequest = parse(body)?;
     let snapshot = gateway.snapshot();
     let verified =
         snapshot.access.password_hash.as_deref().is_some_and(|hash| verify_password(&request.password, hash));

@@ -14,7 +14,7 @@ use crate::admin::respond::{blame, invalid, ok, parse, parse_merged};
 use crate::admin::targets::{check_target, refuse_declared};
 use crate::auth::guard;
 use crate::body::Body;
-use crate::config::settings::{SecuritySettings, keys};
+use crate::config::settings::{MAX_FORWARDED_FOR_HOPS, SecuritySettings, keys};
 use crate::config::{BreakerSettings, ConfigChange, ConfigSnapshot, RoutingSettings};
 use crate::error::GatewayError;
 use crate::pipeline::cors::normalize_origin;
@@ -39,6 +39,9 @@ pub struct GeneralSettings {
     pub metrics_public: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// How many trusted proxies append to `X-Forwarded-For` (1-10): the client address is the
+    /// entry this many places from the right; what the client itself sent is never trusted.
+    pub forwarded_for_hops: u32,
     /// Origins allowed by CORS on the inference endpoints: `["*"]` or a list; empty: off.
     pub cors_origins: Vec<String>,
     pub routing: RoutingView,
@@ -120,6 +123,7 @@ impl GeneralSettings {
             allow_private_upstreams: security.allow_private_upstreams,
             metrics_public: security.metrics_public,
             trust_forwarded_for: security.trust_forwarded_for,
+            forwarded_for_hops: security.forwarded_for_hops,
             cors_origins: security.cors_origins.clone(),
             routing: routing.into(),
         }
@@ -155,8 +159,14 @@ pub async fn handle(
 ) -> Result<Response<Body>, GatewayError> {
     let snapshot = gateway.snapshot();
     let current = GeneralSettings::of(&snapshot.access.security, snapshot.routing());
+    // What is in force: `REQUIRE_API_KEY=true` in the environment requires keys whatever is
+    // stored, and the answer must not claim otherwise. Only the stored value is ever written.
+    let in_force = |mut shown: GeneralSettings| {
+        shown.require_api_key |= gateway.options.require_api_key;
+        shown
+    };
     let wanted = match parts.method {
-        Method::GET => return Ok(ok(&current)),
+        Method::GET => return Ok(ok(&in_force(current))),
         Method::PUT => parse(body)?,
         Method::PATCH => parse_merged(&current, body)?,
         _ => return Err(GatewayError::method_not_allowed(&parts.method, "GET, PUT, PATCH")),
@@ -183,7 +193,7 @@ pub async fn handle(
         };
         commit(gateway, ctx, change).await.map_err(blame("routing"))?;
     }
-    Ok(ok(&after))
+    Ok(ok(&in_force(after)))
 }
 
 /// Each field checked, naming it; the result as the stored documents.
@@ -204,11 +214,15 @@ async fn checked(
     if origins.len() > 1 && origins.iter().any(|o| o == "*") {
         return Err(invalid("corsOrigins", "`*` allows every origin: give it alone"));
     }
+    if !(1..=MAX_FORWARDED_FOR_HOPS).contains(&wanted.forwarded_for_hops) {
+        return Err(invalid("forwardedForHops", format!("must be from 1 to {MAX_FORWARDED_FOR_HOPS}")));
+    }
+    let wanted_hops = if wanted.trust_forwarded_for { wanted.forwarded_for_hops } else { 0 };
     // Whose address the IP filter sees changes with this: never lock out the caller.
     if let Some(filter) = &snapshot.access.ip_filter
-        && wanted.trust_forwarded_for != snapshot.access.security.trust_forwarded_for
+        && wanted_hops != snapshot.access.security.forwarded_hops()
     {
-        let addr = guard::client_addr(parts, wanted.trust_forwarded_for);
+        let addr = guard::client_addr(parts, wanted_hops);
         if !filter.admits(addr) {
             let shown = addr.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
             return Err(invalid(
@@ -246,6 +260,7 @@ async fn checked(
         allow_private_upstreams: wanted.allow_private_upstreams,
         metrics_public: wanted.metrics_public,
         trust_forwarded_for: wanted.trust_forwarded_for,
+        forwarded_for_hops: wanted.forwarded_for_hops,
         cors_origins: origins,
     };
     Ok((security, routing))

@@ -50,20 +50,43 @@ impl Caller {
     }
 }
 
-/// The client's address: the runtime's peer address, or the first `X-Forwarded-For` hop when
-/// the settings say a trusted proxy sets it.
-pub fn client_addr(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for
-        && let Some(first) = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok())
-    {
-        return Some(first);
+/// The client's address: the runtime's peer address, or, behind `hops` trusted proxies (0:
+/// trust none), the `X-Forwarded-For` entry the outermost trusted proxy appended.
+///
+/// Proxies append the address they saw to the right of what the client sent, so only the last
+/// `hops` entries were written by someone we trust: the client controls everything left of
+/// them. The entry `hops` places from the right is the address the outermost trusted proxy
+/// saw, as nginx's `real_ip_recursive` finds it. A shorter list means every entry was written
+/// by a trusted proxy, so the leftmost is taken. Several header lines count as one list, in
+/// order. An entry that is not an address (`unknown`, garbage) falls back to the peer.
+pub fn client_addr(parts: &Parts, hops: u32) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ClientAddr>().map(|a| a.0);
+    if hops == 0 {
+        return peer;
     }
-    parts.extensions.get::<ClientAddr>().map(|a| a.0)
+    let entries: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    let Some(index) = entries.len().checked_sub(1) else {
+        return peer;
+    };
+    let chosen = entries[index.saturating_sub(hops as usize - 1)];
+    parse_forwarded_addr(chosen).or(peer)
+}
+
+/// An `X-Forwarded-For` entry: `1.2.3.4`, `1.2.3.4:5678`, `::1` or `[::1]:5678`.
+fn parse_forwarded_addr(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| entry.strip_prefix('[').and_then(|e| e.strip_suffix(']')).and_then(|e| e.parse().ok()))
 }
 
 /// The IP filter, before anything else.
@@ -158,25 +181,88 @@ pub fn management(access: &AccessIndex, parts: &Parts, now_ms: u64) -> Result<Ca
     Err(GatewayError::Unauthorized("log in (POST /api/auth/login) or send an admin API key".into()))
 }
 
-/// CSRF: a cookie-authenticated write must come from the gateway's own origin. Browsers send
-/// `Origin` (or at least `Sec-Fetch-Site`) on every cross-site write; other clients send neither
-/// and cannot be driven by a third-party page.
+/// CSRF: a cookie-authenticated write must come from the gateway's own origin.
 fn check_origin(parts: &Parts) -> Result<(), GatewayError> {
-    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        return Ok(());
-    }
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let refused = || Err(GatewayError::Forbidden("cross-site request refused".into()));
-    if let Some(origin) = header("origin") {
-        let host = header("host").unwrap_or_default();
-        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
-        return if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) { Ok(()) } else { refused() };
-    }
-    match header("sec-fetch-site") {
-        Some("same-origin" | "none") | None => Ok(()),
-        Some(_) => refused(),
+    match cross_site_write(parts) {
+        Some(_) => Err(GatewayError::Forbidden("cross-site request refused".into())),
+        None => Ok(()),
     }
 }
+
+/// A write a browser sends for a page of another origin, by that origin (`""` when only
+/// `Sec-Fetch-Site` tells). Browsers send `Origin` (or at least `Sec-Fetch-Site`) on every
+/// cross-site write; other clients send neither and cannot be driven by a third-party page.
+fn cross_site_write(parts: &Parts) -> Option<&str> {
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return None;
+    }
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(origin) = header("origin") {
+        let host = header("host").or_else(|| parts.uri.authority().map(|a| a.as_str())).unwrap_or_default();
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+        return (host.is_empty() || !origin_host.eq_ignore_ascii_case(host)).then_some(origin);
+    }
+    match header("sec-fetch-site") {
+        Some("same-origin" | "none") | None => None,
+        Some(_) => Some(""),
+    }
+}
+
+/// Inference from a browser page of another origin runs only when CORS allows that origin. A
+/// form or `text/plain` POST needs no preflight, so without this any web page could spend the
+/// operator's provider keys through a gateway that requires no API key.
+pub fn check_inference_origin(parts: &Parts, cors_origins: &[String]) -> Result<(), GatewayError> {
+    let Some(origin) = cross_site_write(parts) else { return Ok(()) };
+    let allowed = cors_origins.iter().any(|o| o == "*" || (!origin.is_empty() && o.eq_ignore_ascii_case(origin)));
+    if allowed {
+        return Ok(());
+    }
+    let shown = if origin.is_empty() { "another site" } else { origin };
+    Err(GatewayError::Forbidden(format!(
+        "a browser request from {shown} is refused: add the origin to the corsOrigins setting to allow it"
+    )))
+}
+
+/// DNS rebinding: a page on `evil.example`, re-pointed at 127.0.0.1, reaches a gateway bound to
+/// loopback with `Host: evil.example`. With an allowlist (`allowed`, host names without port;
+/// a leading `.` allows subdomains), only the listed names get in. Empty: any host.
+pub fn check_host(parts: &Parts, allowed: &[String]) -> Result<(), GatewayError> {
+    if allowed.is_empty() || allowed.iter().any(|name| name == "*") {
+        return Ok(());
+    }
+    let host =
+        parts.uri.host().or_else(|| parts.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).map(host_name));
+    // No host at all (HTTP/1.0): not a browser, which always sends one.
+    let Some(host) = host else { return Ok(()) };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let listed = allowed.iter().any(|name| {
+        let name = name.trim_start_matches('[').trim_end_matches(']');
+        match name.strip_prefix('.') {
+            Some(domain) => {
+                host.len() > domain.len()
+                    && host.to_ascii_lowercase().ends_with(&format!(".{}", domain.to_ascii_lowercase()))
+            }
+            None => host.eq_ignore_ascii_case(name),
+        }
+    });
+    if listed {
+        return Ok(());
+    }
+    Err(GatewayError::Forbidden(format!(
+        "this gateway does not answer to the host name `{host}` (set ALLOWED_HOSTS to add it)"
+    )))
+}
+
+/// `example.com:8080` → `example.com`; `[::1]:8080` → `[::1]`.
+fn host_name(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority.split_once(']').map_or(authority, |(name, _)| &authority[..name.len() + 1]);
+    }
+    authority.rsplit_once(':').map_or(authority, |(name, _)| name)
+}
+
+/// The host names a gateway bound to loopback answers to by default.
+pub const LOOPBACK_HOSTS: [&str; 4] = ["localhost", ".localhost", "127.0.0.1", "::1"];
 
 #[cfg(test)]
 #[path = "guard_tests.rs"]

@@ -141,10 +141,62 @@ fn ip_filter_and_forwarded_addresses() {
     assert_eq!(check_ip(&rules, addr("10.6.6.6")).unwrap_err().status(), 403);
     assert_eq!(check_ip(&rules, addr("192.168.0.1")).unwrap_err().status(), 403);
 
-    let mut request = Request::builder().uri("/v1/models").body(()).unwrap();
-    request.extensions_mut().insert(ClientAddr("127.0.0.1".parse().unwrap()));
-    request.headers_mut().insert("x-forwarded-for", "203.0.113.9, 10.0.0.1".parse().unwrap());
-    let parts = request.into_parts().0;
-    assert_eq!(client_addr(&parts, false), addr("127.0.0.1"), "X-Forwarded-For is untrusted by default");
-    assert_eq!(client_addr(&parts, true), addr("203.0.113.9"));
+    let parts = |forwarded: &[&str]| {
+        let mut request = Request::builder().uri("/v1/models").body(()).unwrap();
+        request.extensions_mut().insert(ClientAddr("127.0.0.1".parse().unwrap()));
+        for value in forwarded {
+            request.headers_mut().append("x-forwarded-for", value.parse().unwrap());
+        }
+        request.into_parts().0
+    };
+    // The client wrote 6.6.6.6; the one trusted proxy appended the address it saw.
+    let spoofed = parts(&["6.6.6.6, 203.0.113.7"]);
+    assert_eq!(client_addr(&spoofed, 0), addr("127.0.0.1"), "X-Forwarded-For is untrusted by default");
+    assert_eq!(client_addr(&spoofed, 1), addr("203.0.113.7"), "the rightmost entry, not the client's");
+    // Two trusted proxies (CDN, then a load balancer): the CDN's entry is second from the right.
+    let chain = parts(&["6.6.6.6, 203.0.113.7", "198.51.100.2"]);
+    assert_eq!(client_addr(&chain, 2), addr("203.0.113.7"), "header lines join in order");
+    assert_eq!(client_addr(&parts(&["203.0.113.7"]), 3), addr("203.0.113.7"), "a shorter chain: the leftmost");
+    assert_eq!(client_addr(&parts(&["203.0.113.7:4711"]), 1), addr("203.0.113.7"));
+    assert_eq!(client_addr(&parts(&["[2001:db8::1]:4711"]), 1), addr("2001:db8::1"));
+    assert_eq!(client_addr(&parts(&["unknown"]), 1), addr("127.0.0.1"), "garbage falls back to the peer");
+    assert_eq!(client_addr(&parts(&[]), 1), addr("127.0.0.1"));
+}
+
+#[test]
+fn browser_inference_from_another_origin_needs_cors() {
+    let host = ("host", "127.0.0.1:20128");
+    let check = |pairs: &[(&str, &str)], origins: &[&str]| {
+        let origins: Vec<String> = origins.iter().map(|o| o.to_string()).collect();
+        check_inference_origin(&parts(Method::POST, pairs), &origins).map_err(|e| e.status().as_u16())
+    };
+    // A text/plain form post from any web page: refused unless the operator allowed it.
+    assert_eq!(check(&[host, ("origin", "https://evil.example")], &[]), Err(403));
+    assert_eq!(check(&[host, ("sec-fetch-site", "cross-site")], &[]), Err(403));
+    assert_eq!(check(&[host, ("origin", "https://app.example")], &["https://app.example"]), Ok(()));
+    assert_eq!(check(&[host, ("origin", "https://evil.example")], &["https://app.example"]), Err(403));
+    assert_eq!(check(&[host, ("origin", "https://evil.example")], &["*"]), Ok(()));
+    // Our own pages, and the SDKs and agents (no Origin), are not browsers elsewhere.
+    assert_eq!(check(&[host, ("origin", "http://127.0.0.1:20128")], &[]), Ok(()));
+    assert_eq!(check(&[host], &[]), Ok(()));
+    let get = check_inference_origin(&parts(Method::GET, &[host, ("origin", "https://evil.example")]), &[]);
+    assert!(get.is_ok(), "a read has no effect and its answer is not readable cross-origin");
+}
+
+#[test]
+fn a_loopback_gateway_answers_to_loopback_names_only() {
+    let allowed: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect();
+    let check = |host: &str, allowed: &[String]| {
+        check_host(&parts(Method::POST, &[("host", host)]), allowed).map_err(|e| e.status().as_u16())
+    };
+    for host in ["127.0.0.1:20128", "localhost:20128", "LOCALHOST", "[::1]:20128", "app.localhost:3000"] {
+        assert_eq!(check(host, &allowed), Ok(()), "{host}");
+    }
+    for host in ["evil.example", "evil.example:20128", "127.0.0.1.evil.example", "localhost.evil.example"] {
+        assert_eq!(check(host, &allowed), Err(403), "{host}");
+    }
+    assert_eq!(check("evil.example", &[]), Ok(()), "no allowlist: any host");
+    assert_eq!(check("evil.example", &["*".to_string()]), Ok(()));
+    let no_host = Request::builder().method(Method::POST).uri("/v1/models").body(()).unwrap().into_parts().0;
+    assert!(check_host(&no_host, &allowed).is_ok(), "HTTP/1.0 without Host is no browser");
 }

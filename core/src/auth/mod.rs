@@ -1,6 +1,6 @@
 //! Authentication and access control: gateway API keys and their policies, the admin password
-//! and login sessions, the IP filter, per-key/per-login rate limits and the SSRF guard on
-//! upstream URLs.
+//! and login sessions, the IP filter, per-key/per-login rate limits, the SSRF guard on upstream URLs
+//! and credentials scrubbed from what upstreams echo.
 
 pub mod access;
 pub mod guard;
@@ -8,6 +8,7 @@ pub mod ip_filter;
 pub mod password;
 pub mod policy;
 pub mod rate_limit;
+pub mod redact;
 pub mod ssrf;
 pub mod tokens;
 

@@ -64,6 +64,9 @@ const LOGIN_LOCKOUT_MS: u64 = 15 * MINUTE_MS;
 struct Failures {
     first_ms: u64,
     count: u32,
+    /// Attempts begun and not yet judged: a password check takes milliseconds, and attempts
+    /// sent at once must not all pass the count before any of them fails.
+    in_flight: u32,
     locked_until_ms: u64,
 }
 
@@ -74,24 +77,35 @@ pub struct LoginLimiter {
 }
 
 impl LoginLimiter {
-    /// Seconds until `addr` may try again, when it is locked out.
-    pub fn locked(&self, addr: &str, now_ms: u64) -> Option<u64> {
-        let map = lock(&self.by_addr);
-        let f = map.get(addr)?;
-        (f.locked_until_ms > now_ms).then(|| (f.locked_until_ms - now_ms).div_ceil(1000))
-    }
-
-    /// Counts a failure; the lockout starts at the `LOGIN_MAX_FAILURES`th within the window.
-    pub fn failed(&self, addr: &str, now_ms: u64) {
+    /// Begins an attempt from `addr`, or says in how many seconds it may try again: when it is
+    /// locked out, or when the attempts already under way would use up what it has left.
+    /// Every begun attempt ends in [`LoginLimiter::failed`] or [`LoginLimiter::succeeded`].
+    pub fn begin(&self, addr: &str, now_ms: u64) -> Result<(), u64> {
         let mut map = lock(&self.by_addr);
         // Bounded: forget stale addresses when the map grows (an attacker rotating addresses).
         if map.len() > 10_000 {
-            map.retain(|_, f| f.locked_until_ms > now_ms || now_ms - f.first_ms < LOGIN_WINDOW_MS);
+            map.retain(|_, f| f.in_flight > 0 || f.locked_until_ms > now_ms || now_ms - f.first_ms < LOGIN_WINDOW_MS);
         }
         let f = map.entry(addr.to_owned()).or_default();
-        if now_ms.saturating_sub(f.first_ms) > LOGIN_WINDOW_MS {
-            *f = Failures { first_ms: now_ms, count: 0, locked_until_ms: f.locked_until_ms };
+        if f.locked_until_ms > now_ms {
+            return Err((f.locked_until_ms - now_ms).div_ceil(1000));
         }
+        if now_ms.saturating_sub(f.first_ms) > LOGIN_WINDOW_MS {
+            *f = Failures { first_ms: now_ms, count: 0, in_flight: f.in_flight, locked_until_ms: 0 };
+        }
+        if f.count + f.in_flight >= LOGIN_MAX_FAILURES {
+            return Err(1);
+        }
+        f.in_flight += 1;
+        Ok(())
+    }
+
+    /// Ends an attempt as a failure; the lockout starts at the `LOGIN_MAX_FAILURES`th within
+    /// the window.
+    pub fn failed(&self, addr: &str, now_ms: u64) {
+        let mut map = lock(&self.by_addr);
+        let f = map.entry(addr.to_owned()).or_default();
+        f.in_flight = f.in_flight.saturating_sub(1);
         f.count += 1;
         if f.count >= LOGIN_MAX_FAILURES {
             f.locked_until_ms = now_ms + LOGIN_LOCKOUT_MS;
@@ -100,8 +114,16 @@ impl LoginLimiter {
         }
     }
 
+    /// Ends an attempt as a success: the address starts afresh.
     pub fn succeeded(&self, addr: &str) {
-        lock(&self.by_addr).remove(addr);
+        let mut map = lock(&self.by_addr);
+        if let Some(f) = map.get_mut(addr) {
+            f.in_flight = f.in_flight.saturating_sub(1);
+            f.count = 0;
+            if f.in_flight == 0 {
+                map.remove(addr);
+            }
+        }
     }
 }
 
@@ -128,17 +150,31 @@ mod tests {
     fn logins_lock_out_after_repeated_failures() {
         let limiter = LoginLimiter::default();
         for n in 0..LOGIN_MAX_FAILURES {
-            assert_eq!(limiter.locked("1.2.3.4", n as u64), None);
+            assert_eq!(limiter.begin("1.2.3.4", n as u64), Ok(()));
             limiter.failed("1.2.3.4", n as u64);
         }
-        assert_eq!(limiter.locked("1.2.3.4", 10), Some(900));
-        assert_eq!(limiter.locked("5.6.7.8", 10), None);
-        assert_eq!(limiter.locked("1.2.3.4", LOGIN_LOCKOUT_MS + 10), None);
+        assert_eq!(limiter.begin("1.2.3.4", 10), Err(900));
+        assert_eq!(limiter.begin("5.6.7.8", 10), Ok(()));
+        assert_eq!(limiter.begin("1.2.3.4", LOGIN_LOCKOUT_MS + 10), Ok(()));
+        limiter.begin("9.9.9.9", 0).unwrap();
         limiter.failed("9.9.9.9", 0);
+        limiter.begin("9.9.9.9", 0).unwrap();
         limiter.succeeded("9.9.9.9");
         for n in 0..LOGIN_MAX_FAILURES - 1 {
+            limiter.begin("9.9.9.9", n as u64).unwrap();
             limiter.failed("9.9.9.9", n as u64);
         }
-        assert_eq!(limiter.locked("9.9.9.9", 10), None, "a success resets the count");
+        assert_eq!(limiter.begin("9.9.9.9", 10), Ok(()), "a success resets the count");
+    }
+
+    #[test]
+    fn attempts_under_way_count_before_they_fail() {
+        let limiter = LoginLimiter::default();
+        for _ in 0..LOGIN_MAX_FAILURES {
+            assert_eq!(limiter.begin("1.2.3.4", 0), Ok(()));
+        }
+        assert_eq!(limiter.begin("1.2.3.4", 0), Err(1), "a sixth attempt at once is not checked");
+        limiter.succeeded("1.2.3.4");
+        assert_eq!(limiter.begin("1.2.3.4", 0), Ok(()), "a judged attempt frees its place");
     }
 }

@@ -74,6 +74,8 @@ pub struct ServerSection {
 #[serde(deny_unknown_fields)]
 pub struct LimitsSection {
     pub max_body_bytes: Option<usize>,
+    /// Most messages and content blocks in one chat request.
+    pub max_message_items: Option<usize>,
 }
 
 /// `[timeouts]`, in milliseconds.

@@ -47,8 +47,21 @@ pub struct SecuritySettings {
     pub metrics_public: bool,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// How many trusted proxies append to `X-Forwarded-For` in front of the gateway (1-10):
+    /// the client is the entry this many places from the right.
+    pub forwarded_for_hops: u32,
     /// Origins allowed by CORS on the inference endpoints (`*` for any); empty: CORS off.
     pub cors_origins: Vec<String>,
+}
+
+/// The most trusted proxies a chain may have.
+pub const MAX_FORWARDED_FOR_HOPS: u32 = 10;
+
+impl SecuritySettings {
+    /// How many `X-Forwarded-For` entries, from the right, trusted proxies wrote (0: none).
+    pub fn forwarded_hops(&self) -> u32 {
+        if self.trust_forwarded_for { self.forwarded_for_hops.clamp(1, MAX_FORWARDED_FOR_HOPS) } else { 0 }
+    }
 }
 
 impl Default for SecuritySettings {
@@ -59,6 +72,7 @@ impl Default for SecuritySettings {
             allow_private_upstreams: false,
             metrics_public: false,
             trust_forwarded_for: false,
+            forwarded_for_hops: 1,
             cors_origins: Vec::new(),
         }
     }

@@ -52,13 +52,17 @@ pub fn google_status(status: u16) -> &'static str {
         401 => "UNAUTHENTICATED",
         403 => "PERMISSION_DENIED",
         404 => "NOT_FOUND",
+        408 => "DEADLINE_EXCEEDED",
         409 => "ABORTED",
+        // A request Google refuses for its size or shape is an invalid argument.
+        405 | 411 | 413 | 414 | 415 | 422 | 431 => "INVALID_ARGUMENT",
         // Out of quota: a spent budget (402) is the same condition as a rate limit to Google.
         402 | 429 => "RESOURCE_EXHAUSTED",
         499 => "CANCELLED",
         501 => "UNIMPLEMENTED",
         503 | 529 => "UNAVAILABLE",
         504 => "DEADLINE_EXCEEDED",
+        400..=499 => "FAILED_PRECONDITION",
         _ => "INTERNAL",
     }
 }

@@ -71,6 +71,7 @@ async fn chat(
     };
     // probe: model and stream, without parsing the rest
     let request = probe(endpoint, &body)?;
+    request.check_items(gateway.options.max_message_items)?;
     let snapshot = gateway.snapshot();
     let now_ms = gateway.router.now_ms();
     let session_id = session_id(headers);

@@ -44,6 +44,7 @@ async fn count(
         provider: None,
     };
     let mut request = probe(&endpoint, &body)?;
+    request.check_items(gateway.options.max_message_items)?;
     let snapshot = gateway.snapshot();
     // The global system prompt counts: it is sent with the messages.
     let body = if snapshot.request_edits.is_active() {

@@ -15,6 +15,7 @@ use crate::config::ResolvedConnection;
 use crate::error::GatewayError;
 use crate::maybe_send::BoxStream;
 use crate::pipeline::Gateway;
+use crate::pipeline::answer_check::{self, NotTheAnswer};
 use crate::pipeline::timeouts::within;
 use crate::pipeline::upstream::build_request;
 use crate::ports::{Clock, HttpClient, HttpError};
@@ -222,9 +223,10 @@ pub async fn dispatch(
                         record.error = Some(err.to_string());
                         attempts.push(record);
                         let failure = match err {
-                            AttemptError::Timeout => Failure::Timeout,
+                            AttemptError::Timeout(_) => Failure::Timeout,
                             AttemptError::Http(_) => Failure::Connect,
                             AttemptError::Body(_) => Failure::StreamBroken,
+                            AttemptError::NotTheAnswer(_) => Failure::Status(502),
                         };
                         outcome.timed_out |= failure == Failure::Timeout;
                         for key in [&account_key, &model_key] {
@@ -296,12 +298,15 @@ impl Outcome {
 
 #[derive(Debug, thiserror::Error)]
 enum AttemptError {
-    #[error("no response within the first-byte timeout")]
-    Timeout,
+    /// Which limit ran out: streams wait for their first byte, complete answers for all of it.
+    #[error("no response within the {0} timeout")]
+    Timeout(&'static str),
     #[error("{0}")]
     Http(HttpError),
     #[error("response body failed: {0}")]
     Body(String),
+    #[error(transparent)]
+    NotTheAnswer(#[from] NotTheAnswer),
 }
 
 type Attempted = (http::StatusCode, http::HeaderMap, ReplyBody);
@@ -313,24 +318,36 @@ async fn attempt(
     call: &Call<'_>,
 ) -> Result<Attempted, AttemptError> {
     let limit = call.first_byte_timeout;
-    let response =
-        within(clock, limit, http.send(request)).await.ok_or(AttemptError::Timeout)?.map_err(AttemptError::Http)?;
+    let which = if call.stream { "first-byte" } else { "total" };
+    let response = within(clock, limit, http.send(request))
+        .await
+        .ok_or(AttemptError::Timeout(which))?
+        .map_err(AttemptError::Http)?;
     let (parts, body) = response.into_parts();
     let streaming = call.stream && parts.status.is_success();
+    if parts.status.is_success() {
+        answer_check::content_type(&parts.headers, streaming, parts.status)?;
+    }
     if !streaming {
         let collected = within(clock, limit, body.collect(call.max_response_bytes))
             .await
-            .ok_or(AttemptError::Timeout)?
+            .ok_or(AttemptError::Timeout(which))?
             .map_err(|e| AttemptError::Body(e.to_string()))?;
+        if parts.status.is_success() {
+            answer_check::body_start(&collected, false, parts.status)?;
+        }
         return Ok((parts.status, parts.headers, ReplyBody::Full(collected)));
     }
     let mut rest = body.into_stream();
     // The peek: the first chunk must arrive before we commit to this upstream.
     let first = match within(clock, limit, rest.next()).await {
-        None => return Err(AttemptError::Timeout),
+        None => return Err(AttemptError::Timeout(which)),
         Some(Some(Err(err))) => return Err(AttemptError::Body(err.0)),
         Some(Some(Ok(chunk))) => Some(chunk),
         Some(None) => None,
     };
+    if let Some(first) = &first {
+        answer_check::body_start(first, true, parts.status)?;
+    }
     Ok((parts.status, parts.headers, ReplyBody::Stream { first, rest }))
 }

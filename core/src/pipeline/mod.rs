@@ -5,10 +5,12 @@
 //! as they came, or re-encoded; streams relayed chunk by chunk) → record (usage rows through the
 //! batching sink, off the hot path).
 
+pub mod answer_check;
 pub mod cache_api;
 pub mod cached;
 pub mod chat;
 pub mod coalesce;
+pub mod content_count;
 pub mod cors;
 pub mod count_tokens;
 pub mod dispatch;
@@ -67,6 +69,10 @@ use router::{Access, Route, route};
 pub struct GatewayOptions {
     /// Largest request body accepted (413 beyond).
     pub max_body_bytes: usize,
+    /// Most messages and content blocks one chat request may carry (400 beyond): each expands
+    /// to hundreds of bytes when decoded, so this bounds a request's memory where the byte
+    /// limit alone does not.
+    pub max_message_items: usize,
     /// Largest non-streamed upstream body buffered.
     pub max_response_bytes: usize,
     /// Streams: time until response headers and the first chunk.
@@ -77,6 +83,10 @@ pub struct GatewayOptions {
     pub idle_timeout: Duration,
     /// Inference needs a gateway key whatever the settings say (`REQUIRE_API_KEY=true`).
     pub require_api_key: bool,
+    /// Host names the gateway answers to (`ALLOWED_HOSTS`, comma-separated; a leading `.`
+    /// allows subdomains); empty: any. A server bound to loopback defaults to the loopback
+    /// names, against DNS rebinding.
+    pub allowed_hosts: Vec<String>,
     /// Streams with `X-OmniRoute-Progress: true`: the upstream silence after which a progress
     /// event goes to the client (where its format has one).
     pub progress_interval: Duration,
@@ -86,11 +96,14 @@ impl Default for GatewayOptions {
     fn default() -> Self {
         GatewayOptions {
             max_body_bytes: 10 * 1024 * 1024,
+            // Real conversations (a long coding-agent session) stay in the low thousands.
+            max_message_items: 20_000,
             max_response_bytes: 64 * 1024 * 1024,
             first_byte_timeout: Duration::from_secs(120),
             total_timeout: Duration::from_secs(600),
             idle_timeout: Duration::from_secs(120),
             require_api_key: false,
+            allowed_hosts: Vec::new(),
             progress_interval: Duration::from_secs(2),
         }
     }
@@ -101,6 +114,9 @@ impl GatewayOptions {
     /// and settings say (every runtime reads it the same way).
     pub fn with_env(mut self, env: &dyn Fn(&str) -> Option<String>) -> GatewayOptions {
         self.require_api_key |= env("REQUIRE_API_KEY").is_some_and(|v| matches!(v.trim(), "true" | "1" | "yes"));
+        if let Some(hosts) = env("ALLOWED_HOSTS") {
+            self.allowed_hosts.extend(hosts.split(',').map(str::trim).filter(|h| !h.is_empty()).map(str::to_owned));
+        }
         self
     }
 
@@ -112,11 +128,13 @@ impl GatewayOptions {
         let t = &file.timeouts;
         GatewayOptions {
             max_body_bytes: file.limits.max_body_bytes.unwrap_or(defaults.max_body_bytes),
+            max_message_items: file.limits.max_message_items.unwrap_or(defaults.max_message_items),
             max_response_bytes: defaults.max_response_bytes,
             first_byte_timeout: t.first_byte_ms.map(ms).unwrap_or(defaults.first_byte_timeout),
             total_timeout: t.total_ms.map(ms).unwrap_or(defaults.total_timeout),
             idle_timeout: t.idle_ms.map(ms).unwrap_or(defaults.idle_timeout),
             require_api_key: defaults.require_api_key,
+            allowed_hosts: defaults.allowed_hosts,
             progress_interval: defaults.progress_interval,
         }
     }
@@ -325,6 +343,8 @@ impl Gateway {
             Ok(()) => self.serve(route, &ctx, &parts, body).instrument(span.clone()).await,
             Err(err) => {
                 self.telemetry.metrics.gateway_error(err.code());
+                let client = ctx.client_addr.map(|a| a.to_string()).unwrap_or_default();
+                span.in_scope(|| tracing::info!(status = err.status().as_u16(), code = err.code(), %client, reason = %err, "request refused"));
                 match access {
                     Access::Inference => respond::error(ctx.client_format, &err),
                     _ => crate::admin::respond::error(&err),
@@ -370,12 +390,14 @@ impl Gateway {
     ) -> Result<(), GatewayError> {
         let snapshot = self.snapshot();
         let rules = &snapshot.access;
-        ctx.client_addr = guard::client_addr(parts, rules.security.trust_forwarded_for);
+        ctx.client_addr = guard::client_addr(parts, rules.security.forwarded_hops());
+        guard::check_host(parts, &self.options.allowed_hosts)?;
         guard::check_ip(rules, ctx.client_addr)?;
         let now_ms = self.ports.clock.now_unix_ms();
         ctx.caller = match access {
             Access::Public => Caller::Anonymous,
             Access::Inference => {
+                guard::check_inference_origin(parts, &rules.security.cors_origins)?;
                 let required = self.options.require_api_key || rules.security.require_api_key;
                 guard::inference(rules, &parts.headers, parts.uri.query(), required, now_ms)?
             }

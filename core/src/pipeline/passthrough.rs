@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::GatewayError;
+use crate::pipeline::content_count::Conversation;
 use crate::pipeline::router::ChatEndpoint;
 use crate::providers::WireFormat;
 use crate::rewrite::RequestEdits;
@@ -18,18 +19,17 @@ pub struct ChatProbe {
     /// Byte range of the `model` value (quotes included) in the body; none when the model
     /// is in the URL (Gemini).
     model_span: Option<(usize, usize)>,
+    /// Messages (contents, items) and the content blocks (parts) inside them.
+    pub items: usize,
 }
 
 #[derive(Deserialize)]
 struct Probe<'a> {
     #[serde(borrow)]
     model: Option<&'a RawValue>,
-    #[serde(borrow)]
-    messages: Option<&'a RawValue>,
-    #[serde(borrow)]
-    input: Option<&'a RawValue>,
-    #[serde(borrow)]
-    contents: Option<&'a RawValue>,
+    messages: Option<Conversation>,
+    input: Option<Conversation>,
+    contents: Option<Conversation>,
     stream: Option<serde_json::Value>,
 }
 
@@ -55,13 +55,13 @@ pub fn probe(endpoint: &ChatEndpoint, body: &[u8]) -> Result<ChatProbe, GatewayE
         WireFormat::Gemini => probe.contents,
         _ => probe.messages,
     };
-    match content {
-        Some(value) if !must_be_array || value.get().starts_with('[') => {}
+    let items = match content {
+        Some(value) if !must_be_array || value.is_array => value.items,
         _ if must_be_array => {
             return Err(GatewayError::InvalidRequest(format!("`{required}` is required and must be an array")));
         }
         _ => return Err(GatewayError::InvalidRequest(format!("`{required}` is required"))),
-    }
+    };
     let (model, model_span) = match &endpoint.path_model {
         Some(model) => (model.clone(), None),
         None => {
@@ -84,7 +84,7 @@ pub fn probe(endpoint: &ChatEndpoint, body: &[u8]) -> Result<ChatProbe, GatewayE
         (None, Some(serde_json::Value::Bool(stream))) => stream,
         (None, Some(_)) => return Err(GatewayError::InvalidRequest("`stream` must be a boolean".into())),
     };
-    Ok(ChatProbe { model, stream, model_span })
+    Ok(ChatProbe { model, stream, model_span, items })
 }
 
 /// The body with the settings' edits (system prompt, thinking budget) in its own format, and
@@ -96,6 +96,19 @@ pub fn edited(endpoint: &ChatEndpoint, edits: &RequestEdits, body: &Bytes) -> Re
 }
 
 impl ChatProbe {
+    /// Refuses a conversation of more than `max_items` messages and content blocks before
+    /// anything expands it (see [`crate::pipeline::content_count`]).
+    pub fn check_items(&self, max_items: usize) -> Result<(), GatewayError> {
+        if self.items > max_items {
+            return Err(GatewayError::InvalidRequest(format!(
+                "the conversation has {} messages and content blocks; this gateway accepts at most {max_items} \
+                 ([limits] max_message_items)",
+                self.items
+            )));
+        }
+        Ok(())
+    }
+
     /// The body with `model` replaced by `upstream_model`; nothing else changes.
     pub fn rewrite_model(&self, body: &Bytes, upstream_model: &str) -> Bytes {
         let Some((start, end)) = self.model_span else { return body.clone() };

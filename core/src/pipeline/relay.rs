@@ -41,10 +41,12 @@ pub struct Relay<F: FnOnce(RelayEnd) + Unpin> {
     clock: Arc<dyn Clock>,
     idle: Duration,
     sleep: Option<BoxFuture<'static, ()>>,
-    /// When the last chunk came (monotonic µs): the armed timer outlives chunks, and when it
-    /// fires early for them it is re-armed for the rest of the quiet time (one timer per idle
-    /// period instead of one per chunk).
-    last_chunk_us: u64,
+    /// Since when (monotonic µs) the client has been waiting for the upstream's next chunk;
+    /// `None` while a chunk is on its way to the client. Idle time is counted only then: a
+    /// client that stops reading for a while does not make the upstream look silent. The armed
+    /// timer outlives chunks, and when it fires early it is re-armed for the rest of the quiet
+    /// time (one timer per idle period instead of one per chunk).
+    waiting_since_us: Option<u64>,
     transform: StreamTransform,
     done: bool,
     capture: Option<BodyCapture>,
@@ -60,14 +62,13 @@ impl<F: FnOnce(RelayEnd) + Unpin> Relay<F> {
         transform: StreamTransform,
         on_end: F,
     ) -> Self {
-        let last_chunk_us = clock.monotonic_us();
         Relay {
             first,
             rest: Box::pin(Coalesce::new(rest)),
             clock,
             idle,
             sleep: None,
-            last_chunk_us,
+            waiting_since_us: None,
             transform,
             done: false,
             capture: None,
@@ -134,10 +135,7 @@ impl<F: FnOnce(RelayEnd) + Unpin> Stream for Relay<F> {
             let chunk = match this.first.take() {
                 Some(first) => first,
                 None => match this.rest.poll_next_unpin(cx) {
-                    Poll::Ready(Some(Ok(chunk))) => {
-                        this.last_chunk_us = this.clock.monotonic_us();
-                        chunk
-                    }
+                    Poll::Ready(Some(Ok(chunk))) => chunk,
                     Poll::Ready(Some(Err(err))) => return this.fail(format!("upstream stream failed: {}", err.0)),
                     Poll::Ready(None) => {
                         let tail = this.transform.finish();
@@ -145,6 +143,7 @@ impl<F: FnOnce(RelayEnd) + Unpin> Stream for Relay<F> {
                     }
                     Poll::Pending => {
                         let (clock, idle) = (&this.clock, this.idle);
+                        let since = *this.waiting_since_us.get_or_insert_with(|| clock.monotonic_us());
                         // Re-armed at most once per poll, so a clock whose sleeps end at once
                         // (test clocks) cannot spin here.
                         for rearmed in [false, true] {
@@ -152,7 +151,7 @@ impl<F: FnOnce(RelayEnd) + Unpin> Stream for Relay<F> {
                             if sleep.poll_unpin(cx).is_pending() {
                                 return Poll::Pending;
                             }
-                            let quiet = Duration::from_micros(clock.monotonic_us().saturating_sub(this.last_chunk_us));
+                            let quiet = Duration::from_micros(clock.monotonic_us().saturating_sub(since));
                             if quiet >= idle || rearmed {
                                 break;
                             }
@@ -162,6 +161,7 @@ impl<F: FnOnce(RelayEnd) + Unpin> Stream for Relay<F> {
                     }
                 },
             };
+            this.waiting_since_us = None;
             let out = this.transform.chunk(chunk);
             if this.transform.ended() {
                 return this.last(out);

@@ -2,10 +2,13 @@
 //! when both sides speak the same format; decoded and re-encoded otherwise. Upstream errors keep
 //! their status and message and take the client's error shape.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 
+use crate::auth::redact;
 use crate::body::Body;
 use crate::formats::{self, ErrorInfo, StreamFraming};
 use crate::hub::Usage;
@@ -52,11 +55,12 @@ pub fn respond(
     base: AttemptRecord,
     last: Attempt,
 ) -> Response<Body> {
-    let Reply { status, headers: upstream_headers, body, .. } = reply;
+    let Reply { status, headers: upstream_headers, body, connection, .. } = reply;
     let content_type = upstream_headers.get(CONTENT_TYPE).cloned();
     let mut response = match body {
         ReplyBody::Full(bytes) => {
-            let (mut response, mut observed) = full(&plan, status, content_type, bytes);
+            let secret = connection.api_key.as_deref();
+            let (mut response, mut observed) = full(&plan, status, content_type, bytes, secret);
             if let (Some(write), Body::Full(answer)) = (plan.cache.clone(), response.body())
                 && response.status().is_success()
             {
@@ -159,9 +163,15 @@ fn full(
     status: StatusCode,
     content_type: Option<HeaderValue>,
     bytes: Bytes,
+    secret: Option<&str>,
 ) -> (Response<Body>, Observed) {
     if !status.is_success() {
         let error = format!("upstream returned HTTP {}", status.as_u16());
+        // Some upstreams echo the credential they refused: it never reaches the client.
+        let bytes = match redact::scrub(&bytes, secret.as_slice()) {
+            Cow::Borrowed(_) => bytes,
+            Cow::Owned(scrubbed) => Bytes::from(scrubbed),
+        };
         return (upstream_error(plan, status, content_type, bytes), Observed::failed(Some(error)));
     }
     if !plan.translate {

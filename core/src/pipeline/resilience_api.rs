@@ -78,6 +78,18 @@ pub async fn reset(gateway: &Gateway, body: Body) -> Response<Body> {
             None => None,
         };
         gateway.router.health.reset(key.as_ref());
+        // The shared store too, or the next share of cooldowns brings the cleared one back.
+        let stored_key = match &key {
+            Some(HealthKey::Account(id)) => Some(Some(id.as_str())),
+            Some(_) => None,
+            None => Some(None),
+        };
+        if let Some(stored_key) = stored_key {
+            gateway.ports.cooldowns.clear(stored_key).await.map_err(|e| {
+                tracing::error!(error = %e, "cannot clear the stored cooldowns");
+                GatewayError::Internal
+            })?;
+        }
         Ok::<_, GatewayError>(request.key)
     }
     .await;

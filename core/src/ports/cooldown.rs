@@ -12,4 +12,7 @@ pub trait CooldownStore: MaybeSend + MaybeSync {
     /// The cooldowns still running at `now_ms` (`until_ms > now_ms`), as `(key, until_ms)`
     /// sorted by key. Stores may drop expired rows meanwhile.
     fn active(&self, now_ms: u64) -> BoxFuture<'_, Result<Vec<(String, u64)>, StoreError>>;
+    /// Ends the cooldown of `key`, or of every key (`None`): an operator's reset must not come
+    /// back from the store at the next share.
+    fn clear(&self, key: Option<&str>) -> BoxFuture<'_, Result<(), StoreError>>;
 }

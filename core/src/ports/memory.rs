@@ -127,6 +127,15 @@ impl CooldownStore for MemoryCooldownStore {
         rows.sort();
         boxed(async move { Ok(rows) })
     }
+
+    fn clear(&self, key: Option<&str>) -> BoxFuture<'_, Result<(), StoreError>> {
+        let mut map = lock(&self.until);
+        match key {
+            Some(key) => drop(map.remove(key)),
+            None => map.clear(),
+        }
+        boxed(async { Ok(()) })
+    }
 }
 
 /// A cache with expiry measured by a caller-supplied clock reading.

@@ -74,7 +74,12 @@ pub async fn bootstrap(settings: &Settings, env: &dyn Fn(&str) -> Option<String>
         cooldowns,
         entropy: Arc::new(OsEntropy),
     };
-    let options = settings.gateway.clone().with_env(env);
+    let mut options = settings.gateway.clone().with_env(env);
+    if bound_to_loopback(&settings.host) {
+        // Against DNS rebinding: a page whose name now resolves to 127.0.0.1 still says its
+        // own name in `Host`. ALLOWED_HOSTS adds names (a reverse proxy's), `*` allows any.
+        options.allowed_hosts.extend(omniroute_core::auth::guard::LOOPBACK_HOSTS.map(str::to_owned));
+    }
     let gateway = Gateway::new(ports, options).await.map_err(|e| StartError::Storage(e.to_string()))?;
     match ensure_admin_password(&gateway, env("INITIAL_PASSWORD").as_deref()).await {
         Ok(Some(generated)) => show_generated_password(&generated, &settings.data_dir),
@@ -92,6 +97,12 @@ pub async fn bootstrap(settings: &Settings, env: &dyn Fn(&str) -> Option<String>
         }
     }
     Ok(Bootstrapped { gateway: Arc::new(gateway), usage, spawner })
+}
+
+/// `127.0.0.1`, `::1`, `localhost`: reachable from this machine only.
+fn bound_to_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A generated admin password is shown once: on the terminal when there is one, else in a file

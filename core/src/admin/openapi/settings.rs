@@ -21,6 +21,7 @@ pub struct SettingsPatch {
     pub allow_private_upstreams: Option<bool>,
     pub metrics_public: Option<bool>,
     pub trust_forwarded_for: Option<bool>,
+    pub forwarded_for_hops: Option<u32>,
     pub cors_origins: Option<Vec<String>>,
     pub routing: Option<RoutingPatch>,
 }
