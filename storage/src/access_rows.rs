@@ -9,6 +9,8 @@ use omniroute_core::ports::StoreError;
 
 use crate::config_store::store_err;
 use crate::config_writes::ROUTING_KEY;
+use crate::sealed_fields;
+use crate::secrets::SecretBox;
 
 pub(crate) async fn load_api_keys(conn: &Connection) -> Result<Vec<ApiKeyRecord>, StoreError> {
     let read = store_err("reading API keys");
@@ -40,7 +42,10 @@ pub(crate) async fn load_sessions(conn: &Connection) -> Result<Vec<AdminSession>
 }
 
 /// Every settings document but `routing` (read on its own, typed).
-pub(crate) async fn load_settings(conn: &Connection) -> Result<BTreeMap<String, serde_json::Value>, StoreError> {
+pub(crate) async fn load_settings(
+    conn: &Connection,
+    secrets: &SecretBox,
+) -> Result<BTreeMap<String, serde_json::Value>, StoreError> {
     let read = store_err("reading settings");
     let mut rows = conn
         .query("SELECT key, value FROM settings WHERE key != ?1", vec![Value::Text(ROUTING_KEY.into())])
@@ -49,7 +54,10 @@ pub(crate) async fn load_settings(conn: &Connection) -> Result<BTreeMap<String, 
     let mut settings = BTreeMap::new();
     while let Some(row) = rows.next().await.map_err(&read)? {
         let key = row.get::<String>(0).map_err(&read)?;
-        match serde_json::from_str(&row.get::<String>(1).map_err(&read)?) {
+        let Some(json) = sealed_fields::setting_json(secrets, &key, row.get::<String>(1).map_err(&read)?) else {
+            continue;
+        };
+        match serde_json::from_str(&json) {
             Ok(value) => {
                 settings.insert(key, value);
             }

@@ -13,7 +13,7 @@ use omniroute_core::ports::{ConfigStore, StoreError};
 
 use crate::database::{Database, write_transaction};
 use crate::secrets::SecretBox;
-use crate::{access_rows, config_writes, routing_rows};
+use crate::{access_rows, config_writes, routing_rows, sealed_fields};
 
 /// Config kept in a libSQL database.
 pub struct LibsqlConfigStore {
@@ -76,6 +76,7 @@ impl LibsqlConfigStore {
                 serde_json::from_str(&text(7)?.unwrap_or_default()).unwrap_or_default();
             let models: Vec<String> = serde_json::from_str(&text(10)?.unwrap_or_default()).unwrap_or_default();
             let id = text(0)?.unwrap_or_default();
+            let headers = sealed_fields::open_headers(&self.secrets, headers, &id);
             let sticky_window = row.get::<Option<i64>>(13).map_err(store_err("reading providers"))?;
             providers.push(ProviderRecord {
                 timeouts: parse_json(text(14)?, "provider timeouts", &id),
@@ -135,7 +136,7 @@ impl LibsqlConfigStore {
             routing_source,
             api_keys: access_rows::load_api_keys(conn).await?,
             sessions: access_rows::load_sessions(conn).await?,
-            settings: access_rows::load_settings(conn).await?,
+            settings: access_rows::load_settings(conn, &self.secrets).await?,
         })
     }
 
@@ -159,12 +160,14 @@ impl LibsqlConfigStore {
         .await
         .map_err(store_err("syncing connections"))?;
         for p in &declared.providers {
-            config_writes::upsert_provider(&tx, p).await?;
+            config_writes::upsert_provider(&tx, &self.secrets, p).await?;
         }
         for c in &declared.connections {
             config_writes::upsert_connection(&tx, &self.secrets, c).await?;
         }
         routing_rows::sync(&tx, &declared).await?;
+        // Every start syncs: rows an older version stored in clear get sealed here.
+        sealed_fields::seal_plaintext(&tx, &self.secrets).await?;
         tx.execute("UPDATE config_version SET version = version + 1 WHERE id = 1", ())
             .await
             .map_err(store_err("bumping config version"))?;
@@ -282,6 +285,76 @@ mod tests {
         drop(store);
         let raw = std::fs::read(&path).unwrap();
         assert!(!raw.windows(14).any(|w| w == b"sk-file-secret"), "API key stored in clear");
+    }
+
+    #[tokio::test]
+    async fn credential_headers_and_the_proxy_setting_are_sealed_and_the_file_is_private() {
+        use omniroute_core::config::ConfigChange;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let store = store_with(Database::open_file(&path).await.unwrap(), "pw").await;
+        let mut provider = declared().providers[1].clone();
+        provider.headers.insert("Authorization".into(), "Bearer sk-header-secret-0001".into());
+        provider.headers.insert("X-Upstream-Token".into(), "tok-header-secret-0002".into());
+        let proxy = serde_json::json!({"enabled": true, "url": "http://user:proxy-password-0003@proxy.example:3128"});
+        let changes = vec![
+            ConfigChange::PutProvider(provider.clone()),
+            ConfigChange::PutSetting { key: "proxy".into(), value: proxy.clone() },
+        ];
+        store.apply(changes, None).await.unwrap();
+        let loaded = store.load().await.unwrap();
+        let mycorp = loaded.providers.iter().find(|p| p.id == "mycorp").unwrap();
+        assert_eq!(mycorp.headers, provider.headers, "opened on load");
+        assert_eq!(loaded.settings["proxy"], proxy);
+        drop((store, loaded));
+        for suffix in ["", "-wal"] {
+            let file = dir.path().join(format!("db.sqlite{suffix}"));
+            let Ok(raw) = std::fs::read(&file) else { continue };
+            for secret in ["sk-header-secret-0001", "tok-header-secret-0002", "proxy-password-0003"] {
+                assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} in clear in {suffix}");
+            }
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "db.sqlite{suffix} is private");
+        }
+        assert!(raw_contains(&path, "X-Team"), "other headers stay readable");
+    }
+
+    #[tokio::test]
+    async fn rows_stored_in_clear_by_an_older_version_are_sealed_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let db = Database::open_file(&path).await.unwrap();
+        db.connection()
+            .execute(
+                "INSERT INTO providers (id, source, headers, models, enabled, created_at, updated_at)
+                 VALUES ('old', 'api', '{\"Authorization\":\"Bearer sk-legacy-secret-0004\"}', '[]', 1, 0, 0)",
+                (),
+            )
+            .await
+            .unwrap();
+        db.connection()
+            .execute("INSERT INTO settings (key, value, source, updated_at) VALUES ('proxy', '{\"url\":\"http://u:legacy-pass-0005@p:1\"}', 'api', 0)", ())
+            .await
+            .unwrap();
+        let store = store_with(db, "pw").await;
+        store.sync_declared(declared()).await.unwrap();
+        let loaded = store.load().await.unwrap();
+        let old = loaded.providers.iter().find(|p| p.id == "old").unwrap();
+        assert_eq!(old.headers["Authorization"], "Bearer sk-legacy-secret-0004");
+        assert_eq!(loaded.settings["proxy"]["url"], "http://u:legacy-pass-0005@p:1");
+        let mut rows = store.db.connection().query("SELECT headers FROM providers WHERE id = 'old'", ()).await.unwrap();
+        let headers: String = rows.next().await.unwrap().unwrap().get(0).unwrap();
+        assert!(headers.contains("sealed:") && !headers.contains("sk-legacy"), "{headers}");
+        let mut rows = store.db.connection().query("SELECT value FROM settings WHERE key = 'proxy'", ()).await.unwrap();
+        let proxy: String = rows.next().await.unwrap().unwrap().get(0).unwrap();
+        assert!(proxy.starts_with("sealed:"), "{proxy}");
+    }
+
+    fn raw_contains(path: &std::path::Path, needle: &str) -> bool {
+        let mut raw = std::fs::read(path).unwrap_or_default();
+        raw.extend(std::fs::read(path.with_extension("sqlite-wal")).unwrap_or_default());
+        raw.windows(needle.len()).any(|w| w == needle.as_bytes())
     }
 
     #[tokio::test]

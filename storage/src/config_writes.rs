@@ -9,6 +9,7 @@ use omniroute_core::config::{
 use omniroute_core::ports::StoreError;
 
 use crate::config_store::{enum_text, json_text, store_err};
+use crate::sealed_fields;
 use crate::secrets::SecretBox;
 
 /// The `settings` key holding [`RoutingSettings`].
@@ -19,7 +20,7 @@ pub(crate) fn opt(value: Option<String>) -> Value {
     value.map(Value::Text).unwrap_or(Value::Null)
 }
 
-pub(crate) async fn upsert_provider(tx: &Connection, p: &ProviderRecord) -> Result<(), StoreError> {
+pub(crate) async fn upsert_provider(tx: &Connection, secrets: &SecretBox, p: &ProviderRecord) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO providers (id, source, catalog_id, name, format, base_url, auth, headers, chat_path, api_version, models, enabled,
            selection, sticky_window, timeouts, created_at, updated_at)
@@ -37,7 +38,7 @@ pub(crate) async fn upsert_provider(tx: &Connection, p: &ProviderRecord) -> Resu
             enum_text(&p.format)?,
             opt(p.base_url.clone()),
             enum_text(&p.auth)?,
-            Value::Text(json_text(&p.headers)?),
+            Value::Text(json_text(&sealed_fields::seal_headers(secrets, &p.headers)?)?),
             opt(p.chat_path.clone()),
             opt(p.api_version.clone()),
             Value::Text(json_text(&p.models)?),
@@ -140,7 +141,7 @@ async fn delete(tx: &Connection, sql: &str, id: String, what: &str) -> Result<()
 pub(crate) async fn apply_change(tx: &Connection, secrets: &SecretBox, change: ConfigChange) -> Result<(), StoreError> {
     use omniroute_core::config::API_SOURCE;
     match change {
-        ConfigChange::PutProvider(p) => upsert_provider(tx, &p).await,
+        ConfigChange::PutProvider(p) => upsert_provider(tx, secrets, &p).await,
         ConfigChange::DeleteProvider(id) => {
             delete(tx, "DELETE FROM connections WHERE provider_id = ?1", id.clone(), "accounts").await?;
             delete(tx, "DELETE FROM providers WHERE id = ?1", id, "a provider").await
@@ -158,7 +159,10 @@ pub(crate) async fn apply_change(tx: &Connection, secrets: &SecretBox, change: C
         ConfigChange::PutRouting(r) => {
             put_setting(tx, ROUTING_KEY, json_text::<RoutingSettings>(&r)?, API_SOURCE).await
         }
-        ConfigChange::PutSetting { key, value } => put_setting(tx, &key, json_text(&value)?, API_SOURCE).await,
+        ConfigChange::PutSetting { key, value } => {
+            let text = sealed_fields::setting_text(secrets, &key, json_text(&value)?)?;
+            put_setting(tx, &key, text, API_SOURCE).await
+        }
         ConfigChange::DeleteSetting(key) => delete(tx, "DELETE FROM settings WHERE key = ?1", key, "a setting").await,
         ConfigChange::PutApiKey(k) => {
             tx.execute(

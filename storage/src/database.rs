@@ -50,8 +50,12 @@ impl Database {
             std::fs::create_dir_all(dir)
                 .map_err(|e| DatabaseError::Io(format!("cannot create {}: {e}", dir.display())))?;
         }
+        // Made private before anything is written to it, and again for files an older
+        // version left readable.
+        owner_only(path)?;
         let db = libsql::Builder::new_local(path).build().await?;
         let conn = Self::init(db.connect()?).await?;
+        owner_only(path)?;
         let background = db.connect()?;
         background.busy_timeout(BUSY_TIMEOUT)?;
         let writer = db.connect()?;
@@ -92,6 +96,39 @@ impl Database {
     pub fn background_connection(&self) -> &libsql::Connection {
         &self.background
     }
+}
+
+/// The database holds provider keys (sealed), key hashes and the audit log: only its owner may
+/// read it. SQLite creates the `-wal` and `-shm` files with the database file's mode, so they
+/// follow; the ones already there are set too.
+#[cfg(unix)]
+fn owner_only(path: &Path) -> Result<(), DatabaseError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if !path.exists() {
+        // An empty file is a new database to SQLite.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| DatabaseError::Io(format!("cannot create {}: {e}", path.display())))?;
+    }
+    let mut files = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(name.into());
+    }
+    for file in files.iter().filter(|f| f.exists()) {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| DatabaseError::Io(format!("cannot make {} private: {e}", file.display())))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn owner_only(_: &Path) -> Result<(), DatabaseError> {
+    Ok(())
 }
 
 /// Starts a transaction that takes the write lock at once. A deferred one that read first

@@ -10,6 +10,7 @@ pub mod cooldown_store;
 pub mod database;
 pub mod migrations;
 mod routing_rows;
+mod sealed_fields;
 pub mod secrets;
 pub mod usage_query;
 pub mod usage_sink;

@@ -5,6 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use omniroute_storage::Database;
 use omniroute_tests::gateway::login;
 use omniroute_tests::tools::{free_port, wait_for_http, workspace_bin};
 use serde_json::{Value, json};
@@ -84,22 +85,35 @@ async fn sixteen_writers_lose_nothing_and_answer_no_500() {
     }
     acknowledged.sort();
     assert_eq!(acknowledged.len(), ROUNDS * WRITERS * WRITES_EACH);
-    assert_eq!(alias_names(&client, &base).await, acknowledged, "every acknowledged alias is served");
-
-    let log: Value =
-        client.get(format!("{base}/api/compliance/audit-log?limit=1000")).send().await.unwrap().json().await.unwrap();
-    let mut audited: Vec<String> = log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "alias.create")
-        .map(|e| e["target"].as_str().unwrap().to_owned())
-        .collect();
-    audited.sort();
-    assert_eq!(audited, acknowledged, "every acknowledged write is audited once");
+    assert_same(&alias_names(&client, &base).await, &acknowledged, "served");
 
     // A hard kill right after the last answer: acknowledged means on disk.
     child.kill().await.unwrap();
+    child.wait().await.unwrap();
+    let db = Database::open_file(&cwd.path().join("data/omniroute.db")).await.unwrap();
+    let mut rows = db
+        .connection()
+        .query("SELECT target FROM audit_log WHERE action = 'alias.create' ORDER BY target", ())
+        .await
+        .unwrap();
+    let mut audited = Vec::new();
+    while let Some(row) = rows.next().await.unwrap() {
+        audited.push(row.get::<String>(0).unwrap());
+    }
+    drop((rows, db));
+    assert_same(&audited, &acknowledged, "audited once each");
     let (_child, base, client) = start(cwd.path()).await;
-    assert_eq!(alias_names(&client, &base).await, acknowledged, "every alias survives a kill -9 and a restart");
+    assert_same(&alias_names(&client, &base).await, &acknowledged, "served after a kill -9 and a restart");
+}
+
+/// The two sorted lists are equal; on failure, only the differences are shown.
+fn assert_same(found: &[String], acknowledged: &[String], what: &str) {
+    let missing: Vec<&String> = acknowledged.iter().filter(|a| found.binary_search(a).is_err()).collect();
+    let extra: Vec<&String> = found.iter().filter(|f| acknowledged.binary_search(f).is_err()).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty() && found.len() == acknowledged.len(),
+        "{what}: {} found, {} acknowledged; missing {missing:?}, unexpected {extra:?}",
+        found.len(),
+        acknowledged.len()
+    );
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{
     Answer, Early, MOCK_SIGNATURE, MOCK_TEXT, MOCK_THINKING, MOCK_TOOL_NAME, MOCK_USAGE, MockState,
-    TOOL_ARGUMENT_FRAGMENTS, bearer, header, html_502, json_with, named_event, plan, stream_response, text_fragments,
+    TOOL_ARGUMENT_FRAGMENTS, bearer, header, html, json_with, named_event, plan, stream_response, text_fragments,
 };
 
 const HEADERS: [(&str, &str); 2] = [("request-id", "req_mock"), ("anthropic-ratelimit-requests-remaining", "99")];
@@ -85,7 +85,7 @@ pub(super) async fn messages(State(state): State<MockState>, uri: Uri, headers: 
     let plan = match plan(&model).await {
         Ok(plan) => plan,
         Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
-        Err(Early::Html502) => return html_502(),
+        Err(Early::Html(status)) => return html(status),
     };
     if request["stream"].as_bool().unwrap_or(false) {
         let frames = stream_events(&model, plan.answer)

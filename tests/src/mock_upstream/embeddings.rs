@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::openai_chat::{error_body, json_response};
-use super::{Early, MockState, bearer, html_502, plan};
+use super::{Early, MockState, bearer, html, plan};
 
 /// Dimensions of every mock embedding.
 pub const EMBEDDING_DIMENSIONS: usize = 256;
@@ -51,7 +51,7 @@ pub(super) async fn embeddings(State(state): State<MockState>, uri: Uri, headers
         Err(Early::Status(status)) => {
             return json_response(status, error_body(status, &format!("mock upstream error {status}")));
         }
-        Err(Early::Html502) => return html_502(),
+        Err(Early::Html(status)) => return html(status),
     }
     let inputs: Vec<String> = match &request["input"] {
         Value::String(text) => vec![text.clone()],

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Early, MOCK_TOOL_NAME, MOCK_USAGE, MockState, header, html_502, json_with, plan, stream_response,
+    Answer, Early, MOCK_TOOL_NAME, MOCK_USAGE, MockState, header, html, json_with, plan, stream_response,
     text_fragments,
 };
 
@@ -92,7 +92,7 @@ pub(super) async fn generate(
     let plan = match plan(model).await {
         Ok(plan) => plan,
         Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
-        Err(Early::Html502) => return html_502(),
+        Err(Early::Html(status)) => return html(status),
     };
     if !stream {
         let whole = if plan.answer == Answer::Tools { tool_chunk(model) } else { whole_text(model) };

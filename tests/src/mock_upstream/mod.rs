@@ -2,7 +2,9 @@
 //! each as documented: OpenAI Chat and Responses, Anthropic Messages, Gemini, Ollama chat.
 //!
 //! The model name picks the behaviour, the same in every format:
-//!   `error-<status>`  that status with the format's error body   `html-502`  a non-JSON 502
+//!   `error-<status>`  that status with the format's error body
+//!   `html-<status>`   an HTML page with that status (`html-502` a proxy's error page, `html-200`
+//!                     a captive portal's answer), streamed or not
 //!   `tools`           a `get_weather({"city":"Paris"})` call, its arguments streamed as fragments
 //!                     wherever the format streams fragments
 //!   `cut-stream`      a stream that dies after its first text fragment (no terminal event)
@@ -13,6 +15,8 @@
 //!   `no-usage`        the text answer with no usage anywhere (no `usage`, `usageMetadata` or
 //!                     Ollama counts, streamed or not), as some OpenAI-compatible servers answer
 //!   anything else: the text answer `MOCK_TEXT` with usage `MOCK_USAGE`.
+//! OpenAI chat only: `echo-key` answers 401 with the bearer token it got in the message, as
+//! some providers do; `retry-after-max` answers 429 with `Retry-After: 18446744073709551615`.
 //! A key `sk-bad`, in whichever header the format authenticates with, gets a 500, to exercise
 //! account fallback. Every POST is recorded; the catalogue GETs (`/v1/models`, `/v1beta/models`,
 //! `/api/tags`) are not, so request counts stay those of the generation calls.
@@ -37,7 +41,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use bytes::Bytes;
@@ -212,10 +216,11 @@ pub(crate) struct Gap {
     pub after_first: Duration,
 }
 
-/// A model name that answers before any content: an error status, or an HTML 502.
+/// A model name that answers before any content: an error status, or an HTML page with a
+/// status (a proxy's error page, or a captive portal's 200).
 pub(crate) enum Early {
     Status(u16),
-    Html502,
+    Html(u16),
 }
 
 /// Reads the behaviour from the model name, and waits for `slow-<ms>`.
@@ -223,8 +228,8 @@ pub(crate) async fn plan(model: &str) -> Result<Plan, Early> {
     if let Some(status) = model.strip_prefix("error-").and_then(|s| s.parse::<u16>().ok()) {
         return Err(Early::Status(status));
     }
-    if model == "html-502" {
-        return Err(Early::Html502);
+    if let Some(status) = model.strip_prefix("html-").and_then(|s| s.parse::<u16>().ok()) {
+        return Err(Early::Html(status));
     }
     if let Some(ms) = model.strip_prefix("slow-").and_then(|s| s.parse::<u64>().ok()) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -245,18 +250,18 @@ pub(crate) fn text_fragments() -> Vec<&'static str> {
     MOCK_TEXT.split_inclusive(' ').collect()
 }
 
-pub(crate) fn html_502() -> Response {
+pub(crate) fn html(status: u16) -> Response {
     Response::builder()
-        .status(StatusCode::BAD_GATEWAY)
+        .status(status)
         .header("content-type", "text/html")
-        .body(Body::from("<html><body>502 Bad Gateway</body></html>"))
+        .body(Body::from(format!("<html><body>{status} from a proxy, not the API</body></html>")))
         .expect("response")
 }
 
 /// A JSON response with extra headers.
 pub(crate) fn json_with(status: u16, body: &Value, headers: &[(&str, &str)]) -> Response {
     let mut builder = Response::builder().status(status).header("content-type", "application/json");
-    if status == 429 {
+    if status == 429 && !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("retry-after")) {
         // As real providers do: the gateway cools the account down for this long.
         builder = builder.header("retry-after", "1");
     }

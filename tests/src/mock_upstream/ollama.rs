@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Early, MOCK_TEXT, MOCK_TOOL_NAME, MOCK_USAGE, MockState, bearer, html_502, json_with, plan,
+    Answer, Early, MOCK_TEXT, MOCK_TOOL_NAME, MOCK_USAGE, MockState, bearer, html, json_with, plan,
     stream_response, text_fragments,
 };
 
@@ -45,7 +45,7 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
     let plan = match plan(model).await {
         Ok(plan) => plan,
         Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
-        Err(Early::Html502) => return html_502(),
+        Err(Early::Html(status)) => return html(status),
     };
     let tools = plan.answer == Answer::Tools;
     // Ollama streams unless told `"stream": false`.

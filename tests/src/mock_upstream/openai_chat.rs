@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{
     Answer, Early, MOCK_TEXT, MOCK_TOOL_ARGUMENTS, MOCK_TOOL_NAME, MOCK_USAGE, MockState, TOOL_ARGUMENT_FRAGMENTS,
-    bearer, html_502, json_with, plan, stream_response, text_fragments,
+    bearer, html, json_with, plan, stream_response, text_fragments,
 };
 
 /// An OpenAI error body; the Responses API uses the same shape.
@@ -46,6 +46,15 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let stream = request["stream"].as_bool().unwrap_or(false);
     let include_usage = request["stream_options"]["include_usage"].as_bool().unwrap_or(false);
+    if model == "echo-key" {
+        let presented = super::header(&headers, "authorization").unwrap_or_default();
+        let message = format!("Incorrect API key provided: {presented}. You can find your API key in your account.");
+        return json_response(401, error_body(401, &message));
+    }
+    if model == "retry-after-max" {
+        let body = error_body(429, "Rate limit reached for requests");
+        return json_with(429, &body, &[("retry-after", "18446744073709551615")]);
+    }
     if model == "flaky" && state.flaky_turn_fails() {
         return json_response(503, error_body(503, "mock upstream flapped"));
     }
@@ -54,7 +63,7 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
         Err(Early::Status(status)) => {
             return json_response(status, error_body(status, &format!("mock upstream error {status}")));
         }
-        Err(Early::Html502) => return html_502(),
+        Err(Early::Html(status)) => return html(status),
     };
     let tools = plan.answer == Answer::Tools;
     if stream {

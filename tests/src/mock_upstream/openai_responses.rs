@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::openai_chat::{error_body, json_response};
 use super::{
     Answer, Early, MOCK_TEXT, MOCK_TOOL_ARGUMENTS, MOCK_TOOL_NAME, MOCK_USAGE, MockState, TOOL_ARGUMENT_FRAGMENTS,
-    bearer, html_502, named_event, plan, stream_response, text_fragments,
+    bearer, html, named_event, plan, stream_response, text_fragments,
 };
 
 const MESSAGE_ID: &str = "msg_mock";
@@ -39,7 +39,7 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
         Err(Early::Status(status)) => {
             return json_response(status, error_body(status, &format!("mock upstream error {status}")));
         }
-        Err(Early::Html502) => return html_502(),
+        Err(Early::Html(status)) => return html(status),
     };
     let tools = request.get("tools").cloned().unwrap_or_else(|| json!([]));
     let tool_call = plan.answer == Answer::Tools;
