@@ -20,7 +20,11 @@ pub(crate) fn opt(value: Option<String>) -> Value {
     value.map(Value::Text).unwrap_or(Value::Null)
 }
 
-pub(crate) async fn upsert_provider(tx: &Connection, secrets: &SecretBox, p: &ProviderRecord) -> Result<(), StoreError> {
+pub(crate) async fn upsert_provider(
+    tx: &Connection,
+    secrets: &SecretBox,
+    p: &ProviderRecord,
+) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO providers (id, source, catalog_id, name, format, base_url, auth, headers, chat_path, api_version, models, enabled,
            selection, sticky_window, timeouts, created_at, updated_at)

@@ -37,7 +37,8 @@ pub(crate) fn seal_headers(
     headers
         .iter()
         .map(|(name, value)| {
-            let stored = if secret_header(name) && !value.starts_with(MARK) { sealed(secrets, value)? } else { value.clone() };
+            let stored =
+                if secret_header(name) && !value.starts_with(MARK) { sealed(secrets, value)? } else { value.clone() };
             Ok((name.clone(), stored))
         })
         .collect()
@@ -45,7 +46,11 @@ pub(crate) fn seal_headers(
 
 /// The headers as used: sealed values opened. One that cannot be opened (another secret key)
 /// is left out, with an error logged: the row stays, the header is not sent.
-pub(crate) fn open_headers(secrets: &SecretBox, headers: BTreeMap<String, String>, provider: &str) -> BTreeMap<String, String> {
+pub(crate) fn open_headers(
+    secrets: &SecretBox,
+    headers: BTreeMap<String, String>,
+    provider: &str,
+) -> BTreeMap<String, String> {
     headers
         .into_iter()
         .filter_map(|(name, value)| match value.strip_prefix(MARK) {
@@ -91,13 +96,18 @@ pub(crate) async fn seal_plaintext(tx: &Connection, secrets: &SecretBox) -> Resu
         }
     }
     for (id, headers) in providers {
-        tx.execute("UPDATE providers SET headers = ?1 WHERE id = ?2", vec![Value::Text(json_text(&headers)?), Value::Text(id)])
-            .await
-            .map_err(store_err("sealing provider headers"))?;
+        tx.execute(
+            "UPDATE providers SET headers = ?1 WHERE id = ?2",
+            vec![Value::Text(json_text(&headers)?), Value::Text(id)],
+        )
+        .await
+        .map_err(store_err("sealing provider headers"))?;
     }
     for key in SEALED_SETTINGS {
-        let mut rows =
-            tx.query("SELECT value FROM settings WHERE key = ?1", vec![Value::Text(key.into())]).await.map_err(&read)?;
+        let mut rows = tx
+            .query("SELECT value FROM settings WHERE key = ?1", vec![Value::Text(key.into())])
+            .await
+            .map_err(&read)?;
         let Some(row) = rows.next().await.map_err(&read)? else { continue };
         let text = row.get::<String>(0).map_err(&read)?;
         if !text.starts_with(MARK) {

@@ -32,7 +32,8 @@ fn chat(model: &str, stream: bool) -> Value {
 async fn forwarded_for_is_read_from_the_trusted_proxy_side() {
     let mock = MockUpstream::start();
     let gw = every_format(&mock).await;
-    let (status, _) = gw.admin_call("PUT", "/api/settings/ip-filter", Some(json!({"enabled": true, "block": ["203.0.113.7"]}))).await;
+    let (status, _) =
+        gw.admin_call("PUT", "/api/settings/ip-filter", Some(json!({"enabled": true, "block": ["203.0.113.7"]}))).await;
     assert_eq!(status, 200);
     let (status, settings) = gw.admin_call("PATCH", "/api/settings", Some(json!({"trustForwardedFor": true}))).await;
     assert_eq!((status, settings["forwardedForHops"].clone()), (200, json!(1)), "{settings}");
@@ -85,7 +86,10 @@ async fn a_conversation_of_200k_messages_is_refused_before_it_is_expanded() {
             .unwrap();
         assert_eq!(response.status(), 400, "{path}");
         let text = response.text().await.unwrap();
-        assert!(text.contains("200000 messages and content blocks") && text.contains("max_message_items"), "{path}: {text}");
+        assert!(
+            text.contains("200000 messages and content blocks") && text.contains("max_message_items"),
+            "{path}: {text}"
+        );
     }
     assert!(mock.requests().is_empty(), "nothing reached an upstream");
     gw.stop().await;
@@ -259,7 +263,8 @@ async fn small_ones_gemini_status_timeouts_settings_view_and_concurrent_logins()
     let mut env: Vec<(&str, String)> = provider_env(&mock);
     env.push(("REQUIRE_API_KEY", "true".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let gw = TestGateway::start_with("[timeouts]\ntotal_ms = 300\n[limits]\nmax_body_bytes = 1000\n", &env, |_| {}).await;
+    let gw =
+        TestGateway::start_with("[timeouts]\ntotal_ms = 300\n[limits]\nmax_body_bytes = 1000\n", &env, |_| {}).await;
 
     let settings = gw.admin_get("/api/settings").await;
     assert_eq!(settings["requireApiKey"], true, "REQUIRE_API_KEY=true is in force");
@@ -275,19 +280,51 @@ async fn small_ones_gemini_status_timeouts_settings_view_and_concurrent_logins()
     assert_eq!(too_large.status(), 413);
     let error: Value = too_large.json().await.unwrap();
     assert_eq!(error["error"]["status"], "INVALID_ARGUMENT", "{error}");
-    let slow = post(&gw.url("/v1/chat/completions"), &chat("openai/slow-1000", false), &[("authorization", &bearer)]).await;
+    let slow =
+        post(&gw.url("/v1/chat/completions"), &chat("openai/slow-1000", false), &[("authorization", &bearer)]).await;
     assert_eq!(slow.status(), 504);
     let error: Value = slow.json().await.unwrap();
     let message = error["error"]["message"].as_str().unwrap();
     assert!(message.contains("total timeout") && !message.contains("first-byte"), "{message}");
 
     // Twelve wrong passwords at once: no more than the limit are checked.
-    let attempts = (0..12).map(|_| {
-        reqwest::Client::new().post(gw.url("/api/auth/login")).json(&json!({"password": "wrong"})).send()
-    });
+    let attempts = (0..12)
+        .map(|_| reqwest::Client::new().post(gw.url("/api/auth/login")).json(&json!({"password": "wrong"})).send());
     let statuses: Vec<u16> =
         futures_util::future::join_all(attempts).await.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
     assert_eq!(statuses.iter().filter(|&&s| s == 401).count(), 5, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|&&s| s == 429).count(), 7, "{statuses:?}");
     gw.stop().await;
+}
+
+#[tokio::test]
+async fn streams_cut_at_the_end_of_the_grace_period_end_cleanly_and_are_recorded() {
+    let mock = MockUpstream::start();
+    let env = provider_env(&mock);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let gw = TestGateway::start_with("", &env, |s| s.shutdown_grace = Duration::from_millis(500)).await;
+    let url = gw.url("/v1/chat/completions");
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        // A frame every 700 ms: far longer than the grace period.
+        let response = post(&url, &chat("openai/drip-700", true), &[]).await;
+        assert_eq!(response.status(), 200);
+        streams.push(response);
+    }
+    let data_dir = gw.stop().await;
+    for response in streams {
+        // The transfer ends properly (no broken chunked encoding) with an error event.
+        let text = response.text().await.expect("a complete body");
+        let events = data_events(&text);
+        let last: Value = serde_json::from_str(events.last().unwrap()).unwrap();
+        assert!(last["error"]["message"].as_str().unwrap().contains("shutting down"), "{text}");
+    }
+    let db = omniroute_storage::Database::open_file(&data_dir.path().join("omniroute.db")).await.unwrap();
+    let mut rows = db
+        .connection()
+        .query("SELECT COUNT(*) FROM usage_log WHERE error = 'the gateway is shutting down'", ())
+        .await
+        .unwrap();
+    let recorded: i64 = rows.next().await.unwrap().unwrap().get(0).unwrap();
+    assert_eq!(recorded, 3, "every cut stream has its usage row");
 }

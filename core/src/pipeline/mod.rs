@@ -9,6 +9,7 @@ pub mod answer_check;
 pub mod cache_api;
 pub mod cached;
 pub mod chat;
+pub mod closing;
 pub mod coalesce;
 pub mod content_count;
 pub mod cors;
@@ -190,6 +191,8 @@ pub struct Gateway {
     applied_proxy: std::sync::Mutex<Option<OutboundProxy>>,
     /// Shutdown/restart, where the runtime offers them (the native server).
     lifecycle: std::sync::OnceLock<Arc<dyn Lifecycle>>,
+    /// Fired by the runtime when a shutdown's grace period is over: open streams end cleanly.
+    pub closing: closing::Closing,
     snapshot: ArcSwap<ConfigSnapshot>,
     next_request: AtomicU64,
     started_us: u64,
@@ -221,6 +224,7 @@ impl Gateway {
             key_last_used: std::sync::Mutex::new(HashMap::new()),
             applied_proxy: std::sync::Mutex::new(None),
             lifecycle: std::sync::OnceLock::new(),
+            closing: closing::Closing::default(),
             snapshot: ArcSwap::from_pointee(snapshot),
             ports,
             options,

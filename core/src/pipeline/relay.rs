@@ -15,6 +15,7 @@ use futures_util::{FutureExt, StreamExt};
 use crate::body::BodyError;
 use crate::hub::Usage;
 use crate::maybe_send::{BoxFuture, BoxStream};
+use crate::pipeline::closing::{ClosingWatch, SHUTTING_DOWN};
 use crate::pipeline::coalesce::Coalesce;
 use crate::pipeline::record::BodyCapture;
 use crate::pipeline::stream_transform::StreamTransform;
@@ -50,6 +51,8 @@ pub struct Relay<F: FnOnce(RelayEnd) + Unpin> {
     transform: StreamTransform,
     done: bool,
     capture: Option<BodyCapture>,
+    /// The end of a shutdown's grace period.
+    closing: Option<ClosingWatch>,
     on_end: Option<F>,
 }
 
@@ -72,8 +75,15 @@ impl<F: FnOnce(RelayEnd) + Unpin> Relay<F> {
             transform,
             done: false,
             capture: None,
+            closing: None,
             on_end: Some(on_end),
         }
+    }
+
+    /// Ends the stream with the client's error event when the runtime's shutdown grace is over.
+    pub fn closing_with(mut self, watch: ClosingWatch) -> Self {
+        self.closing = Some(watch);
+        self
     }
 
     /// Keeps (the head of) what the client gets, for request logging.
@@ -113,7 +123,7 @@ impl<F: FnOnce(RelayEnd) + Unpin> Relay<F> {
     }
 
     fn fail(&mut self, message: String) -> Poll<Option<Result<Bytes, BodyError>>> {
-        tracing::warn!(error = %message, "upstream stream broke after the response started");
+        tracing::warn!(error = %message, "stream ended early after the response started");
         let event = self.transform.upstream_failed(message.clone());
         if let Some(capture) = &mut self.capture {
             capture.push(&event);
@@ -128,6 +138,12 @@ impl<F: FnOnce(RelayEnd) + Unpin> Stream for Relay<F> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        if !this.done
+            && let Some(closing) = &mut this.closing
+            && closing.poll_fired(cx).is_ready()
+        {
+            return this.fail(SHUTTING_DOWN.to_owned());
+        }
         loop {
             if this.done {
                 return Poll::Ready(None);

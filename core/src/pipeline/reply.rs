@@ -14,6 +14,7 @@ use crate::formats::{self, ErrorInfo, StreamFraming};
 use crate::hub::Usage;
 use crate::pipeline::Gateway;
 use crate::pipeline::cached;
+use crate::pipeline::closing::SHUTTING_DOWN;
 use crate::pipeline::dispatch::{Attempt, Reply, ReplyBody};
 use crate::pipeline::record::{AttemptRecord, BodyCapture, Observed};
 use crate::pipeline::relay::{CLIENT_GONE, Relay, RelayEnd};
@@ -87,7 +88,7 @@ pub fn respond(
             let on_end = move |end: RelayEnd| {
                 // A stream that broke after it started counts against its upstream too
                 // (a client that went away does not).
-                if end.error.as_deref().is_some_and(|e| !e.starts_with(CLIENT_GONE)) {
+                if end.error.as_deref().is_some_and(|e| !e.starts_with(CLIENT_GONE) && e != SHUTTING_DOWN) {
                     for key in [HealthKey::account(account.clone()), HealthKey::model(provider.clone(), model.clone())]
                     {
                         router.health.on_failure(&key, auth, Failure::StreamBroken);
@@ -110,6 +111,7 @@ pub fn respond(
                 (StreamTransform::passthrough(plan.client), content_type.unwrap_or(fallback))
             };
             let relay = Relay::new(first, rest, gateway.ports.clock.clone(), plan.idle_timeout, transform, on_end);
+            let relay = relay.closing_with(gateway.closing.watch());
             let relay = if capture { relay.capturing() } else { relay };
             let mut response = Response::new(Body::from_stream(relay));
             *response.status_mut() = status;

@@ -134,7 +134,13 @@ pub async fn serve(
     };
     tokio::select! {
         result = server => if let Err(e) = result { tracing::error!(error = %e, "server error") },
-        () = bounded => tracing::warn!(grace_secs = grace.as_secs(), "grace period over; closing remaining connections"),
+        () = bounded => {
+            tracing::warn!(grace_secs = grace.as_secs(), "grace period over; ending the streams still open");
+            // Each open stream ends with its client's error event and records its usage (before
+            // the flush below); a moment lets the connections write those last bytes.
+            booted.gateway.closing.fire();
+            tokio::time::sleep(CLOSING_WRITE_TIME).await;
+        }
     }
     background.abort();
     booted.spawner.drain().await;
@@ -142,6 +148,9 @@ pub async fn serve(
     tracing::info!(dropped_usage_rows = booted.usage.dropped(), "usage flushed; bye");
     *answer.borrow()
 }
+
+/// How long the connections get to write the error event of the streams ended at the close.
+const CLOSING_WRITE_TIME: Duration = Duration::from_millis(250);
 
 /// Cooldowns reach the store (and other instances' reach us) this often.
 const COOLDOWN_SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(2);

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Early, MOCK_TEXT, MOCK_TOOL_NAME, MOCK_USAGE, MockState, bearer, html, json_with, plan,
-    stream_response, text_fragments,
+    Answer, Early, MOCK_TEXT, MOCK_TOOL_NAME, MOCK_USAGE, MockState, bearer, html, json_with, plan, stream_response,
+    text_fragments,
 };
 
 const CREATED_AT: &str = "2025-01-01T00:00:00.000000Z";
