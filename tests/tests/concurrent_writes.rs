@@ -117,3 +117,44 @@ fn assert_same(found: &[String], acknowledged: &[String], what: &str) {
         acknowledged.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kill_during_a_write_burst_loses_no_acknowledged_write() {
+    let cwd = tempfile::tempdir().unwrap();
+    let (mut child, base, client) = start(cwd.path()).await;
+    let mut writers = Vec::new();
+    for writer in 0..WRITERS {
+        let (client, base) = (client.clone(), base.clone());
+        writers.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for i in 0..WRITES_EACH * 10 {
+                let alias = format!("k-w{writer:02}-{i:03}");
+                let body = json!({"alias": alias, "model": "openai/gpt-4o"});
+                match client.post(format!("{base}/api/models/alias")).json(&body).send().await {
+                    Ok(response) if response.status() == 201 => acknowledged.push(alias),
+                    Ok(response) => panic!("{alias}: {}", response.status()),
+                    // The kill: this write was never acknowledged.
+                    Err(_) => break,
+                }
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    child.kill().await.unwrap();
+    child.wait().await.unwrap();
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.unwrap());
+    }
+    acknowledged.sort();
+    assert!(acknowledged.len() > WRITERS, "the burst was under way: {} writes", acknowledged.len());
+    let db = Database::open_file(&cwd.path().join("data/omniroute.db")).await.unwrap();
+    let mut rows = db.connection().query("PRAGMA integrity_check", ()).await.unwrap();
+    assert_eq!(rows.next().await.unwrap().unwrap().get::<String>(0).unwrap(), "ok");
+    drop((rows, db));
+    let (_child, base, client) = start(cwd.path()).await;
+    let served = alias_names(&client, &base).await;
+    let missing: Vec<&String> = acknowledged.iter().filter(|a| served.binary_search(a).is_err()).collect();
+    assert!(missing.is_empty(), "{} acknowledged, lost: {missing:?}", acknowledged.len());
+}

@@ -175,39 +175,46 @@ async fn a_200_that_is_not_json_is_a_failed_attempt() {
     gw.stop().await;
 }
 
-/// An OpenAI-compatible upstream that streams `frames` chunks of about 8 KB as fast as it may:
-/// more than the loopback socket buffers hold, so a client that stops reading stops it too.
-async fn big_stream_upstream(frames: usize) -> String {
-    use axum::routing::post;
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(move || async move {
-            let text = "y".repeat(8_000);
-            let chunk = |content: &str| {
-                let value = json!({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                    "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]});
-                format!("data: {value}\n\n")
-            };
-            let mut out: Vec<Result<String, std::io::Error>> = (0..frames).map(|_| Ok(chunk(&text))).collect();
-            out.push(Ok("data: [DONE]\n\n".to_owned()));
-            axum::response::Response::builder()
-                .header("content-type", "text/event-stream")
-                .body(axum::body::Body::from_stream(futures_util::stream::iter(out)))
-                .unwrap()
-        }),
-    );
+/// An upstream on loopback whose `POST /v1/chat/completions` answers with `answer()`.
+async fn scripted_upstream(answer: fn() -> axum::response::Response) -> String {
+    let app = axum::Router::new().route("/v1/chat/completions", axum::routing::post(move || async move { answer() }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}/v1")
 }
 
+fn provider_at(id: &str, base: &str) -> String {
+    format!("[[providers]]\nid = \"{id}\"\nformat = \"openai-chat\"\nbase_url = \"{base}\"\n  [[providers.accounts]]\n  api_key = \"k\"\n")
+}
+
+/// An OpenAI chunk carrying `content`.
+fn chunk(content: &str) -> String {
+    let value = json!({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+        "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]});
+    format!("data: {value}\n\n")
+}
+
+fn event_stream(frames: Vec<Result<String, std::io::Error>>) -> axum::response::Response {
+    axum::response::Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(axum::body::Body::from_stream(futures_util::stream::iter(frames)))
+        .unwrap()
+}
+
+/// 2,000 chunks of about 8 KB as fast as it may: more than the loopback socket buffers hold,
+/// so a client that stops reading stops it too.
+fn big_stream() -> axum::response::Response {
+    let text = "y".repeat(8_000);
+    let mut frames: Vec<Result<String, std::io::Error>> = (0..2_000).map(|_| Ok(chunk(&text))).collect();
+    frames.push(Ok("data: [DONE]\n\n".to_owned()));
+    event_stream(frames)
+}
+
 #[tokio::test]
 async fn a_client_that_pauses_reading_is_not_blamed_on_the_upstream() {
-    let base = big_stream_upstream(2_000).await;
-    let config = format!(
-        "[timeouts]\nidle_ms = 400\n[[providers]]\nid = \"big\"\nformat = \"openai-chat\"\nbase_url = \"{base}\"\n  [[providers.accounts]]\n  api_key = \"k\"\n"
-    );
+    let base = scripted_upstream(big_stream).await;
+    let config = format!("[timeouts]\nidle_ms = 400\n{}", provider_at("big", &base));
     let gw = TestGateway::start(&config, &[]).await;
     let response = post(&gw.url("/v1/chat/completions"), &chat("big/m", true), &[]).await;
     assert_eq!(response.status(), 200);
@@ -327,4 +334,50 @@ async fn streams_cut_at_the_end_of_the_grace_period_end_cleanly_and_are_recorded
         .unwrap();
     let recorded: i64 = rows.next().await.unwrap().unwrap().get(0).unwrap();
     assert_eq!(recorded, 3, "every cut stream has its usage row");
+}
+
+/// Two chunks, then a clean end without `[DONE]` or a finish reason.
+fn stream_without_done() -> axum::response::Response {
+    event_stream(vec![Ok(chunk("Hel")), Ok(chunk("lo"))])
+}
+
+/// A 200 MB answer, written as it is read (never held whole by the mock).
+fn two_hundred_megabytes() -> axum::response::Response {
+    let piece = "z".repeat(1 << 20);
+    let head = std::iter::once(Ok::<_, std::io::Error>("{\"id\":\"x\",\"pad\":\"".to_owned()));
+    let body = head.chain(std::iter::repeat_n(piece, 200).map(Ok));
+    axum::response::Response::builder()
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from_stream(futures_util::stream::iter(body)))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stream_that_ends_without_its_terminal_event_is_not_a_success() {
+    let base = scripted_upstream(stream_without_done).await;
+    let gw = TestGateway::start(&provider_at("short", &base), &[]).await;
+    let openai = post(&gw.url("/v1/chat/completions"), &chat("short/m", true), &[]).await;
+    let text = openai.text().await.unwrap();
+    assert!(text.contains("closed the stream before the answer was complete"), "{text}");
+    let anthropic = post(
+        &gw.url("/v1/messages"),
+        &json!({"model": "short/m", "max_tokens": 5, "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        &[],
+    )
+    .await;
+    let text = anthropic.text().await.unwrap();
+    assert!(text.contains("event: error") && text.contains("closed the stream"), "{text}");
+    assert!(!text.contains("message_stop"), "not reported as a finished answer: {text}");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_200_mb_upstream_answer_is_refused_without_being_held() {
+    let base = scripted_upstream(two_hundred_megabytes).await;
+    let gw = TestGateway::start(&provider_at("huge", &base), &[]).await;
+    let response = post(&gw.url("/v1/chat/completions"), &chat("huge/m", false), &[]).await;
+    assert_eq!(response.status(), 502);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("huge/m"), "{body}");
+    gw.stop().await;
 }

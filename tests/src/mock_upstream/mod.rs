@@ -41,7 +41,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use bytes::Bytes;
@@ -254,7 +254,10 @@ pub(crate) fn html(status: u16) -> Response {
     Response::builder()
         .status(status)
         .header("content-type", "text/html")
-        .body(Body::from(format!("<html><body>{status} from a proxy, not the API</body></html>")))
+        .body(Body::from(format!(
+            "<html><body>{status} {}</body></html>",
+            StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or_default()
+        )))
         .expect("response")
 }
 
