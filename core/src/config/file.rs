@@ -67,6 +67,15 @@ pub struct ServerSection {
     pub data_dir: Option<String>,
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM.
     pub shutdown_grace_secs: Option<u64>,
+    /// Seconds a connection may take to send a request's headers (also how long an idle
+    /// keep-alive connection stays open); 0 turns the limit off.
+    pub header_timeout_secs: Option<u64>,
+    /// Longest silence, in seconds, while a request body is being read; 0 turns it off.
+    pub body_idle_timeout_secs: Option<u64>,
+    /// Seconds a whole request body may take to arrive; 0 turns the limit off.
+    pub body_timeout_secs: Option<u64>,
+    /// Open connections one client address may hold; 0 turns the cap off.
+    pub max_connections_per_ip: Option<usize>,
 }
 
 /// `[limits]`

@@ -64,7 +64,8 @@ async fn run() -> Result<Option<LifecycleAction>, ()> {
     match started.await {
         Ok((settings, booted, listener)) => {
             let every = serve::Intervals::from(&settings);
-            Ok(serve::serve(listener, Arc::new(booted), settings.shutdown_grace, every, serve::os_signal(), true).await)
+            let (grace, limits) = (settings.shutdown_grace, settings.clients);
+            Ok(serve::serve(listener, Arc::new(booted), grace, every, limits, serve::os_signal(), true).await)
         }
         Err(e) => {
             tracing::error!(error = %e, "omniroute could not start");

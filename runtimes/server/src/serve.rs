@@ -1,21 +1,22 @@
-//! Serving: bind, answer with TCP_NODELAY, flush usage every second, pick up config changes,
-//! re-read per-key spend (budgets) and prune usage past its retention off the request path,
-//! and on shutdown (a signal, or `POST /api/shutdown` / `/api/restart`) stop accepting, let
-//! in-flight requests (streams too) finish within the grace period, then flush the usage buffer.
+//! Serving: bind, answer within the client limits (`connections`), flush usage every second,
+//! pick up config changes, re-read per-key spend (budgets) and prune usage past its retention
+//! off the request path, and on shutdown (a signal, or `POST /api/shutdown` / `/api/restart`)
+//! stop accepting, let in-flight requests (streams too) finish within the grace period, then
+//! flush the usage buffer.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use omniroute_core::ports::{LifecycleAction, UsageSink};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::bootstrap::{Bootstrapped, StartError, bootstrap};
-use crate::http_adapter::router;
+use crate::connections::{self, events::ConnectionEvents, limits::ClientLimits};
+use crate::http_adapter::Adapter;
 use crate::lifecycle::ServerControls;
 use crate::settings::Settings;
 
@@ -50,6 +51,7 @@ pub async fn start(settings: Settings, env: &dyn Fn(&str) -> Option<String>) -> 
     let grace = settings.shutdown_grace;
     let serving = booted.clone();
     let every = Intervals::from(&settings);
+    let limits = settings.clients;
     // The server's own lifetime task, joined by `shutdown`, not request work for the Spawner.
     #[allow(clippy::disallowed_methods)]
     let task = tokio::spawn(async move {
@@ -59,6 +61,7 @@ pub async fn start(settings: Settings, env: &dyn Fn(&str) -> Option<String>) -> 
             serving,
             grace,
             every,
+            limits,
             async {
                 let _ = rx.await;
             },
@@ -95,6 +98,7 @@ pub async fn serve(
     booted: Arc<Bootstrapped>,
     grace: Duration,
     every: Intervals,
+    limits: ClientLimits,
     signal: impl Future<Output = ()> + Send + 'static,
     restartable: bool,
 ) -> Option<LifecycleAction> {
@@ -114,13 +118,16 @@ pub async fn serve(
     #[allow(clippy::disallowed_methods)]
     let background = tokio::spawn(background_work(booted.clone(), every));
     let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
-    let app = router(booted.gateway.clone());
-    // Without TCP_NODELAY, small SSE writes wait on the client's delayed ACK (~40 ms each).
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    tracing::info!(
+        header_timeout = ?limits.header_timeout,
+        body_idle_timeout = ?limits.body_idle_timeout,
+        body_timeout = ?limits.body_timeout,
+        max_connections_per_ip = limits.max_connections_per_ip,
+        "client limits"
+    );
+    let adapter =
+        Arc::new(Adapter { gateway: booted.gateway.clone(), limits, events: Arc::new(ConnectionEvents::default()) });
+    let server = connections::serve(listener, adapter, async move {
         stop.await;
         tracing::info!("shutting down: no new connections; waiting for in-flight requests");
         let _ = signalled_tx.send(());
@@ -133,7 +140,7 @@ pub async fn serve(
         }
     };
     tokio::select! {
-        result = server => if let Err(e) = result { tracing::error!(error = %e, "server error") },
+        () = server => {},
         () = bounded => {
             tracing::warn!(grace_secs = grace.as_secs(), "grace period over; ending the streams still open");
             // Each open stream ends with its client's error event and records its usage (before

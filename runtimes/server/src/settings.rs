@@ -9,6 +9,7 @@ use omniroute_core::GatewayOptions;
 use omniroute_core::config::FileConfig;
 
 use crate::bootstrap::StartError;
+use crate::connections::limits::{ClientLimits, LimitOverrides};
 
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 20128;
@@ -30,6 +31,31 @@ pub struct Cli {
     /// Where the database and generated secret live [default: ./data].
     #[arg(long, env = "OMNIROUTE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Seconds a client may take to send request headers; also the keep-alive idle limit
+    /// [default: 30; 0: off].
+    #[arg(long, env = "OMNIROUTE_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Longest pause, in seconds, while a request body arrives [default: 15; 0: off].
+    #[arg(long, env = "OMNIROUTE_BODY_IDLE_TIMEOUT_SECS")]
+    pub body_idle_timeout_secs: Option<u64>,
+    /// Seconds a whole request body may take [default: 300; 0: off].
+    #[arg(long, env = "OMNIROUTE_BODY_TIMEOUT_SECS")]
+    pub body_timeout_secs: Option<u64>,
+    /// Open connections one client address may hold [default: 1024; 0: no cap].
+    #[arg(long, env = "OMNIROUTE_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<usize>,
+}
+
+impl Cli {
+    /// The client limits given on the command line or in the environment.
+    fn limit_overrides(&self) -> LimitOverrides {
+        LimitOverrides {
+            header_timeout_secs: self.header_timeout_secs,
+            body_idle_timeout_secs: self.body_idle_timeout_secs,
+            body_timeout_secs: self.body_timeout_secs,
+            max_connections_per_ip: self.max_connections_per_ip,
+        }
+    }
 }
 
 /// Everything the server needs to start.
@@ -45,6 +71,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// How often usage rows past the retention setting are deleted (and once at start).
     pub usage_prune_every: Duration,
+    /// Header and body read timeouts, connections per client address.
+    pub clients: ClientLimits,
 }
 
 impl Settings {
@@ -57,6 +85,7 @@ impl Settings {
         let file = config_path.as_deref().map(read_file).transpose()?;
         let mut settings = Settings::from_file(file);
         settings.config_path = config_path;
+        settings.clients = settings.clients.with(cli.limit_overrides());
         if let Some(host) = cli.host {
             settings.host = host;
         }
@@ -83,6 +112,7 @@ impl Settings {
             connect_timeout,
             shutdown_grace: Duration::from_secs(30),
             usage_prune_every: Duration::from_secs(60 * 60),
+            clients: ClientLimits::default(),
         };
         if let Some(file) = &file {
             let server = &file.server;
@@ -96,6 +126,7 @@ impl Settings {
             if let Some(secs) = server.shutdown_grace_secs {
                 settings.shutdown_grace = Duration::from_secs(secs);
             }
+            settings.clients = settings.clients.with(LimitOverrides::from_file(server));
             gateway = GatewayOptions::from_file(file);
             connect_timeout = file.timeouts.connect_ms.map(Duration::from_millis).unwrap_or(connect_timeout);
         }
@@ -111,4 +142,51 @@ fn read_file(path: &Path) -> Result<FileConfig, StartError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| StartError::Config(format!("cannot read config file {}: {e}", path.display())))?;
     FileConfig::parse(&text).map_err(|e| StartError::Config(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_shows_the_default_client_limits() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```toml\n[server]").map(|i| i + "```toml\n".len()).unwrap();
+        let block = &readme[start..start + readme[start..].find("```").unwrap()];
+        let settings = Settings::from_file(Some(FileConfig::parse(block).unwrap()));
+        assert_eq!(settings.clients, ClientLimits::default());
+    }
+
+    #[test]
+    fn client_limits_come_from_the_file_then_the_command_line() {
+        let file = FileConfig::parse(
+            "[server]\nheader_timeout_secs = 5\nbody_idle_timeout_secs = 0\nmax_connections_per_ip = 7\n",
+        )
+        .unwrap();
+        let from_file = Settings::from_file(Some(file)).clients;
+        assert_eq!(from_file.header_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(from_file.body_idle_timeout, None, "0 turns it off");
+        assert_eq!(from_file.body_timeout, ClientLimits::default().body_timeout);
+        assert_eq!(from_file.max_connections_per_ip, 7);
+
+        let dir = std::env::temp_dir().join(format!("omniroute-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("omniroute.toml");
+        std::fs::write(&path, "[server]\nheader_timeout_secs = 5\nmax_connections_per_ip = 7\n").unwrap();
+        let cli = Cli::try_parse_from([
+            "omniroute",
+            "--config",
+            path.to_str().unwrap(),
+            "--max-connections-per-ip",
+            "9",
+            "--body-timeout-secs",
+            "60",
+        ])
+        .unwrap();
+        let merged = Settings::from_cli(cli).unwrap().clients;
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(merged.header_timeout, Some(Duration::from_secs(5)), "the file's, not overridden");
+        assert_eq!(merged.max_connections_per_ip, 9, "the command line wins");
+        assert_eq!(merged.body_timeout, Some(Duration::from_secs(60)));
+    }
 }
