@@ -104,7 +104,7 @@ async fn partial_headers_and_a_silent_socket_are_closed_within_the_header_timeou
     let gw = gateway(&mock, |s| s.clients.header_timeout = Some(timeout)).await;
     let mut partial = connect_from(LOOPBACK, gw.server.addr).await.unwrap();
     let mut silent = connect_from(LOOPBACK, gw.server.addr).await.unwrap();
-    partial.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: applica").await.unwrap();
+    partial.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: applica").await.unwrap();
     let ((partial_got, partial_closed), (silent_got, silent_closed)) =
         tokio::join!(until_closed(&mut partial, timeout + SLACK), until_closed(&mut silent, timeout + SLACK));
     for (what, got, closed) in [("partial headers", partial_got, partial_closed), ("silent", silent_got, silent_closed)]
@@ -123,7 +123,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
     let timeout = Duration::from_secs(1);
     let gw = gateway(&mock, |s| s.clients.header_timeout = Some(timeout)).await;
     let mut stream = connect_from(LOOPBACK, gw.server.addr).await.unwrap();
-    stream.write_all(b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n").await.unwrap();
+    stream.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
     let (status, head, _) = read_one_response(&mut stream).await;
     assert_eq!(status, 200);
     assert!(!head.contains("connection: close"), "kept alive after an answer: {head}");
@@ -142,7 +142,7 @@ async fn a_body_shorter_than_its_content_length_gets_408_in_the_openai_format() 
     let gw = gateway(&mock, |s| s.clients.body_idle_timeout = Some(idle)).await;
     let mut stream = connect_from(LOOPBACK, gw.server.addr).await.unwrap();
     stream
-        .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 120\r\n\r\n{\"model\": \"openai/gpt-mock\", ")
+        .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 120\r\n\r\n{\"model\": \"openai/gpt-mock\", ")
         .await
         .unwrap();
     let (got, closed) = until_closed(&mut stream, idle + SLACK).await;
@@ -160,7 +160,7 @@ async fn an_unfinished_chunked_body_gets_408_in_the_anthropic_format() {
     let gw = gateway(&mock, |s| s.clients.body_idle_timeout = Some(idle)).await;
     let mut stream = connect_from(LOOPBACK, gw.server.addr).await.unwrap();
     stream
-        .write_all(b"POST /v1/messages HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n{\"model\"\r\n")
+        .write_all(b"POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n{\"model\"\r\n")
         .await
         .unwrap();
     let (got, closed) = until_closed(&mut stream, idle + SLACK).await;
@@ -181,7 +181,7 @@ async fn a_trickled_body_is_cut_at_the_whole_body_timeout() {
     .await;
     let mut stream = connect_from(LOOPBACK, gw.server.addr).await.unwrap();
     stream
-        .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+        .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
         .await
         .unwrap();
     // A byte every 200 ms: never idle for the idle timeout, never done.
@@ -238,7 +238,7 @@ async fn one_address_cannot_hold_more_connections_than_the_cap() {
     drop(held.pop());
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut again = connect_from(LOOPBACK, gw.server.addr).await.unwrap();
-    again.write_all(b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n").await.unwrap();
+    again.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
     assert_eq!(read_one_response(&mut again).await.0, 200);
     gw.stop().await;
 }
@@ -290,7 +290,7 @@ async fn two_thousand_slow_connections_do_not_slow_normal_clients() {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     };
-                    let _ = stream.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nX-Slow: ").await;
+                    let _ = stream.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-Slow: ").await;
                     let (_, closed) = until_closed(&mut stream, header_timeout + SLACK).await;
                     match closed {
                         Some(after) => {
