@@ -127,9 +127,12 @@ async fn a_reset_cooldown_stays_cleared() {
     let gw = every_format(&mock).await;
     let refused = post(&gw.url("/v1/chat/completions"), &chat("openai/retry-after-max", false), &[]).await;
     assert_eq!(refused.status(), 429);
+    // Longer than the interval at which cooldowns are shared: the store has it too now.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     let limits = gw.admin_get("/api/rate-limits").await;
     assert_eq!(limits["cooldowns"].as_array().map(Vec::len), Some(1), "{limits}");
-    // A day at most, whatever the header said.
+    let wait = limits["cooldowns"][0]["retry_after_secs"].as_u64().unwrap();
+    assert!(wait <= 86_400, "a day at most, whatever the header said: {wait} s");
     let (status, _) = gw.admin_call("POST", "/api/resilience/reset", Some(json!({}))).await;
     assert_eq!(status, 200);
     // Longer than the interval at which cooldowns are shared through the store.
