@@ -15,9 +15,11 @@ pub mod ports;
 pub mod providers;
 pub mod rewrite;
 pub mod routing;
+pub mod snapshot;
 pub mod telemetry;
 pub mod usage;
 
 pub use body::{Body, BodyError};
-pub use pipeline::{Gateway, GatewayOptions};
+pub use config::GatewayOptions;
+pub use pipeline::Gateway;
 pub use ports::Ports;

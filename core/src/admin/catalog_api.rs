@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::admin::respond::ok;
 use crate::body::Body;
-use crate::config::ResolvedProvider;
+use crate::config::policy::ComboStrategy;
 use crate::pipeline::Gateway;
 use crate::providers::{CatalogModel, catalog, find_catalog_provider};
-use crate::routing::policy::ComboStrategy;
+use crate::snapshot::ResolvedProvider;
 
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

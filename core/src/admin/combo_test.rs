@@ -12,15 +12,16 @@ use serde_json::{Value, json};
 
 use crate::admin::respond::{ok, timestamp};
 use crate::body::Body;
+use crate::config::TargetRef;
+use crate::config::policy::ComboStrategy;
 use crate::config::validate::MAX_COMBO_DEPTH;
-use crate::config::{ConfigSnapshot, TargetRef};
 use crate::error::GatewayError;
 use crate::formats::StreamFraming;
 use crate::pipeline::router::ChatEndpoint;
 use crate::pipeline::timeouts::within;
 use crate::pipeline::{Gateway, RequestContext, chat};
 use crate::providers::WireFormat;
-use crate::routing::policy::ComboStrategy;
+use crate::snapshot::ConfigSnapshot;
 
 /// What each target is asked.
 const PROMPT: &str = "Reply with the single word OK.";

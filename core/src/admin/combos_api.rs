@@ -10,11 +10,11 @@ use crate::admin::commit::{Change, commit, stored};
 use crate::admin::respond::{blame, created, invalid, ok, parse, parse_merged};
 use crate::admin::targets::{check_target, refuse_declared};
 use crate::body::Body;
+use crate::config::policy::ComboStrategy;
 use crate::config::validate::{MAX_RETRIES, check_combo_name};
 use crate::config::{API_SOURCE, ComboRecord, ComboSettings, ComboTarget, ConfigChange, StoredConfig};
 use crate::error::GatewayError;
 use crate::pipeline::{Gateway, RequestContext};
-use crate::routing::policy::ComboStrategy;
 
 /// A combo as the API shows it.
 #[derive(Debug, Clone, Serialize)]

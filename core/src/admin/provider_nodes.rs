@@ -17,13 +17,13 @@ use crate::admin::provider_rows::{
 use crate::admin::respond::{created, double_option, invalid, ok, parse};
 use crate::admin::targets::refuse_declared;
 use crate::body::Body;
+use crate::config::policy::AccountSelection;
 use crate::config::validate::COMBO_PREFIX;
 use crate::config::{API_SOURCE, ConfigChange, ProviderRecord, StoredConfig, TimeoutOverrides};
 use crate::error::GatewayError;
 use crate::pipeline::router::percent_decode;
 use crate::pipeline::{Gateway, RequestContext};
 use crate::providers::{AuthScheme, WireFormat, find_catalog_provider};
-use crate::routing::policy::AccountSelection;
 
 /// Per-provider timeouts in milliseconds (unset: the global ones).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

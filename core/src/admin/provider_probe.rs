@@ -15,7 +15,7 @@ use crate::admin::commit::stored;
 use crate::admin::provider_rows::{ProviderRef, find_provider, resolve_for_probe};
 use crate::admin::respond::{invalid, mask_secret, ok, parse, timestamp};
 use crate::body::Body;
-use crate::config::{ConnectionRecord, ResolvedConnection, ResolvedProvider, StoredConfig};
+use crate::config::{ConnectionRecord, StoredConfig};
 use crate::error::GatewayError;
 use crate::formats;
 use crate::pipeline::Gateway;
@@ -25,6 +25,7 @@ use crate::pipeline::timeouts::within;
 use crate::pipeline::upstream::{build_get, build_request};
 use crate::ports::HttpClient;
 use crate::providers::WireFormat;
+use crate::snapshot::{ResolvedConnection, ResolvedProvider};
 
 /// How long one probe may take, connection to last byte.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(30);

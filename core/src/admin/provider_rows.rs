@@ -8,10 +8,11 @@ use std::sync::Arc;
 use crate::admin::respond::{invalid, mask_secret};
 use crate::auth::ssrf;
 use crate::config::settings::{self, ProviderModelsSettings};
-use crate::config::{API_SOURCE, ConfigSnapshot, ConnectionRecord, ProviderRecord, ResolvedProvider, StoredConfig};
+use crate::config::{API_SOURCE, ConnectionRecord, ProviderRecord, StoredConfig};
 use crate::error::GatewayError;
 use crate::pipeline::Gateway;
 use crate::providers::{CatalogProvider, find_catalog_provider};
+use crate::snapshot::{ConfigSnapshot, ResolvedProvider};
 
 /// A provider as a request names it: a configured row, or a catalog entry not configured yet.
 pub enum ProviderRef<'a> {
@@ -75,7 +76,7 @@ pub fn resolve_for_probe(
 
 /// The `provider_models` settings document as stored.
 pub fn provider_models(stored: &StoredConfig) -> ProviderModelsSettings {
-    crate::auth::access::setting_or_default(stored, settings::keys::PROVIDER_MODELS)
+    crate::config::settings::setting_or_default(stored, settings::keys::PROVIDER_MODELS)
 }
 
 /// Whether base URLs set over the API may point at private addresses.

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 
 use crate::body::Body;
 use crate::config::ConfigChange;
+use crate::config::GatewayOptions;
 use crate::maybe_send::{BoxFuture, boxed};
-use crate::pipeline::{Gateway, GatewayOptions};
+use crate::pipeline::Gateway;
 use crate::ports::entropy::OsEntropy;
 use crate::ports::memory::{
     ManualClock, MemoryBackupStore, MemoryCacheStore, MemoryConfigStore, MemoryCooldownStore, MemoryUsageSink,

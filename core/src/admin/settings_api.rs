@@ -15,10 +15,11 @@ use crate::admin::targets::{check_target, refuse_declared};
 use crate::auth::guard;
 use crate::body::Body;
 use crate::config::settings::{MAX_FORWARDED_FOR_HOPS, SecuritySettings, keys};
-use crate::config::{BreakerSettings, ConfigChange, ConfigSnapshot, RoutingSettings};
+use crate::config::{BreakerSettings, ConfigChange, RoutingSettings};
 use crate::error::GatewayError;
 use crate::pipeline::cors::normalize_origin;
 use crate::pipeline::{Gateway, RequestContext};
+use crate::snapshot::ConfigSnapshot;
 
 const MAX_ORIGINS: usize = 100;
 

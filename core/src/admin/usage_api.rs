@@ -12,13 +12,13 @@ use crate::admin::usage_views::{
     ConnectionUsage, History, HistoryPoint, ModelUsage, RequestLogPage, RequestLogView, UsageLogPage, UsageRowView,
 };
 use crate::body::Body;
-use crate::config::ConfigSnapshot;
 use crate::error::GatewayError;
 use crate::pipeline::Gateway;
 use crate::ports::StoreError;
 use crate::ports::usage_query::{
     AggregateQuery, Bucket, GroupBy, StatusFilter, StoredUsage, UsageBucket, UsageFilter, UsageTotals,
 };
+use crate::snapshot::ConfigSnapshot;
 
 /// The filters every list takes.
 const FILTERS: [&str; 7] = ["provider", "model", "keyId", "connectionId", "status", "since", "until"];

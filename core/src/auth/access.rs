@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::auth::ip_filter::IpFilter;
 use crate::auth::tokens::{hashes_equal, sha256_hex};
-use crate::config::settings::{AdminAuth, IpFilterSettings, SecuritySettings, keys};
+use crate::config::settings::{AdminAuth, IpFilterSettings, SecuritySettings, keys, setting_or_default};
 use crate::config::{ApiKeyRecord, StoredConfig};
 
 #[derive(Debug, Clone, Default)]
@@ -22,17 +22,6 @@ pub struct AccessIndex {
     pub ip_filter: Option<IpFilter>,
     /// The admin password hash (PHC), when one is set.
     pub password_hash: Option<String>,
-}
-
-/// A settings document, or its default when absent or unreadable (logged).
-pub fn setting_or_default<T: serde::de::DeserializeOwned + Default>(stored: &StoredConfig, key: &str) -> T {
-    match stored.settings.get(key) {
-        Some(value) => serde_json::from_value(value.clone()).unwrap_or_else(|e| {
-            tracing::error!(setting = key, error = %e, "stored setting is unreadable; using its defaults");
-            T::default()
-        }),
-        None => T::default(),
-    }
 }
 
 impl AccessIndex {

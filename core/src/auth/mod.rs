@@ -6,7 +6,6 @@ pub mod access;
 pub mod guard;
 pub mod ip_filter;
 pub mod password;
-pub mod policy;
 pub mod rate_limit;
 pub mod redact;
 pub mod ssrf;

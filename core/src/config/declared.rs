@@ -388,7 +388,7 @@ mod tests {
         assert_eq!((combo.name.as_str(), combo.settings.retries, combo.targets.len()), ("fast", 1, 2));
         assert!(combo.targets.iter().all(|t| t.weight == 1));
         let groq = &declared.providers[0];
-        assert_eq!(groq.selection, crate::routing::policy::AccountSelection::Random);
+        assert_eq!(groq.selection, crate::config::policy::AccountSelection::Random);
         assert_eq!(groq.timeouts.idle_ms, Some(700));
         let bare = declare(Some(&FileConfig::parse("").unwrap()), &env_of(&[])).unwrap();
         assert_eq!(bare.routing, None, "no section, no stored settings");

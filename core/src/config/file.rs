@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::routing::policy::{AccountSelection, ComboStrategy};
+use crate::config::policy::{AccountSelection, ComboStrategy};
 
 /// Why the config file was refused.
 #[derive(Debug, thiserror::Error)]

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::access::{AdminSession, ApiKeyRecord};
+use crate::config::policy::{AccountSelection, ComboStrategy};
 use crate::providers::{AuthScheme, WireFormat};
-use crate::routing::policy::{AccountSelection, ComboStrategy};
 
 /// A configured provider: a catalog provider (maybe overridden) or a custom one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

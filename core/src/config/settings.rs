@@ -326,3 +326,17 @@ pub fn split_model_ref(text: &str) -> Option<(&str, &str)> {
     let model_ok = (1..=256).contains(&model_len) && !model.chars().any(|c| c.is_whitespace() || c.is_control());
     (provider_ok && model_ok).then_some((provider, model))
 }
+
+/// A settings document, or its default when absent or unreadable (logged).
+pub fn setting_or_default<T: serde::de::DeserializeOwned + Default>(
+    stored: &crate::config::StoredConfig,
+    key: &str,
+) -> T {
+    match stored.settings.get(key) {
+        Some(value) => serde_json::from_value(value.clone()).unwrap_or_else(|e| {
+            tracing::error!(setting = key, error = %e, "stored setting is unreadable; using its defaults");
+            T::default()
+        }),
+        None => T::default(),
+    }
+}

@@ -5,12 +5,12 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::config::aliases::check_pattern;
+use crate::config::policy::ComboStrategy;
 use crate::config::records::{
     AliasRecord, BreakerSettings, ComboRecord, ComboTarget, DeclaredConfig, ProviderRecord, RoutingSettings,
     StoredConfig,
 };
 use crate::providers::find_catalog_provider;
-use crate::routing::policy::ComboStrategy;
 
 /// Combos may contain combos this many levels deep (a combo of models is one level).
 pub const MAX_COMBO_DEPTH: usize = 3;

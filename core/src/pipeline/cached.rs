@@ -15,7 +15,6 @@ use memchr::memmem::Finder;
 
 use crate::body::Body;
 use crate::cache::{cache_key, readable, semantic_scope, semantic_text, writable};
-use crate::config::ConfigSnapshot;
 use crate::config::settings::SemanticCacheSettings;
 use crate::formats;
 use crate::hub::{ChatRequest, ChatResponse, response_events};
@@ -23,6 +22,7 @@ use crate::pipeline::reply::stream_content_type;
 use crate::pipeline::router::ChatEndpoint;
 use crate::pipeline::{Gateway, RequestContext, embed, respond};
 use crate::providers::WireFormat;
+use crate::snapshot::ConfigSnapshot;
 use crate::telemetry::CacheHitKind;
 
 /// Longest conversation compared by meaning (embedding models take a few thousand tokens).

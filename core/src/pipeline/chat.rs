@@ -7,9 +7,7 @@ use http::HeaderMap;
 use http::Response;
 use http::header::{HeaderName, HeaderValue};
 
-use crate::auth::policy;
 use crate::body::{Body, CollectError};
-use crate::config::ConfigSnapshot;
 use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming};
 use crate::hub::ChatRequest;
@@ -24,8 +22,10 @@ use crate::pipeline::respond as render;
 use crate::pipeline::router::ChatEndpoint;
 use crate::pipeline::{Gateway, RequestContext};
 use crate::providers::{WireFormat, find_catalog_provider};
+use crate::routing::key_policy;
 use crate::routing::plan::{PlannedTarget, plan};
 use crate::routing::sessions::Sessions;
+use crate::snapshot::ConfigSnapshot;
 
 pub async fn handle(
     gateway: &Gateway,
@@ -80,7 +80,7 @@ async fn chat(
         Some(scope) => scoped_model(&snapshot, scope, &request.model)?,
         None => request.model.clone(),
     };
-    policy::check_model(&ctx.caller, &model)?;
+    key_policy::check_model(&ctx.caller, &model)?;
     // cache: a deterministic request already answered costs nothing
     // The client's request in hub form, decoded at most once (cache key, translation).
     let mut hub: Option<ChatRequest> = None;
@@ -94,7 +94,7 @@ async fn chat(
         };
     // plan: the targets to try, best first
     let targets = plan(&snapshot, &gateway.router, &gateway.options, &model, session.as_ref())?;
-    let targets = policy::allowed_targets(&ctx.caller, targets)?;
+    let targets = key_policy::allowed_targets(&ctx.caller, targets)?;
     // Each target is prepared when reached: passthrough when it speaks the client's format
     // (and framing), else translated through the hub (decoded once). The settings' edits
     // (system prompt, thinking budget) go into the hub, or into the passthrough body once.

@@ -6,7 +6,6 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
 use serde_json::json;
 
-use crate::auth::policy;
 use crate::body::Body;
 use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming, anthropic};
@@ -17,6 +16,7 @@ use crate::pipeline::respond;
 use crate::pipeline::router::ChatEndpoint;
 use crate::pipeline::{Gateway, RequestContext};
 use crate::providers::WireFormat;
+use crate::routing::key_policy;
 use crate::routing::plan::{PlannedTarget, plan};
 
 pub async fn handle(gateway: &Gateway, ctx: &RequestContext, headers: &HeaderMap, body: Body) -> Response<Body> {
@@ -54,9 +54,9 @@ async fn count(
     } else {
         body
     };
-    policy::check_model(&ctx.caller, &request.model)?;
+    key_policy::check_model(&ctx.caller, &request.model)?;
     let targets = plan(&snapshot, &gateway.router, &gateway.options, &request.model, None)?;
-    let targets = policy::allowed_targets(&ctx.caller, targets)?;
+    let targets = key_policy::allowed_targets(&ctx.caller, targets)?;
     // Anthropic counts exactly; the first Anthropic target of the plan is asked.
     let Some(target) = targets.into_iter().find(|t| t.provider.format == WireFormat::Anthropic) else {
         let hub = formats::decode_request(WireFormat::Anthropic, &body)?;

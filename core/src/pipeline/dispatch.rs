@@ -11,7 +11,6 @@ use futures_util::StreamExt;
 use http::header::{HeaderName, HeaderValue};
 
 use crate::body::BodyError;
-use crate::config::ResolvedConnection;
 use crate::error::GatewayError;
 use crate::maybe_send::BoxStream;
 use crate::pipeline::Gateway;
@@ -22,6 +21,7 @@ use crate::ports::{Clock, HttpClient, HttpError};
 use crate::routing::health::{Admission, Failure, HealthKey, RejectReason};
 use crate::routing::plan::PlannedTarget;
 use crate::routing::retry_after::retry_after_ms;
+use crate::snapshot::ResolvedConnection;
 
 /// How long an account cools down after a 429 that names no time.
 const DEFAULT_COOLDOWN_MS: u64 = 5_000;
@@ -55,7 +55,7 @@ pub enum ReplyBody {
 
 /// One attempt's view of the call (what `build_request` needs).
 pub struct Call<'a> {
-    pub provider: &'a crate::config::ResolvedProvider,
+    pub provider: &'a crate::snapshot::ResolvedProvider,
     pub path: &'a str,
     pub model: &'a str,
     pub body: Bytes,

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::body::Body;
+use crate::config::GatewayOptions;
 use crate::maybe_send::BoxFuture;
-use crate::pipeline::{Gateway, GatewayOptions};
+use crate::pipeline::Gateway;
 use crate::ports::entropy::OsEntropy;
 use crate::ports::memory::{
     ManualClock, MemoryBackupStore, MemoryCacheStore, MemoryConfigStore, MemoryCooldownStore, MemoryUsageSink,

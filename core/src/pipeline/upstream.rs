@@ -4,10 +4,10 @@
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue};
 
-use crate::config::{ResolvedConnection, ResolvedProvider};
 use crate::error::GatewayError;
 use crate::pipeline::dispatch::Call;
 use crate::providers::AuthScheme;
+use crate::snapshot::{ResolvedConnection, ResolvedProvider};
 
 /// The request for one attempt against one account.
 pub fn build_request(call: &Call<'_>, connection: &ResolvedConnection) -> Result<http::Request<Bytes>, GatewayError> {

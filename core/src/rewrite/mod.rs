@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::auth::access::setting_or_default;
 use crate::config::StoredConfig;
+use crate::config::settings::setting_or_default;
 use crate::config::settings::{SystemPromptSettings, ThinkingBudgetSettings, ThinkingMode, keys};
 use crate::error::GatewayError;
 use crate::hub::ChatRequest;

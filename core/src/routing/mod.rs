@@ -3,8 +3,9 @@
 //! latency and usage estimates). Pure logic over the Clock port; no I/O.
 
 pub mod health;
+pub mod key_policy;
 pub mod plan;
-pub mod policy;
+pub mod resolve;
 pub mod retry_after;
 pub mod router;
 pub mod select;

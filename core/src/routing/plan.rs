@@ -5,15 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::GatewayOptions;
 use crate::config::validate::MAX_COMBO_DEPTH;
-use crate::config::{ComboSettings, ConfigSnapshot, ResolvedCombo, ResolvedComboTarget, ResolvedProvider, TargetRef};
+use crate::config::{ComboSettings, TargetRef};
 use crate::error::GatewayError;
-use crate::pipeline::GatewayOptions;
-use crate::pipeline::resolve::resolve;
 use crate::routing::health::{CircuitState, HealthKey};
+use crate::routing::resolve::resolve;
 use crate::routing::router::Router;
 use crate::routing::select::TargetCandidate;
 use crate::routing::sessions::SessionEntry;
+use crate::snapshot::{ConfigSnapshot, ResolvedCombo, ResolvedComboTarget, ResolvedProvider};
 
 /// How one target is attempted.
 #[derive(Debug, Clone, PartialEq, Eq)]

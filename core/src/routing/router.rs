@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::config::{ResolvedConnection, ResolvedProvider};
 use crate::ports::Clock;
 use crate::routing::health::{BreakerProfiles, CircuitState, Health, HealthKey};
 use crate::routing::select::{AccountCandidate, Selector};
 use crate::routing::sessions::Sessions;
+use crate::snapshot::{ResolvedConnection, ResolvedProvider};
 
 pub struct Router {
     pub health: Health,

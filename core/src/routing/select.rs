@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use super::policy::{AccountSelection, ComboStrategy};
+use crate::config::policy::{AccountSelection, ComboStrategy};
 
 /// How much a target's error rate inflates its latency score: `latency * (1 + 4 * error_rate)`.
 pub const ERROR_RATE_PENALTY: f64 = 4.0;

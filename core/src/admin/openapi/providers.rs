@@ -15,8 +15,8 @@ use crate::admin::provider_probe::{ListedModel, ModelsReport, ProbeError, ProbeO
 use crate::admin::provider_validate::{ValidateInput, ValidateReport};
 use crate::admin::proxy_api::{ProxyInput, ProxyTestInput, ProxyTestReport, ProxyView};
 use crate::admin::respond::ErrorBody;
+use crate::config::policy::AccountSelection;
 use crate::providers::{AuthScheme, WireFormat};
-use crate::routing::policy::AccountSelection;
 
 #[derive(OpenApi)]
 #[openapi(

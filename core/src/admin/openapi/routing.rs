@@ -20,7 +20,7 @@ use crate::admin::respond::ErrorBody;
 #[serde(deny_unknown_fields)]
 pub struct ComboPatch {
     pub name: Option<String>,
-    pub strategy: Option<crate::routing::policy::ComboStrategy>,
+    pub strategy: Option<crate::config::policy::ComboStrategy>,
     pub models: Option<Vec<ComboModelInput>>,
     pub config: Option<ComboConfigPatch>,
 }
@@ -68,7 +68,7 @@ pub struct ComboConfigPatch {
         ComboModelInput,
         ComboConfig,
         ComboInput,
-        crate::routing::policy::ComboStrategy,
+        crate::config::policy::ComboStrategy,
         ComboPatch,
         ComboConfigPatch,
         ComboList,

@@ -6,15 +6,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::auth::AccessIndex;
-use crate::auth::access::setting_or_default;
 use crate::config::aliases::AliasTable;
+use crate::config::policy::{AccountSelection, ComboStrategy};
 use crate::config::records::{ComboRecord, ComboSettings, RoutingSettings, StoredConfig, TimeoutOverrides};
+use crate::config::settings::setting_or_default;
 use crate::config::settings::{self, CacheSettings, PricingSettings, ProviderModelsSettings, UsageSettings, keys};
 use crate::config::validate::{COMBO_PREFIX, TargetRef};
 use crate::providers::pricing::ModelPrice;
 use crate::providers::{AuthScheme, CatalogModel, WireFormat, find_catalog_provider};
 use crate::rewrite::RequestEdits;
-use crate::routing::policy::{AccountSelection, ComboStrategy};
 
 /// A provider ready to be called.
 #[derive(Debug, Clone, PartialEq)]

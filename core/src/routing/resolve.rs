@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::config::{ConfigSnapshot, ResolvedProvider};
 use crate::error::GatewayError;
+use crate::snapshot::{ConfigSnapshot, ResolvedProvider};
 
 /// Where a request goes.
 #[derive(Debug, Clone)]
