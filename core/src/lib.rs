@@ -8,6 +8,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod formats;
+pub mod gateway;
 pub mod hub;
 pub mod maybe_send;
 pub mod pipeline;
@@ -21,5 +22,5 @@ pub mod usage;
 
 pub use body::{Body, BodyError};
 pub use config::GatewayOptions;
-pub use pipeline::Gateway;
+pub use gateway::Gateway;
 pub use ports::Ports;

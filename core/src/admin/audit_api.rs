@@ -8,7 +8,7 @@ use crate::admin::respond::ok;
 use crate::body::Body;
 use crate::config::AuditEntry;
 use crate::error::GatewayError;
-use crate::pipeline::Gateway;
+use crate::gateway::Gateway;
 
 const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;

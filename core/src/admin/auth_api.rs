@@ -16,7 +16,7 @@ use crate::body::Body;
 use crate::config::settings::{AdminAuth, SecuritySettings, keys};
 use crate::config::{AdminSession, AuditEntry, ConfigChange};
 use crate::error::GatewayError;
-use crate::pipeline::{Gateway, RequestContext};
+use crate::gateway::{Gateway, RequestContext};
 
 /// How long a login lasts.
 pub const SESSION_TTL_MS: u64 = 24 * 60 * 60 * 1000;

@@ -11,7 +11,7 @@ use crate::admin::respond::{invalid, ok, parse, timestamp};
 use crate::body::Body;
 use crate::config::{ApiKeyRecord, BudgetPeriod, ConfigChange, KeyBudget};
 use crate::error::GatewayError;
-use crate::pipeline::{Gateway, RequestContext};
+use crate::gateway::{Gateway, RequestContext};
 use crate::usage::budget::period_name;
 
 /// The largest limit accepted, in USD.

@@ -10,8 +10,8 @@ use crate::admin::respond::{invalid, ok, parse, parse_merged};
 use crate::body::Body;
 use crate::config::settings::{CacheSettings, keys, split_model_ref};
 use crate::error::GatewayError;
+use crate::gateway::{Gateway, RequestContext};
 use crate::pipeline::embed::serves_embeddings;
-use crate::pipeline::{Gateway, RequestContext};
 
 const EMBEDDING_MODEL: &str = "semantic.embeddingModel";
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::admin::respond::ok;
 use crate::body::Body;
 use crate::config::policy::ComboStrategy;
-use crate::pipeline::Gateway;
+use crate::gateway::Gateway;
 use crate::providers::{CatalogModel, catalog, find_catalog_provider};
 use crate::snapshot::ResolvedProvider;
 

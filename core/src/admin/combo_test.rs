@@ -17,9 +17,10 @@ use crate::config::policy::ComboStrategy;
 use crate::config::validate::MAX_COMBO_DEPTH;
 use crate::error::GatewayError;
 use crate::formats::StreamFraming;
+use crate::gateway::{Gateway, RequestContext};
+use crate::pipeline::chat;
 use crate::pipeline::router::ChatEndpoint;
 use crate::pipeline::timeouts::within;
-use crate::pipeline::{Gateway, RequestContext, chat};
 use crate::providers::WireFormat;
 use crate::snapshot::ConfigSnapshot;
 

@@ -14,7 +14,7 @@ use crate::config::policy::ComboStrategy;
 use crate::config::validate::{MAX_RETRIES, check_combo_name};
 use crate::config::{API_SOURCE, ComboRecord, ComboSettings, ComboTarget, ConfigChange, StoredConfig};
 use crate::error::GatewayError;
-use crate::pipeline::{Gateway, RequestContext};
+use crate::gateway::{Gateway, RequestContext};
 
 /// A combo as the API shows it.
 #[derive(Debug, Clone, Serialize)]

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::config::{AuditEntry, ConfigChange, StoredConfig, validate_stored};
 use crate::error::GatewayError;
-use crate::pipeline::{Gateway, RequestContext};
+use crate::gateway::{Gateway, RequestContext};
 
 /// A management change as the audit log records it. `before`/`after` are the API's own views,
 /// which never hold a secret in clear.

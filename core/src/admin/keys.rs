@@ -10,7 +10,7 @@ use crate::auth::tokens::{SHOWN_PREFIX_LEN, new_api_key, new_id, sha256_hex};
 use crate::body::Body;
 use crate::config::{ApiKeyRecord, ConfigChange, KeyBudget, KeyRole};
 use crate::error::GatewayError;
-use crate::pipeline::{Gateway, RequestContext};
+use crate::gateway::{Gateway, RequestContext};
 
 /// A key as the API shows it: never the key itself.
 #[derive(Debug, Clone, Serialize)]

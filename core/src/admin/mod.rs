@@ -39,8 +39,8 @@ use http::{Method, Response};
 
 use crate::body::Body;
 use crate::error::GatewayError;
+use crate::gateway::{Gateway, RequestContext};
 use crate::pipeline::chat::read_body;
-use crate::pipeline::{Gateway, RequestContext};
 use crate::ports::LifecycleAction;
 
 /// The segments after `/api/` (`["keys", "key_1", "revoke"]`).

@@ -15,7 +15,7 @@ use crate::body::Body;
 use crate::config::ConfigChange;
 use crate::config::settings::{PricingSettings, keys};
 use crate::error::GatewayError;
-use crate::pipeline::{Gateway, RequestContext};
+use crate::gateway::{Gateway, RequestContext};
 use crate::providers::pricing::ModelPrice;
 use crate::providers::{catalog, find_catalog_provider};
 

@@ -16,7 +16,7 @@ use crate::config::settings::keys::PROVIDER_MODELS;
 use crate::config::settings::{CustomModel, ProviderModelsSettings};
 use crate::config::{ConfigChange, StoredConfig};
 use crate::error::GatewayError;
-use crate::pipeline::{Gateway, RequestContext};
+use crate::gateway::{Gateway, RequestContext};
 use crate::providers::find_catalog_provider;
 
 /// A custom model as the API shows it.

@@ -21,8 +21,8 @@ use crate::config::policy::AccountSelection;
 use crate::config::validate::COMBO_PREFIX;
 use crate::config::{API_SOURCE, ConfigChange, ProviderRecord, StoredConfig, TimeoutOverrides};
 use crate::error::GatewayError;
+use crate::gateway::{Gateway, RequestContext};
 use crate::pipeline::router::percent_decode;
-use crate::pipeline::{Gateway, RequestContext};
 use crate::providers::{AuthScheme, WireFormat, find_catalog_provider};
 
 /// Per-provider timeouts in milliseconds (unset: the global ones).

@@ -18,7 +18,7 @@ use crate::body::Body;
 use crate::config::{ConnectionRecord, StoredConfig};
 use crate::error::GatewayError;
 use crate::formats;
-use crate::pipeline::Gateway;
+use crate::gateway::Gateway;
 use crate::pipeline::dispatch::Call;
 use crate::pipeline::router::percent_decode;
 use crate::pipeline::timeouts::within;

@@ -10,7 +10,7 @@ use crate::auth::ssrf;
 use crate::config::settings::{self, ProviderModelsSettings};
 use crate::config::{API_SOURCE, ConnectionRecord, ProviderRecord, StoredConfig};
 use crate::error::GatewayError;
-use crate::pipeline::Gateway;
+use crate::gateway::Gateway;
 use crate::providers::{CatalogProvider, find_catalog_provider};
 use crate::snapshot::{ConfigSnapshot, ResolvedProvider};
 

@@ -17,7 +17,7 @@ use crate::admin::respond::{invalid, ok, parse};
 use crate::body::Body;
 use crate::config::{API_SOURCE, ConnectionRecord, ProviderRecord};
 use crate::error::GatewayError;
-use crate::pipeline::Gateway;
+use crate::gateway::Gateway;
 use crate::providers::{AuthScheme, WireFormat};
 
 /// What to check. Fields left out take the configured provider's (or the catalog's) values.

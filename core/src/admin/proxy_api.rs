@@ -17,7 +17,7 @@ use crate::config::ConfigChange;
 use crate::config::settings::ProxySettings;
 use crate::config::settings::keys::PROXY;
 use crate::error::GatewayError;
-use crate::pipeline::{Gateway, RequestContext};
+use crate::gateway::{Gateway, RequestContext};
 use crate::ports::{OutboundProxy, ProxyError};
 
 /// The proxy setting as the API shows it.

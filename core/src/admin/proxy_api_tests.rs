@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use crate::body::Body;
 use crate::config::ConfigChange;
 use crate::config::GatewayOptions;
+use crate::gateway::Gateway;
 use crate::maybe_send::{BoxFuture, boxed};
-use crate::pipeline::Gateway;
 use crate::ports::entropy::OsEntropy;
 use crate::ports::memory::{
     ManualClock, MemoryBackupStore, MemoryCacheStore, MemoryConfigStore, MemoryCooldownStore, MemoryUsageSink,

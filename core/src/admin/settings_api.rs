@@ -17,8 +17,8 @@ use crate::body::Body;
 use crate::config::settings::{MAX_FORWARDED_FOR_HOPS, SecuritySettings, keys};
 use crate::config::{BreakerSettings, ConfigChange, RoutingSettings};
 use crate::error::GatewayError;
+use crate::gateway::{Gateway, RequestContext};
 use crate::pipeline::cors::normalize_origin;
-use crate::pipeline::{Gateway, RequestContext};
 use crate::snapshot::ConfigSnapshot;
 
 const MAX_ORIGINS: usize = 100;

@@ -13,7 +13,7 @@ use crate::auth::ip_filter::{Cidr, IpFilter};
 use crate::body::Body;
 use crate::config::settings::{IpFilterSettings, SystemPromptSettings, ThinkingBudgetSettings, ThinkingMode, keys};
 use crate::error::GatewayError;
-use crate::pipeline::{Gateway, RequestContext};
+use crate::gateway::{Gateway, RequestContext};
 
 const MAX_ENTRIES: usize = 1000;
 const MAX_PROMPT_CHARS: usize = 100_000;

@@ -9,7 +9,7 @@ use crate::admin::commit::{Change, commit};
 use crate::admin::respond::{ok, with_status};
 use crate::body::Body;
 use crate::error::GatewayError;
-use crate::pipeline::{Gateway, RequestContext};
+use crate::gateway::{Gateway, RequestContext};
 use crate::ports::LifecycleAction;
 
 #[derive(Debug, Serialize)]

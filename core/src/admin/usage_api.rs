@@ -13,7 +13,7 @@ use crate::admin::usage_views::{
 };
 use crate::body::Body;
 use crate::error::GatewayError;
-use crate::pipeline::Gateway;
+use crate::gateway::Gateway;
 use crate::ports::StoreError;
 use crate::ports::usage_query::{
     AggregateQuery, Bucket, GroupBy, StatusFilter, StoredUsage, UsageBucket, UsageFilter, UsageTotals,

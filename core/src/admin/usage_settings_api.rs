@@ -9,7 +9,7 @@ use crate::admin::respond::{invalid, ok, parse};
 use crate::body::Body;
 use crate::config::settings::{UsageSettings, keys};
 use crate::error::GatewayError;
-use crate::pipeline::{Gateway, RequestContext};
+use crate::gateway::{Gateway, RequestContext};
 
 /// Ten years: longer is "keep forever", which is 0.
 const MAX_RETENTION_DAYS: u32 = 3650;

@@ -5,7 +5,7 @@ use http::{Response, StatusCode};
 
 use crate::body::Body;
 use crate::cache::CacheStats;
-use crate::pipeline::Gateway;
+use crate::gateway::Gateway;
 use crate::pipeline::respond;
 
 /// `GET /api/cache` and `/api/cache/stats`: the response cache and idempotency in the seed's shape.

@@ -12,8 +12,8 @@ use http::header::{HeaderName, HeaderValue};
 
 use crate::body::BodyError;
 use crate::error::GatewayError;
+use crate::gateway::Gateway;
 use crate::maybe_send::BoxStream;
-use crate::pipeline::Gateway;
 use crate::pipeline::answer_check::{self, NotTheAnswer};
 use crate::pipeline::timeouts::within;
 use crate::pipeline::upstream::build_request;

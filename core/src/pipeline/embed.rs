@@ -9,12 +9,12 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::config::settings::split_model_ref;
+use crate::gateway::{Gateway, RequestContext};
 use crate::hub::Usage;
 use crate::pipeline::dispatch::Call;
 use crate::pipeline::record::charge;
 use crate::pipeline::timeouts::within;
 use crate::pipeline::upstream::build_request;
-use crate::pipeline::{Gateway, RequestContext};
 use crate::ports::UsageRecord;
 use crate::providers::WireFormat;
 

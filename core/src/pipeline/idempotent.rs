@@ -16,8 +16,8 @@ use http::{HeaderMap, Response, StatusCode};
 use crate::body::{Body, BodyError};
 use crate::cache::{Begin, Guard, IdempotentResult, ReplayBody, fingerprint};
 use crate::error::GatewayError;
+use crate::gateway::Gateway;
 use crate::maybe_send::BoxStream;
-use crate::pipeline::Gateway;
 use crate::ports::Clock;
 
 type Shared = Arc<IdempotentResult>;

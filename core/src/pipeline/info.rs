@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::body::Body;
 use crate::error::GatewayError;
 use crate::formats::{gemini, ollama};
-use crate::pipeline::Gateway;
+use crate::gateway::Gateway;
 use crate::pipeline::respond;
 use crate::providers::WireFormat;
 
@@ -106,7 +106,7 @@ pub fn get_model(gateway: &Gateway, id: &str) -> Response<Body> {
 /// `GET /api/monitoring/health`
 pub fn health(gateway: &Gateway) -> Response<Body> {
     let snapshot = gateway.snapshot();
-    let uptime_ms = gateway.ports.clock.monotonic_us().saturating_sub(gateway.started_us) / 1000;
+    let uptime_ms = gateway.uptime_us() / 1000;
     let body = json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::gateway::RequestContext;
 use crate::hub::Usage;
-use crate::pipeline::RequestContext;
 use crate::pipeline::dispatch::Attempt;
 use crate::ports::{Clock, LoggedBodies, UsageRecord, UsageSink};
 use crate::providers::WireFormat;
@@ -184,6 +184,17 @@ pub(crate) fn charge(
         budgets.add(key_id, now_ms, cost);
     }
     Some(cost)
+}
+
+impl crate::gateway::Gateway {
+    pub(crate) fn record_handle(&self) -> RecordHandle {
+        RecordHandle {
+            usage: self.ports.usage.clone(),
+            clock: self.ports.clock.clone(),
+            telemetry: self.telemetry.clone(),
+            budgets: self.budgets.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,9 +13,9 @@ use futures_core::Stream;
 use futures_util::{FutureExt, StreamExt};
 
 use crate::body::BodyError;
+use crate::gateway::closing::{ClosingWatch, SHUTTING_DOWN};
 use crate::hub::Usage;
 use crate::maybe_send::{BoxFuture, BoxStream};
-use crate::pipeline::closing::{ClosingWatch, SHUTTING_DOWN};
 use crate::pipeline::coalesce::Coalesce;
 use crate::pipeline::record::BodyCapture;
 use crate::pipeline::stream_transform::StreamTransform;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::body::Body;
 use crate::error::GatewayError;
-use crate::pipeline::Gateway;
+use crate::gateway::Gateway;
 use crate::pipeline::chat::read_body;
 use crate::pipeline::info::configured_models;
 use crate::pipeline::respond;

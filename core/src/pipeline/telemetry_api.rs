@@ -7,7 +7,7 @@ use http::{Response, StatusCode};
 use crate::admin::query::Query;
 use crate::admin::respond::{self as admin_respond, invalid};
 use crate::body::Body;
-use crate::pipeline::Gateway;
+use crate::gateway::Gateway;
 use crate::pipeline::respond;
 use crate::routing::health::CircuitState;
 use crate::telemetry::{Gauge, METRICS_CONTENT_TYPE};

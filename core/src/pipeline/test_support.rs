@@ -7,8 +7,8 @@ use bytes::Bytes;
 
 use crate::body::Body;
 use crate::config::GatewayOptions;
+use crate::gateway::Gateway;
 use crate::maybe_send::BoxFuture;
-use crate::pipeline::Gateway;
 use crate::ports::entropy::OsEntropy;
 use crate::ports::memory::{
     ManualClock, MemoryBackupStore, MemoryCacheStore, MemoryConfigStore, MemoryCooldownStore, MemoryUsageSink,

@@ -5,7 +5,6 @@
 pub mod budget;
 pub mod estimate;
 pub mod period;
-pub mod upkeep;
 
 pub use budget::{BudgetStatus, BudgetTracker};
 

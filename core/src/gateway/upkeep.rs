@@ -3,7 +3,7 @@
 //! instances' spend is seen), and deleting rows past the retention period.
 
 use crate::config::BudgetPeriod;
-use crate::pipeline::Gateway;
+use crate::gateway::Gateway;
 use crate::ports::StoreError;
 use crate::usage::period::period_start;
 
