@@ -395,10 +395,10 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_example_declares_cleanly() {
-        let readme = include_str!("../../../README.md");
-        let start = readme.find("```toml\n[server]").map(|i| i + "```toml\n".len()).unwrap();
-        let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    fn the_documented_example_declares_cleanly() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let start = doc.find("```toml\n[server]").map(|i| i + "```toml\n".len()).unwrap();
+        let block = &doc[start..start + doc[start..].find("```").unwrap()];
         let file = FileConfig::parse(block).unwrap();
         let env = env_of(&[
             ("TEAM_OPENAI_KEY", "k"),

@@ -149,10 +149,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_readme_shows_the_default_client_limits() {
-        let readme = include_str!("../../../README.md");
-        let start = readme.find("```toml\n[server]").map(|i| i + "```toml\n".len()).unwrap();
-        let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    fn the_documented_example_shows_the_default_client_limits() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let start = doc.find("```toml\n[server]").map(|i| i + "```toml\n".len()).unwrap();
+        let block = &doc[start..start + doc[start..].find("```").unwrap()];
         let settings = Settings::from_file(Some(FileConfig::parse(block).unwrap()));
         assert_eq!(settings.clients, ClientLimits::default());
     }
