@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod ports;
 pub mod providers;
 pub mod rewrite;
+pub mod routes;
 pub mod routing;
 pub mod snapshot;
 pub mod telemetry;
