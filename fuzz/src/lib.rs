@@ -1,6 +1,6 @@
 //! What the fuzz targets share: one function per kind of input (request, response, stream),
 //! each taking the wire format its target names, plus the framer and parser bodies. A target
-//! file is then one line, and every format is fuzzed the same way.
+//! file is then one call, and every format is fuzzed the same way.
 //!
 //! The oracle is "no panic, no sanitizer report, no hang": a decoder must answer bad bytes
 //! with an error. Where a property is deterministic and documented (the SSE and NDJSON framers
