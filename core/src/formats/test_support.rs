@@ -1,6 +1,7 @@
 //! Helpers the codecs' tests share: fixtures from `tests/fixtures/<format>/`, decoding a stream
 //! at one split point or at every split point, encoding an event list, reading SSE output back,
-//! and checking that bad bodies give the right error.
+//! checking that bad bodies give the right error, and encoding a decoded answer in every format
+//! (as the fuzz targets do, for their regression inputs).
 
 use std::fmt::Debug;
 
@@ -8,8 +9,18 @@ use serde_json::Value;
 
 use crate::error::GatewayError;
 use crate::formats::sse::SseParser;
-use crate::formats::{StreamDecode, StreamEncode};
-use crate::hub::{BlockDelta, ContentBlock, Message, Role, StreamEvent};
+use crate::formats::{StreamDecode, StreamEncode, StreamFraming, encode_response, stream_encoder};
+use crate::hub::{BlockDelta, ChatResponse, ContentBlock, Message, Role, StreamEvent};
+use crate::providers::WireFormat;
+
+/// Every wire format, for tests that translate into all of them.
+pub(crate) const ALL_FORMATS: [WireFormat; 5] = [
+    WireFormat::OpenaiChat,
+    WireFormat::OpenaiResponses,
+    WireFormat::Anthropic,
+    WireFormat::Gemini,
+    WireFormat::Ollama,
+];
 
 /// The text of `tests/fixtures/<format>/<name>`, compiled in.
 macro_rules! fixture {
@@ -97,4 +108,17 @@ pub(crate) fn assert_upstream_errors<T: Debug>(
         let err = decode(body.as_bytes()).unwrap_err();
         assert!(matches!(&err, GatewayError::UpstreamUnavailable(m) if m.contains(needle)), "{body}: {err}");
     }
+}
+
+/// A decoded answer as every format's client gets it, by format (what a translated request
+/// does with an upstream's answer).
+pub(crate) fn encode_response_everywhere(resp: &ChatResponse) -> Vec<(WireFormat, Value)> {
+    ALL_FORMATS.into_iter().map(|format| (format, json_of(&encode_response(format, resp)))).collect()
+}
+
+/// Decoded stream events as every format's client gets them (Gemini in both framings).
+pub(crate) fn encode_stream_everywhere(events: &[StreamEvent]) -> Vec<Vec<u8>> {
+    let mut encoders: Vec<_> = ALL_FORMATS.map(|format| stream_encoder(format, StreamFraming::Default)).into();
+    encoders.push(stream_encoder(WireFormat::Gemini, StreamFraming::JsonArray));
+    encoders.iter_mut().map(|encoder| encode_all(encoder.as_mut(), events)).collect()
 }

@@ -45,3 +45,11 @@ pub struct Usage {
     /// OpenAI `completion_tokens_details.reasoning_tokens`; Gemini `thoughtsTokenCount`.
     pub reasoning_tokens: Option<u64>,
 }
+
+impl Usage {
+    /// Input plus output, as the formats' `total_tokens` fields carry it. Saturating: the
+    /// counts are the upstream's word, and one reporting `u64::MAX` must not overflow.
+    pub fn total_tokens(&self) -> u64 {
+        self.input_tokens.saturating_add(self.output_tokens)
+    }
+}

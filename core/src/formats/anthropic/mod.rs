@@ -101,12 +101,13 @@ impl WireUsage {
         *self == WireUsage::default()
     }
 
-    /// Hub usage: `input_tokens` counts every prompt token, cached or not.
+    /// Hub usage: `input_tokens` counts every prompt token, cached or not (saturating: the
+    /// counts are the upstream's word).
     pub fn to_hub(self) -> Usage {
         let cached = self.cache_read.unwrap_or(0);
         let creation = self.cache_creation.unwrap_or(0);
         Usage {
-            input_tokens: self.input.unwrap_or(0) + cached + creation,
+            input_tokens: self.input.unwrap_or(0).saturating_add(cached).saturating_add(creation),
             output_tokens: self.output.unwrap_or(0),
             cached_input_tokens: self.cache_read,
             cache_creation_tokens: self.cache_creation,

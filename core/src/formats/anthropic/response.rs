@@ -85,7 +85,7 @@ pub fn encode_response(resp: &ChatResponse) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::test_support::{assert_upstream_errors, fixture};
+    use crate::formats::test_support::{assert_upstream_errors, encode_response_everywhere, fixture};
     use crate::hub::Usage;
 
     const TEXT: &str = fixture!("anthropic", "response_text.json");
@@ -198,5 +198,15 @@ mod tests {
                 (r#"{"type":"error","error":{"type":"api_error","message":"boom"}}"#, "boom"),
             ],
         );
+    }
+
+    // Issue 14, fuzzing: these bytes made the anthropic_response target panic. Input + cache
+    // reads + cache writes overflowed when folded into the hub's input count.
+    #[test]
+    fn an_upstream_count_of_u64_max_saturates_the_input() {
+        let body = br#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":18446744073709551615,"output_tokens":1,"cache_read_input_tokens":1}}"#;
+        let resp = decode_response(body).unwrap();
+        assert_eq!(resp.usage.map(|u| u.input_tokens), Some(u64::MAX));
+        assert_eq!(encode_response_everywhere(&resp).len(), 5);
     }
 }

@@ -105,7 +105,8 @@ pub(crate) fn finish_reason_to_wire(reason: Option<&FinishReason>) -> &str {
 }
 
 /// `usageMetadata` → hub usage. Gemini's `candidatesTokenCount` excludes thoughts; the hub's
-/// output includes them. Tool-use prompt tokens count as input.
+/// output includes them. Tool-use prompt tokens count as input. Sums saturate: the counts are
+/// the upstream's word.
 pub(crate) fn usage_from_wire(usage: &Value) -> Option<Usage> {
     if !usage.is_object() {
         return None;
@@ -113,8 +114,10 @@ pub(crate) fn usage_from_wire(usage: &Value) -> Option<Usage> {
     let count = |key: &str| field(usage, key).and_then(Value::as_u64);
     let thoughts = count("thoughtsTokenCount");
     Some(Usage {
-        input_tokens: count("promptTokenCount").unwrap_or(0) + count("toolUsePromptTokenCount").unwrap_or(0),
-        output_tokens: count("candidatesTokenCount").unwrap_or(0) + thoughts.unwrap_or(0),
+        input_tokens: count("promptTokenCount")
+            .unwrap_or(0)
+            .saturating_add(count("toolUsePromptTokenCount").unwrap_or(0)),
+        output_tokens: count("candidatesTokenCount").unwrap_or(0).saturating_add(thoughts.unwrap_or(0)),
         cached_input_tokens: count("cachedContentTokenCount"),
         cache_creation_tokens: None,
         reasoning_tokens: thoughts,
@@ -127,7 +130,7 @@ pub(crate) fn usage_to_wire(usage: &Usage) -> Value {
     let mut out = json!({
         "promptTokenCount": usage.input_tokens,
         "candidatesTokenCount": usage.output_tokens.saturating_sub(thoughts),
-        "totalTokenCount": usage.input_tokens + usage.output_tokens,
+        "totalTokenCount": usage.total_tokens(),
     });
     if let Some(cached) = usage.cached_input_tokens {
         out["cachedContentTokenCount"] = json!(cached);

@@ -5,7 +5,9 @@ use serde_json::json;
 
 use super::*;
 use crate::formats::ErrorInfo;
-use crate::formats::test_support::{assert_client_errors, assert_upstream_errors, fixture, json_of, message};
+use crate::formats::test_support::{
+    assert_client_errors, assert_upstream_errors, encode_response_everywhere, fixture, json_of, message,
+};
 use crate::hub::{
     ChatRequest, ChatResponse, ContentBlock, FinishReason, MediaSource, ReasoningOptions, ResponseFormat, Role,
     ToolChoice, ToolDefinition, Usage,
@@ -386,6 +388,21 @@ fn thinking_response_keeps_thoughts_signature_and_reasoning_tokens() {
         wire["candidates"][0]["content"]["parts"][1],
         json!({ "text": "2 + 2 = 4", "thoughtSignature": "CtkCAdHtim9nPRwN0rJRsBnDZWmfb0e+8N1ZMpH/mHz3QSuCE3Yh" })
     );
+}
+
+// Issue 14, fuzzing: these bytes made the gemini_response target panic. Prompt + tool-use
+// prompt tokens and candidates + thoughts tokens overflowed when summed into the hub's counts.
+#[test]
+fn upstream_counts_of_u64_max_saturate() {
+    let bodies: [&[u8]; 2] = [
+        br#"{"candidates":[{"content":{"parts":[{"text":"hi"}],"role":"model"},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":18446744073709551615,"toolUsePromptTokenCount":1}}"#,
+        br#"{"candidates":[{"content":{"parts":[{"text":"hi"}],"role":"model"},"finishReason":"STOP"}],"usageMetadata":{"candidatesTokenCount":18446744073709551615,"thoughtsTokenCount":1}}"#,
+    ];
+    for body in bodies {
+        let usage = decode_response(body).unwrap().usage.unwrap();
+        assert_eq!(usage.input_tokens.max(usage.output_tokens), u64::MAX);
+        assert_eq!(encode_response_everywhere(&decode_response(body).unwrap()).len(), 5);
+    }
 }
 
 #[test]

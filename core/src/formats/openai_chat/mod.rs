@@ -53,7 +53,7 @@ pub(crate) fn usage_to_wire(usage: &crate::hub::Usage) -> serde_json::Value {
     let mut out = serde_json::json!({
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.input_tokens + usage.output_tokens,
+        "total_tokens": usage.total_tokens(),
     });
     if let Some(cached) = usage.cached_input_tokens {
         out["prompt_tokens_details"] = serde_json::json!({ "cached_tokens": cached });

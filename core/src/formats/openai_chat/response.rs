@@ -126,4 +126,17 @@ mod tests {
     fn bad_bodies_are_upstream_errors() {
         crate::formats::test_support::assert_upstream_errors(decode_response, &[]);
     }
+
+    // Issue 14, fuzzing: these bytes made the openai_chat_response target panic.
+    // `prompt_tokens + completion_tokens` overflowed in the encoders' `total_tokens` (a panic
+    // in debug builds, a wrapped total in release).
+    #[test]
+    fn an_upstream_count_of_u64_max_saturates_the_totals() {
+        let body = br#"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":18446744073709551615,"completion_tokens":1}}"#;
+        let resp = decode_response(body).unwrap();
+        let totals = crate::formats::test_support::encode_response_everywhere(&resp);
+        assert_eq!(totals[0].1["usage"]["total_tokens"], u64::MAX, "openai-chat");
+        assert_eq!(totals[1].1["usage"]["total_tokens"], u64::MAX, "openai-responses");
+        assert_eq!(totals[3].1["usageMetadata"]["totalTokenCount"], u64::MAX, "gemini");
+    }
 }

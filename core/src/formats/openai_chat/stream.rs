@@ -263,7 +263,9 @@ impl StreamEncode for StreamEncoder {
 mod tests {
     use super::*;
     use crate::formats::sse::encode_event;
-    use crate::formats::test_support::{block_text, decode_at_every_split, decode_split, encode_all};
+    use crate::formats::test_support::{
+        block_text, decode_at_every_split, decode_split, encode_all, encode_stream_everywhere,
+    };
 
     #[test]
     fn typed_chunks_are_the_bytes_of_the_json_map() {
@@ -355,5 +357,19 @@ mod tests {
         let cut = &TEXT_STREAM.as_bytes()[..TEXT_STREAM.find("\"finish_reason\":\"stop\"").unwrap() - 200];
         let events = decode(cut);
         assert!(matches!(events.last(), Some(StreamEvent::Error { status: 502, .. })), "{events:?}");
+    }
+
+    // Issue 14, fuzzing: these bytes made the openai_chat_stream target panic. A usage chunk
+    // whose counts add past u64::MAX overflowed in the stream encoders' totals.
+    #[test]
+    fn an_upstream_count_of_u64_max_streams_to_every_client() {
+        let stream = concat!(
+            "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\n",
+            "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":18446744073709551615,\"completion_tokens\":1}}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let events = decode(stream.as_bytes());
+        let openai = &encode_stream_everywhere(&events)[0];
+        assert!(String::from_utf8_lossy(openai).contains("\"total_tokens\":18446744073709551615"));
     }
 }

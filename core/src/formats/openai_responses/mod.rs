@@ -77,7 +77,7 @@ pub(crate) fn usage_to_wire(usage: &Usage) -> Value {
         },
         "output_tokens": usage.output_tokens,
         "output_tokens_details": { "reasoning_tokens": usage.reasoning_tokens.unwrap_or(0) },
-        "total_tokens": usage.input_tokens + usage.output_tokens,
+        "total_tokens": usage.total_tokens(),
     })
 }
 

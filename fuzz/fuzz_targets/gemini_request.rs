@@ -1,0 +1,3 @@
+//! Fuzz target: the Gemini request decoder (a client's body), then every request encoder.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| omniroute_fuzz::request(omniroute_fuzz::WireFormat::Gemini, data));

@@ -1,0 +1,3 @@
+//! Fuzz target: the OpenAI Responses stream decoder (an upstream's stream) at several chunk sizes, through every client's stream encoder.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| omniroute_fuzz::stream(omniroute_fuzz::WireFormat::OpenaiResponses, data));
