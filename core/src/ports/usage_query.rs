@@ -101,28 +101,29 @@ pub struct UsageTotals {
 }
 
 impl UsageTotals {
-    /// Adds one row.
+    /// Adds one row. Counts saturate: a stored row with an absurd count (an upstream that
+    /// reported `u64::MAX` tokens) must not overflow a report.
     pub fn add(&mut self, record: &UsageRecord) {
-        self.requests += 1;
-        self.errors += u64::from(record.is_error());
-        self.tokens_in += record.input_tokens.unwrap_or(0);
-        self.tokens_out += record.output_tokens.unwrap_or(0);
-        self.cached_tokens += record.cached_tokens.unwrap_or(0);
-        self.reasoning_tokens += record.reasoning_tokens.unwrap_or(0);
+        self.requests = self.requests.saturating_add(1);
+        self.errors = self.errors.saturating_add(u64::from(record.is_error()));
+        self.tokens_in = self.tokens_in.saturating_add(record.input_tokens.unwrap_or(0));
+        self.tokens_out = self.tokens_out.saturating_add(record.output_tokens.unwrap_or(0));
+        self.cached_tokens = self.cached_tokens.saturating_add(record.cached_tokens.unwrap_or(0));
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(record.reasoning_tokens.unwrap_or(0));
         self.cost_usd += record.cost_usd.unwrap_or(0.0);
-        self.estimated += u64::from(record.estimated);
+        self.estimated = self.estimated.saturating_add(u64::from(record.estimated));
     }
 
     /// Adds another set's sums.
     pub fn merge(&mut self, other: &UsageTotals) {
-        self.requests += other.requests;
-        self.errors += other.errors;
-        self.tokens_in += other.tokens_in;
-        self.tokens_out += other.tokens_out;
-        self.cached_tokens += other.cached_tokens;
-        self.reasoning_tokens += other.reasoning_tokens;
+        self.requests = self.requests.saturating_add(other.requests);
+        self.errors = self.errors.saturating_add(other.errors);
+        self.tokens_in = self.tokens_in.saturating_add(other.tokens_in);
+        self.tokens_out = self.tokens_out.saturating_add(other.tokens_out);
+        self.cached_tokens = self.cached_tokens.saturating_add(other.cached_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
         self.cost_usd += other.cost_usd;
-        self.estimated += other.estimated;
+        self.estimated = self.estimated.saturating_add(other.estimated);
     }
 }
 
@@ -216,6 +217,16 @@ pub fn aggregate<'a>(query: &AggregateQuery, rows: impl Iterator<Item = &'a Usag
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_saturate_instead_of_overflowing() {
+        let mut totals = UsageTotals::default();
+        totals.add(&row(0, "p", None, 200, u64::MAX, 0.0));
+        totals.add(&row(0, "p", None, 200, u64::MAX, 0.0));
+        let copy = totals.clone();
+        totals.merge(&copy);
+        assert_eq!((totals.tokens_in, totals.requests), (u64::MAX, 4));
+    }
 
     fn row(ts: u64, provider: &str, key: Option<&str>, status: u16, tokens: u64, cost: f64) -> UsageRecord {
         UsageRecord {
