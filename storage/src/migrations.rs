@@ -73,9 +73,9 @@ mod tests {
 
     #[tokio::test]
     async fn later_migrations_upgrade_a_version_1_database_and_keep_its_rows() {
+        use omniroute_core::config::policy::AccountSelection;
         use omniroute_core::config::{ProviderRecord, TimeoutOverrides};
         use omniroute_core::ports::ConfigStore;
-        use omniroute_core::routing::policy::AccountSelection;
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");

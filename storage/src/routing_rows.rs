@@ -106,9 +106,9 @@ pub(crate) async fn sync(tx: &Connection, declared: &DeclaredConfig) -> Result<(
 
 #[cfg(test)]
 mod tests {
+    use omniroute_core::config::policy::{AccountSelection, ComboStrategy};
     use omniroute_core::config::{FileConfig, declare};
     use omniroute_core::ports::ConfigStore;
-    use omniroute_core::routing::policy::{AccountSelection, ComboStrategy};
 
     use super::*;
     use crate::{Database, LibsqlConfigStore, SecretBox};

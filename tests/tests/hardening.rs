@@ -188,7 +188,9 @@ async fn scripted_upstream(answer: fn() -> axum::response::Response) -> String {
 }
 
 fn provider_at(id: &str, base: &str) -> String {
-    format!("[[providers]]\nid = \"{id}\"\nformat = \"openai-chat\"\nbase_url = \"{base}\"\n  [[providers.accounts]]\n  api_key = \"k\"\n")
+    format!(
+        "[[providers]]\nid = \"{id}\"\nformat = \"openai-chat\"\nbase_url = \"{base}\"\n  [[providers.accounts]]\n  api_key = \"k\"\n"
+    )
 }
 
 /// An OpenAI chunk carrying `content`.

@@ -290,7 +290,8 @@ async fn two_thousand_slow_connections_do_not_slow_normal_clients() {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     };
-                    let _ = stream.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-Slow: ").await;
+                    let _ =
+                        stream.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nX-Slow: ").await;
                     let (_, closed) = until_closed(&mut stream, header_timeout + SLACK).await;
                     match closed {
                         Some(after) => {
