@@ -143,10 +143,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_readme_shows_the_default_client_limits() {
-        let readme = include_str!("../../../README.md");
-        let start = readme.find("```toml\n[server]").map(|i| i + "```toml\n".len()).unwrap();
-        let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    fn the_docs_show_the_default_client_limits() {
+        let docs = include_str!("../../../docs/configuration.md");
+        let start = docs.find("```toml\n[server]").map(|i| i + "```toml\n".len()).unwrap();
+        let block = &docs[start..start + docs[start..].find("```").unwrap()];
         let settings = Settings::from_file(Some(FileConfig::parse(block).unwrap()));
         assert_eq!(settings.clients, ClientLimits::default());
     }
