@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod bootstrap;
 pub mod cache;
 pub mod config;
 pub mod error;

@@ -11,8 +11,8 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response, StatusCode};
 use omniroute_core::ports::UsageSink;
 use omniroute_core::{Body, Gateway};
-use omniroute_server::Bootstrapped;
-use omniroute_server::spawner::TokioSpawner;
+use omniroute_native::Bootstrapped;
+use omniroute_native::spawner::TokioSpawner;
 use tokio::time::Instant;
 
 use crate::body::{ResponseBody, finish_before_end};

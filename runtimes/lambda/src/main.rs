@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use omniroute_lambda::{handler, settings};
-use omniroute_server::{bootstrap, logging};
+use omniroute_native::{bootstrap, logging};
 
 #[tokio::main]
 async fn main() -> ExitCode {

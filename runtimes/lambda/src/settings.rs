@@ -1,10 +1,11 @@
 //! Lambda settings from the function's environment: the data dir (`OMNIROUTE_DATA_DIR`, by
 //! default under `/tmp`, the only writable place in a sandbox) and an optional config file.
+//! They are the settings every native runtime shares; a function has no listener of its own.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use omniroute_core::config::FileConfig;
-use omniroute_server::{Settings, StartError};
+use omniroute_native::settings::read_config_file;
+use omniroute_native::{NativeSettings, StartError};
 
 /// Where the embedded database and generated secret go when nothing else says.
 pub const DEFAULT_DATA_DIR: &str = "/tmp/omniroute";
@@ -14,26 +15,20 @@ pub const DEFAULT_DATA_DIR: &str = "/tmp/omniroute";
 /// The data dir is `OMNIROUTE_DATA_DIR`, else the config file's `server.data_dir`, else
 /// [`DEFAULT_DATA_DIR`]; `OMNIROUTE_CONFIG` names an `omniroute.toml` (e.g. one packaged
 /// beside the binary under `/var/task`).
-pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, StartError> {
+pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<NativeSettings, StartError> {
     let file = match env("OMNIROUTE_CONFIG").filter(|path| !path.is_empty()) {
-        Some(path) => Some(read_config(&path)?),
+        Some(path) => Some(read_config_file(Path::new(&path))?),
         None => None,
     };
     let file_names_dir = file.as_ref().is_some_and(|file| file.server.data_dir.is_some());
-    let mut settings = Settings::from_file(file);
+    let mut settings = NativeSettings::from_file(file);
     match env("OMNIROUTE_DATA_DIR").filter(|dir| !dir.is_empty()) {
         Some(dir) => settings.data_dir = PathBuf::from(dir),
-        // The server's default (`./data`) would land in the read-only `/var/task`.
+        // The shared default (`./data`) would land in the read-only `/var/task`.
         None if !file_names_dir => settings.data_dir = PathBuf::from(DEFAULT_DATA_DIR),
         None => {}
     }
     Ok(settings)
-}
-
-fn read_config(path: &str) -> Result<FileConfig, StartError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| StartError::Config(format!("cannot read config file {path}: {e}")))?;
-    FileConfig::parse(&text).map_err(|e| StartError::Config(format!("{path}: {e}")))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use lambda_http::request::LambdaRequest;
 use omniroute_lambda::{LambdaHandler, ResponseBody, handler, settings};
-use omniroute_server::{Bootstrapped, bootstrap};
+use omniroute_native::{Bootstrapped, bootstrap};
 use omniroute_tests::mock_upstream::{MOCK_TEXT, MOCK_USAGE, MockUpstream};
 use omniroute_tests::sse::{data_events, streamed_text};
 use serde_json::Value;

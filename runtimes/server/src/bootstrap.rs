@@ -1,127 +1,33 @@
-//! Start-up: open the database (migrations applied), load the secret key, sync the config file
-//! and env-var providers into the store, and build the gateway with native ports.
+//! The server's start-up: the shared native bootstrap (`omniroute_native::bootstrap`), with the
+//! host names a server bound to loopback answers to; and why the server could not start.
 
-use std::sync::Arc;
+use omniroute_native::Bootstrapped;
 
-use omniroute_core::Gateway;
-use omniroute_core::admin::auth_api::ensure_admin_password;
-use omniroute_core::config::declare;
-use omniroute_core::ports::entropy::OsEntropy;
-use omniroute_core::ports::memory::MemoryCacheStore;
-use omniroute_core::ports::{Clock, ConfigStore, Ports};
-use omniroute_storage::secrets::KeySource;
-use omniroute_storage::{
-    Database, LibsqlConfigStore, LibsqlCooldownStore, LibsqlUsageQuery, LibsqlUsageSink, LocalDirBackupStore, SecretBox,
-};
-
-use crate::clock::SystemClock;
-use crate::http_client::UpstreamHttpClient;
 use crate::settings::Settings;
-use crate::spawner::TokioSpawner;
-
-/// Usage rows held in memory at most before new ones are counted as dropped.
-const USAGE_BUFFER_ROWS: usize = 100_000;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("{0}")]
-    Config(String),
-    #[error("storage: {0}")]
-    Storage(String),
+    /// The gateway could not be built (config, storage, admin password).
+    #[error(transparent)]
+    Native(#[from] omniroute_native::StartError),
     #[error("cannot listen on {addr}: {message}")]
     Bind { addr: String, message: String },
 }
 
-/// A ready gateway and the handles shutdown needs.
-pub struct Bootstrapped {
-    pub gateway: Arc<Gateway>,
-    pub usage: Arc<LibsqlUsageSink>,
-    pub spawner: TokioSpawner,
-}
-
 /// Builds the gateway. `env` reads environment variables (injectable for tests).
 pub async fn bootstrap(settings: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Result<Bootstrapped, StartError> {
-    let db = Database::open_file(&settings.database_path()).await.map_err(|e| StartError::Storage(e.to_string()))?;
-    let (secrets, source) = SecretBox::load_or_generate(env("OMNIROUTE_SECRET").as_deref(), &settings.data_dir)
-        .map_err(|e| StartError::Storage(e.to_string()))?;
-    if source == KeySource::Generated {
-        tracing::warn!(
-            path = %settings.data_dir.join("secret.key").display(),
-            "OMNIROUTE_SECRET is not set: generated an encryption key for stored API keys; keep this file (or set OMNIROUTE_SECRET) or stored keys cannot be read"
-        );
-    }
-    let config_store = Arc::new(LibsqlConfigStore::new(db.clone(), secrets));
-    let declared = declare(settings.file.as_ref(), env).map_err(|e| StartError::Config(e.to_string()))?;
-    config_store.sync_declared(declared).await.map_err(|e| StartError::Storage(e.to_string()))?;
-
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let cache_clock = clock.clone();
-    let cooldowns = Arc::new(LibsqlCooldownStore::new(db.clone()));
-    let usage_query = Arc::new(LibsqlUsageQuery::new(db.clone()));
-    let usage = Arc::new(LibsqlUsageSink::new(db, USAGE_BUFFER_ROWS));
-    let spawner = TokioSpawner::default();
-    let http = UpstreamHttpClient::new(settings.connect_timeout).map_err(StartError::Config)?;
-    let ports = Ports {
-        http: Arc::new(http),
-        clock,
-        config: config_store,
-        usage: usage.clone(),
-        usage_query,
-        cache: Arc::new(MemoryCacheStore::new(move || cache_clock.now_unix_ms())),
-        backup: Arc::new(LocalDirBackupStore::new(settings.data_dir.join("backups"))),
-        spawner: Arc::new(spawner.clone()),
-        cooldowns,
-        entropy: Arc::new(OsEntropy),
-    };
-    let mut options = settings.gateway.clone().with_env(env);
+    let mut native = settings.native.clone();
     if bound_to_loopback(&settings.host) {
         // Against DNS rebinding: a page whose name now resolves to 127.0.0.1 still says its
         // own name in `Host`. ALLOWED_HOSTS adds names (a reverse proxy's), `*` allows any.
-        options.allowed_hosts.extend(omniroute_core::auth::guard::LOOPBACK_HOSTS.map(str::to_owned));
+        native.gateway.allowed_hosts.extend(omniroute_core::auth::guard::LOOPBACK_HOSTS.map(str::to_owned));
     }
-    let gateway = Gateway::new(ports, options).await.map_err(|e| StartError::Storage(e.to_string()))?;
-    match ensure_admin_password(&gateway, env("INITIAL_PASSWORD").as_deref()).await {
-        Ok(Some(generated)) => show_generated_password(&generated, &settings.data_dir),
-        Ok(None) => {}
-        Err(e) => return Err(StartError::Config(e.to_string())),
-    }
-    let snapshot = gateway.snapshot();
-    if snapshot.is_empty() {
-        tracing::info!(
-            "no providers configured yet: set a key such as OPENAI_API_KEY=sk-... (or ANTHROPIC_API_KEY, GROQ_API_KEY, ...) or add a [[providers]] entry to omniroute.toml, then restart"
-        );
-    } else {
-        for provider in snapshot.providers() {
-            tracing::info!(provider = %provider.id, base_url = %provider.base_url, accounts = provider.connections.len(), "provider ready");
-        }
-    }
-    Ok(Bootstrapped { gateway: Arc::new(gateway), usage, spawner })
+    Ok(omniroute_native::bootstrap(&native, env).await?)
 }
 
 /// `127.0.0.1`, `::1`, `localhost`: reachable from this machine only.
 fn bound_to_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// A generated admin password is shown once: on the terminal when there is one, else in a file
-/// only the owner can read. Never through the logger (logs are kept and shipped).
-fn show_generated_password(password: &str, data_dir: &std::path::Path) {
-    use std::io::IsTerminal;
-    if std::io::stderr().is_terminal() {
-        eprintln!(
-            "\n  omniroute admin password (shown once; log in with POST /api/auth/login, change it with PUT /api/auth/password):\n\n      {password}\n"
-        );
-        return;
-    }
-    let path = data_dir.join("initial-admin-password");
-    match omniroute_storage::secrets::write_private(&path, password) {
-        Ok(()) => {
-            tracing::warn!(path = %path.display(), "generated an admin password; read it from this file, then delete the file")
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "generated an admin password but could not write it anywhere; set INITIAL_PASSWORD and use a new data dir")
-        }
-    }
 }

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use omniroute_core::ports::LifecycleAction;
+use omniroute_native::logging;
 use omniroute_server::settings::{Cli, Settings};
-use omniroute_server::{bootstrap, lifecycle, logging, serve};
+use omniroute_server::{bootstrap, lifecycle, serve};
 
 // Measured faster than the system allocator on the request path (BENCHMARKS.md).
 #[global_allocator]

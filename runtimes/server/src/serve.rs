@@ -10,11 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use omniroute_core::ports::{LifecycleAction, UsageSink};
+use omniroute_native::Bootstrapped;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::bootstrap::{Bootstrapped, StartError, bootstrap};
+use crate::bootstrap::{StartError, bootstrap};
 use crate::connections::{self, events::ConnectionEvents, limits::ClientLimits};
 use crate::http_adapter::Adapter;
 use crate::lifecycle::ServerControls;

@@ -1,12 +1,17 @@
 //! Server settings: command line, then `OMNIROUTE_*` env vars, then the config file, then
-//! defaults. The file's providers are synced into the store by `bootstrap`.
+//! defaults. What every native runtime reads the same way (data dir, config file, gateway
+//! options, connect timeout) is `omniroute_native::NativeSettings`, embedded here; the rest is
+//! the server's own: where it listens, how long shutdown waits, client limits, background work.
+//! The file's providers are synced into the store by `bootstrap`.
 
-use std::path::{Path, PathBuf};
+use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use omniroute_core::GatewayOptions;
 use omniroute_core::config::FileConfig;
+use omniroute_native::NativeSettings;
+use omniroute_native::settings::read_config_file;
 
 use crate::bootstrap::StartError;
 use crate::connections::limits::{ClientLimits, LimitOverrides};
@@ -14,6 +19,9 @@ use crate::connections::limits::{ClientLimits, LimitOverrides};
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 20128;
 pub const DEFAULT_CONFIG_FILE: &str = "omniroute.toml";
+/// How long in-flight requests get after SIGINT/SIGTERM when `shutdown_grace_secs` is unset.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+const DEFAULT_USAGE_PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 
 /// `omniroute [--config FILE] [--host H] [--port P] [--data-dir DIR]`
 #[derive(Debug, Clone, Default, Parser)]
@@ -59,20 +67,35 @@ impl Cli {
 }
 
 /// Everything the server needs to start.
+///
+/// The shared part is reached through `Deref` too (`settings.data_dir`, `settings.gateway`):
+/// these were fields of `Settings` before the Lambda shared them, and embedders and tests set
+/// them by those paths.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    pub native: NativeSettings,
     pub host: String,
     pub port: u16,
-    pub data_dir: PathBuf,
-    pub config_path: Option<PathBuf>,
-    pub file: Option<FileConfig>,
-    pub gateway: GatewayOptions,
-    pub connect_timeout: Duration,
     pub shutdown_grace: Duration,
-    /// How often usage rows past the retention setting are deleted (and once at start).
+    /// How often usage rows past the retention setting are deleted (and once at start). The
+    /// server's background work; the Lambda prunes once per cold start instead.
     pub usage_prune_every: Duration,
     /// Header and body read timeouts, connections per client address.
     pub clients: ClientLimits,
+}
+
+impl Deref for Settings {
+    type Target = NativeSettings;
+
+    fn deref(&self) -> &NativeSettings {
+        &self.native
+    }
+}
+
+impl DerefMut for Settings {
+    fn deref_mut(&mut self) -> &mut NativeSettings {
+        &mut self.native
+    }
 }
 
 impl Settings {
@@ -82,7 +105,7 @@ impl Settings {
             let default = PathBuf::from(DEFAULT_CONFIG_FILE);
             default.exists().then_some(default)
         });
-        let file = config_path.as_deref().map(read_file).transpose()?;
+        let file = config_path.as_deref().map(read_config_file).transpose()?;
         let mut settings = Settings::from_file(file);
         settings.config_path = config_path;
         settings.clients = settings.clients.with(cli.limit_overrides());
@@ -98,50 +121,21 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Settings from a parsed file alone (tests and the Lambda runtime use this).
+    /// Settings from a parsed file alone (tests and embedders use this).
     pub fn from_file(file: Option<FileConfig>) -> Settings {
-        let mut gateway = GatewayOptions::default();
-        let mut connect_timeout = Duration::from_secs(10);
-        let mut settings = Settings {
-            host: DEFAULT_HOST.into(),
-            port: DEFAULT_PORT,
-            data_dir: PathBuf::from("data"),
-            config_path: None,
-            file: None,
-            gateway: GatewayOptions::default(),
-            connect_timeout,
-            shutdown_grace: Duration::from_secs(30),
-            usage_prune_every: Duration::from_secs(60 * 60),
-            clients: ClientLimits::default(),
-        };
-        if let Some(file) = &file {
-            let server = &file.server;
-            if let Some(host) = &server.host {
-                settings.host.clone_from(host);
-            }
-            settings.port = server.port.unwrap_or(settings.port);
-            if let Some(dir) = &server.data_dir {
-                settings.data_dir = PathBuf::from(dir);
-            }
-            if let Some(secs) = server.shutdown_grace_secs {
-                settings.shutdown_grace = Duration::from_secs(secs);
-            }
-            settings.clients = settings.clients.with(LimitOverrides::from_file(server));
-            gateway = GatewayOptions::from_file(file);
-            connect_timeout = file.timeouts.connect_ms.map(Duration::from_millis).unwrap_or(connect_timeout);
+        let server = file.as_ref().map(|file| &file.server);
+        let clients = ClientLimits::default();
+        Settings {
+            host: server.and_then(|s| s.host.clone()).unwrap_or_else(|| DEFAULT_HOST.into()),
+            port: server.and_then(|s| s.port).unwrap_or(DEFAULT_PORT),
+            shutdown_grace: server
+                .and_then(|s| s.shutdown_grace_secs)
+                .map_or(DEFAULT_SHUTDOWN_GRACE, Duration::from_secs),
+            usage_prune_every: DEFAULT_USAGE_PRUNE_EVERY,
+            clients: server.map_or(clients, |s| clients.with(LimitOverrides::from_file(s))),
+            native: NativeSettings::from_file(file),
         }
-        Settings { gateway, connect_timeout, file, ..settings }
     }
-
-    pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("omniroute.db")
-    }
-}
-
-fn read_file(path: &Path) -> Result<FileConfig, StartError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| StartError::Config(format!("cannot read config file {}: {e}", path.display())))?;
-    FileConfig::parse(&text).map_err(|e| StartError::Config(format!("{}: {e}", path.display())))
 }
 
 #[cfg(test)]
@@ -149,10 +143,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_documented_example_shows_the_default_client_limits() {
-        let doc = include_str!("../../../docs/configuration.md");
-        let start = doc.find("```toml\n[server]").map(|i| i + "```toml\n".len()).unwrap();
-        let block = &doc[start..start + doc[start..].find("```").unwrap()];
+    fn the_docs_show_the_default_client_limits() {
+        let docs = include_str!("../../../docs/configuration.md");
+        let start = docs.find("```toml\n[server]").map(|i| i + "```toml\n".len()).unwrap();
+        let block = &docs[start..start + docs[start..].find("```").unwrap()];
         let settings = Settings::from_file(Some(FileConfig::parse(block).unwrap()));
         assert_eq!(settings.clients, ClientLimits::default());
     }

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use omniroute_core::admin::auth_api::ensure_admin_password;
+use omniroute_core::bootstrap::ensure_admin_password;
 use omniroute_core::config::{FileConfig, declare};
 use omniroute_core::ports::ConfigStore;
 use omniroute_core::ports::memory::{
