@@ -123,7 +123,11 @@ impl<F: FnOnce(RelayEnd) + Unpin> Relay<F> {
     }
 
     fn fail(&mut self, message: String) -> Poll<Option<Result<Bytes, BodyError>>> {
-        tracing::warn!(error = %message, "stream ended early after the response started");
+        if message == SHUTTING_DOWN {
+            tracing::info!("stream ended by the shutdown after the response started");
+        } else {
+            tracing::warn!(error = %message, "upstream stream broke after the response started");
+        }
         let event = self.transform.upstream_failed(message.clone());
         if let Some(capture) = &mut self.capture {
             capture.push(&event);
