@@ -10,12 +10,14 @@ pub mod error;
 pub mod formats;
 pub mod hub;
 pub mod maybe_send;
+pub mod percent;
 pub mod pipeline;
 pub mod ports;
 pub mod providers;
 pub mod rewrite;
 pub mod routing;
 pub mod telemetry;
+pub mod time;
 pub mod usage;
 
 pub use body::{Body, BodyError};

@@ -15,7 +15,7 @@ use crate::body::Body;
 use crate::config::aliases::check_pattern;
 use crate::config::{API_SOURCE, AliasRecord, ConfigChange, StoredConfig};
 use crate::error::GatewayError;
-use crate::pipeline::router::percent_decode;
+use crate::percent::percent_decode;
 use crate::pipeline::{Gateway, RequestContext};
 
 /// An alias as the API shows it.

@@ -16,7 +16,7 @@ use crate::auth::tokens::new_id;
 use crate::body::Body;
 use crate::config::{API_SOURCE, ConfigChange, ConnectionRecord, ProviderRecord, StoredConfig};
 use crate::error::GatewayError;
-use crate::pipeline::router::percent_decode;
+use crate::percent::percent_decode;
 use crate::pipeline::{Gateway, RequestContext};
 use crate::providers::{AuthScheme, find_catalog_provider};
 

@@ -20,7 +20,7 @@ use crate::body::Body;
 use crate::config::validate::COMBO_PREFIX;
 use crate::config::{API_SOURCE, ConfigChange, ProviderRecord, StoredConfig, TimeoutOverrides};
 use crate::error::GatewayError;
-use crate::pipeline::router::percent_decode;
+use crate::percent::percent_decode;
 use crate::pipeline::{Gateway, RequestContext};
 use crate::providers::{AuthScheme, WireFormat, find_catalog_provider};
 use crate::routing::policy::AccountSelection;

@@ -194,13 +194,13 @@ pub fn invalid(field: &str, message: impl Into<String>) -> GatewayError {
 
 /// Unix ms → RFC 3339 (`2026-12-04T07:01:54Z`).
 pub fn timestamp(ms: u64) -> String {
-    crate::formats::ollama::time::format_rfc3339(ms / 1000)
+    crate::time::format_rfc3339(ms / 1000)
 }
 
-/// RFC 3339 → Unix ms (instants before 1970 are 0: long past either way).
+/// RFC 3339 → Unix ms, to the millisecond (instants before 1970 are 0: long past either way).
 pub fn parse_timestamp(field: &str, text: &str) -> Result<u64, GatewayError> {
-    crate::formats::ollama::time::parse_rfc3339_signed(text)
-        .map(|secs| u64::try_from(secs).unwrap_or(0).saturating_mul(1000))
+    crate::time::parse_rfc3339_ms(text)
+        .map(|ms| u64::try_from(ms).unwrap_or(0))
         .ok_or_else(|| invalid(field, "must be an RFC 3339 timestamp such as 2027-01-31T00:00:00Z"))
 }
 
