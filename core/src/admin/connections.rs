@@ -232,10 +232,7 @@ async fn create(
     };
     check_unique_name(&stored, &provider.id, &name, None)?;
     let entropy = gateway.ports.entropy.as_ref();
-    let id = new_id(entropy, "conn").map_err(|e| {
-        tracing::error!(error = %e, "cannot create a connection id");
-        GatewayError::Internal
-    })?;
+    let id = new_id(entropy, "conn").map_err(|e| GatewayError::internal("cannot create a connection id", e))?;
     let connection = ConnectionRecord {
         id,
         provider_id: provider.id.clone(),

@@ -208,10 +208,8 @@ async fn write(
     action: &'static str,
 ) -> Result<Response<Body>, GatewayError> {
     let before = serde_json::to_value(PricingSettings { overrides: stored(gateway) }).ok();
-    let value = serde_json::to_value(PricingSettings { overrides: overrides.clone() }).map_err(|e| {
-        tracing::error!(error = %e, "cannot encode price overrides");
-        GatewayError::Internal
-    })?;
+    let value = serde_json::to_value(PricingSettings { overrides: overrides.clone() })
+        .map_err(|e| GatewayError::internal("cannot encode price overrides", e))?;
     let changes = vec![ConfigChange::PutSetting { key: keys::PRICING.into(), value: value.clone() }];
     commit(gateway, ctx, Change { action, target: keys::PRICING.into(), before, after: Some(value), changes }).await?;
     let overrides = overrides

@@ -245,7 +245,8 @@ fn target(stored: &StoredConfig, id: &str) -> Result<Arc<ResolvedProvider>, Gate
             _ => return Err(GatewayError::NotFound(format!("connection or provider '{id}'"))),
         },
     };
-    resolve_for_probe(stored, provider, connection).ok_or(GatewayError::Internal)
+    resolve_for_probe(stored, provider, connection)
+        .ok_or_else(|| GatewayError::Internal(format!("provider '{}' could not be resolved for a probe", provider.id)))
 }
 
 fn account(provider: &ResolvedProvider) -> Result<&ResolvedConnection, GatewayError> {

@@ -54,8 +54,7 @@ pub async fn handle(
 }
 
 fn store_failed(e: StoreError) -> GatewayError {
-    tracing::error!(error = %e, "cannot read usage rows");
-    GatewayError::Internal
+    GatewayError::internal("cannot read usage rows", e)
 }
 
 fn known(extra: &[&'static str]) -> Vec<&'static str> {

@@ -21,7 +21,7 @@ impl ErrorInfo {
             status: err.status().as_u16(),
             kind: err.kind().to_owned(),
             code: Some(err.code().to_owned()),
-            message: err.to_string(),
+            message: err.client_message(),
         }
     }
 
