@@ -3,7 +3,7 @@
 //! (which may move) for it. The logic itself stays where it belongs.
 
 use crate::error::GatewayError;
-use crate::pipeline::Gateway;
+use crate::gateway::Gateway;
 
 /// First run: with no admin password stored, sets `initial` (`INITIAL_PASSWORD`) or a
 /// generated one, and returns the generated one so the runtime can show it once (never

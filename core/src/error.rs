@@ -57,15 +57,34 @@ pub enum GatewayError {
     /// The resource exists already (management API).
     #[error("{0}")]
     Conflict(String),
-    /// A bug or storage failure; details are logged, not shown.
+    /// A bug or storage failure. The cause is for the log: it is written where the error is
+    /// rendered ([`GatewayError::client_message`]) and never shown to the client, whose message
+    /// stays generic (a cause may name a table, a path or a store's own error text).
     #[error("internal gateway error")]
-    Internal,
+    Internal(String),
 }
 
 impl GatewayError {
     /// A 405 for `method`, naming the methods the path takes (`"GET, POST"`).
     pub fn method_not_allowed(method: &http::Method, allowed: &'static str) -> GatewayError {
         GatewayError::MethodNotAllowed { method: method.to_string(), allowed }
+    }
+
+    /// An internal error with its cause: what failed, then the underlying error
+    /// (`"cannot read the audit log: disk I/O error"`).
+    pub fn internal(what: &str, cause: impl std::fmt::Display) -> GatewayError {
+        GatewayError::Internal(format!("{what}: {cause}"))
+    }
+
+    /// The message a client is shown: the error's text, generic for [`GatewayError::Internal`].
+    /// Every renderer of a gateway error goes through here, so this is where an internal
+    /// error's cause is logged, once per response, inside the request's span (which carries the
+    /// request id).
+    pub fn client_message(&self) -> String {
+        if let GatewayError::Internal(cause) = self {
+            tracing::error!(code = self.code(), %cause, "internal gateway error");
+        }
+        self.to_string()
     }
 
     pub fn status(&self) -> StatusCode {
@@ -87,7 +106,7 @@ impl GatewayError {
             GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -111,7 +130,7 @@ impl GatewayError {
             GatewayError::InvalidField { .. } => "invalid_field",
             GatewayError::Conflict(_) => "conflict",
             GatewayError::BudgetExceeded(_) => "budget_exceeded",
-            GatewayError::Internal => "internal_error",
+            GatewayError::Internal(_) => "internal_error",
         }
     }
 
@@ -125,5 +144,140 @@ impl GatewayError {
             429 => "rate_limit_error",
             _ => "api_error",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_cause_is_never_the_clients_message() {
+        let err = GatewayError::internal("cannot read the audit log", "database /var/lib/omniroute.db is locked");
+        assert_eq!(
+            err,
+            GatewayError::Internal("cannot read the audit log: database /var/lib/omniroute.db is locked".into())
+        );
+        assert_eq!(err.client_message(), "internal gateway error");
+        assert_eq!(err.to_string(), "internal gateway error");
+        assert_eq!(
+            (err.status(), err.code(), err.kind()),
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "api_error")
+        );
+    }
+
+    /// Every client format's error body, and the management API's, for an internal error.
+    #[test]
+    fn no_rendered_body_holds_the_cause() {
+        let err = GatewayError::internal("cannot read usage rows", "no such table: usage_secret");
+        let info = crate::formats::ErrorInfo::from_gateway(&err);
+        assert_eq!(info.message, "internal gateway error");
+        use crate::providers::WireFormat;
+        let formats = [
+            WireFormat::OpenaiChat,
+            WireFormat::OpenaiResponses,
+            WireFormat::Anthropic,
+            WireFormat::Gemini,
+            WireFormat::Ollama,
+        ];
+        for format in formats {
+            let body = crate::formats::error_body(format, &info);
+            assert!(!String::from_utf8_lossy(&body).contains("usage_secret"), "{format:?}");
+        }
+        let response = crate::admin::respond::error(&err);
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let crate::body::Body::Full(body) = response.into_body() else { panic!("a JSON body") };
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("internal gateway error") && !text.contains("usage_secret"), "{text}");
+    }
+
+    /// The cause reaches the log, inside the request's span (which names the request id).
+    #[test]
+    fn the_cause_is_logged_in_the_requests_span() {
+        let logged = log::capture(|| {
+            let span = tracing::error_span!("request", request_id = "req-42");
+            span.in_scope(|| GatewayError::internal("cannot read the audit log", "disk I/O error").client_message())
+        });
+        assert_eq!(logged.len(), 1, "{logged:?}");
+        assert!(logged[0].contains("cannot read the audit log: disk I/O error"), "{logged:?}");
+        assert!(logged[0].contains("request_id=req-42"), "{logged:?}");
+        assert!(
+            log::capture(|| GatewayError::NotFound("x".into()).client_message()).is_empty(),
+            "only internal errors"
+        );
+    }
+
+    /// A minimal `tracing` subscriber that keeps each event's fields and its spans' fields as
+    /// text (core has no `tracing-subscriber`; a dev-dependency for one test is not worth it).
+    mod log {
+        use std::fmt::Write as _;
+        use std::sync::{Arc, Mutex};
+
+        use tracing::field::{Field, Visit};
+        use tracing::span::{Attributes, Id, Record};
+        use tracing::{Event, Metadata, Subscriber};
+
+        #[derive(Default)]
+        struct Fields(String);
+
+        impl Visit for Fields {
+            fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+                let _ = write!(self.0, " {}={value:?}", field.name());
+            }
+            fn record_str(&mut self, field: &Field, value: &str) {
+                let _ = write!(self.0, " {}={value}", field.name());
+            }
+        }
+
+        #[derive(Default)]
+        struct Capture {
+            spans: Mutex<Vec<String>>,
+            entered: Mutex<Vec<u64>>,
+            events: Arc<Mutex<Vec<String>>>,
+        }
+
+        impl Subscriber for Capture {
+            fn enabled(&self, _: &Metadata<'_>) -> bool {
+                true
+            }
+            fn new_span(&self, attributes: &Attributes<'_>) -> Id {
+                let mut fields = Fields::default();
+                attributes.record(&mut fields);
+                let mut spans = self.spans.lock().unwrap();
+                spans.push(fields.0);
+                Id::from_u64(spans.len() as u64)
+            }
+            fn record(&self, _: &Id, _: &Record<'_>) {}
+            fn record_follows_from(&self, _: &Id, _: &Id) {}
+            fn event(&self, event: &Event<'_>) {
+                let mut fields = Fields::default();
+                event.record(&mut fields);
+                let spans = self.spans.lock().unwrap();
+                for id in self.entered.lock().unwrap().iter() {
+                    fields.0.push_str(&spans[*id as usize - 1]);
+                }
+                self.events.lock().unwrap().push(fields.0);
+            }
+            fn enter(&self, span: &Id) {
+                self.entered.lock().unwrap().push(span.into_u64());
+            }
+            fn exit(&self, _: &Id) {
+                self.entered.lock().unwrap().pop();
+            }
+        }
+
+        /// The events `f` logged on this thread, one line each.
+        pub fn capture<T>(f: impl FnOnce() -> T) -> Vec<String> {
+            let subscriber = Capture::default();
+            let events = subscriber.events.clone();
+            tracing::subscriber::with_default(subscriber, f);
+            events.lock().unwrap().clone()
+        }
+    }
+
+    #[test]
+    fn other_errors_show_their_own_message() {
+        let err = GatewayError::InvalidRequest("`model` is required".into());
+        assert_eq!(err.client_message(), "`model` is required");
     }
 }

@@ -12,6 +12,7 @@ pub mod formats;
 pub mod gateway;
 pub mod hub;
 pub mod maybe_send;
+pub mod percent;
 pub mod pipeline;
 pub mod ports;
 pub mod providers;
@@ -20,6 +21,7 @@ pub mod routes;
 pub mod routing;
 pub mod snapshot;
 pub mod telemetry;
+pub mod time;
 pub mod usage;
 
 pub use body::{Body, BodyError};

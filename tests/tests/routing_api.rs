@@ -235,6 +235,50 @@ async fn the_config_files_rows_are_read_only() {
     gw.stop().await;
 }
 
+/// One vocabulary: the file's `targets` and the API's `models` name a combo's list in both
+/// places; answers keep saying `models`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_combos_list_is_targets_or_models_in_the_file_and_over_the_api() {
+    let mock = MockUpstream::start();
+    let config = format!(
+        "[[providers]]\nid = \"openai\"\nbase_url = \"{}\"\n  [[providers.accounts]]\n  api_key = \"sk-test\"\n\
+         [[combos]]\nname = \"from-file\"\nmodels = [\"openai/error-503\", \"openai/gpt-mock\"]\n",
+        mock.base_url()
+    );
+    let gw = TestGateway::start(&config, &[]).await;
+    let (status, combo) = send(&gw, "GET", "/api/combos/from-file", None).await;
+    assert_eq!(status, 200, "{combo}");
+    assert_eq!(
+        combo["models"],
+        json!([{"model": "openai/error-503", "weight": 1}, {"model": "openai/gpt-mock", "weight": 1}])
+    );
+    assert_eq!(gw.chat("from-file").await.0, 200, "the file's `models` list is routed");
+
+    let body = json!({"name": "api", "targets": ["openai/gpt-mock", {"model": "from-file", "weight": 2}]});
+    let (status, created) = send(&gw, "POST", "/api/combos", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        created["models"],
+        json!([{"model": "openai/gpt-mock", "weight": 1}, {"model": "from-file", "weight": 2}])
+    );
+    assert!(created.get("targets").is_none(), "answers say `models`: {created}");
+    assert_eq!(gw.chat("api").await.0, 200);
+    let (status, patched) = send(&gw, "PATCH", "/api/combos/api", Some(json!({"targets": ["from-file"]}))).await;
+    assert_eq!((status, patched["models"].clone()), (200, json!([{"model": "from-file", "weight": 1}])), "{patched}");
+    let (status, replaced) = send(&gw, "PUT", "/api/combos/api", Some(json!({"targets": ["openai/gpt-mock"]}))).await;
+    assert_eq!((status, replaced["models"][0]["model"].clone()), (200, json!("openai/gpt-mock")), "{replaced}");
+    for (method, body) in [
+        ("POST", json!({"name": "c", "targets": []})),
+        ("POST", json!({"name": "c", "targets": ["nope/x"], "models": ["openai/gpt-mock"]})),
+        ("PATCH", json!({"targets": [], "models": []})),
+    ] {
+        let path = if method == "POST" { "/api/combos" } else { "/api/combos/api" };
+        let (status, answer) = send(&gw, method, path, Some(body.clone())).await;
+        assert_eq!((status, answer["error"]["param"].clone()), (400, json!("models")), "{body}: {answer}");
+    }
+    gw.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catalog_lists_every_provider_with_prices_and_the_combos() {
     let mock = MockUpstream::start();

@@ -16,7 +16,7 @@ use crate::config::aliases::check_pattern;
 use crate::config::{API_SOURCE, AliasRecord, ConfigChange, StoredConfig};
 use crate::error::GatewayError;
 use crate::gateway::{Gateway, RequestContext};
-use crate::pipeline::router::percent_decode;
+use crate::percent::percent_decode;
 
 /// An alias as the API shows it.
 #[derive(Debug, Clone, Serialize)]

@@ -23,9 +23,11 @@ pub struct AuditLog {
 
 pub async fn list(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body>, GatewayError> {
     let limit = Query::lenient(query).number("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)? as usize;
-    let entries = gateway.ports.config.audit_log(limit).await.map_err(|e| {
-        tracing::error!(error = %e, "cannot read the audit log");
-        GatewayError::Internal
-    })?;
+    let entries = gateway
+        .ports
+        .config
+        .audit_log(limit)
+        .await
+        .map_err(|e| GatewayError::internal("cannot read the audit log", e))?;
     Ok(ok(&AuditLog { total: entries.len(), entries }))
 }

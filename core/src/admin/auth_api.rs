@@ -70,10 +70,7 @@ pub struct RequireLogin {
 }
 
 fn internal(what: &'static str) -> impl Fn(String) -> GatewayError {
-    move |e| {
-        tracing::error!(error = %e, "{what}");
-        GatewayError::Internal
-    }
+    move |e| GatewayError::internal(what, e)
 }
 
 /// Where login attempts are counted: the client address, else one shared bucket.

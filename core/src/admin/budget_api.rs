@@ -140,7 +140,9 @@ async fn set(gateway: &Gateway, ctx: &RequestContext, input: BudgetInput) -> Res
         changes: vec![ConfigChange::PutApiKey(key.clone())],
     };
     commit(gateway, ctx, change).await?;
-    view(gateway, &key).map(|v| ok(&v)).ok_or(GatewayError::Internal)
+    view(gateway, &key)
+        .map(|v| ok(&v))
+        .ok_or_else(|| GatewayError::Internal(format!("key '{}' has no budget right after one was set", key.id)))
 }
 
 async fn remove(gateway: &Gateway, ctx: &RequestContext, id: &str) -> Result<Response<Body>, GatewayError> {

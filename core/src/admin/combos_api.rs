@@ -3,6 +3,8 @@
 //! `POST /api/combos/{id}/test` ([`super::combo_test`]). The config file's combos are shown
 //! but read-only.
 
+use std::borrow::Cow;
+
 use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
@@ -119,7 +121,9 @@ pub struct ComboInput {
     /// `priority` (default), `round-robin`, `weighted`, `random`, `least-used`,
     /// `cost-optimized`, `latency-aware`.
     pub strategy: Option<ComboStrategy>,
-    /// The targets in order.
+    /// The targets in order. `targets`, the config file's word, is accepted for it (answers say
+    /// `models`, as they always have); errors name the list `models` either way.
+    #[serde(alias = "targets")]
     pub models: Option<Vec<ComboModelInput>>,
     pub config: Option<ComboConfig>,
 }
@@ -260,7 +264,8 @@ async fn replace(
     let stored = stored(gateway).await?;
     let current = find(&stored, id)?;
     refuse_declared(&current.source, &format!("combo '{id}'"))?;
-    let input: ComboInput = if merge { parse_merged(&ComboInput::of(current), body)? } else { parse(body)? };
+    let input: ComboInput =
+        if merge { parse_merged(&ComboInput::of(current), &patch_in_api_words(body))? } else { parse(body)? };
     let name = input.name.clone().map(|n| n.trim().to_owned()).unwrap_or_else(|| id.to_owned());
     let renamed = name != id;
     if renamed && stored.combos.iter().any(|c| c.name == name) {
@@ -285,6 +290,19 @@ async fn replace(
     Ok(ok(&view))
 }
 
+/// A merge patch that names the list `targets`, renamed `models`: the current combo it is merged
+/// into says `models`, and an object holding both would be refused as a duplicate field. A patch
+/// that gives both is left as it is, to be refused so.
+fn patch_in_api_words(body: &[u8]) -> Cow<'_, [u8]> {
+    let Ok(serde_json::Value::Object(mut patch)) = serde_json::from_slice(body) else { return Cow::Borrowed(body) };
+    if patch.contains_key("models") {
+        return Cow::Borrowed(body);
+    }
+    let Some(targets) = patch.remove("targets") else { return Cow::Borrowed(body) };
+    patch.insert("models".into(), targets);
+    serde_json::to_vec(&patch).map_or(Cow::Borrowed(body), Cow::Owned)
+}
+
 async fn delete(gateway: &Gateway, ctx: &RequestContext, id: &str) -> Result<Response<Body>, GatewayError> {
     let stored = stored(gateway).await?;
     let current = find(&stored, id)?;
@@ -302,4 +320,21 @@ async fn delete(gateway: &Gateway, ctx: &RequestContext, id: &str) -> Result<Res
         other => other,
     })?;
     Ok(ok(&ComboDeleted { deleted: true, id: id.to_owned() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_patch_may_name_the_list_targets() {
+        let renamed = patch_in_api_words(br#"{"targets": ["a/b"], "strategy": "random"}"#);
+        let value: serde_json::Value = serde_json::from_slice(&renamed).unwrap();
+        assert_eq!(value, serde_json::json!({"models": ["a/b"], "strategy": "random"}));
+        for kept in [&br#"{"strategy": "random"}"#[..], br#"{"models": [], "targets": []}"#, b"not json", b"[1]"] {
+            assert_eq!(&*patch_in_api_words(kept), kept);
+        }
+        let input: ComboInput = serde_json::from_str(r#"{"name": "c", "targets": ["a/b"]}"#).unwrap();
+        assert_eq!(input.models.map(|m| m.len()), Some(1), "`targets` reads as `models`");
+    }
 }

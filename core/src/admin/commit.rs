@@ -53,7 +53,8 @@ pub async fn put_setting<T: Serialize + PartialEq>(
     if wanted == current {
         return Ok(());
     }
-    let value = serde_json::to_value(wanted).map_err(|_| GatewayError::Internal)?;
+    let value = serde_json::to_value(wanted)
+        .map_err(|e| GatewayError::internal(&format!("cannot encode the setting `{key}`"), e))?;
     let change = Change {
         action,
         target: key.into(),
@@ -66,10 +67,7 @@ pub async fn put_setting<T: Serialize + PartialEq>(
 
 /// The stored config as it is now (rows with their sources), for management reads and checks.
 pub async fn stored(gateway: &Gateway) -> Result<StoredConfig, GatewayError> {
-    gateway.ports.config.load().await.map_err(|e| {
-        tracing::error!(error = %e, "cannot read the stored config");
-        GatewayError::Internal
-    })
+    gateway.ports.config.load().await.map_err(|e| GatewayError::internal("cannot read the stored config", e))
 }
 
 /// Writes changes that are not management actions (sessions) and reloads the snapshot.
@@ -78,10 +76,12 @@ pub async fn write(
     changes: Vec<ConfigChange>,
     audit: Option<AuditEntry>,
 ) -> Result<(), GatewayError> {
-    gateway.ports.config.apply(changes, audit).await.map_err(|e| {
-        tracing::error!(error = %e, "a management change could not be stored");
-        GatewayError::Internal
-    })?;
+    gateway
+        .ports
+        .config
+        .apply(changes, audit)
+        .await
+        .map_err(|e| GatewayError::internal("a management change could not be stored", e))?;
     if let Err(e) = gateway.refresh().await {
         // Stored; the periodic refresh picks it up.
         tracing::warn!(error = %e, "config stored but the snapshot could not be reloaded yet");

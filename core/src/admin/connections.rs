@@ -17,7 +17,7 @@ use crate::body::Body;
 use crate::config::{API_SOURCE, ConfigChange, ConnectionRecord, ProviderRecord, StoredConfig};
 use crate::error::GatewayError;
 use crate::gateway::{Gateway, RequestContext};
-use crate::pipeline::router::percent_decode;
+use crate::percent::percent_decode;
 use crate::providers::{AuthScheme, find_catalog_provider};
 
 /// An account as the API shows it.
@@ -232,10 +232,7 @@ async fn create(
     };
     check_unique_name(&stored, &provider.id, &name, None)?;
     let entropy = gateway.ports.entropy.as_ref();
-    let id = new_id(entropy, "conn").map_err(|e| {
-        tracing::error!(error = %e, "cannot create a connection id");
-        GatewayError::Internal
-    })?;
+    let id = new_id(entropy, "conn").map_err(|e| GatewayError::internal("cannot create a connection id", e))?;
     let connection = ConnectionRecord {
         id,
         provider_id: provider.id.clone(),

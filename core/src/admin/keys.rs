@@ -258,10 +258,7 @@ async fn create(gateway: &Gateway, ctx: &RequestContext, body: &[u8]) -> Result<
         return Err(invalid("name", "is required"));
     }
     let entropy = gateway.ports.entropy.as_ref();
-    let internal = |e: crate::ports::EntropyError| {
-        tracing::error!(error = %e, "cannot create an API key");
-        GatewayError::Internal
-    };
+    let internal = |e: crate::ports::EntropyError| GatewayError::internal("cannot create an API key", e);
     let secret = new_api_key(entropy).map_err(internal)?;
     let now_ms = gateway.ports.clock.now_unix_ms();
     let mut key = ApiKeyRecord {

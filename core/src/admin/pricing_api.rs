@@ -9,13 +9,14 @@ use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit};
-use crate::admin::query::{Query, decode};
+use crate::admin::query::Query;
 use crate::admin::respond::{invalid, ok, parse};
 use crate::body::Body;
 use crate::config::ConfigChange;
 use crate::config::settings::{PricingSettings, keys};
 use crate::error::GatewayError;
 use crate::gateway::{Gateway, RequestContext};
+use crate::percent::percent_decode;
 use crate::providers::pricing::ModelPrice;
 use crate::providers::{catalog, find_catalog_provider};
 
@@ -103,8 +104,8 @@ pub async fn handle(
         }
         (&Method::DELETE, []) => write(gateway, ctx, BTreeMap::new(), "pricing.reset").await,
         (&Method::DELETE, [provider, model @ ..]) if !model.is_empty() => {
-            let name = decode(&format!("{provider}/{}", model.join("/")))
-                .ok_or_else(|| invalid("model", "is not valid percent-encoded UTF-8"))?;
+            // A path segment: a `+` in it is a plus, not a space as in a query string.
+            let name = percent_decode(&format!("{provider}/{}", model.join("/"))).into_owned();
             let (provider, model) = name.split_once('/').unwrap_or((&name, ""));
             let key = format!("{}/{model}", canonical_provider(gateway, provider).unwrap_or_else(|| provider.into()));
             let mut overrides = stored(gateway);
@@ -207,10 +208,8 @@ async fn write(
     action: &'static str,
 ) -> Result<Response<Body>, GatewayError> {
     let before = serde_json::to_value(PricingSettings { overrides: stored(gateway) }).ok();
-    let value = serde_json::to_value(PricingSettings { overrides: overrides.clone() }).map_err(|e| {
-        tracing::error!(error = %e, "cannot encode price overrides");
-        GatewayError::Internal
-    })?;
+    let value = serde_json::to_value(PricingSettings { overrides: overrides.clone() })
+        .map_err(|e| GatewayError::internal("cannot encode price overrides", e))?;
     let changes = vec![ConfigChange::PutSetting { key: keys::PRICING.into(), value: value.clone() }];
     commit(gateway, ctx, Change { action, target: keys::PRICING.into(), before, after: Some(value), changes }).await?;
     let overrides = overrides

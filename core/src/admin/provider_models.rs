@@ -156,7 +156,8 @@ fn provider_of<'a>(stored: &'a StoredConfig, field: &str, name: &str) -> Result<
 
 /// The provider models document as a change to store.
 pub(crate) fn setting_change(doc: &ProviderModelsSettings) -> Result<ConfigChange, GatewayError> {
-    let value = serde_json::to_value(doc).map_err(|_| GatewayError::Internal)?;
+    let value = serde_json::to_value(doc)
+        .map_err(|e| GatewayError::internal("cannot encode the provider models document", e))?;
     Ok(ConfigChange::PutSetting { key: PROVIDER_MODELS.into(), value })
 }
 

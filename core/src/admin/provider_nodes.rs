@@ -22,7 +22,7 @@ use crate::config::validate::COMBO_PREFIX;
 use crate::config::{API_SOURCE, ConfigChange, ProviderRecord, StoredConfig, TimeoutOverrides};
 use crate::error::GatewayError;
 use crate::gateway::{Gateway, RequestContext};
-use crate::pipeline::router::percent_decode;
+use crate::percent::percent_decode;
 use crate::providers::{AuthScheme, WireFormat, find_catalog_provider};
 
 /// Per-provider timeouts in milliseconds (unset: the global ones).

@@ -19,8 +19,8 @@ use crate::config::{ConnectionRecord, StoredConfig};
 use crate::error::GatewayError;
 use crate::formats;
 use crate::gateway::Gateway;
+use crate::percent::percent_decode;
 use crate::pipeline::dispatch::Call;
-use crate::pipeline::router::percent_decode;
 use crate::pipeline::timeouts::within;
 use crate::pipeline::upstream::{build_get, build_request};
 use crate::ports::HttpClient;
@@ -246,7 +246,8 @@ fn target(stored: &StoredConfig, id: &str) -> Result<Arc<ResolvedProvider>, Gate
             _ => return Err(GatewayError::NotFound(format!("connection or provider '{id}'"))),
         },
     };
-    resolve_for_probe(stored, provider, connection).ok_or(GatewayError::Internal)
+    resolve_for_probe(stored, provider, connection)
+        .ok_or_else(|| GatewayError::Internal(format!("provider '{}' could not be resolved for a probe", provider.id)))
 }
 
 fn account(provider: &ResolvedProvider) -> Result<&ResolvedConnection, GatewayError> {

@@ -124,7 +124,9 @@ pub async fn handle(gateway: &Gateway, method: &Method, body: &[u8]) -> Result<R
         priority: 0,
         enabled: true,
     });
-    let provider = resolve_for_probe(&stored, &record, connection.as_ref()).ok_or(GatewayError::Internal)?;
+    let provider = resolve_for_probe(&stored, &record, connection.as_ref()).ok_or_else(|| {
+        GatewayError::Internal(format!("provider '{}' could not be resolved for validation", record.id))
+    })?;
     let mut report = ValidateReport {
         valid: true,
         provider: provider.id.clone(),

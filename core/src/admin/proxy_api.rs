@@ -184,7 +184,8 @@ async fn update(
     let before = serde_json::to_value(view(gateway, &current)).ok();
     let shown = view(gateway, &next);
     let after = serde_json::to_value(&shown).ok();
-    let value = serde_json::to_value(&next).map_err(|_| GatewayError::Internal)?;
+    let value =
+        serde_json::to_value(&next).map_err(|e| GatewayError::internal("cannot encode the proxy settings", e))?;
     let changes = vec![ConfigChange::PutSetting { key: PROXY.into(), value }];
     commit(gateway, ctx, Change { action: "settings.proxy.update", target: PROXY.into(), before, after, changes })
         .await?;

@@ -3,6 +3,7 @@
 
 use crate::admin::respond::{invalid, parse_timestamp};
 use crate::error::GatewayError;
+use crate::percent::form_decode;
 
 /// 9999-12-31T23:59:59.999Z: the last instant RFC 3339's four-digit years can name.
 pub const LAST_INSTANT_MS: u64 = 253_402_300_799_999;
@@ -17,23 +18,17 @@ impl Query {
     /// Parses `query`, refusing a parameter not in `known` (a typo must not silently widen
     /// what a list returns).
     pub fn parse(query: Option<&str>, known: &[&str]) -> Result<Query, GatewayError> {
-        let mut pairs = Vec::new();
-        for (name, value) in raw_pairs(query) {
-            let name = decode(name).ok_or_else(|| invalid("query", "is not valid percent-encoded UTF-8"))?;
-            let value = decode(value).ok_or_else(|| invalid(&name, "is not valid percent-encoded UTF-8"))?;
-            if !known.contains(&name.as_str()) {
-                return Err(invalid(&name, format!("is not a parameter here (known: {})", known.join(", "))));
-            }
-            pairs.push((name, value));
+        let pairs: Vec<(String, String)> = decoded_pairs(query).collect();
+        if let Some((name, _)) = pairs.iter().find(|(name, _)| !known.contains(&name.as_str())) {
+            return Err(invalid(name, format!("is not a parameter here (known: {})", known.join(", "))));
         }
         Ok(Query { pairs })
     }
 
-    /// Every parameter, unknown ones kept and ones that are not valid percent-encoded UTF-8
-    /// left out: for the few reads that take one optional parameter and ignore the rest.
+    /// Every parameter, unknown ones kept: for the few reads that take one optional parameter
+    /// and ignore the rest.
     pub fn lenient(query: Option<&str>) -> Query {
-        let pairs = raw_pairs(query).filter_map(|(name, value)| Some((decode(name)?, decode(value)?))).collect();
-        Query { pairs }
+        Query { pairs: decoded_pairs(query).collect() }
     }
 
     /// The first value of `name`, when given (an empty value is a value: `?limit=` is no number).
@@ -83,38 +78,17 @@ impl Query {
     }
 }
 
-/// The `name=value` pairs as written (a pair without `=` has an empty value).
-fn raw_pairs(query: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
-    query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+/// The `name=value` pairs, decoded (a pair without `=` has an empty value).
+fn decoded_pairs(query: Option<&str>) -> impl Iterator<Item = (String, String)> {
+    query.unwrap_or_default().split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (form_decode(name).into_owned(), form_decode(value).into_owned())
+    })
 }
 
 /// One parameter's decoded value, `None` when absent or empty; other parameters are ignored.
 pub(crate) fn query_value(query: Option<&str>, name: &str) -> Option<String> {
     Query::lenient(query).text(name).filter(|v| !v.is_empty())
-}
-
-/// `application/x-www-form-urlencoded` decoding: `%XX` and `+` for a space.
-pub(crate) fn decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            _ => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -164,6 +138,18 @@ mod tests {
         let empty = Query::parse(Some("limit="), &["limit"]).unwrap();
         assert_eq!(field(empty.number("limit", 1, 10, 5).unwrap_err()), "limit");
         assert_eq!(field(query.choice("bucket", &[("day", 1), ("hour", 2)], 1).unwrap_err()), "bucket");
-        assert_eq!(field(Query::parse(Some("model=%ZZ"), &["model"]).unwrap_err()), "model");
+        assert_eq!(field(Query::parse(Some("mod%65l=x"), &["limit"]).unwrap_err()), "model", "the decoded name");
+    }
+
+    /// Malformed escapes are read as the `percent-encoding` crate reads them: literally. The old
+    /// decoder refused `%ZZ` but took `%+5` for the byte 5.
+    #[test]
+    fn malformed_escapes_are_text() {
+        let query = Query::parse(Some("model=%ZZ&provider=%+5&q=100%"), &["model", "provider", "q"]).unwrap();
+        assert_eq!(query.get("model"), Some("%ZZ"));
+        assert_eq!(query.get("provider"), Some("% 5"), "`+` is a space; `%` without two hex digits stays");
+        assert_eq!(query.get("q"), Some("100%"));
+        assert_eq!(query_value(Some("provider=%+5"), "provider").as_deref(), Some("% 5"));
+        assert_eq!(query_value(Some("provider=a%2Bb"), "provider").as_deref(), Some("a+b"));
     }
 }

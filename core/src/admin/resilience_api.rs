@@ -85,10 +85,12 @@ pub async fn reset(gateway: &Gateway, body: Body) -> Response<Body> {
             None => Some(None),
         };
         if let Some(stored_key) = stored_key {
-            gateway.ports.cooldowns.clear(stored_key).await.map_err(|e| {
-                tracing::error!(error = %e, "cannot clear the stored cooldowns");
-                GatewayError::Internal
-            })?;
+            gateway
+                .ports
+                .cooldowns
+                .clear(stored_key)
+                .await
+                .map_err(|e| GatewayError::internal("cannot clear the stored cooldowns", e))?;
         }
         Ok::<_, GatewayError>(request.key)
     }

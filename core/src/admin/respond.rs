@@ -23,10 +23,7 @@ pub fn created<T: Serialize>(value: &T) -> Response<Body> {
 pub fn with_status<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     match serde_json::to_vec(value) {
         Ok(bytes) => pipeline_respond::json(status, Bytes::from(bytes)),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot encode a management response");
-            error(&GatewayError::Internal)
-        }
+        Err(e) => error(&GatewayError::internal("cannot encode a management response", e)),
     }
 }
 
@@ -55,7 +52,7 @@ pub fn error(err: &GatewayError) -> Response<Body> {
     };
     let body = ErrorBody {
         error: ErrorDetail {
-            message: err.to_string(),
+            message: err.client_message(),
             kind: err.kind().to_owned(),
             code: err.code().to_owned(),
             param,
@@ -78,7 +75,8 @@ pub fn error(err: &GatewayError) -> Response<Body> {
 /// The result of a handler, rendered.
 pub fn render(result: Result<Response<Body>, GatewayError>) -> Response<Body> {
     result.unwrap_or_else(|err| {
-        if err.status().is_server_error() {
+        // An internal error's cause is logged where it is rendered, in `error`.
+        if err.status().is_server_error() && !matches!(err, GatewayError::Internal(_)) {
             tracing::warn!(error = %err, "management request failed");
         }
         error(&err)
@@ -157,9 +155,10 @@ pub fn parse_merged<T: Serialize + DeserializeOwned>(current: &T, body: &[u8]) -
     if !patch.is_object() {
         return Err(invalid("body", "must be a JSON object (a merge patch)"));
     }
-    let mut merged = serde_json::to_value(current).map_err(|_| GatewayError::Internal)?;
+    let mut merged =
+        serde_json::to_value(current).map_err(|e| GatewayError::internal("cannot encode the value to patch", e))?;
     merge_patch(&mut merged, patch);
-    parse(&serde_json::to_vec(&merged).map_err(|_| GatewayError::Internal)?)
+    parse(&serde_json::to_vec(&merged).map_err(|e| GatewayError::internal("cannot encode the patched value", e))?)
 }
 
 fn merge_patch(target: &mut serde_json::Value, patch: serde_json::Value) {
@@ -194,13 +193,13 @@ pub fn invalid(field: &str, message: impl Into<String>) -> GatewayError {
 
 /// Unix ms → RFC 3339 (`2026-12-04T07:01:54Z`).
 pub fn timestamp(ms: u64) -> String {
-    crate::formats::ollama::time::format_rfc3339(ms / 1000)
+    crate::time::format_rfc3339(ms / 1000)
 }
 
-/// RFC 3339 → Unix ms (instants before 1970 are 0: long past either way).
+/// RFC 3339 → Unix ms, to the millisecond (instants before 1970 are 0: long past either way).
 pub fn parse_timestamp(field: &str, text: &str) -> Result<u64, GatewayError> {
-    crate::formats::ollama::time::parse_rfc3339_signed(text)
-        .map(|secs| u64::try_from(secs).unwrap_or(0).saturating_mul(1000))
+    crate::time::parse_rfc3339_ms(text)
+        .map(|ms| u64::try_from(ms).unwrap_or(0))
         .ok_or_else(|| invalid(field, "must be an RFC 3339 timestamp such as 2027-01-31T00:00:00Z"))
 }
 

@@ -175,7 +175,8 @@ pub async fn handle(
     let (security, routing) = checked(wanted, gateway, &snapshot, ctx, parts).await?;
     let mut changes = Vec::new();
     if security != snapshot.access.security {
-        let value = serde_json::to_value(&security).map_err(|_| GatewayError::Internal)?;
+        let value = serde_json::to_value(&security)
+            .map_err(|e| GatewayError::internal("cannot encode the security settings", e))?;
         changes.push(ConfigChange::PutSetting { key: keys::SECURITY.into(), value });
     }
     if routing != *snapshot.routing() {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use http::{Method, Response};
 
-use crate::admin::query::{Query, decode};
+use crate::admin::query::Query;
 use crate::admin::respond::{invalid, ok, timestamp};
 use crate::admin::usage_views::{
     ConnectionUsage, History, HistoryPoint, ModelUsage, RequestLogPage, RequestLogView, UsageLogPage, UsageRowView,
@@ -14,6 +14,7 @@ use crate::admin::usage_views::{
 use crate::body::Body;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
+use crate::percent::percent_decode;
 use crate::ports::StoreError;
 use crate::ports::usage_query::{
     AggregateQuery, Bucket, GroupBy, StatusFilter, StoredUsage, UsageBucket, UsageFilter, UsageTotals,
@@ -38,10 +39,7 @@ pub async fn handle(
     // `conn_<hex>` for those created over the API. An unknown one is a 404 below.
     let connection = match rest {
         ["history" | "logs" | "request-logs"] => None,
-        [segment] => match decode(segment) {
-            Some(id) => Some(id),
-            None => return Err(super::not_found(rest)),
-        },
+        [segment] => Some(percent_decode(segment).into_owned()),
         _ => return Err(super::not_found(rest)),
     };
     if method != Method::GET {
@@ -56,8 +54,7 @@ pub async fn handle(
 }
 
 fn store_failed(e: StoreError) -> GatewayError {
-    tracing::error!(error = %e, "cannot read usage rows");
-    GatewayError::Internal
+    GatewayError::internal("cannot read usage rows", e)
 }
 
 fn known(extra: &[&'static str]) -> Vec<&'static str> {

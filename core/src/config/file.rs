@@ -183,6 +183,9 @@ pub struct FileCombo {
     pub name: String,
     #[serde(default)]
     pub strategy: ComboStrategy,
+    /// The targets in order. `targets` is this file's word (an entry may be a combo, not only a
+    /// model); `models`, what `POST /api/combos` takes, is read the same so either works.
+    #[serde(alias = "models")]
     pub targets: Vec<String>,
     /// One per target (the `weighted` strategy).
     pub weights: Option<Vec<u32>>,
@@ -313,6 +316,19 @@ mod tests {
             (t.connect_ms, t.first_byte_ms, t.idle_ms, t.total_ms),
             (Some(1000), Some(2000), Some(3000), Some(4000))
         );
+    }
+
+    /// One vocabulary: the API's `models` names a combo's list in the file too.
+    #[test]
+    fn a_combos_list_may_be_called_models() {
+        let cfg =
+            FileConfig::parse("[[combos]]\nname = \"fast\"\nmodels = [\"openai/gpt-4o\", \"combo/b\"]\n").unwrap();
+        assert_eq!(cfg.combos[0].targets, ["openai/gpt-4o", "combo/b"]);
+        let both = "[[combos]]\nname = \"c\"\ntargets = [\"a/b\"]\nmodels = [\"a/b\"]\n";
+        let err = FileConfig::parse(both).unwrap_err().to_string();
+        assert!(err.contains("duplicate field `targets`"), "one list, not two: {err}");
+        let err = FileConfig::parse("[[combos]]\nname = \"c\"\n").unwrap_err().to_string();
+        assert!(err.contains("missing field `targets`"), "{err}");
     }
 
     #[test]

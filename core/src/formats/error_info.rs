@@ -21,7 +21,7 @@ impl ErrorInfo {
             status: err.status().as_u16(),
             kind: err.kind().to_owned(),
             code: Some(err.code().to_owned()),
-            message: err.to_string(),
+            message: err.client_message(),
         }
     }
 
@@ -62,7 +62,9 @@ pub fn google_status(status: u16) -> &'static str {
         501 => "UNIMPLEMENTED",
         503 | 529 => "UNAVAILABLE",
         504 => "DEADLINE_EXCEEDED",
-        400..=499 => "FAILED_PRECONDITION",
+        // Any other client error (a guard, not a range: clippy reads a range after the single
+        // statuses above as overlapping them).
+        _ if (400..=499).contains(&status) => "FAILED_PRECONDITION",
         _ => "INTERNAL",
     }
 }

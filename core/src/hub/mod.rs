@@ -2,6 +2,7 @@
 //! N codecs give every N×N pair. Fields the hub does not model travel in `extra` maps.
 
 pub mod content;
+pub mod data_url;
 pub mod request;
 pub mod response;
 pub mod stream;

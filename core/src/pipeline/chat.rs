@@ -183,7 +183,13 @@ async fn chat(
         error: None,
         latency_ms: 0,
     });
-    let Some(target) = targets.get(reply.target) else { return Err(GatewayError::Internal) };
+    let Some(target) = targets.get(reply.target) else {
+        return Err(GatewayError::Internal(format!(
+            "the reply names target {} of a plan with {}",
+            reply.target,
+            targets.len()
+        )));
+    };
     if let Some(id) = &session_id
         && reply.status.is_success()
     {

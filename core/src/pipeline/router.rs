@@ -4,6 +4,7 @@
 use http::Method;
 
 use crate::formats::StreamFraming;
+use crate::percent::percent_decode;
 use crate::providers::WireFormat;
 
 /// A chat endpoint: the client's format and what its URL says about model and streaming.
@@ -232,7 +233,7 @@ fn method_name(method: &Method) -> &'static str {
 
 /// `{model}:generateContent`, `{model}:streamGenerateContent` or a bare `{model}`.
 fn gemini_model_route(method: &Method, rest: &str, query: Option<&str>) -> Route {
-    let rest = percent_decode(rest);
+    let rest = percent_decode(rest).into_owned();
     let (model, action) = match rest.rsplit_once(':') {
         Some((model, action)) if !action.contains('/') => (model.to_owned(), Some(action.to_owned())),
         _ => (rest, None),
@@ -282,27 +283,6 @@ fn error_format(path: &str) -> WireFormat {
     } else {
         WireFormat::OpenaiChat
     }
-}
-
-/// `%XX` escapes in a path segment (an SDK may encode the `/` of `provider/model`).
-pub(crate) fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ fn invalid(e: serde_json::Error) -> GatewayError {
 }
 
 fn raw(value: &Value) -> Result<Box<RawValue>, GatewayError> {
-    serde_json::value::to_raw_value(value).map_err(|_| GatewayError::Internal)
+    serde_json::value::to_raw_value(value).map_err(|e| GatewayError::internal("cannot encode a JSON value", e))
 }
 
 impl RawObject {
@@ -125,7 +125,7 @@ pub fn raw_array(elements: &[Box<RawValue>]) -> Result<Box<RawValue>, GatewayErr
         text.push_str(element.get());
     }
     text.push(']');
-    RawValue::from_string(text).map_err(|_| GatewayError::Internal)
+    RawValue::from_string(text).map_err(|e| GatewayError::internal("cannot join raw JSON elements", e))
 }
 
 /// One value as a raw element.

@@ -3,6 +3,8 @@
 
 use http::HeaderMap;
 
+use crate::time::{parse_http_date_ms, parse_rfc3339_ms};
+
 /// The longest wait honoured; anything further is clamped to this (24 h).
 pub const MAX_WAIT_MS: u64 = 24 * 60 * 60 * 1000;
 
@@ -32,7 +34,7 @@ pub fn retry_after_ms(headers: &HeaderMap, now_unix_ms: u64) -> Option<u64> {
         .map(after)
         .or_else(|| {
             let value = header(headers, "retry-after")?;
-            parse_decimal(value).map(|secs| after(secs * 1000.0)).or_else(|| http_date_ms(value))
+            parse_decimal(value).map(|secs| after(secs * 1000.0)).or_else(|| parse_http_date_ms(value))
         })
         .or_else(|| {
             let exhausted = |remaining: &str| header(headers, remaining).and_then(parse_decimal) == Some(0.0);
@@ -91,114 +93,9 @@ fn parse_duration_ms(s: &str) -> Option<f64> {
     Some(total)
 }
 
-/// An RFC 3339 timestamp (`2025-01-02T03:04:05.678Z`, `...+02:00`) in unix ms.
+/// An RFC 3339 reset time in unix ms; one before 1970 is 0 (long past: wait for nothing).
 fn rfc3339_ms(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let (year, month, day) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
-    let (hour, minute, second) = clock_time(&b[11..19])?;
-    let mut rest = &b[19..];
-    let mut millis = 0;
-    if let Some((b'.', frac)) = rest.split_first() {
-        let len = frac.iter().take_while(|c| c.is_ascii_digit()).count();
-        if len == 0 {
-            return None;
-        }
-        let first3 = &frac[..len.min(3)];
-        millis = digits(first3)? * 10u32.pow(3 - first3.len() as u32);
-        rest = &frac[len..];
-    }
-    let offset_min: i64 = match rest {
-        b"Z" | b"z" => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let (h, m) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let minutes = i64::from(h * 60 + m);
-            if *sign == b'+' { minutes } else { -minutes }
-        }
-        _ => return None,
-    };
-    let local = civil_ms(i64::from(year), month, day, hour, minute, second)?;
-    Some(u64::try_from(local + i64::from(millis) - offset_min * 60_000).unwrap_or(0))
-}
-
-/// An HTTP date in unix ms: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), plus the obsolete
-/// RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`) forms.
-fn http_date_ms(s: &str) -> Option<u64> {
-    let mut tokens: Vec<&str> = s.split_ascii_whitespace().collect();
-    // Drop the weekday (the date alone determines the instant).
-    if tokens
-        .first()
-        .is_some_and(|t| month(t).is_none() && t.trim_end_matches(',').bytes().all(|b| b.is_ascii_alphabetic()))
-    {
-        tokens.remove(0);
-    }
-    let gmt = |zone: &str| zone.eq_ignore_ascii_case("GMT") || zone.eq_ignore_ascii_case("UTC");
-    let (year, month, day, time) = match tokens.as_slice() {
-        [day, mon, year, time, zone] if gmt(zone) && year.len() == 4 => {
-            (digits(year.as_bytes())?, month(mon)?, digits(day.as_bytes())?, *time)
-        }
-        [date, time, zone] if gmt(zone) => {
-            let mut parts = date.split('-');
-            let (day, mon, year) = (parts.next()?, parts.next()?, parts.next()?);
-            if parts.next().is_some() || year.len() != 2 {
-                return None;
-            }
-            let yy = digits(year.as_bytes())?;
-            (if yy < 70 { 2000 + yy } else { 1900 + yy }, month(mon)?, digits(day.as_bytes())?, *time)
-        }
-        [mon, day, time, year] if year.len() == 4 => {
-            (digits(year.as_bytes())?, month(mon)?, digits(day.as_bytes())?, *time)
-        }
-        _ => return None,
-    };
-    let (hour, minute, second) = clock_time(time.as_bytes())?;
-    let ms = civil_ms(i64::from(year), month, day, hour, minute, second)?;
-    Some(u64::try_from(ms).unwrap_or(0))
-}
-
-fn month(name: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-    MONTHS.iter().position(|m| m.eq_ignore_ascii_case(name)).map(|i| i as u32 + 1)
-}
-
-/// `HH:MM:SS` (a leap second `60` is accepted).
-fn clock_time(b: &[u8]) -> Option<(u32, u32, u32)> {
-    match b {
-        [h1, h2, b':', m1, m2, b':', s1, s2] => {
-            Some((digits(&[*h1, *h2])?, digits(&[*m1, *m2])?, digits(&[*s1, *s2])?))
-        }
-        _ => None,
-    }
-}
-
-/// A short run of ASCII digits (at most 9, so it cannot overflow).
-fn digits(b: &[u8]) -> Option<u32> {
-    if b.is_empty() || b.len() > 9 || !b.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(b.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
-}
-
-/// Unix ms of a validated UTC civil date and time (days-from-civil, proleptic Gregorian).
-fn civil_ms(year: i64, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> Option<i64> {
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    let max_day = *month_days.get(month.checked_sub(1)? as usize)?;
-    if day == 0 || day > max_day || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let day_of_year = (153 * i64::from((month + 9) % 12) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
-    Some(((days * 24 + i64::from(hour)) * 60 + i64::from(minute)) * 60_000 + i64::from(second) * 1000)
+    parse_rfc3339_ms(s).map(|ms| u64::try_from(ms).unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -257,8 +154,7 @@ mod tests {
         assert_eq!(at(&[("retry-after", "Fri Mar  1 00:00:05 2024")]), Some(NOW + 5000));
         // In the past: wait for nothing.
         assert_eq!(at(&[("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")]), Some(NOW));
-        assert_eq!(http_date_ms("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777_000));
-        assert_eq!(http_date_ms("Thu, 29 Feb 2024 23:59:59 GMT"), Some(NOW - 1000));
+        assert_eq!(at(&[("retry-after", "Thu, 29 Feb 2024 23:59:59 GMT")]), Some(NOW));
         for bad in [
             "Fri, 01 Mar 2024 00:01:00",
             "Fri, 01 Mar 2024 00:01:00 PST",
@@ -270,7 +166,7 @@ mod tests {
             "Friday, 01-Mar-2024 00:00:10 GMT",
             "Fri, 01 Mar 2024 00:0é:00 GMT",
         ] {
-            assert_eq!(http_date_ms(bad), None, "{bad:?}");
+            assert_eq!(at(&[("retry-after", bad)]), None, "{bad:?}");
         }
     }
 
@@ -335,11 +231,12 @@ mod tests {
     }
 
     #[test]
-    fn civil_dates() {
-        assert_eq!(civil_ms(1970, 1, 1, 0, 0, 0), Some(0));
-        assert_eq!(civil_ms(2000, 2, 29, 0, 0, 0), Some(951_782_400_000));
-        assert_eq!(civil_ms(1900, 2, 29, 0, 0, 0), None);
-        assert_eq!(civil_ms(2024, 0, 1, 0, 0, 0), None);
-        assert_eq!(rfc3339_ms("1969-12-31T23:59:59Z"), Some(0), "before the epoch saturates");
+    fn a_reset_before_the_epoch_is_now() {
+        assert_eq!(rfc3339_ms("1969-12-31T23:59:59Z"), Some(0));
+        let at_reset = at(&[
+            ("anthropic-ratelimit-tokens-remaining", "0"),
+            ("anthropic-ratelimit-tokens-reset", "1969-12-31T23:59:59Z"),
+        ]);
+        assert_eq!(at_reset, Some(NOW));
     }
 }

@@ -1,8 +1,8 @@
 //! Budget periods on the UTC calendar: a day from midnight, a week from Monday midnight, a
-//! month from the first. No time crate: the civil-date helpers of the Ollama codec.
+//! month from the first (the calendar month from [`crate::time`]).
 
 use crate::config::BudgetPeriod;
-use crate::formats::ollama::time::{civil_from_days, days_from_civil};
+use crate::time::month_start_ms;
 
 /// One UTC day in milliseconds.
 pub const DAY_MS: u64 = 86_400_000;
@@ -14,10 +14,8 @@ pub fn period_start(period: BudgetPeriod, now_ms: u64) -> u64 {
         BudgetPeriod::Daily => days * DAY_MS,
         // 1970-01-01 was a Thursday: three days after a Monday.
         BudgetPeriod::Weekly => days.saturating_sub((days + 3) % 7) * DAY_MS,
-        BudgetPeriod::Monthly => {
-            let (year, month, _) = civil_from_days(days as i64);
-            days_from_civil(year, month, 1).max(0) as u64 * DAY_MS
-        }
+        // Past the calendar's range (year 262 142) the day is as good a start as any.
+        BudgetPeriod::Monthly => month_start_ms(now_ms, 0).unwrap_or(days * DAY_MS),
     }
 }
 
@@ -26,11 +24,7 @@ pub fn period_end(period: BudgetPeriod, now_ms: u64) -> u64 {
     match period {
         BudgetPeriod::Daily => period_start(period, now_ms) + DAY_MS,
         BudgetPeriod::Weekly => period_start(period, now_ms) + 7 * DAY_MS,
-        BudgetPeriod::Monthly => {
-            let (year, month, _) = civil_from_days((now_ms / DAY_MS) as i64);
-            let (year, month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
-            days_from_civil(year, month, 1).max(0) as u64 * DAY_MS
-        }
+        BudgetPeriod::Monthly => month_start_ms(now_ms, 1).unwrap_or(u64::MAX),
     }
 }
 
@@ -55,5 +49,8 @@ mod tests {
         assert_eq!(period_start(BudgetPeriod::Weekly, at("2026-11-30T00:00:00Z")), at("2026-11-30T00:00:00Z"));
         assert_eq!(period_end(BudgetPeriod::Monthly, at("2027-02-10T00:00:00Z")), at("2027-03-01T00:00:00Z"));
         assert_eq!(period_start(BudgetPeriod::Weekly, 0), 0, "never before the epoch");
+        assert_eq!(period_end(BudgetPeriod::Monthly, at("2024-12-31T23:59:59Z")), at("2025-01-01T00:00:00Z"));
+        assert_eq!(period_start(BudgetPeriod::Monthly, u64::MAX), u64::MAX / DAY_MS * DAY_MS, "no panic");
+        assert_eq!(period_end(BudgetPeriod::Monthly, u64::MAX), u64::MAX);
     }
 }

@@ -109,10 +109,7 @@ fn unsigned_bounds(value: &mut serde_json::Value) {
 pub fn spec() -> http::Response<crate::body::Body> {
     match document_json().and_then(|doc| serde_json::to_vec(&doc)) {
         Ok(json) => crate::pipeline::respond::json(http::StatusCode::OK, json.into()),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot encode the OpenAPI document");
-            super::respond::error(&crate::error::GatewayError::Internal)
-        }
+        Err(e) => super::respond::error(&crate::error::GatewayError::internal("cannot encode the OpenAPI document", e)),
     }
 }
 

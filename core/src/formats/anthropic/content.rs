@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::FORMAT;
 use crate::error::GatewayError;
 use crate::formats::json_body::invalid;
+use crate::hub::data_url::{decode_base64, encode_base64};
 use crate::hub::{ContentBlock, MediaSource, Message, Role};
 
 fn unknown(value: Value) -> ContentBlock {
@@ -73,7 +74,7 @@ fn decode_source(source: &Value) -> Option<MediaSource> {
         "url" => Some(MediaSource::Url(str_field(source, "url")?)),
         "text" => Some(MediaSource::Base64 {
             media_type: str_field(source, "media_type").unwrap_or_else(|| "text/plain".into()),
-            data: base64_encode(source.get("data")?.as_str()?.as_bytes()),
+            data: encode_base64(source.get("data")?.as_str()?.as_bytes()),
         }),
         _ => None,
     }
@@ -146,18 +147,11 @@ pub(crate) fn decode_messages(messages: Vec<Value>) -> Result<Vec<Message>, Gate
 
 const IMAGE_TYPES: &[&str] = &["image/jpeg", "image/png", "image/gif", "image/webp"];
 
-/// `data:<type>;base64,<data>` URLs are inlined as base64, since some formats keep them as URLs.
-fn split_data_url(url: &str) -> Option<(&str, &str)> {
-    url.strip_prefix("data:")?.split_once(";base64,")
-}
-
+/// Inline bytes (base64, or a `data:` URL, which some formats keep as a URL) go as base64; any
+/// other URL as a URL source.
 fn encode_image(source: &MediaSource) -> Result<Value, GatewayError> {
-    let (media_type, data) = match source {
-        MediaSource::Url(url) => match split_data_url(url) {
-            Some(parts) => parts,
-            None => return Ok(json!({ "type": "image", "source": { "type": "url", "url": url } })),
-        },
-        MediaSource::Base64 { media_type, data } => (media_type.as_str(), data.as_str()),
+    let Some((media_type, data)) = source.inline() else {
+        return Ok(json!({ "type": "image", "source": { "type": "url", "url": source.to_url() } }));
     };
     if !IMAGE_TYPES.contains(&media_type) {
         return Err(invalid(format!(
@@ -168,19 +162,14 @@ fn encode_image(source: &MediaSource) -> Result<Value, GatewayError> {
 }
 
 fn encode_document(source: &MediaSource, name: Option<&String>) -> Result<Value, GatewayError> {
-    let (media_type, data) = match source {
-        MediaSource::Url(url) => match split_data_url(url) {
-            Some(parts) => parts,
-            None => {
-                return Ok(with_title(json!({ "type": "document", "source": { "type": "url", "url": url } }), name));
-            }
-        },
-        MediaSource::Base64 { media_type, data } => (media_type.as_str(), data.as_str()),
+    let Some((media_type, data)) = source.inline() else {
+        let url = source.to_url();
+        return Ok(with_title(json!({ "type": "document", "source": { "type": "url", "url": url } }), name));
     };
     let source = if media_type == "application/pdf" {
         json!({ "type": "base64", "media_type": media_type, "data": data })
     } else if media_type.starts_with("text/") {
-        let text = base64_decode(data).and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(|| {
+        let text = decode_base64(data).and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(|| {
             invalid(format!("a '{media_type}' document must hold base64-encoded UTF-8 text for Anthropic"))
         })?;
         json!({ "type": "text", "media_type": "text/plain", "data": text })
@@ -314,61 +303,9 @@ pub(crate) fn encode_messages(messages: &[Message]) -> Result<(Vec<Value>, Vec<V
     Ok((system, messages))
 }
 
-// ---------------------------------------------------------------------------------------------
-// Base64 (standard alphabet, padded), for plain-text documents.
-
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-pub(crate) fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let digits: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .take_while(|b| *b != b'=')
-        .map(|b| ALPHABET.iter().position(|a| *a == b).map(|p| p as u8))
-        .collect::<Option<_>>()?;
-    if digits.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
-    for chunk in digits.chunks(4) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, d)| n | (u32::from(*d) << (18 - 6 * i)));
-        for i in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_round_trips() {
-        for text in ["", "a", "ab", "abc", "abcd", "héllo wörld\n"] {
-            let encoded = base64_encode(text.as_bytes());
-            assert_eq!(base64_decode(&encoded).unwrap(), text.as_bytes(), "{text}");
-        }
-        assert_eq!(base64_encode(b"Man"), "TWFu");
-        assert_eq!(base64_encode(b"Ma"), "TWE=");
-        assert_eq!(base64_decode("TQ=="), Some(b"M".to_vec()));
-        assert_eq!(base64_decode("not base64!"), None);
-    }
 
     #[test]
     fn arguments_always_become_an_object() {

@@ -274,15 +274,12 @@ pub(crate) fn function_call(id: &str, name: &str, arguments: &str) -> Value {
 /// `inlineData` for base64, `fileData` (type guessed from the extension) for a URL; a data URL
 /// becomes `inlineData`.
 pub(crate) fn media_part(source: &MediaSource, fallback: &str) -> Value {
-    match source {
-        MediaSource::Base64 { media_type, data } => json!({ "inlineData": { "mimeType": media_type, "data": data } }),
-        MediaSource::Url(url) => {
-            if let Some(rest) = url.strip_prefix("data:")
-                && let Some((media_type, data)) = rest.split_once(";base64,")
-            {
-                return json!({ "inlineData": { "mimeType": media_type, "data": data } });
-            }
-            json!({ "fileData": { "mimeType": guess_mime(url, fallback), "fileUri": url } })
+    match source.inline() {
+        Some((media_type, data)) => json!({ "inlineData": { "mimeType": media_type, "data": data } }),
+        // Not inline: a URL for Gemini to fetch.
+        None => {
+            let url = source.to_url();
+            json!({ "fileData": { "mimeType": guess_mime(&url, fallback), "fileUri": url } })
         }
     }
 }

@@ -8,7 +8,6 @@ pub mod error;
 pub mod request;
 pub mod response;
 pub mod stream;
-pub(crate) mod time;
 mod wire;
 
 use serde_json::{Map, Value, json};
@@ -27,7 +26,7 @@ pub fn tags_entry(model: &str) -> Value {
     json!({
         "name": model,
         "model": model,
-        "modified_at": time::format_rfc3339(0),
+        "modified_at": crate::time::format_rfc3339(0),
         "size": 0,
         "digest": "",
         "details": {

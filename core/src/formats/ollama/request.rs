@@ -326,7 +326,7 @@ pub fn encode_request(req: &ChatRequest) -> Result<Bytes, GatewayError> {
         think,
         extra: extra.map(|(k, v)| (k.clone(), v.clone())).collect(),
     };
-    serde_json::to_vec(&wire).map(Bytes::from).map_err(|_| GatewayError::Internal)
+    serde_json::to_vec(&wire).map(Bytes::from).map_err(|e| GatewayError::internal("cannot encode an Ollama request", e))
 }
 
 /// Hub reasoning → `think`: a level where there is one, else a boolean.

@@ -4,7 +4,6 @@
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::time::{format_rfc3339, parse_rfc3339};
 use super::wire::{
     RawLine, WireChunk, WireFunction, WireMessage, WireToolCall, arguments_from_wire, arguments_to_wire_lossy,
 };
@@ -12,6 +11,7 @@ use super::{finish_reason_from_wire, finish_reason_to_wire, message_id, stamp, u
 use crate::error::GatewayError;
 use crate::formats::json_body::{unavailable, upstream_object};
 use crate::hub::{ChatResponse, ContentBlock, FinishReason};
+use crate::time::{format_rfc3339, parse_rfc3339_secs};
 
 const KNOWN_FIELDS: &[&str] =
     &["model", "created_at", "message", "done", "done_reason", "prompt_eval_count", "eval_count"];
@@ -32,7 +32,7 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
         return Err(unavailable("upstream response has no `message` object"));
     };
     let created_at = obj.get("created_at").and_then(Value::as_str);
-    let created = created_at.and_then(parse_rfc3339);
+    let created = created_at.and_then(parse_rfc3339_secs);
     let (content, has_tool_calls) = decode_message(message, &RawLine::parse(text), &stamp(created_at));
     let done = obj.get("done").and_then(Value::as_bool).unwrap_or(false);
     let done_reason = obj.get("done_reason").and_then(Value::as_str);

@@ -8,7 +8,6 @@ use bytes::{Bytes, BytesMut};
 use serde_json::{Map, Value, json};
 
 use super::response::call_id;
-use super::time::{format_rfc3339, parse_rfc3339};
 use super::wire::{
     RawLine, WireChunk, WireFunction, WireMessage, WireToolCall, arguments_from_wire, arguments_to_wire_lossy,
 };
@@ -17,6 +16,7 @@ use crate::formats::blocks::BlockTracker;
 use crate::formats::ndjson::{NdjsonParser, encode_line};
 use crate::formats::{StreamDecode, StreamEncode, cut_stream_error};
 use crate::hub::{BlockDelta, BlockStart, FinishReason, StreamEvent, Usage};
+use crate::time::{format_rfc3339, parse_rfc3339_secs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -58,9 +58,9 @@ impl StreamDecoder {
             let created_at = value.get("created_at").and_then(Value::as_str);
             self.stamp = stamp(created_at);
             out.push(StreamEvent::MessageStart {
-                id: message_id(created_at.and_then(parse_rfc3339)),
+                id: message_id(created_at.and_then(parse_rfc3339_secs)),
                 model: value.get("model").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                created: created_at.and_then(parse_rfc3339),
+                created: created_at.and_then(parse_rfc3339_secs),
             });
         }
         let message = value.get("message").unwrap_or(&Value::Null);

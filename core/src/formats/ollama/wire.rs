@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::hub::MediaSource;
+use crate::hub::data_url::{DataUrl, decode_base64_prefix};
 
 /// One message as Ollama writes it (requests, answers and stream lines).
 #[derive(Debug, Serialize)]
@@ -188,10 +189,8 @@ fn compact(json: &str) -> String {
 /// An Ollama image string → hub media. Plain base64 gets its type from its magic bytes; a
 /// `data:` URL (which some clients send) keeps its own.
 pub(crate) fn image_from_wire(image: &str) -> MediaSource {
-    if let Some(rest) = image.strip_prefix("data:")
-        && let Some((media_type, data)) = rest.split_once(";base64,")
-    {
-        return MediaSource::Base64 { media_type: media_type.to_owned(), data: data.to_owned() };
+    if DataUrl::parse(image).is_some() {
+        return MediaSource::from_url(image);
     }
     MediaSource::Base64 { media_type: sniff_image_type(image).to_owned(), data: image.to_owned() }
 }
@@ -199,21 +198,19 @@ pub(crate) fn image_from_wire(image: &str) -> MediaSource {
 /// Hub media → the base64 string Ollama takes. A URL cannot be sent (Ollama never fetches
 /// one), except a `data:` URL, whose payload is the base64 itself.
 pub(crate) fn image_to_wire(source: &MediaSource) -> Result<String, String> {
-    match source {
-        MediaSource::Base64 { data, .. } => Ok(data.clone()),
-        MediaSource::Url(url) => match url.strip_prefix("data:").and_then(|rest| rest.split_once(";base64,")) {
-            Some((_, data)) => Ok(data.to_owned()),
-            None => Err(
-                "ollama accepts images only as base64 data, not as URLs; send the image inline (base64 or a data: URL)"
-                    .into(),
-            ),
-        },
+    match source.inline() {
+        Some((_, data)) => Ok(data.to_owned()),
+        None => {
+            Err("ollama accepts images only as base64 data, not as URLs; send the image inline (base64 or a data: URL)"
+                .into())
+        }
     }
 }
 
 /// PNG, JPEG, GIF or WebP from the first decoded bytes; `image/png` when unsure.
 pub(crate) fn sniff_image_type(base64: &str) -> &'static str {
-    let bytes = decode_prefix(base64);
+    // 16 characters are 12 bytes: enough for every signature below.
+    let bytes = decode_base64_prefix(base64, 16);
     if bytes.starts_with(&[0x89, b'P', b'N', b'G']) {
         "image/png"
     } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -225,30 +222,6 @@ pub(crate) fn sniff_image_type(base64: &str) -> &'static str {
     } else {
         "image/png"
     }
-}
-
-/// Decodes the first 16 base64 characters (12 bytes), standard or URL-safe alphabet.
-fn decode_prefix(base64: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(12);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in base64.bytes().filter(|c| !c.is_ascii_whitespace()).take(16) {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => break,
-        };
-        acc = (acc << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -146,14 +146,14 @@ fn decode_part(part: Value) -> ContentBlock {
         },
         Some("image_url") => match part.pointer("/image_url/url").and_then(Value::as_str) {
             Some(url) => ContentBlock::Image {
-                source: media_from_url(url),
+                source: MediaSource::from_url(url),
                 detail: part.pointer("/image_url/detail").and_then(Value::as_str).map(str::to_owned),
             },
             None => unknown(part),
         },
         Some("file") => match part.pointer("/file/file_data").and_then(Value::as_str) {
             Some(data) => ContentBlock::Document {
-                source: media_from_url(data),
+                source: MediaSource::from_url(data),
                 name: part.pointer("/file/filename").and_then(Value::as_str).map(str::to_owned),
             },
             None => unknown(part),
@@ -164,23 +164,6 @@ fn decode_part(part: Value) -> ContentBlock {
 
 fn unknown(value: Value) -> ContentBlock {
     ContentBlock::Unknown { format: "openai-chat".into(), value }
-}
-
-/// `data:<type>;base64,<data>` becomes base64 media; anything else stays a URL.
-fn media_from_url(url: &str) -> MediaSource {
-    if let Some(rest) = url.strip_prefix("data:")
-        && let Some((media_type, data)) = rest.split_once(";base64,")
-    {
-        return MediaSource::Base64 { media_type: media_type.to_owned(), data: data.to_owned() };
-    }
-    MediaSource::Url(url.to_owned())
-}
-
-fn media_to_url(source: &MediaSource) -> String {
-    match source {
-        MediaSource::Url(url) => url.clone(),
-        MediaSource::Base64 { media_type, data } => format!("data:{media_type};base64,{data}"),
-    }
 }
 
 fn decode_tool(tool: Value) -> Result<ToolDefinition, GatewayError> {
@@ -347,14 +330,14 @@ fn encode_part(block: &ContentBlock) -> Option<Value> {
     Some(match block {
         ContentBlock::Text { text } => json!({ "type": "text", "text": text }),
         ContentBlock::Image { source, detail } => {
-            let mut image = json!({ "url": media_to_url(source) });
+            let mut image = json!({ "url": source.to_url() });
             if let Some(detail) = detail {
                 image["detail"] = json!(detail);
             }
             json!({ "type": "image_url", "image_url": image })
         }
         ContentBlock::Document { source, name } => {
-            let mut file = json!({ "file_data": media_to_url(source) });
+            let mut file = json!({ "file_data": source.to_url() });
             if let Some(name) = name {
                 file["filename"] = json!(name);
             }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::{ITEM_FORMAT, PART_FORMAT};
 use crate::error::GatewayError;
 use crate::formats::json_body::{client_object, invalid, take_f64, take_model, take_u64};
+use crate::hub::data_url::DataUrl;
 use crate::hub::{
     ChatRequest, ContentBlock, MediaSource, Message, ReasoningOptions, ResponseFormat, Role, ToolChoice, ToolDefinition,
 };
@@ -250,10 +251,8 @@ pub(crate) fn decode_part(part: Value) -> ContentBlock {
 /// `data:<type>;base64,<data>` → base64 media. A bare base64 `file_data` (given with a file
 /// name) is base64 too; anything else is a URL.
 fn media_from_url(url: &str, filename: Option<&str>) -> MediaSource {
-    if let Some(rest) = url.strip_prefix("data:")
-        && let Some((media_type, data)) = rest.split_once(";base64,")
-    {
-        return MediaSource::Base64 { media_type: media_type.to_owned(), data: data.to_owned() };
+    if DataUrl::parse(url).is_some() {
+        return MediaSource::from_url(url);
     }
     if let Some(name) = filename
         && !url.contains("://")

@@ -229,7 +229,7 @@ fn encode_part(block: &ContentBlock, assistant: bool) -> Option<Value> {
         ContentBlock::Text { text } => json!({ "type": "input_text", "text": text }),
         ContentBlock::Image { source, detail } if !assistant => json!({
             "type": "input_image",
-            "image_url": media_url(source),
+            "image_url": source.to_url(),
             "detail": detail.as_deref().unwrap_or("auto"),
         }),
         ContentBlock::Document { source, name } if !assistant => match source {
@@ -243,7 +243,7 @@ fn encode_part(block: &ContentBlock, assistant: bool) -> Option<Value> {
             MediaSource::Base64 { media_type, .. } => json!({
                 "type": "input_file",
                 "filename": name.clone().unwrap_or_else(|| default_filename(media_type)),
-                "file_data": media_url(source),
+                "file_data": source.to_url(),
             }),
         },
         ContentBlock::Unknown { format, value } if format == PART_FORMAT => value.clone(),
@@ -258,13 +258,6 @@ fn tool_output(content: &[ContentBlock]) -> Value {
         [] => json!(""),
         [ContentBlock::Text { text }] => json!(text),
         blocks => Value::Array(blocks.iter().filter_map(|b| encode_part(b, false)).collect()),
-    }
-}
-
-fn media_url(source: &MediaSource) -> String {
-    match source {
-        MediaSource::Url(url) => url.clone(),
-        MediaSource::Base64 { media_type, data } => format!("data:{media_type};base64,{data}"),
     }
 }
 
