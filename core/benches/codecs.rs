@@ -11,8 +11,8 @@ use omniroute_core::cache::cache_key;
 use omniroute_core::formats::sse::SseParser;
 use omniroute_core::formats::{self, StreamFraming};
 use omniroute_core::hub::{BlockDelta, BlockStart, FinishReason, StreamEvent, Usage};
+use omniroute_core::pipeline::endpoint::ChatEndpoint;
 use omniroute_core::pipeline::passthrough::probe;
-use omniroute_core::pipeline::router::ChatEndpoint;
 use omniroute_core::pipeline::stream_transform::StreamTransform;
 use omniroute_core::providers::WireFormat;
 

@@ -15,7 +15,7 @@ use omniroute_core::formats::anthropic::count_tokens_estimate;
 use omniroute_core::formats::ndjson::NdjsonParser;
 use omniroute_core::formats::sse::SseParser;
 use omniroute_core::formats::{self, StreamFraming};
-use omniroute_core::pipeline::router;
+use omniroute_core::routes::router;
 use omniroute_core::pipeline::stream_transform::StreamTransform;
 pub use omniroute_core::providers::WireFormat;
 

@@ -19,7 +19,7 @@ use crate::error::GatewayError;
 use crate::formats::StreamFraming;
 use crate::gateway::{Gateway, RequestContext};
 use crate::pipeline::chat;
-use crate::pipeline::router::ChatEndpoint;
+use crate::pipeline::endpoint::ChatEndpoint;
 use crate::pipeline::timeouts::within;
 use crate::providers::WireFormat;
 use crate::snapshot::ConfigSnapshot;

@@ -14,6 +14,7 @@ pub mod cors;
 pub mod count_tokens;
 pub mod dispatch;
 pub mod embed;
+pub mod endpoint;
 pub mod idempotent;
 pub mod in_span;
 pub mod info;
@@ -23,7 +24,6 @@ pub mod record;
 pub mod relay;
 pub mod reply;
 pub mod respond;
-pub mod router;
 pub mod stream_transform;
 #[cfg(test)]
 pub(crate) mod test_support;

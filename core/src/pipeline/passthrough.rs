@@ -7,7 +7,7 @@ use serde_json::value::RawValue;
 
 use crate::error::GatewayError;
 use crate::pipeline::content_count::Conversation;
-use crate::pipeline::router::ChatEndpoint;
+use crate::pipeline::endpoint::ChatEndpoint;
 use crate::providers::WireFormat;
 use crate::rewrite::RequestEdits;
 

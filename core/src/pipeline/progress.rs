@@ -27,7 +27,7 @@ use memchr::memmem::Finder;
 use crate::body::{Body, BodyError};
 use crate::formats::StreamFraming;
 use crate::maybe_send::{BoxFuture, BoxStream};
-use crate::pipeline::router::ChatEndpoint;
+use crate::pipeline::endpoint::ChatEndpoint;
 use crate::ports::Clock;
 use crate::providers::WireFormat;
 

@@ -2,6 +2,8 @@
 //! admits it (host, IP filter, credentials, key limits), hands it to the inference pipeline or
 //! the management API, and adds what every answer carries (request id, CORS, budget warning).
 
+pub mod router;
+
 use std::sync::atomic::Ordering;
 
 use http::header::HeaderValue;
@@ -14,9 +16,9 @@ use crate::auth::guard;
 use crate::body::Body;
 use crate::error::GatewayError;
 use crate::gateway::{Gateway, RequestContext};
-use crate::pipeline::router::{Access, Route, route};
 use crate::pipeline::{chat, cors, count_tokens, in_span, info, respond};
 use crate::usage::budget::{period_name, usd};
+use router::{Access, Route, route};
 
 impl Gateway {
     /// Serves one request. Never panics on client input; every error is a response.

@@ -5,26 +5,8 @@ use http::Method;
 
 use crate::formats::StreamFraming;
 use crate::percent::percent_decode;
+use crate::pipeline::endpoint::ChatEndpoint;
 use crate::providers::WireFormat;
-
-/// A chat endpoint: the client's format and what its URL says about model and streaming.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChatEndpoint {
-    pub format: WireFormat,
-    /// Gemini carries the model in the path (`/v1beta/models/{model}:generateContent`).
-    pub path_model: Option<String>,
-    /// Gemini's method decides streaming (`:streamGenerateContent`), not the body.
-    pub path_stream: Option<bool>,
-    pub framing: StreamFraming,
-    /// `/v1/providers/{provider}/...`: the model belongs to this provider.
-    pub provider: Option<String>,
-}
-
-impl ChatEndpoint {
-    fn body(format: WireFormat) -> Self {
-        ChatEndpoint { format, path_model: None, path_stream: None, framing: StreamFraming::Default, provider: None }
-    }
-}
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
