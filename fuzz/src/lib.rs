@@ -15,9 +15,9 @@ use omniroute_core::formats::anthropic::count_tokens_estimate;
 use omniroute_core::formats::ndjson::NdjsonParser;
 use omniroute_core::formats::sse::SseParser;
 use omniroute_core::formats::{self, StreamFraming};
-use omniroute_core::routes::router;
 use omniroute_core::pipeline::stream_transform::StreamTransform;
 pub use omniroute_core::providers::WireFormat;
+use omniroute_core::routes::matcher;
 
 const FORMATS: [WireFormat; 5] = [
     WireFormat::OpenaiChat,
@@ -149,7 +149,7 @@ pub fn router(data: &[u8]) {
         Some((path, query)) => (path, Some(query)),
         None => (target, None),
     };
-    let route = router::route(&method, path, query);
+    let route = matcher::route(&method, path, query);
     let _ = route.access(&method, path);
     let _ = route.client_format();
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::{HeaderMap, Method};
 
-use crate::auth::access::AccessIndex;
+use crate::auth::access_index::AccessIndex;
 use crate::config::{ApiKeyRecord, KeyRole};
 use crate::error::GatewayError;
 

@@ -2,7 +2,7 @@
 //! and login sessions, the IP filter, per-key/per-login rate limits, the SSRF guard on upstream URLs
 //! and credentials scrubbed from what upstreams echo.
 
-pub mod access;
+pub mod access_index;
 pub mod guard;
 pub mod ip_filter;
 pub mod password;
@@ -11,5 +11,5 @@ pub mod redact;
 pub mod ssrf;
 pub mod tokens;
 
-pub use access::AccessIndex;
+pub use access_index::AccessIndex;
 pub use guard::{Caller, ClientAddr};

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::access::{AdminSession, ApiKeyRecord};
+use crate::config::access_records::{AdminSession, ApiKeyRecord};
 use crate::config::records::{
     AliasRecord, ComboRecord, ConnectionRecord, ProviderRecord, RoutingSettings, StoredConfig,
 };

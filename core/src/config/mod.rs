@@ -1,7 +1,7 @@
 //! Configuration: stored records, the declarative file, env-var providers.
 //! Sources (file, env) become a `DeclaredConfig` synced into the store; [`crate::snapshot`] compiles what is stored.
 
-pub mod access;
+pub mod access_records;
 pub mod aliases;
 pub mod changes;
 pub mod declared;
@@ -12,7 +12,7 @@ pub mod records;
 pub mod settings;
 pub mod validate;
 
-pub use access::{AdminSession, ApiKeyRecord, BudgetPeriod, KeyBudget, KeyRole};
+pub use access_records::{AdminSession, ApiKeyRecord, BudgetPeriod, KeyBudget, KeyRole};
 pub use aliases::AliasTable;
 pub use changes::{API_SOURCE, AuditEntry, ConfigChange};
 pub use declared::{CONFIG_SOURCE, DeclareError, declare};

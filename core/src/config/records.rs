@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::access::{AdminSession, ApiKeyRecord};
+use crate::config::access_records::{AdminSession, ApiKeyRecord};
 use crate::config::policy::{AccountSelection, ComboStrategy};
 use crate::providers::{AuthScheme, WireFormat};
 

@@ -15,7 +15,7 @@ use crate::hub::ChatRequest;
 use crate::pipeline::cached::{self, Lookup};
 use crate::pipeline::dispatch::{AccountChoice, Attempt, Prepared, dispatch};
 use crate::pipeline::endpoint::ChatEndpoint;
-use crate::pipeline::idempotent::{self, Start};
+use crate::pipeline::idempotency_gate::{self, Start};
 use crate::pipeline::passthrough::{ChatProbe, edited, probe};
 use crate::pipeline::progress;
 use crate::pipeline::record::{AttemptRecord, Observed};
@@ -65,7 +65,7 @@ async fn chat(
     // idempotency: a duplicate of a request in flight or just answered gets that answer
     // Scoped by key: one client's idempotency key never returns another client's answer.
     let scope = format!("{}:{}", endpoint.format.as_str(), ctx.caller.key().map_or("", |k| k.id.as_str()));
-    let guard = match idempotent::start(gateway, headers, &scope, &body).await? {
+    let guard = match idempotency_gate::start(gateway, headers, &scope, &body).await? {
         Start::Answer(response) => return Ok(response),
         Start::Proceed(guard) => guard,
     };
@@ -218,7 +218,7 @@ async fn chat(
         headers.insert("x-omniroute-cache", HeaderValue::from_static("MISS"));
     }
     Ok(match guard {
-        Some(guard) => idempotent::finish(gateway, guard, response),
+        Some(guard) => idempotency_gate::finish(gateway, guard, response),
         None => response,
     })
 }

@@ -15,7 +15,7 @@ pub mod count_tokens;
 pub mod dispatch;
 pub mod embed;
 pub mod endpoint;
-pub mod idempotent;
+pub mod idempotency_gate;
 pub mod in_span;
 pub mod info;
 pub mod passthrough;

@@ -2,7 +2,7 @@
 //! admits it (host, IP filter, credentials, key limits), hands it to the inference pipeline or
 //! the management API, and adds what every answer carries (request id, CORS, budget warning).
 
-pub mod router;
+pub mod matcher;
 
 use std::sync::atomic::Ordering;
 
@@ -18,7 +18,7 @@ use crate::error::GatewayError;
 use crate::gateway::{Gateway, RequestContext};
 use crate::pipeline::{chat, cors, count_tokens, in_span, info, respond};
 use crate::usage::budget::{period_name, usd};
-use router::{Access, Route, route};
+use matcher::{Access, Route, route};
 
 impl Gateway {
     /// Serves one request. Never panics on client input; every error is a response.

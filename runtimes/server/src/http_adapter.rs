@@ -15,7 +15,7 @@ use http_body_util::BodyExt;
 use omniroute_core::auth::ClientAddr;
 use omniroute_core::formats::{self, ErrorInfo};
 use omniroute_core::pipeline::respond::APPLICATION_JSON;
-use omniroute_core::routes::router::route;
+use omniroute_core::routes::matcher::route;
 use omniroute_core::{Body, BodyError, Gateway};
 
 use crate::connections::body_timeout::{ReadTimeout, Stalled, Tripwire};
