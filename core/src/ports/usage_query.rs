@@ -223,7 +223,7 @@ mod tests {
         let mut totals = UsageTotals::default();
         totals.add(&row(0, "p", None, 200, u64::MAX, 0.0));
         totals.add(&row(0, "p", None, 200, u64::MAX, 0.0));
-        let copy = totals.clone();
+        let copy = totals;
         totals.merge(&copy);
         assert_eq!((totals.tokens_in, totals.requests), (u64::MAX, 4));
     }
