@@ -50,12 +50,11 @@ impl Database {
             std::fs::create_dir_all(dir)
                 .map_err(|e| DatabaseError::Io(format!("cannot create {}: {e}", dir.display())))?;
         }
-        // Made private before anything is written to it, and again for files an older
-        // version left readable.
+        // Made private before anything is written to it (SQLite gives its `-wal` and `-shm`
+        // the database file's mode), and files an older version left readable are fixed.
         owner_only(path)?;
         let db = libsql::Builder::new_local(path).build().await?;
         let conn = Self::init(db.connect()?).await?;
-        owner_only(path)?;
         let background = db.connect()?;
         background.busy_timeout(BUSY_TIMEOUT)?;
         let writer = db.connect()?;
@@ -103,14 +102,10 @@ impl Database {
 /// follow; the ones already there are set too.
 #[cfg(unix)]
 fn owner_only(path: &Path) -> Result<(), DatabaseError> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::PermissionsExt;
     if !path.exists() {
         // An empty file is a new database to SQLite.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
+        crate::secrets::write_private(path, "")
             .map_err(|e| DatabaseError::Io(format!("cannot create {}: {e}", path.display())))?;
     }
     let mut files = vec![path.to_path_buf()];

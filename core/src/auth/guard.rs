@@ -238,9 +238,12 @@ pub fn check_host(parts: &Parts, allowed: &[String]) -> Result<(), GatewayError>
     let listed = allowed.iter().any(|name| {
         let name = name.trim_start_matches('[').trim_end_matches(']');
         match name.strip_prefix('.') {
+            // `app.localhost` under `.localhost`: a dot, then the domain, compared in place.
             Some(domain) => {
-                host.len() > domain.len()
-                    && host.to_ascii_lowercase().ends_with(&format!(".{}", domain.to_ascii_lowercase()))
+                host.len() > domain.len() + 1 && {
+                    let (sub, tail) = host.split_at(host.len() - domain.len());
+                    sub.ends_with('.') && tail.eq_ignore_ascii_case(domain)
+                }
             }
             None => host.eq_ignore_ascii_case(name),
         }
@@ -253,7 +256,8 @@ pub fn check_host(parts: &Parts, allowed: &[String]) -> Result<(), GatewayError>
     )))
 }
 
-/// `example.com:8080` → `example.com`; `[::1]:8080` → `[::1]`.
+/// `example.com:8080` → `example.com`; `[::1]:8080` → `[::1]`. By hand rather than through
+/// `http::uri::Authority`, whose parse copies the value: this runs on every request.
 fn host_name(authority: &str) -> &str {
     if authority.starts_with('[') {
         return authority.split_once(']').map_or(authority, |(name, _)| &authority[..name.len() + 1]);

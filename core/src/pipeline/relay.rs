@@ -24,6 +24,12 @@ use crate::ports::Clock;
 /// The error recorded when the client went away mid-stream (not the upstream's fault).
 pub const CLIENT_GONE: &str = "client disconnected before the stream ended";
 
+/// Whether a stream that ended with `error` broke on the upstream's side: a client that went
+/// away and the shutdown's cut are nobody's failure to count against a provider.
+pub fn upstream_broke(error: &str) -> bool {
+    !error.starts_with(CLIENT_GONE) && error != SHUTTING_DOWN
+}
+
 /// How a relayed stream ended.
 #[derive(Debug, Clone, Default)]
 pub struct RelayEnd {
@@ -123,10 +129,10 @@ impl<F: FnOnce(RelayEnd) + Unpin> Relay<F> {
     }
 
     fn fail(&mut self, message: String) -> Poll<Option<Result<Bytes, BodyError>>> {
-        if message == SHUTTING_DOWN {
-            tracing::info!("stream ended by the shutdown after the response started");
-        } else {
+        if upstream_broke(&message) {
             tracing::warn!(error = %message, "upstream stream broke after the response started");
+        } else {
+            tracing::info!(reason = %message, "stream ended after the response started");
         }
         let event = self.transform.upstream_failed(message.clone());
         if let Some(capture) = &mut self.capture {

@@ -12,12 +12,11 @@ use crate::auth::redact;
 use crate::body::Body;
 use crate::formats::{self, ErrorInfo, StreamFraming};
 use crate::gateway::Gateway;
-use crate::gateway::closing::SHUTTING_DOWN;
 use crate::hub::Usage;
 use crate::pipeline::cached;
 use crate::pipeline::dispatch::{Attempt, Reply, ReplyBody};
 use crate::pipeline::record::{AttemptRecord, BodyCapture, Observed};
-use crate::pipeline::relay::{CLIENT_GONE, Relay, RelayEnd};
+use crate::pipeline::relay::{Relay, RelayEnd, upstream_broke};
 use crate::pipeline::respond::{self, APPLICATION_JSON, EVENT_STREAM, NDJSON};
 use crate::pipeline::stream_transform::StreamTransform;
 use crate::pipeline::usage_tap::usage_in_body;
@@ -88,7 +87,7 @@ pub fn respond(
             let on_end = move |end: RelayEnd| {
                 // A stream that broke after it started counts against its upstream too
                 // (a client that went away does not).
-                if end.error.as_deref().is_some_and(|e| !e.starts_with(CLIENT_GONE) && e != SHUTTING_DOWN) {
+                if end.error.as_deref().is_some_and(upstream_broke) {
                     for key in [HealthKey::account(account.clone()), HealthKey::model(provider.clone(), model.clone())]
                     {
                         router.health.on_failure(&key, auth, Failure::StreamBroken);
