@@ -4,19 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit, stored};
 use crate::admin::query::query_value;
 use crate::admin::respond::{blame, created, invalid, ok, parse};
 use crate::admin::targets::{check_target, refuse_declared};
-use crate::body::Body;
 use crate::config::aliases::check_pattern;
 use crate::config::{API_SOURCE, AliasRecord, ConfigChange, StoredConfig};
 use crate::error::GatewayError;
+use crate::gateway::call::{Answer, Call};
 use crate::gateway::{Gateway, RequestContext};
-use crate::percent::percent_decode;
 
 /// An alias as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -63,39 +61,34 @@ pub struct AliasDeleted {
     pub alias: String,
 }
 
-/// `/api/models/alias[/{alias}]`.
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    rest: &[&str],
-    query: Option<&str>,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    match (method, rest) {
-        (&Method::GET, []) => {
-            let stored = stored(gateway).await?;
-            let list: Vec<AliasView> = stored.aliases.iter().map(AliasView::of).collect();
-            let aliases = list.iter().map(|a| (a.alias.clone(), a.model.clone())).collect();
-            Ok(ok(&AliasList { aliases, list }))
-        }
-        (&Method::POST | &Method::PUT, []) => put(gateway, ctx, parse(body)?).await,
-        (&Method::DELETE, []) => {
-            let alias = query_value(query, "alias").ok_or_else(|| invalid("alias", "is required (?alias=...)"))?;
-            delete(gateway, ctx, &alias).await
-        }
-        (&Method::DELETE, [alias]) => delete(gateway, ctx, &percent_decode(alias)).await,
-        (_, []) => Err(GatewayError::method_not_allowed(method, "GET, POST, PUT, DELETE")),
-        (_, [_]) => Err(GatewayError::method_not_allowed(method, "DELETE")),
-        _ => Err(super::not_found(rest)),
-    }
+/// `GET /api/models/alias`: as a map (`aliases`) and as a list with each alias's source.
+pub async fn list(call: Call<'_>) -> Answer {
+    let stored = stored(call.gateway).await?;
+    let list: Vec<AliasView> = stored.aliases.iter().map(AliasView::of).collect();
+    let aliases = list.iter().map(|a| (a.alias.clone(), a.model.clone())).collect();
+    Ok(ok(&AliasList { aliases, list }))
+}
+
+/// `DELETE /api/models/alias?alias=...` (for aliases that are awkward in a path).
+pub async fn delete_by_query(call: Call<'_>) -> Answer {
+    let alias = query_value(call.query(), "alias").ok_or_else(|| invalid("alias", "is required (?alias=...)"))?;
+    remove(call.gateway, call.ctx, &alias).await
+}
+
+/// `DELETE /api/models/alias/{alias}`.
+pub async fn delete(call: Call<'_>) -> Answer {
+    remove(call.gateway, call.ctx, &call.decoded_param("alias")).await
 }
 
 fn find<'a>(stored: &'a StoredConfig, alias: &str) -> Option<&'a AliasRecord> {
     stored.aliases.iter().find(|a| a.pattern == alias)
 }
 
-async fn put(gateway: &Gateway, ctx: &RequestContext, input: AliasInput) -> Result<Response<Body>, GatewayError> {
+/// `POST`/`PUT /api/models/alias`: adds or changes one alias.
+pub async fn set(mut call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let input: AliasInput = parse(&call.body_bytes().await?)?;
     let alias = input.alias.trim().to_owned();
     let model = input.model.trim().to_owned();
     check_pattern(&alias).map_err(|e| invalid("alias", e))?;
@@ -122,7 +115,7 @@ async fn put(gateway: &Gateway, ctx: &RequestContext, input: AliasInput) -> Resu
     Ok(if replaced { ok(&view) } else { created(&view) })
 }
 
-async fn delete(gateway: &Gateway, ctx: &RequestContext, alias: &str) -> Result<Response<Body>, GatewayError> {
+async fn remove(gateway: &Gateway, ctx: &RequestContext, alias: &str) -> Answer {
     let stored = stored(gateway).await?;
     let existing = find(&stored, alias).ok_or_else(|| GatewayError::NotFound(format!("alias '{alias}'")))?;
     refuse_declared(&existing.source, &format!("alias '{alias}'"))?;

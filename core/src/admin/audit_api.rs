@@ -1,14 +1,12 @@
 //! `GET /api/compliance/audit-log?limit=N`: the newest management changes, newest first.
 
-use http::Response;
 use serde::Serialize;
 
 use crate::admin::query::Query;
 use crate::admin::respond::ok;
-use crate::body::Body;
 use crate::config::AuditEntry;
 use crate::error::GatewayError;
-use crate::gateway::Gateway;
+use crate::gateway::call::{Answer, Call};
 
 const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;
@@ -21,7 +19,9 @@ pub struct AuditLog {
     pub total: usize,
 }
 
-pub async fn list(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body>, GatewayError> {
+pub async fn list(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let query = call.query();
     let limit = Query::lenient(query).number("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)? as usize;
     let entries = gateway
         .ports

@@ -3,7 +3,6 @@
 
 use http::header::{HeaderValue, SET_COOKIE};
 use http::request::Parts;
-use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit, write};
@@ -12,10 +11,10 @@ use crate::auth::Caller;
 use crate::auth::guard::SESSION_COOKIE;
 use crate::auth::password::{MIN_PASSWORD_LEN, hash_password, verify_password};
 use crate::auth::tokens::{new_session_token, sha256_hex};
-use crate::body::Body;
 use crate::config::settings::{AdminAuth, SecuritySettings, keys};
 use crate::config::{AdminSession, AuditEntry, ConfigChange};
 use crate::error::GatewayError;
+use crate::gateway::call::{Answer, Call};
 use crate::gateway::{Gateway, RequestContext};
 
 /// How long a login lasts.
@@ -97,15 +96,11 @@ fn cookie(value: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
 }
 
 /// `POST /api/auth/login`.
-pub async fn login(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    parts: &Parts,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
+pub async fn login(mut call: Call<'_>) -> Answer {
+    let (gateway, ctx, parts) = (call.gateway, call.ctx, call.parts);
     let now_ms = gateway.ports.clock.now_unix_ms();
     let bucket = attempt_key(ctx);
-    let request: LoginRequest = parse(body)?;
+    let request: LoginRequest = parse(&call.body_bytes().await?)?;
     if let Err(retry_after_secs) = gateway.login_limiter.begin(&bucket, now_ms) {
         tracing::warn!(client = %bucket, "login refused: too many failed attempts from this address");
         return Err(GatewayError::RateLimited {
@@ -143,7 +138,8 @@ pub async fn login(
 }
 
 /// `POST /api/auth/logout`: ends the session the cookie names (if any) and clears the cookie.
-pub async fn logout(gateway: &Gateway, parts: &Parts) -> Result<Response<Body>, GatewayError> {
+pub async fn logout(call: Call<'_>) -> Answer {
+    let (gateway, parts) = (call.gateway, call.parts);
     if let Some(token) = crate::auth::guard::session_cookie(&parts.headers) {
         write(gateway, vec![ConfigChange::DeleteSession(sha256_hex(token))], None).await?;
     }
@@ -153,7 +149,8 @@ pub async fn logout(gateway: &Gateway, parts: &Parts) -> Result<Response<Body>, 
 }
 
 /// `GET /api/auth/status`: public; says whether this request is authenticated.
-pub fn status(gateway: &Gateway, parts: &Parts) -> Response<Body> {
+pub async fn status(call: Call<'_>) -> Answer {
+    let (gateway, parts) = (call.gateway, call.parts);
     let snapshot = gateway.snapshot();
     let now_ms = gateway.ports.clock.now_unix_ms();
     let caller = crate::auth::guard::management(&snapshot.access, parts, now_ms).ok();
@@ -162,21 +159,18 @@ pub fn status(gateway: &Gateway, parts: &Parts) -> Response<Body> {
         Some(Caller::Key(_)) => Some("key".to_owned()),
         _ => None,
     };
-    ok(&AuthStatus {
+    Ok(ok(&AuthStatus {
         authenticated: via.is_some(),
         via,
         require_login: snapshot.access.security.require_login,
         password_set: snapshot.access.password_hash.is_some(),
-    })
+    }))
 }
 
 /// `PUT /api/auth/password`: needs the current password, even with an admin key.
-pub async fn change_password(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    let request: PasswordChange = parse(body)?;
+pub async fn change_password(mut call: Call<'_>) -> Answer {
+    let (gateway, ctx) = (call.gateway, call.ctx);
+    let request: PasswordChange = parse(&call.body_bytes().await?)?;
     let snapshot = gateway.snapshot();
     if !snapshot.access.password_hash.as_deref().is_some_and(|h| verify_password(&request.current_password, h)) {
         return Err(invalid("currentPassword", "is not the current password"));
@@ -202,29 +196,23 @@ pub async fn change_password(
     Ok(ok(&OkResponse { ok: true }))
 }
 
-/// `GET/PUT /api/settings/require-login`.
-pub async fn require_login(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    let snapshot = gateway.snapshot();
+/// `GET /api/settings/require-login`.
+pub async fn require_login(call: Call<'_>) -> Answer {
+    Ok(ok(&RequireLogin { require_login: call.gateway.snapshot().access.security.require_login }))
+}
+
+/// `PUT /api/settings/require-login`.
+pub async fn set_require_login(mut call: Call<'_>) -> Answer {
+    let request: RequireLogin = parse(&call.body_bytes().await?)?;
+    let snapshot = call.gateway.snapshot();
     let current = snapshot.access.security.clone();
-    match *method {
-        Method::GET => Ok(ok(&RequireLogin { require_login: current.require_login })),
-        Method::PUT => {
-            let request: RequireLogin = parse(body)?;
-            if !request.require_login && snapshot.access.password_hash.is_none() {
-                // Harmless, but worth saying: with login off, anyone reaching /api gets in.
-                tracing::warn!("login switched off: the management API is open to every client that reaches it");
-            }
-            let updated = SecuritySettings { require_login: request.require_login, ..current.clone() };
-            put_security(gateway, ctx, &current, updated).await?;
-            Ok(ok(&request))
-        }
-        _ => Err(GatewayError::method_not_allowed(method, "GET, PUT")),
+    if !request.require_login && snapshot.access.password_hash.is_none() {
+        // Harmless, but worth saying: with login off, anyone reaching /api gets in.
+        tracing::warn!("login switched off: the management API is open to every client that reaches it");
     }
+    let updated = SecuritySettings { require_login: request.require_login, ..current.clone() };
+    put_security(call.gateway, call.ctx, &current, updated).await?;
+    Ok(ok(&request))
 }
 
 /// Stores new security settings, audited.
@@ -277,29 +265,4 @@ pub async fn ensure_admin_password(gateway: &Gateway, initial: Option<&str>) -> 
     };
     write(gateway, vec![ConfigChange::PutSetting { key: keys::ADMIN_AUTH.into(), value }], Some(audit)).await?;
     Ok(generated.then_some(password))
-}
-
-/// `/api/auth/*`.
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    parts: &Parts,
-    rest: &[&str],
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    match (&parts.method, rest) {
-        (&Method::POST, ["login"]) => login(gateway, ctx, parts, body).await,
-        (&Method::POST, ["logout"]) => logout(gateway, parts).await,
-        (&Method::GET, ["status"]) => Ok(status(gateway, parts)),
-        (&Method::PUT, ["password"]) => change_password(gateway, ctx, body).await,
-        (method, ["login" | "logout"]) => Err(GatewayError::method_not_allowed(method, "POST")),
-        (method, ["status"]) => Err(GatewayError::method_not_allowed(method, "GET")),
-        (method, ["password"]) => Err(GatewayError::method_not_allowed(method, "PUT")),
-        _ => Err(super::not_found(rest)),
-    }
-}
-
-/// Paths anyone may call (each protects itself: login is rate-limited, status reveals nothing).
-pub fn is_public(method: &Method, rest: &[&str]) -> bool {
-    matches!((method, rest), (&Method::POST, ["auth", "login" | "logout"]) | (&Method::GET, ["auth", "status"]))
 }

@@ -2,16 +2,15 @@
 //! tracker the guard enforces with), setting one (`POST`) and removing one
 //! (`DELETE /api/usage/budget/{keyId}`). Budgets live on the key record, written through commit.
 
-use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit};
 use crate::admin::keys::find;
 use crate::admin::respond::{invalid, ok, parse, timestamp};
-use crate::body::Body;
 use crate::config::{ApiKeyRecord, BudgetPeriod, ConfigChange, KeyBudget};
 use crate::error::GatewayError;
-use crate::gateway::{Gateway, RequestContext};
+use crate::gateway::Gateway;
+use crate::gateway::call::{Answer, Call};
 use crate::usage::budget::period_name;
 
 /// The largest limit accepted, in USD.
@@ -72,34 +71,6 @@ pub struct BudgetRemoved {
     pub key_id: String,
 }
 
-/// `/api/usage/budget` and `/api/usage/budget/{keyId}`.
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    rest: &[&str],
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    match (method, rest) {
-        (&Method::GET, []) => {
-            let snapshot = gateway.snapshot();
-            let budgets: Vec<BudgetView> = snapshot.access.keys().filter_map(|k| view(gateway, k)).collect();
-            Ok(ok(&BudgetList { total: budgets.len(), budgets }))
-        }
-        (&Method::POST | &Method::PUT, []) => set(gateway, ctx, parse(body)?).await,
-        (&Method::GET, [id]) => {
-            let key = find(gateway, id)?;
-            view(gateway, &key)
-                .map(|v| ok(&v))
-                .ok_or_else(|| GatewayError::NotFound(format!("a budget for API key '{}'", key.id)))
-        }
-        (&Method::DELETE, [id]) => remove(gateway, ctx, id).await,
-        (_, []) => Err(GatewayError::method_not_allowed(method, "GET, POST, PUT")),
-        (_, [_]) => Err(GatewayError::method_not_allowed(method, "GET, DELETE")),
-        _ => Err(super::not_found(rest)),
-    }
-}
-
 fn view(gateway: &Gateway, key: &ApiKeyRecord) -> Option<BudgetView> {
     let budget = key.budget.as_ref()?;
     let status = gateway.budgets.status(&key.id, budget, gateway.ports.clock.now_unix_ms());
@@ -118,7 +89,25 @@ fn view(gateway: &Gateway, key: &ApiKeyRecord) -> Option<BudgetView> {
     })
 }
 
-async fn set(gateway: &Gateway, ctx: &RequestContext, input: BudgetInput) -> Result<Response<Body>, GatewayError> {
+/// `GET /api/usage/budget`: every key that has a budget.
+pub async fn list(call: Call<'_>) -> Answer {
+    let snapshot = call.gateway.snapshot();
+    let budgets: Vec<BudgetView> = snapshot.access.keys().filter_map(|k| view(call.gateway, k)).collect();
+    Ok(ok(&BudgetList { total: budgets.len(), budgets }))
+}
+
+/// `GET /api/usage/budget/{keyId}`.
+pub async fn get(call: Call<'_>) -> Answer {
+    let key = find(call.gateway, call.param("keyId"))?;
+    view(call.gateway, &key)
+        .map(|v| ok(&v))
+        .ok_or_else(|| GatewayError::NotFound(format!("a budget for API key '{}'", key.id)))
+}
+
+pub async fn set(mut call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let input: BudgetInput = parse(&call.body_bytes().await?)?;
     if !(input.limit.is_finite() && input.limit > 0.0 && input.limit <= MAX_LIMIT_USD) {
         return Err(invalid("limit", "must be a number of USD above 0 (at most 1e9)"));
     }
@@ -145,7 +134,10 @@ async fn set(gateway: &Gateway, ctx: &RequestContext, input: BudgetInput) -> Res
         .ok_or_else(|| GatewayError::Internal(format!("key '{}' has no budget right after one was set", key.id)))
 }
 
-async fn remove(gateway: &Gateway, ctx: &RequestContext, id: &str) -> Result<Response<Body>, GatewayError> {
+pub async fn remove(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let id = call.param("keyId");
     let mut key = find(gateway, id)?;
     let Some(budget) = key.budget.take() else {
         return Ok(ok(&BudgetRemoved { deleted: false, key_id: key.id }));

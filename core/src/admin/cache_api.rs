@@ -1,24 +1,24 @@
 //! The response cache and idempotency over HTTP: `GET /api/cache` (also `/api/cache/stats`)
 //! and `DELETE` to clear.
 
-use http::{Response, StatusCode};
+use serde_json::json;
 
-use crate::body::Body;
+use crate::admin::respond::ok;
 use crate::cache::CacheStats;
-use crate::gateway::Gateway;
-use crate::pipeline::respond;
+use crate::gateway::call::{Answer, Call};
 
 /// `GET /api/cache` and `/api/cache/stats`: the response cache and idempotency in the seed's shape.
-pub fn cache_stats(gateway: &Gateway) -> Response<Body> {
+pub async fn stats(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
     let now_ms = gateway.ports.clock.now_unix_ms();
-    let stats = CacheStats::collect(&gateway.cache, &gateway.semantic, &gateway.idempotency, now_ms);
-    respond::json(StatusCode::OK, serde_json::to_string(&stats).unwrap_or_else(|_| "{}".into()).into())
+    Ok(ok(&CacheStats::collect(&gateway.cache, &gateway.semantic, &gateway.idempotency, now_ms)))
 }
 
 /// `DELETE /api/cache`: forgets every cached answer and embedding (this instance; the store's
 /// entries are ignored from now on).
-pub fn clear_cache(gateway: &Gateway) -> Response<Body> {
+pub async fn clear(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
     gateway.cache.clear(gateway.ports.clock.now_unix_ms());
     gateway.semantic.clear();
-    respond::json(StatusCode::OK, r#"{"cleared":true}"#.into())
+    Ok(ok(&json!({ "cleared": true })))
 }

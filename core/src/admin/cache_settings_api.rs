@@ -3,31 +3,36 @@
 //! defaults), `PATCH` is a JSON merge patch (`null` resets a field). The running cache takes
 //! the change when the snapshot reloads, at once on this instance.
 
-use http::{Method, Response};
-
 use crate::admin::commit::put_setting;
 use crate::admin::respond::{invalid, ok, parse, parse_merged};
-use crate::body::Body;
 use crate::config::settings::{CacheSettings, keys, split_model_ref};
 use crate::error::GatewayError;
+use crate::gateway::call::{Answer, Call};
 use crate::gateway::{Gateway, RequestContext};
 use crate::pipeline::embed::serves_embeddings;
 
 const EMBEDDING_MODEL: &str = "semantic.embeddingModel";
 
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
+/// `GET /api/settings/cache`.
+pub async fn get(call: Call<'_>) -> Answer {
+    Ok(ok(&call.gateway.snapshot().cache))
+}
+
+/// `PUT /api/settings/cache`: the whole document.
+pub async fn put(mut call: Call<'_>) -> Answer {
+    let wanted = parse(&call.body_bytes().await?)?;
+    store(call.gateway, call.ctx, wanted).await
+}
+
+/// `PATCH /api/settings/cache`: a JSON merge patch of the stored document.
+pub async fn patch(mut call: Call<'_>) -> Answer {
+    let body = call.body_bytes().await?;
+    let wanted = parse_merged(&call.gateway.snapshot().cache, &body)?;
+    store(call.gateway, call.ctx, wanted).await
+}
+
+async fn store(gateway: &Gateway, ctx: &RequestContext, wanted: CacheSettings) -> Answer {
     let current = gateway.snapshot().cache.clone();
-    let wanted: CacheSettings = match *method {
-        Method::GET => return Ok(ok(&current)),
-        Method::PUT => parse(body)?,
-        Method::PATCH => parse_merged(&current, body)?,
-        _ => return Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH")),
-    };
     check(gateway, &wanted)?;
     put_setting(gateway, ctx, "settings.cache", keys::CACHE, &current, &wanted).await?;
     Ok(ok(&wanted))

@@ -4,13 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use http::Response;
 use serde::Serialize;
 
 use crate::admin::respond::ok;
-use crate::body::Body;
 use crate::config::policy::ComboStrategy;
-use crate::gateway::Gateway;
+use crate::gateway::call::{Answer, Call};
 use crate::providers::{CatalogModel, catalog, find_catalog_provider};
 use crate::snapshot::ResolvedProvider;
 
@@ -109,8 +107,9 @@ fn configured(provider: &ResolvedProvider, catalog_models: &[CatalogModel]) -> P
 }
 
 /// `GET /api/models/catalog`.
-pub fn list(gateway: &Gateway) -> Response<Body> {
-    let snapshot = gateway.snapshot();
+/// `GET /api/models/catalog`.
+pub async fn list(call: Call<'_>) -> Answer {
+    let snapshot = call.gateway.snapshot();
     let mut by_provider = BTreeMap::new();
     for known in catalog() {
         let view = match snapshot.providers().iter().find(|p| p.id == known.id) {
@@ -141,5 +140,5 @@ pub fn list(gateway: &Gateway) -> Response<Body> {
             models: c.targets.iter().map(|t| t.target.clone()).collect(),
         })
         .collect();
-    ok(&ModelCatalog { catalog: by_provider, combos })
+    Ok(ok(&ModelCatalog { catalog: by_provider, combos }))
 }

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use http::{Method, Response};
+use http::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit, stored};
@@ -16,6 +16,7 @@ use crate::config::policy::ComboStrategy;
 use crate::config::validate::{MAX_RETRIES, check_combo_name};
 use crate::config::{API_SOURCE, ComboRecord, ComboSettings, ComboTarget, ConfigChange, StoredConfig};
 use crate::error::GatewayError;
+use crate::gateway::call::{Answer, Call};
 use crate::gateway::{Gateway, RequestContext};
 
 /// A combo as the API shows it.
@@ -206,33 +207,39 @@ fn find<'a>(stored: &'a StoredConfig, id: &str) -> Result<&'a ComboRecord, Gatew
     stored.combos.iter().find(|c| c.name == id).ok_or_else(|| GatewayError::NotFound(format!("combo '{id}'")))
 }
 
-/// `/api/combos[/{id}[/test]]`.
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    rest: &[&str],
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    match (method, rest) {
-        (&Method::GET, []) => {
-            let combos: Vec<ComboView> = stored(gateway).await?.combos.iter().map(ComboView::of).collect();
-            Ok(ok(&ComboList { total: combos.len(), combos }))
-        }
-        (&Method::POST, []) => create(gateway, ctx, parse(body)?).await,
-        (&Method::GET, [id]) => Ok(ok(&ComboView::of(find(&stored(gateway).await?, id)?))),
-        (&Method::PUT, [id]) => replace(gateway, ctx, id, body, false).await,
-        (&Method::PATCH, [id]) => replace(gateway, ctx, id, body, true).await,
-        (&Method::DELETE, [id]) => delete(gateway, ctx, id).await,
-        (&Method::POST, [id, "test"]) => super::combo_test::test(gateway, ctx, id).await,
-        (_, []) => Err(GatewayError::method_not_allowed(method, "GET, POST")),
-        (_, [_]) => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH, DELETE")),
-        (_, [_, "test"]) => Err(GatewayError::method_not_allowed(method, "POST")),
-        _ => Err(super::not_found(rest)),
-    }
+/// `GET /api/combos`.
+pub async fn list(call: Call<'_>) -> Answer {
+    let combos: Vec<ComboView> = stored(call.gateway).await?.combos.iter().map(ComboView::of).collect();
+    Ok(ok(&ComboList { total: combos.len(), combos }))
 }
 
-async fn create(gateway: &Gateway, ctx: &RequestContext, input: ComboInput) -> Result<Response<Body>, GatewayError> {
+/// `GET /api/combos/{id}`.
+pub async fn get(call: Call<'_>) -> Answer {
+    Ok(ok(&ComboView::of(find(&stored(call.gateway).await?, call.param("id"))?)))
+}
+
+/// `PUT /api/combos/{id}`: the whole combo.
+pub async fn put(mut call: Call<'_>) -> Answer {
+    let body = call.body_bytes().await?;
+    replace(call.gateway, call.ctx, call.param("id"), &body, false).await
+}
+
+/// `PATCH /api/combos/{id}`: a merge patch of the combo.
+pub async fn patch(mut call: Call<'_>) -> Answer {
+    let body = call.body_bytes().await?;
+    replace(call.gateway, call.ctx, call.param("id"), &body, true).await
+}
+
+/// `POST /api/combos/{id}/test`: each of its models, called once.
+pub async fn test(call: Call<'_>) -> Answer {
+    super::combo_test::test(call.gateway, call.ctx, call.param("id")).await
+}
+
+/// `POST /api/combos`.
+pub async fn create(mut call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let input: ComboInput = parse(&call.body_bytes().await?)?;
     let name = input.name.clone().map(|n| n.trim().to_owned()).ok_or_else(|| invalid("name", "is required"))?;
     let stored = stored(gateway).await?;
     if stored.combos.iter().any(|c| c.name == name) {
@@ -303,7 +310,11 @@ fn patch_in_api_words(body: &[u8]) -> Cow<'_, [u8]> {
     serde_json::to_vec(&patch).map_or(Cow::Borrowed(body), Cow::Owned)
 }
 
-async fn delete(gateway: &Gateway, ctx: &RequestContext, id: &str) -> Result<Response<Body>, GatewayError> {
+/// `DELETE /api/combos/{id}`.
+pub async fn delete(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let id = call.param("id");
     let stored = stored(gateway).await?;
     let current = find(&stored, id)?;
     refuse_declared(&current.source, &format!("combo '{id}'"))?;

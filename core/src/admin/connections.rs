@@ -3,7 +3,6 @@
 //! configures it with the catalog's defaults. Keys are shown masked (last four), never in full.
 //! Accounts declared by the config file or env vars are listed but read-only (`readOnly`).
 
-use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit, stored};
@@ -13,11 +12,9 @@ use crate::admin::query::query_value;
 use crate::admin::respond::{created, double_option, invalid, mask_secret, ok, parse};
 use crate::admin::targets::refuse_declared;
 use crate::auth::tokens::new_id;
-use crate::body::Body;
 use crate::config::{API_SOURCE, ConfigChange, ConnectionRecord, ProviderRecord, StoredConfig};
 use crate::error::GatewayError;
-use crate::gateway::{Gateway, RequestContext};
-use crate::percent::percent_decode;
+use crate::gateway::call::{Answer, Call};
 use crate::providers::{AuthScheme, find_catalog_provider};
 
 /// An account as the API shows it.
@@ -165,32 +162,10 @@ fn check_unique_name(
     }
 }
 
-/// `/api/providers` and `/api/providers/{id}` (the probes are in `provider_probe`).
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    rest: &[&str],
-    query: Option<&str>,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    match (method, rest) {
-        (&Method::GET, []) => list(gateway, query).await,
-        (&Method::POST, []) => create(gateway, ctx, parse(body)?).await,
-        (&Method::GET, [id]) => {
-            let stored = stored(gateway).await?;
-            Ok(ok(&ConnectionOne { connection: view(&stored, find(&stored, &percent_decode(id))?) }))
-        }
-        (&Method::PUT | &Method::PATCH, [id]) => update(gateway, ctx, &percent_decode(id), parse(body)?).await,
-        (&Method::DELETE, [id]) => delete(gateway, ctx, &percent_decode(id)).await,
-        (_, []) => Err(GatewayError::method_not_allowed(method, "GET, POST")),
-        (_, [_]) => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH, DELETE")),
-        _ => Err(super::not_found(rest)),
-    }
-}
-
 /// `?provider=<id>` filters by provider.
-async fn list(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body>, GatewayError> {
+pub async fn list(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let query = call.query();
     let stored = stored(gateway).await?;
     let filter = query_value(query, "provider");
     let connections: Vec<ConnectionView> = stored
@@ -202,11 +177,16 @@ async fn list(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body>, 
     Ok(ok(&ConnectionList { total: connections.len(), connections }))
 }
 
-async fn create(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    input: CreateConnection,
-) -> Result<Response<Body>, GatewayError> {
+/// `GET /api/providers/{id}`.
+pub async fn get(call: Call<'_>) -> Answer {
+    let stored = stored(call.gateway).await?;
+    Ok(ok(&ConnectionOne { connection: view(&stored, find(&stored, &call.decoded_param("id"))?) }))
+}
+
+pub async fn create(mut call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let input: CreateConnection = parse(&call.body_bytes().await?)?;
     let stored = stored(gateway).await?;
     let (provider, new_provider) = match find_provider(&stored, input.provider.trim()) {
         Some(ProviderRef::Configured(record)) => (record.clone(), false),
@@ -262,12 +242,11 @@ async fn create(
     Ok(created(&ConnectionOne { connection: shown }))
 }
 
-async fn update(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    id: &str,
-    input: UpdateConnection,
-) -> Result<Response<Body>, GatewayError> {
+pub async fn update(mut call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let id = &call.decoded_param("id");
+    let input: UpdateConnection = parse(&call.body_bytes().await?)?;
     let stored = stored(gateway).await?;
     let current = find(&stored, id)?;
     refuse_declared(&current.source, &format!("account '{id}'"))?;
@@ -302,7 +281,10 @@ async fn update(
     Ok(ok(&ConnectionOne { connection: shown }))
 }
 
-async fn delete(gateway: &Gateway, ctx: &RequestContext, id: &str) -> Result<Response<Body>, GatewayError> {
+pub async fn delete(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let id = &call.decoded_param("id");
     let stored = stored(gateway).await?;
     let current = find(&stored, id)?;
     refuse_declared(&current.source, &format!("account '{id}'"))?;

@@ -1,15 +1,14 @@
 //! `/api/keys`: gateway API keys. Create returns the key once; lists show its prefix, name,
 //! role, dates and policy. Keys are revoked (kept for attribution) or deleted.
 
-use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit};
 use crate::admin::respond::{created, double_option, invalid, ok, parse, parse_timestamp, timestamp};
 use crate::auth::tokens::{SHOWN_PREFIX_LEN, new_api_key, new_id, sha256_hex};
-use crate::body::Body;
 use crate::config::{ApiKeyRecord, ConfigChange, KeyBudget, KeyRole};
 use crate::error::GatewayError;
+use crate::gateway::call::{Answer, Call};
 use crate::gateway::{Gateway, RequestContext};
 
 /// A key as the API shows it: never the key itself.
@@ -217,43 +216,45 @@ fn view(gateway: &Gateway, key: &ApiKeyRecord) -> KeyView {
     KeyView::of(key, gateway.key_last_used(&key.id))
 }
 
-/// `/api/keys` and `/api/keys/{id}[/revoke]`.
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    rest: &[&str],
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    match (method, rest) {
-        (&Method::GET, []) => {
-            let snapshot = gateway.snapshot();
-            let keys: Vec<KeyView> = snapshot.access.keys().map(|k| view(gateway, k)).collect();
-            Ok(ok(&KeyList { total: keys.len(), keys }))
-        }
-        (&Method::POST, []) => create(gateway, ctx, body).await,
-        (&Method::GET, [id]) => Ok(ok(&view(gateway, &find(gateway, id)?))),
-        (&Method::PUT | &Method::PATCH, [id]) => update(gateway, ctx, id, parse(body)?, "key.update").await,
-        (&Method::POST, [id, "revoke"]) => {
-            update(gateway, ctx, id, KeyInput { is_active: Some(false), ..Default::default() }, "key.revoke").await
-        }
-        (&Method::DELETE, [id]) => {
-            let key = find(gateway, id)?;
-            let before = serde_json::to_value(view(gateway, &key)).ok();
-            let changes = vec![ConfigChange::DeleteApiKey(key.id.clone())];
-            commit(gateway, ctx, Change { action: "key.delete", target: key.id.clone(), before, after: None, changes })
-                .await?;
-            Ok(ok(&Deleted { deleted: true, id: key.id }))
-        }
-        (_, []) => Err(GatewayError::method_not_allowed(method, "GET, POST")),
-        (_, [_]) => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH, DELETE")),
-        (_, [_, "revoke"]) => Err(GatewayError::method_not_allowed(method, "POST")),
-        _ => Err(super::not_found(rest)),
-    }
+/// `GET /api/keys`.
+pub async fn list(call: Call<'_>) -> Answer {
+    let snapshot = call.gateway.snapshot();
+    let keys: Vec<KeyView> = snapshot.access.keys().map(|k| view(call.gateway, k)).collect();
+    Ok(ok(&KeyList { total: keys.len(), keys }))
 }
 
-async fn create(gateway: &Gateway, ctx: &RequestContext, body: &[u8]) -> Result<Response<Body>, GatewayError> {
-    let input: KeyInput = parse(body)?;
+/// `GET /api/keys/{id}`.
+pub async fn get(call: Call<'_>) -> Answer {
+    Ok(ok(&view(call.gateway, &find(call.gateway, call.param("id"))?)))
+}
+
+/// `PUT`/`PATCH /api/keys/{id}`: the fields sent change, the rest stay.
+pub async fn update(mut call: Call<'_>) -> Answer {
+    let input = parse(&call.body_bytes().await?)?;
+    change(call.gateway, call.ctx, call.param("id"), input, "key.update").await
+}
+
+/// `POST /api/keys/{id}/revoke`: kept (for attribution), never accepted again.
+pub async fn revoke(call: Call<'_>) -> Answer {
+    let input = KeyInput { is_active: Some(false), ..Default::default() };
+    change(call.gateway, call.ctx, call.param("id"), input, "key.revoke").await
+}
+
+/// `DELETE /api/keys/{id}`.
+pub async fn delete(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let key = find(gateway, call.param("id"))?;
+    let before = serde_json::to_value(view(gateway, &key)).ok();
+    let changes = vec![ConfigChange::DeleteApiKey(key.id.clone())];
+    commit(gateway, call.ctx, Change { action: "key.delete", target: key.id.clone(), before, after: None, changes })
+        .await?;
+    Ok(ok(&Deleted { deleted: true, id: key.id }))
+}
+
+/// `POST /api/keys`: the key itself is in this answer only.
+pub async fn create(mut call: Call<'_>) -> Answer {
+    let (gateway, ctx) = (call.gateway, call.ctx);
+    let input: KeyInput = parse(&call.body_bytes().await?)?;
     if input.name.is_none() {
         return Err(invalid("name", "is required"));
     }
@@ -286,13 +287,7 @@ async fn create(gateway: &Gateway, ctx: &RequestContext, body: &[u8]) -> Result<
     Ok(created(&CreatedKey { key: secret, api_key: shown }))
 }
 
-async fn update(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    id: &str,
-    input: KeyInput,
-    action: &'static str,
-) -> Result<Response<Body>, GatewayError> {
+async fn change(gateway: &Gateway, ctx: &RequestContext, id: &str, input: KeyInput, action: &'static str) -> Answer {
     let mut key = find(gateway, id)?;
     let before = serde_json::to_value(view(gateway, &key)).ok();
     input.apply(&mut key)?;

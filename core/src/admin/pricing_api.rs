@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use http::{Method, Response};
+use http::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit};
@@ -15,6 +15,7 @@ use crate::body::Body;
 use crate::config::ConfigChange;
 use crate::config::settings::{PricingSettings, keys};
 use crate::error::GatewayError;
+use crate::gateway::call::{Answer, Call};
 use crate::gateway::{Gateway, RequestContext};
 use crate::percent::percent_decode;
 use crate::providers::pricing::ModelPrice;
@@ -81,43 +82,40 @@ pub struct Overrides {
     pub overrides: Vec<PriceEntry>,
 }
 
-/// `/api/pricing` and `/api/pricing/{provider}/{model}`.
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    rest: &[&str],
-    query: Option<&str>,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    match (method, rest) {
-        (&Method::GET, []) => table(gateway, query),
-        (&Method::PUT, []) => {
-            let input: Overrides = parse(body)?;
-            write(gateway, ctx, checked(gateway, input)?, "pricing.replace").await
-        }
-        (&Method::PATCH, []) => {
-            let input: Overrides = parse(body)?;
-            let mut overrides = stored(gateway);
-            overrides.extend(checked(gateway, input)?);
-            write(gateway, ctx, overrides, "pricing.update").await
-        }
-        (&Method::DELETE, []) => write(gateway, ctx, BTreeMap::new(), "pricing.reset").await,
-        (&Method::DELETE, [provider, model @ ..]) if !model.is_empty() => {
-            // A path segment: a `+` in it is a plus, not a space as in a query string.
-            let name = percent_decode(&format!("{provider}/{}", model.join("/"))).into_owned();
-            let (provider, model) = name.split_once('/').unwrap_or((&name, ""));
-            let key = format!("{}/{model}", canonical_provider(gateway, provider).unwrap_or_else(|| provider.into()));
-            let mut overrides = stored(gateway);
-            if overrides.remove(&key).is_none() {
-                return Err(GatewayError::NotFound(format!("a price override for '{key}'")));
-            }
-            write(gateway, ctx, overrides, "pricing.delete").await
-        }
-        (_, []) => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH, DELETE")),
-        (_, [_, _, ..]) => Err(GatewayError::method_not_allowed(method, "DELETE")),
-        _ => Err(super::not_found(rest)),
+/// `GET /api/pricing`: the price table in force (`?provider=` filters).
+pub async fn table(call: Call<'_>) -> Answer {
+    price_table(call.gateway, call.query())
+}
+
+/// `PUT /api/pricing`: the overrides, replaced as a whole.
+pub async fn replace(mut call: Call<'_>) -> Answer {
+    let input: Overrides = parse(&call.body_bytes().await?)?;
+    write(call.gateway, call.ctx, checked(call.gateway, input)?, "pricing.replace").await
+}
+
+/// `PATCH /api/pricing`: the overrides sent are added or changed.
+pub async fn update(mut call: Call<'_>) -> Answer {
+    let input: Overrides = parse(&call.body_bytes().await?)?;
+    let mut overrides = stored(call.gateway);
+    overrides.extend(checked(call.gateway, input)?);
+    write(call.gateway, call.ctx, overrides, "pricing.update").await
+}
+
+/// `DELETE /api/pricing`: every override goes; the built-in table remains.
+pub async fn reset(call: Call<'_>) -> Answer {
+    write(call.gateway, call.ctx, BTreeMap::new(), "pricing.reset").await
+}
+
+/// `DELETE /api/pricing/{provider}/{model}` (the model may hold `/`).
+pub async fn delete(call: Call<'_>) -> Answer {
+    let name = percent_decode(&format!("{}/{}", call.param("provider"), call.param("model"))).into_owned();
+    let (provider, model) = name.split_once('/').unwrap_or((&name, ""));
+    let key = format!("{}/{model}", canonical_provider(call.gateway, provider).unwrap_or_else(|| provider.into()));
+    let mut overrides = stored(call.gateway);
+    if overrides.remove(&key).is_none() {
+        return Err(GatewayError::NotFound(format!("a price override for '{key}'")));
     }
+    write(call.gateway, call.ctx, overrides, "pricing.delete").await
 }
 
 fn stored(gateway: &Gateway) -> BTreeMap<String, ModelPrice> {
@@ -132,7 +130,7 @@ fn canonical_provider(gateway: &Gateway, name: &str) -> Option<String> {
 
 /// `GET /api/pricing[?provider=]`: configured providers' models, then the catalog's other
 /// providers, each priced model once, overrides winning.
-fn table(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body>, GatewayError> {
+fn price_table(gateway: &Gateway, query: Option<&str>) -> Answer {
     let query = Query::parse(query, &["provider"])?;
     let snapshot = gateway.snapshot();
     let mut rows: BTreeMap<(String, String), PriceEntry> = BTreeMap::new();

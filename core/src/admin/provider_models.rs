@@ -3,7 +3,6 @@
 //! the start-up sync of config-file providers). A hidden model leaves `/v1/models`, the Gemini
 //! and Ollama lists and bare-name routing, but `provider/model` still reaches the upstream.
 
-use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::stored;
@@ -11,12 +10,11 @@ use crate::admin::commit::{Change, commit};
 use crate::admin::provider_rows::{ProviderRef, check_model_id, check_name, find_provider, provider_models};
 use crate::admin::query::query_value;
 use crate::admin::respond::{created, invalid, ok, parse};
-use crate::body::Body;
 use crate::config::settings::keys::PROVIDER_MODELS;
 use crate::config::settings::{CustomModel, ProviderModelsSettings};
 use crate::config::{ConfigChange, StoredConfig};
 use crate::error::GatewayError;
-use crate::gateway::{Gateway, RequestContext};
+use crate::gateway::call::{Answer, Call};
 use crate::providers::find_catalog_provider;
 
 /// A custom model as the API shows it.
@@ -161,24 +159,9 @@ pub(crate) fn setting_change(doc: &ProviderModelsSettings) -> Result<ConfigChang
     Ok(ConfigChange::PutSetting { key: PROVIDER_MODELS.into(), value })
 }
 
-/// `/api/provider-models`.
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    query: Option<&str>,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    match *method {
-        Method::GET => list(gateway, query).await,
-        Method::POST => add(gateway, ctx, parse(body)?).await,
-        Method::PATCH => hide(gateway, ctx, query, parse(body)?).await,
-        Method::DELETE => remove(gateway, ctx, query).await,
-        _ => Err(GatewayError::method_not_allowed(method, "GET, POST, PATCH, DELETE")),
-    }
-}
-
-async fn list(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body>, GatewayError> {
+pub async fn list(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let query = call.query();
     let stored = stored(gateway).await?;
     let doc = provider_models(&stored);
     let only = query_value(query, "provider").map(|p| provider_of(&stored, "provider", &p)).transpose()?;
@@ -204,7 +187,10 @@ async fn list(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body>, 
     Ok(ok(&ModelList { models, hidden_models_by_provider, all_models }))
 }
 
-async fn add(gateway: &Gateway, ctx: &RequestContext, input: AddModel) -> Result<Response<Body>, GatewayError> {
+pub async fn add(mut call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let input: AddModel = parse(&call.body_bytes().await?)?;
     let stored = stored(gateway).await?;
     let provider = provider_of(&stored, "provider", &input.provider)?;
     let model_id = input.model_id.trim().to_owned();
@@ -243,12 +229,11 @@ async fn add(gateway: &Gateway, ctx: &RequestContext, input: AddModel) -> Result
     Ok(created(&ModelOne { model: shown }))
 }
 
-async fn hide(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    query: Option<&str>,
-    input: HideModels,
-) -> Result<Response<Body>, GatewayError> {
+pub async fn hide(mut call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let query = call.query();
+    let input: HideModels = parse(&call.body_bytes().await?)?;
     let stored = stored(gateway).await?;
     let Some(name) = input.provider.clone().or_else(|| query_value(query, "provider")) else {
         return Err(invalid("provider", "is required (in the body or as ?provider=)"));
@@ -300,7 +285,10 @@ async fn hide(
 }
 
 /// `DELETE ?provider=<id>&model=<id>` (or `modelId=`): removes a custom model.
-async fn remove(gateway: &Gateway, ctx: &RequestContext, query: Option<&str>) -> Result<Response<Body>, GatewayError> {
+pub async fn remove(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let query = call.query();
     let stored = stored(gateway).await?;
     let Some(name) = query_value(query, "provider") else {
         return Err(invalid("provider", "is required (?provider=)"));

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit, stored};
@@ -16,13 +15,12 @@ use crate::admin::provider_rows::{
 };
 use crate::admin::respond::{created, double_option, invalid, ok, parse};
 use crate::admin::targets::refuse_declared;
-use crate::body::Body;
 use crate::config::policy::AccountSelection;
 use crate::config::validate::COMBO_PREFIX;
 use crate::config::{API_SOURCE, ConfigChange, ProviderRecord, StoredConfig, TimeoutOverrides};
 use crate::error::GatewayError;
-use crate::gateway::{Gateway, RequestContext};
-use crate::percent::percent_decode;
+use crate::gateway::Gateway;
+use crate::gateway::call::{Answer, Call};
 use crate::providers::{AuthScheme, WireFormat, find_catalog_provider};
 
 /// Per-provider timeouts in milliseconds (unset: the global ones).
@@ -291,34 +289,23 @@ impl NodeInput {
     }
 }
 
-/// `/api/provider-nodes` and `/api/provider-nodes/{id}`.
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    rest: &[&str],
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    match (method, rest) {
-        (&Method::GET, []) => {
-            let stored = stored(gateway).await?;
-            let nodes: Vec<NodeView> = stored.providers.iter().map(|p| view(&stored, p)).collect();
-            Ok(ok(&NodeList { total: nodes.len(), nodes }))
-        }
-        (&Method::POST, []) => create(gateway, ctx, parse(body)?).await,
-        (&Method::GET, [id]) => {
-            let stored = stored(gateway).await?;
-            Ok(ok(&NodeOne { node: view(&stored, find(&stored, &percent_decode(id))?) }))
-        }
-        (&Method::PUT | &Method::PATCH, [id]) => update(gateway, ctx, &percent_decode(id), parse(body)?).await,
-        (&Method::DELETE, [id]) => delete(gateway, ctx, &percent_decode(id)).await,
-        (_, []) => Err(GatewayError::method_not_allowed(method, "GET, POST")),
-        (_, [_]) => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH, DELETE")),
-        _ => Err(super::not_found(rest)),
-    }
+/// `GET /api/provider-nodes`.
+pub async fn list(call: Call<'_>) -> Answer {
+    let stored = stored(call.gateway).await?;
+    let nodes: Vec<NodeView> = stored.providers.iter().map(|p| view(&stored, p)).collect();
+    Ok(ok(&NodeList { total: nodes.len(), nodes }))
 }
 
-async fn create(gateway: &Gateway, ctx: &RequestContext, mut input: NodeInput) -> Result<Response<Body>, GatewayError> {
+/// `GET /api/provider-nodes/{id}`.
+pub async fn get(call: Call<'_>) -> Answer {
+    let stored = stored(call.gateway).await?;
+    Ok(ok(&NodeOne { node: view(&stored, find(&stored, &call.decoded_param("id"))?) }))
+}
+
+pub async fn create(mut call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let mut input: NodeInput = parse(&call.body_bytes().await?)?;
     let stored = stored(gateway).await?;
     let Some(requested) = input.id.take() else { return Err(invalid("id", "is required")) };
     let requested = requested.trim().to_owned();
@@ -340,12 +327,11 @@ async fn create(gateway: &Gateway, ctx: &RequestContext, mut input: NodeInput) -
     Ok(created(&NodeOne { node: shown }))
 }
 
-async fn update(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    id: &str,
-    input: NodeInput,
-) -> Result<Response<Body>, GatewayError> {
+pub async fn update(mut call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let id = &call.decoded_param("id");
+    let input: NodeInput = parse(&call.body_bytes().await?)?;
     let stored = stored(gateway).await?;
     let current = find(&stored, id)?;
     refuse_declared(&current.source, &format!("provider '{}'", current.id))?;
@@ -365,7 +351,10 @@ async fn update(
     Ok(ok(&NodeOne { node: shown }))
 }
 
-async fn delete(gateway: &Gateway, ctx: &RequestContext, id: &str) -> Result<Response<Body>, GatewayError> {
+pub async fn delete(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let ctx = call.ctx;
+    let id = &call.decoded_param("id");
     let stored = stored(gateway).await?;
     let current = find(&stored, id)?;
     refuse_declared(&current.source, &format!("provider '{}'", current.id))?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Response};
+use http::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -19,8 +19,8 @@ use crate::config::{ConnectionRecord, StoredConfig};
 use crate::error::GatewayError;
 use crate::formats;
 use crate::gateway::Gateway;
-use crate::percent::percent_decode;
-use crate::pipeline::dispatch::Call;
+use crate::gateway::call::{Answer, Call};
+use crate::pipeline::dispatch::Call as UpstreamCall;
 use crate::pipeline::timeouts::within;
 use crate::pipeline::upstream::{build_get, build_request};
 use crate::ports::HttpClient;
@@ -105,7 +105,11 @@ pub struct ModelsReport {
 }
 
 /// Sends `request` through `client` with the probe time limit and reads the whole answer.
-pub async fn call(gateway: &Gateway, client: &dyn HttpClient, request: http::Request<Bytes>) -> (ProbeOutcome, Bytes) {
+pub async fn send_probe(
+    gateway: &Gateway,
+    client: &dyn HttpClient,
+    request: http::Request<Bytes>,
+) -> (ProbeOutcome, Bytes) {
     let clock = gateway.ports.clock.as_ref();
     let started = clock.monotonic_us();
     let limit = gateway.options.max_response_bytes;
@@ -171,7 +175,7 @@ pub fn test_request(
     });
     let hub = formats::decode_request(WireFormat::OpenaiChat, probe.to_string().as_bytes())?;
     let body = formats::encode_request(provider.format, &hub)?;
-    let call = Call {
+    let call = UpstreamCall {
         provider,
         path: &provider.chat_path,
         model,
@@ -260,27 +264,19 @@ fn account(provider: &ResolvedProvider) -> Result<&ResolvedConnection, GatewayEr
 }
 
 /// `/api/providers/{id}/test` and `/api/providers/{id}/models`.
-pub async fn handle(
-    gateway: &Gateway,
-    method: &Method,
-    id: &str,
-    action: &str,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    let id = percent_decode(id);
-    match (method, action) {
-        (&Method::POST, "test") => {
-            let input: TestInput =
-                if body.iter().all(u8::is_ascii_whitespace) { TestInput::default() } else { parse(body)? };
-            test(gateway, &id, input).await
-        }
-        (&Method::GET, "models") => models(gateway, &id).await,
-        (_, "test") => Err(GatewayError::method_not_allowed(method, "POST")),
-        _ => Err(GatewayError::method_not_allowed(method, "GET")),
-    }
+/// `POST /api/providers/{id}/test`: an empty body tests with the defaults.
+pub async fn test(mut call: Call<'_>) -> Answer {
+    let body = call.body_bytes().await?;
+    let input: TestInput = if body.iter().all(u8::is_ascii_whitespace) { TestInput::default() } else { parse(&body)? };
+    test_provider(call.gateway, &call.decoded_param("id"), input).await
 }
 
-async fn test(gateway: &Gateway, id: &str, input: TestInput) -> Result<Response<Body>, GatewayError> {
+/// `GET /api/providers/{id}/models`.
+pub async fn models(call: Call<'_>) -> Answer {
+    list_models(call.gateway, &call.decoded_param("id")).await
+}
+
+async fn test_provider(gateway: &Gateway, id: &str, input: TestInput) -> Result<Response<Body>, GatewayError> {
     let stored = stored(gateway).await?;
     let provider = target(&stored, id)?;
     let connection = account(&provider)?;
@@ -300,7 +296,7 @@ async fn test(gateway: &Gateway, id: &str, input: TestInput) -> Result<Response<
     };
     let outcome = match test_request(&provider, connection, &model) {
         Ok(request) => {
-            let (outcome, body) = call(gateway, gateway.ports.http.as_ref(), request).await;
+            let (outcome, body) = send_probe(gateway, gateway.ports.http.as_ref(), request).await;
             explain(outcome, provider.format, &body, connection.api_key.as_deref())
         }
         Err(err) => ProbeOutcome {
@@ -319,14 +315,14 @@ async fn test(gateway: &Gateway, id: &str, input: TestInput) -> Result<Response<
     }))
 }
 
-async fn models(gateway: &Gateway, id: &str) -> Result<Response<Body>, GatewayError> {
+async fn list_models(gateway: &Gateway, id: &str) -> Result<Response<Body>, GatewayError> {
     let stored = stored(gateway).await?;
     let provider = target(&stored, id)?;
     let connection = account(&provider)?;
     let mut upstream_error = None;
     if let Some(path) = &provider.models_path {
         let (outcome, body) = match models_request(&provider, connection, path) {
-            Ok(request) => call(gateway, gateway.ports.http.as_ref(), request).await,
+            Ok(request) => send_probe(gateway, gateway.ports.http.as_ref(), request).await,
             Err(err) => (
                 ProbeOutcome {
                     valid: false,

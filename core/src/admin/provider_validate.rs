@@ -6,18 +6,16 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::stored;
 use crate::admin::provider_nodes::NodeInput;
-use crate::admin::provider_probe::{ProbeOutcome, call, explain, models_request, test_request};
+use crate::admin::provider_probe::{ProbeOutcome, explain, models_request, send_probe, test_request};
 use crate::admin::provider_rows::{ProviderRef, catalog_record, find_provider, new_record, resolve_for_probe};
 use crate::admin::respond::{invalid, ok, parse};
-use crate::body::Body;
 use crate::config::{API_SOURCE, ConnectionRecord, ProviderRecord};
 use crate::error::GatewayError;
-use crate::gateway::Gateway;
+use crate::gateway::call::{Answer, Call};
 use crate::providers::{AuthScheme, WireFormat};
 
 /// What to check. Fields left out take the configured provider's (or the catalog's) values.
@@ -79,11 +77,9 @@ fn base_record(
     }
 }
 
-pub async fn handle(gateway: &Gateway, method: &Method, body: &[u8]) -> Result<Response<Body>, GatewayError> {
-    if *method != Method::POST {
-        return Err(GatewayError::method_not_allowed(method, "POST"));
-    }
-    let input: ValidateInput = parse(body)?;
+pub async fn validate(mut call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let input: ValidateInput = parse(&call.body_bytes().await?)?;
     let stored = stored(gateway).await?;
     let mut record = base_record(&stored, input.provider.as_deref(), input.base_url.is_some())?;
     // A stored key is only ever sent where it is already sent: never to a base URL (or with
@@ -155,7 +151,7 @@ pub async fn handle(gateway: &Gateway, method: &Method, body: &[u8]) -> Result<R
         },
     };
     let (outcome, body) = match request {
-        Ok(request) => call(gateway, gateway.ports.http.as_ref(), request).await,
+        Ok(request) => send_probe(gateway, gateway.ports.http.as_ref(), request).await,
         Err(err) => return Err(invalid("baseUrl", err.to_string())),
     };
     let outcome = explain(outcome, provider.format, &body as &Bytes, account.api_key.as_deref());

@@ -4,11 +4,11 @@
 //! it applies without a restart. Credentials in the URL are masked wherever it is shown. On
 //! runtimes whose HttpClient has no proxy support (Cloudflare Workers) it cannot be enabled.
 
-use http::{Method, Response};
+use http::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit};
-use crate::admin::provider_probe::{ProbeOutcome, call};
+use crate::admin::provider_probe::{ProbeOutcome, send_probe};
 use crate::admin::provider_rows::{is_masked, private_upstreams_allowed};
 use crate::admin::respond::{invalid, mask_secret, ok, parse};
 use crate::auth::ssrf;
@@ -17,6 +17,7 @@ use crate::config::ConfigChange;
 use crate::config::settings::ProxySettings;
 use crate::config::settings::keys::PROXY;
 use crate::error::GatewayError;
+use crate::gateway::call::{Answer, Call};
 use crate::gateway::{Gateway, RequestContext};
 use crate::ports::{OutboundProxy, ProxyError};
 
@@ -133,33 +134,29 @@ fn proxy_error(field: &str, err: ProxyError) -> GatewayError {
     invalid(field, err.to_string())
 }
 
-/// `/api/settings/proxy[/test]`.
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    test: bool,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    let current: ProxySettings = gateway.snapshot().setting(PROXY);
-    match (method, test) {
-        (&Method::GET, false) => Ok(ok(&view(gateway, &current))),
-        (&Method::PUT | &Method::PATCH, false) => update(gateway, ctx, current, parse(body)?).await,
-        (&Method::POST, true) => {
-            let input = if body.iter().all(u8::is_ascii_whitespace) { ProxyTestInput::default() } else { parse(body)? };
-            try_proxy(gateway, current, input).await
-        }
-        (_, false) => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH")),
-        (_, true) => Err(GatewayError::method_not_allowed(method, "POST")),
-    }
+fn current(gateway: &Gateway) -> ProxySettings {
+    gateway.snapshot().setting(PROXY)
 }
 
-async fn update(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    current: ProxySettings,
-    input: ProxyInput,
-) -> Result<Response<Body>, GatewayError> {
+/// `GET /api/settings/proxy`.
+pub async fn get(call: Call<'_>) -> Answer {
+    Ok(ok(&view(call.gateway, &current(call.gateway))))
+}
+
+/// `PUT`/`PATCH /api/settings/proxy`.
+pub async fn update(mut call: Call<'_>) -> Answer {
+    let input = parse(&call.body_bytes().await?)?;
+    store(call.gateway, call.ctx, current(call.gateway), input).await
+}
+
+/// `POST /api/settings/proxy/test`: an empty body tests the stored proxy.
+pub async fn test(mut call: Call<'_>) -> Answer {
+    let body = call.body_bytes().await?;
+    let input = if body.iter().all(u8::is_ascii_whitespace) { ProxyTestInput::default() } else { parse(&body)? };
+    try_proxy(call.gateway, current(call.gateway), input).await
+}
+
+async fn store(gateway: &Gateway, ctx: &RequestContext, current: ProxySettings, input: ProxyInput) -> Answer {
     let mut next = current.clone();
     if let Some(url) = input.url {
         next.url = if url.trim().is_empty() { String::new() } else { check_proxy_url(&url, &current.url)? };
@@ -227,7 +224,7 @@ async fn try_proxy(
     let request = http::Request::get(target.as_str())
         .body(bytes::Bytes::new())
         .map_err(|_| invalid("targetUrl", "is not a URL the HTTP client takes"))?;
-    let (outcome, _) = call(gateway, client.as_ref(), request).await;
+    let (outcome, _) = send_probe(gateway, client.as_ref(), request).await;
     Ok(ok(&ProxyTestReport {
         success: outcome.status.is_some(),
         proxy: masked_url(&url),

@@ -2,56 +2,36 @@
 //! breaker profiles), rate limits, model availability and sticky sessions. What an operator
 //! looks at when a provider misbehaves.
 
-use http::{Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::body::Body;
+use crate::admin::respond::{integral_numbers, invalid, ok};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
-use crate::pipeline::chat::read_body;
+use crate::gateway::call::{Answer, Call};
 use crate::pipeline::info::configured_models;
-use crate::pipeline::respond;
-use crate::providers::WireFormat;
 use crate::routing::health::{CircuitState, HealthKey};
 use crate::routing::plan::{PlannedTarget, plan};
 
-fn ok(body: Value) -> Response<Body> {
-    respond::json(StatusCode::OK, body.to_string().into())
-}
-
-fn fail(err: &GatewayError) -> Response<Body> {
-    respond::error(WireFormat::OpenaiChat, err)
-}
-
 /// `GET /api/resilience`: breaker profiles and every known breaker, cooldown and estimate.
-pub fn report(gateway: &Gateway) -> Response<Body> {
-    ok(serde_json::to_value(gateway.router.health.snapshot()).unwrap_or(Value::Null))
+pub async fn report(call: Call<'_>) -> Answer {
+    Ok(ok(&call.gateway.router.health.snapshot()))
 }
 
 /// `PATCH /api/resilience`: a JSON merge patch of the breaker profiles (until the next config
 /// change reloads them from the store).
-pub async fn patch(gateway: &Gateway, body: Body) -> Response<Body> {
-    let result = async {
-        let body = read_body(gateway, body).await?;
-        let mut patch: Value = serde_json::from_slice(&body)
-            .map_err(|e| GatewayError::InvalidRequest(format!("request body is not valid JSON: {e}")))?;
-        crate::admin::respond::integral_numbers(&mut patch);
-        if !patch.is_object() {
-            return Err(crate::admin::respond::invalid(
-                "body",
-                "must be a JSON object (a merge patch of the profiles)",
-            ));
-        }
-        let profiles = gateway.router.health.profiles().patched(&patch).map_err(GatewayError::InvalidRequest)?;
-        gateway.router.health.set_profiles(profiles);
-        Ok::<_, GatewayError>(profiles)
+pub async fn patch(mut call: Call<'_>) -> Answer {
+    let body = call.body_bytes().await?;
+    let mut patch: Value = serde_json::from_slice(&body)
+        .map_err(|e| GatewayError::InvalidRequest(format!("request body is not valid JSON: {e}")))?;
+    integral_numbers(&mut patch);
+    if !patch.is_object() {
+        return Err(invalid("body", "must be a JSON object (a merge patch of the profiles)"));
     }
-    .await;
-    match result {
-        Ok(profiles) => ok(json!({ "profiles": profiles })),
-        Err(err) => fail(&err),
-    }
+    let health = &call.gateway.router.health;
+    let profiles = health.profiles().patched(&patch).map_err(GatewayError::InvalidRequest)?;
+    health.set_profiles(profiles);
+    Ok(ok(&json!({ "profiles": profiles })))
 }
 
 #[derive(Deserialize)]
@@ -62,47 +42,41 @@ struct ResetRequest {
 }
 
 /// `POST /api/resilience/reset`: closes breakers and clears cooldowns (one key or all).
-pub async fn reset(gateway: &Gateway, body: Body) -> Response<Body> {
-    let result = async {
-        let body = read_body(gateway, body).await?;
-        let empty = body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null";
-        let request: ResetRequest = if empty {
-            ResetRequest { key: None }
-        } else {
-            serde_json::from_slice(&body).map_err(|e| {
-                GatewayError::InvalidRequest(format!("expected {{\"key\": \"account:<id>\"}} or {{}}: {e}"))
-            })?
-        };
-        let key = match request.key.as_deref() {
-            Some(key) => Some(key.parse::<HealthKey>().map_err(GatewayError::InvalidRequest)?),
-            None => None,
-        };
-        gateway.router.health.reset(key.as_ref());
-        // The shared store too, or the next share of cooldowns brings the cleared one back.
-        let stored_key = match &key {
-            Some(HealthKey::Account(id)) => Some(Some(id.as_str())),
-            Some(_) => None,
-            None => Some(None),
-        };
-        if let Some(stored_key) = stored_key {
-            gateway
-                .ports
-                .cooldowns
-                .clear(stored_key)
-                .await
-                .map_err(|e| GatewayError::internal("cannot clear the stored cooldowns", e))?;
-        }
-        Ok::<_, GatewayError>(request.key)
+pub async fn reset(mut call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let body = call.body_bytes().await?;
+    let empty = body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null";
+    let request: ResetRequest = if empty {
+        ResetRequest { key: None }
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| GatewayError::InvalidRequest(format!("expected {{\"key\": \"account:<id>\"}} or {{}}: {e}")))?
+    };
+    let key = match request.key.as_deref() {
+        Some(key) => Some(key.parse::<HealthKey>().map_err(GatewayError::InvalidRequest)?),
+        None => None,
+    };
+    gateway.router.health.reset(key.as_ref());
+    // The shared store too, or the next share of cooldowns brings the cleared one back.
+    let stored_key = match &key {
+        Some(HealthKey::Account(id)) => Some(Some(id.as_str())),
+        Some(_) => None,
+        None => Some(None),
+    };
+    if let Some(stored_key) = stored_key {
+        gateway
+            .ports
+            .cooldowns
+            .clear(stored_key)
+            .await
+            .map_err(|e| GatewayError::internal("cannot clear the stored cooldowns", e))?;
     }
-    .await;
-    match result {
-        Ok(key) => ok(json!({ "reset": key.unwrap_or_else(|| "all".into()) })),
-        Err(err) => fail(&err),
-    }
+    Ok(ok(&json!({ "reset": request.key.unwrap_or_else(|| "all".into()) })))
 }
 
 /// `GET /api/rate-limits`: accounts cooling down after a 429, and until when.
-pub fn rate_limits(gateway: &Gateway) -> Response<Body> {
+pub async fn rate_limits(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
     let now = gateway.router.now_ms();
     let cooldowns: Vec<Value> = gateway
         .router
@@ -113,7 +87,7 @@ pub fn rate_limits(gateway: &Gateway) -> Response<Body> {
             json!({ "account": account, "until_ms": until_ms, "retry_after_secs": until_ms.saturating_sub(now).div_ceil(1000) })
         })
         .collect();
-    ok(json!({ "now_ms": now, "cooldowns": cooldowns }))
+    Ok(ok(&json!({ "now_ms": now, "cooldowns": cooldowns })))
 }
 
 /// Whether a planned target can be tried now, and why not.
@@ -148,12 +122,13 @@ fn model_availability(gateway: &Gateway, model: &str) -> Result<Value, GatewayEr
 }
 
 /// `GET /api/models/availability`: every configured model and combo.
-pub fn availability(gateway: &Gateway) -> Response<Body> {
+pub async fn availability(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
     let snapshot = gateway.snapshot();
     let mut names: Vec<String> = configured_models(gateway).into_iter().map(|(id, _)| id).collect();
     names.extend(snapshot.combos().iter().map(|c| format!("combo/{}", c.name)));
     let models: Vec<Value> = names.iter().filter_map(|name| model_availability(gateway, name).ok()).collect();
-    ok(json!({ "models": models }))
+    Ok(ok(&json!({ "models": models })))
 }
 
 #[derive(Deserialize)]
@@ -162,22 +137,15 @@ struct AvailabilityRequest {
 }
 
 /// `POST /api/models/availability {"model": ...}`: one model's plan and state.
-pub async fn check_model(gateway: &Gateway, body: Body) -> Response<Body> {
-    let result = async {
-        let body = read_body(gateway, body).await?;
-        let request: AvailabilityRequest = serde_json::from_slice(&body)
-            .map_err(|e| GatewayError::InvalidRequest(format!("expected {{\"model\": \"<model>\"}}: {e}")))?;
-        model_availability(gateway, &request.model)
-    }
-    .await;
-    match result {
-        Ok(body) => ok(body),
-        Err(err) => fail(&err),
-    }
+pub async fn check_model(mut call: Call<'_>) -> Answer {
+    let body = call.body_bytes().await?;
+    let request: AvailabilityRequest = serde_json::from_slice(&body)
+        .map_err(|e| GatewayError::InvalidRequest(format!("expected {{\"model\": \"<model>\"}}: {e}")))?;
+    Ok(ok(&model_availability(call.gateway, &request.model)?))
 }
 
 /// `GET /api/sessions`: live sticky sessions, most recent first.
-pub fn sessions(gateway: &Gateway) -> Response<Body> {
-    let sessions = gateway.router.sessions.list(gateway.router.now_ms());
-    ok(json!({ "sessions": sessions }))
+pub async fn sessions(call: Call<'_>) -> Answer {
+    let router = &call.gateway.router;
+    Ok(ok(&json!({ "sessions": router.sessions.list(router.now_ms()) })))
 }

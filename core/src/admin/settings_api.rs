@@ -6,17 +6,16 @@
 //! shows.
 
 use http::request::Parts;
-use http::{Method, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit, stored};
 use crate::admin::respond::{blame, invalid, ok, parse, parse_merged};
 use crate::admin::targets::{check_target, refuse_declared};
 use crate::auth::guard;
-use crate::body::Body;
 use crate::config::settings::{MAX_FORWARDED_FOR_HOPS, SecuritySettings, keys};
 use crate::config::{BreakerSettings, ConfigChange, RoutingSettings};
 use crate::error::GatewayError;
+use crate::gateway::call::{Answer, Call};
 use crate::gateway::{Gateway, RequestContext};
 use crate::pipeline::cors::normalize_origin;
 use crate::snapshot::ConfigSnapshot;
@@ -151,27 +150,39 @@ impl BreakerView {
     }
 }
 
-/// `/api/settings`.
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    parts: &Parts,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
+fn current(snapshot: &ConfigSnapshot) -> GeneralSettings {
+    GeneralSettings::of(&snapshot.access.security, snapshot.routing())
+}
+
+/// What is in force: `REQUIRE_API_KEY=true` in the environment requires keys whatever is
+/// stored, and the answer must not claim otherwise. Only the stored value is ever written.
+fn in_force(gateway: &Gateway, mut shown: GeneralSettings) -> GeneralSettings {
+    shown.require_api_key |= gateway.options.require_api_key;
+    shown
+}
+
+/// `GET /api/settings`: a valid `PUT` body.
+pub async fn get(call: Call<'_>) -> Answer {
+    Ok(ok(&in_force(call.gateway, current(&call.gateway.snapshot()))))
+}
+
+/// `PUT /api/settings`: the whole document.
+pub async fn put(mut call: Call<'_>) -> Answer {
+    let wanted = parse(&call.body_bytes().await?)?;
+    store(call, wanted).await
+}
+
+/// `PATCH /api/settings`: merged into the current document.
+pub async fn patch(mut call: Call<'_>) -> Answer {
+    let body = call.body_bytes().await?;
+    let wanted = parse_merged(&current(&call.gateway.snapshot()), &body)?;
+    store(call, wanted).await
+}
+
+async fn store(call: Call<'_>, wanted: GeneralSettings) -> Answer {
+    let (gateway, ctx, parts) = (call.gateway, call.ctx, call.parts);
     let snapshot = gateway.snapshot();
-    let current = GeneralSettings::of(&snapshot.access.security, snapshot.routing());
-    // What is in force: `REQUIRE_API_KEY=true` in the environment requires keys whatever is
-    // stored, and the answer must not claim otherwise. Only the stored value is ever written.
-    let in_force = |mut shown: GeneralSettings| {
-        shown.require_api_key |= gateway.options.require_api_key;
-        shown
-    };
-    let wanted = match parts.method {
-        Method::GET => return Ok(ok(&in_force(current))),
-        Method::PUT => parse(body)?,
-        Method::PATCH => parse_merged(&current, body)?,
-        _ => return Err(GatewayError::method_not_allowed(&parts.method, "GET, PUT, PATCH")),
-    };
+    let current = current(&snapshot);
     let (security, routing) = checked(wanted, gateway, &snapshot, ctx, parts).await?;
     let mut changes = Vec::new();
     if security != snapshot.access.security {
@@ -195,7 +206,7 @@ pub async fn handle(
         };
         commit(gateway, ctx, change).await.map_err(blame("routing"))?;
     }
-    Ok(ok(&in_force(after)))
+    Ok(ok(&in_force(gateway, after)))
 }
 
 /// Each field checked, naming it; the result as the stored documents.

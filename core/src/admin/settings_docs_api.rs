@@ -3,72 +3,74 @@
 //! addresses and CIDR ranges; a filter that would refuse the caller is refused),
 //! `/api/settings/system-prompt` and `/api/settings/thinking-budget` (see [`crate::rewrite`]).
 
-use http::{Method, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::admin::commit::put_setting;
 use crate::admin::respond::{invalid, ok, parse};
 use crate::auth::ip_filter::{Cidr, IpFilter};
-use crate::body::Body;
 use crate::config::settings::{IpFilterSettings, SystemPromptSettings, ThinkingBudgetSettings, ThinkingMode, keys};
 use crate::error::GatewayError;
-use crate::gateway::{Gateway, RequestContext};
+use crate::gateway::RequestContext;
+use crate::gateway::call::{Answer, Call};
 
 const MAX_ENTRIES: usize = 1000;
 const MAX_PROMPT_CHARS: usize = 100_000;
 /// The largest thinking budget the policy may set or allow.
 const MAX_BUDGET_TOKENS: u32 = 1_000_000;
 
-/// `/api/settings/{name}` for the documents above.
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    name: &str,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    let call = Call { gateway, ctx, method, body };
-    match name {
-        "ip-filter" => call.document(keys::IP_FILTER, "settings.ip_filter", |w| check_ip_filter(w, ctx)).await,
-        "system-prompt" => call.document(keys::SYSTEM_PROMPT, "settings.system_prompt", check_system_prompt).await,
-        "thinking-budget" => {
-            call.document(keys::THINKING_BUDGET, "settings.thinking_budget", check_thinking_budget).await
-        }
-        _ => Err(GatewayError::NotFound(format!("/api/settings/{name}"))),
-    }
+/// `GET /api/settings/ip-filter`.
+pub async fn get_ip_filter(call: Call<'_>) -> Answer {
+    get::<IpFilterSettings>(&call, keys::IP_FILTER)
 }
 
-struct Call<'a> {
-    gateway: &'a Gateway,
-    ctx: &'a RequestContext,
-    method: &'a Method,
-    body: &'a [u8],
+/// `PUT /api/settings/ip-filter`: a filter that would refuse the caller is refused.
+pub async fn put_ip_filter(mut call: Call<'_>) -> Answer {
+    let ctx = call.ctx;
+    put(&mut call, keys::IP_FILTER, "settings.ip_filter", |w| check_ip_filter(w, ctx)).await
 }
 
-impl Call<'_> {
-    /// `GET`/`PUT` of the document under `key`: `check` turns the wanted document into the
-    /// one stored (or names the field at fault).
-    async fn document<T>(
-        &self,
-        key: &'static str,
-        action: &'static str,
-        check: impl FnOnce(T) -> Result<T, GatewayError>,
-    ) -> Result<Response<Body>, GatewayError>
-    where
-        T: Serialize + DeserializeOwned + Default + PartialEq,
-    {
-        let current: T = self.gateway.snapshot().setting(key);
-        match *self.method {
-            Method::GET => Ok(ok(&current)),
-            Method::PUT => {
-                let wanted = check(parse(self.body)?)?;
-                put_setting(self.gateway, self.ctx, action, key, &current, &wanted).await?;
-                Ok(ok(&wanted))
-            }
-            _ => Err(GatewayError::method_not_allowed(self.method, "GET, PUT")),
-        }
-    }
+/// `GET /api/settings/system-prompt`.
+pub async fn get_system_prompt(call: Call<'_>) -> Answer {
+    get::<SystemPromptSettings>(&call, keys::SYSTEM_PROMPT)
+}
+
+/// `PUT /api/settings/system-prompt`.
+pub async fn put_system_prompt(mut call: Call<'_>) -> Answer {
+    put(&mut call, keys::SYSTEM_PROMPT, "settings.system_prompt", check_system_prompt).await
+}
+
+/// `GET /api/settings/thinking-budget`.
+pub async fn get_thinking_budget(call: Call<'_>) -> Answer {
+    get::<ThinkingBudgetSettings>(&call, keys::THINKING_BUDGET)
+}
+
+/// `PUT /api/settings/thinking-budget`.
+pub async fn put_thinking_budget(mut call: Call<'_>) -> Answer {
+    put(&mut call, keys::THINKING_BUDGET, "settings.thinking_budget", check_thinking_budget).await
+}
+
+/// The document under `key` as stored (its defaults when absent).
+fn get<T: Serialize + DeserializeOwned + Default>(call: &Call<'_>, key: &'static str) -> Answer {
+    Ok(ok(&call.gateway.snapshot().setting::<T>(key)))
+}
+
+/// Replaces the document under `key`: `check` turns the wanted document into the one stored
+/// (or names the field at fault).
+async fn put<T>(
+    call: &mut Call<'_>,
+    key: &'static str,
+    action: &'static str,
+    check: impl FnOnce(T) -> Result<T, GatewayError>,
+) -> Answer
+where
+    T: Serialize + DeserializeOwned + Default + PartialEq,
+{
+    let wanted = check(parse(&call.body_bytes().await?)?)?;
+    let (gateway, ctx) = (call.gateway, call.ctx);
+    let current: T = gateway.snapshot().setting(key);
+    put_setting(gateway, ctx, action, key, &current, &wanted).await?;
+    Ok(ok(&wanted))
 }
 
 fn check_ip_filter(mut wanted: IpFilterSettings, ctx: &RequestContext) -> Result<IpFilterSettings, GatewayError> {

@@ -2,13 +2,13 @@
 //! required, the version; nothing secret) and `POST /api/shutdown` / `POST /api/restart`
 //! (audited; only where the runtime offers them, the native server: 404 elsewhere).
 
-use http::{Method, Response, StatusCode};
+use http::StatusCode;
 use serde::Serialize;
 
 use crate::admin::commit::{Change, commit};
 use crate::admin::respond::{ok, with_status};
-use crate::body::Body;
 use crate::error::GatewayError;
+use crate::gateway::call::{Answer, Call};
 use crate::gateway::{Gateway, RequestContext};
 use crate::ports::LifecycleAction;
 
@@ -35,32 +35,35 @@ pub struct LifecycleAccepted {
 }
 
 /// `GET /api/init`.
-pub fn init(gateway: &Gateway) -> Response<Body> {
+pub async fn init(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
     let snapshot = gateway.snapshot();
     let access = &snapshot.access;
-    ok(&InitStatus {
+    Ok(ok(&InitStatus {
         password_set: access.password_hash.is_some(),
         require_login: access.security.require_login,
         require_api_key: gateway.options.require_api_key || access.security.require_api_key,
         version: env!("CARGO_PKG_VERSION"),
         server_controls: gateway.lifecycle().is_some(),
-    })
+    }))
 }
 
-/// `POST /api/shutdown` and `POST /api/restart`: audited, answered (202), then done once
-/// in-flight answers (this one too) have finished.
-pub async fn lifecycle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    action: LifecycleAction,
-) -> Result<Response<Body>, GatewayError> {
+/// `POST /api/shutdown`.
+pub async fn shutdown(call: Call<'_>) -> Answer {
+    lifecycle(call.gateway, call.ctx, LifecycleAction::Shutdown).await
+}
+
+/// `POST /api/restart`.
+pub async fn restart(call: Call<'_>) -> Answer {
+    lifecycle(call.gateway, call.ctx, LifecycleAction::Restart).await
+}
+
+/// Shutdown and restart: audited, answered (202), then done once in-flight answers (this one
+/// too) have finished. A runtime without the hook (Workers, Lambda) has no such endpoint.
+async fn lifecycle(gateway: &Gateway, ctx: &RequestContext, action: LifecycleAction) -> Answer {
     let Some(hook) = gateway.lifecycle().filter(|hook| hook.supports(action)) else {
         return Err(GatewayError::NotFound(format!("/api/{}", action.as_str())));
     };
-    if *method != Method::POST {
-        return Err(GatewayError::method_not_allowed(method, "POST"));
-    }
     let change = Change {
         action: match action {
             LifecycleAction::Shutdown => "system.shutdown",

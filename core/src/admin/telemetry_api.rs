@@ -1,14 +1,13 @@
 //! Telemetry over HTTP: `GET /api/telemetry/summary` (count, error rate, p50/p95/p99 latency
 //! and TTFT per provider and per model over a window) and `GET /metrics` (Prometheus text).
 
+use http::Response;
 use http::header::{CONTENT_TYPE, HeaderValue};
-use http::{Response, StatusCode};
 
 use crate::admin::query::Query;
-use crate::admin::respond::{self as admin_respond, invalid};
+use crate::admin::respond::{invalid, ok};
 use crate::body::Body;
-use crate::gateway::Gateway;
-use crate::pipeline::respond;
+use crate::gateway::call::{Answer, Call};
 use crate::routing::health::CircuitState;
 use crate::telemetry::{Gauge, METRICS_CONTENT_TYPE};
 
@@ -16,27 +15,23 @@ use crate::telemetry::{Gauge, METRICS_CONTENT_TYPE};
 const DEFAULT_WINDOW_MS: u64 = 60 * 60 * 1000;
 
 /// `GET /api/telemetry/summary?window_ms=...`
-pub fn summary(gateway: &Gateway, query: Option<&str>) -> Response<Body> {
-    let window_ms = match Query::lenient(query).get("window_ms") {
-        Some(text) => match text.parse::<u64>().ok().filter(|w| *w > 0) {
-            Some(window) => window,
-            None => {
-                return admin_respond::error(&invalid(
-                    "window_ms",
-                    "must be a whole number of milliseconds, at least 1",
-                ));
-            }
-        },
+pub async fn summary(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let window_ms = match Query::lenient(call.query()).get("window_ms") {
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|w| *w > 0)
+            .ok_or_else(|| invalid("window_ms", "must be a whole number of milliseconds, at least 1"))?,
         None => DEFAULT_WINDOW_MS,
     };
-    let summary = gateway.telemetry.summary(gateway.ports.clock.now_unix_ms(), window_ms);
-    let body = serde_json::to_string(&summary).unwrap_or_else(|_| "{}".into());
-    respond::json(StatusCode::OK, body.into())
+    Ok(ok(&gateway.telemetry.summary(gateway.ports.clock.now_unix_ms(), window_ms)))
 }
 
 /// `GET /metrics`: cumulative metrics plus the breakers' current state, the usage buffer and
 /// the cache's sizes.
-pub fn metrics(gateway: &Gateway) -> Response<Body> {
+pub async fn metrics(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
     let report = gateway.router.health.snapshot();
     let keys: Vec<(String, bool)> =
         report.keys.iter().map(|k| (k.key.to_string(), k.state == CircuitState::Open)).collect();
@@ -56,5 +51,5 @@ pub fn metrics(gateway: &Gateway) -> Response<Body> {
     ]);
     let mut response = Response::new(Body::Full(gateway.telemetry.render_metrics(&gauges).into()));
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
-    response
+    Ok(response)
 }

@@ -4,17 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use http::{Method, Response};
-
 use crate::admin::query::Query;
 use crate::admin::respond::{invalid, ok, timestamp};
 use crate::admin::usage_views::{
     ConnectionUsage, History, HistoryPoint, ModelUsage, RequestLogPage, RequestLogView, UsageLogPage, UsageRowView,
 };
-use crate::body::Body;
 use crate::error::GatewayError;
-use crate::gateway::Gateway;
-use crate::percent::percent_decode;
+use crate::gateway::call::{Answer, Call};
 use crate::ports::StoreError;
 use crate::ports::usage_query::{
     AggregateQuery, Bucket, GroupBy, StatusFilter, StoredUsage, UsageBucket, UsageFilter, UsageTotals,
@@ -27,31 +23,6 @@ const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 500;
 const MAX_OFFSET: u64 = 10_000_000;
 use crate::usage::period::DAY_MS;
-
-/// `GET /api/usage/history|logs|request-logs|{connectionId}` (the budget has its own module).
-pub async fn handle(
-    gateway: &Gateway,
-    method: &Method,
-    rest: &[&str],
-    query: Option<&str>,
-) -> Result<Response<Body>, GatewayError> {
-    // Any other single segment is an account id: `provider:name` for declared accounts,
-    // `conn_<hex>` for those created over the API. An unknown one is a 404 below.
-    let connection = match rest {
-        ["history" | "logs" | "request-logs"] => None,
-        [segment] => Some(percent_decode(segment).into_owned()),
-        _ => return Err(super::not_found(rest)),
-    };
-    if method != Method::GET {
-        return Err(GatewayError::method_not_allowed(method, "GET"));
-    }
-    match (rest, connection) {
-        (_, Some(id)) => connection_usage(gateway, &id, query).await,
-        (["history"], _) => history(gateway, query).await,
-        (["logs"], _) => logs(gateway, query).await,
-        _ => request_logs(gateway, query).await,
-    }
-}
 
 fn store_failed(e: StoreError) -> GatewayError {
     GatewayError::internal("cannot read usage rows", e)
@@ -104,7 +75,9 @@ fn filter(query: &Query) -> Result<UsageFilter, GatewayError> {
     Ok(filter)
 }
 
-async fn history(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body>, GatewayError> {
+pub async fn history(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let query = call.query();
     let query = Query::parse(query, &known(&["bucket", "groupBy"]))?;
     let bucket = query.choice("bucket", &[("day", Bucket::Day), ("hour", Bucket::Hour)], Bucket::Day)?;
     let group_by = query.choice(
@@ -145,7 +118,9 @@ async fn history(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body
     }))
 }
 
-async fn logs(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body>, GatewayError> {
+pub async fn logs(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let query = call.query();
     let query = Query::parse(query, &known(&["limit", "offset"]))?;
     let limit = query.number("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)?;
     let offset = query.number("offset", 0, MAX_OFFSET, 0)?;
@@ -154,7 +129,9 @@ async fn logs(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body>, 
     Ok(ok(&UsageLogPage { logs, total: page.total, limit, offset }))
 }
 
-async fn request_logs(gateway: &Gateway, query: Option<&str>) -> Result<Response<Body>, GatewayError> {
+pub async fn request_logs(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let query = call.query();
     let query = Query::parse(query, &known(&["requestId", "limit", "offset"]))?;
     let limit = query.number("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)?;
     let offset = query.number("offset", 0, MAX_OFFSET, 0)?;
@@ -203,7 +180,13 @@ fn request_view(snapshot: &ConfigSnapshot, mut attempts: Vec<StoredUsage>) -> Re
     }
 }
 
-async fn connection_usage(gateway: &Gateway, id: &str, query: Option<&str>) -> Result<Response<Body>, GatewayError> {
+/// `GET /api/usage/{connectionId}`: one account's usage. The id is `provider:name` for
+/// declared accounts, `conn_<hex>` for those created over the API; an unknown one is a 404.
+pub async fn connection_usage(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
+    let id = call.decoded_param("connectionId");
+    let id: &str = &id;
+    let query = call.query();
     let query = Query::parse(query, &["since", "until"])?;
     let mut filter = filter(&query)?;
     let until = filter.until_ms.unwrap_or_else(|| gateway.ports.clock.now_unix_ms() + 1);

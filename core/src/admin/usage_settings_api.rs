@@ -1,15 +1,12 @@
 //! `GET/PUT/PATCH /api/settings/usage`: how many days usage rows are kept (pruned off the
 //! request path by the runtime) and whether request/response bodies are logged.
 
-use http::{Method, Response};
 use serde::Deserialize;
 
 use crate::admin::commit::put_setting;
 use crate::admin::respond::{invalid, ok, parse};
-use crate::body::Body;
 use crate::config::settings::{UsageSettings, keys};
-use crate::error::GatewayError;
-use crate::gateway::{Gateway, RequestContext};
+use crate::gateway::call::{Answer, Call};
 
 /// Ten years: longer is "keep forever", which is 0.
 const MAX_RETENTION_DAYS: u32 = 3650;
@@ -26,33 +23,25 @@ pub struct UsageSettingsInput {
     pub request_logging: Option<bool>,
 }
 
-pub async fn handle(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    method: &Method,
-    body: &[u8],
-) -> Result<Response<Body>, GatewayError> {
-    let current = gateway.snapshot().usage_settings();
-    match *method {
-        Method::GET => Ok(ok(&current)),
-        Method::PUT | Method::PATCH => {
-            let input: UsageSettingsInput = parse(body)?;
-            let mut next = current;
-            if let Some(days) = input.retention_days {
-                if days > MAX_RETENTION_DAYS {
-                    return Err(invalid(
-                        "retentionDays",
-                        format!("at most {MAX_RETENTION_DAYS} (0 keeps rows forever)"),
-                    ));
-                }
-                next.retention_days = days;
-            }
-            if let Some(logging) = input.request_logging {
-                next.request_logging = logging;
-            }
-            put_setting(gateway, ctx, "settings.update", keys::USAGE, &current, &next).await?;
-            Ok(ok::<UsageSettings>(&next))
+/// `GET /api/settings/usage`.
+pub async fn get(call: Call<'_>) -> Answer {
+    Ok(ok(&call.gateway.snapshot().usage_settings()))
+}
+
+/// `PUT`/`PATCH /api/settings/usage`: the fields sent change, the rest stay.
+pub async fn update(mut call: Call<'_>) -> Answer {
+    let input: UsageSettingsInput = parse(&call.body_bytes().await?)?;
+    let current = call.gateway.snapshot().usage_settings();
+    let mut next = current;
+    if let Some(days) = input.retention_days {
+        if days > MAX_RETENTION_DAYS {
+            return Err(invalid("retentionDays", format!("at most {MAX_RETENTION_DAYS} (0 keeps rows forever)")));
         }
-        _ => Err(GatewayError::method_not_allowed(method, "GET, PUT, PATCH")),
+        next.retention_days = days;
     }
+    if let Some(logging) = input.request_logging {
+        next.request_logging = logging;
+    }
+    put_setting(call.gateway, call.ctx, "settings.update", keys::USAGE, &current, &next).await?;
+    Ok(ok::<UsageSettings>(&next))
 }

@@ -3,6 +3,7 @@
 //! Every layer above reads it; it knows nothing of the endpoints (`pipeline`, `admin`) that
 //! serve requests with it, nor of the route table (`routes`) that picks them.
 
+pub mod call;
 pub mod closing;
 pub mod upkeep;
 

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::body::Body;
 use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming, anthropic};
+use crate::gateway::call::{Answer, Call};
 use crate::gateway::{Gateway, RequestContext};
 use crate::pipeline::chat::{forwarded_request_headers, read_body};
 use crate::pipeline::dispatch::{AccountChoice, Prepared, ReplyBody, dispatch};
@@ -19,12 +20,14 @@ use crate::providers::WireFormat;
 use crate::routing::key_policy;
 use crate::routing::plan::{PlannedTarget, plan};
 
-pub async fn handle(gateway: &Gateway, ctx: &RequestContext, headers: &HeaderMap, body: Body) -> Response<Body> {
-    match count(gateway, ctx, headers, body).await {
-        Ok(response) => response,
+/// `POST /v1/messages/count_tokens` (errors in Anthropic's shape, counted in telemetry).
+pub async fn serve(mut call: Call<'_>) -> Answer {
+    let body = call.take_body();
+    match count(call.gateway, call.ctx, call.headers(), body).await {
+        Ok(response) => Ok(response),
         Err(err) => {
-            gateway.telemetry.metrics.gateway_error(err.code());
-            respond::error(WireFormat::Anthropic, &err)
+            call.gateway.telemetry.metrics.gateway_error(err.code());
+            Err(err)
         }
     }
 }

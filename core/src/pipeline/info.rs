@@ -8,8 +8,8 @@ use crate::body::Body;
 use crate::error::GatewayError;
 use crate::formats::{gemini, ollama};
 use crate::gateway::Gateway;
+use crate::gateway::call::{Answer, Call};
 use crate::pipeline::respond;
-use crate::providers::WireFormat;
 
 /// Every servable model as `(provider/model, provider name)`, in config order (hidden ones
 /// left out).
@@ -40,79 +40,82 @@ fn model_entries(gateway: &Gateway) -> Vec<serde_json::Value> {
 }
 
 /// `GET /v1/providers/{provider}/models`: one provider's models.
-pub fn provider_models(gateway: &Gateway, provider: &str) -> Response<Body> {
-    let snapshot = gateway.snapshot();
-    let Some(provider) = snapshot.provider(provider) else {
-        return respond::error(
-            WireFormat::OpenaiChat,
-            &GatewayError::UnknownProvider(format!("provider '{provider}' is not configured")),
-        );
-    };
+pub async fn provider_models(call: Call<'_>) -> Answer {
+    let snapshot = call.gateway.snapshot();
+    let id = call.param("provider");
+    let provider = snapshot
+        .provider(id)
+        .ok_or_else(|| GatewayError::UnknownProvider(format!("provider '{id}' is not configured")))?;
     let data: Vec<_> = provider
         .listed_models()
         .map(|m| json!({ "id": format!("{}/{}", provider.id, m.id), "object": "model", "created": 0, "owned_by": provider.id }))
         .collect();
-    respond::json(StatusCode::OK, json!({ "object": "list", "data": data }).to_string().into())
+    Ok(ok(json!({ "object": "list", "data": data })))
 }
 
 /// `GET /v1beta/models`
-pub fn gemini_models(gateway: &Gateway) -> Response<Body> {
-    let models: Vec<_> = configured_models(gateway)
+pub async fn gemini_models(call: Call<'_>) -> Answer {
+    let models: Vec<_> = configured_models(call.gateway)
         .iter()
         .map(|(id, name)| gemini::model_list_entry(id, &format!("{id} ({name})")))
         .collect();
-    respond::json(StatusCode::OK, json!({ "models": models }).to_string().into())
+    Ok(ok(json!({ "models": models })))
 }
 
-/// `GET /v1beta/models/{model}`
-pub fn gemini_model(gateway: &Gateway, id: &str) -> Response<Body> {
-    match configured_models(gateway).into_iter().find(|(model, _)| model == id) {
-        Some((model, name)) => {
-            let entry = gemini::model_list_entry(&model, &format!("{model} ({name})"));
-            respond::json(StatusCode::OK, entry.to_string().into())
-        }
-        None => respond::error(WireFormat::Gemini, &GatewayError::NotFound(format!("model '{id}' is not configured"))),
+/// `GET /v1beta/models/{model}` (`models/` in front of the name is Gemini's resource prefix).
+pub async fn gemini_model(call: Call<'_>) -> Answer {
+    let id = gemini_model_name(&call);
+    match configured_models(call.gateway).into_iter().find(|(model, _)| *model == id) {
+        Some((model, name)) => Ok(ok(gemini::model_list_entry(&model, &format!("{model} ({name})")))),
+        None => Err(GatewayError::NotFound(format!("model '{id}' is not configured"))),
     }
 }
 
+/// The model a Gemini path names: `%`-decoded (a gateway id such as `openai/gpt-4o` may come
+/// encoded), without the `models/` resource prefix.
+pub fn gemini_model_name(call: &Call<'_>) -> String {
+    let model = call.decoded_param("model");
+    model.strip_prefix("models/").unwrap_or(&model).to_owned()
+}
+
 /// `GET /api/tags`
-pub fn ollama_tags(gateway: &Gateway) -> Response<Body> {
-    let models: Vec<_> = configured_models(gateway).iter().map(|(id, _)| ollama::tags_entry(id)).collect();
-    respond::json(StatusCode::OK, json!({ "models": models }).to_string().into())
+pub async fn ollama_tags(call: Call<'_>) -> Answer {
+    let models: Vec<_> = configured_models(call.gateway).iter().map(|(id, _)| ollama::tags_entry(id)).collect();
+    Ok(ok(json!({ "models": models })))
 }
 
 /// `GET /api/version`: Ollama clients check it before chatting.
-pub fn ollama_version() -> Response<Body> {
-    respond::json(StatusCode::OK, json!({ "version": env!("CARGO_PKG_VERSION") }).to_string().into())
+pub async fn ollama_version(_call: Call<'_>) -> Answer {
+    Ok(ok(json!({ "version": env!("CARGO_PKG_VERSION") })))
 }
 
 /// `GET /v1/models`
-pub fn list_models(gateway: &Gateway) -> Response<Body> {
-    let body = json!({ "object": "list", "data": model_entries(gateway) });
-    respond::json(StatusCode::OK, body.to_string().into())
+pub async fn list_models(call: Call<'_>) -> Answer {
+    Ok(ok(json!({ "object": "list", "data": model_entries(call.gateway) })))
 }
 
-/// `GET /v1/models/{id}`
-pub fn get_model(gateway: &Gateway, id: &str) -> Response<Body> {
-    match model_entries(gateway).into_iter().find(|m| m["id"] == id) {
-        Some(model) => respond::json(StatusCode::OK, model.to_string().into()),
-        None => respond::error(
-            WireFormat::OpenaiChat,
-            &GatewayError::UnknownModel(format!("model '{id}' is not configured")),
-        ),
+/// `GET /v1/models/{id}` (ids hold a `/`: `openai/gpt-4o`).
+pub async fn get_model(call: Call<'_>) -> Answer {
+    let id = call.param("id");
+    match model_entries(call.gateway).into_iter().find(|m| m["id"] == id) {
+        Some(model) => Ok(ok(model)),
+        None => Err(GatewayError::UnknownModel(format!("model '{id}' is not configured"))),
     }
 }
 
 /// `GET /api/monitoring/health`
-pub fn health(gateway: &Gateway) -> Response<Body> {
+pub async fn health(call: Call<'_>) -> Answer {
+    let gateway = call.gateway;
     let snapshot = gateway.snapshot();
-    let uptime_ms = gateway.uptime_us() / 1000;
-    let body = json!({
+    Ok(ok(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-        "uptimeMs": uptime_ms,
+        "uptimeMs": gateway.uptime_us() / 1000,
         "configVersion": snapshot.version,
         "providers": snapshot.providers().len(),
-    });
+    })))
+}
+
+fn ok(body: serde_json::Value) -> Response<Body> {
     respond::json(StatusCode::OK, body.to_string().into())
 }

@@ -3,6 +3,10 @@
 //! the management API, and adds what every answer carries (request id, CORS, budget warning).
 
 pub mod matcher;
+#[cfg(feature = "openapi")]
+pub mod openapi;
+pub mod spec;
+pub mod table;
 
 use std::sync::atomic::Ordering;
 
@@ -10,27 +14,29 @@ use http::header::HeaderValue;
 use http::{Request, Response};
 use tracing::Instrument;
 
-use crate::admin::{cache_api, resilience_api, telemetry_api};
 use crate::auth::Caller;
 use crate::auth::guard;
 use crate::body::Body;
 use crate::error::GatewayError;
+use crate::gateway::call::Call;
 use crate::gateway::{Gateway, RequestContext};
-use crate::pipeline::{chat, cors, count_tokens, in_span, info, respond};
+use crate::pipeline::{cors, in_span, respond};
 use crate::usage::budget::{period_name, usd};
-use matcher::{Access, Route, route};
+use matcher::Matched;
+use table::{Access, ErrorFormat, Upstream};
 
 impl Gateway {
     /// Serves one request. Never panics on client input; every error is a response.
     pub async fn handle(&self, request: Request<Body>) -> Response<Body> {
         let (parts, body) = request.into_parts();
-        let route = route(&parts.method, parts.uri.path(), parts.uri.query());
-        let access = route.access(&parts.method, parts.uri.path());
-        let spends = matches!(route, Route::Chat(_));
+        let path = matcher::normalize(parts.uri.path());
+        let matched = matcher::resolve(&parts.method, &path);
+        let (access, errors) = (matched.access(), matched.errors());
+        let upstream = matched.row().map_or(Upstream::None, |row| row.upstream);
         let mut ctx = RequestContext {
             request_id: self.request_id(&parts.headers),
             started_us: self.ports.clock.monotonic_us(),
-            client_format: route.client_format(),
+            client_format: errors.wire_format(),
             caller: Caller::Anonymous,
             client_addr: None,
         };
@@ -38,17 +44,14 @@ impl Gateway {
         // span is only entered when its level is enabled: at ERROR it is there whenever any
         // line is logged (`RUST_LOG=warn` included).
         let span = tracing::error_span!("request", request_id = %ctx.request_id, method = %parts.method, path = parts.uri.path());
-        let admitted = span.in_scope(|| self.admit(&route, access, &parts, &mut ctx));
+        let admitted = span.in_scope(|| self.admit(access, upstream, &parts, &mut ctx));
         let response = match admitted {
-            Ok(()) => self.serve(route, &ctx, &parts, body).instrument(span.clone()).await,
+            Ok(()) => self.serve(matched, &ctx, &parts, body).instrument(span.clone()).await,
             Err(err) => {
                 self.telemetry.metrics.gateway_error(err.code());
                 let client = ctx.client_addr.map(|a| a.to_string()).unwrap_or_default();
                 span.in_scope(|| tracing::info!(status = err.status().as_u16(), code = err.code(), %client, reason = %err, "request refused"));
-                match access {
-                    Access::Inference => respond::error(ctx.client_format, &err),
-                    _ => crate::admin::respond::error(&err),
-                }
+                render(errors, &err)
             }
         };
         let mut response = response;
@@ -61,7 +64,7 @@ impl Gateway {
         if let Ok(value) = HeaderValue::from_str(&ctx.request_id) {
             response.headers_mut().insert("x-request-id", value);
         }
-        if spends {
+        if upstream == Upstream::Spends {
             self.budget_warning(&ctx, response.headers_mut());
         }
         response
@@ -83,8 +86,8 @@ impl Gateway {
     /// that reach an upstream. Fills in who is calling.
     fn admit(
         &self,
-        route: &Route,
         access: Access,
+        upstream: Upstream,
         parts: &http::request::Parts,
         ctx: &mut RequestContext,
     ) -> Result<(), GatewayError> {
@@ -106,7 +109,7 @@ impl Gateway {
         };
         if let Some(key) = ctx.caller.key() {
             // A spent budget refuses before anything reaches an upstream (or a rate-limit slot).
-            if let (Route::Chat(_), Some(budget)) = (route, &key.budget) {
+            if let (Upstream::Spends, Some(budget)) = (upstream, &key.budget) {
                 let status = self.budgets.status(&key.id, budget, now_ms);
                 if status.exceeded {
                     return Err(GatewayError::BudgetExceeded(format!(
@@ -119,7 +122,7 @@ impl Gateway {
                     )));
                 }
             }
-            if matches!(route, Route::Chat(_) | Route::CountTokens) {
+            if upstream != Upstream::None {
                 self.key_limits.admit(&key.id, key.requests_per_minute, key.requests_per_day, now_ms).map_err(
                     |retry_after_secs| GatewayError::RateLimited {
                         message: format!("API key '{}' is over its request limit", key.name),
@@ -132,46 +135,34 @@ impl Gateway {
         Ok(())
     }
 
+    /// Runs the matched row's handler, or answers why nothing matched.
     async fn serve(
         &self,
-        route: Route,
+        matched: Matched<'_>,
         ctx: &RequestContext,
         parts: &http::request::Parts,
         body: Body,
     ) -> Response<Body> {
-        match route {
-            Route::Chat(endpoint) => chat::handle(self, ctx, &endpoint, &parts.headers, body).await,
-            Route::CountTokens => count_tokens::handle(self, ctx, &parts.headers, body).await,
-            Route::ListModels => info::list_models(self),
-            Route::GetModel(id) => info::get_model(self, &id),
-            Route::GeminiModels => info::gemini_models(self),
-            Route::GeminiModel(id) => info::gemini_model(self, &id),
-            Route::OllamaTags => info::ollama_tags(self),
-            Route::OllamaVersion => info::ollama_version(),
-            Route::ProviderModels(provider) => info::provider_models(self, &provider),
-            Route::Resilience => resilience_api::report(self),
-            Route::PatchResilience => resilience_api::patch(self, body).await,
-            Route::ResetResilience => resilience_api::reset(self, body).await,
-            Route::RateLimits => resilience_api::rate_limits(self),
-            Route::Availability => resilience_api::availability(self),
-            Route::ModelAvailability => resilience_api::check_model(self, body).await,
-            Route::Sessions => resilience_api::sessions(self),
-            Route::TelemetrySummary => telemetry_api::summary(self, parts.uri.query()),
-            Route::Metrics => telemetry_api::metrics(self),
-            Route::CacheStats => cache_api::cache_stats(self),
-            Route::ClearCache => cache_api::clear_cache(self),
-            Route::Health => info::health(self),
-            Route::Admin => crate::admin::handle(self, ctx, parts, body).await,
-            Route::Preflight(allowed) => {
-                cors::preflight(&self.snapshot().access.security.cors_origins, allowed, &parts.headers)
+        let errors = matched.errors();
+        let err = match matched {
+            Matched::Row { row, params } => {
+                let call = Call { gateway: self, ctx, parts, params, body };
+                match (row.handler)(call).await {
+                    Ok(response) => return response,
+                    Err(err) => err,
+                }
             }
-            Route::NotFound(format) => {
-                respond::error(format, &GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())))
+            Matched::Preflight { allow } => {
+                return cors::preflight(&self.snapshot().access.security.cors_origins, allow, &parts.headers);
             }
-            Route::MethodNotAllowed(format, allowed) => {
-                respond::error(format, &GatewayError::method_not_allowed(&parts.method, allowed))
-            }
+            Matched::MethodNotAllowed { allow, .. } => GatewayError::method_not_allowed(&parts.method, allow),
+            Matched::NotFound { .. } => GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())),
+        };
+        if err.status().is_server_error() && !matches!(err, GatewayError::Internal(_)) {
+            // An internal error's cause is logged where it is rendered.
+            tracing::warn!(error = %err, "request failed");
         }
+        render(errors, &err)
     }
 
     /// The client's `X-Request-Id` when it is sane, else a fresh one.
@@ -190,6 +181,14 @@ impl Gateway {
         push_hex(&mut id, self.ports.clock.now_unix_ms(), 1);
         push_hex(&mut id, n & 0xff_ffff, 6);
         id
+    }
+}
+
+/// An error in the shape the route answers in.
+fn render(errors: ErrorFormat, err: &GatewayError) -> Response<Body> {
+    match errors {
+        ErrorFormat::Client(format) => respond::error(format, err),
+        ErrorFormat::Management => crate::admin::respond::error(err),
     }
 }
 

@@ -15,7 +15,7 @@ use http_body_util::BodyExt;
 use omniroute_core::auth::ClientAddr;
 use omniroute_core::formats::{self, ErrorInfo};
 use omniroute_core::pipeline::respond::APPLICATION_JSON;
-use omniroute_core::routes::matcher::route;
+use omniroute_core::routes::matcher::error_wire_format;
 use omniroute_core::{Body, BodyError, Gateway};
 
 use crate::connections::body_timeout::{ReadTimeout, Stalled, Tripwire};
@@ -74,7 +74,7 @@ impl Adapter {
 /// headers, such as the request id and CORS, kept) that closes the connection: what is left of
 /// the body may still be on its way and cannot be told from a next request.
 fn request_timeout(response: Response<Body>, target: &Target, stalled: Stalled) -> Response<AxumBody> {
-    let format = route(&target.method, target.uri.path(), target.uri.query()).client_format();
+    let format = error_wire_format(&target.method, target.uri.path());
     let info = ErrorInfo {
         status: StatusCode::REQUEST_TIMEOUT.as_u16(),
         // The client did not send what it announced: its request, not the gateway, is at fault.

@@ -55,19 +55,16 @@ pub struct SemanticCacheSettingsPatch {
 }
 
 /// The response cache settings: on/off, TTL, memory bounds, the semantic cache.
-#[utoipa::path(get, path = "/api/settings/cache", tag = "settings", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = CacheSettings), ManagementErrors))]
+#[utoipa::path(get, path = "/api/settings/cache", tag = "settings", responses((status = 200, body = CacheSettings), ManagementErrors))]
 fn get_cache_settings() {}
 
 /// Set the whole document (absent fields take their defaults). Applied to the running cache at
 /// once; a new TTL applies to answers stored from then on. An embedding model must name a
 /// configured OpenAI-compatible provider (`provider/model`).
-#[utoipa::path(put, path = "/api/settings/cache", tag = "settings", security(("session" = []), ("bearer" = [])),
-    request_body = CacheSettings, responses((status = 200, body = CacheSettings), ManagementErrors))]
+#[utoipa::path(put, path = "/api/settings/cache", tag = "settings", request_body = CacheSettings, responses((status = 200, body = CacheSettings), ManagementErrors))]
 fn put_cache_settings() {}
 
 /// A JSON merge patch of the document: fields left out keep their value, `null` resets one to
 /// its default (`{"semantic": {"embeddingModel": null}}` turns the semantic cache off).
-#[utoipa::path(patch, path = "/api/settings/cache", tag = "settings", security(("session" = []), ("bearer" = [])),
-    request_body = CacheSettingsPatch, responses((status = 200, body = CacheSettings), ManagementErrors))]
+#[utoipa::path(patch, path = "/api/settings/cache", tag = "settings", request_body = CacheSettingsPatch, responses((status = 200, body = CacheSettings), ManagementErrors))]
 fn patch_cache_settings() {}

@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document of every endpoint (`GET /api/openapi/spec`), generated with utoipa
 //! from the handlers' own request and response types. One file per endpoint group, each its own
-//! `OpenApi` merged here; doc-only stubs carry the path annotations.
+//! `OpenApi` merged here; doc-only stubs carry the path annotations. Each operation's security
+//! comes from its row of the route table, and a test holds the document's operations and the
+//! table's rows equal.
 
 mod access;
 mod cache;
@@ -77,6 +79,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// The document as served: utoipa's, plus what its attributes cannot say.
 pub fn document_json() -> Result<serde_json::Value, serde_json::Error> {
     let mut doc = serde_json::to_value(document())?;
+    security_from_table(&mut doc);
     unsigned_bounds(&mut doc);
     access::name_required_on_create(&mut doc);
     usage::instant_params(&mut doc);
@@ -105,16 +108,74 @@ fn unsigned_bounds(value: &mut serde_json::Value) {
     }
 }
 
-/// `GET /api/openapi/spec`.
-pub fn spec() -> http::Response<crate::body::Body> {
-    match document_json().and_then(|doc| serde_json::to_vec(&doc)) {
-        Ok(json) => crate::pipeline::respond::json(http::StatusCode::OK, json.into()),
-        Err(e) => super::respond::error(&crate::error::GatewayError::internal("cannot encode the OpenAPI document", e)),
+/// The document, answered.
+pub fn spec() -> crate::gateway::call::Answer {
+    let json = document_json()
+        .and_then(|doc| serde_json::to_vec(&doc))
+        .map_err(|e| crate::error::GatewayError::internal("cannot encode the OpenAPI document", e))?;
+    Ok(crate::pipeline::respond::json(http::StatusCode::OK, json.into()))
+}
+
+/// Sets each operation's `security` from its route's access rule: none for public routes, a
+/// session or an admin key for management, optional keys for the client APIs (Anthropic's
+/// SDKs send `x-api-key`).
+fn security_from_table(doc: &mut serde_json::Value) {
+    use super::table::{Access, ErrorFormat, documented_row};
+    use serde_json::json;
+    let Some(paths) = doc.get_mut("paths").and_then(serde_json::Value::as_object_mut) else { return };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, operation) in item.iter_mut() {
+            let (Some(row), Some(operation)) = (documented_row(method, path), operation.as_object_mut()) else {
+                continue;
+            };
+            let security = match (row.access, row.errors) {
+                (Access::Public, _) => None,
+                (Access::Management | Access::Metrics, _) => Some(json!([{ "session": [] }, { "bearer": [] }])),
+                (Access::Inference, ErrorFormat::Client(crate::providers::WireFormat::Anthropic)) => {
+                    Some(json!([{}, { "x-api-key": [] }, { "bearer": [] }]))
+                }
+                (Access::Inference, _) => Some(json!([{}, { "bearer": [] }])),
+            };
+            match security {
+                Some(security) => operation.insert("security".into(), security),
+                None => operation.remove("security"),
+            };
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use super::super::table::{ROUTES, documented_path};
+
+    #[test]
+    fn the_document_lists_exactly_the_route_table() {
+        let doc = super::document_json().unwrap();
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+        let routed: BTreeSet<_> =
+            ROUTES.iter().map(|row| (row.verb.as_str().to_owned(), documented_path(row.path))).collect();
+        let undocumented: Vec<_> = routed.difference(&documented).collect();
+        let unrouted: Vec<_> = documented.difference(&routed).collect();
+        assert!(
+            undocumented.is_empty() && unrouted.is_empty(),
+            "rows without docs: {undocumented:?}; docs without rows: {unrouted:?}"
+        );
+        // Security follows the access rule.
+        assert!(doc["paths"]["/api/auth/login"]["post"].get("security").is_none());
+        assert_eq!(
+            doc["paths"]["/api/keys"]["get"]["security"],
+            serde_json::json!([{ "session": [] }, { "bearer": [] }])
+        );
+        assert_eq!(doc["paths"]["/v1/chat/completions"]["post"]["security"], serde_json::json!([{}, { "bearer": [] }]));
+    }
     #[test]
     fn the_document_is_openapi_3_1_and_names_every_group() {
         let doc = super::document_json().unwrap();

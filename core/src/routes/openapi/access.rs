@@ -47,41 +47,34 @@ use crate::admin::respond::ErrorBody;
 pub struct Doc;
 
 /// List every API key (revoked ones included); never the keys themselves.
-#[utoipa::path(get, path = "/api/keys", tag = "keys", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = KeyList), ManagementErrors))]
+#[utoipa::path(get, path = "/api/keys", tag = "keys", responses((status = 200, body = KeyList), ManagementErrors))]
 fn list_keys() {}
 
 /// Create a key; the answer carries the key this once.
-#[utoipa::path(post, path = "/api/keys", tag = "keys", security(("session" = []), ("bearer" = [])),
-    request_body = KeyInput, responses((status = 201, body = CreatedKey), ManagementErrors))]
+#[utoipa::path(post, path = "/api/keys", tag = "keys", request_body = KeyInput, responses((status = 201, body = CreatedKey), ManagementErrors))]
 fn create_key() {}
 
 /// One key.
-#[utoipa::path(get, path = "/api/keys/{id}", tag = "keys", security(("session" = []), ("bearer" = [])),
-    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+#[utoipa::path(get, path = "/api/keys/{id}", tag = "keys", params(("id" = String, Path, description = "The key's id (`key_…`)")),
     responses((status = 200, body = KeyView), ManagementErrors))]
 fn get_key() {}
 
 /// Change a key; fields left out keep their value.
-#[utoipa::path(put, path = "/api/keys/{id}", tag = "keys", security(("session" = []), ("bearer" = [])),
-    params(("id" = String, Path)), request_body = KeyInput,
+#[utoipa::path(put, path = "/api/keys/{id}", tag = "keys", params(("id" = String, Path)), request_body = KeyInput,
     responses((status = 200, body = KeyView), ManagementErrors))]
 fn update_key() {}
 
 /// Change a key; fields left out keep their value.
-#[utoipa::path(patch, path = "/api/keys/{id}", tag = "keys", security(("session" = []), ("bearer" = [])),
-    params(("id" = String, Path)), request_body = KeyInput,
+#[utoipa::path(patch, path = "/api/keys/{id}", tag = "keys", params(("id" = String, Path)), request_body = KeyInput,
     responses((status = 200, body = KeyView), ManagementErrors))]
 fn patch_key() {}
 
 /// Delete a key (its usage rows keep its id).
-#[utoipa::path(delete, path = "/api/keys/{id}", tag = "keys", security(("session" = []), ("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200, body = Deleted), ManagementErrors))]
+#[utoipa::path(delete, path = "/api/keys/{id}", tag = "keys", params(("id" = String, Path)), responses((status = 200, body = Deleted), ManagementErrors))]
 fn delete_key() {}
 
 /// Revoke a key: requests with it are refused from now on.
-#[utoipa::path(post, path = "/api/keys/{id}/revoke", tag = "keys", security(("session" = []), ("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200, body = KeyView), ManagementErrors))]
+#[utoipa::path(post, path = "/api/keys/{id}/revoke", tag = "keys", params(("id" = String, Path)), responses((status = 200, body = KeyView), ManagementErrors))]
 fn revoke_key() {}
 
 /// Log in with the admin password: sets the `auth_token` cookie (HttpOnly, SameSite=Strict).
@@ -103,29 +96,24 @@ fn logout() {}
 fn auth_status() {}
 
 /// Change the admin password (every session ends).
-#[utoipa::path(put, path = "/api/auth/password", tag = "auth", security(("session" = []), ("bearer" = [])),
-    request_body = PasswordChange, responses((status = 200, body = OkResponse), ManagementErrors))]
+#[utoipa::path(put, path = "/api/auth/password", tag = "auth", request_body = PasswordChange, responses((status = 200, body = OkResponse), ManagementErrors))]
 fn change_password() {}
 
 /// Whether the management API needs a login.
-#[utoipa::path(get, path = "/api/settings/require-login", tag = "settings", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = RequireLogin), ManagementErrors))]
+#[utoipa::path(get, path = "/api/settings/require-login", tag = "settings", responses((status = 200, body = RequireLogin), ManagementErrors))]
 fn get_require_login() {}
 
 /// Switch the login requirement.
-#[utoipa::path(put, path = "/api/settings/require-login", tag = "settings", security(("session" = []), ("bearer" = [])),
-    request_body = RequireLogin, responses((status = 200, body = RequireLogin), ManagementErrors))]
+#[utoipa::path(put, path = "/api/settings/require-login", tag = "settings", request_body = RequireLogin, responses((status = 200, body = RequireLogin), ManagementErrors))]
 fn put_require_login() {}
 
 /// The newest management changes, newest first.
-#[utoipa::path(get, path = "/api/compliance/audit-log", tag = "audit", security(("session" = []), ("bearer" = [])),
-    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "How many entries (default 100)")),
+#[utoipa::path(get, path = "/api/compliance/audit-log", tag = "audit", params(("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "How many entries (default 100)")),
     responses((status = 200, body = AuditLog), ManagementErrors))]
 fn audit_log() {}
 
 /// This document.
-#[utoipa::path(get, path = "/api/openapi/spec", tag = "operations", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object), ManagementErrors))]
+#[utoipa::path(get, path = "/api/openapi/spec", tag = "operations", responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object), ManagementErrors))]
 fn openapi_spec() {}
 
 /// A create takes the same fields as an update, but the name is required: the schema of the

@@ -86,7 +86,9 @@ pub struct OllamaChatRequest {
         generate_content,
         stream_generate_content,
         list_models,
+        get_model,
         gemini_models,
+        gemini_model,
         ollama_chat,
         ollama_tags,
         ollama_version,
@@ -106,8 +108,7 @@ pub struct OllamaChatRequest {
 pub struct Doc;
 
 /// OpenAI Chat Completions, streamed (SSE) or not. Errors in OpenAI's shape.
-#[utoipa::path(post, path = "/v1/chat/completions", tag = "inference", security((), ("bearer" = [])),
-    request_body = ChatCompletionRequest,
+#[utoipa::path(post, path = "/v1/chat/completions", tag = "inference", request_body = ChatCompletionRequest,
     responses(
         (status = 200, description = "The completion, or an SSE stream of chunks", content(
             (Object = "application/json"), (Object = "text/event-stream"))),
@@ -122,8 +123,7 @@ pub struct Doc;
 fn chat_completions() {}
 
 /// OpenAI Responses, streamed (SSE events) or not.
-#[utoipa::path(post, path = "/v1/responses", tag = "inference", security((), ("bearer" = [])),
-    request_body = ResponsesRequest,
+#[utoipa::path(post, path = "/v1/responses", tag = "inference", request_body = ResponsesRequest,
     responses(
         (status = 200, description = "The response, or an SSE stream of events", content(
             (Object = "application/json"), (Object = "text/event-stream"))),
@@ -133,8 +133,7 @@ fn chat_completions() {}
 fn responses() {}
 
 /// Anthropic Messages, streamed (SSE events) or not. Errors in Anthropic's shape.
-#[utoipa::path(post, path = "/v1/messages", tag = "inference", security((), ("x-api-key" = []), ("bearer" = [])),
-    request_body = MessagesRequest,
+#[utoipa::path(post, path = "/v1/messages", tag = "inference", request_body = MessagesRequest,
     responses(
         (status = 200, description = "The message, or an SSE stream of events", content(
             (Object = "application/json"), (Object = "text/event-stream"))),
@@ -144,8 +143,7 @@ fn responses() {}
 fn messages() {}
 
 /// Anthropic token counting: asked of an Anthropic provider, estimated for others.
-#[utoipa::path(post, path = "/v1/messages/count_tokens", tag = "inference", security((), ("x-api-key" = []), ("bearer" = [])),
-    request_body = CountTokensRequest,
+#[utoipa::path(post, path = "/v1/messages/count_tokens", tag = "inference", request_body = CountTokensRequest,
     responses(
         (status = 200, body = Object), (status = 400, body = Object), (status = 401, body = Object),
         (status = 403, body = Object), (status = 413, body = Object), (status = 429, body = Object),
@@ -154,8 +152,7 @@ fn messages() {}
 fn count_tokens() {}
 
 /// Gemini generateContent; `{model}` may be `provider/model` (`/` as `%2F`).
-#[utoipa::path(post, path = "/v1beta/models/{model}:generateContent", tag = "inference", security((), ("bearer" = [])),
-    params(("model" = String, Path)), request_body = GenerateContentRequest,
+#[utoipa::path(post, path = "/v1beta/models/{model}:generateContent", tag = "inference", params(("model" = String, Path)), request_body = GenerateContentRequest,
     responses(
         (status = 200, body = Object), (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object),
         (status = 403, body = Object), (status = 404, body = Object), (status = 413, body = Object),
@@ -164,8 +161,7 @@ fn count_tokens() {}
 fn generate_content() {}
 
 /// Gemini streamGenerateContent: SSE with `?alt=sse`, else one JSON array.
-#[utoipa::path(post, path = "/v1beta/models/{model}:streamGenerateContent", tag = "inference", security((), ("bearer" = [])),
-    params(("model" = String, Path), ("alt" = Option<String>, Query)), request_body = GenerateContentRequest,
+#[utoipa::path(post, path = "/v1beta/models/{model}:streamGenerateContent", tag = "inference", params(("model" = String, Path), ("alt" = Option<String>, Query)), request_body = GenerateContentRequest,
     responses(
         (status = 200, description = "Chunks as SSE or a JSON array", content(
             (Vec<Object> = "application/json"), (String = "text/event-stream"))),
@@ -176,18 +172,25 @@ fn generate_content() {}
 fn stream_generate_content() {}
 
 /// Configured models and combos in OpenAI's list shape.
-#[utoipa::path(get, path = "/v1/models", tag = "inference", security((), ("bearer" = [])),
-    responses((status = 200, body = Object), (status = 401, body = Object), (status = 403, body = Object)))]
+#[utoipa::path(get, path = "/v1/models", tag = "inference", responses((status = 200, body = Object), (status = 401, body = Object), (status = 403, body = Object)))]
 fn list_models() {}
 
+/// One configured model or combo in OpenAI's shape; the id holds a `/` (`openai/gpt-4o`).
+#[utoipa::path(get, path = "/v1/models/{id}", tag = "inference", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 400, description = "No such model", body = Object), (status = 401, body = Object), (status = 403, body = Object)))]
+fn get_model() {}
+
+/// One configured model in Gemini's shape; `{model}` may be `provider/model`.
+#[utoipa::path(get, path = "/v1beta/models/{model}", tag = "inference", params(("model" = String, Path)),
+    responses((status = 200, body = Object), (status = 401, body = Object), (status = 403, body = Object), (status = 404, body = Object)))]
+fn gemini_model() {}
+
 /// Configured models in Gemini's shape.
-#[utoipa::path(get, path = "/v1beta/models", tag = "inference", security((), ("bearer" = [])),
-    responses((status = 200, body = Object), (status = 401, body = Object), (status = 403, body = Object)))]
+#[utoipa::path(get, path = "/v1beta/models", tag = "inference", responses((status = 200, body = Object), (status = 401, body = Object), (status = 403, body = Object)))]
 fn gemini_models() {}
 
 /// Ollama chat: NDJSON stream unless `"stream": false`.
-#[utoipa::path(post, path = "/api/chat", tag = "inference", security((), ("bearer" = [])),
-    request_body = OllamaChatRequest,
+#[utoipa::path(post, path = "/api/chat", tag = "inference", request_body = OllamaChatRequest,
     responses(
         (status = 200, description = "The answer, or NDJSON lines", content(
             (Object = "application/json"), (String = "application/x-ndjson"))),
@@ -197,18 +200,15 @@ fn gemini_models() {}
 fn ollama_chat() {}
 
 /// Configured models in Ollama's shape.
-#[utoipa::path(get, path = "/api/tags", tag = "inference", security((), ("bearer" = [])),
-    responses((status = 200, body = Object), (status = 401, body = Object), (status = 403, body = Object)))]
+#[utoipa::path(get, path = "/api/tags", tag = "inference", responses((status = 200, body = Object), (status = 401, body = Object), (status = 403, body = Object)))]
 fn ollama_tags() {}
 
 /// Ollama's version endpoint.
-#[utoipa::path(get, path = "/api/version", tag = "inference", security((), ("bearer" = [])),
-    responses((status = 200, body = Object), (status = 401, body = Object), (status = 403, body = Object)))]
+#[utoipa::path(get, path = "/api/version", tag = "inference", responses((status = 200, body = Object), (status = 401, body = Object), (status = 403, body = Object)))]
 fn ollama_version() {}
 
 /// One provider's chat: the provider prefix is added to the model when missing.
-#[utoipa::path(post, path = "/v1/providers/{provider}/chat/completions", tag = "inference", security((), ("bearer" = [])),
-    params(("provider" = String, Path)), request_body = ChatCompletionRequest,
+#[utoipa::path(post, path = "/v1/providers/{provider}/chat/completions", tag = "inference", params(("provider" = String, Path)), request_body = ChatCompletionRequest,
     responses(
         (status = 200, description = "The completion, or an SSE stream", content(
             (Object = "application/json"), (Object = "text/event-stream"))),
@@ -218,7 +218,6 @@ fn ollama_version() {}
 fn provider_chat() {}
 
 /// One provider's models.
-#[utoipa::path(get, path = "/v1/providers/{provider}/models", tag = "inference", security((), ("bearer" = [])),
-    params(("provider" = String, Path)),
+#[utoipa::path(get, path = "/v1/providers/{provider}/models", tag = "inference", params(("provider" = String, Path)),
     responses((status = 200, body = Object), (status = 400, body = Object), (status = 401, body = Object), (status = 403, body = Object)))]
 fn provider_models() {}

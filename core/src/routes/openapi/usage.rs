@@ -90,8 +90,7 @@ pub struct Doc;
 
 /// Sums per time bucket and group over a range: requests (upstream attempts), errors, tokens
 /// in/out/cached/reasoning, cost. Default range: the last 7 days (day buckets) or 24 hours (hour).
-#[utoipa::path(get, path = "/api/usage/history", tag = "usage", security(("session" = []), ("bearer" = [])),
-    params(
+#[utoipa::path(get, path = "/api/usage/history", tag = "usage", params(
         ("bucket" = Option<HistoryBucket>, Query, description = "`day` (default) or `hour`"),
         ("groupBy" = Option<HistoryGroup>, Query, description = "`provider` (default), `model` or `key`"),
         ("since" = Option<String>, Query, description = "RFC 3339 or Unix ms, inclusive"),
@@ -104,8 +103,7 @@ pub struct Doc;
 fn usage_history() {}
 
 /// Usage rows (one per upstream attempt), newest first, with filters.
-#[utoipa::path(get, path = "/api/usage/logs", tag = "usage", security(("session" = []), ("bearer" = [])),
-    params(
+#[utoipa::path(get, path = "/api/usage/logs", tag = "usage", params(
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Rows per page (default 50)"),
         ("offset" = Option<u32>, Query, minimum = 0, maximum = 10000000),
         ("since" = Option<String>, Query), ("until" = Option<String>, Query),
@@ -118,8 +116,7 @@ fn usage_logs() {}
 
 /// Requests with their attempts (status, latency, TTFT, tokens, cost), newest first; one request
 /// by `requestId`. Bodies only when request logging was on and the key is not `no_log`.
-#[utoipa::path(get, path = "/api/usage/request-logs", tag = "usage", security(("session" = []), ("bearer" = [])),
-    params(
+#[utoipa::path(get, path = "/api/usage/request-logs", tag = "usage", params(
         ("requestId" = Option<String>, Query, description = "One request (404 when it has no rows)"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500), ("offset" = Option<u32>, Query, minimum = 0, maximum = 10000000),
         ("since" = Option<String>, Query), ("until" = Option<String>, Query),
@@ -131,8 +128,7 @@ fn usage_logs() {}
 fn request_logs() {}
 
 /// One provider account's usage: totals and per model, over a range (default: all of it).
-#[utoipa::path(get, path = "/api/usage/{connectionId}", tag = "usage", security(("session" = []), ("bearer" = [])),
-    params(
+#[utoipa::path(get, path = "/api/usage/{connectionId}", tag = "usage", params(
         ("connectionId" = String, Path, description = "An account id: `provider:name` (declared) or `conn_<hex>` (created over the API)"),
         ("since" = Option<String>, Query), ("until" = Option<String>, Query)
     ),
@@ -140,72 +136,59 @@ fn request_logs() {}
 fn connection_usage() {}
 
 /// Every key's budget with its spend this period, what remains, and the warning and limit flags.
-#[utoipa::path(get, path = "/api/usage/budget", tag = "usage", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = BudgetList), ManagementErrors))]
+#[utoipa::path(get, path = "/api/usage/budget", tag = "usage", responses((status = 200, body = BudgetList), ManagementErrors))]
 fn list_budgets() {}
 
 /// Set a key's budget. At or over the limit its requests are refused with a 402 in the
 /// client's format until the period ends; the request that crosses the limit is served.
-#[utoipa::path(post, path = "/api/usage/budget", tag = "usage", security(("session" = []), ("bearer" = [])),
-    request_body = BudgetInput, responses((status = 200, body = BudgetView), ManagementErrors))]
+#[utoipa::path(post, path = "/api/usage/budget", tag = "usage", request_body = BudgetInput, responses((status = 200, body = BudgetView), ManagementErrors))]
 fn set_budget() {}
 
 /// Same as `POST`.
-#[utoipa::path(put, path = "/api/usage/budget", tag = "usage", security(("session" = []), ("bearer" = [])),
-    request_body = BudgetInput, responses((status = 200, body = BudgetView), ManagementErrors))]
+#[utoipa::path(put, path = "/api/usage/budget", tag = "usage", request_body = BudgetInput, responses((status = 200, body = BudgetView), ManagementErrors))]
 fn put_budget() {}
 
 /// One key's budget (404 when the key has none).
-#[utoipa::path(get, path = "/api/usage/budget/{keyId}", tag = "usage", security(("session" = []), ("bearer" = [])),
-    params(("keyId" = String, Path)), responses((status = 200, body = BudgetView), ManagementErrors))]
+#[utoipa::path(get, path = "/api/usage/budget/{keyId}", tag = "usage", params(("keyId" = String, Path)), responses((status = 200, body = BudgetView), ManagementErrors))]
 fn get_budget() {}
 
 /// Remove a key's budget (`deleted: false` when it had none).
-#[utoipa::path(delete, path = "/api/usage/budget/{keyId}", tag = "usage", security(("session" = []), ("bearer" = [])),
-    params(("keyId" = String, Path)), responses((status = 200, body = BudgetRemoved), ManagementErrors))]
+#[utoipa::path(delete, path = "/api/usage/budget/{keyId}", tag = "usage", params(("keyId" = String, Path)), responses((status = 200, body = BudgetRemoved), ManagementErrors))]
 fn delete_budget() {}
 
 /// The effective price table (USD per million tokens): catalog prices per provider and model,
 /// overrides applied.
-#[utoipa::path(get, path = "/api/pricing", tag = "pricing", security(("session" = []), ("bearer" = [])),
-    params(("provider" = Option<String>, Query, description = "Only this provider")),
+#[utoipa::path(get, path = "/api/pricing", tag = "pricing", params(("provider" = Option<String>, Query, description = "Only this provider")),
     responses((status = 200, body = PriceTable), ManagementErrors))]
 fn pricing() {}
 
 /// Replace every override. Costs use them from the next request on.
-#[utoipa::path(put, path = "/api/pricing", tag = "pricing", security(("session" = []), ("bearer" = [])),
-    request_body = Overrides, responses((status = 200, body = Overrides), ManagementErrors))]
+#[utoipa::path(put, path = "/api/pricing", tag = "pricing", request_body = Overrides, responses((status = 200, body = Overrides), ManagementErrors))]
 fn replace_pricing() {}
 
 /// Add or change these overrides, keeping the others.
-#[utoipa::path(patch, path = "/api/pricing", tag = "pricing", security(("session" = []), ("bearer" = [])),
-    request_body = Overrides, responses((status = 200, body = Overrides), ManagementErrors))]
+#[utoipa::path(patch, path = "/api/pricing", tag = "pricing", request_body = Overrides, responses((status = 200, body = Overrides), ManagementErrors))]
 fn patch_pricing() {}
 
 /// Remove every override: catalog prices again.
-#[utoipa::path(delete, path = "/api/pricing", tag = "pricing", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = Overrides), ManagementErrors))]
+#[utoipa::path(delete, path = "/api/pricing", tag = "pricing", responses((status = 200, body = Overrides), ManagementErrors))]
 fn reset_pricing() {}
 
 /// Remove one override.
-#[utoipa::path(delete, path = "/api/pricing/{provider}/{model}", tag = "pricing", security(("session" = []), ("bearer" = [])),
-    params(("provider" = String, Path), ("model" = String, Path)),
+#[utoipa::path(delete, path = "/api/pricing/{provider}/{model}", tag = "pricing", params(("provider" = String, Path), ("model" = String, Path)),
     responses((status = 200, body = Overrides), ManagementErrors))]
 fn delete_price() {}
 
 /// Usage retention and request logging.
-#[utoipa::path(get, path = "/api/settings/usage", tag = "settings", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = UsageSettingsView), ManagementErrors))]
+#[utoipa::path(get, path = "/api/settings/usage", tag = "settings", responses((status = 200, body = UsageSettingsView), ManagementErrors))]
 fn get_usage_settings() {}
 
 /// Change usage retention or request logging; fields left out keep their value.
-#[utoipa::path(put, path = "/api/settings/usage", tag = "settings", security(("session" = []), ("bearer" = [])),
-    request_body = UsageSettingsInput, responses((status = 200, body = UsageSettingsView), ManagementErrors))]
+#[utoipa::path(put, path = "/api/settings/usage", tag = "settings", request_body = UsageSettingsInput, responses((status = 200, body = UsageSettingsView), ManagementErrors))]
 fn put_usage_settings() {}
 
 /// Same as `PUT`.
-#[utoipa::path(patch, path = "/api/settings/usage", tag = "settings", security(("session" = []), ("bearer" = [])),
-    request_body = UsageSettingsInput, responses((status = 200, body = UsageSettingsView), ManagementErrors))]
+#[utoipa::path(patch, path = "/api/settings/usage", tag = "settings", request_body = UsageSettingsInput, responses((status = 200, body = UsageSettingsView), ManagementErrors))]
 fn patch_usage_settings() {}
 
 /// The instants of the usage queries: an RFC 3339 date-time or Unix milliseconds (attributes

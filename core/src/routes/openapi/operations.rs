@@ -65,68 +65,55 @@ pub struct Doc;
 fn health() {}
 
 /// Breaker profiles and every breaker, cooldown and latency estimate.
-#[utoipa::path(get, path = "/api/resilience", tag = "operations", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = Object), ManagementErrors))]
+#[utoipa::path(get, path = "/api/resilience", tag = "operations", responses((status = 200, body = Object), ManagementErrors))]
 fn resilience() {}
 
 /// A JSON merge patch of the breaker profiles (until the next config change).
-#[utoipa::path(patch, path = "/api/resilience", tag = "operations", security(("session" = []), ("bearer" = [])),
-    request_body = ResiliencePatch, responses((status = 200, body = Object), ManagementErrors))]
+#[utoipa::path(patch, path = "/api/resilience", tag = "operations", request_body = ResiliencePatch, responses((status = 200, body = Object), ManagementErrors))]
 fn patch_resilience() {}
 
 /// Close breakers and clear cooldowns: one key (`account:<id>`, `model:<provider>/<model>`) or all.
-#[utoipa::path(post, path = "/api/resilience/reset", tag = "operations", security(("session" = []), ("bearer" = [])),
-    request_body(content = Option<ResetRequest>, description = "Empty or `{}` resets everything"),
+#[utoipa::path(post, path = "/api/resilience/reset", tag = "operations", request_body(content = Option<ResetRequest>, description = "Empty or `{}` resets everything"),
     responses((status = 200, body = Object), ManagementErrors))]
 fn reset_resilience() {}
 
 /// Accounts cooling down after a 429, and until when.
-#[utoipa::path(get, path = "/api/rate-limits", tag = "operations", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = Object), ManagementErrors))]
+#[utoipa::path(get, path = "/api/rate-limits", tag = "operations", responses((status = 200, body = Object), ManagementErrors))]
 fn rate_limits() {}
 
 /// Every model and combo: its targets and whether they can serve now.
-#[utoipa::path(get, path = "/api/models/availability", tag = "operations", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = Object), ManagementErrors))]
+#[utoipa::path(get, path = "/api/models/availability", tag = "operations", responses((status = 200, body = Object), ManagementErrors))]
 fn availability() {}
 
 /// One model's targets and whether they can serve now (an unknown model is a 400).
-#[utoipa::path(post, path = "/api/models/availability", tag = "operations", security(("session" = []), ("bearer" = [])),
-    request_body = AvailabilityRequest, responses((status = 200, body = Object), ManagementErrors))]
+#[utoipa::path(post, path = "/api/models/availability", tag = "operations", request_body = AvailabilityRequest, responses((status = 200, body = Object), ManagementErrors))]
 fn check_availability() {}
 
 /// Live sticky sessions.
-#[utoipa::path(get, path = "/api/sessions", tag = "operations", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = Object), ManagementErrors))]
+#[utoipa::path(get, path = "/api/sessions", tag = "operations", responses((status = 200, body = Object), ManagementErrors))]
 fn sessions() {}
 
 /// Count, error rate, latency and TTFT percentiles per provider and model over a window.
-#[utoipa::path(get, path = "/api/telemetry/summary", tag = "operations", security(("session" = []), ("bearer" = [])),
-    params(("window_ms" = Option<u64>, Query, minimum = 1, description = "Window length in milliseconds (default one hour)")),
+#[utoipa::path(get, path = "/api/telemetry/summary", tag = "operations", params(("window_ms" = Option<u64>, Query, minimum = 1, description = "Window length in milliseconds (default one hour)")),
     responses((status = 200, body = Object), ManagementErrors))]
 fn telemetry_summary() {}
 
 /// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "operations", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String), ManagementErrors))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String), ManagementErrors))]
 fn metrics() {}
 
 /// Response cache (exact and semantic) and idempotency state.
-#[utoipa::path(get, path = "/api/cache", tag = "operations", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = crate::cache::CacheStats), ManagementErrors))]
+#[utoipa::path(get, path = "/api/cache", tag = "operations", responses((status = 200, body = crate::cache::CacheStats), ManagementErrors))]
 fn cache() {}
 
 /// Forget every cached answer.
-#[utoipa::path(delete, path = "/api/cache", tag = "operations", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = Object), ManagementErrors))]
+#[utoipa::path(delete, path = "/api/cache", tag = "operations", responses((status = 200, body = Object), ManagementErrors))]
 fn clear_cache() {}
 
 /// Response cache (exact and semantic) and idempotency state (same as `/api/cache`).
-#[utoipa::path(get, path = "/api/cache/stats", tag = "operations", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = crate::cache::CacheStats), ManagementErrors))]
+#[utoipa::path(get, path = "/api/cache/stats", tag = "operations", responses((status = 200, body = crate::cache::CacheStats), ManagementErrors))]
 fn cache_stats() {}
 
 /// Forget every cached answer (same as `DELETE /api/cache`).
-#[utoipa::path(delete, path = "/api/cache/stats", tag = "operations", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = Object), ManagementErrors))]
+#[utoipa::path(delete, path = "/api/cache/stats", tag = "operations", responses((status = 200, body = Object), ManagementErrors))]
 fn clear_cache_stats() {}
