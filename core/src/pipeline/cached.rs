@@ -10,20 +10,19 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
-use http::{HeaderMap, Response, StatusCode};
+use http::{Response, StatusCode};
 use memchr::memmem::Finder;
 
 use crate::body::Body;
 use crate::cache::{cache_key, readable, semantic_scope, semantic_text, writable};
-use crate::config::settings::SemanticCacheSettings;
 use crate::formats;
-use crate::gateway::{Gateway, RequestContext};
+use crate::gateway::Gateway;
 use crate::hub::{ChatRequest, ChatResponse, response_events};
+use crate::pipeline::chat_context::ChatCall;
 use crate::pipeline::endpoint::ChatEndpoint;
 use crate::pipeline::reply::stream_content_type;
 use crate::pipeline::{embed, respond};
 use crate::providers::WireFormat;
-use crate::snapshot::ConfigSnapshot;
 use crate::telemetry::CacheHitKind;
 
 /// Longest conversation compared by meaning (embedding models take a few thousand tokens).
@@ -68,67 +67,99 @@ pub enum Lookup {
 
 /// Looks the request up. Never fails: a body the cache cannot read is left to the normal path.
 /// The decoded request is left in `hub` for the rest of the request path to reuse.
-#[allow(clippy::too_many_arguments)]
-pub async fn lookup(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    snapshot: &ConfigSnapshot,
-    endpoint: &ChatEndpoint,
-    headers: &HeaderMap,
-    body: &[u8],
-    hub: &mut Option<ChatRequest>,
-    model: &str,
-    stream: bool,
-) -> Lookup {
-    let bypass = headers
-        .get("x-omniroute-no-cache")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let settings = &snapshot.cache;
-    let key_opted_out = ctx.caller.key().is_some_and(|k| k.no_cache);
-    if bypass || !settings.enabled || key_opted_out {
+pub async fn lookup(call: &ChatCall<'_>, hub: &mut Option<ChatRequest>) -> Lookup {
+    if !applies(call) || !worth_decoding(call) {
         return Lookup::Skip;
     }
-    // A request without a temperature may read a stored answer but not store one; with nothing
-    // stored there is nothing to read, and no key worth its decode and hash (most requests of
-    // coding agents and SDK defaults look like this: 6% of a passthrough request's CPU).
-    if !mentions_temperature(body) && gateway.cache.miss_if_empty() {
-        gateway.telemetry.metrics.cache_miss();
-        return Lookup::Skip;
-    }
-    let Ok(mut request) = formats::decode_request(endpoint.format, body) else { return Lookup::Skip };
-    // The key is of what goes upstream: the settings' edits (system prompt, thinking) change
-    // the answer. The request path reuses this edited request for translation.
-    snapshot.request_edits.apply_to_hub(&mut request);
-    let request = hub.insert(request);
+    let Some(request) = decode_edited(call, hub) else { return Lookup::Skip };
     if !readable(request) {
         return Lookup::Skip;
     }
-    let key = cache_key(request, model);
-    let now_ms = gateway.ports.clock.now_unix_ms();
-    if let Some(cached) = gateway.cache.get(&key, now_ms).await {
-        gateway.telemetry.metrics.cache_hit(CacheHitKind::Exact);
-        return Lookup::Hit(hit(endpoint, stream, &cached, None));
+    let key = cache_key(request, &call.model);
+    let now_ms = call.gateway.ports.clock.now_unix_ms();
+    if let Some(hit) = exact_hit(call, &key, now_ms).await {
+        return Lookup::Hit(hit);
     }
-    let semantic = match &settings.semantic.embedding_model {
-        Some(embedding_model) => probe(gateway, ctx, &settings.semantic, embedding_model, request, model).await,
-        None => None,
-    };
-    if let Some(probe) = &semantic
-        && let Some(found) = gateway.semantic.search(&probe.scope, &probe.vector, settings.semantic.threshold, now_ms)
-    {
-        match gateway.cache.fetch(&found.key, now_ms).await {
-            Some(cached) => {
-                gateway.telemetry.metrics.cache_hit(CacheHitKind::Semantic);
-                return Lookup::Hit(hit(endpoint, stream, &cached, Some(found.similarity)));
-            }
-            // The answer expired or was cleared since: the entry goes, and this is a miss.
-            None => gateway.semantic.unhit(&found.key),
+    let semantic = semantic_probe(call, request).await;
+    if let Some(hit) = semantic_hit(call, semantic.as_ref(), now_ms).await {
+        return Lookup::Hit(hit);
+    }
+    call.gateway.telemetry.metrics.cache_miss();
+    let writable = writable(request) && !call.probe.stream;
+    Lookup::Miss(Miss { key, writable, semantic: semantic.filter(|_| writable) })
+}
+
+/// Whether the cache is on for this request: the settings, the caller's key (`noCache`) and the
+/// request itself (`X-OmniRoute-No-Cache: true`) may each turn it off.
+fn applies(call: &ChatCall<'_>) -> bool {
+    let bypass = call
+        .headers
+        .get("x-omniroute-no-cache")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let key_opted_out = call.ctx.caller.key().is_some_and(|k| k.no_cache);
+    !bypass && call.snapshot.cache.enabled && !key_opted_out
+}
+
+/// Whether a key is worth its decode and hash. A request without a temperature may read a
+/// stored answer but not store one; with nothing stored there is nothing to read (most requests
+/// of coding agents and SDK defaults look like this: 6% of a passthrough request's CPU). That
+/// case counts as a miss.
+fn worth_decoding(call: &ChatCall<'_>) -> bool {
+    let gateway = call.gateway;
+    if !mentions_temperature(&call.body) && gateway.cache.miss_if_empty() {
+        gateway.telemetry.metrics.cache_miss();
+        return false;
+    }
+    true
+}
+
+/// The request in hub form, kept in `hub`. The key is of what goes upstream: the settings'
+/// edits (system prompt, thinking) change the answer, and the request path reuses this edited
+/// request for translation.
+fn decode_edited<'h>(call: &ChatCall<'_>, hub: &'h mut Option<ChatRequest>) -> Option<&'h ChatRequest> {
+    let mut request = formats::decode_request(call.endpoint.format, &call.body).ok()?;
+    call.snapshot.request_edits.apply_to_hub(&mut request);
+    Some(hub.insert(request))
+}
+
+/// The answer stored under exactly this request's key.
+async fn exact_hit(call: &ChatCall<'_>, key: &str, now_ms: u64) -> Option<Response<Body>> {
+    let gateway = call.gateway;
+    let cached = gateway.cache.get(key, now_ms).await?;
+    gateway.telemetry.metrics.cache_hit(CacheHitKind::Exact);
+    Some(hit(call.endpoint, call.probe.stream, &cached, None))
+}
+
+/// The request's scope and embedding for the semantic cache: when an embedding model is set,
+/// the request compares by text, and the embedding came in time.
+async fn semantic_probe(call: &ChatCall<'_>, request: &ChatRequest) -> Option<SemanticProbe> {
+    let settings = &call.snapshot.cache.semantic;
+    let embedding_model = settings.embedding_model.as_deref()?;
+    let text = semantic_text(request).filter(|t| t.len() <= MAX_SEMANTIC_CHARS)?;
+    let timeout = Duration::from_millis(settings.timeout_ms);
+    match embed::embed(call.gateway, call.ctx, embedding_model, &text, timeout).await {
+        Some(vector) => Some(SemanticProbe { scope: semantic_scope(request, &call.model), vector }),
+        None => {
+            call.gateway.semantic.note_failure();
+            None
         }
     }
-    gateway.telemetry.metrics.cache_miss();
-    let writable = writable(request) && !stream;
-    Lookup::Miss(Miss { key, writable, semantic: semantic.filter(|_| writable) })
+}
+
+/// The stored answer of a request close enough in meaning, when one is still there.
+async fn semantic_hit(call: &ChatCall<'_>, probe: Option<&SemanticProbe>, now_ms: u64) -> Option<Response<Body>> {
+    let gateway = call.gateway;
+    let threshold = call.snapshot.cache.semantic.threshold;
+    let probe = probe?;
+    let found = gateway.semantic.search(&probe.scope, &probe.vector, threshold, now_ms)?;
+    let Some(cached) = gateway.cache.fetch(&found.key, now_ms).await else {
+        // The answer expired or was cleared since: the entry goes, and this is a miss.
+        gateway.semantic.unhit(&found.key);
+        return None;
+    };
+    gateway.telemetry.metrics.cache_hit(CacheHitKind::Semantic);
+    Some(hit(call.endpoint, call.probe.stream, &cached, Some(found.similarity)))
 }
 
 /// Whether the body may set a temperature: every format names it `temperature` (Gemini and
@@ -137,26 +168,6 @@ fn mentions_temperature(body: &[u8]) -> bool {
     // Built once, as the stream searchers are: per call, building it cost more than the search.
     static TEMPERATURE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"temperature"));
     TEMPERATURE.find(body).is_some()
-}
-
-/// The request's scope and embedding, when it compares by text and the embedding came in time.
-async fn probe(
-    gateway: &Gateway,
-    ctx: &RequestContext,
-    settings: &SemanticCacheSettings,
-    embedding_model: &str,
-    request: &ChatRequest,
-    model: &str,
-) -> Option<SemanticProbe> {
-    let text = semantic_text(request).filter(|t| t.len() <= MAX_SEMANTIC_CHARS)?;
-    let timeout = Duration::from_millis(settings.timeout_ms);
-    match embed::embed(gateway, ctx, embedding_model, &text, timeout).await {
-        Some(vector) => Some(SemanticProbe { scope: semantic_scope(request, model), vector }),
-        None => {
-            gateway.semantic.note_failure();
-            None
-        }
-    }
 }
 
 /// The cached answer in the client's shape, marked as a hit (and how similar, if semantic).

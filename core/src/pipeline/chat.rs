@@ -2,6 +2,8 @@
 //! record. Same format both sides: the body passes through with only the model rewritten.
 //! Different formats: client codec → hub → provider codec, and back.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use http::HeaderMap;
 use http::Response;
@@ -13,20 +15,21 @@ use crate::formats::{self, StreamFraming};
 use crate::gateway::{Gateway, RequestContext};
 use crate::hub::ChatRequest;
 use crate::pipeline::cached::{self, Lookup};
-use crate::pipeline::dispatch::{AccountChoice, Attempt, Prepared, dispatch};
+use crate::pipeline::chat_context::{ChatCall, ChatState};
+use crate::pipeline::dispatch::{AccountChoice, Attempt, Prepared, Reply, dispatch};
 use crate::pipeline::endpoint::ChatEndpoint;
 use crate::pipeline::idempotency_gate::{self, Start};
-use crate::pipeline::passthrough::{ChatProbe, edited, probe};
+use crate::pipeline::passthrough::{self, ChatProbe};
 use crate::pipeline::progress;
 use crate::pipeline::record::{AttemptRecord, Observed};
 use crate::pipeline::reply::{Plan, respond};
 use crate::pipeline::respond as render;
-use crate::providers::{WireFormat, find_catalog_provider};
+use crate::providers::WireFormat;
 use crate::routing::key_policy;
 use crate::routing::plan::{PlannedTarget, plan};
-use crate::routing::sessions::Sessions;
-use crate::snapshot::ConfigSnapshot;
 
+/// A chat endpoint's answer: the upstream's (or the cache's), else the gateway's error in the
+/// client's format.
 pub async fn handle(
     gateway: &Gateway,
     ctx: &RequestContext,
@@ -54,6 +57,8 @@ pub async fn read_body(gateway: &Gateway, body: Body) -> Result<Bytes, GatewayEr
     })
 }
 
+/// The chat request as a sequence of phases over one [`ChatCall`] (read) and one [`ChatState`]
+/// (filled): each step below is one phase of `docs/architecture.md`'s request path.
 async fn chat(
     gateway: &Gateway,
     ctx: &RequestContext,
@@ -62,186 +67,278 @@ async fn chat(
     body: Body,
 ) -> Result<Response<Body>, GatewayError> {
     let body = read_body(gateway, body).await?;
-    // idempotency: a duplicate of a request in flight or just answered gets that answer
-    // Scoped by key: one client's idempotency key never returns another client's answer.
-    let scope = format!("{}:{}", endpoint.format.as_str(), ctx.caller.key().map_or("", |k| k.id.as_str()));
-    let guard = match idempotency_gate::start(gateway, headers, &scope, &body).await? {
+    let guard = match idempotency_gate::start(gateway, headers, &idempotency_scope(ctx, endpoint), &body).await? {
         Start::Answer(response) => return Ok(response),
         Start::Proceed(guard) => guard,
     };
-    // probe: model and stream, without parsing the rest
-    let request = probe(endpoint, &body)?;
-    request.check_items(gateway.options.max_message_items)?;
-    let snapshot = gateway.snapshot();
-    let now_ms = gateway.router.now_ms();
-    let session_id = session_id(headers);
-    let session = session_id.as_deref().and_then(|id| gateway.router.sessions.get(id, now_ms));
-    let model = match &endpoint.provider {
-        Some(scope) => scoped_model(&snapshot, scope, &request.model)?,
-        None => request.model.clone(),
-    };
-    key_policy::check_model(&ctx.caller, &model)?;
-    // cache: a deterministic request already answered costs nothing
-    // The client's request in hub form, decoded at most once (cache key, translation).
-    let mut hub: Option<ChatRequest> = None;
-    let edits = &snapshot.request_edits;
-    let cache_miss =
-        match cached::lookup(gateway, ctx, &snapshot, endpoint, headers, &body, &mut hub, &model, request.stream).await
-        {
-            Lookup::Hit(response) => return Ok(response),
-            Lookup::Miss(miss) => Some(miss),
-            Lookup::Skip => None,
-        };
-    // plan: the targets to try, best first
-    let targets = plan(&snapshot, &gateway.router, &gateway.options, &model, session.as_ref())?;
-    let targets = key_policy::allowed_targets(&ctx.caller, targets)?;
-    // Each target is prepared when reached: passthrough when it speaks the client's format
-    // (and framing), else translated through the hub (decoded once). The settings' edits
-    // (system prompt, thinking budget) go into the hub, or into the passthrough body once.
-    let mut passthrough: Option<(Bytes, ChatProbe)> = None;
-    let mut prepare = |target: &PlannedTarget| -> Result<Prepared, GatewayError> {
-        let provider = &target.provider;
-        let body = if translates(endpoint, provider.format) {
-            let decoded = match &hub {
-                Some(decoded) => decoded,
-                None => {
-                    let mut decoded = formats::decode_request(endpoint.format, &body)?;
-                    edits.apply_to_hub(&mut decoded);
-                    hub.insert(decoded)
-                }
-            };
-            let mut request_for_target = decoded.clone();
-            if provider.format != endpoint.format {
-                request_for_target.drop_extras();
-            }
-            request_for_target.model.clone_from(&target.model);
-            request_for_target.stream = request.stream;
-            // Usage is needed to translate it (and to account for it).
-            request_for_target.stream_usage = request.stream;
-            formats::encode_request(provider.format, &request_for_target)?
-        } else if edits.is_active() {
-            let (edited, probed) = match &passthrough {
-                Some(done) => done,
-                None => passthrough.insert(edited(endpoint, edits, &body)?),
-            };
-            probed.rewrite_model(edited, &target.model)
-        } else {
-            request.rewrite_model(&body, &target.model)
-        };
-        let path = match (&provider.stream_chat_path, request.stream) {
-            (Some(stream_path), true) => stream_path.clone(),
-            _ => provider.chat_path.clone(),
-        };
-        Ok(Prepared { path, body, headers: forwarded_request_headers(provider.format, headers) })
-    };
-    // dispatch
-    let mut attempts = Vec::new();
-    let retryable = &snapshot.routing().retryable_statuses;
-    let pinned = headers.get("x-omniroute-connection").and_then(|v| v.to_str().ok()).map(str::trim);
-    let accounts = match pinned {
-        Some(id) if !id.is_empty() => AccountChoice::Pinned(id),
-        _ => AccountChoice::Preferred(session.as_ref().map(|s| s.connection_id.as_str())),
-    };
-    let mut result =
-        dispatch(gateway, retryable, &targets, &mut prepare, request.stream, accounts, &mut attempts).await;
-    // Every upstream cooling down: wait for the earliest recovery when the request (header
-    // `x-omniroute-max-wait-ms`) or the config (`[routing] max_wait_ms`) allows it, once.
-    if let Err(GatewayError::RateLimited { retry_after_secs, .. }) = &result {
-        let wait_ms = retry_after_secs.saturating_mul(1000);
-        if wait_ms <= max_wait_ms(headers, snapshot.routing().max_wait_ms) {
-            gateway.ports.clock.sleep(std::time::Duration::from_millis(wait_ms)).await;
-            result =
-                dispatch(gateway, retryable, &targets, &mut prepare, request.stream, accounts, &mut attempts).await;
-        }
+    let call = ChatCall::admit(gateway, ctx, endpoint, headers, body)?;
+    let mut state = ChatState::default();
+    if let Some(hit) = call.serve_from_cache(&mut state).await {
+        return Ok(hit);
     }
-    // Bodies are logged only when the setting asks and never for a `no_log` key.
-    let log_bodies = snapshot.usage_settings().request_logging && !ctx.caller.key().is_some_and(|key| key.no_log);
-    let record = |attempt: &Attempt, log_bodies: bool| {
-        let target = targets.get(attempt.target);
-        AttemptRecord {
-            ctx: ctx.clone(),
-            provider: target.map(|t| t.provider.id.clone()).unwrap_or_default(),
-            requested_model: request.model.clone(),
-            upstream_model: target.map(|t| t.model.clone()).unwrap_or_default(),
-            upstream_format: target.map_or(endpoint.format, |t| t.provider.format),
-            stream: request.stream,
-            pricing: target.and_then(|t| snapshot.price(&t.provider.id, &t.model)),
-            combo: target.and_then(|t| t.combo.clone()),
-            request_body: body.clone(),
-            log_bodies,
-        }
-    };
-    let settled = if result.is_ok() { attempts.len().saturating_sub(1) } else { attempts.len() };
-    for failed in &attempts[..settled] {
-        gateway.record_handle().record(&record(failed, false), failed, Observed::failed(failed.error.clone()));
-    }
-    let reply = result?;
-    let last = attempts.last().cloned().unwrap_or_else(|| Attempt {
-        target: reply.target,
-        connection_id: reply.connection.id.clone(),
-        status: Some(reply.status.as_u16()),
-        error: None,
-        latency_ms: 0,
-    });
-    let Some(target) = targets.get(reply.target) else {
-        return Err(GatewayError::Internal(format!(
-            "the reply names target {} of a plan with {}",
-            reply.target,
-            targets.len()
-        )));
-    };
-    if let Some(id) = &session_id
-        && reply.status.is_success()
-    {
-        gateway.router.sessions.served(id, &target.label(), &reply.connection.id, now_ms);
-    }
-    // respond (+ record once the body is done)
-    let plan = Plan {
-        client: endpoint.format,
-        provider: target.provider.format,
-        translate: translates(endpoint, target.provider.format),
-        framing: endpoint.framing,
-        idle_timeout: target.policy.idle_timeout,
-        cache: cache_miss.as_ref().and_then(cached::Miss::write),
-    };
-    let mut response = respond(gateway, target, plan, reply, record(&last, log_bodies), last);
-    if let Some(event) = progress::event_for(endpoint, request.stream, headers) {
-        let clock = gateway.ports.clock.clone();
-        response = progress::attach(response, event, clock, gateway.options.progress_interval);
-    }
-    let headers = response.headers_mut();
-    headers.insert("x-omniroute-attempts", HeaderValue::from(attempts.len().max(1) as u64));
-    if let Some(id) = session_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        headers.insert("x-omniroute-session-id", id);
-    }
-    if cache_miss.is_some() {
-        headers.insert("x-omniroute-cache", HeaderValue::from_static("MISS"));
-    }
+    call.plan_targets(&mut state)?;
+    let result = call.try_targets(&mut state).await;
+    call.record_failures(&state, result.is_ok());
+    let response = call.answer(&state, result?)?;
     Ok(match guard {
         Some(guard) => idempotency_gate::finish(gateway, guard, response),
         None => response,
     })
 }
 
-/// The model under `/v1/providers/{scope}/...`: the prefix is added when missing; another
-/// provider's prefix is the client's mistake.
-fn scoped_model(snapshot: &ConfigSnapshot, scope: &str, model: &str) -> Result<String, GatewayError> {
-    let Some(provider) = snapshot.provider(scope) else {
-        return Err(GatewayError::UnknownProvider(format!("provider '{scope}' is not configured")));
-    };
-    // A prefix naming a configured or a catalog provider is a provider prefix; anything else
-    // is part of the model name (`meta-llama/...`).
-    let named = model.split_once('/').and_then(|(prefix, _)| {
-        snapshot.provider(prefix).map(|p| p.id.clone()).or_else(|| find_catalog_provider(prefix).map(|e| e.id.clone()))
-    });
-    match named {
-        Some(named) if named == provider.id => Ok(model.to_owned()),
-        Some(named) => Err(GatewayError::InvalidRequest(format!(
-            "model '{model}' belongs to provider '{named}', but this route is for provider '{}'",
-            provider.id
-        ))),
-        None => Ok(format!("{}/{model}", provider.id)),
+/// Where an idempotency key is looked up: a duplicate of a request in flight or just answered
+/// gets that answer, but one client's key never returns another client's answer (scoped by API
+/// key) nor another endpoint's (scoped by format).
+fn idempotency_scope(ctx: &RequestContext, endpoint: &ChatEndpoint) -> String {
+    format!("{}:{}", endpoint.format.as_str(), ctx.caller.key().map_or("", |k| k.id.as_str()))
+}
+
+/// Cache, plan and dispatch: the phases that decide who answers.
+impl ChatCall<'_> {
+    /// A deterministic request already answered costs nothing: the cached answer, if any. On a
+    /// miss `state` keeps where to store the answer, and the decoded request for translation.
+    async fn serve_from_cache(&self, state: &mut ChatState) -> Option<Response<Body>> {
+        match cached::lookup(self, &mut state.hub).await {
+            Lookup::Hit(response) => Some(response),
+            Lookup::Miss(miss) => {
+                state.cache_miss = Some(miss);
+                None
+            }
+            Lookup::Skip => None,
+        }
     }
+
+    /// The targets to try, best first (alias, combo, provider/model; session first), narrowed to
+    /// what the caller's key may use.
+    fn plan_targets(&self, state: &mut ChatState) -> Result<(), GatewayError> {
+        let gateway = self.gateway;
+        let targets = plan(&self.snapshot, &gateway.router, &gateway.options, &self.model, self.session.as_ref())?;
+        state.targets = key_policy::allowed_targets(&self.ctx.caller, targets)?;
+        Ok(())
+    }
+
+    /// Walks the plan. Every upstream cooling down: waits for the earliest recovery once, when
+    /// the request or the config allows that long, and walks it again.
+    async fn try_targets(&self, state: &mut ChatState) -> Result<Reply, GatewayError> {
+        let result = self.walk_plan(state).await;
+        match self.recovery_wait(&result) {
+            Some(wait) => {
+                self.gateway.ports.clock.sleep(wait).await;
+                self.walk_plan(state).await
+            }
+            None => result,
+        }
+    }
+
+    /// How long to wait before walking the plan again: only after rate limits everywhere, and
+    /// only as long as `x-omniroute-max-wait-ms` (or `[routing] max_wait_ms`) allows.
+    fn recovery_wait(&self, result: &Result<Reply, GatewayError>) -> Option<Duration> {
+        let Err(GatewayError::RateLimited { retry_after_secs, .. }) = result else { return None };
+        let wait_ms = retry_after_secs.saturating_mul(1000);
+        let allowed = max_wait_ms(self.headers, self.snapshot.routing().max_wait_ms);
+        (wait_ms <= allowed).then(|| Duration::from_millis(wait_ms))
+    }
+
+    /// One walk of the plan by [`dispatch`], each target's body built when it is reached.
+    async fn walk_plan(&self, state: &mut ChatState) -> Result<Reply, GatewayError> {
+        // Split so the body builder can fill the hub form while dispatch reads the plan.
+        let ChatState { hub, edited, targets, attempts, .. } = state;
+        let mut prepare = |target: &PlannedTarget| self.prepare(target, hub, edited);
+        let retryable = &self.snapshot.routing().retryable_statuses;
+        dispatch(self.gateway, retryable, targets, &mut prepare, self.probe.stream, self.accounts(), attempts).await
+    }
+
+    /// The accounts the request may use: the one it pins (`x-omniroute-connection`), else the
+    /// provider's order with its sticky session's account first.
+    fn accounts(&self) -> AccountChoice<'_> {
+        let pinned = self.headers.get("x-omniroute-connection").and_then(|v| v.to_str().ok()).map(str::trim);
+        match pinned {
+            Some(id) if !id.is_empty() => AccountChoice::Pinned(id),
+            _ => AccountChoice::Preferred(self.session.as_ref().map(|s| s.connection_id.as_str())),
+        }
+    }
+}
+
+/// Building each target's request: the body goes through as sent where it can.
+impl ChatCall<'_> {
+    /// A target's request, built when the plan reaches it: passthrough when it speaks the
+    /// client's format (and framing), else translated through the hub. Each form is made once
+    /// and kept in `hub` / `edited` for the targets after it.
+    fn prepare(
+        &self,
+        target: &PlannedTarget,
+        hub: &mut Option<ChatRequest>,
+        edited: &mut Option<(Bytes, ChatProbe)>,
+    ) -> Result<Prepared, GatewayError> {
+        let provider = &target.provider;
+        let body = if translates(self.endpoint, provider.format) {
+            self.translated(target, hub)?
+        } else {
+            self.passed_through(target, edited)?
+        };
+        let path = match (&provider.stream_chat_path, self.probe.stream) {
+            (Some(stream_path), true) => stream_path.clone(),
+            _ => provider.chat_path.clone(),
+        };
+        Ok(Prepared { path, body, headers: forwarded_request_headers(provider.format, self.headers) })
+    }
+
+    /// The request in the target's format, from the hub form (decoded, with the settings'
+    /// edits, on first need) with the target's model and the client's stream flag.
+    fn translated(&self, target: &PlannedTarget, hub: &mut Option<ChatRequest>) -> Result<Bytes, GatewayError> {
+        let provider = target.provider.format;
+        let decoded = match hub {
+            Some(decoded) => decoded,
+            None => {
+                let mut decoded = formats::decode_request(self.endpoint.format, &self.body)?;
+                self.snapshot.request_edits.apply_to_hub(&mut decoded);
+                hub.insert(decoded)
+            }
+        };
+        let mut request_for_target = decoded.clone();
+        if provider != self.endpoint.format {
+            request_for_target.drop_extras();
+        }
+        request_for_target.model.clone_from(&target.model);
+        request_for_target.stream = self.probe.stream;
+        // Usage is needed to translate it (and to account for it).
+        request_for_target.stream_usage = self.probe.stream;
+        formats::encode_request(provider, &request_for_target)
+    }
+
+    /// The client's bytes with only the model rewritten; the settings' edits (system prompt,
+    /// thinking budget), when any, are applied to the body once.
+    fn passed_through(
+        &self,
+        target: &PlannedTarget,
+        edited: &mut Option<(Bytes, ChatProbe)>,
+    ) -> Result<Bytes, GatewayError> {
+        let edits = &self.snapshot.request_edits;
+        if !edits.is_active() {
+            return Ok(self.probe.rewrite_model(&self.body, &target.model));
+        }
+        let (edited, probed) = match edited {
+            Some(done) => done,
+            None => edited.insert(passthrough::edited(self.endpoint, edits, &self.body)?),
+        };
+        Ok(probed.rewrite_model(edited, &target.model))
+    }
+}
+
+/// Accounting and the answer: the phases after an upstream replied (or none did).
+impl ChatCall<'_> {
+    /// Records every attempt that is settled now: all but the one that answered, which is
+    /// recorded with its answer once the body is done; all of them when none answered.
+    fn record_failures(&self, state: &ChatState, answered: bool) {
+        let attempts = &state.attempts;
+        let settled = if answered { attempts.len().saturating_sub(1) } else { attempts.len() };
+        for failed in &attempts[..settled] {
+            let record = self.attempt_record(&state.targets, failed, false);
+            self.gateway.record_handle().record(&record, failed, Observed::failed(failed.error.clone()));
+        }
+    }
+
+    /// What accounting keeps of an attempt: the request's side of its usage row.
+    fn attempt_record(&self, targets: &[PlannedTarget], attempt: &Attempt, log_bodies: bool) -> AttemptRecord {
+        let target = targets.get(attempt.target);
+        AttemptRecord {
+            ctx: self.ctx.clone(),
+            provider: target.map(|t| t.provider.id.clone()).unwrap_or_default(),
+            requested_model: self.probe.model.clone(),
+            upstream_model: target.map(|t| t.model.clone()).unwrap_or_default(),
+            upstream_format: target.map_or(self.endpoint.format, |t| t.provider.format),
+            stream: self.probe.stream,
+            pricing: target.and_then(|t| self.snapshot.price(&t.provider.id, &t.model)),
+            combo: target.and_then(|t| t.combo.clone()),
+            request_body: self.body.clone(),
+            log_bodies,
+        }
+    }
+
+    /// Bodies are logged only when the setting asks and never for a `no_log` key.
+    fn log_bodies(&self) -> bool {
+        self.snapshot.usage_settings().request_logging && !self.ctx.caller.key().is_some_and(|key| key.no_log)
+    }
+
+    /// The client's answer from the upstream's reply (passed through or re-encoded; recorded
+    /// once its body is done), with the session renewed and the gateway's headers added.
+    fn answer(&self, state: &ChatState, reply: Reply) -> Result<Response<Body>, GatewayError> {
+        let last = last_attempt(&state.attempts, &reply);
+        let target = answering_target(&state.targets, reply.target)?;
+        self.renew_session(target, &reply);
+        let plan = self.reply_plan(target, state.cache_miss.as_ref());
+        let record = self.attempt_record(&state.targets, &last, self.log_bodies());
+        let response = respond(self.gateway, target, plan, reply, record, last);
+        let mut response = self.with_progress(response);
+        self.add_headers(response.headers_mut(), state);
+        Ok(response)
+    }
+
+    /// A successful answer keeps the session on the target and account that gave it.
+    fn renew_session(&self, target: &PlannedTarget, reply: &Reply) {
+        if let Some(id) = &self.session_id
+            && reply.status.is_success()
+        {
+            self.gateway.router.sessions.served(id, &target.label(), &reply.connection.id, self.now_ms);
+        }
+    }
+
+    /// How the answer travels back from `target`: translated or not, its idle timeout, and
+    /// where a complete answer is cached.
+    fn reply_plan(&self, target: &PlannedTarget, cache_miss: Option<&cached::Miss>) -> Plan {
+        let endpoint = self.endpoint;
+        Plan {
+            client: endpoint.format,
+            provider: target.provider.format,
+            translate: translates(endpoint, target.provider.format),
+            framing: endpoint.framing,
+            idle_timeout: target.policy.idle_timeout,
+            cache: cache_miss.and_then(cached::Miss::write),
+        }
+    }
+
+    /// The answer with progress events while the client waits, when its format and the request
+    /// ask for them.
+    fn with_progress(&self, response: Response<Body>) -> Response<Body> {
+        let gateway = self.gateway;
+        match progress::event_for(self.endpoint, self.probe.stream, self.headers) {
+            Some(event) => {
+                progress::attach(response, event, gateway.ports.clock.clone(), gateway.options.progress_interval)
+            }
+            None => response,
+        }
+    }
+
+    /// What the gateway tells the client about its own work: attempts made, the session, a
+    /// cache miss.
+    fn add_headers(&self, headers: &mut HeaderMap, state: &ChatState) {
+        headers.insert("x-omniroute-attempts", HeaderValue::from(state.attempts.len().max(1) as u64));
+        if let Some(id) = self.session_id.as_deref().and_then(|id| HeaderValue::from_str(id).ok()) {
+            headers.insert("x-omniroute-session-id", id);
+        }
+        if state.cache_miss.is_some() {
+            headers.insert("x-omniroute-cache", HeaderValue::from_static("MISS"));
+        }
+    }
+}
+
+/// The attempt the answer came from: the last one made (an upstream refusal passed on as it
+/// came is one too).
+fn last_attempt(attempts: &[Attempt], reply: &Reply) -> Attempt {
+    attempts.last().cloned().unwrap_or_else(|| Attempt {
+        target: reply.target,
+        connection_id: reply.connection.id.clone(),
+        status: Some(reply.status.as_u16()),
+        error: None,
+        latency_ms: 0,
+    })
+}
+
+/// The plan's target that answered; dispatch names one of the plan it was given.
+fn answering_target(targets: &[PlannedTarget], index: usize) -> Result<&PlannedTarget, GatewayError> {
+    targets.get(index).ok_or_else(|| {
+        GatewayError::Internal(format!("the reply names target {index} of a plan with {}", targets.len()))
+    })
 }
 
 /// The longest a request may wait for a cooling upstream: its own `x-omniroute-max-wait-ms`,
@@ -255,16 +352,6 @@ fn max_wait_ms(headers: &HeaderMap, configured: u64) -> u64 {
 /// Whether a target in `provider` format needs translation for this client.
 fn translates(endpoint: &ChatEndpoint, provider: WireFormat) -> bool {
     provider != endpoint.format || endpoint.framing != StreamFraming::Default
-}
-
-/// The client's sticky-session id: `X-Session-Id` (or `x_session_id` as a header name some
-/// clients use), normalized.
-fn session_id(headers: &HeaderMap) -> Option<String> {
-    ["x-session-id", "x_session_id"]
-        .iter()
-        .find_map(|name| headers.get(*name))
-        .and_then(|value| value.to_str().ok())
-        .and_then(Sessions::normalize)
 }
 
 /// Client headers a provider of the same family should see: Anthropic's version and beta

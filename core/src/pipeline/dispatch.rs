@@ -83,6 +83,7 @@ pub enum AccountChoice<'a> {
 }
 
 /// Why nothing answered, and what the client should be told.
+#[derive(Default)]
 struct Outcome {
     /// A retryable upstream answer kept to pass on if nothing better comes.
     last_reply: Option<Reply>,
@@ -95,153 +96,265 @@ struct Outcome {
     timed_out: bool,
 }
 
-/// Tries the plan until an upstream answers with anything but a retryable failure.
+/// Tries the plan until an upstream answers with anything but a retryable failure. `prepare`
+/// builds a target's request when the walk reaches it (the target's format decides the body).
 pub async fn dispatch(
     gateway: &Gateway,
     retryable: &[u16],
     targets: &[PlannedTarget],
-    prepare: &mut (dyn FnMut(&PlannedTarget) -> Result<Prepared, GatewayError> + Send),
+    prepare: &mut impl FnMut(&PlannedTarget) -> Result<Prepared, GatewayError>,
     stream: bool,
     accounts: AccountChoice<'_>,
     attempts: &mut Vec<Attempt>,
 ) -> Result<Reply, GatewayError> {
-    let router = &gateway.router;
-    let http = gateway.ports.http.as_ref();
-    let clock = &gateway.ports.clock;
-    let mut outcome =
-        Outcome { last_reply: None, earliest_recovery: None, cooling: false, refusal: None, timed_out: false };
+    let mut walk = Walk { gateway, retryable, stream, accounts, attempts, outcome: Outcome::default() };
     for (index, target) in targets.iter().enumerate() {
+        let Some(admitted) = walk.admit(index, target, prepare) else { continue };
+        if let Some(reply) = walk.try_target(&admitted).await {
+            return Ok(reply);
+        }
+    }
+    walk.outcome.conclude(targets, walk.attempts, gateway.ports.clock.now_unix_ms())
+}
+
+/// One walk of a plan: what its tries share, and what they taught so far.
+struct Walk<'w, 'a> {
+    gateway: &'w Gateway,
+    retryable: &'w [u16],
+    stream: bool,
+    accounts: AccountChoice<'a>,
+    attempts: &'w mut Vec<Attempt>,
+    outcome: Outcome,
+}
+
+/// A target the walk may try: its place in the plan, its request, its model's health key.
+struct Admitted<'t> {
+    index: usize,
+    target: &'t PlannedTarget,
+    prepared: Prepared,
+    model_key: HealthKey,
+}
+
+/// An account of an admitted target, with its health key, for the tries against it.
+struct Account {
+    connection: ResolvedConnection,
+    key: HealthKey,
+}
+
+/// What one try came to, for the account's retry loop.
+enum Tried {
+    /// The answer the client gets (a success, or a status not worth retrying).
+    Answered(Attempted),
+    /// A retryable failure: this account again, while its target's policy allows.
+    Again,
+    /// Done with this account (cooling down, or its request cannot be built): the next one.
+    NextAccount,
+}
+
+/// Which targets and accounts are tried, and in what order.
+impl Walk<'_, '_> {
+    /// The target, when it can be tried: it needs an account, a request its format can carry,
+    /// and a model that is neither cooling down nor failing (open breaker). Why not is kept for
+    /// the answer when nothing else answers.
+    fn admit<'t>(
+        &mut self,
+        index: usize,
+        target: &'t PlannedTarget,
+        prepare: &mut impl FnMut(&PlannedTarget) -> Result<Prepared, GatewayError>,
+    ) -> Option<Admitted<'t>> {
         let provider = &target.provider;
         if provider.connections.is_empty() {
-            outcome.refusal.get_or_insert(GatewayError::NoAccount(provider.id.clone()));
-            continue;
+            self.outcome.refusal.get_or_insert(GatewayError::NoAccount(provider.id.clone()));
+            return None;
         }
         let prepared = match prepare(target) {
             Ok(prepared) => prepared,
             Err(err) => {
-                outcome.refusal.get_or_insert(err);
-                continue;
+                self.outcome.refusal.get_or_insert(err);
+                return None;
             }
         };
         let model_key = HealthKey::model(provider.id.clone(), target.model.clone());
-        if let Admission::Rejected { until_ms, reason } = router.health.admit(&model_key, provider.auth) {
-            outcome.note_skip(until_ms, reason);
-            continue;
+        if let Admission::Rejected { until_ms, reason } = self.gateway.router.health.admit(&model_key, provider.auth) {
+            self.outcome.note_skip(until_ms, reason);
+            return None;
         }
-        let connections: Vec<ResolvedConnection> = match accounts {
-            AccountChoice::Pinned(id) => provider.connections.iter().filter(|c| c.id == id).cloned().collect(),
-            AccountChoice::Preferred(preferred) => {
-                router.order_accounts(provider, if index == 0 { preferred } else { None })
+        Some(Admitted { index, target, prepared, model_key })
+    }
+
+    /// Tries the target's accounts in order until one answers.
+    async fn try_target(&mut self, admitted: &Admitted<'_>) -> Option<Reply> {
+        for connection in self.accounts_of(admitted) {
+            if let Some(reply) = self.try_account(admitted, connection).await {
+                return Some(reply);
             }
+        }
+        None
+    }
+
+    /// The accounts to try: only the pinned one (a client's mistake when the provider has no
+    /// such account), else the provider's selection order, the preferred (sticky session's)
+    /// account first on the first target only.
+    fn accounts_of(&mut self, admitted: &Admitted<'_>) -> Vec<ResolvedConnection> {
+        let (index, provider) = (admitted.index, &admitted.target.provider);
+        let id = match self.accounts {
+            AccountChoice::Preferred(preferred) => {
+                return self.gateway.router.order_accounts(provider, if index == 0 { preferred } else { None });
+            }
+            AccountChoice::Pinned(id) => id,
         };
-        if let AccountChoice::Pinned(id) = accounts
-            && connections.is_empty()
-        {
-            outcome.refusal.get_or_insert(GatewayError::InvalidRequest(format!(
+        let pinned: Vec<ResolvedConnection> = provider.connections.iter().filter(|c| c.id == id).cloned().collect();
+        if pinned.is_empty() {
+            self.outcome.refusal.get_or_insert(GatewayError::InvalidRequest(format!(
                 "x-omniroute-connection: '{id}' is not an account of provider '{}'",
                 provider.id
             )));
-            continue;
         }
-        for connection in connections {
-            let account_key = HealthKey::account(connection.id.clone());
-            if let Admission::Rejected { until_ms, reason } = router.health.admit(&account_key, provider.auth) {
-                outcome.note_skip(until_ms, reason);
-                continue;
+        pinned
+    }
+
+    /// Tries one account (unless it is cooling down or failing) up to its target's retries, with
+    /// the policy's delay between tries.
+    async fn try_account(&mut self, admitted: &Admitted<'_>, connection: ResolvedConnection) -> Option<Reply> {
+        let account = Account { key: HealthKey::account(connection.id.clone()), connection };
+        let gateway = self.gateway;
+        if let Admission::Rejected { until_ms, reason } =
+            gateway.router.health.admit(&account.key, admitted.target.provider.auth)
+        {
+            self.outcome.note_skip(until_ms, reason);
+            return None;
+        }
+        gateway.router.mark_used(&account.connection.id);
+        let policy = &admitted.target.policy;
+        for try_number in 0..=policy.retries {
+            if try_number > 0 && !policy.retry_delay.is_zero() {
+                gateway.ports.clock.sleep(policy.retry_delay).await;
             }
-            router.mark_used(&connection.id);
-            for try_number in 0..=target.policy.retries {
-                if try_number > 0 && !target.policy.retry_delay.is_zero() {
-                    clock.sleep(target.policy.retry_delay).await;
+            match self.try_once(admitted, &account).await {
+                Tried::Answered((status, headers, body)) => {
+                    let connection = account.connection;
+                    return Some(Reply { status, headers, connection, target: admitted.index, body });
                 }
-                let call = Call {
-                    provider,
-                    path: &prepared.path,
-                    model: &target.model,
-                    body: prepared.body.clone(),
-                    headers: &prepared.headers,
-                    stream,
-                    first_byte_timeout: if stream {
-                        target.policy.first_byte_timeout
-                    } else {
-                        target.policy.total_timeout
-                    },
-                    max_response_bytes: gateway.options.max_response_bytes,
-                };
-                let started = clock.monotonic_us();
-                let result = match build_request(&call, &connection) {
-                    Ok(request) => attempt(http, clock.as_ref(), request, &call).await,
-                    Err(err) => {
-                        outcome.refusal.get_or_insert(err);
-                        break;
-                    }
-                };
-                let latency_ms = clock.monotonic_us().saturating_sub(started) / 1000;
-                let mut record = Attempt {
-                    target: index,
-                    connection_id: connection.id.clone(),
-                    status: None,
-                    error: None,
-                    latency_ms,
-                };
-                match result {
-                    Ok((status, headers, body)) if retryable.contains(&status.as_u16()) => {
-                        let code = status.as_u16();
-                        record.status = Some(code);
-                        attempts.push(record);
-                        // A 429 is the account's quota, handled by its cooldown below; only real
-                        // failures count towards the breakers.
-                        if code != 429 {
-                            for key in [&account_key, &model_key] {
-                                router.health.on_failure(key, provider.auth, Failure::Status(code));
-                            }
-                        }
-                        tracing::warn!(provider = %provider.id, connection = %connection.id, status = code, "upstream refused; trying the next option");
-                        outcome.last_reply =
-                            Some(Reply { status, headers, connection: connection.clone(), target: index, body });
-                        if code == 429 {
-                            let now = clock.now_unix_ms();
-                            let headers = outcome.last_reply.as_ref().map(|r| &r.headers);
-                            let until =
-                                headers.and_then(|h| retry_after_ms(h, now)).unwrap_or(now + DEFAULT_COOLDOWN_MS);
-                            router.health.cool_down(&connection.id, until);
-                            outcome.note_skip(until, RejectReason::CoolingDown);
-                            break; // this account is cooling: the next one
-                        }
-                    }
-                    Ok((status, headers, body)) => {
-                        record.status = Some(status.as_u16());
-                        attempts.push(record);
-                        if status.is_success() {
-                            for key in [&account_key, &model_key] {
-                                router.health.on_success(key, provider.auth, latency_ms);
-                            }
-                        }
-                        return Ok(Reply { status, headers, connection, target: index, body });
-                    }
-                    Err(err) => {
-                        record.error = Some(err.to_string());
-                        attempts.push(record);
-                        let failure = match err {
-                            AttemptError::Timeout(_) => Failure::Timeout,
-                            AttemptError::Http(_) => Failure::Connect,
-                            AttemptError::Body(_) => Failure::StreamBroken,
-                            AttemptError::NotTheAnswer(_) => Failure::Status(502),
-                        };
-                        outcome.timed_out |= failure == Failure::Timeout;
-                        for key in [&account_key, &model_key] {
-                            router.health.on_failure(key, provider.auth, failure);
-                        }
-                        tracing::warn!(provider = %provider.id, connection = %connection.id, error = %err, "upstream attempt failed");
-                    }
-                }
+                Tried::Again => {}
+                Tried::NextAccount => return None,
             }
+        }
+        None
+    }
+}
+
+/// One try, and what it teaches: the attempt's record, the health state, the outcome.
+impl Walk<'_, '_> {
+    /// One request to one account, timed and recorded.
+    async fn try_once(&mut self, admitted: &Admitted<'_>, account: &Account) -> Tried {
+        let (gateway, target, prepared) = (self.gateway, admitted.target, &admitted.prepared);
+        let call = Call {
+            provider: &target.provider,
+            path: &prepared.path,
+            model: &target.model,
+            body: prepared.body.clone(),
+            headers: &prepared.headers,
+            stream: self.stream,
+            first_byte_timeout: if self.stream {
+                target.policy.first_byte_timeout
+            } else {
+                target.policy.total_timeout
+            },
+            max_response_bytes: gateway.options.max_response_bytes,
+        };
+        let clock = gateway.ports.clock.as_ref();
+        let started = clock.monotonic_us();
+        let request = match build_request(&call, &account.connection) {
+            Ok(request) => request,
+            Err(err) => {
+                self.outcome.refusal.get_or_insert(err);
+                return Tried::NextAccount;
+            }
+        };
+        let result = attempt(gateway.ports.http.as_ref(), clock, request, &call).await;
+        let latency_ms = clock.monotonic_us().saturating_sub(started) / 1000;
+        let connection_id = account.connection.id.clone();
+        let record = Attempt { target: admitted.index, connection_id, status: None, error: None, latency_ms };
+        match result {
+            Ok(answer) if self.retryable.contains(&answer.0.as_u16()) => {
+                self.refused(admitted, account, record, answer)
+            }
+            Ok(answer) => self.answered(admitted, account, record, answer),
+            Err(err) => self.failed(admitted, account, record, err),
         }
     }
-    outcome.conclude(targets, attempts, clock.now_unix_ms())
+
+    /// A retryable status: kept to pass on if nothing better comes. A 429 is the account's
+    /// quota, handled by its cooldown (the next account, at once); only real failures count
+    /// towards the breakers (and are tried again).
+    fn refused(&mut self, admitted: &Admitted<'_>, account: &Account, mut record: Attempt, answer: Attempted) -> Tried {
+        let (status, headers, body) = answer;
+        let (code, provider) = (status.as_u16(), &admitted.target.provider);
+        record.status = Some(code);
+        self.attempts.push(record);
+        if code != 429 {
+            for key in [&account.key, &admitted.model_key] {
+                self.gateway.router.health.on_failure(key, provider.auth, Failure::Status(code));
+            }
+        }
+        tracing::warn!(provider = %provider.id, connection = %account.connection.id, status = code, "upstream refused; trying the next option");
+        let connection = account.connection.clone();
+        self.outcome.last_reply = Some(Reply { status, headers, connection, target: admitted.index, body });
+        if code != 429 {
+            return Tried::Again;
+        }
+        self.cool_down(&account.connection.id);
+        Tried::NextAccount
+    }
+
+    /// Cools the account down until the kept 429 says (`retry-after`), else for a default time.
+    fn cool_down(&mut self, connection_id: &str) {
+        let now = self.gateway.ports.clock.now_unix_ms();
+        let headers = self.outcome.last_reply.as_ref().map(|r| &r.headers);
+        let until = headers.and_then(|h| retry_after_ms(h, now)).unwrap_or(now + DEFAULT_COOLDOWN_MS);
+        self.gateway.router.health.cool_down(connection_id, until);
+        self.outcome.note_skip(until, RejectReason::CoolingDown);
+    }
+
+    /// An answer to pass on as it is; a success also counts towards the account's and the
+    /// model's health (and latency).
+    fn answered(
+        &mut self,
+        admitted: &Admitted<'_>,
+        account: &Account,
+        mut record: Attempt,
+        answer: Attempted,
+    ) -> Tried {
+        let latency_ms = record.latency_ms;
+        record.status = Some(answer.0.as_u16());
+        self.attempts.push(record);
+        if answer.0.is_success() {
+            for key in [&account.key, &admitted.model_key] {
+                self.gateway.router.health.on_success(key, admitted.target.provider.auth, latency_ms);
+            }
+        }
+        Tried::Answered(answer)
+    }
+
+    /// No answer (timeout, connection, broken body, not the promised answer): counts against the
+    /// account and the model, and is tried again.
+    fn failed(&mut self, admitted: &Admitted<'_>, account: &Account, mut record: Attempt, err: AttemptError) -> Tried {
+        let provider = &admitted.target.provider;
+        record.error = Some(err.to_string());
+        self.attempts.push(record);
+        let failure = err.failure();
+        self.outcome.timed_out |= failure == Failure::Timeout;
+        for key in [&account.key, &admitted.model_key] {
+            self.gateway.router.health.on_failure(key, provider.auth, failure);
+        }
+        tracing::warn!(provider = %provider.id, connection = %account.connection.id, error = %err, "upstream attempt failed");
+        Tried::Again
+    }
 }
 
 impl Outcome {
+    /// Remembers an upstream skipped without a try: when it recovers, and whether it was
+    /// cooling down (a 429) rather than failing (an open breaker).
     fn note_skip(&mut self, until_ms: u64, reason: RejectReason) {
         self.earliest_recovery = Some(self.earliest_recovery.map_or(until_ms, |t| t.min(until_ms)));
         self.cooling |= reason == RejectReason::CoolingDown;
@@ -249,51 +362,59 @@ impl Outcome {
 
     /// The answer when nothing succeeded: the last upstream refusal as it came (honest status
     /// and body), else a gateway error saying why.
-    fn conclude(self, targets: &[PlannedTarget], attempts: &[Attempt], now_ms: u64) -> Result<Reply, GatewayError> {
-        if let Some(reply) = self.last_reply
+    fn conclude(mut self, targets: &[PlannedTarget], attempts: &[Attempt], now_ms: u64) -> Result<Reply, GatewayError> {
+        if let Some(reply) = self.last_reply.take()
             && attempts.last().is_some_and(|a| a.status.is_some())
         {
             return Ok(reply);
         }
-        if attempts.is_empty() {
-            if let Some(until) = self.earliest_recovery {
-                let retry_after_secs = until.saturating_sub(now_ms).div_ceil(1000).max(1);
-                return Err(if self.cooling {
-                    GatewayError::RateLimited {
-                        message: format!(
-                            "every upstream for this model is cooling down after rate limits; retry in {retry_after_secs} s"
-                        ),
-                        retry_after_secs,
-                    }
-                } else {
-                    GatewayError::CircuitOpen {
-                        message: format!(
-                            "every upstream for this model is failing (circuit open); retry in {retry_after_secs} s"
-                        ),
-                        retry_after_secs,
-                    }
-                });
-            }
-            if let Some(refusal) = self.refusal {
-                return Err(refusal);
-            }
+        if attempts.is_empty()
+            && let Some(err) = self.nothing_tried(now_ms)
+        {
+            return Err(err);
         }
-        let summary = attempts
-            .iter()
-            .map(|a| {
-                let target = targets.get(a.target).map(PlannedTarget::label).unwrap_or_default();
-                let result = a.error.clone().unwrap_or_else(|| format!("HTTP {}", a.status.unwrap_or(0)));
-                format!("{target} via {}: {result}", a.connection_id)
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        let message = format!("no upstream answered ({} attempt(s): {summary})", attempts.len());
+        let message = format!("no upstream answered ({} attempt(s): {})", attempts.len(), summary(targets, attempts));
         Err(if self.timed_out {
             GatewayError::UpstreamTimeout(message)
         } else {
             GatewayError::UpstreamUnavailable(message)
         })
     }
+
+    /// Why no upstream was even tried: every one cooling down or failing (retry when the
+    /// earliest recovers), else the first target's refusal.
+    fn nothing_tried(&mut self, now_ms: u64) -> Option<GatewayError> {
+        let Some(until) = self.earliest_recovery else { return self.refusal.take() };
+        let retry_after_secs = until.saturating_sub(now_ms).div_ceil(1000).max(1);
+        Some(if self.cooling {
+            GatewayError::RateLimited {
+                message: format!(
+                    "every upstream for this model is cooling down after rate limits; retry in {retry_after_secs} s"
+                ),
+                retry_after_secs,
+            }
+        } else {
+            GatewayError::CircuitOpen {
+                message: format!(
+                    "every upstream for this model is failing (circuit open); retry in {retry_after_secs} s"
+                ),
+                retry_after_secs,
+            }
+        })
+    }
+}
+
+/// Every attempt in one line: which target, via which account, what came of it.
+fn summary(targets: &[PlannedTarget], attempts: &[Attempt]) -> String {
+    attempts
+        .iter()
+        .map(|a| {
+            let target = targets.get(a.target).map(PlannedTarget::label).unwrap_or_default();
+            let result = a.error.clone().unwrap_or_else(|| format!("HTTP {}", a.status.unwrap_or(0)));
+            format!("{target} via {}: {result}", a.connection_id)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -307,6 +428,18 @@ enum AttemptError {
     Body(String),
     #[error(transparent)]
     NotTheAnswer(#[from] NotTheAnswer),
+}
+
+impl AttemptError {
+    /// How the failure counts against the upstream's health.
+    fn failure(&self) -> Failure {
+        match self {
+            AttemptError::Timeout(_) => Failure::Timeout,
+            AttemptError::Http(_) => Failure::Connect,
+            AttemptError::Body(_) => Failure::StreamBroken,
+            AttemptError::NotTheAnswer(_) => Failure::Status(502),
+        }
+    }
 }
 
 type Attempted = (http::StatusCode, http::HeaderMap, ReplyBody);

@@ -8,6 +8,7 @@
 pub mod answer_check;
 pub mod cached;
 pub mod chat;
+pub mod chat_context;
 pub mod coalesce;
 pub mod content_count;
 pub mod cors;
