@@ -184,7 +184,7 @@ mod tests {
             let body = crate::formats::error_body(format, &info);
             assert!(!String::from_utf8_lossy(&body).contains("usage_secret"), "{format:?}");
         }
-        let response = crate::admin::respond::error(&err);
+        let response = crate::admin::json::error(&err);
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let crate::body::Body::Full(body) = response.into_body() else { panic!("a JSON body") };
         let text = String::from_utf8_lossy(&body);

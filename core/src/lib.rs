@@ -16,6 +16,7 @@ pub mod percent;
 pub mod pipeline;
 pub mod ports;
 pub mod providers;
+pub mod render;
 pub mod rewrite;
 pub mod routes;
 pub mod routing;

@@ -256,7 +256,7 @@ async fn key_policy_matrix_through_the_real_path() {
     let id = revoked_view["id"].as_str().unwrap();
     gw.admin().post(gw.url(&format!("/api/keys/{id}/revoke"))).send().await.unwrap();
     let soon = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 2;
-    let expires_at = omniroute_core::admin::respond::timestamp(soon * 1000);
+    let expires_at = omniroute_core::admin::json::timestamp(soon * 1000);
     let (expiring, _) = create_key(&gw, json!({ "name": "expiring", "expiresAt": expires_at })).await;
 
     // Without REQUIRE_API_KEY, no key is fine and a non-gateway key is ignored.

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit, stored};
+use crate::admin::json::{blame, created, invalid, ok, parse};
 use crate::admin::query::query_value;
-use crate::admin::respond::{blame, created, invalid, ok, parse};
 use crate::admin::targets::{check_target, refuse_declared};
 use crate::config::aliases::check_pattern;
 use crate::config::{API_SOURCE, AliasRecord, ConfigChange, StoredConfig};

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
+use crate::admin::json::ok;
 use crate::admin::query::Query;
-use crate::admin::respond::ok;
 use crate::config::AuditEntry;
 use crate::error::GatewayError;
 use crate::gateway::call::{Answer, Call};

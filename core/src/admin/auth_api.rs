@@ -6,7 +6,7 @@ use http::request::Parts;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit, write};
-use crate::admin::respond::{invalid, ok, parse, timestamp};
+use crate::admin::json::{invalid, ok, parse, timestamp};
 use crate::auth::Caller;
 use crate::auth::guard::SESSION_COOKIE;
 use crate::auth::password::{MIN_PASSWORD_LEN, hash_password, verify_password};

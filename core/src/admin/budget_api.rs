@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit};
+use crate::admin::json::{invalid, ok, parse, timestamp};
 use crate::admin::keys::find;
-use crate::admin::respond::{invalid, ok, parse, timestamp};
 use crate::config::{ApiKeyRecord, BudgetPeriod, ConfigChange, KeyBudget};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::admin::respond::ok;
+use crate::admin::json::ok;
 use crate::cache::CacheStats;
 use crate::gateway::call::{Answer, Call};
 

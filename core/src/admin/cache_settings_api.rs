@@ -4,7 +4,7 @@
 //! the change when the snapshot reloads, at once on this instance.
 
 use crate::admin::commit::put_setting;
-use crate::admin::respond::{invalid, ok, parse, parse_merged};
+use crate::admin::json::{invalid, ok, parse, parse_merged};
 use crate::config::settings::{CacheSettings, keys, split_model_ref};
 use crate::error::GatewayError;
 use crate::gateway::call::{Answer, Call};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::admin::respond::ok;
+use crate::admin::json::ok;
 use crate::config::policy::ComboStrategy;
 use crate::gateway::call::{Answer, Call};
 use crate::providers::{CatalogModel, catalog, find_catalog_provider};

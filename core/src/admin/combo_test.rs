@@ -10,7 +10,7 @@ use http::{HeaderMap, HeaderValue, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::admin::respond::{ok, timestamp};
+use crate::admin::json::{ok, timestamp};
 use crate::body::Body;
 use crate::config::TargetRef;
 use crate::config::policy::ComboStrategy;

@@ -9,7 +9,7 @@ use http::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit, stored};
-use crate::admin::respond::{blame, created, invalid, ok, parse, parse_merged};
+use crate::admin::json::{blame, created, invalid, ok, parse, parse_merged};
 use crate::admin::targets::{check_target, refuse_declared};
 use crate::body::Body;
 use crate::config::policy::ComboStrategy;

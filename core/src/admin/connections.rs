@@ -6,10 +6,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit, stored};
+use crate::admin::json::{created, double_option, invalid, mask_secret, ok, parse};
 use crate::admin::keys::Deleted;
 use crate::admin::provider_rows::{ProviderRef, catalog_record, check_name, find_provider, is_masked};
 use crate::admin::query::query_value;
-use crate::admin::respond::{created, double_option, invalid, mask_secret, ok, parse};
 use crate::admin::targets::refuse_declared;
 use crate::auth::tokens::new_id;
 use crate::config::{API_SOURCE, ConfigChange, ConnectionRecord, ProviderRecord, StoredConfig};

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit};
-use crate::admin::respond::{created, double_option, invalid, ok, parse, parse_timestamp, timestamp};
+use crate::admin::json::{created, double_option, invalid, ok, parse, parse_timestamp, timestamp};
 use crate::auth::tokens::{SHOWN_PREFIX_LEN, new_api_key, new_id, sha256_hex};
 use crate::config::{ApiKeyRecord, ConfigChange, KeyBudget, KeyRole};
 use crate::error::GatewayError;

@@ -9,8 +9,8 @@ use http::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit};
+use crate::admin::json::{invalid, ok, parse};
 use crate::admin::query::Query;
-use crate::admin::respond::{invalid, ok, parse};
 use crate::body::Body;
 use crate::config::ConfigChange;
 use crate::config::settings::{PricingSettings, keys};

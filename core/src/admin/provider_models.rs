@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::stored;
 use crate::admin::commit::{Change, commit};
+use crate::admin::json::{created, invalid, ok, parse};
 use crate::admin::provider_rows::{ProviderRef, check_model_id, check_name, find_provider, provider_models};
 use crate::admin::query::query_value;
-use crate::admin::respond::{created, invalid, ok, parse};
 use crate::config::settings::keys::PROVIDER_MODELS;
 use crate::config::settings::{CustomModel, ProviderModelsSettings};
 use crate::config::{ConfigChange, StoredConfig};

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit, stored};
+use crate::admin::json::{created, double_option, invalid, ok, parse};
 use crate::admin::provider_models::setting_change;
 use crate::admin::provider_rows::{
     ProviderRef, catalog_record, check_base_url, check_headers, check_model_id, check_name, check_path, find_provider,
     new_record, provider_models, resolve_for_probe, shown_headers,
 };
-use crate::admin::respond::{created, double_option, invalid, ok, parse};
 use crate::admin::targets::refuse_declared;
 use crate::config::policy::AccountSelection;
 use crate::config::validate::COMBO_PREFIX;

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::admin::commit::stored;
+use crate::admin::json::{invalid, mask_secret, ok, parse, timestamp};
 use crate::admin::provider_rows::{ProviderRef, find_provider, resolve_for_probe};
-use crate::admin::respond::{invalid, mask_secret, ok, parse, timestamp};
 use crate::body::Body;
 use crate::config::{ConnectionRecord, StoredConfig};
 use crate::error::GatewayError;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::admin::respond::{invalid, mask_secret};
+use crate::admin::json::{invalid, mask_secret};
 use crate::auth::ssrf;
 use crate::config::settings::{self, ProviderModelsSettings};
 use crate::config::{API_SOURCE, ConnectionRecord, ProviderRecord, StoredConfig};

@@ -9,10 +9,10 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::stored;
+use crate::admin::json::{invalid, ok, parse};
 use crate::admin::provider_nodes::NodeInput;
 use crate::admin::provider_probe::{ProbeOutcome, explain, models_request, send_probe, test_request};
 use crate::admin::provider_rows::{ProviderRef, catalog_record, find_provider, new_record, resolve_for_probe};
-use crate::admin::respond::{invalid, ok, parse};
 use crate::config::{API_SOURCE, ConnectionRecord, ProviderRecord};
 use crate::error::GatewayError;
 use crate::gateway::call::{Answer, Call};

@@ -8,9 +8,9 @@ use http::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit};
+use crate::admin::json::{invalid, mask_secret, ok, parse};
 use crate::admin::provider_probe::{ProbeOutcome, send_probe};
 use crate::admin::provider_rows::{is_masked, private_upstreams_allowed};
-use crate::admin::respond::{invalid, mask_secret, ok, parse};
 use crate::auth::ssrf;
 use crate::body::Body;
 use crate::config::ConfigChange;

@@ -1,7 +1,7 @@
 //! Query strings of management GETs: percent-decoded, unknown parameters refused by name, and
 //! typed readers whose errors name the parameter (`limit`, `since`).
 
-use crate::admin::respond::{invalid, parse_timestamp};
+use crate::admin::json::{invalid, parse_timestamp};
 use crate::error::GatewayError;
 use crate::percent::form_decode;
 

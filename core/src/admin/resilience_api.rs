@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::admin::respond::{integral_numbers, invalid, ok};
+use crate::admin::json::{integral_numbers, invalid, ok};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::gateway::call::{Answer, Call};

@@ -9,7 +9,7 @@ use http::request::Parts;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::commit::{Change, commit, stored};
-use crate::admin::respond::{blame, invalid, ok, parse, parse_merged};
+use crate::admin::json::{blame, invalid, ok, parse, parse_merged};
 use crate::admin::targets::{check_target, refuse_declared};
 use crate::auth::guard;
 use crate::config::settings::{MAX_FORWARDED_FOR_HOPS, SecuritySettings, keys};

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::admin::commit::put_setting;
-use crate::admin::respond::{invalid, ok, parse};
+use crate::admin::json::{invalid, ok, parse};
 use crate::auth::ip_filter::{Cidr, IpFilter};
 use crate::config::settings::{IpFilterSettings, SystemPromptSettings, ThinkingBudgetSettings, ThinkingMode, keys};
 use crate::error::GatewayError;

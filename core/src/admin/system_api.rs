@@ -6,7 +6,7 @@ use http::StatusCode;
 use serde::Serialize;
 
 use crate::admin::commit::{Change, commit};
-use crate::admin::respond::{ok, with_status};
+use crate::admin::json::{ok, with_status};
 use crate::error::GatewayError;
 use crate::gateway::call::{Answer, Call};
 use crate::gateway::{Gateway, RequestContext};

@@ -4,8 +4,8 @@
 use http::Response;
 use http::header::{CONTENT_TYPE, HeaderValue};
 
+use crate::admin::json::{invalid, ok};
 use crate::admin::query::Query;
-use crate::admin::respond::{invalid, ok};
 use crate::body::Body;
 use crate::gateway::call::{Answer, Call};
 use crate::routing::health::CircuitState;

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::admin::json::{invalid, ok, timestamp};
 use crate::admin::query::Query;
-use crate::admin::respond::{invalid, ok, timestamp};
 use crate::admin::usage_views::{
     ConnectionUsage, History, HistoryPoint, ModelUsage, RequestLogPage, RequestLogView, UsageLogPage, UsageRowView,
 };

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::admin::commit::put_setting;
-use crate::admin::respond::{invalid, ok, parse};
+use crate::admin::json::{invalid, ok, parse};
 use crate::config::settings::{UsageSettings, keys};
 use crate::gateway::call::{Answer, Call};
 

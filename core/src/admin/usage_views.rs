@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::admin::respond::timestamp;
+use crate::admin::json::timestamp;
 use crate::ports::usage_query::{StoredUsage, UsageTotals};
 
 /// One usage row (one upstream attempt).

@@ -18,11 +18,12 @@ use crate::cache::{cache_key, readable, semantic_scope, semantic_text, writable}
 use crate::formats;
 use crate::gateway::Gateway;
 use crate::hub::{ChatRequest, ChatResponse, response_events};
+use crate::pipeline::answer::stream_content_type;
 use crate::pipeline::chat_context::ChatCall;
+use crate::pipeline::embed;
 use crate::pipeline::endpoint::ChatEndpoint;
-use crate::pipeline::reply::stream_content_type;
-use crate::pipeline::{embed, respond};
 use crate::providers::WireFormat;
+use crate::render;
 use crate::telemetry::CacheHitKind;
 
 /// Longest conversation compared by meaning (embedding models take a few thousand tokens).
@@ -175,7 +176,7 @@ fn hit(endpoint: &ChatEndpoint, stream: bool, cached: &ChatResponse, similarity:
     let mut response = if stream {
         replay_stream(endpoint, cached)
     } else {
-        respond::json(StatusCode::OK, formats::encode_response(endpoint.format, cached))
+        render::json(StatusCode::OK, formats::encode_response(endpoint.format, cached))
     };
     let headers = response.headers_mut();
     headers.insert("x-omniroute-cache", HeaderValue::from_static("HIT"));

@@ -14,6 +14,7 @@ use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming};
 use crate::gateway::{Gateway, RequestContext};
 use crate::hub::ChatRequest;
+use crate::pipeline::answer::{Plan, deliver};
 use crate::pipeline::cached::{self, Lookup};
 use crate::pipeline::chat_context::{ChatCall, ChatState};
 use crate::pipeline::dispatch::{AccountChoice, Attempt, Prepared, Reply, dispatch};
@@ -22,9 +23,8 @@ use crate::pipeline::idempotency_gate::{self, Start};
 use crate::pipeline::passthrough::{self, ChatProbe};
 use crate::pipeline::progress;
 use crate::pipeline::record::{AttemptRecord, Observed};
-use crate::pipeline::reply::{Plan, respond};
-use crate::pipeline::respond as render;
 use crate::providers::WireFormat;
+use crate::render;
 use crate::routing::key_policy;
 use crate::routing::plan::{PlannedTarget, plan};
 
@@ -268,7 +268,7 @@ impl ChatCall<'_> {
         self.renew_session(target, &reply);
         let plan = self.reply_plan(target, state.cache_miss.as_ref());
         let record = self.attempt_record(&state.targets, &last, self.log_bodies());
-        let response = respond(self.gateway, target, plan, reply, record, last);
+        let response = deliver(self.gateway, target, plan, reply, record, last);
         let mut response = self.with_progress(response);
         self.add_headers(response.headers_mut(), state);
         Ok(response)

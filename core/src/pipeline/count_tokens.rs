@@ -15,8 +15,8 @@ use crate::pipeline::chat::{forwarded_request_headers, read_body};
 use crate::pipeline::dispatch::{AccountChoice, Prepared, ReplyBody, dispatch};
 use crate::pipeline::endpoint::ChatEndpoint;
 use crate::pipeline::passthrough::{edited, probe};
-use crate::pipeline::respond;
 use crate::providers::WireFormat;
+use crate::render;
 use crate::routing::key_policy;
 use crate::routing::plan::{PlannedTarget, plan};
 
@@ -64,7 +64,7 @@ async fn count(
     let Some(target) = targets.into_iter().find(|t| t.provider.format == WireFormat::Anthropic) else {
         let hub = formats::decode_request(WireFormat::Anthropic, &body)?;
         let tokens = anthropic::count_tokens_estimate(&hub);
-        return Ok(respond::json(StatusCode::OK, json!({ "input_tokens": tokens }).to_string().into()));
+        return Ok(render::json(StatusCode::OK, json!({ "input_tokens": tokens }).to_string().into()));
     };
     let forwarded = forwarded_request_headers(WireFormat::Anthropic, headers);
     let mut prepare = |target: &PlannedTarget| {
@@ -87,6 +87,6 @@ async fn count(
     let content_type = reply.headers.get(CONTENT_TYPE).cloned();
     response
         .headers_mut()
-        .insert(CONTENT_TYPE, content_type.unwrap_or_else(|| HeaderValue::from_static(respond::APPLICATION_JSON)));
+        .insert(CONTENT_TYPE, content_type.unwrap_or_else(|| HeaderValue::from_static(render::APPLICATION_JSON)));
     Ok(response)
 }

@@ -9,7 +9,7 @@ use crate::error::GatewayError;
 use crate::formats::{gemini, ollama};
 use crate::gateway::Gateway;
 use crate::gateway::call::{Answer, Call};
-use crate::pipeline::respond;
+use crate::render;
 
 /// Every servable model as `(provider/model, provider name)`, in config order (hidden ones
 /// left out).
@@ -117,5 +117,5 @@ pub async fn health(call: Call<'_>) -> Answer {
 }
 
 fn ok(body: serde_json::Value) -> Response<Body> {
-    respond::json(StatusCode::OK, body.to_string().into())
+    render::json(StatusCode::OK, body.to_string().into())
 }

@@ -5,6 +5,7 @@
 //! as they came, or re-encoded; streams relayed chunk by chunk) → record (usage rows through the
 //! batching sink, off the hot path).
 
+pub mod answer;
 pub mod answer_check;
 pub mod cached;
 pub mod chat;
@@ -23,8 +24,6 @@ pub mod passthrough;
 pub mod progress;
 pub mod record;
 pub mod relay;
-pub mod reply;
-pub mod respond;
 pub mod stream_transform;
 #[cfg(test)]
 pub(crate) mod test_support;

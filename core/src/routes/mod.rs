@@ -20,7 +20,8 @@ use crate::body::Body;
 use crate::error::GatewayError;
 use crate::gateway::call::Call;
 use crate::gateway::{Gateway, RequestContext};
-use crate::pipeline::{cors, in_span, respond};
+use crate::pipeline::{cors, in_span};
+use crate::render;
 use crate::usage::budget::{period_name, usd};
 use matcher::Matched;
 use table::{Access, ErrorFormat, Upstream};
@@ -118,7 +119,7 @@ impl Gateway {
                         period_name(budget.period),
                         usd(status.spent_usd),
                         usd(status.limit_usd),
-                        crate::admin::respond::timestamp(status.resets_at_ms),
+                        crate::time::format_rfc3339(status.resets_at_ms / 1000),
                     )));
                 }
             }
@@ -187,8 +188,8 @@ impl Gateway {
 /// An error in the shape the route answers in.
 fn render(errors: ErrorFormat, err: &GatewayError) -> Response<Body> {
     match errors {
-        ErrorFormat::Client(format) => respond::error(format, err),
-        ErrorFormat::Management => crate::admin::respond::error(err),
+        ErrorFormat::Client(format) => render::error(format, err),
+        ErrorFormat::Management => crate::admin::json::error(err),
     }
 }
 

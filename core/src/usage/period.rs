@@ -31,7 +31,7 @@ pub fn period_end(period: BudgetPeriod, now_ms: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::respond::{parse_timestamp, timestamp};
+    use crate::admin::json::{parse_timestamp, timestamp};
 
     fn at(text: &str) -> u64 {
         parse_timestamp("t", text).unwrap()

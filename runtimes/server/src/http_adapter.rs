@@ -14,7 +14,7 @@ use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
 use omniroute_core::auth::ClientAddr;
 use omniroute_core::formats::{self, ErrorInfo};
-use omniroute_core::pipeline::respond::APPLICATION_JSON;
+use omniroute_core::render::APPLICATION_JSON;
 use omniroute_core::routes::matcher::error_wire_format;
 use omniroute_core::{Body, BodyError, Gateway};
 

@@ -6,8 +6,8 @@ use utoipa::OpenApi;
 use super::common::ManagementErrors;
 use crate::admin::audit_api::AuditLog;
 use crate::admin::auth_api::{AuthStatus, LoginRequest, LoginResponse, OkResponse, PasswordChange, RequireLogin};
+use crate::admin::json::ErrorBody;
 use crate::admin::keys::{CreatedKey, Deleted, KeyInput, KeyList, KeyView};
-use crate::admin::respond::ErrorBody;
 
 #[derive(OpenApi)]
 #[openapi(

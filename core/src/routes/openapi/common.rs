@@ -1,6 +1,6 @@
 //! Pieces every group's documentation shares: the management error responses.
 
-use crate::admin::respond::ErrorBody;
+use crate::admin::json::ErrorBody;
 
 /// The errors any management operation may answer, in the management error shape.
 #[derive(utoipa::IntoResponses)]

@@ -113,7 +113,7 @@ pub fn spec() -> crate::gateway::call::Answer {
     let json = document_json()
         .and_then(|doc| serde_json::to_vec(&doc))
         .map_err(|e| crate::error::GatewayError::internal("cannot encode the OpenAPI document", e))?;
-    Ok(crate::pipeline::respond::json(http::StatusCode::OK, json.into()))
+    Ok(crate::render::json(http::StatusCode::OK, json.into()))
 }
 
 /// Sets each operation's `security` from its route's access rule: none for public routes, a

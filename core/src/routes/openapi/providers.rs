@@ -6,6 +6,7 @@ use utoipa::OpenApi;
 
 use super::common::ManagementErrors;
 use crate::admin::connections::{ConnectionList, ConnectionOne, ConnectionView, CreateConnection, UpdateConnection};
+use crate::admin::json::ErrorBody;
 use crate::admin::keys::Deleted;
 use crate::admin::provider_models::{
     AddModel, HiddenUpdate, HideModels, KnownModel, ModelDeleted, ModelList, ModelOne, ModelView,
@@ -14,7 +15,6 @@ use crate::admin::provider_nodes::{Effective, NodeDeleted, NodeInput, NodeList, 
 use crate::admin::provider_probe::{ListedModel, ModelsReport, ProbeError, ProbeOutcome, TestInput, TestReport};
 use crate::admin::provider_validate::{ValidateInput, ValidateReport};
 use crate::admin::proxy_api::{ProxyInput, ProxyTestInput, ProxyTestReport, ProxyView};
-use crate::admin::respond::ErrorBody;
 use crate::config::policy::AccountSelection;
 use crate::providers::{AuthScheme, WireFormat};
 

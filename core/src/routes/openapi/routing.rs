@@ -12,7 +12,7 @@ use crate::admin::combo_test::{ComboTestReport, TargetResult};
 use crate::admin::combos_api::{
     ComboConfig, ComboDeleted, ComboInput, ComboList, ComboModel, ComboModelInput, ComboView,
 };
-use crate::admin::respond::ErrorBody;
+use crate::admin::json::ErrorBody;
 
 /// A JSON merge patch of a combo: fields given replace (`models` as a whole), `config` merges,
 /// `null` resets a field to its default.

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
 use super::common::ManagementErrors;
-use crate::admin::respond::ErrorBody;
+use crate::admin::json::ErrorBody;
 use crate::admin::settings_api::{BreakerView, GeneralSettings, RoutingView};
 use crate::admin::system_api::{InitStatus, LifecycleAccepted};
 use crate::config::settings::{IpFilterSettings, SystemPromptSettings, ThinkingBudgetSettings, ThinkingMode};

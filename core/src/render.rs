@@ -1,4 +1,5 @@
-//! Building responses: JSON bodies, gateway errors in the client's format, common headers.
+//! The answers the gateway writes itself, for every layer that answers (routes, the management
+//! API, the pipeline): JSON bodies, gateway errors in the client's wire format, content types.
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::body::Body;
 use crate::error::GatewayError;
-use crate::pipeline::respond as pipeline_respond;
+use crate::render;
 
 /// `200` with `value` as JSON.
 pub fn ok<T: Serialize>(value: &T) -> Response<Body> {
@@ -22,7 +22,7 @@ pub fn created<T: Serialize>(value: &T) -> Response<Body> {
 
 pub fn with_status<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     match serde_json::to_vec(value) {
-        Ok(bytes) => pipeline_respond::json(status, Bytes::from(bytes)),
+        Ok(bytes) => render::json(status, Bytes::from(bytes)),
         Err(e) => error(&GatewayError::internal("cannot encode a management response", e)),
     }
 }
@@ -59,7 +59,7 @@ pub fn error(err: &GatewayError) -> Response<Body> {
         },
     };
     let mut response =
-        pipeline_respond::json(err.status(), Bytes::from(serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())));
+        render::json(err.status(), Bytes::from(serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())));
     match err {
         GatewayError::RateLimited { retry_after_secs, .. } => {
             response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_secs));

@@ -1,4 +1,4 @@
-//! Phase 6, respond: the upstream's answer in the client's format. Passed through as it came
+//! Phase 6, answer: the upstream's answer in the client's format. Passed through as it came
 //! when both sides speak the same format; decoded and re-encoded otherwise. Upstream errors keep
 //! their status and message and take the client's error shape.
 
@@ -17,10 +17,10 @@ use crate::pipeline::cached;
 use crate::pipeline::dispatch::{Attempt, Reply, ReplyBody};
 use crate::pipeline::record::{AttemptRecord, BodyCapture, Observed};
 use crate::pipeline::relay::{Relay, RelayEnd, upstream_broke};
-use crate::pipeline::respond::{self, APPLICATION_JSON, EVENT_STREAM, NDJSON};
 use crate::pipeline::stream_transform::StreamTransform;
 use crate::pipeline::usage_tap::usage_in_body;
 use crate::providers::WireFormat;
+use crate::render::{self, APPLICATION_JSON, EVENT_STREAM, NDJSON};
 use crate::routing::health::{Failure, HealthKey};
 use crate::routing::plan::PlannedTarget;
 use crate::usage::estimate::response_chars;
@@ -47,7 +47,7 @@ fn forwarded_header(name: &HeaderName) -> bool {
         || name == "openai-processing-ms"
 }
 
-pub fn respond(
+pub fn deliver(
     gateway: &Gateway,
     target: &PlannedTarget,
     plan: Plan,
@@ -199,12 +199,12 @@ fn full(
             }
             let body = formats::encode_response(plan.client, &hub);
             let observed = Observed { usage: hub.usage, answer_chars: response_chars(&hub), ..Default::default() };
-            (respond::json(status, body), observed)
+            (render::json(status, body), observed)
         }
         Err(err) => {
             let message = format!("the upstream's answer could not be read: {err}");
             let info = ErrorInfo::from_status(StatusCode::BAD_GATEWAY.as_u16(), message.clone());
-            (respond::error_info(plan.client, &info), Observed::failed(Some(message)))
+            (render::error_info(plan.client, &info), Observed::failed(Some(message)))
         }
     }
 }
@@ -220,7 +220,7 @@ fn upstream_error(plan: &Plan, status: StatusCode, content_type: Option<HeaderVa
         let snippet: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
         format!("upstream returned HTTP {}: {}", status.as_u16(), snippet.trim())
     });
-    respond::error_info(plan.client, &ErrorInfo::from_status(status.as_u16(), message))
+    render::error_info(plan.client, &ErrorInfo::from_status(status.as_u16(), message))
 }
 
 fn passthrough(status: StatusCode, content_type: Option<HeaderValue>, bytes: Bytes) -> Response<Body> {
