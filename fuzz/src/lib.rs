@@ -137,19 +137,22 @@ pub fn admin_query(data: &[u8]) {
     }
 }
 
-/// A request line, `METHOD /path?query` (a bare path means GET): routed, then asked for its
-/// access rule and error format as the gateway does for every request.
+/// A request line, `METHOD /path?query` (a bare path means GET): normalized and matched against
+/// the route table, then asked for its access rule, error format and path parameters as the
+/// gateway does for every request.
 pub fn router(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let (method, target) = match text.split_once(' ') {
         Some((method, target)) => (Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET), target),
         None => (Method::GET, text),
     };
-    let (path, query) = match target.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (target, None),
-    };
-    let route = matcher::route(&method, path, query);
-    let _ = route.access(&method, path);
-    let _ = route.client_format();
+    let path = target.split_once('?').map_or(target, |(path, _)| path);
+    let path = matcher::normalize(path);
+    let matched = matcher::resolve(&method, &path);
+    let _ = (matched.access(), matched.errors().wire_format());
+    if let matcher::Matched::Row { params, .. } = &matched {
+        for (_, value) in params.iter() {
+            let _ = omniroute_core::percent::percent_decode(value);
+        }
+    }
 }

@@ -31,7 +31,7 @@ impl ChatEndpoint {
 /// `POST /v1/chat/completions`, `/v1/responses`, `/v1/messages`, `/api/chat`: the body says
 /// everything, in the format the route names.
 pub async fn chat(call: Call<'_>) -> Answer {
-    serve(call, |format| ChatEndpoint::body(format)).await
+    serve(call, ChatEndpoint::body).await
 }
 
 /// `POST /v1/providers/{provider}/chat/completions`: the model belongs to that provider.

@@ -71,11 +71,19 @@ struct PathRows {
 struct Table {
     router: matchit::Router<usize>,
     paths: Vec<PathRows>,
+    /// Patterns the matcher refused (a row that conflicts with another): logged at start and
+    /// failing `the_table_builds`, never silent.
+    refused: Vec<String>,
 }
 
-/// The matcher over [`ROUTES`]. A malformed table (two rows that conflict) fails the first
-/// request and `the_table_builds` below, never silently.
-static TABLE: LazyLock<Table> = LazyLock::new(|| build(ROUTES));
+/// The matcher over [`ROUTES`].
+static TABLE: LazyLock<Table> = LazyLock::new(|| {
+    let table = build(ROUTES);
+    for refusal in &table.refused {
+        tracing::error!(%refusal, "route table: a row cannot be matched");
+    }
+    table
+});
 
 fn build(rows: &'static [Row]) -> Table {
     let mut paths: Vec<PathRows> = Vec::new();
@@ -90,6 +98,7 @@ fn build(rows: &'static [Row]) -> Table {
         }
     }
     let mut router = matchit::Router::new();
+    let mut refused = Vec::new();
     for (i, path) in paths.iter_mut().enumerate() {
         let mut methods: Vec<&str> = Vec::new();
         for row in &path.rows {
@@ -108,11 +117,11 @@ fn build(rows: &'static [Row]) -> Table {
                 Ok(()) => {}
                 // Two rows of one path may name the same alias.
                 Err(matchit::InsertError::Conflict { .. }) if router.at(pattern).is_ok_and(|m| *m.value == i) => {}
-                Err(e) => panic!("route table: cannot add {pattern}: {e}"),
+                Err(e) => refused.push(format!("{pattern}: {e}")),
             }
         }
     }
-    Table { router, paths }
+    Table { router, paths, refused }
 }
 
 /// The path as the table spells it: no trailing `/`, `/api/v1...` folded into `/v1...`, and a
@@ -184,3 +193,9 @@ fn error_format(path: &str) -> WireFormat {
 #[cfg(test)]
 #[path = "matcher_tests.rs"]
 mod tests;
+
+/// Rows the matcher could not take (empty for a sound table).
+#[cfg(test)]
+fn refused() -> &'static [String] {
+    &TABLE.refused
+}
