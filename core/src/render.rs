@@ -38,5 +38,23 @@ pub fn error(format: WireFormat, err: &GatewayError) -> Response<Body> {
 /// Any error (gateway or upstream) rendered in the client's format with its status.
 pub fn error_info(format: WireFormat, info: &ErrorInfo) -> Response<Body> {
     let status = StatusCode::from_u16(info.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    json(status, formats::error_body(format, info))
+    let mut response = json(status, formats::error_body(format, info));
+    note_failure(&mut response, info.code.as_deref().unwrap_or(&info.kind), &info.message);
+    response
+}
+
+/// Why an answer is an error, for the one log line every failed request gets (in `routes`).
+/// It rides in the response's extensions, which no runtime sends.
+#[derive(Debug, Clone, Default)]
+pub struct Failure {
+    pub code: String,
+    /// What the client was told (an internal error's cause is logged where it is rendered).
+    pub reason: String,
+    /// The target that answered, when an upstream's error is passed on.
+    pub model: Option<String>,
+}
+
+/// Marks `response` as the failure `code`/`reason`.
+pub fn note_failure(response: &mut Response<Body>, code: &str, reason: &str) {
+    response.extensions_mut().insert(Failure { code: code.to_owned(), reason: reason.to_owned(), model: None });
 }

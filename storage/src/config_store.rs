@@ -410,6 +410,7 @@ mod tests {
             requests_per_day: None,
             no_log: true,
             no_cache: false,
+            strict_parameters: false,
             budget: None,
         };
         let session = AdminSession { token_hash: "cd".repeat(32), created_ms: 1, expires_ms: 100 };

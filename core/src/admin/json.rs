@@ -60,6 +60,7 @@ pub fn error(err: &GatewayError) -> Response<Body> {
     };
     let mut response =
         render::json(err.status(), Bytes::from(serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())));
+    render::note_failure(&mut response, &body.error.code, &body.error.message);
     match err {
         GatewayError::RateLimited { retry_after_secs, .. } => {
             response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_secs));
@@ -70,17 +71,6 @@ pub fn error(err: &GatewayError) -> Response<Body> {
         _ => {}
     }
     response
-}
-
-/// The result of a handler, rendered.
-pub fn render(result: Result<Response<Body>, GatewayError>) -> Response<Body> {
-    result.unwrap_or_else(|err| {
-        // An internal error's cause is logged where it is rendered, in `error`.
-        if err.status().is_server_error() && !matches!(err, GatewayError::Internal(_)) {
-            tracing::warn!(error = %err, "management request failed");
-        }
-        error(&err)
-    })
 }
 
 /// A JSON body as `T`; errors name the field (`budget.limit`) and never echo values.

@@ -33,6 +33,8 @@ pub struct KeyView {
     pub no_log: bool,
     /// The response cache is off for this key's requests.
     pub no_cache: bool,
+    /// Requests are sent as they came, never fitted to the target model.
+    pub strict_parameters: bool,
     pub budget: Option<KeyBudget>,
 }
 
@@ -53,6 +55,7 @@ impl KeyView {
             requests_per_day: key.requests_per_day,
             no_log: key.no_log,
             no_cache: key.no_cache,
+            strict_parameters: key.strict_parameters,
             budget: key.budget,
         }
     }
@@ -111,6 +114,9 @@ pub struct KeyInput {
     pub no_log: Option<bool>,
     /// Turn the response cache off (`true`) or on for this key's requests.
     pub no_cache: Option<bool>,
+    /// `true`: send requests as they came, without fitting `max_tokens`, reasoning or sampling
+    /// to the target model (its refusal comes back instead).
+    pub strict_parameters: Option<bool>,
 }
 
 /// A model glob: no blanks or control characters, at most 256 characters.
@@ -187,6 +193,9 @@ impl KeyInput {
         }
         if let Some(no_cache) = self.no_cache {
             key.no_cache = no_cache;
+        }
+        if let Some(strict) = self.strict_parameters {
+            key.strict_parameters = strict;
         }
         Ok(())
     }
@@ -277,6 +286,7 @@ pub async fn create(mut call: Call<'_>) -> Answer {
         requests_per_day: None,
         no_log: false,
         no_cache: false,
+        strict_parameters: false,
         budget: None,
     };
     input.apply(&mut key)?;

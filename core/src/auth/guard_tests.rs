@@ -24,6 +24,7 @@ pub(crate) fn key(id: &str, secret: &str, role: KeyRole) -> ApiKeyRecord {
         requests_per_day: None,
         no_log: false,
         no_cache: false,
+        strict_parameters: false,
         budget: None,
     }
 }

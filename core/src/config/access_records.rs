@@ -75,6 +75,10 @@ pub struct ApiKeyRecord {
     /// This key's requests neither read nor write the response cache (exact or semantic).
     #[serde(default)]
     pub no_cache: bool,
+    /// Requests go to their target as sent: no parameter is fitted to the model (`pipeline::fit`),
+    /// so the upstream's own refusal comes back instead.
+    #[serde(default)]
+    pub strict_parameters: bool,
     #[serde(default)]
     pub budget: Option<KeyBudget>,
 }

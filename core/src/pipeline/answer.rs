@@ -134,6 +134,9 @@ pub fn deliver(
     if let Ok(value) = HeaderValue::from_str(&target.model) {
         headers.insert("x-omniroute-model", value);
     }
+    if let Some(failure) = response.extensions_mut().get_mut::<render::Failure>() {
+        failure.model = Some(target.label());
+    }
     response
 }
 
@@ -213,8 +216,12 @@ fn full(
 /// that format's JSON error; otherwise its status and message in the client's error shape.
 fn upstream_error(plan: &Plan, status: StatusCode, content_type: Option<HeaderValue>, bytes: Bytes) -> Response<Body> {
     let message = formats::upstream_error_message(plan.provider, &bytes);
-    if !plan.translate && message.is_some() {
-        return passthrough(status, content_type, bytes);
+    if !plan.translate
+        && let Some(message) = &message
+    {
+        let mut response = passthrough(status, content_type, bytes);
+        render::note_failure(&mut response, "upstream_error", message);
+        return response;
     }
     let message = message.unwrap_or_else(|| {
         let snippet: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();

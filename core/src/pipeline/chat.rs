@@ -19,6 +19,7 @@ use crate::pipeline::cached::{self, Lookup};
 use crate::pipeline::chat_context::{ChatCall, ChatState};
 use crate::pipeline::dispatch::{AccountChoice, Attempt, Prepared, Reply, dispatch};
 use crate::pipeline::endpoint::ChatEndpoint;
+use crate::pipeline::fit::{self, ModelLimits};
 use crate::pipeline::idempotency_gate::{self, Start};
 use crate::pipeline::passthrough::{self, ChatProbe};
 use crate::pipeline::progress;
@@ -41,9 +42,6 @@ pub async fn handle(
         Ok(response) => response,
         Err(err) => {
             gateway.telemetry.metrics.gateway_error(err.code());
-            if err.status().is_server_error() {
-                tracing::warn!(request_id = %ctx.request_id, error = %err, "chat request failed");
-            }
             render::error(ctx.client_format, &err)
         }
     }
@@ -142,8 +140,8 @@ impl ChatCall<'_> {
     /// One walk of the plan by [`dispatch`], each target's body built when it is reached.
     async fn walk_plan(&self, state: &mut ChatState) -> Result<Reply, GatewayError> {
         // Split so the body builder can fill the hub form while dispatch reads the plan.
-        let ChatState { hub, edited, targets, attempts, .. } = state;
-        let mut prepare = |target: &PlannedTarget| self.prepare(target, hub, edited);
+        let ChatState { hub, edited, targets, attempts, adapted, .. } = state;
+        let mut prepare = |target: &PlannedTarget| self.prepare(target, hub, edited, adapted);
         let retryable = &self.snapshot.routing().retryable_statuses;
         dispatch(self.gateway, retryable, targets, &mut prepare, self.probe.stream, self.accounts(), attempts).await
     }
@@ -169,10 +167,21 @@ impl ChatCall<'_> {
         target: &PlannedTarget,
         hub: &mut Option<ChatRequest>,
         edited: &mut Option<(Bytes, ChatProbe)>,
+        adapted: &mut Vec<(String, Vec<String>)>,
     ) -> Result<Prepared, GatewayError> {
         let provider = &target.provider;
-        let body = if translates(self.endpoint, provider.format) {
-            self.translated(target, hub)?
+        let limits = self.limits(target);
+        let body = if translates(self.endpoint, provider.format) || self.may_need_fitting(limits) {
+            let (body, changes) = self.translated(target, hub, limits)?;
+            if changes.is_empty() && !translates(self.endpoint, provider.format) {
+                // Nothing to fit after all: the client's bytes go as they came.
+                self.passed_through(target, edited)?
+            } else {
+                if !changes.is_empty() {
+                    adapted.push((target.label(), changes));
+                }
+                body
+            }
         } else {
             self.passed_through(target, edited)?
         };
@@ -183,9 +192,30 @@ impl ChatCall<'_> {
         Ok(Prepared { path, body, headers: forwarded_request_headers(provider.format, self.headers) })
     }
 
+    /// What the target model takes, from the catalog; `None` for a key that wants its requests
+    /// sent as they came.
+    fn limits(&self, target: &PlannedTarget) -> Option<ModelLimits> {
+        if self.ctx.caller.key().is_some_and(|key| key.strict_parameters) {
+            return None;
+        }
+        Some(ModelLimits::of(target.provider.models.iter().find(|m| m.id == target.model)))
+    }
+
+    /// Whether a body the target could take as it came might need fitting: the model has known
+    /// limits and the body names a parameter they bound (a byte search, no decode).
+    fn may_need_fitting(&self, limits: Option<ModelLimits>) -> bool {
+        limits.is_some_and(|l| l.constrain()) && fit::names_a_fitted_parameter(&self.body)
+    }
+
     /// The request in the target's format, from the hub form (decoded, with the settings'
-    /// edits, on first need) with the target's model and the client's stream flag.
-    fn translated(&self, target: &PlannedTarget, hub: &mut Option<ChatRequest>) -> Result<Bytes, GatewayError> {
+    /// edits, on first need) with the target's model and the client's stream flag, fitted to
+    /// the model (the changes are returned).
+    fn translated(
+        &self,
+        target: &PlannedTarget,
+        hub: &mut Option<ChatRequest>,
+        limits: Option<ModelLimits>,
+    ) -> Result<(Bytes, Vec<String>), GatewayError> {
         let provider = target.provider.format;
         let decoded = match hub {
             Some(decoded) => decoded,
@@ -203,7 +233,8 @@ impl ChatCall<'_> {
         request_for_target.stream = self.probe.stream;
         // Usage is needed to translate it (and to account for it).
         request_for_target.stream_usage = self.probe.stream;
-        formats::encode_request(provider, &request_for_target)
+        let changes = limits.map(|limits| fit::fit(&mut request_for_target, provider, limits)).unwrap_or_default();
+        Ok((formats::encode_request(provider, &request_for_target)?, changes))
     }
 
     /// The client's bytes with only the model rewritten; the settings' edits (system prompt,
@@ -270,7 +301,7 @@ impl ChatCall<'_> {
         let record = self.attempt_record(&state.targets, &last, self.log_bodies());
         let response = deliver(self.gateway, target, plan, reply, record, last);
         let mut response = self.with_progress(response);
-        self.add_headers(response.headers_mut(), state);
+        self.add_headers(response.headers_mut(), state, target);
         Ok(response)
     }
 
@@ -311,7 +342,14 @@ impl ChatCall<'_> {
 
     /// What the gateway tells the client about its own work: attempts made, the session, a
     /// cache miss.
-    fn add_headers(&self, headers: &mut HeaderMap, state: &ChatState) {
+    fn add_headers(&self, headers: &mut HeaderMap, state: &ChatState, target: &PlannedTarget) {
+        let label = target.label();
+        if let Some((_, changes)) = state.adapted.iter().find(|(t, _)| *t == label)
+            && let Ok(value) = HeaderValue::from_str(&changes.join(", "))
+        {
+            tracing::info!(target = %label, adapted = %changes.join(", "), "request fitted to its target model");
+            headers.insert("x-omniroute-adapted", value);
+        }
         headers.insert("x-omniroute-attempts", HeaderValue::from(state.attempts.len().max(1) as u64));
         if let Some(id) = self.session_id.as_deref().and_then(|id| HeaderValue::from_str(id).ok()) {
             headers.insert("x-omniroute-session-id", id);

@@ -60,6 +60,8 @@ pub struct ChatState {
     pub targets: Vec<PlannedTarget>,
     /// Every try against an upstream, in order.
     pub attempts: Vec<Attempt>,
+    /// What was changed to fit each target's model (`pipeline::fit`), by target label.
+    pub adapted: Vec<(String, Vec<String>)>,
 }
 
 impl<'r> ChatCall<'r> {

@@ -96,8 +96,8 @@ pub async fn list_models(call: Call<'_>) -> Answer {
 
 /// `GET /v1/models/{id}` (ids hold a `/`: `openai/gpt-4o`).
 pub async fn get_model(call: Call<'_>) -> Answer {
-    let id = call.param("id");
-    match model_entries(call.gateway).into_iter().find(|m| m["id"] == id) {
+    let id = call.decoded_param("id");
+    match model_entries(call.gateway).into_iter().find(|m| m["id"] == *id) {
         Some(model) => Ok(ok(model)),
         None => Err(GatewayError::UnknownModel(format!("model '{id}' is not configured"))),
     }

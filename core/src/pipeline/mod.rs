@@ -17,6 +17,7 @@ pub mod count_tokens;
 pub mod dispatch;
 pub mod embed;
 pub mod endpoint;
+pub mod fit;
 pub mod idempotency_gate;
 pub mod in_span;
 pub mod info;

@@ -125,18 +125,23 @@ fn build(rows: &'static [Row]) -> Table {
 }
 
 /// The path as the table spells it: no trailing `/`, `/api/v1...` folded into `/v1...`, and a
-/// Gemini model name kept in one segment (gateway ids such as `openai/gpt-4o` hold a `/`, and
-/// Gemini SDKs send them unescaped).
+/// model name after `/v1/models/` or `/v1beta/models/` kept in one segment: gateway ids such as
+/// `openai/gpt-4o` hold a `/`, which OpenAI and Gemini SDKs send unescaped.
 pub fn normalize(path: &str) -> Cow<'_, str> {
     let path = path.trim_end_matches('/');
     let path = path.strip_prefix("/api").filter(|p| p.starts_with("/v1")).unwrap_or(path);
-    match path.strip_prefix(GEMINI_MODELS) {
-        Some(name) if name.contains('/') => Cow::Owned(format!("{GEMINI_MODELS}{}", name.replace('/', "%2F"))),
-        _ => Cow::Borrowed(path),
+    for prefix in MODEL_PATHS {
+        if let Some(name) = path.strip_prefix(prefix)
+            && name.contains('/')
+        {
+            return Cow::Owned(format!("{prefix}{}", name.replace('/', "%2F")));
+        }
     }
+    Cow::Borrowed(path)
 }
 
-const GEMINI_MODELS: &str = "/v1beta/models/";
+/// Paths whose last segment is a model name.
+const MODEL_PATHS: [&str; 2] = ["/v1/models/", "/v1beta/models/"];
 
 /// Matches a [`normalize`]d path.
 pub fn resolve<'p>(method: &Method, path: &'p str) -> Matched<'p> {

@@ -38,7 +38,16 @@ fn client_apis_and_their_aliases() {
     assert_eq!(matched(Method::POST, "/v1/api/chat"), "POST /api/chat ");
     assert_eq!(matched(Method::GET, "/api/tags"), "GET /api/tags ");
     assert_eq!(matched(Method::GET, "/healthz"), "GET /api/monitoring/health ");
-    assert_eq!(matched(Method::GET, "/v1/models/openai/gpt-4o"), "GET /v1/models/{*id} id=openai/gpt-4o");
+    assert_eq!(matched(Method::GET, "/v1/models/openai/gpt-4o"), "GET /v1/models/{id} id=openai%2Fgpt-4o");
+    assert_eq!(
+        matched(Method::POST, "/v1/models/openai/gpt-4o:generateContent"),
+        "POST /v1/models/{model}:generateContent model=openai%2Fgpt-4o"
+    );
+    assert_eq!(
+        matched(Method::POST, "/api/v1/models/gemini-2.5-flash:streamGenerateContent"),
+        "POST /v1/models/{model}:streamGenerateContent model=gemini-2.5-flash"
+    );
+    assert_eq!(matched(Method::POST, "/v1/models/gpt-4o"), "405 GET Inference Client(OpenaiChat)");
     assert_eq!(matched(Method::GET, "/api/v1beta/models"), "GET /v1beta/models ");
     assert_eq!(
         matched(Method::POST, "/v1/providers/openai/chat/completions"),

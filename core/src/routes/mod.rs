@@ -45,17 +45,19 @@ impl Gateway {
         // span is only entered when its level is enabled: at ERROR it is there whenever any
         // line is logged (`RUST_LOG=warn` included).
         let span = tracing::error_span!("request", request_id = %ctx.request_id, method = %parts.method, path = parts.uri.path());
+        let route = matched.row().map_or("-", |row| row.path);
         let admitted = span.in_scope(|| self.admit(access, upstream, &parts, &mut ctx));
-        let response = match admitted {
+        let refused = admitted.is_err();
+        let mut response = match admitted {
             Ok(()) => self.serve(matched, &ctx, &parts, body).instrument(span.clone()).await,
             Err(err) => {
                 self.telemetry.metrics.gateway_error(err.code());
-                let client = ctx.client_addr.map(|a| a.to_string()).unwrap_or_default();
-                span.in_scope(|| tracing::info!(status = err.status().as_u16(), code = err.code(), %client, reason = %err, "request refused"));
                 render(errors, &err)
             }
         };
-        let mut response = response;
+        if response.status().as_u16() >= 400 {
+            span.in_scope(|| log_failure(&mut response, route, &ctx, refused));
+        }
         if access == Access::Inference {
             let snapshot = self.snapshot();
             cors::add_headers(&snapshot.access.security.cors_origins, &parts.headers, response.headers_mut());
@@ -159,10 +161,6 @@ impl Gateway {
             Matched::MethodNotAllowed { allow, .. } => GatewayError::method_not_allowed(&parts.method, allow),
             Matched::NotFound { .. } => GatewayError::NotFound(format!("{} {}", parts.method, parts.uri.path())),
         };
-        if err.status().is_server_error() && !matches!(err, GatewayError::Internal(_)) {
-            // An internal error's cause is logged where it is rendered.
-            tracing::warn!(error = %err, "request failed");
-        }
         render(errors, &err)
     }
 
@@ -182,6 +180,23 @@ impl Gateway {
         push_hex(&mut id, self.ports.clock.now_unix_ms(), 1);
         push_hex(&mut id, n & 0xff_ffff, 6);
         id
+    }
+}
+
+/// The one log line of a request answered with an error: info for 4xx, warn for 5xx, with the
+/// route, status, code, reason and (when an upstream answered) the model; the request id comes
+/// from the span. What the client was told, so never a secret (upstream messages are scrubbed).
+fn log_failure(response: &mut Response<Body>, route: &str, ctx: &RequestContext, refused: bool) {
+    let status = response.status().as_u16();
+    let failure = response.extensions_mut().remove::<render::Failure>().unwrap_or_default();
+    let (code, reason) = (failure.code.as_str(), failure.reason.as_str());
+    let model = failure.model.as_deref().unwrap_or("-");
+    let client = ctx.client_addr.map(|a| a.to_string()).unwrap_or_default();
+    match (status >= 500, refused) {
+        (false, true) => tracing::info!(status, code, route, %client, reason, "request refused"),
+        (true, true) => tracing::warn!(status, code, route, %client, reason, "request refused"),
+        (false, false) => tracing::info!(status, code, route, model, %client, reason, "request failed"),
+        (true, false) => tracing::warn!(status, code, route, model, %client, reason, "request failed"),
     }
 }
 

@@ -6,7 +6,7 @@
 //! Paths are `matchit` patterns: `{name}` is one segment, `{*name}` the rest of the path,
 //! `{name}:suffix` a segment that ends in `:suffix`. `/api/v1/...` and `/api/v1beta/...` are
 //! folded into `/v1/...` and `/v1beta/...` before matching (see `matcher::normalize`), and a
-//! Gemini model name's `/` is matched as part of its segment.
+//! model name's `/` (after `/v1/models/`, `/v1beta/models/`) is matched as part of its segment.
 
 use super::spec;
 use crate::admin::{
@@ -163,11 +163,15 @@ pub static ROUTES: &[Row] = &[
     client(Get, "/api/tags", Ollama, handler!(info::ollama_tags)).aka(&["/v1/api/tags"]),
     client(Get, "/api/version", Ollama, handler!(info::ollama_version)),
     client(Get, "/v1/models", OpenaiChat, handler!(info::list_models)).aka(&["/models"]),
-    client(Get, "/v1/models/{*id}", OpenaiChat, handler!(info::get_model)),
+    client(Get, "/v1/models/{id}", OpenaiChat, handler!(info::get_model)),
     client(Get, "/v1beta/models", Gemini, handler!(info::gemini_models)),
     client(Get, "/v1beta/models/{model}", Gemini, handler!(info::gemini_model)),
     client(Post, "/v1beta/models/{model}:generateContent", Gemini, handler!(endpoint::gemini_generate)).spends(),
     client(Post, "/v1beta/models/{model}:streamGenerateContent", Gemini, handler!(endpoint::gemini_stream)).spends(),
+    // Gemini on `v1` too (some SDK versions and settings default to it); told apart from
+    // OpenAI's `GET /v1/models/{id}` by method and the `:action` suffix.
+    client(Post, "/v1/models/{model}:generateContent", Gemini, handler!(endpoint::gemini_generate)).spends(),
+    client(Post, "/v1/models/{model}:streamGenerateContent", Gemini, handler!(endpoint::gemini_stream)).spends(),
     client(Post, "/v1/providers/{provider}/chat/completions", OpenaiChat, handler!(endpoint::provider_chat)).spends(),
     client(Get, "/v1/providers/{provider}/models", OpenaiChat, handler!(info::provider_models)),
     Row::new(Get, "/api/monitoring/health", Access::Public, ErrorFormat::Client(OpenaiChat), handler!(info::health))

@@ -31,6 +31,7 @@
 mod anthropic;
 mod embeddings;
 mod gemini;
+mod model_limits;
 mod ollama;
 mod openai_chat;
 mod openai_responses;

@@ -43,6 +43,9 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
     if bearer(&headers) == Some("sk-bad") {
         return json_response(500, error_body(500, "The server had an error while processing your request."));
     }
+    if let Some(refusal) = super::model_limits::chat_refusal(&request) {
+        return json_response(400, refusal);
+    }
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let stream = request["stream"].as_bool().unwrap_or(false);
     let include_usage = request["stream_options"]["include_usage"].as_bool().unwrap_or(false);

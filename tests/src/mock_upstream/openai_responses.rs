@@ -33,6 +33,9 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return json_response(400, error_body(400, "We could not parse the JSON body of your request."));
     };
+    if let Some(refusal) = super::model_limits::responses_refusal(&request) {
+        return json_response(400, refusal);
+    }
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let plan = match plan(&model).await {
         Ok(plan) => plan,

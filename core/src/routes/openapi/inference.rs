@@ -85,6 +85,8 @@ pub struct OllamaChatRequest {
         count_tokens,
         generate_content,
         stream_generate_content,
+        generate_content_v1,
+        stream_generate_content_v1,
         list_models,
         get_model,
         gemini_models,
@@ -170,6 +172,26 @@ fn generate_content() {}
         (status = 503, body = Object)
     ))]
 fn stream_generate_content() {}
+
+/// Gemini generateContent on `v1` (the same endpoint as on `v1beta`).
+#[utoipa::path(post, path = "/v1/models/{model}:generateContent", tag = "inference", params(("model" = String, Path)), request_body = GenerateContentRequest,
+    responses(
+        (status = 200, body = Object), (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object),
+        (status = 403, body = Object), (status = 404, body = Object), (status = 413, body = Object),
+        (status = 429, body = Object), (status = 503, body = Object)
+    ))]
+fn generate_content_v1() {}
+
+/// Gemini streamGenerateContent on `v1`.
+#[utoipa::path(post, path = "/v1/models/{model}:streamGenerateContent", tag = "inference", params(("model" = String, Path), ("alt" = Option<String>, Query)), request_body = GenerateContentRequest,
+    responses(
+        (status = 200, description = "Chunks as SSE or a JSON array", content(
+            (Vec<Object> = "application/json"), (String = "text/event-stream"))),
+        (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object), (status = 403, body = Object),
+        (status = 404, body = Object), (status = 413, body = Object), (status = 429, body = Object),
+        (status = 503, body = Object)
+    ))]
+fn stream_generate_content_v1() {}
 
 /// Configured models and combos in OpenAI's list shape.
 #[utoipa::path(get, path = "/v1/models", tag = "inference", responses((status = 200, body = Object), (status = 401, body = Object), (status = 403, body = Object)))]
