@@ -1,8 +1,10 @@
 //! omniroute-tests: end-to-end harness. Mock upstreams speaking every provider format on
 //! loopback, the official SDK scripts that check them and the gateway, helpers that start the
 //! real gateway (in-process, as the `omniroute` binary, under Lambda and Wrangler), and the
-//! paths of the tools the README's test command installs; and the benchmark harness (`bench`).
+//! paths of the tools the README's test command installs; the real coding agents (`agents`);
+//! and the benchmark harness (`bench`).
 
+pub mod agents;
 pub mod bench;
 pub mod clients;
 pub mod forward_proxy;

@@ -7,9 +7,10 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use super::agent::Wire;
 use super::{
-    Answer, Early, MOCK_SIGNATURE, MOCK_TEXT, MOCK_THINKING, MOCK_TOOL_NAME, MOCK_USAGE, MockState,
-    TOOL_ARGUMENT_FRAGMENTS, bearer, header, html, json_with, named_event, plan, stream_response, text_fragments,
+    Early, MOCK_SIGNATURE, MOCK_THINKING, MOCK_USAGE, MockState, Reply, ToolCall, bearer, header, html, json_with,
+    named_event, plan, stream_response, text_fragments,
 };
 
 const HEADERS: [(&str, &str); 2] = [("request-id", "req_mock"), ("anthropic-ratelimit-requests-remaining", "99")];
@@ -82,13 +83,13 @@ pub(super) async fn messages(State(state): State<MockState>, uri: Uri, headers: 
         return error(400, "There was an error parsing the body of your request.");
     };
     let model = request["model"].as_str().unwrap_or_default().to_owned();
-    let plan = match plan(&model).await {
+    let plan = match plan(&model, Some((Wire::Anthropic, &request))).await {
         Ok(plan) => plan,
         Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
         Err(Early::Html(status)) => return html(status),
     };
     if request["stream"].as_bool().unwrap_or(false) {
-        let frames = stream_events(&model, plan.answer)
+        let frames = stream_events(&model, &plan.reply)
             .into_iter()
             .map(|(name, data)| {
                 let mut event = serde_json::Map::new();
@@ -100,14 +101,14 @@ pub(super) async fn messages(State(state): State<MockState>, uri: Uri, headers: 
         // Cut after the first text delta: message_start, content_block_start, ping, delta.
         return stream_response("text/event-stream; charset=utf-8", frames, plan.cut.then_some(4), plan.gap);
     }
-    let mut message = message(&model, full_content(plan.answer));
-    message["stop_reason"] = json!(stop_reason(plan.answer));
+    let mut message = message(&model, full_content(&plan.reply));
+    message["stop_reason"] = json!(stop_reason(&plan.reply));
     message["usage"]["output_tokens"] = json!(MOCK_USAGE.1);
     json_response(200, &plan.shape(message))
 }
 
-fn stop_reason(answer: Answer) -> &'static str {
-    if answer == Answer::Tools { "tool_use" } else { "end_turn" }
+fn stop_reason(reply: &Reply) -> &'static str {
+    if reply.call().is_some() { "tool_use" } else { "end_turn" }
 }
 
 /// A message as `message_start` carries it: no stop reason yet, one output token so far.
@@ -122,16 +123,16 @@ fn message(model: &str, content: Vec<Value>) -> Value {
     })
 }
 
-fn tool_use(input: Value) -> Value {
-    json!({ "type": "tool_use", "id": "toolu_mock1", "name": MOCK_TOOL_NAME, "input": input })
+fn tool_use(call: &ToolCall, input: Value) -> Value {
+    json!({ "type": "tool_use", "id": "toolu_mock1", "name": call.name, "input": input })
 }
 
-fn full_content(answer: Answer) -> Vec<Value> {
-    let text = json!({ "type": "text", "text": MOCK_TEXT });
-    match answer {
-        Answer::Text => vec![text],
-        Answer::Tools => vec![tool_use(json!({ "city": "Paris" }))],
-        Answer::Thinking => {
+fn full_content(reply: &Reply) -> Vec<Value> {
+    let text = json!({ "type": "text", "text": reply.text() });
+    match reply {
+        Reply::Text(_) => vec![text],
+        Reply::Call(call) => vec![tool_use(call, call.arguments.clone())],
+        Reply::Thinking => {
             vec![json!({ "type": "thinking", "thinking": MOCK_THINKING, "signature": MOCK_SIGNATURE }), text]
         }
     }
@@ -151,22 +152,22 @@ fn block(events: &mut Events, index: usize, start: Value, deltas: Vec<Value>) {
     events.push(("content_block_stop", json!({ "index": index })));
 }
 
-fn text_deltas() -> Vec<Value> {
-    text_fragments().into_iter().map(|t| json!({ "type": "text_delta", "text": t })).collect()
+fn text_deltas(text: &str) -> Vec<Value> {
+    text_fragments(text).into_iter().map(|t| json!({ "type": "text_delta", "text": t })).collect()
 }
 
-fn stream_events(model: &str, answer: Answer) -> Events {
+fn stream_events(model: &str, reply: &Reply) -> Events {
     let mut events: Events = vec![("message_start", json!({ "message": message(model, vec![]) }))];
     let text_start = json!({ "type": "text", "text": "" });
-    match answer {
-        Answer::Text => block(&mut events, 0, text_start, text_deltas()),
-        Answer::Tools => {
+    match reply {
+        Reply::Text(text) => block(&mut events, 0, text_start, text_deltas(text)),
+        Reply::Call(call) => {
             // The API opens with an empty fragment before the real ones.
-            let fragments = std::iter::once("").chain(TOOL_ARGUMENT_FRAGMENTS);
+            let fragments = std::iter::once(String::new()).chain(call.fragments());
             let deltas = fragments.map(|f| json!({ "type": "input_json_delta", "partial_json": f })).collect();
-            block(&mut events, 0, tool_use(json!({})), deltas);
+            block(&mut events, 0, tool_use(call, json!({})), deltas);
         }
-        Answer::Thinking => {
+        Reply::Thinking => {
             let (first, second) = MOCK_THINKING.split_at(MOCK_THINKING.len() / 2);
             let deltas = vec![
                 json!({ "type": "thinking_delta", "thinking": first }),
@@ -174,13 +175,13 @@ fn stream_events(model: &str, answer: Answer) -> Events {
                 json!({ "type": "signature_delta", "signature": MOCK_SIGNATURE }),
             ];
             block(&mut events, 0, json!({ "type": "thinking", "thinking": "", "signature": "" }), deltas);
-            block(&mut events, 1, text_start, text_deltas());
+            block(&mut events, 1, text_start, text_deltas(reply.text()));
         }
     }
     events.push((
         "message_delta",
         json!({
-            "delta": { "stop_reason": stop_reason(answer), "stop_sequence": null },
+            "delta": { "stop_reason": stop_reason(reply), "stop_sequence": null },
             "usage": { "output_tokens": MOCK_USAGE.1 }
         }),
     ));

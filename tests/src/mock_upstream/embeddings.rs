@@ -46,7 +46,7 @@ pub(super) async fn embeddings(State(state): State<MockState>, uri: Uri, headers
         return json_response(500, error_body(500, "The server had an error while processing your request."));
     }
     let model = request["model"].as_str().unwrap_or_default().to_owned();
-    match plan(&model).await {
+    match plan(&model, None).await {
         Ok(_) => {}
         Err(Early::Status(status)) => {
             return json_response(status, error_body(status, &format!("mock upstream error {status}")));

@@ -7,10 +7,8 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::{
-    Answer, Early, MOCK_TOOL_NAME, MOCK_USAGE, MockState, header, html, json_with, plan, stream_response,
-    text_fragments,
-};
+use super::agent::Wire;
+use super::{Early, MOCK_USAGE, MockState, ToolCall, header, html, json_with, plan, stream_response, text_fragments};
 
 /// Google's error shape: the HTTP code, a message, and the canonical status name.
 fn error(code: u16, message: &str) -> Response {
@@ -89,16 +87,22 @@ pub(super) async fn generate(
         "countTokens" => return json_with(200, &json!({ "totalTokens": MOCK_USAGE.0 }), &[]),
         _ => return error(404, &format!("Method {method} is not found for models/{model}.")),
     };
-    let plan = match plan(model).await {
+    let plan = match plan(model, Some((Wire::Gemini, &request))).await {
         Ok(plan) => plan,
         Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
         Err(Early::Html(status)) => return html(status),
     };
     if !stream {
-        let whole = if plan.answer == Answer::Tools { tool_chunk(model) } else { whole_text(model) };
+        let whole = match plan.reply.call() {
+            Some(call) => tool_chunk(model, call),
+            None => whole_text(model, plan.reply.text()),
+        };
         return json_with(200, &plan.shape(whole), &[]);
     }
-    let chunks = if plan.answer == Answer::Tools { vec![tool_chunk(model)] } else { text_chunks(model) };
+    let chunks = match plan.reply.call() {
+        Some(call) => vec![tool_chunk(model, call)],
+        None => text_chunks(model, plan.reply.text()),
+    };
     let chunks: Vec<Value> = chunks.into_iter().map(|c| plan.shape(c)).collect();
     // Cut after two text chunks, before the one carrying finishReason.
     let cut = plan.cut.then_some(2);
@@ -136,20 +140,20 @@ fn response(model: &str, parts: Value, finished: bool, candidates_tokens: u64) -
     })
 }
 
-fn whole_text(model: &str) -> Value {
-    response(model, json!([{ "text": super::MOCK_TEXT }]), true, MOCK_USAGE.1)
+fn whole_text(model: &str, text: &str) -> Value {
+    response(model, json!([{ "text": text }]), true, MOCK_USAGE.1)
 }
 
 /// Gemini sends a function call whole, in one part, never as fragments.
-fn tool_chunk(model: &str) -> Value {
-    let call = json!({ "functionCall": { "name": MOCK_TOOL_NAME, "args": { "city": "Paris" } } });
+fn tool_chunk(model: &str, call: &ToolCall) -> Value {
+    let call = json!({ "functionCall": { "name": call.name, "args": call.arguments } });
     response(model, json!([call]), true, MOCK_USAGE.1)
 }
 
 /// One chunk per word. Like the real API, every chunk carries usage so far (cumulative, not a
 /// delta); the last one has `finishReason` and the final counts.
-fn text_chunks(model: &str) -> Vec<Value> {
-    let fragments = text_fragments();
+fn text_chunks(model: &str, text: &str) -> Vec<Value> {
+    let fragments = text_fragments(text);
     let last = fragments.len() - 1;
     fragments
         .into_iter()

@@ -11,6 +11,10 @@
 //!   `slow-<ms>`       waits before answering                     `drip-<ms>` streams a frame every <ms>
 //!   `pause-<ms>`      streams the first frame, then goes silent for <ms>, then the rest
 //!   `thinking`        (Anthropic) a signed thinking block, then the text
+//!   `agent-tool-loop` a coding agent's turn ([`agent`]): without a tool result in the request,
+//!                     a call to the agent's own file tool (picked by name from the request's
+//!                     tools) that writes the file the prompt's `[agent-task ...]` names; with
+//!                     one, the final text `AGENT_DONE_TEXT`
 //!   `flaky`           (OpenAI chat) every other request is a 503, starting with the first
 //!   `no-usage`        the text answer with no usage anywhere (no `usage`, `usageMetadata` or
 //!                     Ollama counts, streamed or not), as some OpenAI-compatible servers answer
@@ -28,6 +32,7 @@
 //! `/v1/models`, `/v1beta/models/{model}:generateContent|:streamGenerateContent`, `/v1beta/models`,
 //! `/api/chat`, `/api/tags`.
 
+pub mod agent;
 mod anthropic;
 mod embeddings;
 mod gemini;
@@ -48,6 +53,7 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::Value;
 
+pub use agent::{AGENT_DONE_TEXT, AGENT_MODEL, agent_task_prompt};
 pub use embeddings::{EMBEDDING_DIMENSIONS, bag_of_words, cosine};
 
 /// The answer text every plain request gets.
@@ -60,9 +66,6 @@ pub const MOCK_TOOL_ARGUMENTS: &str = "{\"city\":\"Paris\"}";
 /// The thinking text and signature of the Anthropic `thinking` answer.
 pub const MOCK_THINKING: &str = "The user wants a greeting.";
 pub const MOCK_SIGNATURE: &str = "c2lnbmF0dXJlLW1vY2s=";
-
-/// The tool arguments as a streaming upstream sends them: three fragments that only parse joined.
-pub(crate) const TOOL_ARGUMENT_FRAGMENTS: [&str; 3] = ["{\"ci", "ty\":\"Pa", "ris\"}"];
 
 /// One request the mock received.
 #[derive(Debug, Clone)]
@@ -166,18 +169,64 @@ impl MockUpstream {
     }
 }
 
-/// What a model name asks for, once errors and delays are dealt with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Answer {
-    Text,
-    Tools,
+/// What the mock answers, once errors and delays are dealt with.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Reply {
+    /// This text, streamed word by word.
+    Text(String),
+    /// One call of a function tool.
+    Call(ToolCall),
+    /// (Anthropic) a signed thinking block, then `MOCK_TEXT`.
     Thinking,
 }
 
+impl Reply {
+    /// The text of a text answer (`MOCK_TEXT` after a thinking block).
+    pub(crate) fn text(&self) -> &str {
+        match self {
+            Reply::Text(text) => text,
+            Reply::Call(_) | Reply::Thinking => MOCK_TEXT,
+        }
+    }
+
+    pub(crate) fn call(&self) -> Option<&ToolCall> {
+        match self {
+            Reply::Call(call) => Some(call),
+            _ => None,
+        }
+    }
+}
+
+/// A function call the mock makes: the tool's name and its arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ToolCall {
+    pub name: String,
+    pub arguments: Value,
+}
+
+impl ToolCall {
+    /// The `tools` answer: `get_weather({"city":"Paris"})`.
+    fn weather() -> ToolCall {
+        ToolCall { name: MOCK_TOOL_NAME.into(), arguments: serde_json::from_str(MOCK_TOOL_ARGUMENTS).expect("JSON") }
+    }
+
+    /// The arguments as JSON text.
+    pub(crate) fn arguments_text(&self) -> String {
+        self.arguments.to_string()
+    }
+
+    /// The arguments as a streaming upstream sends them: three fragments that only parse joined.
+    pub(crate) fn fragments(&self) -> Vec<String> {
+        let chars: Vec<char> = self.arguments_text().chars().collect();
+        let third = chars.len().div_ceil(3).max(1);
+        chars.chunks(third).map(|piece| piece.iter().collect()).collect()
+    }
+}
+
 /// How to answer: what, whether a stream is cut, and the gap between streamed frames.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Plan {
-    pub answer: Answer,
+    pub reply: Reply,
     pub cut: bool,
     pub gap: Gap,
     /// Report token usage (every model but `no-usage`).
@@ -224,8 +273,9 @@ pub(crate) enum Early {
     Html(u16),
 }
 
-/// Reads the behaviour from the model name, and waits for `slow-<ms>`.
-pub(crate) async fn plan(model: &str) -> Result<Plan, Early> {
+/// Reads the behaviour from the model name, and waits for `slow-<ms>`; `request` (the decoded
+/// body and its wire format) is what `agent-tool-loop` reads its turn from.
+pub(crate) async fn plan(model: &str, request: Option<(agent::Wire, &Value)>) -> Result<Plan, Early> {
     if let Some(status) = model.strip_prefix("error-").and_then(|s| s.parse::<u16>().ok()) {
         return Err(Early::Status(status));
     }
@@ -235,20 +285,21 @@ pub(crate) async fn plan(model: &str) -> Result<Plan, Early> {
     if let Some(ms) = model.strip_prefix("slow-").and_then(|s| s.parse::<u64>().ok()) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    let answer = match model {
-        "tools" => Answer::Tools,
-        "thinking" => Answer::Thinking,
-        _ => Answer::Text,
+    let reply = match (model, request) {
+        ("tools", _) => Reply::Call(ToolCall::weather()),
+        ("thinking", _) => Reply::Thinking,
+        (AGENT_MODEL, Some((wire, request))) => agent::reply(wire, request),
+        _ => Reply::Text(MOCK_TEXT.into()),
     };
     let each = model.strip_prefix("drip-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(2);
     let pause = model.strip_prefix("pause-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
     let gap = Gap { each: Duration::from_millis(each), after_first: Duration::from_millis(pause) };
-    Ok(Plan { answer, cut: model == "cut-stream", gap, usage: model != "no-usage" })
+    Ok(Plan { reply, cut: model == "cut-stream", gap, usage: model != "no-usage" })
 }
 
-/// The answer text in the pieces a streaming upstream sends it in (word by word).
-pub(crate) fn text_fragments() -> Vec<&'static str> {
-    MOCK_TEXT.split_inclusive(' ').collect()
+/// `text` in the pieces a streaming upstream sends it in (word by word).
+pub(crate) fn text_fragments(text: &str) -> Vec<&str> {
+    text.split_inclusive(' ').collect()
 }
 
 pub(crate) fn html(status: u16) -> Response {

@@ -7,10 +7,8 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::{
-    Answer, Early, MOCK_TEXT, MOCK_TOOL_NAME, MOCK_USAGE, MockState, bearer, html, json_with, plan, stream_response,
-    text_fragments,
-};
+use super::agent::Wire;
+use super::{Early, MOCK_USAGE, MockState, ToolCall, bearer, html, json_with, plan, stream_response, text_fragments};
 
 const CREATED_AT: &str = "2025-01-01T00:00:00.000000Z";
 
@@ -42,24 +40,25 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
     let Some(model) = request["model"].as_str().filter(|m| !m.is_empty()) else {
         return error(400, "model is required");
     };
-    let plan = match plan(model).await {
+    let plan = match plan(model, Some((Wire::Ollama, &request))).await {
         Ok(plan) => plan,
         Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
         Err(Early::Html(status)) => return html(status),
     };
-    let tools = plan.answer == Answer::Tools;
     // Ollama streams unless told `"stream": false`.
     if request["stream"].as_bool().unwrap_or(true) {
-        let mut lines: Vec<Value> = if tools {
-            vec![line(model, tool_message(), false)]
-        } else {
-            text_fragments().into_iter().map(|t| line(model, message(t), false)).collect()
+        let mut lines: Vec<Value> = match plan.reply.call() {
+            Some(call) => vec![line(model, tool_message(call), false)],
+            None => text_fragments(plan.reply.text()).into_iter().map(|t| line(model, message(t), false)).collect(),
         };
         lines.push(line(model, message(""), true));
         let frames = lines.into_iter().map(|l| format!("{}\n", plan.shape(l))).collect();
         return stream_response("application/x-ndjson", frames, plan.cut.then_some(2), plan.gap);
     }
-    let answer = if tools { tool_message() } else { message(MOCK_TEXT) };
+    let answer = match plan.reply.call() {
+        Some(call) => tool_message(call),
+        None => message(plan.reply.text()),
+    };
     json_with(200, &plan.shape(line(model, answer, true)), &[])
 }
 
@@ -68,10 +67,10 @@ fn message(content: &str) -> Value {
 }
 
 /// Ollama parses the call itself: arguments arrive as an object, whole, in one line.
-fn tool_message() -> Value {
+fn tool_message(call: &ToolCall) -> Value {
     json!({
         "role": "assistant", "content": "",
-        "tool_calls": [{ "function": { "name": MOCK_TOOL_NAME, "arguments": { "city": "Paris" } } }]
+        "tool_calls": [{ "function": { "name": call.name, "arguments": call.arguments } }]
     })
 }
 

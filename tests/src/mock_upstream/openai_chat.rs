@@ -7,10 +7,8 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::{
-    Answer, Early, MOCK_TEXT, MOCK_TOOL_ARGUMENTS, MOCK_TOOL_NAME, MOCK_USAGE, MockState, TOOL_ARGUMENT_FRAGMENTS,
-    bearer, html, json_with, plan, stream_response, text_fragments,
-};
+use super::agent::Wire;
+use super::{Early, MOCK_USAGE, MockState, Reply, bearer, html, json_with, plan, stream_response, text_fragments};
 
 /// An OpenAI error body; the Responses API uses the same shape.
 pub(super) fn error_body(status: u16, message: &str) -> Value {
@@ -61,32 +59,31 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
     if model == "flaky" && state.flaky_turn_fails() {
         return json_response(503, error_body(503, "mock upstream flapped"));
     }
-    let plan = match plan(&model).await {
+    let plan = match plan(&model, Some((Wire::OpenaiChat, &request))).await {
         Ok(plan) => plan,
         Err(Early::Status(status)) => {
             return json_response(status, error_body(status, &format!("mock upstream error {status}")));
         }
         Err(Early::Html(status)) => return html(status),
     };
-    let tools = plan.answer == Answer::Tools;
     if stream {
-        let frames = stream_chunks(&model, tools, include_usage && plan.usage)
+        let frames = stream_chunks(&model, &plan.reply, include_usage && plan.usage)
             .into_iter()
             .map(|c| format!("data: {c}\n\n"))
             .collect();
         return stream_response("text/event-stream; charset=utf-8", frames, plan.cut.then_some(2), plan.gap);
     }
-    json_response(200, plan.shape(completion(&model, tools)))
+    json_response(200, plan.shape(completion(&model, &plan.reply)))
 }
 
-fn completion(model: &str, tools: bool) -> Value {
-    let message = if tools {
-        json!({ "role": "assistant", "content": null, "tool_calls": [{
+fn completion(model: &str, reply: &Reply) -> Value {
+    let tools = reply.call().is_some();
+    let message = match reply.call() {
+        Some(call) => json!({ "role": "assistant", "content": null, "tool_calls": [{
             "id": "call_mock1", "type": "function",
-            "function": { "name": MOCK_TOOL_NAME, "arguments": MOCK_TOOL_ARGUMENTS }
-        }]})
-    } else {
-        json!({ "role": "assistant", "content": MOCK_TEXT, "refusal": null })
+            "function": { "name": call.name, "arguments": call.arguments_text() }
+        }]}),
+        None => json!({ "role": "assistant", "content": reply.text(), "refusal": null }),
     };
     json!({
         "id": "chatcmpl-mock", "object": "chat.completion", "created": 1_700_000_000, "model": model,
@@ -105,11 +102,11 @@ fn chunk(model: &str, delta: Value, finish: Option<&str>) -> String {
     .to_string()
 }
 
-fn stream_chunks(model: &str, tools: bool, include_usage: bool) -> Vec<String> {
+fn stream_chunks(model: &str, reply: &Reply, include_usage: bool) -> Vec<String> {
     let mut chunks = vec![chunk(model, json!({ "role": "assistant", "content": "" }), None)];
-    if tools {
-        chunks.push(chunk(model, json!({ "tool_calls": [{ "index": 0, "id": "call_mock1", "type": "function", "function": { "name": MOCK_TOOL_NAME, "arguments": "" } }] }), None));
-        for part in TOOL_ARGUMENT_FRAGMENTS {
+    if let Some(call) = reply.call() {
+        chunks.push(chunk(model, json!({ "tool_calls": [{ "index": 0, "id": "call_mock1", "type": "function", "function": { "name": call.name, "arguments": "" } }] }), None));
+        for part in call.fragments() {
             chunks.push(chunk(
                 model,
                 json!({ "tool_calls": [{ "index": 0, "function": { "arguments": part } }] }),
@@ -118,7 +115,7 @@ fn stream_chunks(model: &str, tools: bool, include_usage: bool) -> Vec<String> {
         }
         chunks.push(chunk(model, json!({}), Some("tool_calls")));
     } else {
-        for word in text_fragments() {
+        for word in text_fragments(reply.text()) {
             chunks.push(chunk(model, json!({ "content": word }), None));
         }
         chunks.push(chunk(model, json!({}), Some("stop")));

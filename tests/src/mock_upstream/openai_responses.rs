@@ -7,11 +7,9 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use super::agent::Wire;
 use super::openai_chat::{error_body, json_response};
-use super::{
-    Answer, Early, MOCK_TEXT, MOCK_TOOL_ARGUMENTS, MOCK_TOOL_NAME, MOCK_USAGE, MockState, TOOL_ARGUMENT_FRAGMENTS,
-    bearer, html, named_event, plan, stream_response, text_fragments,
-};
+use super::{Early, MOCK_USAGE, MockState, ToolCall, bearer, html, named_event, plan, stream_response, text_fragments};
 
 const MESSAGE_ID: &str = "msg_mock";
 const CALL_ITEM_ID: &str = "fc_mock1";
@@ -37,7 +35,7 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
         return json_response(400, refusal);
     }
     let model = request["model"].as_str().unwrap_or_default().to_owned();
-    let plan = match plan(&model).await {
+    let plan = match plan(&model, Some((Wire::Responses, &request))).await {
         Ok(plan) => plan,
         Err(Early::Status(status)) => {
             return json_response(status, error_body(status, &format!("mock upstream error {status}")));
@@ -45,9 +43,11 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
         Err(Early::Html(status)) => return html(status),
     };
     let tools = request.get("tools").cloned().unwrap_or_else(|| json!([]));
-    let tool_call = plan.answer == Answer::Tools;
     if request["stream"].as_bool().unwrap_or(false) {
-        let events = if tool_call { tool_events(&model, &tools) } else { text_events(&model, &tools) };
+        let events = match plan.reply.call() {
+            Some(call) => tool_events(&model, &tools, call),
+            None => text_events(&model, &tools, plan.reply.text()),
+        };
         let frames = events
             .into_iter()
             .enumerate()
@@ -62,7 +62,10 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
         // Cut after the first text delta: created, in_progress, item added, part added, delta.
         return stream_response("text/event-stream; charset=utf-8", frames, plan.cut.then_some(5), plan.gap);
     }
-    let output = if tool_call { call_item("completed", MOCK_TOOL_ARGUMENTS) } else { message_item("completed", true) };
+    let output = match plan.reply.call() {
+        Some(call) => call_item("completed", call, &call.arguments_text()),
+        None => message_item("completed", Some(plan.reply.text())),
+    };
     json_response(200, plan.shape(response_object(&model, &tools, "completed", vec![output])))
 }
 
@@ -93,15 +96,15 @@ fn text_part(text: &str) -> Value {
     json!({ "type": "output_text", "text": text, "annotations": [], "logprobs": [] })
 }
 
-fn message_item(status: &str, with_text: bool) -> Value {
-    let content = if with_text { vec![text_part(MOCK_TEXT)] } else { vec![] };
+fn message_item(status: &str, text: Option<&str>) -> Value {
+    let content: Vec<Value> = text.map(text_part).into_iter().collect();
     json!({ "id": MESSAGE_ID, "type": "message", "status": status, "role": "assistant", "content": content })
 }
 
-fn call_item(status: &str, arguments: &str) -> Value {
+fn call_item(status: &str, call: &ToolCall, arguments: &str) -> Value {
     json!({
         "id": CALL_ITEM_ID, "type": "function_call", "status": status,
-        "arguments": arguments, "call_id": "call_mock1", "name": MOCK_TOOL_NAME
+        "arguments": arguments, "call_id": "call_mock1", "name": call.name
     })
 }
 
@@ -115,7 +118,7 @@ fn opening(model: &str, tools: &Value) -> Events {
     ]
 }
 
-fn text_events(model: &str, tools: &Value) -> Events {
+fn text_events(model: &str, tools: &Value, text: &str) -> Events {
     let at = |extra: Value| {
         let mut event = json!({ "item_id": MESSAGE_ID, "output_index": 0, "content_index": 0 });
         event.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
@@ -123,23 +126,28 @@ fn text_events(model: &str, tools: &Value) -> Events {
     };
     let mut events = opening(model, tools);
     events
-        .push(("response.output_item.added", json!({ "output_index": 0, "item": message_item("in_progress", false) })));
+        .push(("response.output_item.added", json!({ "output_index": 0, "item": message_item("in_progress", None) })));
     events.push(("response.content_part.added", at(json!({ "part": text_part("") }))));
-    for fragment in text_fragments() {
+    for fragment in text_fragments(text) {
         events.push(("response.output_text.delta", at(json!({ "delta": fragment, "logprobs": [] }))));
     }
-    events.push(("response.output_text.done", at(json!({ "text": MOCK_TEXT, "logprobs": [] }))));
-    events.push(("response.content_part.done", at(json!({ "part": text_part(MOCK_TEXT) }))));
-    events.push(("response.output_item.done", json!({ "output_index": 0, "item": message_item("completed", true) })));
-    let response = response_object(model, tools, "completed", vec![message_item("completed", true)]);
+    events.push(("response.output_text.done", at(json!({ "text": text, "logprobs": [] }))));
+    events.push(("response.content_part.done", at(json!({ "part": text_part(text) }))));
+    events.push((
+        "response.output_item.done",
+        json!({ "output_index": 0, "item": message_item("completed", Some(text)) }),
+    ));
+    let response = response_object(model, tools, "completed", vec![message_item("completed", Some(text))]);
     events.push(("response.completed", json!({ "response": response })));
     events
 }
 
-fn tool_events(model: &str, tools: &Value) -> Events {
+fn tool_events(model: &str, tools: &Value, call: &ToolCall) -> Events {
+    let arguments = call.arguments_text();
     let mut events = opening(model, tools);
-    events.push(("response.output_item.added", json!({ "output_index": 0, "item": call_item("in_progress", "") })));
-    for fragment in TOOL_ARGUMENT_FRAGMENTS {
+    events
+        .push(("response.output_item.added", json!({ "output_index": 0, "item": call_item("in_progress", call, "") })));
+    for fragment in call.fragments() {
         events.push((
             "response.function_call_arguments.delta",
             json!({ "item_id": CALL_ITEM_ID, "output_index": 0, "delta": fragment }),
@@ -147,9 +155,9 @@ fn tool_events(model: &str, tools: &Value) -> Events {
     }
     events.push((
         "response.function_call_arguments.done",
-        json!({ "item_id": CALL_ITEM_ID, "output_index": 0, "name": MOCK_TOOL_NAME, "arguments": MOCK_TOOL_ARGUMENTS }),
+        json!({ "item_id": CALL_ITEM_ID, "output_index": 0, "name": call.name, "arguments": arguments }),
     ));
-    let done = call_item("completed", MOCK_TOOL_ARGUMENTS);
+    let done = call_item("completed", call, &arguments);
     events.push(("response.output_item.done", json!({ "output_index": 0, "item": done })));
     events.push(("response.completed", json!({ "response": response_object(model, tools, "completed", vec![done]) })));
     events
