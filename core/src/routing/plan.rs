@@ -87,6 +87,16 @@ impl PlannedTarget {
 /// The targets to try for `model`, best first: an alias is followed once; a combo expands
 /// into its targets in its strategy's order (nested combos in theirs); `provider/model` or a
 /// bare listed model is one target; an unknown bare name goes to `[routing] default_model`.
+/// `models/openai/gpt-4o` as `openai/gpt-4o`: Gemini clients name models as resources
+/// (`models/…`), and some send a gateway id that way in the body too. Kept when `models` is
+/// itself a configured provider.
+fn without_resource_prefix<'m>(snapshot: &ConfigSnapshot, model: &'m str) -> &'m str {
+    match model.strip_prefix("models/") {
+        Some(rest) if rest.contains('/') && snapshot.provider("models").is_none() => rest,
+        _ => model,
+    }
+}
+
 pub fn plan(
     snapshot: &ConfigSnapshot,
     router: &Router,
@@ -95,6 +105,7 @@ pub fn plan(
     session: Option<&SessionEntry>,
 ) -> Result<Vec<PlannedTarget>, GatewayError> {
     let planner = Planner { snapshot, router, options };
+    let model = without_resource_prefix(snapshot, model);
     let name = snapshot.aliases().alias_for(model).unwrap_or(model);
     let mut targets = Vec::new();
     let mut expanded = name;

@@ -73,6 +73,8 @@ fn models_aliases_combos_and_the_default() {
     assert_eq!(plan("fast").unwrap(), ["a/m1"], "exact alias");
     assert_eq!(plan("smart-v2").unwrap(), ["a/m1", "b/m2"], "glob alias to a combo");
     assert_eq!(plan("combo/pair").unwrap(), ["a/m1", "b/m2"]);
+    assert_eq!(plan("models/a/m1").unwrap(), ["a/m1"], "Gemini's resource name for a gateway id");
+    assert_eq!(plan("models/fast").unwrap_err().status(), 400, "`models/` alone is an unknown provider prefix");
     assert_eq!(plan("outer").unwrap(), ["b/m3", "a/m1", "b/m2"], "nested, each target once");
     assert_eq!(plan("nobody-serves-this").unwrap(), ["b/fallback"], "the global default");
     let unknown_prefix = plan("zzz/x").unwrap_err();
