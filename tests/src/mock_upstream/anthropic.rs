@@ -1,5 +1,6 @@
 //! Anthropic Messages: `POST /v1/messages` (message JSON, or named SSE events from
-//! `message_start` to `message_stop` with a `ping`), `count_tokens`, and the model list.
+//! `message_start` to `message_stop` with a `ping`), `count_tokens`, and the model list. System
+//! turns inside `messages` and tool types that are not Anthropic's are refused as the API does.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
@@ -8,8 +9,8 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Early, MOCK_SIGNATURE, MOCK_TEXT, MOCK_THINKING, MOCK_TOOL_NAME, MOCK_USAGE, MockState,
-    TOOL_ARGUMENT_FRAGMENTS, bearer, header, html, json_with, named_event, plan, stream_response, text_fragments,
+    Answer, Called, Early, MOCK_SIGNATURE, MOCK_TEXT, MOCK_THINKING, MOCK_USAGE, MockState, TOOL_ARGUMENT_FRAGMENTS,
+    bearer, header, html, json_with, named_event, plan, stream_response, text_fragments,
 };
 
 const HEADERS: [(&str, &str); 2] = [("request-id", "req_mock"), ("anthropic-ratelimit-requests-remaining", "99")];
@@ -47,6 +48,60 @@ fn reject(headers: &HeaderMap) -> Option<Response> {
     (key == "sk-bad").then(|| error(500, "Internal server error"))
 }
 
+/// Families of Anthropic's versioned tool types (`<family>_<YYYYMMDD>`).
+const TOOL_FAMILIES: [&str; 12] = [
+    "bash",
+    "browser_toolset",
+    "code_execution",
+    "computer",
+    "computer_toolset",
+    "mcp_toolset",
+    "memory",
+    "text_editor",
+    "tool_search_tool_bm25",
+    "tool_search_tool_regex",
+    "web_fetch",
+    "web_search",
+];
+
+/// What the Messages API refuses in a body the gateway must never send: a `system` turn inside
+/// `messages` (models before Claude Opus 4.8; the mock's models are such) and a tool `type`
+/// that is not Anthropic's, each in the API's words.
+fn refuse(request: &Value) -> Option<Response> {
+    let messages = request["messages"].as_array().into_iter().flatten();
+    if messages.into_iter().any(|m| m["role"] == "system") {
+        return Some(error(400, "role 'system' is not supported on this model"));
+    }
+    request["tools"].as_array()?.iter().enumerate().find_map(|(i, tool)| {
+        let kind = match &tool["type"] {
+            Value::Null => return None,
+            Value::String(kind) => kind.as_str(),
+            other => return Some(error(400, &format!("tools.{i}.type: Input should be a valid string, got {other}"))),
+        };
+        let versioned = kind.rsplit_once('_').is_some_and(|(family, date)| {
+            TOOL_FAMILIES.contains(&family) && date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit())
+        });
+        if kind == "custom" || versioned || matches!(kind, "tool_search_tool_bm25" | "tool_search_tool_regex") {
+            return None;
+        }
+        Some(error(
+            400,
+            &format!(
+                "tools.{i}: Input tag '{kind}' found using 'type' does not match any of the expected tags: \
+                 'bash_20250124', 'custom', 'text_editor_20250124', 'text_editor_20250429', 'text_editor_20250728', \
+                 'web_search_20250305'"
+            ),
+        ))
+    })
+}
+
+/// The first custom tool's name.
+fn first_function(request: &Value) -> Option<Called> {
+    let tools = request["tools"].as_array()?;
+    let first = tools.iter().find(|t| t["type"].is_null() || t["type"] == "custom")?;
+    Called::named(first["name"].as_str())
+}
+
 pub(super) fn models() -> Response {
     json_response(
         200,
@@ -67,8 +122,11 @@ pub(super) async fn count_tokens(
     if let Some(response) = reject(&headers) {
         return response;
     }
-    if serde_json::from_slice::<Value>(&body).is_err() {
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return error(400, "There was an error parsing the body of your request.");
+    };
+    if let Some(refusal) = refuse(&request) {
+        return refusal;
     }
     json_response(200, &json!({ "input_tokens": MOCK_USAGE.0 }))
 }
@@ -81,14 +139,18 @@ pub(super) async fn messages(State(state): State<MockState>, uri: Uri, headers: 
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return error(400, "There was an error parsing the body of your request.");
     };
+    if let Some(refusal) = refuse(&request) {
+        return refusal;
+    }
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let plan = match plan(&model).await {
         Ok(plan) => plan,
         Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
         Err(Early::Html(status)) => return html(status),
     };
+    let called = Called::pick(&plan, || first_function(&request));
     if request["stream"].as_bool().unwrap_or(false) {
-        let frames = stream_events(&model, plan.answer)
+        let frames = stream_events(&model, plan.answer, &called.name)
             .into_iter()
             .map(|(name, data)| {
                 let mut event = serde_json::Map::new();
@@ -100,7 +162,7 @@ pub(super) async fn messages(State(state): State<MockState>, uri: Uri, headers: 
         // Cut after the first text delta: message_start, content_block_start, ping, delta.
         return stream_response("text/event-stream; charset=utf-8", frames, plan.cut.then_some(4), plan.gap);
     }
-    let mut message = message(&model, full_content(plan.answer));
+    let mut message = message(&model, full_content(plan.answer, &called.name));
     message["stop_reason"] = json!(stop_reason(plan.answer));
     message["usage"]["output_tokens"] = json!(MOCK_USAGE.1);
     json_response(200, &plan.shape(message))
@@ -122,15 +184,15 @@ fn message(model: &str, content: Vec<Value>) -> Value {
     })
 }
 
-fn tool_use(input: Value) -> Value {
-    json!({ "type": "tool_use", "id": "toolu_mock1", "name": MOCK_TOOL_NAME, "input": input })
+fn tool_use(name: &str, input: Value) -> Value {
+    json!({ "type": "tool_use", "id": "toolu_mock1", "name": name, "input": input })
 }
 
-fn full_content(answer: Answer) -> Vec<Value> {
+fn full_content(answer: Answer, tool: &str) -> Vec<Value> {
     let text = json!({ "type": "text", "text": MOCK_TEXT });
     match answer {
         Answer::Text => vec![text],
-        Answer::Tools => vec![tool_use(json!({ "city": "Paris" }))],
+        Answer::Tools => vec![tool_use(tool, json!({ "city": "Paris" }))],
         Answer::Thinking => {
             vec![json!({ "type": "thinking", "thinking": MOCK_THINKING, "signature": MOCK_SIGNATURE }), text]
         }
@@ -155,7 +217,7 @@ fn text_deltas() -> Vec<Value> {
     text_fragments().into_iter().map(|t| json!({ "type": "text_delta", "text": t })).collect()
 }
 
-fn stream_events(model: &str, answer: Answer) -> Events {
+fn stream_events(model: &str, answer: Answer, tool: &str) -> Events {
     let mut events: Events = vec![("message_start", json!({ "message": message(model, vec![]) }))];
     let text_start = json!({ "type": "text", "text": "" });
     match answer {
@@ -164,7 +226,7 @@ fn stream_events(model: &str, answer: Answer) -> Events {
             // The API opens with an empty fragment before the real ones.
             let fragments = std::iter::once("").chain(TOOL_ARGUMENT_FRAGMENTS);
             let deltas = fragments.map(|f| json!({ "type": "input_json_delta", "partial_json": f })).collect();
-            block(&mut events, 0, tool_use(json!({})), deltas);
+            block(&mut events, 0, tool_use(tool, json!({})), deltas);
         }
         Answer::Thinking => {
             let (first, second) = MOCK_THINKING.split_at(MOCK_THINKING.len() / 2);

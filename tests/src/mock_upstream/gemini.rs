@@ -8,8 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Early, MOCK_TOOL_NAME, MOCK_USAGE, MockState, header, html, json_with, plan, stream_response,
-    text_fragments,
+    Answer, Called, Early, MOCK_USAGE, MockState, header, html, json_with, plan, stream_response, text_fragments,
 };
 
 /// Google's error shape: the HTTP code, a message, and the canonical status name.
@@ -29,6 +28,49 @@ fn error(code: u16, message: &str) -> Response {
         _ => "UNKNOWN",
     };
     json_with(code, &json!({ "error": { "code": code, "message": message, "status": status } }), &[])
+}
+
+/// The fields of Gemini's `Tool` (camelCase; the REST API takes snake_case too).
+const TOOL_FIELDS: [&str; 11] = [
+    "functionDeclarations",
+    "googleSearch",
+    "googleSearchRetrieval",
+    "codeExecution",
+    "urlContext",
+    "computerUse",
+    "fileSearch",
+    "googleMaps",
+    "retrieval",
+    "enterpriseWebSearch",
+    "mcpServers",
+];
+
+fn snake(camel: &str) -> String {
+    camel
+        .chars()
+        .flat_map(|c| if c.is_ascii_uppercase() { vec!['_', c.to_ascii_lowercase()] } else { vec![c] })
+        .collect()
+}
+
+/// A field of a tool that Gemini's `Tool` does not have (another format's `type`, say), refused
+/// as Google's JSON parser refuses it.
+fn refuse_tools(request: &Value) -> Option<Response> {
+    request["tools"].as_array()?.iter().enumerate().find_map(|(i, tool)| {
+        tool.as_object()?.keys().find(|key| !TOOL_FIELDS.iter().any(|f| f == key || snake(f) == **key)).map(|key| {
+            error(
+                400,
+                &format!("Invalid JSON payload received. Unknown name \"{key}\" at 'tools[{i}]': Cannot find field."),
+            )
+        })
+    })
+}
+
+/// The first function declared.
+fn first_function(request: &Value) -> Option<Called> {
+    let tools = request["tools"].as_array()?;
+    let declarations =
+        tools.iter().find_map(|t| t.get("functionDeclarations").or_else(|| t.get("function_declarations")))?;
+    Called::named(declarations[0]["name"].as_str())
 }
 
 fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
@@ -83,6 +125,9 @@ pub(super) async fn generate(
     if !request["contents"].is_array() {
         return error(400, "* GenerateContentRequest.contents: contents is not specified");
     }
+    if let Some(refusal) = refuse_tools(&request) {
+        return refusal;
+    }
     let stream = match method {
         "generateContent" => false,
         "streamGenerateContent" => true,
@@ -94,11 +139,12 @@ pub(super) async fn generate(
         Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
         Err(Early::Html(status)) => return html(status),
     };
+    let called = Called::pick(&plan, || first_function(&request));
     if !stream {
-        let whole = if plan.answer == Answer::Tools { tool_chunk(model) } else { whole_text(model) };
+        let whole = if plan.answer == Answer::Tools { tool_chunk(model, &called.name) } else { whole_text(model) };
         return json_with(200, &plan.shape(whole), &[]);
     }
-    let chunks = if plan.answer == Answer::Tools { vec![tool_chunk(model)] } else { text_chunks(model) };
+    let chunks = if plan.answer == Answer::Tools { vec![tool_chunk(model, &called.name)] } else { text_chunks(model) };
     let chunks: Vec<Value> = chunks.into_iter().map(|c| plan.shape(c)).collect();
     // Cut after two text chunks, before the one carrying finishReason.
     let cut = plan.cut.then_some(2);
@@ -141,8 +187,8 @@ fn whole_text(model: &str) -> Value {
 }
 
 /// Gemini sends a function call whole, in one part, never as fragments.
-fn tool_chunk(model: &str) -> Value {
-    let call = json!({ "functionCall": { "name": MOCK_TOOL_NAME, "args": { "city": "Paris" } } });
+fn tool_chunk(model: &str, name: &str) -> Value {
+    let call = json!({ "functionCall": { "name": name, "args": { "city": "Paris" } } });
     response(model, json!([call]), true, MOCK_USAGE.1)
 }
 

@@ -7,6 +7,8 @@
 //!                     a captive portal's answer), streamed or not
 //!   `tools`           a `get_weather({"city":"Paris"})` call, its arguments streamed as fragments
 //!                     wherever the format streams fragments
+//!   `first-tool`      the same call, to the first function the request offers instead (for the
+//!                     Responses API a namespace's first member, named with its `namespace`)
 //!   `cut-stream`      a stream that dies after its first text fragment (no terminal event)
 //!   `slow-<ms>`       waits before answering                     `drip-<ms>` streams a frame every <ms>
 //!   `pause-<ms>`      streams the first frame, then goes silent for <ms>, then the rest
@@ -18,7 +20,9 @@
 //! OpenAI chat only: `echo-key` answers 401 with the bearer token it got in the message, as
 //! some providers do; `retry-after-max` answers 429 with `Retry-After: 18446744073709551615`.
 //! A key `sk-bad`, in whichever header the format authenticates with, gets a 500, to exercise
-//! account fallback. Every POST is recorded; the catalogue GETs (`/v1/models`, `/v1beta/models`,
+//! account fallback. Each format refuses, in its API's words, what its real API refuses and
+//! the gateway must never send: tool types it does not define (all formats but Ollama) and, for
+//! Anthropic, `system` turns inside `messages` (as models before Claude Opus 4.8 do). Every POST is recorded; the catalogue GETs (`/v1/models`, `/v1beta/models`,
 //! `/api/tags`) are not, so request counts stay those of the generation calls.
 //!
 //! `POST /v1/embeddings` answers OpenAI's embeddings format with bag-of-words vectors
@@ -173,10 +177,33 @@ pub(crate) enum Answer {
     Thinking,
 }
 
+/// The function a tool answer calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Called {
+    /// Responses only: the namespace of a namespaced function.
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl Called {
+    /// `get_weather`, or with `first-tool` the first function the request offers (`first`, read
+    /// from the request in the mock's format), when it offers one.
+    pub(crate) fn pick(plan: &Plan, first: impl FnOnce() -> Option<Called>) -> Called {
+        let default = || Called { namespace: None, name: MOCK_TOOL_NAME.to_owned() };
+        if plan.first_tool { first().unwrap_or_else(default) } else { default() }
+    }
+
+    pub(crate) fn named(name: Option<&str>) -> Option<Called> {
+        name.map(|name| Called { namespace: None, name: name.to_owned() })
+    }
+}
+
 /// How to answer: what, whether a stream is cut, and the gap between streamed frames.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Plan {
     pub answer: Answer,
+    /// `first-tool`: the tool answer calls the request's first function.
+    pub first_tool: bool,
     pub cut: bool,
     pub gap: Gap,
     /// Report token usage (every model but `no-usage`).
@@ -235,14 +262,14 @@ pub(crate) async fn plan(model: &str) -> Result<Plan, Early> {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let answer = match model {
-        "tools" => Answer::Tools,
+        "tools" | "first-tool" => Answer::Tools,
         "thinking" => Answer::Thinking,
         _ => Answer::Text,
     };
     let each = model.strip_prefix("drip-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(2);
     let pause = model.strip_prefix("pause-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
     let gap = Gap { each: Duration::from_millis(each), after_first: Duration::from_millis(pause) };
-    Ok(Plan { answer, cut: model == "cut-stream", gap, usage: model != "no-usage" })
+    Ok(Plan { answer, first_tool: model == "first-tool", cut: model == "cut-stream", gap, usage: model != "no-usage" })
 }
 
 /// The answer text in the pieces a streaming upstream sends it in (word by word).

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Early, MOCK_TEXT, MOCK_TOOL_NAME, MOCK_USAGE, MockState, bearer, html, json_with, plan, stream_response,
+    Answer, Called, Early, MOCK_TEXT, MOCK_USAGE, MockState, bearer, html, json_with, plan, stream_response,
     text_fragments,
 };
 
@@ -48,10 +48,11 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
         Err(Early::Html(status)) => return html(status),
     };
     let tools = plan.answer == Answer::Tools;
+    let called = Called::pick(&plan, || Called::named(request["tools"][0]["function"]["name"].as_str()));
     // Ollama streams unless told `"stream": false`.
     if request["stream"].as_bool().unwrap_or(true) {
         let mut lines: Vec<Value> = if tools {
-            vec![line(model, tool_message(), false)]
+            vec![line(model, tool_message(&called.name), false)]
         } else {
             text_fragments().into_iter().map(|t| line(model, message(t), false)).collect()
         };
@@ -59,7 +60,7 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
         let frames = lines.into_iter().map(|l| format!("{}\n", plan.shape(l))).collect();
         return stream_response("application/x-ndjson", frames, plan.cut.then_some(2), plan.gap);
     }
-    let answer = if tools { tool_message() } else { message(MOCK_TEXT) };
+    let answer = if tools { tool_message(&called.name) } else { message(MOCK_TEXT) };
     json_with(200, &plan.shape(line(model, answer, true)), &[])
 }
 
@@ -68,10 +69,10 @@ fn message(content: &str) -> Value {
 }
 
 /// Ollama parses the call itself: arguments arrive as an object, whole, in one line.
-fn tool_message() -> Value {
+fn tool_message(name: &str) -> Value {
     json!({
         "role": "assistant", "content": "",
-        "tool_calls": [{ "function": { "name": MOCK_TOOL_NAME, "arguments": { "city": "Paris" } } }]
+        "tool_calls": [{ "function": { "name": name, "arguments": { "city": "Paris" } } }]
     })
 }
 

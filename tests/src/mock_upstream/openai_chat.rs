@@ -8,8 +8,8 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Early, MOCK_TEXT, MOCK_TOOL_ARGUMENTS, MOCK_TOOL_NAME, MOCK_USAGE, MockState, TOOL_ARGUMENT_FRAGMENTS,
-    bearer, html, json_with, plan, stream_response, text_fragments,
+    Answer, Called, Early, MOCK_TEXT, MOCK_TOOL_ARGUMENTS, MOCK_USAGE, MockState, TOOL_ARGUMENT_FRAGMENTS, bearer,
+    html, json_with, plan, stream_response, text_fragments,
 };
 
 /// An OpenAI error body; the Responses API uses the same shape.
@@ -21,6 +21,29 @@ pub(super) fn error_body(status: u16, message: &str) -> Value {
         _ => "server_error",
     };
     json!({ "error": { "message": message, "type": kind, "param": null, "code": format!("mock_{status}") } })
+}
+
+/// OpenAI's refusal of a value outside an enum, naming the parameter.
+pub(super) fn invalid_value(param: &str, value: &str, supported: &[&str]) -> Response {
+    let quoted: Vec<String> = supported.iter().map(|v| format!("'{v}'")).collect();
+    let list = match quoted.as_slice() {
+        [first, second] => format!("{first} and {second}"),
+        [rest @ .., last] => format!("{}, and {last}", rest.join(", ")),
+        [] => String::new(),
+    };
+    let message = format!("Invalid value: '{value}'. Supported values are: {list}.");
+    json_response(
+        400,
+        json!({ "error": { "message": message, "type": "invalid_request_error", "param": param, "code": "invalid_value" } }),
+    )
+}
+
+/// The first tool whose `type` is not one of `supported`, as OpenAI refuses it.
+pub(super) fn refuse_tool_types(tools: &Value, supported: &[&str]) -> Option<Response> {
+    tools.as_array()?.iter().enumerate().find_map(|(i, tool)| {
+        let kind = tool["type"].as_str().unwrap_or_default();
+        (!supported.contains(&kind)).then(|| invalid_value(&format!("tools[{i}].type"), kind, supported))
+    })
 }
 
 /// A JSON response with the rate-limit header OpenAI sends on every answer.
@@ -42,6 +65,10 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
     };
     if bearer(&headers) == Some("sk-bad") {
         return json_response(500, error_body(500, "The server had an error while processing your request."));
+    }
+    // Chat Completions defines two tool types.
+    if let Some(refusal) = refuse_tool_types(&request["tools"], &["function", "custom"]) {
+        return refusal;
     }
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let stream = request["stream"].as_bool().unwrap_or(false);
@@ -66,21 +93,28 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
         Err(Early::Html(status)) => return html(status),
     };
     let tools = plan.answer == Answer::Tools;
+    let called = Called::pick(&plan, || {
+        let first = request["tools"].as_array()?.iter().find(|t| t["type"] == "function")?;
+        Called::named(first["function"]["name"].as_str())
+    });
+    let name = called.name.as_str();
     if stream {
-        let frames = stream_chunks(&model, tools, include_usage && plan.usage)
+        let frames = stream_chunks(&model, tools.then_some(name), include_usage && plan.usage)
             .into_iter()
             .map(|c| format!("data: {c}\n\n"))
             .collect();
         return stream_response("text/event-stream; charset=utf-8", frames, plan.cut.then_some(2), plan.gap);
     }
-    json_response(200, plan.shape(completion(&model, tools)))
+    json_response(200, plan.shape(completion(&model, tools.then_some(name))))
 }
 
-fn completion(model: &str, tools: bool) -> Value {
-    let message = if tools {
+/// The completion: a call to `tool` when there is one, else the text.
+fn completion(model: &str, tool: Option<&str>) -> Value {
+    let tools = tool.is_some();
+    let message = if let Some(name) = tool {
         json!({ "role": "assistant", "content": null, "tool_calls": [{
             "id": "call_mock1", "type": "function",
-            "function": { "name": MOCK_TOOL_NAME, "arguments": MOCK_TOOL_ARGUMENTS }
+            "function": { "name": name, "arguments": MOCK_TOOL_ARGUMENTS }
         }]})
     } else {
         json!({ "role": "assistant", "content": MOCK_TEXT, "refusal": null })
@@ -102,10 +136,10 @@ fn chunk(model: &str, delta: Value, finish: Option<&str>) -> String {
     .to_string()
 }
 
-fn stream_chunks(model: &str, tools: bool, include_usage: bool) -> Vec<String> {
+fn stream_chunks(model: &str, tool: Option<&str>, include_usage: bool) -> Vec<String> {
     let mut chunks = vec![chunk(model, json!({ "role": "assistant", "content": "" }), None)];
-    if tools {
-        chunks.push(chunk(model, json!({ "tool_calls": [{ "index": 0, "id": "call_mock1", "type": "function", "function": { "name": MOCK_TOOL_NAME, "arguments": "" } }] }), None));
+    if let Some(name) = tool {
+        chunks.push(chunk(model, json!({ "tool_calls": [{ "index": 0, "id": "call_mock1", "type": "function", "function": { "name": name, "arguments": "" } }] }), None));
         for part in TOOL_ARGUMENT_FRAGMENTS {
             chunks.push(chunk(
                 model,

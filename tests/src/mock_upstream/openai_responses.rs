@@ -7,14 +7,66 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::openai_chat::{error_body, json_response};
+use super::openai_chat::{error_body, invalid_value, json_response, refuse_tool_types};
 use super::{
-    Answer, Early, MOCK_TEXT, MOCK_TOOL_ARGUMENTS, MOCK_TOOL_NAME, MOCK_USAGE, MockState, TOOL_ARGUMENT_FRAGMENTS,
-    bearer, html, named_event, plan, stream_response, text_fragments,
+    Answer, Called, Early, MOCK_TEXT, MOCK_TOOL_ARGUMENTS, MOCK_USAGE, MockState, TOOL_ARGUMENT_FRAGMENTS, bearer,
+    html, named_event, plan, stream_response, text_fragments,
 };
 
 const MESSAGE_ID: &str = "msg_mock";
 const CALL_ITEM_ID: &str = "fc_mock1";
+
+/// The tool types the Responses API defines (its OpenAPI `Tool` union).
+const TOOL_TYPES: [&str; 18] = [
+    "function",
+    "file_search",
+    "computer",
+    "computer_use_preview",
+    "web_search",
+    "web_search_2025_08_26",
+    "mcp",
+    "code_interpreter",
+    "programmatic_tool_calling",
+    "image_generation",
+    "local_shell",
+    "shell",
+    "custom",
+    "namespace",
+    "tool_search",
+    "web_search_preview",
+    "web_search_preview_2025_03_11",
+    "apply_patch",
+];
+
+/// A tool type the API does not define, or a namespace member that is not a function or a
+/// custom tool, refused as the API refuses it.
+fn refuse_tools(tools: &Value) -> Option<Response> {
+    if let Some(refusal) = refuse_tool_types(tools, &TOOL_TYPES) {
+        return Some(refusal);
+    }
+    tools.as_array()?.iter().enumerate().filter(|(_, t)| t["type"] == "namespace").find_map(|(i, namespace)| {
+        namespace["tools"].as_array()?.iter().enumerate().find_map(|(j, member)| {
+            let kind = member["type"].as_str().unwrap_or_default();
+            (!["function", "custom"].contains(&kind))
+                .then(|| invalid_value(&format!("tools[{i}].tools[{j}].type"), kind, &["function", "custom"]))
+        })
+    })
+}
+
+/// The first function offered: a plain one, or a namespace's first member with its namespace.
+fn first_function(tools: &Value) -> Option<Called> {
+    tools.as_array()?.iter().find_map(|tool| match tool["type"].as_str()? {
+        "function" => Called::named(tool["name"].as_str()),
+        "namespace" => {
+            let member = tool["tools"].as_array()?.iter().find(|m| m["type"] == "function")?;
+            Some(Called {
+                namespace: tool["name"].as_str().map(str::to_owned),
+                name: member["name"].as_str()?.to_owned(),
+            })
+        }
+        _ => None,
+    })
+}
 
 pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     state.record(&uri, &headers, &body);
@@ -33,6 +85,9 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return json_response(400, error_body(400, "We could not parse the JSON body of your request."));
     };
+    if let Some(refusal) = refuse_tools(&request["tools"]) {
+        return refusal;
+    }
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let plan = match plan(&model).await {
         Ok(plan) => plan,
@@ -43,8 +98,9 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
     };
     let tools = request.get("tools").cloned().unwrap_or_else(|| json!([]));
     let tool_call = plan.answer == Answer::Tools;
+    let called = Called::pick(&plan, || first_function(&tools));
     if request["stream"].as_bool().unwrap_or(false) {
-        let events = if tool_call { tool_events(&model, &tools) } else { text_events(&model, &tools) };
+        let events = if tool_call { tool_events(&model, &tools, &called) } else { text_events(&model, &tools) };
         let frames = events
             .into_iter()
             .enumerate()
@@ -59,7 +115,8 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
         // Cut after the first text delta: created, in_progress, item added, part added, delta.
         return stream_response("text/event-stream; charset=utf-8", frames, plan.cut.then_some(5), plan.gap);
     }
-    let output = if tool_call { call_item("completed", MOCK_TOOL_ARGUMENTS) } else { message_item("completed", true) };
+    let output =
+        if tool_call { call_item("completed", MOCK_TOOL_ARGUMENTS, &called) } else { message_item("completed", true) };
     json_response(200, plan.shape(response_object(&model, &tools, "completed", vec![output])))
 }
 
@@ -95,11 +152,16 @@ fn message_item(status: &str, with_text: bool) -> Value {
     json!({ "id": MESSAGE_ID, "type": "message", "status": status, "role": "assistant", "content": content })
 }
 
-fn call_item(status: &str, arguments: &str) -> Value {
-    json!({
+/// A `function_call` item; a namespaced function's call names its `namespace`.
+fn call_item(status: &str, arguments: &str, called: &Called) -> Value {
+    let mut item = json!({
         "id": CALL_ITEM_ID, "type": "function_call", "status": status,
-        "arguments": arguments, "call_id": "call_mock1", "name": MOCK_TOOL_NAME
-    })
+        "arguments": arguments, "call_id": "call_mock1", "name": called.name
+    });
+    if let Some(namespace) = &called.namespace {
+        item["namespace"] = json!(namespace);
+    }
+    item
 }
 
 type Events = Vec<(&'static str, Value)>;
@@ -133,9 +195,10 @@ fn text_events(model: &str, tools: &Value) -> Events {
     events
 }
 
-fn tool_events(model: &str, tools: &Value) -> Events {
+fn tool_events(model: &str, tools: &Value, called: &Called) -> Events {
     let mut events = opening(model, tools);
-    events.push(("response.output_item.added", json!({ "output_index": 0, "item": call_item("in_progress", "") })));
+    let added = call_item("in_progress", "", called);
+    events.push(("response.output_item.added", json!({ "output_index": 0, "item": added })));
     for fragment in TOOL_ARGUMENT_FRAGMENTS {
         events.push((
             "response.function_call_arguments.delta",
@@ -144,9 +207,9 @@ fn tool_events(model: &str, tools: &Value) -> Events {
     }
     events.push((
         "response.function_call_arguments.done",
-        json!({ "item_id": CALL_ITEM_ID, "output_index": 0, "name": MOCK_TOOL_NAME, "arguments": MOCK_TOOL_ARGUMENTS }),
+        json!({ "item_id": CALL_ITEM_ID, "output_index": 0, "name": called.name, "arguments": MOCK_TOOL_ARGUMENTS }),
     ));
-    let done = call_item("completed", MOCK_TOOL_ARGUMENTS);
+    let done = call_item("completed", MOCK_TOOL_ARGUMENTS, called);
     events.push(("response.output_item.done", json!({ "output_index": 0, "item": done })));
     events.push(("response.completed", json!({ "response": response_object(model, tools, "completed", vec![done]) })));
     events
