@@ -99,7 +99,8 @@ fn translate(c: &mut Criterion, provider: WireFormat, client: WireFormat, chunks
         b.iter_batched(
             || chunks.to_vec(),
             |chunks| {
-                let mut transform = StreamTransform::translate(provider, client, StreamFraming::Default);
+                let names = omniroute_core::hub::Namespaces::default();
+                let mut transform = StreamTransform::translate(provider, client, StreamFraming::Default, &names);
                 chunks.into_iter().map(|c| transform.chunk(c).len()).sum::<usize>() + transform.finish().len()
             },
             BatchSize::SmallInput,

@@ -9,6 +9,10 @@ pub enum GatewayError {
     /// The body is not valid JSON or misses a required field.
     #[error("{0}")]
     InvalidRequest(String),
+    /// A field holds a value the client's API does not accept, said the way that API says it;
+    /// `param` names the field as OpenAI's errors do (`tools[0].type`).
+    #[error("{message}")]
+    InvalidValue { param: String, message: String },
     /// The body is larger than the configured limit.
     #[error("request body is larger than the {0}-byte limit")]
     BodyTooLarge(usize),
@@ -90,6 +94,7 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
             GatewayError::InvalidRequest(_)
+            | GatewayError::InvalidValue { .. }
             | GatewayError::UnknownProvider(_)
             | GatewayError::UnknownModel(_)
             | GatewayError::InvalidField { .. } => StatusCode::BAD_REQUEST,
@@ -114,6 +119,7 @@ impl GatewayError {
     pub fn code(&self) -> &'static str {
         match self {
             GatewayError::InvalidRequest(_) => "invalid_request",
+            GatewayError::InvalidValue { .. } => "invalid_value",
             GatewayError::BodyTooLarge(_) => "request_too_large",
             GatewayError::UnknownProvider(_) => "unknown_provider",
             GatewayError::UnknownModel(_) => "model_not_found",
@@ -131,6 +137,14 @@ impl GatewayError {
             GatewayError::Conflict(_) => "conflict",
             GatewayError::BudgetExceeded(_) => "budget_exceeded",
             GatewayError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The request field the error is about, where it names one.
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            GatewayError::InvalidValue { param, .. } => Some(param),
+            _ => None,
         }
     }
 

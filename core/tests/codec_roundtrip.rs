@@ -104,6 +104,7 @@ fn request() -> impl Strategy<Value = ChatRequest> {
                     description: Some("Current weather".into()),
                     parameters: json!({ "type": "object", "properties": { "city": { "type": "string" } } }),
                     strict: None,
+                    namespace: None,
                 })
                 .into_iter()
                 .collect::<Vec<_>>();

@@ -59,11 +59,12 @@ const CHUNK_SIZES: [usize; 4] = [13, 64, 1000, usize::MAX];
 /// each pass cut into chunks of a different size.
 pub fn stream(format: WireFormat, data: &[u8]) {
     let steered = 1 + data.last().map_or(0, |b| *b as usize % 16);
-    let mut passes = FORMATS.map(|client| StreamTransform::translate(format, client, StreamFraming::Default));
+    let names = omniroute_core::hub::Namespaces::default();
+    let mut passes = FORMATS.map(|client| StreamTransform::translate(format, client, StreamFraming::Default, &names));
     for (pass, size) in passes.iter_mut().zip([steered].into_iter().chain(CHUNK_SIZES)) {
         feed(pass, data, size);
     }
-    feed(&mut StreamTransform::translate(format, WireFormat::Gemini, StreamFraming::JsonArray), data, 256);
+    feed(&mut StreamTransform::translate(format, WireFormat::Gemini, StreamFraming::JsonArray, &names), data, 256);
     feed(&mut StreamTransform::passthrough(format), data, usize::MAX);
 }
 

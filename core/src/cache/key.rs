@@ -1,7 +1,7 @@
 //! Response cache keys: SHA-256 over a canonical JSON of the parts of a request that change the answer.
 //!
-//! In the key: the resolved model, messages (role, content, name), tools, tool choice, response
-//! format, reasoning options, `parallel_tool_calls` and every sampling parameter (temperature,
+//! In the key: the resolved model, messages (role, content, name), tools (hosted ones too), tool
+//! choice, response format, reasoning options, `parallel_tool_calls` and every sampling parameter (temperature,
 //! top_p, top_k, max_tokens, stop, seed, penalties). Not in it: `stream` and `stream_usage` (a
 //! streaming request may be answered from a non-streamed one and back), `user`, and the
 //! unmodelled `extra` maps of the request and its messages (they are per client format, and the
@@ -16,7 +16,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::hub::{
-    ChatRequest, ContentBlock, ReasoningOptions, ResponseFormat, Role, Sampling, ToolChoice, ToolDefinition,
+    ChatRequest, ContentBlock, HostedTool, ReasoningOptions, ResponseFormat, Role, Sampling, ToolChoice, ToolDefinition,
 };
 
 /// Bumped when the canonical form changes, so old store entries are not read with a new meaning.
@@ -69,6 +69,7 @@ fn digest(req: &ChatRequest, resolved_model: &str, keep: impl Fn(Role) -> bool) 
             .map(|m| MessageView { role: m.role, content: &m.content, name: m.name.as_deref() })
             .collect(),
         tools: &req.tools,
+        hosted_tools: &req.hosted_tools,
         tool_choice: req.tool_choice.as_ref(),
         response_format: req.response_format.as_ref(),
         reasoning: req.reasoning.as_ref(),
@@ -107,6 +108,9 @@ struct KeyView<'a> {
     model: &'a str,
     messages: Vec<MessageView<'a>>,
     tools: &'a [ToolDefinition],
+    /// Left out when empty, so the keys of requests without hosted tools stay as they were.
+    #[serde(skip_serializing_if = "<[HostedTool]>::is_empty")]
+    hosted_tools: &'a [HostedTool],
     tool_choice: Option<&'a ToolChoice>,
     response_format: Option<&'a ResponseFormat>,
     reasoning: Option<&'a ReasoningOptions>,
@@ -198,6 +202,7 @@ mod tests {
                 description: Some("Adds".into()),
                 parameters: json!({"type": "object", "properties": {"a": {"type": "number"}}}),
                 strict: None,
+                namespace: None,
             }],
             sampling: Sampling { temperature: Some(0.0), max_tokens: Some(64), ..Default::default() },
             ..Default::default()
@@ -215,6 +220,7 @@ mod tests {
             model: "m",
             messages: vec![],
             tools: &[],
+            hosted_tools: &[],
             tool_choice: None,
             response_format: None,
             reasoning: None,

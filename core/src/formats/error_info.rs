@@ -13,6 +13,8 @@ pub struct ErrorInfo {
     /// A stable machine-readable code, where there is one.
     pub code: Option<String>,
     pub message: String,
+    /// The request field at fault (OpenAI's `error.param`), where known.
+    pub param: Option<String>,
 }
 
 impl ErrorInfo {
@@ -22,12 +24,13 @@ impl ErrorInfo {
             kind: err.kind().to_owned(),
             code: Some(err.code().to_owned()),
             message: err.client_message(),
+            param: err.param().map(str::to_owned),
         }
     }
 
     /// An upstream's error, its kind derived from the status.
     pub fn from_status(status: u16, message: impl Into<String>) -> Self {
-        ErrorInfo { status, kind: kind_for_status(status).to_owned(), code: None, message: message.into() }
+        ErrorInfo { status, kind: kind_for_status(status).to_owned(), code: None, message: message.into(), param: None }
     }
 }
 

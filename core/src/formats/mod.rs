@@ -26,14 +26,18 @@ pub mod openai_chat;
 pub mod openai_responses;
 pub mod sse;
 #[cfg(test)]
+mod system_turn_tests;
+#[cfg(test)]
 pub(crate) mod test_support;
+#[cfg(test)]
+mod tool_translation_tests;
 
 use bytes::Bytes;
 
 pub use error_info::ErrorInfo;
 
 use crate::error::GatewayError;
-use crate::hub::{ChatRequest, ChatResponse, StreamEvent};
+use crate::hub::{ChatRequest, ChatResponse, Namespaces, StreamEvent};
 use crate::providers::WireFormat;
 
 /// Upstream bytes in, hub events out, at any chunk boundary.
@@ -114,6 +118,15 @@ pub fn encode_response(format: WireFormat, resp: &ChatResponse) -> Bytes {
     }
 }
 
+/// A complete answer for a client whose request flattened the namespaced functions `names` (only
+/// a Responses client's can): calls to them name their namespace again.
+pub fn encode_answer(format: WireFormat, resp: &ChatResponse, names: &Namespaces) -> Bytes {
+    match format {
+        WireFormat::OpenaiResponses => openai_responses::encode_response_for(resp, names),
+        other => encode_response(other, resp),
+    }
+}
+
 pub fn stream_decoder(format: WireFormat) -> Box<dyn StreamDecode> {
     match format {
         WireFormat::OpenaiChat => Box::new(openai_chat::StreamDecoder::new()),
@@ -131,6 +144,17 @@ pub fn stream_encoder(format: WireFormat, framing: StreamFraming) -> Box<dyn Str
         WireFormat::Anthropic => Box::new(anthropic::StreamEncoder::new()),
         WireFormat::Gemini => Box::new(gemini::StreamEncoder::new(framing == StreamFraming::JsonArray)),
         WireFormat::Ollama => Box::new(ollama::StreamEncoder::new()),
+    }
+}
+
+/// The stream encoder for a client whose request flattened the namespaced functions `names`
+/// (see [`encode_answer`]).
+pub fn answer_stream_encoder(format: WireFormat, framing: StreamFraming, names: &Namespaces) -> Box<dyn StreamEncode> {
+    match format {
+        WireFormat::OpenaiResponses if !names.is_empty() => {
+            Box::new(openai_responses::StreamEncoder::with_namespaces(names.clone()))
+        }
+        other => stream_encoder(other, framing),
     }
 }
 

@@ -93,7 +93,9 @@ pub(crate) fn assert_client_errors<T: Debug>(decode: impl Fn(&[u8]) -> Result<T,
     let shared = [("{", "not valid JSON"), ("[]", "JSON object")];
     for (body, needle) in shared.iter().chain(rows) {
         let err = decode(body.as_bytes()).unwrap_err();
-        assert!(matches!(&err, GatewayError::InvalidRequest(m) if m.contains(needle)), "{body}: {err}");
+        let refused = matches!(&err, GatewayError::InvalidRequest(m) | GatewayError::InvalidValue { message: m, .. }
+            if m.contains(needle));
+        assert!(refused, "{body}: {err}");
     }
 }
 

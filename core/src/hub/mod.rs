@@ -6,11 +6,13 @@ pub mod data_url;
 pub mod request;
 pub mod response;
 pub mod stream;
+pub mod tools;
 
 pub use content::{ContentBlock, MediaSource, Message, Role};
 pub use request::{ChatRequest, ReasoningOptions, ResponseFormat, Sampling, ToolChoice, ToolDefinition, effort_budget};
 pub use response::{ChatResponse, FinishReason, Usage};
 pub use stream::{BlockDelta, BlockStart, StreamEvent, response_events};
+pub use tools::{HostedTool, Namespaces, ToolNamespace, flat_name};
 
 /// Unmodelled JSON fields, kept so nothing a client sent silently vanishes.
 pub type Extra = serde_json::Map<String, serde_json::Value>;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Extra, Message};
+use super::{Extra, HostedTool, Message, ToolNamespace};
 
 /// A chat request, whatever format it arrived in.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -11,6 +11,9 @@ pub struct ChatRequest {
     pub model: String,
     pub messages: Vec<Message>,
     pub tools: Vec<ToolDefinition>,
+    /// Tools only a provider of the client's format can run (see [`HostedTool`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosted_tools: Vec<HostedTool>,
     pub tool_choice: Option<ToolChoice>,
     pub sampling: Sampling,
     /// OpenAI `response_format`; Gemini `responseMimeType`/`responseSchema`.
@@ -28,10 +31,12 @@ pub struct ChatRequest {
 }
 
 impl ChatRequest {
-    /// Forgets the fields the hub does not model. Extras are native to the format they came
-    /// from, so they must not reach a provider of another format (which would reject them).
+    /// Forgets the fields the hub does not model, and the hosted tools. Both are native to the
+    /// format they came from, so they must not reach a provider of another format (which would
+    /// reject them, or could not run them).
     pub fn drop_extras(&mut self) {
         self.extra.clear();
+        self.hosted_tools.clear();
         for message in &mut self.messages {
             message.extra.clear();
         }
@@ -56,11 +61,15 @@ pub struct Sampling {
 /// A function the model may call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolDefinition {
+    /// The name providers see: for a function of a Responses namespace, its flat name.
     pub name: String,
     pub description: Option<String>,
     /// JSON Schema of the arguments.
     pub parameters: serde_json::Value,
     pub strict: Option<bool>,
+    /// Set when the function came from a Responses `namespace` tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<ToolNamespace>,
 }
 
 /// Whether and which tool the model must call.

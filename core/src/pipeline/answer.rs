@@ -12,7 +12,7 @@ use crate::auth::redact;
 use crate::body::Body;
 use crate::formats::{self, ErrorInfo, StreamFraming};
 use crate::gateway::Gateway;
-use crate::hub::Usage;
+use crate::hub::{Namespaces, Usage};
 use crate::pipeline::cached;
 use crate::pipeline::dispatch::{Attempt, Reply, ReplyBody};
 use crate::pipeline::record::{AttemptRecord, BodyCapture, Observed};
@@ -36,6 +36,9 @@ pub struct Plan {
     pub idle_timeout: std::time::Duration,
     /// Store a successful complete answer in the response cache (and the semantic index).
     pub cache: Option<cached::CacheWrite>,
+    /// The functions the client's request had in namespaces, flattened for the provider: a
+    /// translated answer names their namespace again.
+    pub namespaces: Namespaces,
 }
 
 /// Upstream headers worth passing on to the client.
@@ -103,7 +106,7 @@ pub fn deliver(
                 gw.record(&base, &attempt, observed);
             };
             let (transform, content_type) = if plan.translate {
-                let transform = StreamTransform::translate(plan.provider, plan.client, plan.framing);
+                let transform = StreamTransform::translate(plan.provider, plan.client, plan.framing, &plan.namespaces);
                 (transform, HeaderValue::from_static(stream_content_type(plan.client, plan.framing)))
             } else {
                 let fallback = HeaderValue::from_static(stream_content_type(plan.client, plan.framing));
@@ -200,7 +203,7 @@ fn full(
             if plan.client != plan.provider {
                 hub.extra.clear();
             }
-            let body = formats::encode_response(plan.client, &hub);
+            let body = formats::encode_answer(plan.client, &hub, &plan.namespaces);
             let observed = Observed { usage: hub.usage, answer_chars: response_chars(&hub), ..Default::default() };
             (render::json(status, body), observed)
         }

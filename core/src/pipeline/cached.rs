@@ -17,7 +17,7 @@ use crate::body::Body;
 use crate::cache::{cache_key, readable, semantic_scope, semantic_text, writable};
 use crate::formats;
 use crate::gateway::Gateway;
-use crate::hub::{ChatRequest, ChatResponse, response_events};
+use crate::hub::{ChatRequest, ChatResponse, Namespaces, response_events};
 use crate::pipeline::answer::stream_content_type;
 use crate::pipeline::chat_context::ChatCall;
 use crate::pipeline::embed;
@@ -78,11 +78,13 @@ pub async fn lookup(call: &ChatCall<'_>, hub: &mut Option<ChatRequest>) -> Looku
     }
     let key = cache_key(request, &call.model);
     let now_ms = call.gateway.ports.clock.now_unix_ms();
-    if let Some(hit) = exact_hit(call, &key, now_ms).await {
+    // A Responses client's namespaced functions: the stored answer's calls name them again.
+    let names = Namespaces::of(&request.tools);
+    if let Some(hit) = exact_hit(call, &key, now_ms, &names).await {
         return Lookup::Hit(hit);
     }
     let semantic = semantic_probe(call, request).await;
-    if let Some(hit) = semantic_hit(call, semantic.as_ref(), now_ms).await {
+    if let Some(hit) = semantic_hit(call, semantic.as_ref(), now_ms, &names).await {
         return Lookup::Hit(hit);
     }
     call.gateway.telemetry.metrics.cache_miss();
@@ -125,11 +127,11 @@ fn decode_edited<'h>(call: &ChatCall<'_>, hub: &'h mut Option<ChatRequest>) -> O
 }
 
 /// The answer stored under exactly this request's key.
-async fn exact_hit(call: &ChatCall<'_>, key: &str, now_ms: u64) -> Option<Response<Body>> {
+async fn exact_hit(call: &ChatCall<'_>, key: &str, now_ms: u64, names: &Namespaces) -> Option<Response<Body>> {
     let gateway = call.gateway;
     let cached = gateway.cache.get(key, now_ms).await?;
     gateway.telemetry.metrics.cache_hit(CacheHitKind::Exact);
-    Some(hit(call.endpoint, call.probe.stream, &cached, None))
+    Some(hit(call.endpoint, call.probe.stream, &cached, None, names))
 }
 
 /// The request's scope and embedding for the semantic cache: when an embedding model is set,
@@ -149,7 +151,12 @@ async fn semantic_probe(call: &ChatCall<'_>, request: &ChatRequest) -> Option<Se
 }
 
 /// The stored answer of a request close enough in meaning, when one is still there.
-async fn semantic_hit(call: &ChatCall<'_>, probe: Option<&SemanticProbe>, now_ms: u64) -> Option<Response<Body>> {
+async fn semantic_hit(
+    call: &ChatCall<'_>,
+    probe: Option<&SemanticProbe>,
+    now_ms: u64,
+    names: &Namespaces,
+) -> Option<Response<Body>> {
     let gateway = call.gateway;
     let threshold = call.snapshot.cache.semantic.threshold;
     let probe = probe?;
@@ -160,7 +167,7 @@ async fn semantic_hit(call: &ChatCall<'_>, probe: Option<&SemanticProbe>, now_ms
         return None;
     };
     gateway.telemetry.metrics.cache_hit(CacheHitKind::Semantic);
-    Some(hit(call.endpoint, call.probe.stream, &cached, Some(found.similarity)))
+    Some(hit(call.endpoint, call.probe.stream, &cached, Some(found.similarity), names))
 }
 
 /// Whether the body may set a temperature: every format names it `temperature` (Gemini and
@@ -172,11 +179,17 @@ fn mentions_temperature(body: &[u8]) -> bool {
 }
 
 /// The cached answer in the client's shape, marked as a hit (and how similar, if semantic).
-fn hit(endpoint: &ChatEndpoint, stream: bool, cached: &ChatResponse, similarity: Option<f64>) -> Response<Body> {
+fn hit(
+    endpoint: &ChatEndpoint,
+    stream: bool,
+    cached: &ChatResponse,
+    similarity: Option<f64>,
+    names: &Namespaces,
+) -> Response<Body> {
     let mut response = if stream {
-        replay_stream(endpoint, cached)
+        replay_stream(endpoint, cached, names)
     } else {
-        render::json(StatusCode::OK, formats::encode_response(endpoint.format, cached))
+        render::json(StatusCode::OK, formats::encode_answer(endpoint.format, cached, names))
     };
     let headers = response.headers_mut();
     headers.insert("x-omniroute-cache", HeaderValue::from_static("HIT"));
@@ -195,8 +208,8 @@ fn hit(endpoint: &ChatEndpoint, stream: bool, cached: &ChatResponse, similarity:
 }
 
 /// A cached answer as the client's stream, whole.
-fn replay_stream(endpoint: &ChatEndpoint, cached: &ChatResponse) -> Response<Body> {
-    let mut encoder = formats::stream_encoder(endpoint.format, endpoint.framing);
+fn replay_stream(endpoint: &ChatEndpoint, cached: &ChatResponse, names: &Namespaces) -> Response<Body> {
+    let mut encoder = formats::answer_stream_encoder(endpoint.format, endpoint.framing, names);
     let mut bytes = BytesMut::new();
     for event in response_events(cached) {
         bytes.extend_from_slice(&encoder.push(&event));

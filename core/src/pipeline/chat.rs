@@ -13,7 +13,7 @@ use crate::body::{Body, CollectError};
 use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming};
 use crate::gateway::{Gateway, RequestContext};
-use crate::hub::ChatRequest;
+use crate::hub::{ChatRequest, Namespaces};
 use crate::pipeline::answer::{Plan, deliver};
 use crate::pipeline::cached::{self, Lookup};
 use crate::pipeline::chat_context::{ChatCall, ChatState};
@@ -238,19 +238,20 @@ impl ChatCall<'_> {
     }
 
     /// The client's bytes with only the model rewritten; the settings' edits (system prompt,
-    /// thinking budget), when any, are applied to the body once.
+    /// thinking budget) and the format's own fixes (Anthropic system turns), when any, are
+    /// applied to the body once.
     fn passed_through(
         &self,
         target: &PlannedTarget,
         edited: &mut Option<(Bytes, ChatProbe)>,
     ) -> Result<Bytes, GatewayError> {
         let edits = &self.snapshot.request_edits;
-        if !edits.is_active() {
+        if !passthrough::needs_edit(self.endpoint, edits, &self.probe) {
             return Ok(self.probe.rewrite_model(&self.body, &target.model));
         }
         let (edited, probed) = match edited {
             Some(done) => done,
-            None => edited.insert(passthrough::edited(self.endpoint, edits, &self.body)?),
+            None => edited.insert(passthrough::edited(self.endpoint, edits, &self.probe, &self.body)?),
         };
         Ok(probed.rewrite_model(edited, &target.model))
     }
@@ -297,11 +298,12 @@ impl ChatCall<'_> {
         let last = last_attempt(&state.attempts, &reply);
         let target = answering_target(&state.targets, reply.target)?;
         self.renew_session(target, &reply);
-        let plan = self.reply_plan(target, state.cache_miss.as_ref());
+        let plan = self.reply_plan(target, state);
         let record = self.attempt_record(&state.targets, &last, self.log_bodies());
         let response = deliver(self.gateway, target, plan, reply, record, last);
         let mut response = self.with_progress(response);
         self.add_headers(response.headers_mut(), state, target);
+        add_dropped_tools(response.headers_mut(), self.endpoint.format, target.provider.format, state.hub.as_ref());
         Ok(response)
     }
 
@@ -314,17 +316,23 @@ impl ChatCall<'_> {
         }
     }
 
-    /// How the answer travels back from `target`: translated or not, its idle timeout, and
-    /// where a complete answer is cached.
-    fn reply_plan(&self, target: &PlannedTarget, cache_miss: Option<&cached::Miss>) -> Plan {
+    /// How the answer travels back from `target`: translated or not, its idle timeout, where a
+    /// complete answer is cached, and the namespaces a translated answer's calls name again.
+    fn reply_plan(&self, target: &PlannedTarget, state: &ChatState) -> Plan {
         let endpoint = self.endpoint;
+        let translate = translates(endpoint, target.provider.format);
+        let namespaces = match &state.hub {
+            Some(hub) if translate => Namespaces::of(&hub.tools),
+            _ => Namespaces::default(),
+        };
         Plan {
             client: endpoint.format,
             provider: target.provider.format,
-            translate: translates(endpoint, target.provider.format),
+            translate,
             framing: endpoint.framing,
             idle_timeout: target.policy.idle_timeout,
-            cache: cache_miss.and_then(cached::Miss::write),
+            cache: state.cache_miss.as_ref().and_then(cached::Miss::write),
+            namespaces,
         }
     }
 
@@ -357,6 +365,24 @@ impl ChatCall<'_> {
         if state.cache_miss.is_some() {
             headers.insert("x-omniroute-cache", HeaderValue::from_static("MISS"));
         }
+    }
+}
+
+/// `X-OmniRoute-Dropped-Tools`: the hosted tools of the client's request (web search, code
+/// execution, …) that the answering provider did not get because its format cannot run them,
+/// by their type, comma-separated. A provider of the client's own format gets them all.
+fn add_dropped_tools(headers: &mut HeaderMap, client: WireFormat, provider: WireFormat, hub: Option<&ChatRequest>) {
+    let Some(hub) = hub.filter(|_| provider != client) else { return };
+    let mut kinds: Vec<&str> = Vec::new();
+    for tool in &hub.hosted_tools {
+        if !kinds.contains(&tool.kind.as_str()) {
+            kinds.push(&tool.kind);
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(&kinds.join(", "))
+        && !kinds.is_empty()
+    {
+        headers.insert("x-omniroute-dropped-tools", value);
     }
 }
 
@@ -404,4 +430,29 @@ pub(crate) fn forwarded_request_headers(provider: WireFormat, headers: &HeaderMa
         .iter()
         .flat_map(|name| headers.get_all(name).iter().map(move |value| (name.clone(), value.clone())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::HostedTool;
+
+    #[test]
+    fn dropped_tools_are_named_when_the_provider_speaks_another_format() {
+        let tool = |kind: &str| HostedTool { kind: kind.into(), value: serde_json::json!({ "type": kind }) };
+        let hub = ChatRequest {
+            hosted_tools: vec![tool("web_search"), tool("file_search"), tool("web_search")],
+            ..Default::default()
+        };
+        let dropped = |provider| {
+            let mut headers = HeaderMap::new();
+            add_dropped_tools(&mut headers, WireFormat::OpenaiResponses, provider, Some(&hub));
+            headers.get("x-omniroute-dropped-tools").map(|v| v.to_str().unwrap_or_default().to_owned())
+        };
+        assert_eq!(dropped(WireFormat::OpenaiChat).as_deref(), Some("web_search, file_search"));
+        assert_eq!(dropped(WireFormat::OpenaiResponses), None, "the same format runs them");
+        let mut headers = HeaderMap::new();
+        add_dropped_tools(&mut headers, WireFormat::Anthropic, WireFormat::Gemini, Some(&ChatRequest::default()));
+        assert!(headers.is_empty(), "nothing to drop, no header");
+    }
 }

@@ -17,7 +17,7 @@ const DEFAULT_HEADERS: &str = "authorization, content-type, x-api-key, x-goog-ap
 /// Response headers a browser script may read.
 const EXPOSED: &str = "x-request-id, x-omniroute-provider, x-omniroute-model, x-omniroute-attempts, x-omniroute-cache, \
      x-omniroute-latency-ms, x-omniroute-tokens-in, x-omniroute-tokens-out, x-omniroute-response-cost, \
-     x-omniroute-session-id, x-omniroute-idempotent, retry-after";
+     x-omniroute-session-id, x-omniroute-idempotent, x-omniroute-dropped-tools, retry-after";
 /// How long a browser may reuse a preflight answer (seconds).
 const MAX_AGE: &str = "600";
 

@@ -14,7 +14,7 @@ use crate::gateway::{Gateway, RequestContext};
 use crate::pipeline::chat::{forwarded_request_headers, read_body};
 use crate::pipeline::dispatch::{AccountChoice, Prepared, ReplyBody, dispatch};
 use crate::pipeline::endpoint::ChatEndpoint;
-use crate::pipeline::passthrough::{edited, probe};
+use crate::pipeline::passthrough::{edited, needs_edit, probe};
 use crate::providers::WireFormat;
 use crate::render;
 use crate::routing::key_policy;
@@ -49,9 +49,10 @@ async fn count(
     let mut request = probe(&endpoint, &body)?;
     request.check_items(gateway.options.max_message_items)?;
     let snapshot = gateway.snapshot();
-    // The global system prompt counts: it is sent with the messages.
-    let body = if snapshot.request_edits.is_active() {
-        let (edited, probed) = edited(&endpoint, &snapshot.request_edits, &body)?;
+    // The global system prompt counts: it is sent with the messages. System turns inside the
+    // messages move to `system`, as Anthropic wants them.
+    let body = if needs_edit(&endpoint, &snapshot.request_edits, &request) {
+        let (edited, probed) = edited(&endpoint, &snapshot.request_edits, &request, &body)?;
         request = probed;
         edited
     } else {

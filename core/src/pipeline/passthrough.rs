@@ -1,5 +1,7 @@
 //! The passthrough body edit: read just `model` and `stream` from a chat body (any format) and
-//! rewrite the model in place, leaving every other byte as the client sent it.
+//! rewrite the model in place, leaving every other byte as the client sent it. A body that needs
+//! more (the settings' edits, or an Anthropic body with system turns inside `messages`, which
+//! the probe notices while it counts the conversation) is edited once, in its own format.
 
 use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
@@ -9,7 +11,7 @@ use crate::error::GatewayError;
 use crate::pipeline::content_count::Conversation;
 use crate::pipeline::endpoint::ChatEndpoint;
 use crate::providers::WireFormat;
-use crate::rewrite::RequestEdits;
+use crate::rewrite::{RequestEdits, system_turns};
 
 /// What the hot path needs from a chat body, borrowed from the bytes.
 #[derive(Debug)]
@@ -21,6 +23,8 @@ pub struct ChatProbe {
     model_span: Option<(usize, usize)>,
     /// Messages (contents, items) and the content blocks (parts) inside them.
     pub items: usize,
+    /// A message of the conversation has the role `system`.
+    pub system_turns: bool,
 }
 
 #[derive(Deserialize)]
@@ -55,8 +59,8 @@ pub fn probe(endpoint: &ChatEndpoint, body: &[u8]) -> Result<ChatProbe, GatewayE
         WireFormat::Gemini => probe.contents,
         _ => probe.messages,
     };
-    let items = match content {
-        Some(value) if !must_be_array || value.is_array => value.items,
+    let (items, system_turns) = match content {
+        Some(value) if !must_be_array || value.is_array => (value.items, value.system_turns),
         _ if must_be_array => {
             return Err(GatewayError::InvalidRequest(format!("`{required}` is required and must be an array")));
         }
@@ -84,12 +88,36 @@ pub fn probe(endpoint: &ChatEndpoint, body: &[u8]) -> Result<ChatProbe, GatewayE
         (None, Some(serde_json::Value::Bool(stream))) => stream,
         (None, Some(_)) => return Err(GatewayError::InvalidRequest("`stream` must be a boolean".into())),
     };
-    Ok(ChatProbe { model, stream, model_span, items })
+    Ok(ChatProbe { model, stream, model_span, items, system_turns })
 }
 
-/// The body with the settings' edits (system prompt, thinking budget) in its own format, and
-/// its probe (the model's place moved with the edit).
-pub fn edited(endpoint: &ChatEndpoint, edits: &RequestEdits, body: &Bytes) -> Result<(Bytes, ChatProbe), GatewayError> {
+/// Whether a body must be edited before it passes through: the settings' edits are on, or it
+/// is an Anthropic body with system turns inside `messages`, which Anthropic's API refuses
+/// (models before Opus 4.8: `role 'system' is not supported on this model`).
+pub fn needs_edit(endpoint: &ChatEndpoint, edits: &RequestEdits, probe: &ChatProbe) -> bool {
+    edits.is_active() || lifts_system_turns(endpoint, probe)
+}
+
+fn lifts_system_turns(endpoint: &ChatEndpoint, probe: &ChatProbe) -> bool {
+    endpoint.format == WireFormat::Anthropic && probe.system_turns
+}
+
+/// The body with its system turns moved into `system` (Anthropic) and the settings' edits
+/// (system prompt, thinking budget), in its own format, and its probe (the model's place moved
+/// with the edit).
+pub fn edited(
+    endpoint: &ChatEndpoint,
+    edits: &RequestEdits,
+    probe_of_body: &ChatProbe,
+    body: &Bytes,
+) -> Result<(Bytes, ChatProbe), GatewayError> {
+    let lifted;
+    let body = if lifts_system_turns(endpoint, probe_of_body) {
+        lifted = system_turns::lift_into_system(body)?;
+        &lifted
+    } else {
+        body
+    };
     let edited = edits.apply_to_body(endpoint.format, body)?;
     let probed = probe(endpoint, &edited)?;
     Ok((edited, probed))
@@ -168,6 +196,31 @@ mod tests {
             let err = probe(&openai(), body).unwrap_err();
             assert_eq!(err.status(), 400, "{:?}", String::from_utf8_lossy(body));
         }
+    }
+
+    /// Claude Code's body: a system turn at `messages[1]`. Only an Anthropic body with system
+    /// turns is edited (Anthropic refuses them); every other body passes as it came.
+    #[test]
+    fn anthropic_system_turns_are_lifted_only_when_there_are_some() {
+        let anthropic = ChatEndpoint { format: WireFormat::Anthropic, ..openai() };
+        let edits = RequestEdits::default();
+        assert!(!edits.is_active());
+        let body = Bytes::from_static(
+            br#"{"model":"anthropic/claude","system":"S","messages":[{"role":"user","content":"hi"},{"role":"system","content":"env"}],"max_tokens":5}"#,
+        );
+        let probed = probe(&anthropic, &body).unwrap();
+        assert!(probed.system_turns && needs_edit(&anthropic, &edits, &probed));
+        let (fixed, reprobed) = edited(&anthropic, &edits, &probed, &body).unwrap();
+        assert!(!reprobed.system_turns);
+        let sent: serde_json::Value = serde_json::from_slice(&reprobed.rewrite_model(&fixed, "claude")).unwrap();
+        assert_eq!(sent["model"], "claude");
+        assert_eq!(sent["system"], serde_json::json!([{"type": "text", "text": "S"}, {"type": "text", "text": "env"}]));
+        assert_eq!(sent["messages"], serde_json::json!([{"role": "user", "content": "hi"}]));
+
+        let chat = probe(&openai(), &body).unwrap();
+        assert!(chat.system_turns && !needs_edit(&openai(), &edits, &chat), "OpenAI chat takes system turns");
+        let plain = Bytes::from_static(br#"{"model":"a/c","messages":[{"role":"user","content":"system"}]}"#);
+        assert!(!needs_edit(&anthropic, &edits, &probe(&anthropic, &plain).unwrap()));
     }
 
     #[test]

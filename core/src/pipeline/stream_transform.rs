@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use memchr::memmem::Finder;
 
 use crate::formats::{self, ErrorInfo, StreamDecode, StreamEncode, StreamFraming};
-use crate::hub::{StreamEvent, Usage};
+use crate::hub::{Namespaces, StreamEvent, Usage};
 use crate::pipeline::usage_tap::usage_in_chunk;
 use crate::providers::WireFormat;
 use crate::usage::estimate::{event_chars, openai_chunk_chars};
@@ -50,10 +50,12 @@ impl StreamTransform {
         Self::new(mode, format)
     }
 
-    pub fn translate(provider: WireFormat, client: WireFormat, framing: StreamFraming) -> Self {
+    /// Translates `provider`'s stream into `client`'s; calls to the functions the client's request
+    /// had in namespaces (`names`) name their namespace again.
+    pub fn translate(provider: WireFormat, client: WireFormat, framing: StreamFraming, names: &Namespaces) -> Self {
         let mode = Mode::Translate {
             decoder: formats::stream_decoder(provider),
-            encoder: formats::stream_encoder(client, framing),
+            encoder: formats::answer_stream_encoder(client, framing, names),
         };
         Self::new(mode, client)
     }
@@ -159,7 +161,7 @@ impl StreamTransform {
                 let StreamEvent::Error { status, kind, message } = event else { return Bytes::new() };
                 self.error.get_or_insert_with(|| message.clone());
                 self.ended = true;
-                let info = ErrorInfo { status, kind, code: None, message };
+                let info = ErrorInfo { status, kind, code: None, message, param: None };
                 formats::stream_error_event(self.client, &info)
             }
         }
@@ -231,8 +233,12 @@ mod tests {
 
     #[test]
     fn translating_to_the_same_format_reencodes_the_same_text() {
-        let mut transform =
-            StreamTransform::translate(WireFormat::OpenaiChat, WireFormat::OpenaiChat, StreamFraming::Default);
+        let mut transform = StreamTransform::translate(
+            WireFormat::OpenaiChat,
+            WireFormat::OpenaiChat,
+            StreamFraming::Default,
+            &Namespaces::default(),
+        );
         let mut out = BytesMut::new();
         for byte in OPENAI_TEXT.as_bytes() {
             out.extend_from_slice(&transform.chunk(Bytes::copy_from_slice(&[*byte])));
@@ -247,8 +253,12 @@ mod tests {
 
     #[test]
     fn a_broken_translated_stream_ends_with_one_error_event() {
-        let mut transform =
-            StreamTransform::translate(WireFormat::OpenaiChat, WireFormat::OpenaiChat, StreamFraming::Default);
+        let mut transform = StreamTransform::translate(
+            WireFormat::OpenaiChat,
+            WireFormat::OpenaiChat,
+            StreamFraming::Default,
+            &Namespaces::default(),
+        );
         transform.chunk(Bytes::from_static(OPENAI_TEXT.split("\n\n").next().unwrap_or_default().as_bytes()));
         let error = transform.upstream_failed("connection reset".into());
         assert!(String::from_utf8_lossy(&error).contains("connection reset"));

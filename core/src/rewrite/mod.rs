@@ -2,10 +2,12 @@
 //! system prompt ([`system_prompt`]) and the thinking budget policy ([`thinking`]). Applied to
 //! the hub request when translating, and to the body in its own format on the passthrough,
 //! where only the edited fields are re-encoded ([`raw_json`]). Off by default: then nothing is
-//! parsed and the passthrough stays byte for byte.
+//! parsed and the passthrough stays byte for byte. [`system_turns`] is the one edit a format
+//! needs on its own: Anthropic system turns inside `messages` moved into `system`.
 
 pub mod raw_json;
 pub mod system_prompt;
+pub mod system_turns;
 pub mod thinking;
 
 use std::sync::Arc;

@@ -81,6 +81,7 @@ fn request_timeout(response: Response<Body>, target: &Target, stalled: Stalled) 
         kind: "invalid_request_error".into(),
         code: Some("request_timeout".into()),
         message: stalled.to_string(),
+        param: None,
     };
     let (mut parts, _) = response.into_parts();
     parts.status = StatusCode::REQUEST_TIMEOUT;

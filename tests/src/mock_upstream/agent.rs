@@ -72,7 +72,9 @@ pub(crate) fn reply(wire: Wire, request: &Value) -> Reply {
     };
     let offered = tool_names(wire, request);
     let chosen = FILE_TOOLS.iter().find(|name| offered.iter().any(|o| o == *name));
-    match chosen.and_then(|name| Some(ToolCall { name: (*name).into(), arguments: arguments_for(name, &task)? })) {
+    match chosen.and_then(|name| {
+        Some(ToolCall { namespace: None, name: (*name).into(), arguments: arguments_for(name, &task)? })
+    }) {
         Some(call) => Reply::Call(call),
         None => Reply::Text(format!("{AGENT_MODEL}: no file tool among the tools offered: {offered:?}")),
     }

@@ -1,5 +1,6 @@
 //! Anthropic Messages: `POST /v1/messages` (message JSON, or named SSE events from
-//! `message_start` to `message_stop` with a `ping`), `count_tokens`, and the model list.
+//! `message_start` to `message_stop` with a `ping`), `count_tokens`, and the model list. System
+//! turns inside `messages` and tool types that are not Anthropic's are refused as the API does.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
@@ -48,6 +49,53 @@ fn reject(headers: &HeaderMap) -> Option<Response> {
     (key == "sk-bad").then(|| error(500, "Internal server error"))
 }
 
+/// Families of Anthropic's versioned tool types (`<family>_<YYYYMMDD>`).
+const TOOL_FAMILIES: [&str; 12] = [
+    "bash",
+    "browser_toolset",
+    "code_execution",
+    "computer",
+    "computer_toolset",
+    "mcp_toolset",
+    "memory",
+    "text_editor",
+    "tool_search_tool_bm25",
+    "tool_search_tool_regex",
+    "web_fetch",
+    "web_search",
+];
+
+/// What the Messages API refuses in a body the gateway must never send: a `system` turn inside
+/// `messages` (models before Claude Opus 4.8; the mock's models are such) and a tool `type`
+/// that is not Anthropic's, each in the API's words.
+fn refuse(request: &Value) -> Option<Response> {
+    let messages = request["messages"].as_array().into_iter().flatten();
+    if messages.into_iter().any(|m| m["role"] == "system") {
+        return Some(error(400, "role 'system' is not supported on this model"));
+    }
+    request["tools"].as_array()?.iter().enumerate().find_map(|(i, tool)| {
+        let kind = match &tool["type"] {
+            Value::Null => return None,
+            Value::String(kind) => kind.as_str(),
+            other => return Some(error(400, &format!("tools.{i}.type: Input should be a valid string, got {other}"))),
+        };
+        let versioned = kind.rsplit_once('_').is_some_and(|(family, date)| {
+            TOOL_FAMILIES.contains(&family) && date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit())
+        });
+        if kind == "custom" || versioned || matches!(kind, "tool_search_tool_bm25" | "tool_search_tool_regex") {
+            return None;
+        }
+        Some(error(
+            400,
+            &format!(
+                "tools.{i}: Input tag '{kind}' found using 'type' does not match any of the expected tags: \
+                 'bash_20250124', 'custom', 'text_editor_20250124', 'text_editor_20250429', 'text_editor_20250728', \
+                 'web_search_20250305'"
+            ),
+        ))
+    })
+}
+
 pub(super) fn models() -> Response {
     json_response(
         200,
@@ -68,8 +116,11 @@ pub(super) async fn count_tokens(
     if let Some(response) = reject(&headers) {
         return response;
     }
-    if serde_json::from_slice::<Value>(&body).is_err() {
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return error(400, "There was an error parsing the body of your request.");
+    };
+    if let Some(refusal) = refuse(&request) {
+        return refusal;
     }
     json_response(200, &json!({ "input_tokens": MOCK_USAGE.0 }))
 }
@@ -82,6 +133,9 @@ pub(super) async fn messages(State(state): State<MockState>, uri: Uri, headers: 
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return error(400, "There was an error parsing the body of your request.");
     };
+    if let Some(refusal) = refuse(&request) {
+        return refusal;
+    }
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let plan = match plan(&model, Some((Wire::Anthropic, &request))).await {
         Ok(plan) => plan,

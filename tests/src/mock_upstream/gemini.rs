@@ -29,6 +29,41 @@ fn error(code: u16, message: &str) -> Response {
     json_with(code, &json!({ "error": { "code": code, "message": message, "status": status } }), &[])
 }
 
+/// The fields of Gemini's `Tool` (camelCase; the REST API takes snake_case too).
+const TOOL_FIELDS: [&str; 11] = [
+    "functionDeclarations",
+    "googleSearch",
+    "googleSearchRetrieval",
+    "codeExecution",
+    "urlContext",
+    "computerUse",
+    "fileSearch",
+    "googleMaps",
+    "retrieval",
+    "enterpriseWebSearch",
+    "mcpServers",
+];
+
+fn snake(camel: &str) -> String {
+    camel
+        .chars()
+        .flat_map(|c| if c.is_ascii_uppercase() { vec!['_', c.to_ascii_lowercase()] } else { vec![c] })
+        .collect()
+}
+
+/// A field of a tool that Gemini's `Tool` does not have (another format's `type`, say), refused
+/// as Google's JSON parser refuses it.
+fn refuse_tools(request: &Value) -> Option<Response> {
+    request["tools"].as_array()?.iter().enumerate().find_map(|(i, tool)| {
+        tool.as_object()?.keys().find(|key| !TOOL_FIELDS.iter().any(|f| f == key || snake(f) == **key)).map(|key| {
+            error(
+                400,
+                &format!("Invalid JSON payload received. Unknown name \"{key}\" at 'tools[{i}]': Cannot find field."),
+            )
+        })
+    })
+}
+
 fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
     uri.query()?.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
@@ -80,6 +115,9 @@ pub(super) async fn generate(
     };
     if !request["contents"].is_array() {
         return error(400, "* GenerateContentRequest.contents: contents is not specified");
+    }
+    if let Some(refusal) = refuse_tools(&request) {
+        return refusal;
     }
     let stream = match method {
         "generateContent" => false,

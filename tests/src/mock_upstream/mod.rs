@@ -7,6 +7,9 @@
 //!                     a captive portal's answer), streamed or not
 //!   `tools`           a `get_weather({"city":"Paris"})` call, its arguments streamed as fragments
 //!                     wherever the format streams fragments
+//!   `first-tool`      the same call, to the first function the request offers instead (for
+//!                     the Responses API a namespace's first member, named with its `namespace`;
+//!                     `first_tool.rs`)
 //!   `cut-stream`      a stream that dies after its first text fragment (no terminal event)
 //!   `slow-<ms>`       waits before answering                     `drip-<ms>` streams a frame every <ms>
 //!   `pause-<ms>`      streams the first frame, then goes silent for <ms>, then the rest
@@ -22,8 +25,12 @@
 //! OpenAI chat only: `echo-key` answers 401 with the bearer token it got in the message, as
 //! some providers do; `retry-after-max` answers 429 with `Retry-After: 18446744073709551615`.
 //! A key `sk-bad`, in whichever header the format authenticates with, gets a 500, to exercise
-//! account fallback. Every POST is recorded; the catalogue GETs (`/v1/models`, `/v1beta/models`,
-//! `/api/tags`) are not, so request counts stay those of the generation calls.
+//! account fallback. Each format refuses, in its API's words, what its real API refuses and
+//! the gateway must never send: tool types it does not define (all formats but Ollama) and, for
+//! Anthropic, `system` turns inside `messages` (as models before Claude Opus 4.8 do); OpenAI's
+//! formats also refuse what the real API refuses for a real model id (`model_limits.rs`). Every
+//! POST is recorded; the catalogue GETs (`/v1/models`, `/v1beta/models`, `/api/tags`) are not,
+//! so request counts stay those of the generation calls.
 //!
 //! `POST /v1/embeddings` answers OpenAI's embeddings format with bag-of-words vectors
 //! ([`bag_of_words`]); its model names take the same `error-<status>` and `slow-<ms>`.
@@ -35,6 +42,7 @@
 pub mod agent;
 mod anthropic;
 mod embeddings;
+mod first_tool;
 mod gemini;
 mod model_limits;
 mod ollama;
@@ -200,6 +208,8 @@ impl Reply {
 /// A function call the mock makes: the tool's name and its arguments.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ToolCall {
+    /// Responses only: the namespace of a namespaced function, which its call names.
+    pub namespace: Option<String>,
     pub name: String,
     pub arguments: Value,
 }
@@ -207,7 +217,13 @@ pub(crate) struct ToolCall {
 impl ToolCall {
     /// The `tools` answer: `get_weather({"city":"Paris"})`.
     fn weather() -> ToolCall {
-        ToolCall { name: MOCK_TOOL_NAME.into(), arguments: serde_json::from_str(MOCK_TOOL_ARGUMENTS).expect("JSON") }
+        ToolCall::named(MOCK_TOOL_NAME)
+    }
+
+    /// A call to the function `name` with the `tools` answer's arguments, `{"city":"Paris"}`.
+    pub(crate) fn named(name: &str) -> ToolCall {
+        let arguments = serde_json::from_str(MOCK_TOOL_ARGUMENTS).expect("JSON");
+        ToolCall { namespace: None, name: name.into(), arguments }
     }
 
     /// The arguments as JSON text.
@@ -274,7 +290,8 @@ pub(crate) enum Early {
 }
 
 /// Reads the behaviour from the model name, and waits for `slow-<ms>`; `request` (the decoded
-/// body and its wire format) is what `agent-tool-loop` reads its turn from.
+/// body and its wire format) is what `agent-tool-loop` reads its turn from and `first-tool` the
+/// function it calls.
 pub(crate) async fn plan(model: &str, request: Option<(agent::Wire, &Value)>) -> Result<Plan, Early> {
     if let Some(status) = model.strip_prefix("error-").and_then(|s| s.parse::<u16>().ok()) {
         return Err(Early::Status(status));
@@ -286,7 +303,8 @@ pub(crate) async fn plan(model: &str, request: Option<(agent::Wire, &Value)>) ->
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let reply = match (model, request) {
-        ("tools", _) => Reply::Call(ToolCall::weather()),
+        ("tools", _) | ("first-tool", None) => Reply::Call(ToolCall::weather()),
+        ("first-tool", Some((wire, request))) => Reply::Call(first_tool::call(wire, request)),
         ("thinking", _) => Reply::Thinking,
         (AGENT_MODEL, Some((wire, request))) => agent::reply(wire, request),
         _ => Reply::Text(MOCK_TEXT.into()),

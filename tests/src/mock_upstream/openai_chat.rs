@@ -1,5 +1,6 @@
 //! OpenAI Chat Completions: `chat.completion` JSON, `chat.completion.chunk` SSE ending in
-//! `[DONE]`, `{"error":{...}}` bodies, and the `/v1/models` list.
+//! `[DONE]`, `{"error":{...}}` bodies, and the `/v1/models` list. Tool types other than
+//! `function` and `custom` are refused as the API refuses them.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
@@ -19,6 +20,29 @@ pub(super) fn error_body(status: u16, message: &str) -> Value {
         _ => "server_error",
     };
     json!({ "error": { "message": message, "type": kind, "param": null, "code": format!("mock_{status}") } })
+}
+
+/// OpenAI's refusal of a value outside an enum, naming the parameter.
+pub(super) fn invalid_value(param: &str, value: &str, supported: &[&str]) -> Response {
+    let quoted: Vec<String> = supported.iter().map(|v| format!("'{v}'")).collect();
+    let list = match quoted.as_slice() {
+        [first, second] => format!("{first} and {second}"),
+        [rest @ .., last] => format!("{}, and {last}", rest.join(", ")),
+        [] => String::new(),
+    };
+    let message = format!("Invalid value: '{value}'. Supported values are: {list}.");
+    json_response(
+        400,
+        json!({ "error": { "message": message, "type": "invalid_request_error", "param": param, "code": "invalid_value" } }),
+    )
+}
+
+/// The first tool whose `type` is not one of `supported`, as OpenAI refuses it.
+pub(super) fn refuse_tool_types(tools: &Value, supported: &[&str]) -> Option<Response> {
+    tools.as_array()?.iter().enumerate().find_map(|(i, tool)| {
+        let kind = tool["type"].as_str().unwrap_or_default();
+        (!supported.contains(&kind)).then(|| invalid_value(&format!("tools[{i}].type"), kind, supported))
+    })
 }
 
 /// A JSON response with the rate-limit header OpenAI sends on every answer.
@@ -43,6 +67,10 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
     }
     if let Some(refusal) = super::model_limits::chat_refusal(&request) {
         return json_response(400, refusal);
+    }
+    // Chat Completions defines two tool types.
+    if let Some(refusal) = refuse_tool_types(&request["tools"], &["function", "custom"]) {
+        return refusal;
     }
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let stream = request["stream"].as_bool().unwrap_or(false);

@@ -8,11 +8,48 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::agent::Wire;
-use super::openai_chat::{error_body, json_response};
+use super::openai_chat::{error_body, invalid_value, json_response, refuse_tool_types};
 use super::{Early, MOCK_USAGE, MockState, ToolCall, bearer, html, named_event, plan, stream_response, text_fragments};
 
 const MESSAGE_ID: &str = "msg_mock";
 const CALL_ITEM_ID: &str = "fc_mock1";
+
+/// The tool types the Responses API defines (its OpenAPI `Tool` union).
+const TOOL_TYPES: [&str; 18] = [
+    "function",
+    "file_search",
+    "computer",
+    "computer_use_preview",
+    "web_search",
+    "web_search_2025_08_26",
+    "mcp",
+    "code_interpreter",
+    "programmatic_tool_calling",
+    "image_generation",
+    "local_shell",
+    "shell",
+    "custom",
+    "namespace",
+    "tool_search",
+    "web_search_preview",
+    "web_search_preview_2025_03_11",
+    "apply_patch",
+];
+
+/// A tool type the API does not define, or a namespace member that is not a function or a
+/// custom tool, refused as the API refuses it.
+fn refuse_tools(tools: &Value) -> Option<Response> {
+    if let Some(refusal) = refuse_tool_types(tools, &TOOL_TYPES) {
+        return Some(refusal);
+    }
+    tools.as_array()?.iter().enumerate().filter(|(_, t)| t["type"] == "namespace").find_map(|(i, namespace)| {
+        namespace["tools"].as_array()?.iter().enumerate().find_map(|(j, member)| {
+            let kind = member["type"].as_str().unwrap_or_default();
+            (!["function", "custom"].contains(&kind))
+                .then(|| invalid_value(&format!("tools[{i}].tools[{j}].type"), kind, &["function", "custom"]))
+        })
+    })
+}
 
 pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     state.record(&uri, &headers, &body);
@@ -33,6 +70,9 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
     };
     if let Some(refusal) = super::model_limits::responses_refusal(&request) {
         return json_response(400, refusal);
+    }
+    if let Some(refusal) = refuse_tools(&request["tools"]) {
+        return refusal;
     }
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let plan = match plan(&model, Some((Wire::Responses, &request))).await {
@@ -101,11 +141,16 @@ fn message_item(status: &str, text: Option<&str>) -> Value {
     json!({ "id": MESSAGE_ID, "type": "message", "status": status, "role": "assistant", "content": content })
 }
 
+/// A `function_call` item; a namespaced function's call names its `namespace`.
 fn call_item(status: &str, call: &ToolCall, arguments: &str) -> Value {
-    json!({
+    let mut item = json!({
         "id": CALL_ITEM_ID, "type": "function_call", "status": status,
         "arguments": arguments, "call_id": "call_mock1", "name": call.name
-    })
+    });
+    if let Some(namespace) = &call.namespace {
+        item["namespace"] = json!(namespace);
+    }
+    item
 }
 
 type Events = Vec<(&'static str, Value)>;

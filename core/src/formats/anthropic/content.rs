@@ -82,7 +82,7 @@ fn decode_source(source: &Value) -> Option<MediaSource> {
 
 /// Decodes the request's `messages`. A user turn's `tool_result` blocks become hub `Tool`
 /// messages (one per result, as OpenAI has them), in their original order with the turn's
-/// other blocks.
+/// other blocks; a system turn stays a System message where it is.
 pub(crate) fn decode_messages(messages: Vec<Value>) -> Result<Vec<Message>, GatewayError> {
     let mut out = Vec::new();
     for (index, message) in messages.into_iter().enumerate() {
@@ -92,10 +92,12 @@ pub(crate) fn decode_messages(messages: Vec<Value>) -> Result<Vec<Message>, Gate
         let role = match obj.remove("role").as_ref().and_then(Value::as_str) {
             Some("user") => Role::User,
             Some("assistant") => Role::Assistant,
+            // A system turn inside the conversation (Claude Code sends its environment so, and
+            // Anthropic's newer models take it): kept in place; each encoder puts it where its
+            // format allows system text.
+            Some("system") => Role::System,
             Some(other) => {
-                return Err(invalid(format!(
-                    "messages[{index}].role '{other}' is not one of user, assistant (the system prompt goes in the top-level `system`)"
-                )));
+                return Err(invalid(format!("messages[{index}].role '{other}' is not one of user, assistant, system")));
             }
             None => return Err(invalid(format!("messages[{index}].role is required"))),
         };
@@ -115,6 +117,13 @@ pub(crate) fn decode_messages(messages: Vec<Value>) -> Result<Vec<Message>, Gate
                 .collect::<Result<Vec<_>, _>>()?,
             _ => return Err(invalid(format!("messages[{index}].content must be a string or an array of blocks"))),
         };
+        if role == Role::System {
+            if blocks.iter().any(|b| !matches!(b, ContentBlock::Text { .. })) {
+                return Err(invalid(format!("messages[{index}]: a system turn holds text blocks only")));
+            }
+            out.push(Message { role, content: blocks, name: None, extra: obj });
+            continue;
+        }
         let first = out.len();
         let mut pending = Vec::new();
         for block in blocks {

@@ -99,6 +99,7 @@ mod tests {
                 description: Some("d".into()),
                 parameters: serde_json::json!({}),
                 strict: None,
+                namespace: None,
             }],
             ..Default::default()
         };

@@ -20,6 +20,7 @@ pub mod request;
 pub mod response;
 pub mod stream;
 pub mod stream_encode;
+pub(crate) mod tools;
 
 pub use count_tokens::count_tokens_estimate;
 pub use error::{error_body, stream_error_event, upstream_error_message};

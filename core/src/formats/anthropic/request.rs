@@ -1,16 +1,15 @@
-//! Anthropic Messages request ⇄ hub request: system prompt, turns, tools and tool choice,
-//! thinking, sampling, metadata. Unknown top-level fields go to `extra`; only Anthropic-native
-//! ones are written back, since Anthropic rejects fields it does not know.
+//! Anthropic Messages request ⇄ hub request: system prompt, turns, thinking, sampling, metadata
+//! (tools and tool choice in `tools.rs`). Unknown top-level fields go to `extra`; only
+//! Anthropic-native ones are written back, since Anthropic rejects fields it does not know.
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use super::content::{decode_block, decode_messages, encode_messages};
+use super::tools::{decode_tools, encode_tools};
 use crate::error::GatewayError;
 use crate::formats::json_body::{client_object, invalid, string_list, take_f64, take_model, take_u64};
-use crate::hub::{
-    ChatRequest, ContentBlock, Message, ReasoningOptions, Role, ToolChoice, ToolDefinition, effort_budget,
-};
+use crate::hub::{ChatRequest, ContentBlock, Message, ReasoningOptions, Role, ToolChoice, effort_budget};
 
 /// `max_tokens` is required by Anthropic; this is sent when the hub request has none.
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;
@@ -73,65 +72,6 @@ fn decode_system(system: Value) -> Result<Message, GatewayError> {
         _ => return Err(invalid("`system` must be a string or an array of text blocks")),
     };
     Ok(Message { role: Role::System, content, name: None, extra: Default::default() })
-}
-
-/// True for Anthropic's versioned server and client tools (`web_search_20250305`,
-/// `bash_20250124`, ...), which have no `input_schema`.
-fn is_versioned_tool(tool: &Value) -> bool {
-    tool.get("type").and_then(Value::as_str).is_some_and(|kind| {
-        kind.rsplit_once('_').is_some_and(|(_, date)| date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()))
-    })
-}
-
-/// Custom tools become hub tool definitions; versioned server tools are kept verbatim in
-/// `extra["tools"]` (every codec treats `tools` as a known field, so only this one writes them).
-fn decode_tools(obj: &mut Map<String, Value>, req: &mut ChatRequest) -> Result<(), GatewayError> {
-    let mut server_tools = Vec::new();
-    match obj.remove("tools") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(tools)) => {
-            for (i, tool) in tools.into_iter().enumerate() {
-                if is_versioned_tool(&tool) {
-                    server_tools.push(tool);
-                    continue;
-                }
-                let name = tool
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| invalid(format!("tools[{i}] needs a string `name`")))?;
-                req.tools.push(ToolDefinition {
-                    name: name.to_owned(),
-                    description: tool.get("description").and_then(Value::as_str).map(str::to_owned),
-                    parameters: tool
-                        .get("input_schema")
-                        .cloned()
-                        .ok_or_else(|| invalid(format!("tools[{i}] needs an `input_schema`")))?,
-                    strict: tool.get("strict").and_then(Value::as_bool),
-                });
-            }
-        }
-        Some(_) => return Err(invalid("`tools` must be an array")),
-    }
-    if !server_tools.is_empty() {
-        obj.insert("tools".into(), Value::Array(server_tools));
-    }
-    match obj.remove("tool_choice") {
-        None | Some(Value::Null) => {}
-        Some(choice) => {
-            req.tool_choice = Some(match choice.get("type").and_then(Value::as_str) {
-                Some("auto") => ToolChoice::Auto,
-                Some("any") => ToolChoice::Required,
-                Some("none") => ToolChoice::None,
-                Some("tool") => match choice.get("name").and_then(Value::as_str) {
-                    Some(name) => ToolChoice::Tool(name.to_owned()),
-                    None => return Err(invalid("`tool_choice` of type `tool` needs a `name`")),
-                },
-                _ => return Err(invalid("`tool_choice.type` must be one of auto, any, tool, none")),
-            });
-            req.parallel_tool_calls = choice.get("disable_parallel_tool_use").and_then(Value::as_bool).map(|d| !d);
-        }
-    }
-    Ok(())
 }
 
 /// `{"type":"enabled","budget_tokens":N}` → a budget; `{"type":"adaptive"}` → the effort in
@@ -214,25 +154,7 @@ pub fn encode_request(req: &ChatRequest) -> Result<Bytes, GatewayError> {
     }
     obj.insert("messages".into(), Value::Array(messages));
 
-    let mut tools: Vec<Value> = req
-        .tools
-        .iter()
-        .map(|t| {
-            let schema = if t.parameters.is_object() {
-                t.parameters.clone()
-            } else {
-                json!({ "type": "object", "properties": {} })
-            };
-            let mut tool = json!({ "name": t.name, "input_schema": schema });
-            if let Some(description) = &t.description {
-                tool["description"] = json!(description);
-            }
-            tool
-        })
-        .collect();
-    if let Some(Value::Array(server_tools)) = req.extra.get("tools") {
-        tools.extend(server_tools.iter().filter(|t| is_versioned_tool(t) && t.get("name").is_some()).cloned());
-    }
+    let tools = encode_tools(req);
     let forced_tool = !tools.is_empty() && matches!(req.tool_choice, Some(ToolChoice::Required | ToolChoice::Tool(_)));
     if !tools.is_empty() {
         let disable_parallel = req.parallel_tool_calls.map(|parallel| !parallel);

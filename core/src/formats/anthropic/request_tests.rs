@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::formats::test_support::{assert_client_errors, fixture};
-use crate::hub::{MediaSource, ResponseFormat};
+use crate::hub::{MediaSource, ResponseFormat, ToolDefinition};
 
 // Built from the Messages API docs' examples: system blocks, vision (base64 and URL sources),
 // extended thinking with tool use, a tool result, a PDF document, a server tool.
@@ -46,7 +46,7 @@ fn decodes_every_modelled_field() {
     assert!(matches!(&req.messages[4].content[1], ContentBlock::Document { name: Some(n), .. } if n == "Forecast"));
     assert_eq!(req.tools.len(), 1);
     assert_eq!(req.tools[0].parameters["required"], json!(["location"]));
-    assert_eq!(req.extra["tools"][0]["type"], "web_search_20250305", "server tools are kept");
+    assert_eq!(req.hosted_tools[0].kind, "web_search_20250305", "server tools are kept");
     assert_eq!(req.tool_choice, Some(ToolChoice::Auto));
     assert_eq!(req.parallel_tool_calls, Some(false));
     assert_eq!(req.reasoning, Some(ReasoningOptions { effort: None, budget_tokens: Some(16000) }));
@@ -166,7 +166,13 @@ fn thinking_follows_anthropic_rules() {
     let signed = ContentBlock::Thinking { text: "t".into(), signature: Some("s".into()) };
     tool_loop.messages[1].content.insert(0, signed);
     assert_eq!(wire(&tool_loop)["thinking"]["budget_tokens"], 2048);
-    req.tools = vec![ToolDefinition { name: "f".into(), description: None, parameters: Value::Null, strict: None }];
+    req.tools = vec![ToolDefinition {
+        name: "f".into(),
+        description: None,
+        parameters: Value::Null,
+        strict: None,
+        namespace: None,
+    }];
     req.tool_choice = Some(ToolChoice::Tool("f".into()));
     let body = wire(&req);
     assert!(body.get("thinking").is_none(), "forced tool use excludes thinking");
@@ -196,7 +202,11 @@ fn bad_requests_name_the_field() {
         &[
             (r#"{"messages": []}"#, "`model`"),
             (r#"{"model": "m"}"#, "`messages`"),
-            (r#"{"model": "m", "messages": [{"role": "system", "content": "x"}]}"#, "messages[0].role"),
+            (r#"{"model": "m", "messages": [{"role": "developer", "content": "x"}]}"#, "messages[0].role"),
+            (
+                r#"{"model": "m", "messages": [{"role": "system", "content": [{"type": "image", "source": {}}]}]}"#,
+                "messages[0]: a system turn",
+            ),
             (r#"{"model": "m", "messages": [{"role": "user"}]}"#, "messages[0].content"),
             (r#"{"model": "m", "messages": [{"role": "user", "content": [42]}]}"#, "messages[0].content[0]"),
             (r#"{"model": "m", "messages": [], "system": 3}"#, "`system`"),

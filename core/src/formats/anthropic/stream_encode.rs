@@ -167,7 +167,8 @@ impl StreamEncode for StreamEncoder {
                 self.done = true;
             }
             StreamEvent::Error { status, kind, message } => {
-                let info = ErrorInfo { status: *status, kind: kind.clone(), code: None, message: message.clone() };
+                let info = ErrorInfo::from_status(*status, message.clone());
+                let info = ErrorInfo { kind: kind.clone(), ..info };
                 out.extend_from_slice(&stream_error_event(&info));
                 self.done = true;
             }

@@ -142,7 +142,7 @@ pub(crate) fn usage_to_wire(usage: &Usage) -> Value {
 }
 
 /// `camelCase` → `snake_case`: the REST API accepts both spellings of every field.
-fn snake(camel: &str) -> String {
+pub(crate) fn snake(camel: &str) -> String {
     let mut out = String::with_capacity(camel.len() + 4);
     for c in camel.chars() {
         if c.is_ascii_uppercase() {

@@ -12,10 +12,10 @@ use serde_json::{Map, Value, json};
 
 use super::generation::{decode_generation_config, encode_generation_config, normalize_schema};
 use super::parts::{PartKind, PartWriter, WirePart, blocks_of, read_part, response_content, response_object};
-use super::{SKIP_SIGNATURE, as_list, field, take_field};
+use super::{SKIP_SIGNATURE, as_list, field, snake, take_field};
 use crate::error::GatewayError;
 use crate::formats::json_body::{client_object, invalid};
-use crate::hub::{ChatRequest, ContentBlock, Message, Role, ToolChoice, ToolDefinition};
+use crate::hub::{ChatRequest, ContentBlock, HostedTool, Message, Role, ToolChoice, ToolDefinition};
 
 /// Top-level fields with no hub equivalent that go back to Gemini as they came.
 /// (`generationConfig`, `toolConfig` and `tools` leftovers are merged into their own fields.)
@@ -131,8 +131,21 @@ fn push_block(turn: &mut Vec<Message>, role: Role, blocks: Vec<ContentBlock>) {
     }
 }
 
+/// Fields of Gemini's `Tool` besides `functionDeclarations`: the built-in tools Google runs.
+const BUILT_IN_TOOLS: &[&str] = &[
+    "googleSearch",
+    "googleSearchRetrieval",
+    "codeExecution",
+    "urlContext",
+    "computerUse",
+    "fileSearch",
+    "googleMaps",
+    "retrieval",
+    "enterpriseWebSearch",
+    "mcpServers",
+];
+
 fn decode_tools(tools: &Value, req: &mut ChatRequest) -> Result<(), GatewayError> {
-    let mut builtin = Vec::new();
     for (i, tool) in as_list(Some(tools)).into_iter().enumerate() {
         let Value::Object(tool) = tool else {
             return Err(invalid(format!("tools[{i}] must be an object")));
@@ -153,16 +166,21 @@ fn decode_tools(tools: &Value, req: &mut ChatRequest) -> Result<(), GatewayError
                     description: field(decl, "description").and_then(Value::as_str).map(str::to_owned),
                     parameters,
                     strict: None,
+                    namespace: None,
                 });
             }
         }
-        // Built-in tools (googleSearch, codeExecution, urlContext…) have no hub form.
-        if !tool.is_empty() {
-            builtin.push(Value::Object(tool));
+        // Built-in tools (googleSearch, codeExecution, urlContext…): hosted tools, one per field;
+        // any other field is refused as Google's JSON parser refuses it.
+        for (key, value) in tool {
+            let Some(kind) = BUILT_IN_TOOLS.iter().find(|known| **known == key || snake(known) == key) else {
+                return Err(invalid(format!(
+                    "Invalid JSON payload received. Unknown name \"{key}\" at 'tools[{i}]': Cannot find field."
+                )));
+            };
+            let value = json!({ (*kind): value });
+            req.hosted_tools.push(HostedTool { kind: (*kind).to_owned(), value });
         }
-    }
-    if !builtin.is_empty() {
-        req.extra.insert("tools".into(), Value::Array(builtin));
     }
     Ok(())
 }
@@ -237,10 +255,9 @@ pub fn encode_request(req: &ChatRequest) -> Result<Bytes, GatewayError> {
             .collect();
         tools.push(json!({ "functionDeclarations": declarations }));
     }
-    if let Some(Value::Array(builtin)) = req.extra.get("tools") {
-        // Gemini's built-in tools kept by our decoder (other formats' tools carry a `type`).
-        tools.extend(builtin.iter().filter(|t| t.is_object() && t.get("type").is_none()).cloned());
-    }
+    // Gemini's built-in tools, as its decoder kept them (another format's are gone by now).
+    tools
+        .extend(req.hosted_tools.iter().filter(|t| BUILT_IN_TOOLS.contains(&t.kind.as_str())).map(|t| t.value.clone()));
     if !tools.is_empty() {
         obj.insert("tools".into(), Value::Array(tools));
     }

@@ -61,7 +61,11 @@ fn request_fixture_decodes_every_modelled_field() {
     assert_eq!(req.tools.len(), 2);
     assert_eq!(req.tools[0].parameters["type"], "object", "OpenAPI types become JSON Schema types");
     assert_eq!(req.tools[0].parameters["properties"]["location"]["type"], "string");
-    assert_eq!(req.extra["tools"], json!([{ "codeExecution": {} }]));
+    assert_eq!(req.hosted_tools.len(), 1);
+    assert_eq!(
+        (req.hosted_tools[0].kind.as_str(), &req.hosted_tools[0].value),
+        ("codeExecution", &json!({ "codeExecution": {} }))
+    );
     assert_eq!(req.tool_choice, Some(ToolChoice::Tool("find_theaters".into())));
     let s = &req.sampling;
     assert_eq!((s.temperature, s.top_p, s.top_k, s.max_tokens), (Some(0.2), Some(0.95), Some(40), Some(1024)));
@@ -181,6 +185,7 @@ fn openai_style_request() -> ChatRequest {
             description: Some("Weather".into()),
             parameters: json!({ "type": "object", "properties": { "city": { "type": "string" } }, "additionalProperties": false }),
             strict: Some(true),
+            namespace: None,
         }],
         tool_choice: Some(ToolChoice::Required),
         response_format: Some(ResponseFormat::JsonObject),
@@ -330,6 +335,10 @@ fn bad_requests_name_the_field() {
             (r#"{"contents": [], "generationConfig": {"temperature": "hot"}}"#, "temperature"),
             (r#"{"contents": [], "generationConfig": {"maxOutputTokens": -1}}"#, "maxOutputTokens"),
             (r#"{"contents": [], "tools": [{"functionDeclarations": [{}]}]}"#, "name"),
+            (
+                r#"{"contents": [], "tools": [{"type": "web_search"}]}"#,
+                "Invalid JSON payload received. Unknown name \"type\" at 'tools[0]': Cannot find field.",
+            ),
             (r#"{"contents": [], "toolConfig": {"functionCallingConfig": {"mode": "SOMETIMES"}}}"#, "mode"),
         ],
     );

@@ -248,6 +248,7 @@ fn decode_tool((i, tool): (usize, Value)) -> Result<ToolDefinition, GatewayError
         description: function.get("description").and_then(Value::as_str).map(str::to_owned),
         parameters: function.get("parameters").cloned().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
         strict: None,
+        namespace: None,
     })
 }
 

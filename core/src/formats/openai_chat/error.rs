@@ -8,7 +8,7 @@ use crate::formats::ErrorInfo;
 use crate::formats::sse::encode_event;
 
 fn error_object(err: &ErrorInfo) -> Value {
-    json!({ "error": { "message": err.message, "type": err.kind, "param": null, "code": err.code } })
+    json!({ "error": { "message": err.message, "type": err.kind, "param": err.param, "code": err.code } })
 }
 
 /// The JSON body of an error, as OpenAI SDKs parse it.

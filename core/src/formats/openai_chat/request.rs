@@ -55,7 +55,7 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         _ => return Err(invalid("`messages` is required and must be an array")),
     };
     let tools = match obj.remove("tools") {
-        Some(Value::Array(tools)) => tools.into_iter().map(decode_tool).collect::<Result<_, _>>()?,
+        Some(Value::Array(tools)) => tools.into_iter().enumerate().map(decode_tool).collect::<Result<_, _>>()?,
         None | Some(Value::Null) => Vec::new(),
         Some(_) => return Err(invalid("`tools` must be an array")),
     };
@@ -166,7 +166,23 @@ fn unknown(value: Value) -> ContentBlock {
     ContentBlock::Unknown { format: "openai-chat".into(), value }
 }
 
-fn decode_tool(tool: Value) -> Result<ToolDefinition, GatewayError> {
+/// A function tool. Chat Completions knows one other type, `custom` (free-form input), which has
+/// no equivalent elsewhere; any other type is refused as OpenAI refuses it.
+fn decode_tool((i, tool): (usize, Value)) -> Result<ToolDefinition, GatewayError> {
+    match tool.get("type").and_then(Value::as_str) {
+        None | Some("function") => {}
+        Some("custom") => {
+            return Err(invalid(format!(
+                "tools[{i}] has type 'custom', which is not supported through translation: only function tools can be sent to this model's provider"
+            )));
+        }
+        Some(other) => {
+            return Err(GatewayError::InvalidValue {
+                param: format!("tools[{i}].type"),
+                message: format!("Invalid value: '{other}'. Supported values are: 'function' and 'custom'."),
+            });
+        }
+    }
     let function = tool.get("function").ok_or_else(|| invalid("each tool needs a `function`"))?;
     let name =
         function.get("name").and_then(Value::as_str).ok_or_else(|| invalid("each tool function needs a `name`"))?;
@@ -175,6 +191,7 @@ fn decode_tool(tool: Value) -> Result<ToolDefinition, GatewayError> {
         description: function.get("description").and_then(Value::as_str).map(str::to_owned),
         parameters: function.get("parameters").cloned().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
         strict: function.get("strict").and_then(Value::as_bool),
+        namespace: None,
     })
 }
 
@@ -411,6 +428,10 @@ mod tests {
                 (r#"{"model": "a/b"}"#, "`messages`"),
                 (r#"{"model": "a/b", "messages": [{"role": "robot"}]}"#, "messages[0].role"),
                 (r#"{"model": "a/b", "messages": [], "temperature": "hot"}"#, "`temperature`"),
+                (
+                    r#"{"model": "a/b", "messages": [], "tools": [{"type": "web_search"}]}"#,
+                    "Invalid value: 'web_search'. Supported values are: 'function' and 'custom'.",
+                ),
             ],
         );
     }

@@ -246,7 +246,8 @@ impl StreamEncode for StreamEncoder {
                 out.extend_from_slice(b"data: [DONE]\n\n");
             }
             StreamEvent::Error { status, kind, message } => {
-                let info = ErrorInfo { status: *status, kind: kind.clone(), code: None, message: message.clone() };
+                let info = ErrorInfo::from_status(*status, message.clone());
+                let info = ErrorInfo { kind: kind.clone(), ..info };
                 out.extend_from_slice(&stream_error_event(&info));
             }
             StreamEvent::BlockStart { .. } | StreamEvent::BlockStop { .. } => {}

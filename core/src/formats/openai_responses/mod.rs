@@ -2,12 +2,14 @@
 //! shape, and the helpers they share (usage, status ⇄ finish reason, invented ids).
 //!
 //! The gateway is stateless: `previous_response_id`, `conversation`, stored prompts, item
-//! references and background responses are refused with a clear 400, and only function tools
-//! translate (built-in tools such as `web_search` are refused the same way).
+//! references and background responses are refused with a clear 400. Function tools translate;
+//! `namespace` tools are flattened into functions (and the namespace restored on the calls the
+//! client gets back); built-in tools such as `web_search` reach only a provider of this API.
 
 pub mod error;
 pub mod request;
 mod request_encode;
+mod request_tools;
 pub mod response;
 pub mod stream;
 mod stream_encode;
@@ -20,7 +22,7 @@ use crate::hub::{FinishReason, Usage};
 
 pub use error::{error_body, stream_error_event, upstream_error_message};
 pub use request::{decode_request, encode_request};
-pub use response::{decode_response, encode_response};
+pub use response::{decode_response, encode_response, encode_response_for};
 pub use stream::{StreamDecoder, StreamEncoder};
 
 /// `ContentBlock::Unknown` tag for a content part this codec does not model.

@@ -1,18 +1,20 @@
 //! Responses request body → hub request. `instructions` becomes the leading System message;
 //! the flat `input` item list is regrouped into turns (an assistant turn collects reasoning,
-//! text and function calls; a tool turn collects consecutive `function_call_output`s). Anything
-//! that needs state the gateway does not keep (`previous_response_id`, `conversation`, stored
-//! prompts, item references, background mode) and non-function tools are refused with a 400.
-//! The hub → Responses direction lives in `request_encode.rs`.
+//! text and function calls; a tool turn collects consecutive `function_call_output`s; system
+//! and developer items stay where they are). Anything that needs state the gateway does not
+//! keep (`previous_response_id`, `conversation`, stored prompts, item references, background
+//! mode) is refused with a 400. Tools are read by `request_tools.rs`; a call to a namespaced
+//! function takes its flat name. The hub → Responses direction lives in `request_encode.rs`.
 
 use serde_json::{Map, Value, json};
 
+use super::request_tools::{decode_tool_choice, decode_tools};
 use super::{ITEM_FORMAT, PART_FORMAT};
 use crate::error::GatewayError;
 use crate::formats::json_body::{client_object, invalid, take_f64, take_model, take_u64};
 use crate::hub::data_url::DataUrl;
 use crate::hub::{
-    ChatRequest, ContentBlock, MediaSource, Message, ReasoningOptions, ResponseFormat, Role, ToolChoice, ToolDefinition,
+    ChatRequest, ContentBlock, MediaSource, Message, Namespaces, ReasoningOptions, ResponseFormat, Role, flat_name,
 };
 
 pub use super::request_encode::encode_request;
@@ -22,7 +24,9 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
     let mut obj = client_object(body)?;
     refuse_stateful(&obj)?;
     let model = take_model(&mut obj)?;
-    let mut turns = Turns::default();
+    // Tools first: a call in the history to a namespaced function takes its flat name.
+    let (tools, hosted_tools) = decode_tools(obj.remove("tools"))?;
+    let mut turns = Turns { messages: Vec::new(), names: Namespaces::of(&tools) };
     match obj.remove("instructions") {
         None | Some(Value::Null) => {}
         Some(Value::String(text)) => turns.push(Role::System, ContentBlock::Text { text }),
@@ -38,14 +42,7 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, GatewayError> {
         }
         Some(_) => return Err(invalid("`input` must be a string or an array of input items")),
     }
-    let tools = match obj.remove("tools") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(tools)) => {
-            tools.into_iter().enumerate().map(|(i, t)| decode_tool(i, t)).collect::<Result<_, _>>()?
-        }
-        Some(_) => return Err(invalid("`tools` must be an array")),
-    };
-    let mut req = ChatRequest { model, messages: turns.messages, tools, ..Default::default() };
+    let mut req = ChatRequest { model, messages: turns.messages, tools, hosted_tools, ..Default::default() };
     req.tool_choice = obj.remove("tool_choice").map(decode_tool_choice).transpose()?.flatten();
     req.sampling.temperature = take_f64(&mut obj, "temperature")?;
     req.sampling.top_p = take_f64(&mut obj, "top_p")?;
@@ -98,9 +95,10 @@ fn refuse_stateful(obj: &Map<String, Value>) -> Result<(), GatewayError> {
 }
 
 /// Hub messages being built from the flat item list.
-#[derive(Default)]
 struct Turns {
     messages: Vec<Message>,
+    /// The request's namespaced functions, for the calls in the history.
+    names: Namespaces,
 }
 
 impl Turns {
@@ -136,9 +134,16 @@ fn decode_item(index: usize, item: Value, turns: &mut Turns) -> Result<(), Gatew
     match kind.as_str() {
         "message" => decode_message(index, item, turns),
         "function_call" => {
+            let name = str_field(&item, "name").ok_or_else(|| invalid(format!("input[{index}].name is required")))?;
+            // A namespaced function: the flat name its tool was given (Codex's own flattening
+            // for a function the request no longer offers).
+            let name = match item.get("namespace").and_then(Value::as_str) {
+                Some(ns) => turns.names.flat(ns, &name).map_or_else(|| flat_name(ns, &name), str::to_owned),
+                None => name,
+            };
             let call = ContentBlock::ToolCall {
                 id: str_field(&item, "call_id").unwrap_or_default(),
-                name: str_field(&item, "name").ok_or_else(|| invalid(format!("input[{index}].name is required")))?,
+                name,
                 arguments: str_field(&item, "arguments").unwrap_or_else(|| "{}".into()),
             };
             turns.push(Role::Assistant, call);
@@ -262,57 +267,6 @@ fn media_from_url(url: &str, filename: Option<&str>) -> MediaSource {
         return MediaSource::Base64 { media_type: media_type.to_owned(), data: url.to_owned() };
     }
     MediaSource::Url(url.to_owned())
-}
-
-fn decode_tool(index: usize, tool: Value) -> Result<ToolDefinition, GatewayError> {
-    match tool.get("type").and_then(Value::as_str) {
-        Some("function") => {}
-        Some(other) => {
-            return Err(invalid(format!(
-                "tools[{index}] has type '{other}', which is not supported through translation: only function tools can be sent to this model's provider"
-            )));
-        }
-        None => return Err(invalid(format!("tools[{index}].type is required"))),
-    }
-    // Flat, as this API defines it; a chat-style nested `function` is accepted too.
-    let def = match tool.get("function") {
-        Some(function) if tool.get("name").is_none() => function,
-        _ => &tool,
-    };
-    let name =
-        def.get("name").and_then(Value::as_str).ok_or_else(|| invalid(format!("tools[{index}].name is required")))?;
-    Ok(ToolDefinition {
-        name: name.to_owned(),
-        description: def.get("description").and_then(Value::as_str).map(str::to_owned),
-        parameters: match def.get("parameters") {
-            None | Some(Value::Null) => json!({ "type": "object", "properties": {} }),
-            Some(schema) => schema.clone(),
-        },
-        strict: def.get("strict").and_then(Value::as_bool),
-    })
-}
-
-fn decode_tool_choice(choice: Value) -> Result<Option<ToolChoice>, GatewayError> {
-    Ok(match &choice {
-        Value::Null => None,
-        Value::String(s) if s == "auto" => Some(ToolChoice::Auto),
-        Value::String(s) if s == "none" => Some(ToolChoice::None),
-        Value::String(s) if s == "required" => Some(ToolChoice::Required),
-        Value::Object(obj) if obj.get("type").and_then(Value::as_str) == Some("function") => {
-            let name = obj.get("name").or_else(|| choice.pointer("/function/name")).and_then(Value::as_str);
-            match name {
-                Some(name) => Some(ToolChoice::Tool(name.to_owned())),
-                None => return Err(invalid("`tool_choice` of type function needs a `name`")),
-            }
-        }
-        Value::Object(obj) => {
-            let kind = obj.get("type").and_then(Value::as_str).unwrap_or("(none)");
-            return Err(invalid(format!(
-                "`tool_choice` type '{kind}' is not supported through translation: use auto, none, required or {{\"type\":\"function\",\"name\":...}}"
-            )));
-        }
-        _ => return Err(invalid("`tool_choice` must be auto, none, required or {\"type\":\"function\",\"name\":...}")),
-    })
 }
 
 fn decode_format(format: Value) -> Result<Option<ResponseFormat>, GatewayError> {

@@ -1,15 +1,19 @@
 //! Hub request → Responses request body, for providers that speak this API. A leading text-only
 //! System message becomes `instructions`; every other turn becomes flat input items (messages,
-//! `function_call`, `function_call_output`, `reasoning`). The request is stateless
+//! system ones in place, `function_call`, `function_call_output`, `reasoning`); flattened
+//! namespace functions go back into their `namespace` tools, and calls to them name it. The request is stateless
 //! (`store: false` unless the client's extras say otherwise), so signed reasoning is replayed
 //! through `encrypted_content` (requested with `include` whenever reasoning is on).
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
+use super::request_tools::TOOL_TYPES;
 use super::{ITEM_FORMAT, PART_FORMAT, SIGNATURE_PREFIX};
 use crate::error::GatewayError;
-use crate::hub::{ChatRequest, ContentBlock, MediaSource, Message, ReasoningOptions, ResponseFormat, Role, ToolChoice};
+use crate::hub::{
+    ChatRequest, ContentBlock, MediaSource, Message, Namespaces, ReasoningOptions, ResponseFormat, Role, ToolChoice,
+};
 
 /// Top-level fields native to this API that `extra` may carry (from a client of this format or
 /// of chat completions, where they mean the same); anything else in `extra` is not sent.
@@ -46,26 +50,15 @@ pub fn encode_request(req: &ChatRequest) -> Result<Bytes, GatewayError> {
         obj.insert("instructions".into(), json!(instructions));
         messages = rest;
     }
+    let names = Namespaces::of(&req.tools);
     let mut input = Vec::new();
     for message in messages {
-        encode_message(message, &mut input);
+        encode_message(message, &names, &mut input);
     }
     obj.insert("input".into(), Value::Array(input));
-    if !req.tools.is_empty() {
-        let tools = req.tools.iter().map(|t| {
-            let mut tool = json!({
-                "type": "function",
-                "name": t.name,
-                "parameters": t.parameters,
-                // This API defaults to strict schemas, which most clients' schemas are not.
-                "strict": t.strict.unwrap_or(false),
-            });
-            if let Some(description) = &t.description {
-                tool["description"] = json!(description);
-            }
-            tool
-        });
-        obj.insert("tools".into(), Value::Array(tools.collect()));
+    let tools = encode_tools(req);
+    if !tools.is_empty() {
+        obj.insert("tools".into(), Value::Array(tools));
     }
     if let Some(choice) = &req.tool_choice {
         let choice = match choice {
@@ -128,6 +121,45 @@ pub fn encode_request(req: &ChatRequest) -> Result<Bytes, GatewayError> {
     Ok(Bytes::from(Value::Object(obj).to_string()))
 }
 
+/// The request's tools: functions (namespace members grouped into their namespace again, where
+/// the first member stood), then the hosted tools that are this API's own.
+fn encode_tools(req: &ChatRequest) -> Vec<Value> {
+    let mut tools: Vec<Value> = Vec::new();
+    // Index in `tools` of each namespace written so far.
+    let mut namespaces: Vec<(&str, usize)> = Vec::new();
+    for t in &req.tools {
+        let mut tool = json!({
+            "type": "function",
+            "name": t.namespace.as_ref().map_or(t.name.as_str(), |ns| ns.name.as_str()),
+            "parameters": t.parameters,
+            // This API defaults to strict schemas, which most clients' schemas are not.
+            "strict": t.strict.unwrap_or(false),
+        });
+        if let Some(description) = &t.description {
+            tool["description"] = json!(description);
+        }
+        let Some(ns) = &t.namespace else {
+            tools.push(tool);
+            continue;
+        };
+        match namespaces.iter().find(|(name, _)| *name == ns.namespace) {
+            Some((_, at)) => {
+                if let Some(Value::Array(members)) = tools[*at].get_mut("tools") {
+                    members.push(tool);
+                }
+            }
+            None => {
+                namespaces.push((&ns.namespace, tools.len()));
+                tools.push(json!({
+                    "type": "namespace", "name": ns.namespace, "description": ns.description, "tools": [tool],
+                }));
+            }
+        }
+    }
+    tools.extend(req.hosted_tools.iter().filter(|t| TOOL_TYPES.contains(&t.kind.as_str())).map(|t| t.value.clone()));
+    tools
+}
+
 /// A leading System message made only of text → the `instructions` string.
 fn instructions_of(message: &Message) -> Option<String> {
     if message.role != Role::System || message.content.is_empty() {
@@ -164,7 +196,7 @@ fn reasoning_of(reasoning: &ReasoningOptions) -> Option<Value> {
 
 /// One hub turn → input items, in block order: content parts gather into message items,
 /// calls, outputs and reasoning are items of their own.
-fn encode_message(message: &Message, input: &mut Vec<Value>) {
+fn encode_message(message: &Message, names: &Namespaces, input: &mut Vec<Value>) {
     let assistant = message.role == Role::Assistant;
     let role = match message.role {
         Role::System => "system",
@@ -175,12 +207,19 @@ fn encode_message(message: &Message, input: &mut Vec<Value>) {
     let mut parts = Vec::new();
     for block in &message.content {
         let item = match block {
-            ContentBlock::ToolCall { id, name, arguments } => Some(json!({
-                "type": "function_call",
-                "call_id": id,
-                "name": name,
-                "arguments": if arguments.is_empty() { "{}" } else { arguments.as_str() },
-            })),
+            ContentBlock::ToolCall { id, name, arguments } => {
+                let mut call = json!({
+                    "type": "function_call",
+                    "call_id": id,
+                    "name": name,
+                    "arguments": if arguments.is_empty() { "{}" } else { arguments.as_str() },
+                });
+                if let Some((namespace, name)) = names.split(name) {
+                    call["namespace"] = json!(namespace);
+                    call["name"] = json!(name);
+                }
+                Some(call)
+            }
             ContentBlock::ToolResult { tool_call_id, content, .. } => {
                 Some(json!({ "type": "function_call_output", "call_id": tool_call_id, "output": tool_output(content) }))
             }

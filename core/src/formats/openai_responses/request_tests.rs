@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::formats::openai_responses::SIGNATURE_PREFIX;
 use crate::formats::test_support::{assert_client_errors, fixture};
-use crate::hub::Sampling;
+use crate::hub::{Sampling, ToolChoice, ToolDefinition};
 
 const FULL: &str = fixture!("openai_responses", "request_full.json");
 
@@ -203,6 +203,7 @@ fn foreign_request() -> ChatRequest {
             description: None,
             parameters: json!({"type": "object"}),
             strict: None,
+            namespace: None,
         }],
         tool_choice: Some(ToolChoice::Required),
         sampling: Sampling {
@@ -279,7 +280,7 @@ fn stateful_and_untranslatable_requests_are_refused() {
             (r#"{"model":"a/b","prompt":{"id":"pmpt_1"}}"#, "stored prompt"),
             (r#"{"model":"a/b","input":"hi","background":true}"#, "background"),
             (r#"{"model":"a/b","input":[{"type":"item_reference","id":"msg_1"}]}"#, "item_reference"),
-            (r#"{"model":"a/b","input":"hi","tools":[{"type":"web_search"}]}"#, "'web_search'"),
+            (r#"{"model":"a/b","input":"hi","tools":[{"type":"web_searching"}]}"#, "Invalid value: 'web_searching'"),
             (r#"{"model":"a/b","input":"hi","tool_choice":{"type":"file_search"}}"#, "'file_search'"),
             (r#"{"input":"hi"}"#, "`model`"),
             (r#"{"model":"a/b","input":5}"#, "`input`"),

@@ -1,5 +1,5 @@
 //! Responses `response` object ⇄ hub response. Output items map to blocks in order: message
-//! parts → Text, `function_call` → ToolCall, `reasoning` → Thinking (summary as text,
+//! parts → Text, `function_call` → ToolCall (a namespaced one by its flat name, and back), `reasoning` → Thinking (summary as text,
 //! `encrypted_content` as signature); other items travel as `Unknown`. `status` and
 //! `incomplete_details` carry the finish reason; a completed answer with calls is ToolCalls.
 
@@ -13,7 +13,7 @@ use super::{
 };
 use crate::error::GatewayError;
 use crate::formats::json_body::{unavailable, upstream_object};
-use crate::hub::{ChatResponse, ContentBlock, FinishReason, Usage};
+use crate::hub::{ChatResponse, ContentBlock, FinishReason, Namespaces, Usage, flat_name};
 
 /// Parses an upstream's Responses `response` object.
 pub fn decode_response(body: &[u8]) -> Result<ChatResponse, GatewayError> {
@@ -47,7 +47,7 @@ pub(crate) fn decode_output_item(item: &Value, out: &mut Vec<ContentBlock>) {
         }
         Some("function_call") => out.push(ContentBlock::ToolCall {
             id: item.get("call_id").and_then(Value::as_str).unwrap_or_default().to_owned(),
-            name: item.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            name: call_name(item),
             arguments: item.get("arguments").and_then(Value::as_str).unwrap_or("{}").to_owned(),
         }),
         Some("reasoning") => out.extend(decode_reasoning(item, true)),
@@ -55,8 +55,24 @@ pub(crate) fn decode_output_item(item: &Value, out: &mut Vec<ContentBlock>) {
     }
 }
 
+/// A `function_call` item's hub name: its `name`, or for a call to a namespaced function the
+/// flat name Codex gives it (`namespace__name`).
+pub(crate) fn call_name(item: &Value) -> String {
+    let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
+    match item.get("namespace").and_then(Value::as_str).filter(|ns| !ns.is_empty()) {
+        Some(namespace) => flat_name(namespace, name),
+        None => name.to_owned(),
+    }
+}
+
 /// Writes a hub response as a Responses `response` object.
 pub fn encode_response(resp: &ChatResponse) -> Bytes {
+    encode_response_for(resp, &Namespaces::default())
+}
+
+/// Writes a hub response as a Responses `response` object for a client whose request had the
+/// namespaced functions `names`: calls to them name their namespace again.
+pub fn encode_response_for(resp: &ChatResponse, names: &Namespaces) -> Bytes {
     let id = if resp.id.is_empty() { invent_response_id() } else { resp.id.clone() };
     let (status, incomplete) = finish_to_wire(resp.finish_reason.as_ref());
     let item_status = if status == "incomplete" { "incomplete" } else { "completed" };
@@ -79,7 +95,7 @@ pub fn encode_response(resp: &ChatResponse) -> Bytes {
                 None
             }
             ContentBlock::ToolCall { id: call_id, name, arguments } => {
-                Some(("fc", function_call_item(call_id, name, arguments)))
+                Some(("fc", function_call_item(call_id, name, arguments, names)))
             }
             ContentBlock::Thinking { text, signature } => Some(("rs", reasoning_item(text, signature.as_deref()))),
             ContentBlock::Unknown { format, value } if format == ITEM_FORMAT => Some(("", value.clone())),
@@ -117,8 +133,23 @@ pub(crate) fn message_item(id: &str, status: &str, content: Vec<Value>) -> Value
     json!({ "type": "message", "id": id, "status": status, "role": "assistant", "content": content })
 }
 
-pub(crate) fn function_call_item(call_id: &str, name: &str, arguments: &str) -> Value {
-    json!({ "type": "function_call", "call_id": call_id, "name": name, "arguments": arguments, "status": "completed" })
+/// A finished `function_call` item; a call to a flattened namespace function names the function
+/// and its `namespace` as the client's tools did.
+pub(crate) fn function_call_item(call_id: &str, name: &str, arguments: &str, names: &Namespaces) -> Value {
+    let mut item = json!({
+        "type": "function_call", "call_id": call_id, "name": name, "arguments": arguments, "status": "completed",
+    });
+    restore_namespace(&mut item, name, names);
+    item
+}
+
+/// Names the namespace of a call to a flattened function (`namespace` and the function's own
+/// `name`, as the Responses API writes such a call).
+pub(crate) fn restore_namespace(item: &mut Value, flat: &str, names: &Namespaces) {
+    if let Some((namespace, name)) = names.split(flat) {
+        item["namespace"] = json!(namespace);
+        item["name"] = json!(name);
+    }
 }
 
 /// A reasoning output item for a client (the signature, if any, as `encrypted_content`).

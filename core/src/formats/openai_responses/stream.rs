@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use super::error::status_and_kind;
-use super::response::finish_of;
+use super::response::{call_name, finish_of};
 use super::{created_from_wire, usage_from_wire};
 use crate::formats::blocks::BlockTracker;
 use crate::formats::sse::SseParser;
@@ -166,7 +166,7 @@ impl StreamDecoder {
         if item.get("type").and_then(Value::as_str) == Some("function_call") {
             self.called_tools = true;
             let field = |key: &str| item.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-            let start = BlockStart::ToolCall { id: field("call_id"), name: field("name") };
+            let start = BlockStart::ToolCall { id: field("call_id"), name: call_name(item) };
             self.open(oi, Part::Call, start, out);
             self.delta(oi, Part::Call, item.get("arguments").and_then(Value::as_str).unwrap_or_default(), out);
         }
@@ -272,7 +272,7 @@ impl StreamDecoder {
             Some("function_call") => {
                 self.called_tools = true;
                 if !opened {
-                    let start = BlockStart::ToolCall { id: str_of("call_id"), name: str_of("name") };
+                    let start = BlockStart::ToolCall { id: str_of("call_id"), name: call_name(item) };
                     self.open(oi, Part::Call, start, out);
                 }
                 self.replay(oi, Part::Call, &str_of("arguments"), out);

@@ -9,11 +9,13 @@ use bytes::{Bytes, BytesMut};
 use serde_json::{Value, json};
 
 use super::error::{error_code, error_event};
-use super::response::{ResponseHead, function_call_item, message_item, output_text, reasoning_item, response_object};
+use super::response::{
+    ResponseHead, function_call_item, message_item, output_text, reasoning_item, response_object, restore_namespace,
+};
 use super::{finish_to_wire, invent_response_id, item_id};
 use crate::formats::StreamEncode;
 use crate::formats::sse::write_json_event;
-use crate::hub::{BlockDelta, BlockStart, StreamEvent, Usage};
+use crate::hub::{BlockDelta, BlockStart, Namespaces, StreamEvent, Usage};
 
 /// The output item being streamed, with what it has gathered so far.
 #[derive(Debug)]
@@ -44,11 +46,18 @@ pub struct StreamEncoder {
     /// Finished output items, by output index.
     output: Vec<Value>,
     usage: Option<Usage>,
+    /// The client's namespaced functions: calls to them name their namespace again.
+    names: Namespaces,
 }
 
 impl StreamEncoder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An encoder for a client whose request had the namespaced functions `names`.
+    pub fn with_namespaces(names: Namespaces) -> Self {
+        StreamEncoder { names, ..Self::default() }
     }
 
     fn emit(&mut self, out: &mut BytesMut, kind: &str, mut data: Value) {
@@ -95,9 +104,10 @@ impl StreamEncoder {
             }
             BlockStart::ToolCall { id, name } => {
                 let item_id = item_id("fc", &self.id, output_index);
-                let item = json!({
+                let mut item = json!({
                     "type": "function_call", "id": item_id, "call_id": id, "name": name, "arguments": "", "status": "in_progress",
                 });
+                restore_namespace(&mut item, name, &self.names);
                 let open = Open::Call {
                     hub,
                     item_id,
@@ -183,7 +193,7 @@ impl StreamEncoder {
             Open::Call { item_id, output_index, call_id, name, arguments, .. } => {
                 let data = json!({ "item_id": item_id, "output_index": output_index, "arguments": arguments });
                 self.emit(out, "response.function_call_arguments.done", data);
-                let mut item = function_call_item(&call_id, &name, &arguments);
+                let mut item = function_call_item(&call_id, &name, &arguments, &self.names);
                 item["id"] = json!(item_id);
                 (output_index, item)
             }
