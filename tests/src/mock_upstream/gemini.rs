@@ -1,5 +1,6 @@
 //! Gemini: `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent` (SSE with
-//! `?alt=sse`, else a streamed JSON array), `:countTokens`, and `GET /v1beta/models`.
+//! `?alt=sse`, else a streamed JSON array), `:countTokens` (each on `/v1` too), and
+//! `GET /v1beta/models`.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};

@@ -29,7 +29,8 @@
 //! ([`bag_of_words`]); its model names take the same `error-<status>` and `slow-<ms>`.
 //!
 //! Routes: `/v1/chat/completions`, `/v1/embeddings`, `/v1/responses`, `/v1/messages` (+ `/count_tokens`),
-//! `/v1/models`, `/v1beta/models/{model}:generateContent|:streamGenerateContent`, `/v1beta/models`,
+//! `/v1/models`, `/v1beta/models/{model}:generateContent|:streamGenerateContent` (also on `/v1`, as
+//! Google serves it), `/v1beta/models`,
 //! `/api/chat`, `/api/tags`.
 
 pub mod agent;
@@ -120,6 +121,7 @@ impl MockUpstream {
             .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
             .route("/v1beta/models", get(gemini::models))
             .route("/v1beta/models/{*rest}", post(gemini::generate))
+            .route("/v1/models/{*rest}", post(gemini::generate))
             .route("/api/chat", post(ollama::chat))
             .route("/api/tags", get(ollama::tags))
             .with_state(state.clone());
