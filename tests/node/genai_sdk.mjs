@@ -10,7 +10,8 @@
 // Checks generateContent, generateContentStream (text, finish reason and usage on the last
 // chunk), a function declaration answered by a functionCall plain and streamed, a function-calling
 // round trip sent back by hand and one made by the SDK's automatic function calling (a
-// CallableTool), and a 429. Exits non-zero on the first mismatch; prints a JSON summary.
+// CallableTool), models.list and models.get (a listed model, and an unknown one's 404), and a 429.
+// Exits non-zero on the first mismatch; prints a JSON summary.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -145,6 +146,24 @@ async function roundTrips(ai, prefix, summary) {
   summary.automatic_round_trip = automatic.text;
 }
 
+/** models.list, models.get of a listed model, and an unknown model's 404. */
+async function modelResources(sdk, ai, prefix, summary) {
+  const names = [];
+  for await (const model of await ai.models.list()) names.push(model.name);
+  check(names.length > 0 && names.every((name) => name.startsWith('models/')), `models.list: ${show(names)}`);
+  const got = await ai.models.get({ model: names[0] });
+  check(got.name === names[0], `models.get(${names[0]}): ${show(got)}`);
+  let error;
+  try {
+    await ai.models.get({ model: modelName(prefix, 'no-such-model') });
+  } catch (err) {
+    error = err;
+  }
+  check(error instanceof sdk.ApiError && error.status === 404, `an unknown model must raise a 404 ApiError: ${error}`);
+  check(JSON.parse(error.message).error?.status === 'NOT_FOUND', `unknown model: ${error.message}`);
+  summary.models = names.length;
+}
+
 async function upstream429(sdk, ai, prefix, summary) {
   let error;
   try {
@@ -171,6 +190,7 @@ async function main() {
   await generateAndStream(ai, modelName(prefix, 'gpt-mock'), summary);
   await functionCalls(ai, prefix, summary);
   await roundTrips(ai, prefix, summary);
+  await modelResources(sdk, ai, prefix, summary);
   await upstream429(sdk, ai, prefix, summary);
   console.log(JSON.stringify(summary));
 }

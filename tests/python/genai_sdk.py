@@ -6,7 +6,8 @@ or API_VERSION, e.g. `v1beta`, set as `HttpOptions.api_version`). Without API_VE
 client is made with the SDK's defaults (key, base URL and a timeout only).
 Checks generate_content, generate_content_stream (text, finish reason and usage on the last
 chunk), a function declaration answered by a function_call plain and streamed, a function-calling
-round trip sent back by hand and one made by the SDK's automatic function calling, and a 429.
+round trip sent back by hand and one made by the SDK's automatic function calling, models.list
+and models.get (a listed model, and an unknown one's 404), and a 429.
 Exits non-zero on the first mismatch; prints a JSON summary.
 """
 
@@ -130,6 +131,21 @@ def round_trips(client, prefix, summary):
     summary["automatic_round_trip"] = automatic.text
 
 
+def model_resources(client, prefix, summary):
+    """models.list, models.get of a listed model, and an unknown model's 404."""
+    names = [model.name for model in client.models.list()]
+    check(names and all(name.startswith("models/") for name in names), f"models.list: {names}")
+    got = client.models.get(model=names[0])
+    check(got.name == names[0], f"models.get({names[0]}): {got}")
+    err = expect_raises(
+        errors.ClientError,
+        lambda: client.models.get(model=model_name(prefix, "no-such-model")),
+        "an unknown model",
+    )
+    check(err.code == 404 and err.status == "NOT_FOUND", f"unknown model: {err.code} {err.status} {err.message}")
+    summary["models"] = len(names)
+
+
 def main():
     base_url, prefix, api_version = args(optional=1)
     http_options = types.HttpOptions(base_url=base_url, timeout=60_000)
@@ -141,6 +157,7 @@ def main():
     generate_and_stream(client, model_name(prefix, "gpt-mock"), summary)
     function_calls(client, prefix, summary)
     round_trips(client, prefix, summary)
+    model_resources(client, prefix, summary)
 
     err = expect_raises(
         errors.ClientError,

@@ -77,6 +77,7 @@ fn genai_sdk_uses_the_gemini_mock(
     assert_eq!(summary["tools"], json!({ "city": "Paris" }));
     assert_eq!(summary["round_trip"], AGENT_DONE_TEXT);
     assert_eq!(summary["automatic_round_trip"], AGENT_DONE_TEXT);
+    assert_eq!(summary["models"], 1);
     let requests = mock.requests();
     assert!(requests.iter().all(|r| header(r, "x-goog-api-key") == "sk-anything"), "the key goes in a header");
     let seen = paths(&requests);

@@ -2,8 +2,9 @@
 //! `openai` (chat and responses), `anthropic`, `google-genai` (Python and JavaScript) and `ollama`
 //! × a provider speaking OpenAI chat, OpenAI Responses, Anthropic, Gemini and Ollama (the mock
 //! upstream). Each script checks text, streaming, tools (streamed and not), usage and error
-//! mapping; the Google GenAI ones a function-calling round trip too, with the SDK's default API
-//! version (`v1` in the pinned versions, see mock_fidelity.rs) and with `v1` and `v1beta` set.
+//! mapping; the Google GenAI ones a function-calling round trip and the model resources (list,
+//! get) too, with the SDK's default API version (`v1` in the pinned versions, see
+//! mock_fidelity.rs) and with `v1` and `v1beta` set.
 
 use omniroute_tests::gateway::TestGateway;
 use omniroute_tests::mock_upstream::{AGENT_DONE_TEXT, MOCK_TEXT, MockUpstream};
@@ -60,6 +61,7 @@ async fn genai_against_every_provider(sdk: &'static str, run: fn(&str, &str, Opt
             assert_eq!(summary["round_trip"], AGENT_DONE_TEXT, "{context}");
             assert_eq!(summary["automatic_round_trip"], AGENT_DONE_TEXT, "{context}");
             assert_eq!(summary["error"], 429, "{context}");
+            assert!(summary["models"].as_u64().is_some_and(|n| n > 0), "models.list: {context}");
         }
         gw.stop().await;
     }
