@@ -13,6 +13,18 @@ MOCK_USAGE = (12, 6)
 TOOL_NAME = "get_weather"
 TOOL_ARGS = {"city": "Paris"}
 WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+# The mock's `agent-tool-loop` model (tests/src/mock_upstream/agent.rs): a call to the offered
+# `Write` tool for the task the prompt's marker names, then, once a tool result came back, the
+# final text.
+AGENT_MODEL = "agent-tool-loop"
+AGENT_DONE_TEXT = "The file is written, agent-tool-loop is done."
+AGENT_FILE = "/tmp/omniroute-sdk/out.txt"
+AGENT_FILE_TEXT = "hello-42"
+AGENT_PROMPT = (
+    f"Use one of your tools to write exactly the text {AGENT_FILE_TEXT} (no newline) into the file {AGENT_FILE}, "
+    f"then say that you are done. [agent-task file={AGENT_FILE} text={AGENT_FILE_TEXT}]"
+)
+WRITE_ARGS = {"file_path": AGENT_FILE, "content": AGENT_FILE_TEXT}
 
 
 def check(condition, message):
@@ -22,9 +34,12 @@ def check(condition, message):
         sys.exit(1)
 
 
-def args():
-    check(len(sys.argv) == 3, f"usage: {sys.argv[0]} BASE_URL MODEL_PREFIX")
-    return sys.argv[1], sys.argv[2]
+def args(optional=0):
+    """BASE_URL, MODEL_PREFIX and up to `optional` more arguments (None where absent)."""
+    extra = " ".join(f"[ARG{i + 1}]" for i in range(optional))
+    check(3 <= len(sys.argv) <= 3 + optional, f"usage: {sys.argv[0]} BASE_URL MODEL_PREFIX {extra}".rstrip())
+    rest = sys.argv[3:] + [None] * (3 + optional - len(sys.argv))
+    return (sys.argv[1], sys.argv[2], *rest) if optional else (sys.argv[1], sys.argv[2])
 
 
 def model_name(prefix, name):

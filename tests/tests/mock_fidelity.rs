@@ -2,9 +2,10 @@
 //! against the mock directly (bare model names), then what the SDKs sent and the behaviours
 //! SDKs never exercise (auth failures, cut streams, fallback keys) are checked on the wire.
 
-use omniroute_tests::mock_upstream::{MOCK_TEXT, MockUpstream, Recorded};
+use omniroute_tests::mock_upstream::agent::{Wire, carries_tool_result};
+use omniroute_tests::mock_upstream::{AGENT_DONE_TEXT, MOCK_TEXT, MockUpstream, Recorded};
 use omniroute_tests::sdk::{
-    run_anthropic_sdk, run_genai_sdk, run_ollama_sdk, run_openai_sdk_chat, run_openai_sdk_responses,
+    run_anthropic_sdk, run_genai_js_sdk, run_genai_sdk, run_ollama_sdk, run_openai_sdk_chat, run_openai_sdk_responses,
 };
 use omniroute_tests::sse::data_events;
 use serde_json::{Value, json};
@@ -62,21 +63,47 @@ fn anthropic_sdk_uses_the_messages_mock() {
     assert!(requests.iter().any(|r| r.json()["stream"] == true), "messages.stream sends stream: true");
 }
 
-#[test]
-fn genai_sdk_uses_the_gemini_mock() {
+/// Runs a Google GenAI SDK script (`run`) against a fresh mock with `api_version` (`None`: the
+/// SDK's default) and checks what it sent: every path under `/{expected}/models/`.
+fn genai_sdk_uses_the_gemini_mock(
+    run: fn(&str, &str, Option<&str>) -> Value,
+    api_version: Option<&str>,
+    expected: &str,
+) {
     let mock = MockUpstream::start();
-    let summary = run_genai_sdk(&mock.root_url(), "");
+    let summary = run(&mock.root_url(), "", api_version);
     assert_eq!(summary["generate"], MOCK_TEXT);
     assert_eq!(summary["stream"], MOCK_TEXT);
     assert_eq!(summary["tools"], json!({ "city": "Paris" }));
+    assert_eq!(summary["round_trip"], AGENT_DONE_TEXT);
+    assert_eq!(summary["automatic_round_trip"], AGENT_DONE_TEXT);
+    assert_eq!(summary["models"], 1);
     let requests = mock.requests();
     assert!(requests.iter().all(|r| header(r, "x-goog-api-key") == "sk-anything"), "the key goes in a header");
     let seen = paths(&requests);
-    assert!(seen.contains(&"/v1beta/models/gpt-mock:generateContent"), "{seen:?}");
-    assert!(seen.contains(&"/v1beta/models/gpt-mock:streamGenerateContent?alt=sse"), "{seen:?}");
+    assert!(seen.iter().all(|p| p.starts_with(&format!("/{expected}/models/"))), "{api_version:?}: {seen:?}");
+    assert!(seen.contains(&format!("/{expected}/models/gpt-mock:generateContent").as_str()), "{seen:?}");
+    let stream = format!("/{expected}/models/gpt-mock:streamGenerateContent?alt=sse");
+    assert!(seen.contains(&stream.as_str()), "{seen:?}");
     let tools = requests.iter().find(|r| r.path.contains("/tools:")).expect("a tools request").json();
     assert_eq!(tools["tools"][0]["functionDeclarations"][0]["name"], "get_weather");
     assert!(tools["contents"].is_array());
+    let results = requests.iter().filter(|r| carries_tool_result(Wire::Gemini, &r.json())).count();
+    assert_eq!(results, 2, "both round trips send the call's result back: {seen:?}");
+}
+
+#[test]
+fn genai_sdk_uses_the_gemini_mock_on_v1_by_default() {
+    genai_sdk_uses_the_gemini_mock(run_genai_sdk, None, "v1");
+    genai_sdk_uses_the_gemini_mock(run_genai_sdk, Some("v1"), "v1");
+    genai_sdk_uses_the_gemini_mock(run_genai_sdk, Some("v1beta"), "v1beta");
+}
+
+#[test]
+fn genai_js_sdk_uses_the_gemini_mock_on_v1_by_default() {
+    genai_sdk_uses_the_gemini_mock(run_genai_js_sdk, None, "v1");
+    genai_sdk_uses_the_gemini_mock(run_genai_js_sdk, Some("v1"), "v1");
+    genai_sdk_uses_the_gemini_mock(run_genai_js_sdk, Some("v1beta"), "v1beta");
 }
 
 #[test]

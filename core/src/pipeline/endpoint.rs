@@ -42,14 +42,14 @@ pub async fn provider_chat(call: Call<'_>) -> Answer {
 
 /// `POST /v1beta/models/{model}:generateContent`.
 pub async fn gemini_generate(call: Call<'_>) -> Answer {
-    let model = gemini_model_name(&call);
+    let model = gemini_model_name(&call, "model");
     serve(call, |format| gemini(format, model, false, StreamFraming::Default)).await
 }
 
 /// `POST /v1beta/models/{model}:streamGenerateContent`: SSE with `?alt=sse`, otherwise one
 /// JSON array written as it grows (Gemini's default).
 pub async fn gemini_stream(call: Call<'_>) -> Answer {
-    let model = gemini_model_name(&call);
+    let model = gemini_model_name(&call, "model");
     let sse = call.query().is_some_and(|q| q.split('&').any(|pair| pair == "alt=sse"));
     let framing = if sse { StreamFraming::Default } else { StreamFraming::JsonArray };
     serve(call, |format| gemini(format, model, true, framing)).await

@@ -143,6 +143,11 @@ pub fn normalize(path: &str) -> Cow<'_, str> {
 /// Paths whose last segment is a model name.
 const MODEL_PATHS: [&str; 2] = ["/v1/models/", "/v1beta/models/"];
 
+/// `/v1/models/{model}:{action}` or `/v1beta/models/{model}:{action}` (a [`normalize`]d path).
+fn is_gemini_action(path: &str) -> bool {
+    MODEL_PATHS.iter().any(|prefix| path.strip_prefix(prefix).is_some_and(|name| name.contains(':')))
+}
+
 /// Matches a [`normalize`]d path.
 pub fn resolve<'p>(method: &Method, path: &'p str) -> Matched<'p> {
     let table = &*TABLE;
@@ -158,6 +163,12 @@ pub fn resolve<'p>(method: &Method, path: &'p str) -> Matched<'p> {
         Some(row) => Matched::Row { row, params: found.params },
         None if *method == Method::OPTIONS && rows.access == Access::Inference => {
             Matched::Preflight { allow: &rows.allow }
+        }
+        // A Gemini action the gateway does not serve (`:countTokens`, `:embedContent`, ...) is
+        // not a method missing on the model resource `GET /v1/models/{id}`: it is not found, in
+        // the format of the Gemini client that asked.
+        None if *method == Method::POST && is_gemini_action(path) => {
+            Matched::NotFound { access: Access::Inference, errors: ErrorFormat::Client(WireFormat::Gemini) }
         }
         None => {
             let access = if rows.access == Access::Inference { Access::Inference } else { Access::Management };

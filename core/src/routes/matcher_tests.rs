@@ -81,6 +81,23 @@ fn a_gemini_model_name_is_one_segment_even_with_a_slash() {
 }
 
 #[test]
+fn a_gemini_action_the_gateway_does_not_serve_is_not_found_in_geminis_shape() {
+    // Without this, `{id}` of `GET /v1/models/{id}` takes `gpt-4o:countTokens` and the answer is
+    // a 405 in OpenAI's shape.
+    for path in [
+        "/v1/models/openai/gpt-4o:countTokens",
+        "/v1/models/gemini-2.5-flash:embedContent",
+        "/api/v1/models/openai%2Fgpt-4o:batchEmbedContents",
+        "/v1beta/models/gemini-2.5-flash:countTokens",
+    ] {
+        assert_eq!(matched(Method::POST, path), "404 Inference Client(Gemini)", "{path}");
+    }
+    // A model resource without an action keeps its own refusal.
+    assert_eq!(matched(Method::POST, "/v1/models/openai/gpt-4o"), "405 GET Inference Client(OpenaiChat)");
+    assert_eq!(matched(Method::DELETE, "/v1/models/g:countTokens"), "405 GET Inference Client(OpenaiChat)");
+}
+
+#[test]
 fn management_routes_and_refusals() {
     assert_eq!(matched(Method::GET, "/api/keys"), "GET /api/keys ");
     assert_eq!(matched(Method::PATCH, "/api/keys/key_1"), "PATCH /api/keys/{id} id=key_1");

@@ -1,5 +1,6 @@
 //! Gemini: `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent` (SSE with
-//! `?alt=sse`, else a streamed JSON array), `:countTokens`, and `GET /v1beta/models`.
+//! `?alt=sse`, else a streamed JSON array), `:countTokens`, `GET /v1beta/models` and
+//! `GET /v1beta/models/{model}` (each on `/v1` too).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
@@ -83,16 +84,33 @@ fn reject(uri: &Uri, headers: &HeaderMap) -> Option<Response> {
     }
 }
 
+/// The one model the mock lists.
+fn mock_model() -> Value {
+    json!({
+        "name": "models/gpt-mock", "version": "001", "displayName": "GPT Mock",
+        "description": "The mock upstream's model.", "inputTokenLimit": 1_048_576, "outputTokenLimit": 8192,
+        "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"]
+    })
+}
+
+/// `GET /v1beta/models` (and `GET /v1/models` for a caller with a Gemini key).
 pub(super) async fn models(uri: Uri, headers: HeaderMap) -> Response {
     if let Some(response) = reject(&uri, &headers) {
         return response;
     }
-    let model = json!({
-        "name": "models/gpt-mock", "version": "001", "displayName": "GPT Mock",
-        "description": "The mock upstream's model.", "inputTokenLimit": 1_048_576, "outputTokenLimit": 8192,
-        "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"]
-    });
-    json_with(200, &json!({ "models": [model] }), &[])
+    json_with(200, &json!({ "models": [mock_model()] }), &[])
+}
+
+/// `GET /v1beta/models/{model}` (and on `/v1`): the listed model, else Google's 404.
+pub(super) async fn model(Path(rest): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
+    if let Some(response) = reject(&uri, &headers) {
+        return response;
+    }
+    let name = rest.strip_prefix("models/").unwrap_or(&rest);
+    if name == "gpt-mock" {
+        return json_with(200, &mock_model(), &[]);
+    }
+    error(404, &format!("models/{name} is not found for API version {}", uri.path().split('/').nth(1).unwrap_or("")))
 }
 
 /// `{model}:{method}`: the model may itself hold `/` (a gateway prefix), so split on the last `:`.

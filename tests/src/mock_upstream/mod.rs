@@ -36,7 +36,8 @@
 //! ([`bag_of_words`]); its model names take the same `error-<status>` and `slow-<ms>`.
 //!
 //! Routes: `/v1/chat/completions`, `/v1/embeddings`, `/v1/responses`, `/v1/messages` (+ `/count_tokens`),
-//! `/v1/models`, `/v1beta/models/{model}:generateContent|:streamGenerateContent`, `/v1beta/models`,
+//! `/v1/models`, `/v1beta/models/{model}:generateContent|:streamGenerateContent`,
+//! `/v1beta/models[/{model}]` (the Gemini ones also on `/v1`, as Google serves them),
 //! `/api/chat`, `/api/tags`.
 
 pub mod agent;
@@ -127,7 +128,8 @@ impl MockUpstream {
             .route("/v1/messages", post(anthropic::messages))
             .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
             .route("/v1beta/models", get(gemini::models))
-            .route("/v1beta/models/{*rest}", post(gemini::generate))
+            .route("/v1beta/models/{*rest}", get(gemini::model).post(gemini::generate))
+            .route("/v1/models/{*rest}", get(gemini::model).post(gemini::generate))
             .route("/api/chat", post(ollama::chat))
             .route("/api/tags", get(ollama::tags))
             .with_state(state.clone());
@@ -354,10 +356,14 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer "))
 }
 
-/// `GET /v1/models`: OpenAI's list, or Anthropic's when the caller sent `anthropic-version`.
-async fn models(headers: HeaderMap) -> Response {
+/// `GET /v1/models`: OpenAI's list, Anthropic's when the caller sent `anthropic-version`, or
+/// Gemini's when it sent a Gemini key (`x-goog-api-key`, as Google's SDKs do on `v1`).
+async fn models(uri: Uri, headers: HeaderMap) -> Response {
     if headers.contains_key("anthropic-version") {
         return anthropic::models();
+    }
+    if headers.contains_key("x-goog-api-key") {
+        return gemini::models(uri, headers).await;
     }
     openai_chat::models()
 }

@@ -193,13 +193,17 @@ fn generate_content_v1() {}
     ))]
 fn stream_generate_content_v1() {}
 
-/// Configured models and combos in OpenAI's list shape.
+/// Configured models and combos in OpenAI's list shape; configured models in Gemini's for a
+/// Gemini client (`x-goog-api-key`, `?key=` or `x-goog-api-client`), as on `v1beta`.
 #[utoipa::path(get, path = "/v1/models", tag = "inference", responses((status = 200, body = Object), (status = 401, body = Object), (status = 403, body = Object)))]
 fn list_models() {}
 
-/// One configured model or combo in OpenAI's shape; the id holds a `/` (`openai/gpt-4o`).
+/// One configured model or combo in OpenAI's shape; the id holds a `/` (`openai/gpt-4o`). For a
+/// Gemini client (`x-goog-api-key`, `?key=` or `x-goog-api-client`) one configured model in
+/// Gemini's shape, as on `v1beta`.
 #[utoipa::path(get, path = "/v1/models/{id}", tag = "inference", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 400, description = "No such model", body = Object), (status = 401, body = Object), (status = 403, body = Object)))]
+    responses((status = 200, body = Object), (status = 400, description = "No such model", body = Object), (status = 401, body = Object), (status = 403, body = Object),
+        (status = 404, description = "No such model (a Gemini client)", body = Object)))]
 fn get_model() {}
 
 /// One configured model in Gemini's shape; `{model}` may be `provider/model`.
