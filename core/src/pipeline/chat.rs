@@ -85,11 +85,12 @@ async fn chat(
     let call = ChatCall::admit(gateway, ctx, endpoint, headers, body)?;
     let store = scope.and_then(|scope| StorePlan::for_call(&call, scope, resolved));
     let mut state = ChatState::default();
-    // A response that is stored needs an id of its own: a cached answer would repeat another's.
-    if store.is_none()
-        && let Some(hit) = call.serve_from_cache(&mut state).await
-    {
-        return Ok(hit);
+    if let Some(hit) = call.serve_from_cache(&mut state).await {
+        // A hit is what the client got, so it is what is stored (under the hit's own new id).
+        return Ok(match store {
+            Some(store) => store.keep(hit).await,
+            None => hit,
+        });
     }
     call.plan_targets(&mut state)?;
     let result = call.try_targets(&mut state).await;

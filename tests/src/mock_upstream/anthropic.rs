@@ -83,7 +83,7 @@ pub(super) async fn messages(State(state): State<MockState>, uri: Uri, headers: 
     };
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let plan = match plan(&model).await {
-        Ok(plan) => plan,
+        Ok(plan) => plan.for_request(&request),
         Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
         Err(Early::Html(status)) => return html(status),
     };
@@ -107,7 +107,11 @@ pub(super) async fn messages(State(state): State<MockState>, uri: Uri, headers: 
 }
 
 fn stop_reason(answer: Answer) -> &'static str {
-    if answer == Answer::Tools { "tool_use" } else { "end_turn" }
+    if matches!(answer, Answer::Tools | Answer::ThinkingTools) { "tool_use" } else { "end_turn" }
+}
+
+fn thinking() -> Value {
+    json!({ "type": "thinking", "thinking": MOCK_THINKING, "signature": MOCK_SIGNATURE })
 }
 
 /// A message as `message_start` carries it: no stop reason yet, one output token so far.
@@ -131,9 +135,8 @@ fn full_content(answer: Answer) -> Vec<Value> {
     match answer {
         Answer::Text => vec![text],
         Answer::Tools => vec![tool_use(json!({ "city": "Paris" }))],
-        Answer::Thinking => {
-            vec![json!({ "type": "thinking", "thinking": MOCK_THINKING, "signature": MOCK_SIGNATURE }), text]
-        }
+        Answer::Thinking => vec![thinking(), text],
+        Answer::ThinkingTools => vec![thinking(), tool_use(json!({ "city": "Paris" }))],
     }
 }
 
@@ -155,26 +158,36 @@ fn text_deltas() -> Vec<Value> {
     text_fragments().into_iter().map(|t| json!({ "type": "text_delta", "text": t })).collect()
 }
 
+/// The tool call's arguments as the API streams them: an empty fragment, then the real ones.
+fn tool_deltas() -> Vec<Value> {
+    let fragments = std::iter::once("").chain(TOOL_ARGUMENT_FRAGMENTS);
+    fragments.map(|f| json!({ "type": "input_json_delta", "partial_json": f })).collect()
+}
+
+/// A signed thinking block at index 0, its text in two deltas.
+fn thinking_block(events: &mut Events) {
+    let (first, second) = MOCK_THINKING.split_at(MOCK_THINKING.len() / 2);
+    let deltas = vec![
+        json!({ "type": "thinking_delta", "thinking": first }),
+        json!({ "type": "thinking_delta", "thinking": second }),
+        json!({ "type": "signature_delta", "signature": MOCK_SIGNATURE }),
+    ];
+    block(events, 0, json!({ "type": "thinking", "thinking": "", "signature": "" }), deltas);
+}
+
 fn stream_events(model: &str, answer: Answer) -> Events {
     let mut events: Events = vec![("message_start", json!({ "message": message(model, vec![]) }))];
     let text_start = json!({ "type": "text", "text": "" });
     match answer {
         Answer::Text => block(&mut events, 0, text_start, text_deltas()),
-        Answer::Tools => {
-            // The API opens with an empty fragment before the real ones.
-            let fragments = std::iter::once("").chain(TOOL_ARGUMENT_FRAGMENTS);
-            let deltas = fragments.map(|f| json!({ "type": "input_json_delta", "partial_json": f })).collect();
-            block(&mut events, 0, tool_use(json!({})), deltas);
-        }
+        Answer::Tools => block(&mut events, 0, tool_use(json!({})), tool_deltas()),
         Answer::Thinking => {
-            let (first, second) = MOCK_THINKING.split_at(MOCK_THINKING.len() / 2);
-            let deltas = vec![
-                json!({ "type": "thinking_delta", "thinking": first }),
-                json!({ "type": "thinking_delta", "thinking": second }),
-                json!({ "type": "signature_delta", "signature": MOCK_SIGNATURE }),
-            ];
-            block(&mut events, 0, json!({ "type": "thinking", "thinking": "", "signature": "" }), deltas);
+            thinking_block(&mut events);
             block(&mut events, 1, text_start, text_deltas());
+        }
+        Answer::ThinkingTools => {
+            thinking_block(&mut events);
+            block(&mut events, 1, tool_use(json!({})), tool_deltas());
         }
     }
     events.push((

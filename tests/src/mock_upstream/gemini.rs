@@ -8,8 +8,8 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Early, MOCK_TOOL_NAME, MOCK_USAGE, MockState, header, html, json_with, plan, stream_response,
-    text_fragments,
+    Answer, Early, MOCK_SIGNATURE, MOCK_THINKING, MOCK_TOOL_NAME, MOCK_USAGE, MockState, header, html, json_with, plan,
+    stream_response, text_fragments,
 };
 
 /// Google's error shape: the HTTP code, a message, and the canonical status name.
@@ -90,15 +90,27 @@ pub(super) async fn generate(
         _ => return error(404, &format!("Method {method} is not found for models/{model}.")),
     };
     let plan = match plan(model).await {
-        Ok(plan) => plan,
+        Ok(plan) => plan.for_request(&request),
         Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
         Err(Early::Html(status)) => return html(status),
     };
     if !stream {
-        let whole = if plan.answer == Answer::Tools { tool_chunk(model) } else { whole_text(model) };
+        let whole = match plan.answer {
+            Answer::Tools => tool_chunk(model),
+            Answer::ThinkingTools => response(model, json!([thought_part(), signed_call_part()]), true, MOCK_USAGE.1),
+            _ => whole_text(model),
+        };
         return json_with(200, &plan.shape(whole), &[]);
     }
-    let chunks = if plan.answer == Answer::Tools { vec![tool_chunk(model)] } else { text_chunks(model) };
+    let chunks = match plan.answer {
+        Answer::Tools => vec![tool_chunk(model)],
+        // The thought streams first; the call comes whole, carrying the thought's signature.
+        Answer::ThinkingTools => vec![
+            response(model, json!([thought_part()]), false, 1),
+            response(model, json!([signed_call_part()]), true, MOCK_USAGE.1),
+        ],
+        _ => text_chunks(model),
+    };
     let chunks: Vec<Value> = chunks.into_iter().map(|c| plan.shape(c)).collect();
     // Cut after two text chunks, before the one carrying finishReason.
     let cut = plan.cut.then_some(2);
@@ -138,6 +150,16 @@ fn response(model: &str, parts: Value, finished: bool, candidates_tokens: u64) -
 
 fn whole_text(model: &str) -> Value {
     response(model, json!([{ "text": super::MOCK_TEXT }]), true, MOCK_USAGE.1)
+}
+
+/// A thought summary part (`includeThoughts`).
+fn thought_part() -> Value {
+    json!({ "text": MOCK_THINKING, "thought": true })
+}
+
+/// The function call part of a thinking model: the thought signature rides on it.
+fn signed_call_part() -> Value {
+    json!({ "functionCall": { "name": MOCK_TOOL_NAME, "args": { "city": "Paris" } }, "thoughtSignature": MOCK_SIGNATURE })
 }
 
 /// Gemini sends a function call whole, in one part, never as fragments.

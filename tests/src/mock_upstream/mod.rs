@@ -11,6 +11,8 @@
 //!   `slow-<ms>`       waits before answering                     `drip-<ms>` streams a frame every <ms>
 //!   `pause-<ms>`      streams the first frame, then goes silent for <ms>, then the rest
 //!   `thinking`        (Anthropic) a signed thinking block, then the text
+//!   `think-tools`     reasoning (signed where the format signs it), then the `tools` call; once
+//!                     the request carries a tool result, the text answer instead: a tool loop
 //!   `flaky`           (OpenAI chat) every other request is a 503, starting with the first
 //!   `no-usage`        the text answer with no usage anywhere (no `usage`, `usageMetadata` or
 //!                     Ollama counts, streamed or not), as some OpenAI-compatible servers answer
@@ -171,6 +173,8 @@ pub(crate) enum Answer {
     Text,
     Tools,
     Thinking,
+    /// Reasoning, then the tool call (`think-tools` before a tool result).
+    ThinkingTools,
 }
 
 /// How to answer: what, whether a stream is cut, and the gap between streamed frames.
@@ -237,12 +241,36 @@ pub(crate) async fn plan(model: &str) -> Result<Plan, Early> {
     let answer = match model {
         "tools" => Answer::Tools,
         "thinking" => Answer::Thinking,
+        "think-tools" => Answer::ThinkingTools,
         _ => Answer::Text,
     };
     let each = model.strip_prefix("drip-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(2);
     let pause = model.strip_prefix("pause-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
     let gap = Gap { each: Duration::from_millis(each), after_first: Duration::from_millis(pause) };
     Ok(Plan { answer, cut: model == "cut-stream", gap, usage: model != "no-usage" })
+}
+
+impl Plan {
+    /// The plan for this request: `think-tools` answers with text once the request carries a
+    /// tool result (the second turn of a tool loop).
+    pub(crate) fn for_request(mut self, request: &Value) -> Plan {
+        if self.answer == Answer::ThinkingTools && has_tool_result(request) {
+            self.answer = Answer::Text;
+        }
+        self
+    }
+}
+
+/// Whether a request of any format carries a tool's result: a `tool` message (OpenAI chat,
+/// Ollama), a `tool_result` block (Anthropic), a `function_call_output` item (Responses), a
+/// `functionResponse` part (Gemini).
+pub(crate) fn has_tool_result(request: &Value) -> bool {
+    fn any(list: &Value, test: &dyn Fn(&Value) -> bool) -> bool {
+        list.as_array().is_some_and(|items| items.iter().any(test))
+    }
+    any(&request["messages"], &|m| m["role"] == "tool" || any(&m["content"], &|b| b["type"] == "tool_result"))
+        || any(&request["input"], &|item| item["type"] == "function_call_output")
+        || any(&request["contents"], &|c| any(&c["parts"], &|p| p.get("functionResponse").is_some()))
 }
 
 /// The answer text in the pieces a streaming upstream sends it in (word by word).

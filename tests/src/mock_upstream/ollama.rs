@@ -8,8 +8,8 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Early, MOCK_TEXT, MOCK_TOOL_NAME, MOCK_USAGE, MockState, bearer, html, json_with, plan, stream_response,
-    text_fragments,
+    Answer, Early, MOCK_TEXT, MOCK_THINKING, MOCK_TOOL_NAME, MOCK_USAGE, MockState, bearer, html, json_with, plan,
+    stream_response, text_fragments,
 };
 
 const CREATED_AT: &str = "2025-01-01T00:00:00.000000Z";
@@ -43,15 +43,22 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
         return error(400, "model is required");
     };
     let plan = match plan(model).await {
-        Ok(plan) => plan,
+        Ok(plan) => plan.for_request(&request),
         Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
         Err(Early::Html(status)) => return html(status),
     };
-    let tools = plan.answer == Answer::Tools;
+    let tools = matches!(plan.answer, Answer::Tools | Answer::ThinkingTools);
+    let thinking = plan.answer == Answer::ThinkingTools;
     // Ollama streams unless told `"stream": false`.
     if request["stream"].as_bool().unwrap_or(true) {
         let mut lines: Vec<Value> = if tools {
-            vec![line(model, tool_message(), false)]
+            let mut lines = vec![line(model, tool_message(), false)];
+            if thinking {
+                // A thinking model streams its thinking before the call.
+                let thought = json!({ "role": "assistant", "content": "", "thinking": MOCK_THINKING });
+                lines.insert(0, line(model, thought, false));
+            }
+            lines
         } else {
             text_fragments().into_iter().map(|t| line(model, message(t), false)).collect()
         };
@@ -59,7 +66,10 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
         let frames = lines.into_iter().map(|l| format!("{}\n", plan.shape(l))).collect();
         return stream_response("application/x-ndjson", frames, plan.cut.then_some(2), plan.gap);
     }
-    let answer = if tools { tool_message() } else { message(MOCK_TEXT) };
+    let mut answer = if tools { tool_message() } else { message(MOCK_TEXT) };
+    if thinking {
+        answer["thinking"] = json!(MOCK_THINKING);
+    }
     json_with(200, &plan.shape(line(model, answer, true)), &[])
 }
 

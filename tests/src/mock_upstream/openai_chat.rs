@@ -8,8 +8,8 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Early, MOCK_TEXT, MOCK_TOOL_ARGUMENTS, MOCK_TOOL_NAME, MOCK_USAGE, MockState, TOOL_ARGUMENT_FRAGMENTS,
-    bearer, html, json_with, plan, stream_response, text_fragments,
+    Answer, Early, MOCK_TEXT, MOCK_THINKING, MOCK_TOOL_ARGUMENTS, MOCK_TOOL_NAME, MOCK_USAGE, MockState,
+    TOOL_ARGUMENT_FRAGMENTS, bearer, html, json_with, plan, stream_response, text_fragments,
 };
 
 /// An OpenAI error body; the Responses API uses the same shape.
@@ -59,25 +59,27 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
         return json_response(503, error_body(503, "mock upstream flapped"));
     }
     let plan = match plan(&model).await {
-        Ok(plan) => plan,
+        Ok(plan) => plan.for_request(&request),
         Err(Early::Status(status)) => {
             return json_response(status, error_body(status, &format!("mock upstream error {status}")));
         }
         Err(Early::Html(status)) => return html(status),
     };
-    let tools = plan.answer == Answer::Tools;
+    let tools = matches!(plan.answer, Answer::Tools | Answer::ThinkingTools);
+    // `reasoning_content`, as DeepSeek and other OpenAI-compatible reasoning servers send it.
+    let reasoning = plan.answer == Answer::ThinkingTools;
     if stream {
-        let frames = stream_chunks(&model, tools, include_usage && plan.usage)
+        let frames = stream_chunks(&model, tools, reasoning, include_usage && plan.usage)
             .into_iter()
             .map(|c| format!("data: {c}\n\n"))
             .collect();
         return stream_response("text/event-stream; charset=utf-8", frames, plan.cut.then_some(2), plan.gap);
     }
-    json_response(200, plan.shape(completion(&model, tools)))
+    json_response(200, plan.shape(completion(&model, tools, reasoning)))
 }
 
-fn completion(model: &str, tools: bool) -> Value {
-    let message = if tools {
+fn completion(model: &str, tools: bool, reasoning: bool) -> Value {
+    let mut message = if tools {
         json!({ "role": "assistant", "content": null, "tool_calls": [{
             "id": "call_mock1", "type": "function",
             "function": { "name": MOCK_TOOL_NAME, "arguments": MOCK_TOOL_ARGUMENTS }
@@ -85,6 +87,9 @@ fn completion(model: &str, tools: bool) -> Value {
     } else {
         json!({ "role": "assistant", "content": MOCK_TEXT, "refusal": null })
     };
+    if reasoning {
+        message["reasoning_content"] = json!(MOCK_THINKING);
+    }
     json!({
         "id": "chatcmpl-mock", "object": "chat.completion", "created": 1_700_000_000, "model": model,
         "choices": [{ "index": 0, "message": message, "logprobs": null, "finish_reason": if tools { "tool_calls" } else { "stop" } }],
@@ -102,8 +107,14 @@ fn chunk(model: &str, delta: Value, finish: Option<&str>) -> String {
     .to_string()
 }
 
-fn stream_chunks(model: &str, tools: bool, include_usage: bool) -> Vec<String> {
+fn stream_chunks(model: &str, tools: bool, reasoning: bool, include_usage: bool) -> Vec<String> {
     let mut chunks = vec![chunk(model, json!({ "role": "assistant", "content": "" }), None)];
+    if reasoning {
+        let (first, second) = MOCK_THINKING.split_at(MOCK_THINKING.len() / 2);
+        for part in [first, second] {
+            chunks.push(chunk(model, json!({ "reasoning_content": part }), None));
+        }
+    }
     if tools {
         chunks.push(chunk(model, json!({ "tool_calls": [{ "index": 0, "id": "call_mock1", "type": "function", "function": { "name": MOCK_TOOL_NAME, "arguments": "" } }] }), None));
         for part in TOOL_ARGUMENT_FRAGMENTS {

@@ -127,7 +127,8 @@ pub(crate) fn created_from_wire(value: Option<&Value>) -> Option<u64> {
 pub(crate) fn invent_response_id() -> String {
     let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let (high, low) = (ID_SEED[0].load(Ordering::Relaxed), ID_SEED[1].load(Ordering::Relaxed));
-    format!("resp_{:016x}{:016x}", splitmix64(high.wrapping_add(n)), low ^ n)
+    // splitmix64 is a bijection, so the second half alone never repeats within a process.
+    format!("resp_{:016x}{:016x}", splitmix64(high.wrapping_add(n)), splitmix64(low ^ n))
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);

@@ -302,3 +302,14 @@ fn input_items_list_in_pages_both_ways() {
         assert_eq!(page(bad).unwrap_err().status().as_u16(), 400, "{bad}");
     }
 }
+
+#[test]
+fn a_stream_replayed_whole_is_read_as_a_stream() {
+    let (gateway, ports) = gateway_with(&[]);
+    let events = format!("event: response.completed\ndata: {}\n\n", json!({"response": answer("resp_r", "completed")}));
+    let replayed = Response::new(Body::Full(Bytes::from(events.clone())));
+    let response = block_on(plan(&gateway, None, Bytes::new()).keep(replayed));
+    let got = block_on(response.into_body().collect(1 << 20)).unwrap();
+    assert_eq!(got, events.as_bytes());
+    assert!(block_on(ports.responses.get("anonymous", "resp_r", NOW)).unwrap().is_some());
+}

@@ -112,12 +112,14 @@ impl StorePlan {
         }
         let (parts, body) = response.into_parts();
         let body = match body {
-            Body::Full(bytes) => {
-                if let Ok(object) = serde_json::from_slice::<Value>(&bytes) {
+            Body::Full(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+                Ok(object) => {
                     self.write(object).await;
+                    Body::Full(bytes)
                 }
-                Body::Full(bytes)
-            }
+                // A stream replayed whole (a cache hit): read as the stream it is.
+                Err(_) => Body::from_stream(StoreTap::new(Body::Full(bytes).into_stream(), self)),
+            },
             Body::Stream(stream) => Body::from_stream(StoreTap::new(stream, self)),
         };
         Response::from_parts(parts, body)
