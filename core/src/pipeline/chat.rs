@@ -1,6 +1,7 @@
 //! The chat request path, phase by phase: read → stored state (Responses) → probe → resolve →
-//! plan → dispatch → respond → keep (Responses `store`) → record. Same format both sides: the body passes through with only the model rewritten.
-//! Different formats: client codec → hub → provider codec, and back.
+//! plan → dispatch → respond → keep (Responses `store`) → record. Same format both sides: the
+//! body passes through with only the model rewritten. Different formats: client codec → hub →
+//! provider codec, and back.
 
 use std::time::Duration;
 
