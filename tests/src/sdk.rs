@@ -9,8 +9,15 @@ use crate::tools::{python, workspace_root};
 /// names, as the mock upstream takes them) and returns its JSON summary; panics with the
 /// script's output on failure.
 pub fn run_sdk_script(script: &str, base_url: &str, prefix: &str) -> serde_json::Value {
+    run_sdk_script_with_env(script, base_url, prefix, &[])
+}
+
+/// [`run_sdk_script`] with more environment variables for the script (API keys, say).
+pub fn run_sdk_script_with_env(script: &str, base_url: &str, prefix: &str, env: &[(&str, &str)]) -> serde_json::Value {
     let path = workspace_root().join("tests/python").join(script);
-    let output = Command::new(python()).arg(&path).arg(base_url).arg(prefix).output().expect("python runs");
+    let mut command = Command::new(python());
+    command.arg(&path).arg(base_url).arg(prefix).envs(env.iter().copied());
+    let output = command.output().expect("python runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{script} failed against {base_url} (prefix {prefix:?}):\n{stdout}\n{stderr}");

@@ -173,6 +173,15 @@ fn mentions_temperature(body: &[u8]) -> bool {
 
 /// The cached answer in the client's shape, marked as a hit (and how similar, if semantic).
 fn hit(endpoint: &ChatEndpoint, stream: bool, cached: &ChatResponse, similarity: Option<f64>) -> Response<Body> {
+    // A Responses answer is a response object of its own, which may be stored and continued by
+    // its id: a hit gets a new id rather than the cached answer's.
+    let fresh;
+    let cached = if endpoint.format == WireFormat::OpenaiResponses {
+        fresh = ChatResponse { id: String::new(), ..cached.clone() };
+        &fresh
+    } else {
+        cached
+    };
     let mut response = if stream {
         replay_stream(endpoint, cached)
     } else {
