@@ -32,6 +32,32 @@ fn error(code: u16, message: &str) -> Response {
     json_with(code, &json!({ "error": { "code": code, "message": message, "status": status } }), &[])
 }
 
+/// Fields that must be messages (objects) and are not: Google's proto-JSON refusal
+/// (`Invalid value at 'contents[0]' (type.googleapis.com/google.ai.generativelanguage.v1beta.Content), true`).
+fn refuse_shapes(request: &Value, path: &str) -> Option<Response> {
+    let version = if path.starts_with("/v1beta") { "v1beta" } else { "v1" };
+    let invalid = |at: String, kind: &str, value: &Value| {
+        let message = format!(
+            "Invalid value at '{at}' (type.googleapis.com/google.ai.generativelanguage.{version}.{kind}), {value}"
+        );
+        Some(error(400, &message))
+    };
+    let contents = request["contents"].as_array()?;
+    if let Some((i, bad)) = contents.iter().enumerate().find(|(_, c)| !c.is_object()) {
+        return invalid(format!("contents[{i}]"), "Content", bad);
+    }
+    for (field, wire, kind) in [
+        ("generationConfig", "generation_config", "GenerationConfig"),
+        ("systemInstruction", "system_instruction", "Content"),
+        ("toolConfig", "tool_config", "ToolConfig"),
+    ] {
+        if let Some(value) = request.get(field).filter(|v| !v.is_object() && !v.is_null()) {
+            return invalid(wire.to_owned(), kind, value);
+        }
+    }
+    None
+}
+
 fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
     uri.query()?.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
@@ -83,6 +109,9 @@ pub(super) async fn generate(
     };
     if !request["contents"].is_array() {
         return error(400, "* GenerateContentRequest.contents: contents is not specified");
+    }
+    if let Some(refusal) = refuse_shapes(&request, uri.path()) {
+        return refusal;
     }
     let stream = match method {
         "generateContent" => false,
