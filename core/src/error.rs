@@ -61,6 +61,12 @@ pub enum GatewayError {
     /// The resource exists already (management API).
     #[error("{0}")]
     Conflict(String),
+    /// A stored response or item the request names is not there for this caller (missing,
+    /// expired, deleted, or another key's): OpenAI's wording, status and code, since clients
+    /// recover by them (`Previous response with id '…' not found.`, 400
+    /// `previous_response_not_found`).
+    #[error("{message}")]
+    NotStored { message: String, status: StatusCode, code: &'static str },
     /// A bug or storage failure. The cause is for the log: it is written where the error is
     /// rendered ([`GatewayError::client_message`]) and never shown to the client, whose message
     /// stays generic (a cause may name a table, a path or a store's own error text).
@@ -112,6 +118,7 @@ impl GatewayError {
             GatewayError::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            GatewayError::NotStored { status, .. } => *status,
         }
     }
 
@@ -137,6 +144,7 @@ impl GatewayError {
             GatewayError::Conflict(_) => "conflict",
             GatewayError::BudgetExceeded(_) => "budget_exceeded",
             GatewayError::Internal(_) => "internal_error",
+            GatewayError::NotStored { code, .. } => code,
         }
     }
 

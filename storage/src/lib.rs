@@ -1,6 +1,6 @@
 //! omniroute-storage: the native storage ports. libSQL (an embedded file; Turso later) behind
-//! ConfigStore, CooldownStore, UsageSink and UsageQuery, migrations, secrets encrypted at rest,
-//! local-folder backups.
+//! ConfigStore, CooldownStore, UsageSink, UsageQuery and ResponseStore, migrations, secrets
+//! encrypted at rest, local-folder backups.
 
 mod access_rows;
 pub mod backup;
@@ -9,6 +9,7 @@ mod config_writes;
 pub mod cooldown_store;
 pub mod database;
 pub mod migrations;
+pub mod response_store;
 mod routing_rows;
 mod sealed_fields;
 pub mod secrets;
@@ -19,6 +20,7 @@ pub use backup::LocalDirBackupStore;
 pub use config_store::LibsqlConfigStore;
 pub use cooldown_store::LibsqlCooldownStore;
 pub use database::{Database, DatabaseError};
+pub use response_store::LibsqlResponseStore;
 pub use secrets::{SecretBox, SecretError};
 pub use usage_query::LibsqlUsageQuery;
 pub use usage_sink::LibsqlUsageSink;

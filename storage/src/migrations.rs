@@ -10,6 +10,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "usage_cost", include_str!("../../migrations/0003_usage_cost.sql")),
     (4, "access", include_str!("../../migrations/0004_access.sql")),
     (5, "usage", include_str!("../../migrations/0005_usage.sql")),
+    (6, "stored_responses", include_str!("../../migrations/0006_stored_responses.sql")),
 ];
 
 /// Brings the schema up to the newest version this build knows.

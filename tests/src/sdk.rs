@@ -21,15 +21,22 @@ const SDK_ENV: [&str; 5] = [
 /// names, as the mock upstream takes them) and returns its JSON summary; panics with the
 /// script's output on failure.
 pub fn run_sdk_script(script: &str, base_url: &str, prefix: &str) -> serde_json::Value {
+    run_sdk_script_with_env(script, base_url, prefix, &[])
+}
+
+/// [`run_sdk_script`] with more environment variables for the script (API keys, say).
+pub fn run_sdk_script_with_env(script: &str, base_url: &str, prefix: &str, env: &[(&str, &str)]) -> serde_json::Value {
     let path = workspace_root().join("tests/python").join(script);
-    run(Command::new(python()).arg(path), script, &[base_url, prefix])
+    run(Command::new(python()).arg(path), script, &[base_url, prefix], env)
 }
 
 /// Runs `command` with `args`; its stdout must be one JSON summary.
-fn run(command: &mut Command, script: &str, args: &[&str]) -> serde_json::Value {
+/// `env` is set after the SDKs' own variables are cleared.
+fn run(command: &mut Command, script: &str, args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
     for name in SDK_ENV {
         command.env_remove(name);
     }
+    command.envs(env.iter().copied());
     let output = command.args(args).output().unwrap_or_else(|e| panic!("{script} does not start: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -57,7 +64,7 @@ pub fn run_anthropic_sdk(base_url: &str, prefix: &str) -> serde_json::Value {
 pub fn run_genai_sdk(base_url: &str, prefix: &str, api_version: Option<&str>) -> serde_json::Value {
     let path = workspace_root().join("tests/python/genai_sdk.py");
     let args: Vec<&str> = [base_url, prefix].into_iter().chain(api_version).collect();
-    run(Command::new(python()).arg(path), "genai_sdk.py", &args)
+    run(Command::new(python()).arg(path), "genai_sdk.py", &args, &[])
 }
 
 /// The Google GenAI JavaScript SDK (`@google/genai`), on the machine's Node; as
@@ -67,7 +74,7 @@ pub fn run_genai_js_sdk(base_url: &str, prefix: &str, api_version: Option<&str>)
     let args: Vec<&str> = [base_url, prefix].into_iter().chain(api_version).collect();
     let mut command = Command::new(tool("node"));
     command.arg(path).env("OMNIROUTE_GENAI_JS", genai_js());
-    run(&mut command, "genai_sdk.mjs", &args)
+    run(&mut command, "genai_sdk.mjs", &args, &[])
 }
 
 /// The `@google/genai` package directory that scripts/install-test-tools installs.

@@ -177,7 +177,7 @@ async fn request_logs_show_attempts_and_bodies_never_for_no_log_keys() {
     let (team, team_id) = create_key(&gw, "team", false).await;
     let (quiet, _) = create_key(&gw, "quiet", true).await;
     let (_, settings) = get(&gw, "/api/settings/usage").await;
-    assert_eq!(settings, json!({ "retentionDays": 90, "requestLogging": false }));
+    assert_eq!(settings, json!({ "retentionDays": 90, "requestLogging": false, "responsesRetentionDays": 30 }));
     let put = |body: Value| {
         let gw = &gw;
         async move {
@@ -191,7 +191,7 @@ async fn request_logs_show_attempts_and_bodies_never_for_no_log_keys() {
     assert_eq!((status, error["error"]["param"].as_str()), (400, Some("logBodies")));
     assert_eq!(
         put(json!({ "requestLogging": true })).await,
-        (200, json!({ "retentionDays": 90, "requestLogging": true }))
+        (200, json!({ "retentionDays": 90, "requestLogging": true, "responsesRetentionDays": 30 }))
     );
 
     assert_eq!(chat(&gw, Some(&team), "fb", false, Some("req-logged")).await["status"], 200);

@@ -72,6 +72,7 @@ fn gateway(http: NoNetwork) -> Gateway {
         spawner: Arc::new(Inline),
         cooldowns: Arc::new(MemoryCooldownStore::default()),
         entropy: Arc::new(OsEntropy),
+        responses: Arc::new(crate::ports::memory::MemoryResponseStore::default()),
     };
     block_on(Gateway::new(ports, GatewayOptions::default())).unwrap()
 }

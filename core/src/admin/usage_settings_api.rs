@@ -1,5 +1,6 @@
 //! `GET/PUT/PATCH /api/settings/usage`: how many days usage rows are kept (pruned off the
-//! request path by the runtime) and whether request/response bodies are logged.
+//! request path by the runtime), whether request/response bodies are logged, and how many days
+//! stored Responses API responses are kept.
 
 use serde::Deserialize;
 
@@ -21,6 +22,9 @@ pub struct UsageSettingsInput {
     pub retention_days: Option<u32>,
     /// Log request and response bodies (never for `no_log` keys).
     pub request_logging: Option<bool>,
+    /// Days stored Responses API responses are kept (0: none are stored).
+    #[cfg_attr(feature = "openapi", schema(maximum = 3650))]
+    pub responses_retention_days: Option<u32>,
 }
 
 /// `GET /api/settings/usage`.
@@ -41,6 +45,15 @@ pub async fn update(mut call: Call<'_>) -> Answer {
     }
     if let Some(logging) = input.request_logging {
         next.request_logging = logging;
+    }
+    if let Some(days) = input.responses_retention_days {
+        if days > MAX_RETENTION_DAYS {
+            return Err(invalid(
+                "responsesRetentionDays",
+                format!("at most {MAX_RETENTION_DAYS} (0 stores no responses)"),
+            ));
+        }
+        next.responses_retention_days = days;
     }
     put_setting(call.gateway, call.ctx, "settings.update", keys::USAGE, &current, &next).await?;
     Ok(ok::<UsageSettings>(&next))

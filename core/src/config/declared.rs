@@ -2,12 +2,14 @@
 //! records that get synced into the store, routing included, and validates the result. Env
 //! vars are read through a closure so a Worker can pass its bindings.
 
-use crate::config::file::{BreakerSection, CacheSection, FileAccount, FileConfig, FileProvider, TimeoutsSection};
+use crate::config::file::{
+    BreakerSection, CacheSection, FileAccount, FileConfig, FileProvider, TimeoutsSection, UsageSection,
+};
 use crate::config::records::{
     AliasRecord, BreakerSettings, ComboRecord, ComboSettings, ConnectionRecord, DeclaredConfig, ProviderRecord,
     RoutingSettings, TimeoutOverrides,
 };
-use crate::config::settings::{CacheSettings, keys};
+use crate::config::settings::{CacheSettings, UsageSettings, keys};
 use crate::config::validate::{combo_targets, validate_declared};
 use crate::providers::{AuthScheme, WireFormat, catalog, find_catalog_provider};
 
@@ -69,6 +71,10 @@ pub fn declare(
             let value = serde_json::to_value(cache_settings(cache)?).map_err(|e| DeclareError(e.to_string()))?;
             out.settings.insert(keys::CACHE.into(), value);
         }
+        if let Some(usage) = &file.usage {
+            let value = serde_json::to_value(usage_settings(usage)?).map_err(|e| DeclareError(e.to_string()))?;
+            out.settings.insert(keys::USAGE.into(), value);
+        }
     }
     validate_declared(&out).map_err(|e| DeclareError(e.to_string()))?;
     Ok(out)
@@ -87,6 +93,24 @@ fn cache_settings(section: &CacheSection) -> Result<CacheSettings, DeclareError>
     semantic.max_entries = file.max_entries.unwrap_or(semantic.max_entries);
     semantic.timeout_ms = file.timeout_ms.unwrap_or(semantic.timeout_ms);
     settings.check().map_err(|e| DeclareError(format!("cache.{}: {}", snake_case(e.field), e.message)))?;
+    Ok(settings)
+}
+
+/// `[usage]` over the defaults, checked as the usage settings API checks them.
+fn usage_settings(section: &UsageSection) -> Result<UsageSettings, DeclareError> {
+    /// Ten years, as the API allows; longer is what 0 means.
+    const MAX_DAYS: u32 = 3650;
+    let mut settings = UsageSettings::default();
+    for (key, days) in
+        [("retention_days", section.retention_days), ("responses_retention_days", section.responses_retention_days)]
+    {
+        if days.is_some_and(|d| d > MAX_DAYS) {
+            return Err(DeclareError(format!("usage.{key}: at most {MAX_DAYS}")));
+        }
+    }
+    settings.retention_days = section.retention_days.unwrap_or(settings.retention_days);
+    settings.request_logging = section.request_logging.unwrap_or(settings.request_logging);
+    settings.responses_retention_days = section.responses_retention_days.unwrap_or(settings.responses_retention_days);
     Ok(settings)
 }
 
@@ -284,6 +308,19 @@ mod tests {
     }
 
     #[test]
+    fn the_usage_section_becomes_the_usage_settings_document() {
+        let file = FileConfig::parse("[usage]\nresponses_retention_days = 7\n").unwrap();
+        let declared = declare(Some(&file), &|_| None).unwrap();
+        let usage: UsageSettings = serde_json::from_value(declared.settings["usage"].clone()).unwrap();
+        assert_eq!(usage.responses_retention_days, 7);
+        assert_eq!(usage.retention_days, UsageSettings::default().retention_days, "unset keys keep their defaults");
+        let too_long = FileConfig::parse("[usage]\nresponses_retention_days = 4000\n").unwrap();
+        let error = declare(Some(&too_long), &|_| None).unwrap_err().to_string();
+        assert!(error.starts_with("usage.responses_retention_days: "), "{error}");
+        assert!(FileConfig::parse("[usage]\nretention = 5\n").is_err(), "unknown keys are refused");
+    }
+
+    #[test]
     fn the_cache_section_becomes_the_cache_settings_document() {
         let file = FileConfig::parse(
             "[cache]\nttl_ms = 5000\n[cache.semantic]\nembedding_model = \"openai/text-embedding-3-small\"\nthreshold = 0.9\n",
@@ -412,6 +449,8 @@ mod tests {
         let routing = declared.routing.unwrap();
         assert_eq!(routing.breaker, BreakerSettings::default(), "the README shows the defaults");
         assert_eq!(routing.local_breaker, BreakerSettings::local_default());
+        let usage: UsageSettings = serde_json::from_value(declared.settings["usage"].clone()).unwrap();
+        assert_eq!(usage, UsageSettings::default(), "the docs show the usage defaults");
     }
 
     #[test]

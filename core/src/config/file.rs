@@ -33,6 +33,21 @@ pub struct FileConfig {
     pub combos: Vec<FileCombo>,
     /// `[cache]`: the response cache settings document, synced like routing.
     pub cache: Option<CacheSection>,
+    /// `[usage]`: the usage settings document (retention, request logging, stored responses),
+    /// synced like `[cache]`.
+    pub usage: Option<UsageSection>,
+}
+
+/// `[usage]`: usage accounting and stored responses; unset keys keep their defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageSection {
+    /// Days usage rows are kept (0: forever).
+    pub retention_days: Option<u32>,
+    /// Log request and response bodies (never for `no_log` keys).
+    pub request_logging: Option<bool>,
+    /// Days stored Responses API responses are kept (0: none are stored).
+    pub responses_retention_days: Option<u32>,
 }
 
 /// `[cache]`: the response cache; unset keys keep their defaults.

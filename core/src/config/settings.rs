@@ -176,7 +176,8 @@ pub struct AdminAuth {
     pub password_hash: String,
 }
 
-/// Usage accounting: how long rows are kept and whether bodies are logged.
+/// Usage accounting: how long rows are kept, whether bodies are logged, and how long the
+/// Responses API's stored responses are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct UsageSettings {
@@ -185,11 +186,29 @@ pub struct UsageSettings {
     /// Keep each request's body and its answer (each capped) for `/api/usage/request-logs`;
     /// never for keys marked `no_log`.
     pub request_logging: bool,
+    /// Days a Responses API response made with `store` (its default) is kept for
+    /// `previous_response_id`, item references and `GET /v1/responses/{id}`; 0 stores none.
+    /// Never longer than `retention_days` when that is set: stored responses hold the
+    /// conversation itself, so they count in the usage retention.
+    pub responses_retention_days: u32,
 }
 
 impl Default for UsageSettings {
     fn default() -> Self {
-        UsageSettings { retention_days: 90, request_logging: false }
+        UsageSettings { retention_days: 90, request_logging: false, responses_retention_days: 30 }
+    }
+}
+
+impl UsageSettings {
+    /// How long a response stored now is kept (ms), or `None` when responses are not stored.
+    pub fn stored_response_ttl_ms(&self) -> Option<u64> {
+        const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+        let days = match (self.responses_retention_days, self.retention_days) {
+            (0, _) => return None,
+            (days, 0) => days,
+            (days, usage) => days.min(usage),
+        };
+        Some(u64::from(days) * DAY_MS)
     }
 }
 

@@ -40,6 +40,17 @@ fn configure_semantic(index: &SemanticIndex, snapshot: &ConfigSnapshot) {
     index.configure(model, usize::try_from(settings.semantic.max_entries).unwrap_or(usize::MAX));
 }
 
+/// Response ids the gateway makes (a Responses client's answer from another format) are kept
+/// as stored responses' keys, so they must not repeat after a restart or on another instance:
+/// they are seeded with randomness once.
+fn seed_response_ids(entropy: &dyn crate::ports::Entropy) {
+    let mut seed = [0u8; 16];
+    match entropy.fill(&mut seed) {
+        Ok(()) => crate::formats::openai_responses::seed_response_ids(seed),
+        Err(e) => tracing::warn!(error = %e, "response ids are not seeded: they may repeat those of an earlier run"),
+    }
+}
+
 /// Per-request facts every phase can read.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
@@ -89,6 +100,7 @@ impl Gateway {
     pub async fn new(ports: Ports, options: GatewayOptions) -> Result<Self, StoreError> {
         let stored = ports.config.load().await?;
         let started_us = ports.clock.monotonic_us();
+        seed_response_ids(ports.entropy.as_ref());
         let snapshot = ConfigSnapshot::build(&stored);
         // Shared with stream relays and background writes that outlive the request. On wasm32
         // the ports (and so these) are not Send, and nothing is threaded there: Arc stays correct.

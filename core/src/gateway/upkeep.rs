@@ -1,6 +1,7 @@
 //! Work on the usage store that runtimes schedule off the request path: seeding the budget
 //! tracker and the keys' last-use times from stored rows (at start, then periodically so other
-//! instances' spend is seen), and deleting rows past the retention period.
+//! instances' spend is seen), and deleting rows past the retention period (usage rows and stored
+//! responses).
 
 use crate::config::BudgetPeriod;
 use crate::gateway::Gateway;
@@ -23,9 +24,11 @@ impl Gateway {
         Ok(())
     }
 
-    /// Deletes usage rows older than the retention setting (none when it is 0). Returns how
-    /// many went.
+    /// Deletes usage rows older than the retention setting (none when it is 0), and stored
+    /// responses past their expiry (they count in the usage retention). Returns how many usage
+    /// rows went.
     pub async fn prune_usage(&self) -> Result<u64, StoreError> {
+        self.prune_stored_responses().await?;
         let days = self.snapshot().usage_settings().retention_days;
         if days == 0 {
             return Ok(0);
@@ -34,6 +37,15 @@ impl Gateway {
         let pruned = self.ports.usage_query.prune(cutoff).await?;
         if pruned > 0 {
             tracing::info!(pruned, retention_days = days, "old usage rows deleted");
+        }
+        Ok(pruned)
+    }
+
+    /// Deletes the stored responses whose time is up. Returns how many went.
+    pub async fn prune_stored_responses(&self) -> Result<u64, StoreError> {
+        let pruned = self.ports.responses.prune(self.ports.clock.now_unix_ms()).await?;
+        if pruned > 0 {
+            tracing::info!(pruned, "expired stored responses deleted");
         }
         Ok(pruned)
     }

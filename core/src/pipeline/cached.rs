@@ -186,6 +186,15 @@ fn hit(
     similarity: Option<f64>,
     names: &Namespaces,
 ) -> Response<Body> {
+    // A Responses answer is a response object of its own, which may be stored and continued by
+    // its id: a hit gets a new id rather than the cached answer's.
+    let fresh;
+    let cached = if endpoint.format == WireFormat::OpenaiResponses {
+        fresh = ChatResponse { id: String::new(), ..cached.clone() };
+        &fresh
+    } else {
+        cached
+    };
     let mut response = if stream {
         replay_stream(endpoint, cached, names)
     } else {

@@ -1,6 +1,7 @@
-//! The chat request path, phase by phase: read → probe → resolve → plan → dispatch → respond →
-//! record. Same format both sides: the body passes through with only the model rewritten.
-//! Different formats: client codec → hub → provider codec, and back.
+//! The chat request path, phase by phase: read → stored state (Responses) → probe → resolve →
+//! plan → dispatch → respond → keep (Responses `store`) → record. Same format both sides: the
+//! body passes through with only the model rewritten. Different formats: client codec → hub →
+//! provider codec, and back.
 
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ use crate::pipeline::idempotency_gate::{self, Start};
 use crate::pipeline::passthrough::{self, ChatProbe};
 use crate::pipeline::progress;
 use crate::pipeline::record::{AttemptRecord, Observed};
+use crate::pipeline::stored::{self, StorePlan};
 use crate::providers::WireFormat;
 use crate::render;
 use crate::routing::key_policy;
@@ -69,15 +71,34 @@ async fn chat(
         Start::Answer(response) => return Ok(response),
         Start::Proceed(guard) => guard,
     };
+    // Stored state the body names is filled in before anything reads it (Responses only).
+    let (scope, resolved) = match endpoint.format {
+        WireFormat::OpenaiResponses => {
+            let scope = stored::scope(&ctx.caller);
+            let resolved = stored::resolve(gateway, &scope, &body).await?;
+            (Some(scope), resolved)
+        }
+        _ => (None, None),
+    };
+    let body = resolved.as_ref().map_or(body, |resolved| resolved.body.clone());
     let call = ChatCall::admit(gateway, ctx, endpoint, headers, body)?;
+    let store = scope.and_then(|scope| StorePlan::for_call(&call, scope, resolved));
     let mut state = ChatState::default();
     if let Some(hit) = call.serve_from_cache(&mut state).await {
-        return Ok(hit);
+        // A hit is what the client got, so it is what is stored (under the hit's own new id).
+        return Ok(match store {
+            Some(store) => store.keep(hit).await,
+            None => hit,
+        });
     }
     call.plan_targets(&mut state)?;
     let result = call.try_targets(&mut state).await;
     call.record_failures(&state, result.is_ok());
     let response = call.answer(&state, result?)?;
+    let response = match store {
+        Some(store) => store.keep(response).await,
+        None => response,
+    };
     Ok(match guard {
         Some(guard) => idempotency_gate::finish(gateway, guard, response),
         None => response,

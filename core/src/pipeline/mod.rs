@@ -25,6 +25,7 @@ pub mod passthrough;
 pub mod progress;
 pub mod record;
 pub mod relay;
+pub mod stored;
 pub mod stream_transform;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -25,6 +25,8 @@ pub struct ChatProbe {
     pub items: usize,
     /// A message of the conversation has the role `system`.
     pub system_turns: bool,
+    /// `store` (the Responses API keeps the response unless told `false`).
+    pub store: bool,
 }
 
 #[derive(Deserialize)]
@@ -35,6 +37,7 @@ struct Probe<'a> {
     input: Option<Conversation>,
     contents: Option<Conversation>,
     stream: Option<serde_json::Value>,
+    store: Option<serde_json::Value>,
 }
 
 /// Validates the JSON and finds `model` (body or URL) and `stream`; a clear 400 for
@@ -88,7 +91,16 @@ pub fn probe(endpoint: &ChatEndpoint, body: &[u8]) -> Result<ChatProbe, GatewayE
         (None, Some(serde_json::Value::Bool(stream))) => stream,
         (None, Some(_)) => return Err(GatewayError::InvalidRequest("`stream` must be a boolean".into())),
     };
-    Ok(ChatProbe { model, stream, model_span, items, system_turns })
+    // Only an explicit `false` turns storing off, as the Responses API reads it.
+    let store = match probe.store {
+        Some(serde_json::Value::Bool(store)) => store,
+        None | Some(serde_json::Value::Null) => true,
+        Some(_) if endpoint.format == WireFormat::OpenaiResponses => {
+            return Err(GatewayError::InvalidRequest("`store` must be a boolean".into()));
+        }
+        Some(_) => true,
+    };
+    Ok(ChatProbe { model, stream, model_span, items, system_turns, store })
 }
 
 /// Whether a body must be edited before it passes through: the settings' edits are on, or it

@@ -11,7 +11,8 @@ use crate::gateway::Gateway;
 use crate::maybe_send::BoxFuture;
 use crate::ports::entropy::OsEntropy;
 use crate::ports::memory::{
-    ManualClock, MemoryBackupStore, MemoryCacheStore, MemoryConfigStore, MemoryCooldownStore, MemoryUsageSink,
+    ManualClock, MemoryBackupStore, MemoryCacheStore, MemoryConfigStore, MemoryCooldownStore, MemoryResponseStore,
+    MemoryUsageSink,
 };
 use crate::ports::{HttpClient, HttpError, Ports, Spawner};
 
@@ -36,6 +37,7 @@ pub struct TestPorts {
     pub config: Arc<MemoryConfigStore>,
     pub usage: Arc<MemoryUsageSink>,
     pub clock: Arc<ManualClock>,
+    pub responses: Arc<MemoryResponseStore>,
 }
 
 /// A gateway at `now_ms` on a manual clock, with empty memory stores.
@@ -44,6 +46,7 @@ pub fn memory_gateway(now_ms: u64) -> (Gateway, TestPorts) {
     let usage = Arc::new(MemoryUsageSink::default());
     let clock = Arc::new(ManualClock::new(now_ms));
     let cache_clock = clock.clone();
+    let responses = Arc::new(MemoryResponseStore::default());
     let ports = Ports {
         http: Arc::new(NoUpstream),
         clock: clock.clone(),
@@ -55,7 +58,8 @@ pub fn memory_gateway(now_ms: u64) -> (Gateway, TestPorts) {
         spawner: Arc::new(Inline),
         cooldowns: Arc::new(MemoryCooldownStore::default()),
         entropy: Arc::new(OsEntropy),
+        responses: responses.clone(),
     };
     let gateway = futures_executor::block_on(Gateway::new(ports, GatewayOptions::default())).expect("memory gateway");
-    (gateway, TestPorts { config, usage, clock })
+    (gateway, TestPorts { config, usage, clock, responses })
 }

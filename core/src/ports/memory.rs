@@ -11,6 +11,7 @@ use crate::config::{AuditEntry, ConfigChange, DeclaredConfig, StoredConfig};
 use crate::maybe_send::{BoxFuture, boxed};
 use crate::ports::{BackupError, BackupStore, CacheStore, ConfigStore, CooldownStore, StoreError};
 
+pub use super::memory_responses::MemoryResponseStore;
 pub use super::memory_usage::MemoryUsageSink;
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -11,7 +11,9 @@ pub mod entropy;
 pub mod http;
 pub mod lifecycle;
 pub mod memory;
+mod memory_responses;
 mod memory_usage;
+pub mod response_store;
 pub mod spawner;
 pub mod usage;
 pub mod usage_query;
@@ -27,6 +29,7 @@ pub use entropy::{Entropy, EntropyError};
 
 pub use http::{HttpClient, HttpError, OutboundProxy, ProxyError};
 pub use lifecycle::{Lifecycle, LifecycleAction};
+pub use response_store::{ResponseStore, StoredResponse};
 pub use spawner::Spawner;
 pub use usage::{LoggedBodies, UsageBacklog, UsageRecord, UsageSink};
 pub use usage_query::UsageQuery;
@@ -47,4 +50,7 @@ pub struct Ports {
     pub cooldowns: Arc<dyn CooldownStore>,
     /// Secure randomness for keys, tokens and salts.
     pub entropy: Arc<dyn Entropy>,
+    /// Responses kept for the Responses API (`store`), shared with other instances on the
+    /// same store.
+    pub responses: Arc<dyn ResponseStore>,
 }

@@ -16,7 +16,7 @@ use crate::admin::{
 };
 use crate::gateway::call::{Answer, Call};
 use crate::maybe_send::BoxFuture;
-use crate::pipeline::{count_tokens, endpoint, info};
+use crate::pipeline::{count_tokens, endpoint, info, stored};
 use crate::providers::WireFormat;
 
 /// A row's handler: an `async fn(Call) -> Answer`, boxed by [`handler!`].
@@ -157,6 +157,10 @@ pub static ROUTES: &[Row] = &[
     // The client APIs.
     client(Post, "/v1/chat/completions", OpenaiChat, handler!(endpoint::chat)).aka(&["/chat/completions"]).spends(),
     client(Post, "/v1/responses", OpenaiResponses, handler!(endpoint::chat)).aka(&["/responses"]).spends(),
+    client(Get, "/v1/responses/{id}", OpenaiResponses, handler!(stored::api::get)).aka(&["/responses/{id}"]),
+    client(Delete, "/v1/responses/{id}", OpenaiResponses, handler!(stored::api::delete)).aka(&["/responses/{id}"]),
+    client(Get, "/v1/responses/{id}/input_items", OpenaiResponses, handler!(stored::api::input_items))
+        .aka(&["/responses/{id}/input_items"]),
     client(Post, "/v1/messages", Anthropic, handler!(endpoint::chat)).spends(),
     client(Post, "/v1/messages/count_tokens", Anthropic, handler!(count_tokens::serve)).calls(),
     client(Post, "/api/chat", Ollama, handler!(endpoint::chat)).aka(&["/v1/api/chat"]).spends(),

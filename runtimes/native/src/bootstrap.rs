@@ -12,7 +12,8 @@ use omniroute_core::ports::memory::MemoryCacheStore;
 use omniroute_core::ports::{Clock, ConfigStore, Ports};
 use omniroute_storage::secrets::KeySource;
 use omniroute_storage::{
-    Database, LibsqlConfigStore, LibsqlCooldownStore, LibsqlUsageQuery, LibsqlUsageSink, LocalDirBackupStore, SecretBox,
+    Database, LibsqlConfigStore, LibsqlCooldownStore, LibsqlResponseStore, LibsqlUsageQuery, LibsqlUsageSink,
+    LocalDirBackupStore, SecretBox,
 };
 
 use crate::clock::SystemClock;
@@ -66,6 +67,7 @@ pub async fn bootstrap(
     let cache_clock = clock.clone();
     let cooldowns = Arc::new(LibsqlCooldownStore::new(db.clone()));
     let usage_query = Arc::new(LibsqlUsageQuery::new(db.clone()));
+    let responses = Arc::new(LibsqlResponseStore::new(db.clone()));
     let usage = Arc::new(LibsqlUsageSink::new(db, USAGE_BUFFER_ROWS));
     let spawner = TokioSpawner::default();
     let http = UpstreamHttpClient::new(settings.connect_timeout).map_err(StartError::Config)?;
@@ -80,6 +82,7 @@ pub async fn bootstrap(
         spawner: Arc::new(spawner.clone()),
         cooldowns,
         entropy: Arc::new(OsEntropy),
+        responses,
     };
     let options = settings.gateway.clone().with_env(env);
     let gateway = Gateway::new(ports, options).await.map_err(|e| StartError::Storage(e.to_string()))?;

@@ -79,6 +79,9 @@ async fn build(env: &Env) -> Result<Gateway, StartError> {
         // One isolate's memory until the Worker gets a shared store (Turso).
         cooldowns: Arc::new(MemoryCooldownStore::default()),
         entropy: Arc::new(CryptoEntropy),
+        // One isolate's memory until the Worker stores responses in Turso: a conversation
+        // continued on another isolate does not find its previous response.
+        responses: Arc::new(omniroute_core::ports::memory::MemoryResponseStore::default()),
     };
     let options = file.as_ref().map(GatewayOptions::from_file).unwrap_or_default().with_env(&read);
     let gateway = Gateway::new(ports, options).await.map_err(|err| {

@@ -181,14 +181,17 @@ fn tool_use(call: &ToolCall, input: Value) -> Value {
     json!({ "type": "tool_use", "id": "toolu_mock1", "name": call.name, "input": input })
 }
 
+fn thinking() -> Value {
+    json!({ "type": "thinking", "thinking": MOCK_THINKING, "signature": MOCK_SIGNATURE })
+}
+
 fn full_content(reply: &Reply) -> Vec<Value> {
     let text = json!({ "type": "text", "text": reply.text() });
     match reply {
         Reply::Text(_) => vec![text],
         Reply::Call(call) => vec![tool_use(call, call.arguments.clone())],
-        Reply::Thinking => {
-            vec![json!({ "type": "thinking", "thinking": MOCK_THINKING, "signature": MOCK_SIGNATURE }), text]
-        }
+        Reply::Thinking => vec![thinking(), text],
+        Reply::ThinkingCall(call) => vec![thinking(), tool_use(call, call.arguments.clone())],
     }
 }
 
@@ -210,26 +213,36 @@ fn text_deltas(text: &str) -> Vec<Value> {
     text_fragments(text).into_iter().map(|t| json!({ "type": "text_delta", "text": t })).collect()
 }
 
+/// The call's arguments as the API streams them: an empty fragment, then the real ones.
+fn tool_deltas(call: &ToolCall) -> Vec<Value> {
+    let fragments = std::iter::once(String::new()).chain(call.fragments());
+    fragments.map(|f| json!({ "type": "input_json_delta", "partial_json": f })).collect()
+}
+
+/// A signed thinking block at index 0, its text in two deltas.
+fn thinking_block(events: &mut Events) {
+    let (first, second) = MOCK_THINKING.split_at(MOCK_THINKING.len() / 2);
+    let deltas = vec![
+        json!({ "type": "thinking_delta", "thinking": first }),
+        json!({ "type": "thinking_delta", "thinking": second }),
+        json!({ "type": "signature_delta", "signature": MOCK_SIGNATURE }),
+    ];
+    block(events, 0, json!({ "type": "thinking", "thinking": "", "signature": "" }), deltas);
+}
+
 fn stream_events(model: &str, reply: &Reply) -> Events {
     let mut events: Events = vec![("message_start", json!({ "message": message(model, vec![]) }))];
     let text_start = json!({ "type": "text", "text": "" });
     match reply {
         Reply::Text(text) => block(&mut events, 0, text_start, text_deltas(text)),
-        Reply::Call(call) => {
-            // The API opens with an empty fragment before the real ones.
-            let fragments = std::iter::once(String::new()).chain(call.fragments());
-            let deltas = fragments.map(|f| json!({ "type": "input_json_delta", "partial_json": f })).collect();
-            block(&mut events, 0, tool_use(call, json!({})), deltas);
-        }
+        Reply::Call(call) => block(&mut events, 0, tool_use(call, json!({})), tool_deltas(call)),
         Reply::Thinking => {
-            let (first, second) = MOCK_THINKING.split_at(MOCK_THINKING.len() / 2);
-            let deltas = vec![
-                json!({ "type": "thinking_delta", "thinking": first }),
-                json!({ "type": "thinking_delta", "thinking": second }),
-                json!({ "type": "signature_delta", "signature": MOCK_SIGNATURE }),
-            ];
-            block(&mut events, 0, json!({ "type": "thinking", "thinking": "", "signature": "" }), deltas);
+            thinking_block(&mut events);
             block(&mut events, 1, text_start, text_deltas(reply.text()));
+        }
+        Reply::ThinkingCall(call) => {
+            thinking_block(&mut events);
+            block(&mut events, 1, tool_use(call, json!({})), tool_deltas(call));
         }
     }
     events.push((

@@ -9,7 +9,10 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::agent::Wire;
-use super::{Early, MOCK_USAGE, MockState, ToolCall, header, html, json_with, plan, stream_response, text_fragments};
+use super::{
+    Early, MOCK_SIGNATURE, MOCK_THINKING, MOCK_USAGE, MockState, Reply, ToolCall, header, html, json_with, plan,
+    stream_response, text_fragments,
+};
 
 /// Google's error shape: the HTTP code, a message, and the canonical status name.
 fn error(code: u16, message: &str) -> Response {
@@ -70,8 +73,9 @@ fn refuse_tools(request: &Value) -> Option<Response> {
 fn refuse_shapes(request: &Value, path: &str) -> Option<Response> {
     let version = if path.starts_with("/v1beta") { "v1beta" } else { "v1" };
     let invalid = |at: String, kind: &str, value: &Value| {
-        let message =
-            format!("Invalid value at '{at}' (type.googleapis.com/google.ai.generativelanguage.{version}.{kind}), {value}");
+        let message = format!(
+            "Invalid value at '{at}' (type.googleapis.com/google.ai.generativelanguage.{version}.{kind}), {value}"
+        );
         Some(error(400, &message))
     };
     let contents = request["contents"].as_array()?;
@@ -177,15 +181,27 @@ pub(super) async fn generate(
         Err(Early::Html(status)) => return html(status),
     };
     if !stream {
-        let whole = match plan.reply.call() {
-            Some(call) => tool_chunk(model, call),
-            None => whole_text(model, plan.reply.text()),
+        let whole = match &plan.reply {
+            Reply::ThinkingCall(call) => {
+                response(model, json!([thought_part(), signed_call_part(call)]), true, MOCK_USAGE.1)
+            }
+            reply => match reply.call() {
+                Some(call) => tool_chunk(model, call),
+                None => whole_text(model, reply.text()),
+            },
         };
         return json_with(200, &plan.shape(whole), &[]);
     }
-    let chunks = match plan.reply.call() {
-        Some(call) => vec![tool_chunk(model, call)],
-        None => text_chunks(model, plan.reply.text()),
+    let chunks = match &plan.reply {
+        // The thought streams first; the call comes whole, carrying the thought's signature.
+        Reply::ThinkingCall(call) => vec![
+            response(model, json!([thought_part()]), false, 1),
+            response(model, json!([signed_call_part(call)]), true, MOCK_USAGE.1),
+        ],
+        reply => match reply.call() {
+            Some(call) => vec![tool_chunk(model, call)],
+            None => text_chunks(model, reply.text()),
+        },
     };
     let chunks: Vec<Value> = chunks.into_iter().map(|c| plan.shape(c)).collect();
     // Cut after two text chunks, before the one carrying finishReason.
@@ -226,6 +242,16 @@ fn response(model: &str, parts: Value, finished: bool, candidates_tokens: u64) -
 
 fn whole_text(model: &str, text: &str) -> Value {
     response(model, json!([{ "text": text }]), true, MOCK_USAGE.1)
+}
+
+/// A thought summary part (`includeThoughts`).
+fn thought_part() -> Value {
+    json!({ "text": MOCK_THINKING, "thought": true })
+}
+
+/// The function call part of a thinking model: the thought signature rides on it.
+fn signed_call_part(call: &ToolCall) -> Value {
+    json!({ "functionCall": { "name": call.name, "args": call.arguments }, "thoughtSignature": MOCK_SIGNATURE })
 }
 
 /// Gemini sends a function call whole, in one part, never as fragments.

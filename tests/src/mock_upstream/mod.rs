@@ -14,6 +14,8 @@
 //!   `slow-<ms>`       waits before answering                     `drip-<ms>` streams a frame every <ms>
 //!   `pause-<ms>`      streams the first frame, then goes silent for <ms>, then the rest
 //!   `thinking`        (Anthropic) a signed thinking block, then the text
+//!   `think-tools`     reasoning (signed where the format signs it), then the `tools` call; once
+//!                     the request carries a tool result, the text answer instead: a tool loop
 //!   `agent-tool-loop` a coding agent's turn ([`agent`]): without a tool result in the request,
 //!                     a call to the agent's own file tool (picked by name from the request's
 //!                     tools) that writes the file the prompt's `[agent-task ...]` names; with
@@ -72,7 +74,8 @@ pub const MOCK_USAGE: (u64, u64) = (12, 6);
 /// The function every `tools` answer calls, and its arguments.
 pub const MOCK_TOOL_NAME: &str = "get_weather";
 pub const MOCK_TOOL_ARGUMENTS: &str = "{\"city\":\"Paris\"}";
-/// The thinking text and signature of the Anthropic `thinking` answer.
+/// The thinking text and signature of the Anthropic `thinking` answer, and the reasoning of
+/// `think-tools` in every format.
 pub const MOCK_THINKING: &str = "The user wants a greeting.";
 pub const MOCK_SIGNATURE: &str = "c2lnbmF0dXJlLW1vY2s=";
 
@@ -188,6 +191,9 @@ pub(crate) enum Reply {
     Call(ToolCall),
     /// (Anthropic) a signed thinking block, then `MOCK_TEXT`.
     Thinking,
+    /// Reasoning (`MOCK_THINKING`, signed with `MOCK_SIGNATURE` where the format signs it) in
+    /// the format's own shape, then one call of a function tool (`think-tools`).
+    ThinkingCall(ToolCall),
 }
 
 impl Reply {
@@ -195,13 +201,14 @@ impl Reply {
     pub(crate) fn text(&self) -> &str {
         match self {
             Reply::Text(text) => text,
-            Reply::Call(_) | Reply::Thinking => MOCK_TEXT,
+            Reply::Call(_) | Reply::Thinking | Reply::ThinkingCall(_) => MOCK_TEXT,
         }
     }
 
+    /// The call the answer makes, after its reasoning for [`Reply::ThinkingCall`].
     pub(crate) fn call(&self) -> Option<&ToolCall> {
         match self {
-            Reply::Call(call) => Some(call),
+            Reply::Call(call) | Reply::ThinkingCall(call) => Some(call),
             _ => None,
         }
     }
@@ -292,8 +299,8 @@ pub(crate) enum Early {
 }
 
 /// Reads the behaviour from the model name, and waits for `slow-<ms>`; `request` (the decoded
-/// body and its wire format) is what `agent-tool-loop` reads its turn from and `first-tool` the
-/// function it calls.
+/// body and its wire format) is what `agent-tool-loop` and `think-tools` read their turn from and
+/// `first-tool` the function it calls.
 pub(crate) async fn plan(model: &str, request: Option<(agent::Wire, &Value)>) -> Result<Plan, Early> {
     if let Some(status) = model.strip_prefix("error-").and_then(|s| s.parse::<u16>().ok()) {
         return Err(Early::Status(status));
@@ -308,6 +315,11 @@ pub(crate) async fn plan(model: &str, request: Option<(agent::Wire, &Value)>) ->
         ("tools", _) | ("first-tool", None) => Reply::Call(ToolCall::weather()),
         ("first-tool", Some((wire, request))) => Reply::Call(first_tool::call(wire, request)),
         ("thinking", _) => Reply::Thinking,
+        // The second turn of a tool loop: the call's result came back.
+        ("think-tools", Some((wire, request))) if agent::carries_tool_result(wire, request) => {
+            Reply::Text(MOCK_TEXT.into())
+        }
+        ("think-tools", _) => Reply::ThinkingCall(ToolCall::weather()),
         (AGENT_MODEL, Some((wire, request))) => agent::reply(wire, request),
         _ => Reply::Text(MOCK_TEXT.into()),
     };

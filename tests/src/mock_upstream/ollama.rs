@@ -8,7 +8,10 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::agent::Wire;
-use super::{Early, MOCK_USAGE, MockState, ToolCall, bearer, html, json_with, plan, stream_response, text_fragments};
+use super::{
+    Early, MOCK_THINKING, MOCK_USAGE, MockState, Reply, ToolCall, bearer, html, json_with, plan, stream_response,
+    text_fragments,
+};
 
 const CREATED_AT: &str = "2025-01-01T00:00:00.000000Z";
 
@@ -45,20 +48,30 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
         Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
         Err(Early::Html(status)) => return html(status),
     };
+    // A thinking model's `thinking`, beside the content (`think-tools`).
+    let thinking = matches!(plan.reply, Reply::ThinkingCall(_));
     // Ollama streams unless told `"stream": false`.
     if request["stream"].as_bool().unwrap_or(true) {
         let mut lines: Vec<Value> = match plan.reply.call() {
             Some(call) => vec![line(model, tool_message(call), false)],
             None => text_fragments(plan.reply.text()).into_iter().map(|t| line(model, message(t), false)).collect(),
         };
+        if thinking {
+            // A thinking model streams its thinking before the call.
+            let thought = json!({ "role": "assistant", "content": "", "thinking": MOCK_THINKING });
+            lines.insert(0, line(model, thought, false));
+        }
         lines.push(line(model, message(""), true));
         let frames = lines.into_iter().map(|l| format!("{}\n", plan.shape(l))).collect();
         return stream_response("application/x-ndjson", frames, plan.cut.then_some(2), plan.gap);
     }
-    let answer = match plan.reply.call() {
+    let mut answer = match plan.reply.call() {
         Some(call) => tool_message(call),
         None => message(plan.reply.text()),
     };
+    if thinking {
+        answer["thinking"] = json!(MOCK_THINKING);
+    }
     json_with(200, &plan.shape(line(model, answer, true)), &[])
 }
 

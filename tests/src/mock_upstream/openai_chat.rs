@@ -9,7 +9,9 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::agent::Wire;
-use super::{Early, MOCK_USAGE, MockState, Reply, bearer, html, json_with, plan, stream_response, text_fragments};
+use super::{
+    Early, MOCK_THINKING, MOCK_USAGE, MockState, Reply, bearer, html, json_with, plan, stream_response, text_fragments,
+};
 
 /// An OpenAI error body; the Responses API uses the same shape.
 pub(super) fn error_body(status: u16, message: &str) -> Value {
@@ -104,15 +106,24 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
     json_response(200, plan.shape(completion(&model, &plan.reply)))
 }
 
+/// `reasoning_content`, as DeepSeek and other OpenAI-compatible reasoning servers send it
+/// (`think-tools`).
+fn reasons(reply: &Reply) -> bool {
+    matches!(reply, Reply::ThinkingCall(_))
+}
+
 fn completion(model: &str, reply: &Reply) -> Value {
     let tools = reply.call().is_some();
-    let message = match reply.call() {
+    let mut message = match reply.call() {
         Some(call) => json!({ "role": "assistant", "content": null, "tool_calls": [{
             "id": "call_mock1", "type": "function",
             "function": { "name": call.name, "arguments": call.arguments_text() }
         }]}),
         None => json!({ "role": "assistant", "content": reply.text(), "refusal": null }),
     };
+    if reasons(reply) {
+        message["reasoning_content"] = json!(MOCK_THINKING);
+    }
     json!({
         "id": "chatcmpl-mock", "object": "chat.completion", "created": 1_700_000_000, "model": model,
         "choices": [{ "index": 0, "message": message, "logprobs": null, "finish_reason": if tools { "tool_calls" } else { "stop" } }],
@@ -132,6 +143,12 @@ fn chunk(model: &str, delta: Value, finish: Option<&str>) -> String {
 
 fn stream_chunks(model: &str, reply: &Reply, include_usage: bool) -> Vec<String> {
     let mut chunks = vec![chunk(model, json!({ "role": "assistant", "content": "" }), None)];
+    if reasons(reply) {
+        let (first, second) = MOCK_THINKING.split_at(MOCK_THINKING.len() / 2);
+        for part in [first, second] {
+            chunks.push(chunk(model, json!({ "reasoning_content": part }), None));
+        }
+    }
     if let Some(call) = reply.call() {
         chunks.push(chunk(model, json!({ "tool_calls": [{ "index": 0, "id": "call_mock1", "type": "function", "function": { "name": call.name, "arguments": "" } }] }), None));
         for part in call.fragments() {

@@ -1,5 +1,8 @@
 //! OpenAI Responses: `POST /v1/responses` answering a `response` object, or the documented SSE
 //! sequence (`response.created` … `response.completed`), with Bearer auth and OpenAI errors.
+//! Every answer has ids of its own (`resp_mock_<n>`, `msg_mock_<n>`, …), as the API mints them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
@@ -9,10 +12,31 @@ use serde_json::{Value, json};
 
 use super::agent::Wire;
 use super::openai_chat::{error_body, invalid_value, json_response, refuse_tool_types};
-use super::{Early, MOCK_USAGE, MockState, ToolCall, bearer, html, named_event, plan, stream_response, text_fragments};
+use super::{
+    Early, MOCK_SIGNATURE, MOCK_THINKING, MOCK_USAGE, MockState, Reply, ToolCall, bearer, html, named_event, plan,
+    stream_response, text_fragments,
+};
 
-const MESSAGE_ID: &str = "msg_mock";
-const CALL_ITEM_ID: &str = "fc_mock1";
+/// The ids of one answer.
+struct Ids {
+    response: String,
+    message: String,
+    call: String,
+    reasoning: String,
+}
+
+impl Ids {
+    fn next() -> Ids {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        Ids {
+            response: format!("resp_mock_{n}"),
+            message: format!("msg_mock_{n}"),
+            call: format!("fc_mock_{n}"),
+            reasoning: format!("rs_mock_{n}"),
+        }
+    }
+}
 
 /// The tool types the Responses API defines (its OpenAPI `Tool` union).
 const TOOL_TYPES: [&str; 18] = [
@@ -83,10 +107,13 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
         Err(Early::Html(status)) => return html(status),
     };
     let tools = request.get("tools").cloned().unwrap_or_else(|| json!([]));
+    let ids = Ids::next();
+    let answer = Writer { ids: &ids, model: &model, tools: &tools };
+    let reasoning = matches!(plan.reply, Reply::ThinkingCall(_));
     if request["stream"].as_bool().unwrap_or(false) {
         let events = match plan.reply.call() {
-            Some(call) => tool_events(&model, &tools, call),
-            None => text_events(&model, &tools, plan.reply.text()),
+            Some(call) => answer.tool_events(call, reasoning),
+            None => answer.text_events(plan.reply.text()),
         };
         let frames = events
             .into_iter()
@@ -102,11 +129,15 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
         // Cut after the first text delta: created, in_progress, item added, part added, delta.
         return stream_response("text/event-stream; charset=utf-8", frames, plan.cut.then_some(5), plan.gap);
     }
-    let output = match plan.reply.call() {
-        Some(call) => call_item("completed", call, &call.arguments_text()),
-        None => message_item("completed", Some(plan.reply.text())),
-    };
-    json_response(200, plan.shape(response_object(&model, &tools, "completed", vec![output])))
+    let mut output = Vec::new();
+    if reasoning {
+        output.push(answer.reasoning_item(true));
+    }
+    output.push(match plan.reply.call() {
+        Some(call) => answer.call_item("completed", call, &call.arguments_text()),
+        None => answer.message_item("completed", Some(plan.reply.text())),
+    });
+    json_response(200, plan.shape(answer.response_object("completed", output)))
 }
 
 fn usage() -> Value {
@@ -117,93 +148,138 @@ fn usage() -> Value {
     })
 }
 
-/// The `response` object; usage and `completed_at` only once it is complete.
-fn response_object(model: &str, tools: &Value, status: &str, output: Vec<Value>) -> Value {
-    let done = status == "completed";
-    json!({
-        "id": "resp_mock", "object": "response", "created_at": 1_700_000_000,
-        "status": status, "completed_at": if done { json!(1_700_000_001) } else { Value::Null },
-        "background": false, "error": null, "incomplete_details": null, "instructions": null,
-        "max_output_tokens": null, "model": model, "output": output, "parallel_tool_calls": true,
-        "previous_response_id": null, "reasoning": { "effort": null, "summary": null }, "store": true,
-        "temperature": 1.0, "text": { "format": { "type": "text" } }, "tool_choice": "auto", "tools": tools,
-        "top_p": 1.0, "truncation": "disabled", "usage": if done { usage() } else { Value::Null },
-        "user": null, "metadata": {}
-    })
-}
-
-fn text_part(text: &str) -> Value {
-    json!({ "type": "output_text", "text": text, "annotations": [], "logprobs": [] })
-}
-
-fn message_item(status: &str, text: Option<&str>) -> Value {
-    let content: Vec<Value> = text.map(text_part).into_iter().collect();
-    json!({ "id": MESSAGE_ID, "type": "message", "status": status, "role": "assistant", "content": content })
-}
-
-/// A `function_call` item; a namespaced function's call names its `namespace`.
-fn call_item(status: &str, call: &ToolCall, arguments: &str) -> Value {
-    let mut item = json!({
-        "id": CALL_ITEM_ID, "type": "function_call", "status": status,
-        "arguments": arguments, "call_id": "call_mock1", "name": call.name
-    });
-    if let Some(namespace) = &call.namespace {
-        item["namespace"] = json!(namespace);
-    }
-    item
+/// One answer being written: its ids, model and the request's tools (echoed).
+struct Writer<'a> {
+    ids: &'a Ids,
+    model: &'a str,
+    tools: &'a Value,
 }
 
 type Events = Vec<(&'static str, Value)>;
 
-fn opening(model: &str, tools: &Value) -> Events {
-    let response = response_object(model, tools, "in_progress", vec![]);
-    vec![
-        ("response.created", json!({ "response": response })),
-        ("response.in_progress", json!({ "response": response })),
-    ]
-}
-
-fn text_events(model: &str, tools: &Value, text: &str) -> Events {
-    let at = |extra: Value| {
-        let mut event = json!({ "item_id": MESSAGE_ID, "output_index": 0, "content_index": 0 });
-        event.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
-        event
-    };
-    let mut events = opening(model, tools);
-    events
-        .push(("response.output_item.added", json!({ "output_index": 0, "item": message_item("in_progress", None) })));
-    events.push(("response.content_part.added", at(json!({ "part": text_part("") }))));
-    for fragment in text_fragments(text) {
-        events.push(("response.output_text.delta", at(json!({ "delta": fragment, "logprobs": [] }))));
+impl Writer<'_> {
+    /// The `response` object; usage and `completed_at` only once it is complete.
+    fn response_object(&self, status: &str, output: Vec<Value>) -> Value {
+        let done = status == "completed";
+        json!({
+            "id": self.ids.response, "object": "response", "created_at": 1_700_000_000,
+            "status": status, "completed_at": if done { json!(1_700_000_001) } else { Value::Null },
+            "background": false, "error": null, "incomplete_details": null, "instructions": null,
+            "max_output_tokens": null, "model": self.model, "output": output, "parallel_tool_calls": true,
+            "previous_response_id": null, "reasoning": { "effort": null, "summary": null }, "store": true,
+            "temperature": 1.0, "text": { "format": { "type": "text" } }, "tool_choice": "auto", "tools": self.tools,
+            "top_p": 1.0, "truncation": "disabled", "usage": if done { usage() } else { Value::Null },
+            "user": null, "metadata": {}
+        })
     }
-    events.push(("response.output_text.done", at(json!({ "text": text, "logprobs": [] }))));
-    events.push(("response.content_part.done", at(json!({ "part": text_part(text) }))));
-    events.push((
-        "response.output_item.done",
-        json!({ "output_index": 0, "item": message_item("completed", Some(text)) }),
-    ));
-    let response = response_object(model, tools, "completed", vec![message_item("completed", Some(text))]);
-    events.push(("response.completed", json!({ "response": response })));
-    events
-}
 
-fn tool_events(model: &str, tools: &Value, call: &ToolCall) -> Events {
-    let arguments = call.arguments_text();
-    let mut events = opening(model, tools);
-    events
-        .push(("response.output_item.added", json!({ "output_index": 0, "item": call_item("in_progress", call, "") })));
-    for fragment in call.fragments() {
+    fn message_item(&self, status: &str, text: Option<&str>) -> Value {
+        let content: Vec<Value> = text.map(text_part).into_iter().collect();
+        json!({ "id": self.ids.message, "type": "message", "status": status, "role": "assistant", "content": content })
+    }
+
+    /// A `function_call` item; a namespaced function's call names its `namespace`.
+    fn call_item(&self, status: &str, call: &ToolCall, arguments: &str) -> Value {
+        let mut item = json!({
+            "id": self.ids.call, "type": "function_call", "status": status,
+            "arguments": arguments, "call_id": "call_mock1", "name": call.name
+        });
+        if let Some(namespace) = &call.namespace {
+            item["namespace"] = json!(namespace);
+        }
+        item
+    }
+
+    /// A reasoning item with its summary and `encrypted_content` (when `done`).
+    fn reasoning_item(&self, done: bool) -> Value {
+        let summary = if done { json!([{ "type": "summary_text", "text": MOCK_THINKING }]) } else { json!([]) };
+        let mut item = json!({ "id": self.ids.reasoning, "type": "reasoning", "summary": summary });
+        if done {
+            item["encrypted_content"] = json!(MOCK_SIGNATURE);
+        }
+        item
+    }
+
+    fn opening(&self) -> Events {
+        let response = self.response_object("in_progress", vec![]);
+        vec![
+            ("response.created", json!({ "response": response })),
+            ("response.in_progress", json!({ "response": response })),
+        ]
+    }
+
+    fn text_events(&self, text: &str) -> Events {
+        let at = |extra: Value| {
+            let mut event = json!({ "item_id": self.ids.message, "output_index": 0, "content_index": 0 });
+            event.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+            event
+        };
+        let mut events = self.opening();
+        let added = self.message_item("in_progress", None);
+        events.push(("response.output_item.added", json!({ "output_index": 0, "item": added })));
+        events.push(("response.content_part.added", at(json!({ "part": text_part("") }))));
+        for fragment in text_fragments(text) {
+            events.push(("response.output_text.delta", at(json!({ "delta": fragment, "logprobs": [] }))));
+        }
+        events.push(("response.output_text.done", at(json!({ "text": text, "logprobs": [] }))));
+        events.push(("response.content_part.done", at(json!({ "part": text_part(text) }))));
+        let done = self.message_item("completed", Some(text));
+        events.push(("response.output_item.done", json!({ "output_index": 0, "item": done })));
+        let response = self.response_object("completed", vec![done]);
+        events.push(("response.completed", json!({ "response": response })));
+        events
+    }
+
+    /// The reasoning item's events at output index 0: its summary part, streamed.
+    fn reasoning_events(&self, events: &mut Events) {
+        let at = json!({ "item_id": self.ids.reasoning, "output_index": 0, "summary_index": 0 });
+        let with = |extra: Value| {
+            let mut event = at.clone();
+            event.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+            event
+        };
+        events.push(("response.output_item.added", json!({ "output_index": 0, "item": self.reasoning_item(false) })));
+        let empty = json!({ "type": "summary_text", "text": "" });
+        events.push(("response.reasoning_summary_part.added", with(json!({ "part": empty }))));
+        let (first, second) = MOCK_THINKING.split_at(MOCK_THINKING.len() / 2);
+        for delta in [first, second] {
+            events.push(("response.reasoning_summary_text.delta", with(json!({ "delta": delta }))));
+        }
+        events.push(("response.reasoning_summary_text.done", with(json!({ "text": MOCK_THINKING }))));
+        let part = json!({ "type": "summary_text", "text": MOCK_THINKING });
+        events.push(("response.reasoning_summary_part.done", with(json!({ "part": part }))));
+        events.push(("response.output_item.done", json!({ "output_index": 0, "item": self.reasoning_item(true) })));
+    }
+
+    /// The call's events, after a reasoning item when `reasoning`.
+    fn tool_events(&self, call: &ToolCall, reasoning: bool) -> Events {
+        let arguments = call.arguments_text();
+        let mut events = self.opening();
+        let mut output = Vec::new();
+        if reasoning {
+            self.reasoning_events(&mut events);
+            output.push(self.reasoning_item(true));
+        }
+        let index = output.len();
+        let id = &self.ids.call;
+        let added = self.call_item("in_progress", call, "");
+        events.push(("response.output_item.added", json!({ "output_index": index, "item": added })));
+        for fragment in call.fragments() {
+            let delta = json!({ "item_id": id, "output_index": index, "delta": fragment });
+            events.push(("response.function_call_arguments.delta", delta));
+        }
         events.push((
-            "response.function_call_arguments.delta",
-            json!({ "item_id": CALL_ITEM_ID, "output_index": 0, "delta": fragment }),
+            "response.function_call_arguments.done",
+            json!({ "item_id": id, "output_index": index, "name": call.name, "arguments": arguments }),
         ));
+        let done = self.call_item("completed", call, &arguments);
+        events.push(("response.output_item.done", json!({ "output_index": index, "item": done })));
+        output.push(done);
+        events.push(("response.completed", json!({ "response": self.response_object("completed", output) })));
+        events
     }
-    events.push((
-        "response.function_call_arguments.done",
-        json!({ "item_id": CALL_ITEM_ID, "output_index": 0, "name": call.name, "arguments": arguments }),
-    ));
-    let done = call_item("completed", call, &arguments);
-    events.push(("response.output_item.done", json!({ "output_index": 0, "item": done })));
-    events.push(("response.completed", json!({ "response": response_object(model, tools, "completed", vec![done]) })));
-    events
+}
+
+fn text_part(text: &str) -> Value {
+    json!({ "type": "output_text", "text": text, "annotations": [], "logprobs": [] })
 }

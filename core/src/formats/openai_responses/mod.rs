@@ -1,8 +1,9 @@
 //! OpenAI Responses API (`POST /v1/responses`): request, response and stream codecs, the error
 //! shape, and the helpers they share (usage, status ⇄ finish reason, invented ids).
 //!
-//! The gateway is stateless: `previous_response_id`, `conversation`, stored prompts, item
-//! references and background responses are refused with a clear 400. Function tools translate;
+//! `previous_response_id` and item references are resolved from stored responses before the
+//! request reaches this codec (`pipeline::stored`); what is still stateful here (`conversation`,
+//! stored prompts, background responses) is refused with a clear 400. Function tools translate;
 //! `namespace` tools are flattened into functions (and the namespace restored on the calls the
 //! client gets back); built-in tools such as `web_search` reach only a provider of this API.
 
@@ -120,12 +121,38 @@ pub(crate) fn created_from_wire(value: Option<&Value>) -> Option<u64> {
     value.as_u64().or_else(|| value.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
 }
 
-/// A response id for answers whose upstream gave none (`resp_` and 24 hex digits). Core has no
-/// clock or randomness (wasm), so it mixes a process-wide counter: unique within a process.
+/// A response id for answers whose upstream gave none, or gave another format's id
+/// (`resp_` and 32 hex digits). Core has no clock or randomness of its own (wasm), so the
+/// gateway seeds this once from its `Entropy` port ([`seed_response_ids`]) and every id mixes
+/// the seed with a process-wide counter: unique within a process by the counter, and across
+/// restarts and instances by the seed, as stored responses (kept under their id) need.
 pub(crate) fn invent_response_id() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("resp_{:016x}{:08x}", splitmix64(n), n & 0xffff_ffff)
+    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let (high, low) = (ID_SEED[0].load(Ordering::Relaxed), ID_SEED[1].load(Ordering::Relaxed));
+    // splitmix64 is a bijection, so the second half alone never repeats within a process.
+    format!("resp_{:016x}{:016x}", splitmix64(high.wrapping_add(n)), splitmix64(low ^ n))
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static ID_SEED: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Seeds the invented response ids with 16 random bytes (once per gateway; a later seed
+/// replaces the earlier one, which keeps ids unique all the same).
+pub fn seed_response_ids(seed: [u8; 16]) {
+    let (high, low) = seed.split_at(8);
+    for (slot, half) in ID_SEED.iter().zip([high, low]) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(half);
+        slot.store(u64::from_le_bytes(bytes), Ordering::Relaxed);
+    }
+}
+
+/// The id a Responses client is given for an upstream's answer: a Responses upstream's own
+/// (`resp_…`) as it came, else a new one. Other formats' ids (`chatcmpl-…`, `msg_…`, Gemini's
+/// `responseId`) are not response ids, and an upstream that repeats them (some do, for every
+/// answer) would make stored responses overwrite each other.
+pub(crate) fn client_response_id(upstream_id: &str) -> String {
+    if upstream_id.starts_with("resp_") { upstream_id.to_owned() } else { invent_response_id() }
 }
 
 fn splitmix64(mut x: u64) -> u64 {
@@ -182,6 +209,10 @@ mod tests {
     fn invented_ids_differ() {
         let (a, b) = (invent_response_id(), invent_response_id());
         assert!(a.starts_with("resp_") && a != b);
+        assert_eq!(a.len(), "resp_".len() + 32);
+        assert_eq!(client_response_id("resp_upstream"), "resp_upstream", "a Responses upstream's id is kept");
+        let minted = client_response_id("msg_01XYZ");
+        assert!(minted.starts_with("resp_") && minted != client_response_id("msg_01XYZ"), "others get new ids");
         assert_eq!(item_id("msg", "resp_abc", 2), "msg_abc_2");
     }
 }

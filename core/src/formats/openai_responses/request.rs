@@ -1,10 +1,12 @@
 //! Responses request body → hub request. `instructions` becomes the leading System message;
 //! the flat `input` item list is regrouped into turns (an assistant turn collects reasoning,
 //! text and function calls; a tool turn collects consecutive `function_call_output`s; system
-//! and developer items stay where they are). Anything that needs state the gateway does not
-//! keep (`previous_response_id`, `conversation`, stored prompts, item references, background
-//! mode) is refused with a 400. Tools are read by `request_tools.rs`; a call to a namespaced
-//! function takes its flat name. The hub → Responses direction lives in `request_encode.rs`.
+//! and developer items stay where they are). `previous_response_id` and item references are
+//! resolved from stored responses before a body reaches this decoder (`pipeline::stored`), so
+//! here they can only be unresolved leftovers; they, and state the gateway does not keep
+//! (`conversation`, stored prompts, background mode), are refused with a 400. Tools are read by
+//! `request_tools.rs`; a call to a namespaced function takes its flat name. The hub → Responses
+//! direction lives in `request_encode.rs`.
 
 use serde_json::{Map, Value, json};
 
@@ -75,7 +77,7 @@ fn refuse_stateful(obj: &Map<String, Value>) -> Result<(), GatewayError> {
     let set = |key: &str| obj.get(key).is_some_and(|v| !v.is_null());
     if set("previous_response_id") {
         return Err(invalid(
-            "previous_response_id is not supported: this gateway does not store responses; send the full conversation in `input`",
+            "previous_response_id could not be resolved here: send the request to POST /v1/responses, or send the full conversation in `input`",
         ));
     }
     if set("conversation") {
@@ -168,7 +170,7 @@ fn decode_item(index: usize, item: Value, turns: &mut Turns) -> Result<(), Gatew
             Ok(())
         }
         "item_reference" => Err(invalid(format!(
-            "input[{index}] is an item_reference, which is not supported: this gateway does not store responses; send the item itself"
+            "input[{index}] is an item_reference that could not be resolved here: send the request to POST /v1/responses, or send the item itself"
         ))),
         // Built-in tool calls and their outputs (web_search_call, computer_call_output, ...):
         // kept whole, written back only to this format.

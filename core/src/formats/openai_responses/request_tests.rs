@@ -270,7 +270,7 @@ fn stateful_and_untranslatable_requests_are_refused() {
     assert_eq!(err.status().as_u16(), 400);
     assert_eq!(
         err.to_string(),
-        "previous_response_id is not supported: this gateway does not store responses; send the full conversation in `input`"
+        "previous_response_id could not be resolved here: send the request to POST /v1/responses, or send the full conversation in `input`"
     );
     assert!(decode_request(br#"{"model":"a/b","input":"hi","previous_response_id":null}"#).is_ok());
     assert_client_errors(

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::request::{decode_part, decode_reasoning};
 use super::{
-    ITEM_FORMAT, PART_FORMAT, created_from_wire, finish_from_wire, finish_to_wire, invent_response_id, item_id,
+    ITEM_FORMAT, PART_FORMAT, client_response_id, created_from_wire, finish_from_wire, finish_to_wire, item_id,
     usage_from_wire, usage_to_wire,
 };
 use crate::error::GatewayError;
@@ -73,7 +73,7 @@ pub fn encode_response(resp: &ChatResponse) -> Bytes {
 /// Writes a hub response as a Responses `response` object for a client whose request had the
 /// namespaced functions `names`: calls to them name their namespace again.
 pub fn encode_response_for(resp: &ChatResponse, names: &Namespaces) -> Bytes {
-    let id = if resp.id.is_empty() { invent_response_id() } else { resp.id.clone() };
+    let id = client_response_id(&resp.id);
     let (status, incomplete) = finish_to_wire(resp.finish_reason.as_ref());
     let item_status = if status == "incomplete" { "incomplete" } else { "completed" };
     let mut output: Vec<Value> = Vec::new();

@@ -12,7 +12,7 @@ use super::error::{error_code, error_event};
 use super::response::{
     ResponseHead, function_call_item, message_item, output_text, reasoning_item, response_object, restore_namespace,
 };
-use super::{finish_to_wire, invent_response_id, item_id};
+use super::{client_response_id, finish_to_wire, item_id};
 use crate::formats::StreamEncode;
 use crate::formats::sse::write_json_event;
 use crate::hub::{BlockDelta, BlockStart, Namespaces, StreamEvent, Usage};
@@ -80,15 +80,14 @@ impl StreamEncoder {
         })
     }
 
-    /// `response.created` and `response.in_progress`, once, inventing an id if there is none.
+    /// `response.created` and `response.in_progress`, once, with a new id unless the upstream gave
+    /// a response id.
     fn start(&mut self, out: &mut BytesMut) {
         if self.started {
             return;
         }
         self.started = true;
-        if self.id.is_empty() {
-            self.id = invent_response_id();
-        }
+        self.id = client_response_id(&self.id);
         let response = self.response("in_progress", Value::Null, Value::Null);
         self.emit(out, "response.created", json!({ "response": response }));
         self.emit(out, "response.in_progress", json!({ "response": response }));

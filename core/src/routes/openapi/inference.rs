@@ -36,6 +36,11 @@ pub struct ResponsesRequest {
     pub input: serde_json::Value,
     pub instructions: Option<String>,
     pub stream: Option<bool>,
+    /// Keep the response (default true) for `previous_response_id`, item references and
+    /// `GET /v1/responses/{id}`.
+    pub store: Option<bool>,
+    /// Continue a stored response: its conversation is prepended to `input`.
+    pub previous_response_id: Option<String>,
 }
 
 /// `POST /v1/messages`: Anthropic's Messages request.
@@ -81,6 +86,9 @@ pub struct OllamaChatRequest {
     paths(
         chat_completions,
         responses,
+        get_response,
+        delete_response,
+        list_input_items,
         messages,
         count_tokens,
         generate_content,
@@ -124,15 +132,54 @@ pub struct Doc;
     ))]
 fn chat_completions() {}
 
-/// OpenAI Responses, streamed (SSE events) or not.
+/// OpenAI Responses, streamed (SSE events) or not. With `store` (the default) the response is
+/// kept for `previous_response_id`, `item_reference` input items and `GET /v1/responses/{id}`.
 #[utoipa::path(post, path = "/v1/responses", tag = "inference", request_body = ResponsesRequest,
     responses(
         (status = 200, description = "The response, or an SSE stream of events", content(
             (Object = "application/json"), (Object = "text/event-stream"))),
-        (status = 400, body = Object), (status = 401, body = Object), (status = 402, body = Object), (status = 403, body = Object),
+        (status = 400, description = "Bad JSON, unknown model, or a `previous_response_id` this key has not stored (`previous_response_not_found`)", body = Object),
+        (status = 401, body = Object), (status = 402, body = Object), (status = 403, body = Object),
+        (status = 404, description = "An `item_reference` to an item this key has not stored", body = Object),
         (status = 413, body = Object), (status = 429, body = Object), (status = 503, body = Object)
     ))]
 fn responses() {}
+
+/// A stored response (made with `store`, the default), as it was answered; only the key that
+/// made it sees it.
+#[utoipa::path(get, path = "/v1/responses/{id}", tag = "inference", params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The response object", body = Object),
+        (status = 401, body = Object), (status = 403, body = Object),
+        (status = 404, description = "No such response for this key (missing, expired, deleted or another key's)", body = Object)
+    ))]
+fn get_response() {}
+
+/// Deletes a stored response: `{"id", "object": "response", "deleted": true}`.
+#[utoipa::path(delete, path = "/v1/responses/{id}", tag = "inference", params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Deleted", body = Object),
+        (status = 401, body = Object), (status = 403, body = Object),
+        (status = 404, description = "No such response for this key", body = Object)
+    ))]
+fn delete_response() {}
+
+/// The input items of a stored response: `{"object": "list", "data", "first_id", "last_id",
+/// "has_more"}`.
+#[utoipa::path(get, path = "/v1/responses/{id}/input_items", tag = "inference", params(
+        ("id" = String, Path),
+        ("limit" = Option<u8>, Query, minimum = 1, maximum = 100, description = "Items per page (default 20)"),
+        ("order" = Option<String>, Query, description = "`asc` or `desc` (default)", pattern = "^(asc|desc)$"),
+        ("after" = Option<String>, Query, description = "List the items after this item id"),
+        ("before" = Option<String>, Query, description = "List the items before this item id")
+    ),
+    responses(
+        (status = 200, description = "A page of input items", body = Object),
+        (status = 400, description = "A bad `limit`/`order`, or a cursor that names no item of the response", body = Object),
+        (status = 401, body = Object), (status = 403, body = Object),
+        (status = 404, description = "No such response for this key", body = Object)
+    ))]
+fn list_input_items() {}
 
 /// Anthropic Messages, streamed (SSE events) or not. Errors in Anthropic's shape.
 #[utoipa::path(post, path = "/v1/messages", tag = "inference", request_body = MessagesRequest,

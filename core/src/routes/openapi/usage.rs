@@ -39,6 +39,9 @@ pub struct UsageSettingsView {
     pub retention_days: u32,
     /// Request and response bodies are logged (never for `no_log` keys). Default off.
     pub request_logging: bool,
+    /// Days stored Responses API responses are kept (0: none are stored; never longer than
+    /// `retentionDays` when that is set). Default 30.
+    pub responses_retention_days: u32,
 }
 
 #[derive(OpenApi)]
@@ -179,11 +182,12 @@ fn reset_pricing() {}
     responses((status = 200, body = Overrides), ManagementErrors))]
 fn delete_price() {}
 
-/// Usage retention and request logging.
+/// Usage retention, request logging and stored-response retention.
 #[utoipa::path(get, path = "/api/settings/usage", tag = "settings", responses((status = 200, body = UsageSettingsView), ManagementErrors))]
 fn get_usage_settings() {}
 
-/// Change usage retention or request logging; fields left out keep their value.
+/// Change usage retention, request logging or stored-response retention; fields left out keep
+/// their value.
 #[utoipa::path(put, path = "/api/settings/usage", tag = "settings", request_body = UsageSettingsInput, responses((status = 200, body = UsageSettingsView), ManagementErrors))]
 fn put_usage_settings() {}
 
