@@ -9,6 +9,7 @@ pub mod bench;
 pub mod clients;
 pub mod forward_proxy;
 pub mod gateway;
+pub mod log_capture;
 pub mod mock_upstream;
 pub mod sdk;
 pub mod sse;

@@ -2,53 +2,25 @@
 //! 4xx, warn for a 5xx, with the request id, the route, the model that answered, the status, the
 //! code and the reason, and never a secret. Refusals before any handler (no key) say so.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use omniroute_tests::gateway::TestGateway;
+use omniroute_tests::log_capture::LogCapture;
 use omniroute_tests::mock_upstream::MockUpstream;
 use serde_json::json;
 
-/// Log output kept in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    /// The one line of request `id` that reports its failure.
-    fn failure_of(&self, id: &str) -> String {
-        let text = self.text();
-        let lines: Vec<&str> = text
-            .lines()
-            .filter(|l| l.contains(id) && (l.contains("request failed") || l.contains("request refused")))
-            .collect();
-        assert_eq!(lines.len(), 1, "one failure line for {id}, got: {lines:#?}");
-        lines[0].to_owned()
-    }
+/// The one line of request `id` that reports its failure.
+fn failure_of(logs: &LogCapture, id: &str) -> String {
+    let text = logs.text();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(id) && (l.contains("request failed") || l.contains("request refused")))
+        .collect();
+    assert_eq!(lines.len(), 1, "one failure line for {id}, got: {lines:#?}");
+    lines[0].to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_failed_request_is_logged_once_with_what_went_wrong() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .init();
+    let logs = LogCapture::install(tracing::Level::INFO);
     let mock = MockUpstream::start();
     // A provider key long enough to be scrubbed wherever an upstream echoes it.
     const OPENAI_KEY: &str = "sk-proj-failure-log-secret-0123";
@@ -69,7 +41,7 @@ async fn each_failed_request_is_logged_once_with_what_went_wrong() {
     // An upstream's 4xx, passed on: info, with the model that answered and its message, the
     // provider key it echoed scrubbed.
     assert_eq!(chat("openai/echo-key", "fail-upstream-4xx").await.unwrap().status(), 401);
-    let line = logs.failure_of("fail-upstream-4xx");
+    let line = failure_of(&logs, "fail-upstream-4xx");
     for part in [
         "INFO",
         "request failed",
@@ -84,7 +56,7 @@ async fn each_failed_request_is_logged_once_with_what_went_wrong() {
 
     // An upstream's 5xx: warn.
     assert_eq!(chat("anthropic/error-500", "fail-upstream-5xx").await.unwrap().status(), 500);
-    let line = logs.failure_of("fail-upstream-5xx");
+    let line = failure_of(&logs, "fail-upstream-5xx");
     assert!(
         line.contains("WARN") && line.contains("status=500") && line.contains("model=\"anthropic/error-500\""),
         "{line}"
@@ -92,13 +64,13 @@ async fn each_failed_request_is_logged_once_with_what_went_wrong() {
 
     // The gateway's own refusal of the request: its code and reason.
     assert_eq!(chat("nope/model", "fail-unknown-provider").await.unwrap().status(), 400);
-    let line = logs.failure_of("fail-unknown-provider");
+    let line = failure_of(&logs, "fail-unknown-provider");
     assert!(line.contains("code=\"unknown_provider\"") && line.contains("nope"), "{line}");
 
     // Refused before any handler: a management endpoint without credentials.
     let refused = http.get(gw.url("/api/keys")).header("x-request-id", "fail-no-login").send().await.unwrap();
     assert_eq!(refused.status(), 401);
-    let line = logs.failure_of("fail-no-login");
+    let line = failure_of(&logs, "fail-no-login");
     assert!(
         line.contains("request refused") && line.contains("status=401") && line.contains("route=\"/api/keys\""),
         "{line}"
@@ -107,7 +79,7 @@ async fn each_failed_request_is_logged_once_with_what_went_wrong() {
     // A path no route has.
     let missing = http.get(gw.url("/v1/nothing-here")).header("x-request-id", "fail-404").send().await.unwrap();
     assert_eq!(missing.status(), 404);
-    assert!(logs.failure_of("fail-404").contains("code=\"not_found\""));
+    assert!(failure_of(&logs, "fail-404").contains("code=\"not_found\""));
 
     // Answers that are not errors log no failure.
     assert_eq!(chat("openai/gpt-mock", "fine-1").await.unwrap().status(), 200);

@@ -1,43 +1,14 @@
 //! Every log line of a request carries its request id: the guard's, the dispatcher's and the
 //! stream relay's (which logs after the handler returned), through one `tracing` span per request.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use omniroute_tests::gateway::TestGateway;
+use omniroute_tests::log_capture::LogCapture;
 use omniroute_tests::mock_upstream::MockUpstream;
 use serde_json::json;
 
-/// Log output kept in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn line_with(&self, needle: &str) -> Option<String> {
-        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
-        text.lines().find(|l| l.contains(needle)).map(str::to_owned)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_requests_log_lines_carry_its_request_id() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .init();
+    let logs = LogCapture::install(tracing::Level::WARN);
     let mock = MockUpstream::start();
     // `openai` reaches the mock; `groq` points at a closed port.
     let gw = TestGateway::start(
