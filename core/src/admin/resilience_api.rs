@@ -58,9 +58,10 @@ pub async fn reset(mut call: Call<'_>) -> Answer {
     };
     gateway.router.health.reset(key.as_ref());
     // The shared store too, or the next share of cooldowns brings the cleared one back.
+    let stored = key.as_ref().map(HealthKey::store_key);
     let stored_key = match &key {
-        Some(HealthKey::Account(id)) => Some(Some(id.as_str())),
-        Some(_) => None,
+        Some(HealthKey::Model { .. }) => None,
+        Some(_) => Some(stored.as_deref()),
         None => Some(None),
     };
     if let Some(stored_key) = stored_key {
@@ -74,17 +75,18 @@ pub async fn reset(mut call: Call<'_>) -> Answer {
     Ok(ok(&json!({ "reset": request.key.unwrap_or_else(|| "all".into()) })))
 }
 
-/// `GET /api/rate-limits`: accounts cooling down after a 429, and until when.
+/// `GET /api/rate-limits`: accounts and models of accounts cooling down, why, and until when.
 pub async fn rate_limits(call: Call<'_>) -> Answer {
     let gateway = call.gateway;
     let now = gateway.router.now_ms();
     let cooldowns: Vec<Value> = gateway
         .router
         .health
-        .active_cooldowns()
+        .cooldown_entries()
         .into_iter()
-        .map(|(account, until_ms)| {
-            json!({ "account": account, "until_ms": until_ms, "retry_after_secs": until_ms.saturating_sub(now).div_ceil(1000) })
+        .map(|c| {
+            let retry_after_secs = c.until_ms.saturating_sub(now).div_ceil(1000);
+            json!({ "key": c.key, "account": c.account, "model": c.model, "reason": c.reason, "until_ms": c.until_ms, "retry_after_secs": retry_after_secs })
         })
         .collect();
     Ok(ok(&json!({ "now_ms": now, "cooldowns": cooldowns })))
@@ -104,7 +106,9 @@ fn target_availability(gateway: &Gateway, target: &PlannedTarget) -> Value {
                 "id": c.id,
                 "available": gateway.router.account_healthy(&c.id),
                 "breaker": health.state(&HealthKey::account(c.id.clone())),
-                "cooldown_until_ms": health.cooldown_until(&c.id),
+                "cooldown_until_ms": health.cooldown_until(&HealthKey::account(c.id.clone())),
+                "model_cooldown_until_ms": health.cooldown_until(&HealthKey::deployment(c.id.clone(), target.model.clone())),
+                "model_breaker": health.state(&HealthKey::deployment(c.id.clone(), target.model.clone())),
             })
         })
         .collect();

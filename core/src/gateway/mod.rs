@@ -30,7 +30,7 @@ use crate::usage::BudgetTracker;
 /// The breaker settings the config asks for.
 fn breaker_profiles(snapshot: &ConfigSnapshot) -> BreakerProfiles {
     let routing = snapshot.routing();
-    BreakerProfiles { default: routing.breaker, local: routing.local_breaker }
+    BreakerProfiles { default: routing.breaker, local: routing.local_breaker, ..BreakerProfiles::default() }
 }
 
 /// The semantic index as the settings want it (off without an embedding model or the cache).

@@ -91,10 +91,10 @@ pub fn deliver(
                 // A stream that broke after it started counts against its upstream too
                 // (a client that went away does not).
                 if end.error.as_deref().is_some_and(upstream_broke) {
-                    for key in [HealthKey::account(account.clone()), HealthKey::model(provider.clone(), model.clone())]
-                    {
-                        router.health.on_failure(&key, auth, Failure::StreamBroken);
-                    }
+                    // Model-scoped: this model on this account, and the model's estimates only.
+                    let deployment = HealthKey::deployment(account.clone(), model.clone());
+                    router.health.on_failure(&deployment, auth, Failure::StreamBroken);
+                    router.health.observe_failure(&HealthKey::model(provider.clone(), model.clone()), auth);
                 }
                 let attempt = Attempt { error: end.error.clone(), ..last };
                 let observed = Observed {

@@ -1,7 +1,9 @@
 //! Phase 5, dispatch: walk the plan — targets in order, each target's accounts in the
 //! provider's selection order, retries per the target's policy — until one answers. Failing
 //! upstreams are skipped (open breaker, cooldown after a 429) and every try feeds the health
-//! state. Retries only on retryable failures (connect error, timeout, configured statuses),
+//! state of the scope it failed in (`routing/failure_scope.rs`): a model's failures hold off
+//! that model of that account, a bad key or exhausted credit the whole account, a request's
+//! own fault nobody. Retries only on retryable failures (connect error, timeout, configured statuses),
 //! and for streams only before the first body byte, which is read here (the peek).
 
 use std::time::Duration;
@@ -18,12 +20,13 @@ use crate::pipeline::answer_check::{self, NotTheAnswer};
 use crate::pipeline::timeouts::within;
 use crate::pipeline::upstream::build_request;
 use crate::ports::{Clock, HttpClient, HttpError};
+use crate::routing::failure_scope::{Scope, classify};
 use crate::routing::health::{Admission, Failure, HealthKey, RejectReason};
 use crate::routing::plan::PlannedTarget;
 use crate::routing::retry_after::retry_after_ms;
 use crate::snapshot::ResolvedConnection;
 
-/// How long an account cools down after a 429 that names no time.
+/// How long a model of an account cools down after a 429 that names no time.
 const DEFAULT_COOLDOWN_MS: u64 = 5_000;
 
 /// One try against one account, as recorded.
@@ -135,10 +138,12 @@ struct Admitted<'t> {
     model_key: HealthKey,
 }
 
-/// An account of an admitted target, with its health key, for the tries against it.
+/// An account of an admitted target, with its health keys, for the tries against it.
 struct Account {
     connection: ResolvedConnection,
     key: HealthKey,
+    /// This target's model on this account: where model-scoped failures land.
+    deployment: HealthKey,
 }
 
 /// What one try came to, for the account's retry loop.
@@ -216,13 +221,19 @@ impl Walk<'_, '_> {
     /// Tries one account (unless it is cooling down or failing) up to its target's retries, with
     /// the policy's delay between tries.
     async fn try_account(&mut self, admitted: &Admitted<'_>, connection: ResolvedConnection) -> Option<Reply> {
-        let account = Account { key: HealthKey::account(connection.id.clone()), connection };
+        let account = Account {
+            key: HealthKey::account(connection.id.clone()),
+            deployment: HealthKey::deployment(connection.id.clone(), admitted.target.model.clone()),
+            connection,
+        };
         let gateway = self.gateway;
-        if let Admission::Rejected { until_ms, reason } =
-            gateway.router.health.admit(&account.key, admitted.target.provider.auth)
-        {
-            self.outcome.note_skip(until_ms, reason);
-            return None;
+        for key in [&account.key, &account.deployment] {
+            if let Admission::Rejected { until_ms, reason } =
+                gateway.router.health.admit(key, admitted.target.provider.auth)
+            {
+                self.outcome.note_skip(until_ms, reason);
+                return None;
+            }
         }
         gateway.router.mark_used(&account.connection.id);
         let policy = &admitted.target.policy;
@@ -275,45 +286,88 @@ impl Walk<'_, '_> {
         let latency_ms = clock.monotonic_us().saturating_sub(started) / 1000;
         let connection_id = account.connection.id.clone();
         let record = Attempt { target: admitted.index, connection_id, status: None, error: None, latency_ms };
-        match result {
-            Ok(answer) if self.retryable.contains(&answer.0.as_u16()) => {
-                self.refused(admitted, account, record, answer)
-            }
-            Ok(answer) => self.answered(admitted, account, record, answer),
-            Err(err) => self.failed(admitted, account, record, err),
+        let answer = match result {
+            Ok(answer) if answer.0.is_success() => return self.answered(admitted, account, record, answer),
+            Ok(answer) => answer,
+            Err(err) => return self.failed(admitted, account, record, err),
+        };
+        let code = answer.0.as_u16();
+        let body = match &answer.2 {
+            ReplyBody::Full(body) => body.as_ref(),
+            ReplyBody::Stream { .. } => &[],
+        };
+        match classify(target.provider.format, code, body) {
+            Scope::Account => self.account_out(admitted, account, record, answer),
+            scope if self.retryable.contains(&code) => self.refused(admitted, account, record, answer, scope),
+            // Not worth another try (the request's fault, or a withdrawn model): as it came.
+            _ => self.answered(admitted, account, record, answer),
         }
     }
 
-    /// A retryable status: kept to pass on if nothing better comes. A 429 is the account's
-    /// quota, handled by its cooldown (the next account, at once); only real failures count
-    /// towards the breakers (and are tried again).
-    fn refused(&mut self, admitted: &Admitted<'_>, account: &Account, mut record: Attempt, answer: Attempted) -> Tried {
-        let (status, headers, body) = answer;
-        let (code, provider) = (status.as_u16(), &admitted.target.provider);
-        record.status = Some(code);
-        self.attempts.push(record);
-        if code != 429 {
-            for key in [&account.key, &admitted.model_key] {
-                self.gateway.router.health.on_failure(key, provider.auth, Failure::Status(code));
-            }
-        }
-        tracing::warn!(provider = %provider.id, connection = %account.connection.id, status = code, "upstream refused; trying the next option");
-        let connection = account.connection.clone();
-        self.outcome.last_reply = Some(Reply { status, headers, connection, target: admitted.index, body });
-        if code != 429 {
+    /// A retryable status: kept to pass on if nothing better comes. A model-scoped 429 cools
+    /// that model of the account down (the next account, at once); other model-scoped failures
+    /// count towards its breaker (and are tried again); a request-scoped one counts for nobody.
+    fn refused(
+        &mut self,
+        admitted: &Admitted<'_>,
+        account: &Account,
+        mut record: Attempt,
+        answer: Attempted,
+        scope: Scope,
+    ) -> Tried {
+        let code = self.keep(admitted, account, &mut record, answer);
+        let provider = &admitted.target.provider;
+        tracing::warn!(provider = %provider.id, connection = %account.connection.id, status = code, ?scope, "upstream refused; trying the next option");
+        if scope != Scope::Model {
             return Tried::Again;
         }
-        self.cool_down(&account.connection.id);
-        Tried::NextAccount
-    }
-
-    /// Cools the account down until the kept 429 says (`retry-after`), else for a default time.
-    fn cool_down(&mut self, connection_id: &str) {
+        if code != 429 {
+            self.model_failed(admitted, account, Failure::Status(code));
+            return Tried::Again;
+        }
         let now = self.gateway.ports.clock.now_unix_ms();
         let headers = self.outcome.last_reply.as_ref().map(|r| &r.headers);
         let until = headers.and_then(|h| retry_after_ms(h, now)).unwrap_or(now + DEFAULT_COOLDOWN_MS);
-        self.gateway.router.health.cool_down(connection_id, until);
+        self.gateway.router.health.cool_down(&account.deployment, until, "rate limited (429)");
         self.outcome.note_skip(until, RejectReason::CoolingDown);
+        Tried::NextAccount
+    }
+
+    /// The account's key or credit failed (401/403, 402, `insufficient_quota`): the whole account
+    /// is out for the configured time, whatever the model; the next account may serve.
+    fn account_out(
+        &mut self,
+        admitted: &Admitted<'_>,
+        account: &Account,
+        mut record: Attempt,
+        answer: Attempted,
+    ) -> Tried {
+        let code = self.keep(admitted, account, &mut record, answer);
+        let health = &self.gateway.router.health;
+        let until = self.gateway.ports.clock.now_unix_ms().saturating_add(health.profiles().account_cooldown_ms);
+        health.cool_down(&account.key, until, &format!("account: status {code}"));
+        self.outcome.note_skip(until, RejectReason::CoolingDown);
+        let provider = &admitted.target.provider;
+        tracing::warn!(provider = %provider.id, connection = %account.connection.id, status = code, "account refused (key or credit); taking it out");
+        Tried::NextAccount
+    }
+
+    /// Records a refusal and keeps it to pass on if nothing better comes; its status.
+    fn keep(&mut self, admitted: &Admitted<'_>, account: &Account, record: &mut Attempt, answer: Attempted) -> u16 {
+        let (status, headers, body) = answer;
+        record.status = Some(status.as_u16());
+        self.attempts.push(record.clone());
+        let connection = account.connection.clone();
+        self.outcome.last_reply = Some(Reply { status, headers, connection, target: admitted.index, body });
+        status.as_u16()
+    }
+
+    /// A model-scoped failure: the breaker of this model on this account, and the model's
+    /// estimates (not its breaker, which would hold the other accounts off too).
+    fn model_failed(&self, admitted: &Admitted<'_>, account: &Account, failure: Failure) {
+        let (health, auth) = (&self.gateway.router.health, admitted.target.provider.auth);
+        health.on_failure(&account.deployment, auth, failure);
+        health.observe_failure(&admitted.model_key, auth);
     }
 
     /// An answer to pass on as it is; a success also counts towards the account's and the
@@ -329,23 +383,26 @@ impl Walk<'_, '_> {
         record.status = Some(answer.0.as_u16());
         self.attempts.push(record);
         if answer.0.is_success() {
-            for key in [&account.key, &admitted.model_key] {
+            for key in [&account.key, &account.deployment, &admitted.model_key] {
                 self.gateway.router.health.on_success(key, admitted.target.provider.auth, latency_ms);
             }
         }
         Tried::Answered(answer)
     }
 
-    /// No answer (timeout, connection, broken body, not the promised answer): counts against the
-    /// account and the model, and is tried again.
+    /// No answer (timeout, connection, broken body, not the promised answer), tried again. A
+    /// connection that never opened counts against the account (standing in for the endpoint
+    /// scope, which has no key of its own yet); the rest against the model on this account.
     fn failed(&mut self, admitted: &Admitted<'_>, account: &Account, mut record: Attempt, err: AttemptError) -> Tried {
         let provider = &admitted.target.provider;
         record.error = Some(err.to_string());
         self.attempts.push(record);
         let failure = err.failure();
         self.outcome.timed_out |= failure == Failure::Timeout;
-        for key in [&account.key, &admitted.model_key] {
-            self.gateway.router.health.on_failure(key, provider.auth, failure);
+        if failure == Failure::Connect {
+            self.gateway.router.health.on_failure(&account.key, provider.auth, failure);
+        } else {
+            self.model_failed(admitted, account, failure);
         }
         tracing::warn!(provider = %provider.id, connection = %account.connection.id, error = %err, "upstream attempt failed");
         Tried::Again

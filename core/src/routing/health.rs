@@ -1,5 +1,6 @@
-//! Resilience state the router consults: circuit breakers per account and per (provider, model),
-//! account cooldowns (429 / Retry-After) and moving latency/error estimates. Time comes only from
+//! Resilience state the router consults: circuit breakers and cooldowns per account, per
+//! (account, model) and per (provider, model), and moving latency/error estimates. Which key a
+//! failure lands on follows its scope (`failure_scope.rs`). Time comes only from
 //! the Clock port's wall clock, so deadlines can be shared between instances and shown to users.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -24,11 +25,21 @@ pub struct BreakerProfiles {
     pub default: BreakerConfig,
     /// For providers without credentials (`AuthScheme::None`: local servers).
     pub local: BreakerConfig,
+    /// How long an account-scoped failure (bad key, no credit) takes the account out: long,
+    /// because no retry helps until someone fixes the key or the billing.
+    pub account_cooldown_ms: u64,
 }
+
+/// Five minutes: long enough not to hammer a revoked key, short enough to notice a fix.
+pub const DEFAULT_ACCOUNT_COOLDOWN_MS: u64 = 300_000;
 
 impl Default for BreakerProfiles {
     fn default() -> Self {
-        BreakerProfiles { default: BreakerConfig::REMOTE, local: BreakerConfig::LOCAL }
+        BreakerProfiles {
+            default: BreakerConfig::REMOTE,
+            local: BreakerConfig::LOCAL,
+            account_cooldown_ms: DEFAULT_ACCOUNT_COOLDOWN_MS,
+        }
     }
 }
 
@@ -61,58 +72,7 @@ impl BreakerProfiles {
     }
 }
 
-/// What a breaker guards: one account (connection id) or one (provider, model).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum HealthKey {
-    Account(String),
-    Model { provider: String, model: String },
-}
-
-impl HealthKey {
-    pub fn account(id: impl Into<String>) -> Self {
-        HealthKey::Account(id.into())
-    }
-    pub fn model(provider: impl Into<String>, model: impl Into<String>) -> Self {
-        HealthKey::Model { provider: provider.into(), model: model.into() }
-    }
-}
-
-impl fmt::Display for HealthKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HealthKey::Account(id) => write!(f, "account:{id}"),
-            HealthKey::Model { provider, model } => write!(f, "model:{provider}/{model}"),
-        }
-    }
-}
-
-impl std::str::FromStr for HealthKey {
-    type Err = String;
-    /// `account:<id>` or `model:<provider>/<model>` (the model may contain `/`).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if let Some(id) = s.strip_prefix("account:").filter(|id| !id.is_empty()) {
-            return Ok(HealthKey::account(id));
-        }
-        match s.strip_prefix("model:").and_then(|rest| rest.split_once('/')) {
-            Some((provider, model)) if !provider.is_empty() && !model.is_empty() => {
-                Ok(HealthKey::model(provider, model))
-            }
-            _ => Err(format!("unknown health key '{s}' (expected account:<id> or model:<provider>/<model>)")),
-        }
-    }
-}
-
-impl Serialize for HealthKey {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for HealthKey {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
-    }
-}
+pub use crate::routing::health_key::HealthKey;
 
 /// The answer to "may a request go to this key now?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,12 +136,16 @@ pub struct Estimate {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KeyReport {
     pub key: HealthKey,
+    pub account: Option<String>,
+    pub model: Option<String>,
     pub state: CircuitState,
     pub failures_in_window: u32,
     pub opened_at_ms: Option<u64>,
     pub open_until_ms: Option<u64>,
     pub probes_in_flight: u32,
     pub cooldown_until_ms: Option<u64>,
+    /// Why it is cooling down (e.g. `rate limited`, `account: status 401`).
+    pub cooldown_reason: Option<String>,
     pub last_failure: Option<String>,
     pub last_failure_at_ms: Option<u64>,
     #[serde(flatten)]
@@ -286,18 +250,43 @@ impl Entry {
 struct Inner {
     profiles: BreakerProfiles,
     entries: BTreeMap<HealthKey, Entry>,
-    /// Account id → unix ms until which it is skipped.
-    cooldowns: BTreeMap<String, u64>,
+    /// Account or deployment → until when it is skipped (unix ms), and why.
+    cooldowns: BTreeMap<HealthKey, Cooling>,
+}
+
+#[derive(Debug, Clone)]
+struct Cooling {
+    until: u64,
+    /// None for rows shared by other instances (the store keeps only the deadline).
+    reason: Option<String>,
+}
+
+/// One cooling account or deployment, for `/api/rate-limits`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CooldownReport {
+    pub key: HealthKey,
+    pub account: Option<String>,
+    pub model: Option<String>,
+    pub until_ms: u64,
+    pub reason: Option<String>,
 }
 
 impl Inner {
-    fn cooldown(&mut self, account_id: &str, now: u64) -> Option<u64> {
-        let until = *self.cooldowns.get(account_id)?;
+    fn cooldown(&mut self, key: &HealthKey, now: u64) -> Option<u64> {
+        let until = self.cooldowns.get(key)?.until;
         if until > now {
             return Some(until);
         }
-        self.cooldowns.remove(account_id);
+        self.cooldowns.remove(key);
         None
+    }
+
+    fn merge(&mut self, key: HealthKey, until: u64, reason: Option<String>) {
+        let current = self.cooldowns.entry(key).or_insert(Cooling { until: 0, reason: None });
+        if until >= current.until {
+            current.until = until;
+            current.reason = reason.or(current.reason.take());
+        }
     }
 
     fn entry(&mut self, key: &HealthKey, auth: AuthScheme) -> (&mut Entry, BreakerConfig) {
@@ -332,10 +321,7 @@ impl Health {
     pub fn admit(&self, key: &HealthKey, auth: AuthScheme) -> Admission {
         let now = self.now();
         let mut inner = self.lock();
-        let cooling = match key {
-            HealthKey::Account(id) => inner.cooldown(id, now),
-            HealthKey::Model { .. } => None,
-        };
+        let cooling = inner.cooldown(key, now);
         let cfg = *inner.profiles.for_auth(auth);
         let Some(entry) = inner.entries.get_mut(key) else {
             return cooling.map_or(Admission::Allowed, |until_ms| Admission::Rejected {
@@ -361,6 +347,13 @@ impl Health {
             entry.breaker = Breaker::Closed;
             entry.failures.clear();
         }
+    }
+
+    /// A failure for the estimates only (error rate), its breaker untouched: the (provider,
+    /// model) key, whose breaker would otherwise hold every account off one account's failure.
+    pub fn observe_failure(&self, key: &HealthKey, auth: AuthScheme) {
+        let mut inner = self.lock();
+        inner.entry(key, auth).0.observe(None, true);
     }
 
     pub fn on_failure(&self, key: &HealthKey, auth: AuthScheme, failure: Failure) {
@@ -390,32 +383,47 @@ impl Health {
         }
     }
 
-    /// Skips the account until `until_ms` (the later deadline wins).
-    pub fn cool_down(&self, account_id: &str, until_ms: u64) {
-        self.merge_cooldowns(&[(account_id.to_owned(), until_ms)]);
-    }
-
-    /// Takes in cooldowns seen by other instances, keeping the later deadline per account.
-    pub fn merge_cooldowns(&self, rows: &[(String, u64)]) {
+    /// Skips the account or deployment until `until_ms` (the later deadline wins), saying why.
+    pub fn cool_down(&self, key: &HealthKey, until_ms: u64, reason: &str) {
         let now = self.now();
-        let mut inner = self.lock();
-        for (id, until) in rows.iter().filter(|(_, until)| *until > now) {
-            let current = inner.cooldowns.entry(id.clone()).or_insert(0);
-            *current = (*current).max(*until);
+        if until_ms > now {
+            self.lock().merge(key.clone(), until_ms, Some(reason.to_owned()));
         }
     }
 
-    pub fn cooldown_until(&self, account_id: &str) -> Option<u64> {
-        let now = self.now();
-        self.lock().cooldown(account_id, now)
-    }
-
-    /// Accounts cooling down now with their deadlines (to share with other instances).
-    pub fn active_cooldowns(&self) -> Vec<(String, u64)> {
+    /// Takes in cooldowns seen by other instances (store rows, see [`HealthKey::store_key`]),
+    /// keeping the later deadline per key.
+    pub fn merge_cooldowns(&self, rows: &[(String, u64)]) {
         let now = self.now();
         let mut inner = self.lock();
-        inner.cooldowns.retain(|_, until| *until > now);
-        inner.cooldowns.iter().map(|(id, until)| (id.clone(), *until)).collect()
+        for (row, until) in rows.iter().filter(|(_, until)| *until > now) {
+            inner.merge(HealthKey::from_store_key(row), *until, None);
+        }
+    }
+
+    pub fn cooldown_until(&self, key: &HealthKey) -> Option<u64> {
+        let now = self.now();
+        self.lock().cooldown(key, now)
+    }
+
+    /// Store rows of what cools down now (to share with other instances).
+    pub fn active_cooldowns(&self) -> Vec<(String, u64)> {
+        self.cooldown_entries().into_iter().map(|c| (c.key.store_key(), c.until_ms)).collect()
+    }
+
+    /// What cools down now, with the account, model and reason of each.
+    pub fn cooldown_entries(&self) -> Vec<CooldownReport> {
+        let now = self.now();
+        let mut inner = self.lock();
+        inner.cooldowns.retain(|_, c| c.until > now);
+        let report = |(key, c): (&HealthKey, &Cooling)| CooldownReport {
+            account: key.account_id().map(str::to_owned),
+            model: key.model_name().map(str::to_owned),
+            key: key.clone(),
+            until_ms: c.until,
+            reason: c.reason.clone(),
+        };
+        inner.cooldowns.iter().map(report).collect()
     }
 
     pub fn estimate(&self, key: &HealthKey) -> Estimate {
@@ -430,10 +438,9 @@ impl Health {
     pub fn snapshot(&self) -> HealthReport {
         let now = self.now();
         let mut inner = self.lock();
-        inner.cooldowns.retain(|_, until| *until > now);
+        inner.cooldowns.retain(|_, c| c.until > now);
         let inner = &*inner;
-        let accounts = inner.cooldowns.keys().map(|id| HealthKey::account(id.as_str()));
-        let keys: BTreeSet<HealthKey> = inner.entries.keys().cloned().chain(accounts).collect();
+        let keys: BTreeSet<HealthKey> = inner.entries.keys().chain(inner.cooldowns.keys()).cloned().collect();
         let idle = Entry::new(AuthScheme::Bearer);
         let keys = keys.into_iter().map(|key| {
             let entry = inner.entries.get(&key).unwrap_or(&idle);
@@ -449,10 +456,10 @@ impl Health {
                 opened_at_ms,
                 open_until_ms,
                 probes_in_flight,
-                cooldown_until_ms: match &key {
-                    HealthKey::Account(id) => inner.cooldowns.get(id).copied(),
-                    HealthKey::Model { .. } => None,
-                },
+                cooldown_until_ms: inner.cooldowns.get(&key).map(|c| c.until),
+                cooldown_reason: inner.cooldowns.get(&key).and_then(|c| c.reason.clone()),
+                account: key.account_id().map(str::to_owned),
+                model: key.model_name().map(str::to_owned),
                 last_failure: entry.last_failure.map(|(failure, _)| failure.to_string()),
                 last_failure_at_ms: entry.last_failure.map(|(_, at)| at),
                 estimate: entry.estimate,
@@ -462,7 +469,7 @@ impl Health {
         HealthReport { now_ms: now, profiles: inner.profiles, keys: keys.collect() }
     }
 
-    /// Forgets one key (an account's cooldown too), or everything when `None`.
+    /// Forgets one key and its cooldown (an account's deployments too), or everything when `None`.
     pub fn reset(&self, key: Option<&HealthKey>) {
         let mut inner = self.lock();
         match key {
@@ -471,10 +478,12 @@ impl Health {
                 inner.cooldowns.clear();
             }
             Some(key) => {
-                inner.entries.remove(key);
-                if let HealthKey::Account(id) = key {
-                    inner.cooldowns.remove(id);
-                }
+                let covers = |k: &HealthKey| match key {
+                    HealthKey::Account(id) => k.account_id() == Some(id.as_str()),
+                    _ => k == key,
+                };
+                inner.entries.retain(|k, _| !covers(k));
+                inner.cooldowns.retain(|k, _| !covers(k));
             }
         }
     }

@@ -96,21 +96,21 @@ fn probe_failure_reopens_and_abandoned_probes_free_their_slot() {
 fn cooldowns_reject_until_they_expire_and_keep_the_later_deadline() {
     let (clock, health) = setup();
     let key = HealthKey::account("acc-1");
-    health.cool_down("acc-1", T0 + 5000);
-    health.cool_down("acc-1", T0 + 2000);
+    health.cool_down(&HealthKey::account("acc-1"), T0 + 5000, "rate limited");
+    health.cool_down(&HealthKey::account("acc-1"), T0 + 2000, "rate limited");
     let cooling = |until_ms| Admission::Rejected { until_ms, reason: RejectReason::CoolingDown };
     assert_eq!(health.admit(&key, KEYED), cooling(T0 + 5000));
     health.merge_cooldowns(&[("acc-1".into(), T0 + 8000), ("acc-2".into(), T0 + 1000), ("old".into(), T0)]);
-    assert_eq!(health.cooldown_until("acc-1"), Some(T0 + 8000));
-    assert_eq!(health.cooldown_until("old"), None);
+    assert_eq!(health.cooldown_until(&HealthKey::account("acc-1")), Some(T0 + 8000));
+    assert_eq!(health.cooldown_until(&HealthKey::account("old")), None);
     assert_eq!(health.active_cooldowns(), vec![("acc-1".into(), T0 + 8000), ("acc-2".into(), T0 + 1000)]);
     assert_eq!(health.admit(&HealthKey::model("acc-1", "m"), KEYED), Admission::Allowed);
     fail(&health, &key, 5);
     assert_eq!(health.admit(&key, KEYED), open_rejection(T0 + 30_000), "the later of breaker and cooldown");
     advance(&clock, 8000);
-    assert_eq!(health.cooldown_until("acc-1"), None);
+    assert_eq!(health.cooldown_until(&HealthKey::account("acc-1")), None);
     advance(&clock, 22_000);
-    health.cool_down("acc-1", T0 + 100_000);
+    health.cool_down(&HealthKey::account("acc-1"), T0 + 100_000, "rate limited");
     assert_eq!(health.admit(&key, KEYED), cooling(T0 + 100_000), "no probe is spent while cooling");
     health.reset(Some(&HealthKey::account("acc-2")));
     health.merge_cooldowns(&[]);
@@ -138,8 +138,8 @@ fn reset_forgets_one_key_or_everything() {
     let (a, b) = (HealthKey::account("a"), HealthKey::model("p", "org/m"));
     fail(&health, &a, 5);
     fail(&health, &b, 5);
-    health.cool_down("a", T0 + 1000);
-    health.cool_down("c", T0 + 1000);
+    health.cool_down(&HealthKey::account("a"), T0 + 1000, "rate limited");
+    health.cool_down(&HealthKey::account("c"), T0 + 1000, "rate limited");
     health.reset(Some(&a));
     assert_eq!(health.admit(&a, KEYED), Admission::Allowed);
     assert_eq!(health.state(&b), CircuitState::Open);
@@ -170,7 +170,7 @@ fn snapshot_serializes_every_key() {
     let (_, health) = setup();
     let key = HealthKey::model("openai", "gpt-4o");
     fail(&health, &key, 5);
-    health.cool_down("acc-1", T0 + 1000);
+    health.cool_down(&HealthKey::account("acc-1"), T0 + 1000, "rate limited");
     let json = serde_json::to_value(health.snapshot()).unwrap();
     assert_eq!(json["keys"][0]["key"], "account:acc-1");
     assert_eq!(json["keys"][0]["cooldown_until_ms"], T0 + 1000);

@@ -4,6 +4,7 @@
 
 pub mod failure_scope;
 pub mod health;
+pub mod health_key;
 pub mod key_policy;
 pub mod plan;
 pub mod resolve;

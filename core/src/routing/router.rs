@@ -37,7 +37,7 @@ impl Router {
 
     /// Not cooling down and its breaker not open (a half-open one may be probed).
     pub fn account_healthy(&self, connection_id: &str) -> bool {
-        self.health.cooldown_until(connection_id).is_none()
+        self.health.cooldown_until(&HealthKey::account(connection_id)).is_none()
             && self.health.state(&HealthKey::account(connection_id)) != CircuitState::Open
     }
 
