@@ -113,14 +113,16 @@ async fn when_every_account_cools_down_the_gateway_fails_fast_with_retry_after()
     let first = post(&gw.url("/v1/chat/completions"), &chat("limited/error-429"), &[]).await;
     assert_eq!(first.status(), 429);
     let calls = mock.requests().len();
-    let second = post(&gw.url("/v1/chat/completions"), &chat("limited/gpt-mock"), &[]).await;
+    // Issue 16: the 429 cools that model of the account, so the same model fails fast.
+    let second = post(&gw.url("/v1/chat/completions"), &chat("limited/error-429"), &[]).await;
     assert_eq!(second.status(), 429);
     assert_eq!(second.headers()["retry-after"], "1");
-    assert_eq!(mock.requests().len(), calls, "a cooling account is not called");
-    // Once the cooldown has passed, the account serves again.
+    assert_eq!(mock.requests().len(), calls, "a cooling model of the account is not called");
+    // Once the cooldown has passed, it is called again.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let third = post(&gw.url("/v1/chat/completions"), &chat("limited/gpt-mock"), &[]).await;
-    assert_eq!(third.status(), 200);
+    let third = post(&gw.url("/v1/chat/completions"), &chat("limited/error-429"), &[]).await;
+    assert_eq!(third.status(), 429);
+    assert_eq!(mock.requests().len(), calls + 1, "after its cooldown the model is asked again");
     gw.stop().await;
 }
 

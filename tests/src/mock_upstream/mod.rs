@@ -27,7 +27,8 @@
 //! OpenAI chat only: `echo-key` answers 401 with the bearer token it got in the message, as
 //! some providers do; `retry-after-max` answers 429 with `Retry-After: 18446744073709551615`.
 //! A key `sk-bad`, in whichever header the format authenticates with, gets a 500, to exercise
-//! account fallback. Each format refuses, in its API's words, what its real API refuses and
+//! account fallback. OpenAI chat: `sk-revoked` gets OpenAI's 401 `invalid_api_key`, `sk-no-credit`
+//! its 429 `insufficient_quota` (account-scoped failures). Each format refuses, in its API's words, what its real API refuses and
 //! the gateway must never send: tool types it does not define (all formats but Ollama) and, for
 //! Anthropic, `system` turns inside `messages` (as models before Claude Opus 4.8 do); OpenAI's
 //! formats also refuse what the real API refuses for a real model id (`model_limits.rs`). Every

@@ -24,6 +24,26 @@ pub(super) fn error_body(status: u16, message: &str) -> Value {
     json!({ "error": { "message": message, "type": kind, "param": null, "code": format!("mock_{status}") } })
 }
 
+/// What OpenAI answers a revoked key (`sk-revoked`) and an account out of credit
+/// (`sk-no-credit`, a 429 that no retry helps), in its own words.
+fn account_refusal(key: Option<&str>) -> Option<Response> {
+    let (status, message, code) = match key? {
+        "sk-revoked" => (
+            401,
+            "Incorrect API key provided: sk-revo*****. You can find your API key at https://platform.openai.com/account/api-keys.",
+            "invalid_api_key",
+        ),
+        "sk-no-credit" => (
+            429,
+            "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+            "insufficient_quota",
+        ),
+        _ => return None,
+    };
+    let kind = if status == 401 { "invalid_request_error" } else { "insufficient_quota" };
+    Some(json_response(status, json!({ "error": { "message": message, "type": kind, "param": null, "code": code } })))
+}
+
 /// OpenAI's refusal of a value outside an enum, naming the parameter.
 pub(super) fn invalid_value(param: &str, value: &str, supported: &[&str]) -> Response {
     let quoted: Vec<String> = supported.iter().map(|v| format!("'{v}'")).collect();
@@ -66,6 +86,9 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
     };
     if bearer(&headers) == Some("sk-bad") {
         return json_response(500, error_body(500, "The server had an error while processing your request."));
+    }
+    if let Some(refusal) = account_refusal(bearer(&headers)) {
+        return refusal;
     }
     if let Some(refusal) = super::model_limits::chat_refusal(&request) {
         return json_response(400, refusal);
