@@ -289,10 +289,15 @@ async fn a_request_may_pin_an_account_or_wait_for_a_cooling_one() {
         let limited = post(&url, &chat("duo/error-429"), &[("x-omniroute-connection", account)]).await;
         assert_eq!(limited.status(), 429);
     }
-    assert_eq!(post(&url, &chat("duo/gpt-mock"), &[]).await.status(), 429, "no waiting by default");
+    // Issue 16: the cooldown is that model's on each account; other models still answer.
+    assert_eq!(post(&url, &chat("duo/gpt-mock"), &[]).await.status(), 200, "another model is not held off");
+    let calls = mock.requests().len();
+    assert_eq!(post(&url, &chat("duo/error-429"), &[]).await.status(), 429, "no waiting by default");
+    assert_eq!(mock.requests().len(), calls, "answered at once, the upstream not asked");
     let started = std::time::Instant::now();
-    let waited = post(&url, &chat("duo/gpt-mock"), &[("x-omniroute-max-wait-ms", "3000")]).await;
-    assert_eq!(waited.status(), 200);
+    let waited = post(&url, &chat("duo/error-429"), &[("x-omniroute-max-wait-ms", "3000")]).await;
+    assert_eq!(waited.status(), 429, "the upstream's own answer after the wait");
+    assert!(mock.requests().len() > calls, "asked once the cooldown passed");
     assert!(started.elapsed() >= std::time::Duration::from_millis(300), "it waited for the cooldown");
     gw.stop().await;
 }
