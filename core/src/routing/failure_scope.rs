@@ -127,7 +127,7 @@ pub fn classify(format: WireFormat, status: u16, body: &[u8]) -> Scope {
 /// The scope a status implies when the body names nothing more precise.
 pub fn by_status(status: u16) -> Scope {
     match status {
-        401 | 402 | 403 => Scope::Account,
+        401..=403 => Scope::Account,
         404 | 408 | 409 | 429 | 500..=599 => Scope::Model,
         _ => Scope::Request,
     }
