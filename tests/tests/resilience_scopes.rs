@@ -123,3 +123,26 @@ async fn a_400_does_not_count_against_the_breaker() {
     }
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resetting_an_account_clears_its_model_cooldowns_in_the_shared_store_too() {
+    let mock = MockUpstream::start();
+    let gw = TestGateway::start(&provider("p", &mock.base_url(), &["k"]), &[]).await;
+    let url = gw.url("/v1/chat/completions");
+    // A 429 with a huge Retry-After cools (account, model) for long.
+    assert_eq!(post(&url, &chat("p/retry-after-max")).await.status(), 429);
+    let limits = gw.admin_get("/api/rate-limits").await;
+    assert_eq!(limits["cooldowns"][0]["key"], "account:p:a0/model:retry-after-max", "{limits}");
+    // The server shares cooldowns with the store every 2 s: let the row reach it.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (status, answer) = gw.admin_call("POST", "/api/resilience/reset", Some(json!({ "key": "account:p:a0" }))).await;
+    assert_eq!(status, 200, "{answer}");
+    // After the next share the model's cooldown must not come back from the store.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let limits = gw.admin_get("/api/rate-limits").await;
+    assert_eq!(limits["cooldowns"].as_array().map(Vec::len), Some(0), "{limits}");
+    let calls = mock.requests().len();
+    assert_eq!(post(&url, &chat("p/retry-after-max")).await.status(), 429);
+    assert_eq!(mock.requests().len(), calls + 1, "the model is asked again after the reset");
+    gw.stop().await;
+}

@@ -65,12 +65,20 @@ pub async fn reset(mut call: Call<'_>) -> Answer {
         None => Some(None),
     };
     if let Some(stored_key) = stored_key {
-        gateway
-            .ports
-            .cooldowns
-            .clear(stored_key)
-            .await
-            .map_err(|e| GatewayError::internal("cannot clear the stored cooldowns", e))?;
+        let cooldowns = &gateway.ports.cooldowns;
+        let clear_failed = |e| GatewayError::internal("cannot clear the stored cooldowns", e);
+        cooldowns.clear(stored_key).await.map_err(clear_failed)?;
+        // An account's reset covers its (account, model) rows too: they are stored under their
+        // own keys, and the next share would bring them back.
+        if let Some(HealthKey::Account(id)) = &key {
+            let rows = cooldowns.active(0).await.map_err(clear_failed)?;
+            for (row, _) in rows {
+                if matches!(HealthKey::from_store_key(&row), HealthKey::Deployment { ref account, .. } if account == id)
+                {
+                    cooldowns.clear(Some(&row)).await.map_err(clear_failed)?;
+                }
+            }
+        }
     }
     Ok(ok(&json!({ "reset": request.key.unwrap_or_else(|| "all".into()) })))
 }
