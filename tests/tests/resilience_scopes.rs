@@ -133,6 +133,16 @@ async fn resetting_an_account_clears_its_model_cooldowns_in_the_shared_store_too
     assert_eq!(post(&url, &chat("p/retry-after-max")).await.status(), 429);
     let limits = gw.admin_get("/api/rate-limits").await;
     assert_eq!(limits["cooldowns"][0]["key"], "account:p:a0/model:retry-after-max", "{limits}");
+    // Availability follows the (account, model) state: that model is out, another is not.
+    let availability = |model: &'static str| {
+        let gw = &gw;
+        async move { gw.admin_call("POST", "/api/models/availability", Some(json!({ "model": model }))).await.1 }
+    };
+    let cooling = availability("p/retry-after-max").await;
+    assert_eq!(cooling["available"], false, "{cooling}");
+    assert_eq!(cooling["targets"][0]["accounts"][0]["available"], false, "{cooling}");
+    let other = availability("p/gpt-mock").await;
+    assert_eq!(other["available"], true, "{other}");
     // The server shares cooldowns with the store every 2 s: let the row reach it.
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let (status, answer) = gw.admin_call("POST", "/api/resilience/reset", Some(json!({ "key": "account:p:a0" }))).await;
@@ -141,6 +151,8 @@ async fn resetting_an_account_clears_its_model_cooldowns_in_the_shared_store_too
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let limits = gw.admin_get("/api/rate-limits").await;
     assert_eq!(limits["cooldowns"].as_array().map(Vec::len), Some(0), "{limits}");
+    let reset = availability("p/retry-after-max").await;
+    assert_eq!(reset["available"], true, "{reset}");
     let calls = mock.requests().len();
     assert_eq!(post(&url, &chat("p/retry-after-max")).await.status(), 429);
     assert_eq!(mock.requests().len(), calls + 1, "the model is asked again after the reset");

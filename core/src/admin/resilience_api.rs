@@ -112,7 +112,7 @@ fn target_availability(gateway: &Gateway, target: &PlannedTarget) -> Value {
         .map(|c| {
             json!({
                 "id": c.id,
-                "available": gateway.router.account_healthy(&c.id),
+                "available": gateway.router.deployment_healthy(&c.id, &target.model),
                 "breaker": health.state(&HealthKey::account(c.id.clone())),
                 "cooldown_until_ms": health.cooldown_until(&HealthKey::account(c.id.clone())),
                 "model_cooldown_until_ms": health.cooldown_until(&HealthKey::deployment(c.id.clone(), target.model.clone())),

@@ -41,6 +41,15 @@ impl Router {
             && self.health.state(&HealthKey::account(connection_id)) != CircuitState::Open
     }
 
+    /// Whether one model of an account can be tried now: the account is healthy and that
+    /// (account, model) neither cools down nor has an open breaker (issue 16's model scope).
+    pub fn deployment_healthy(&self, connection_id: &str, model: &str) -> bool {
+        let deployment = HealthKey::deployment(connection_id, model);
+        self.account_healthy(connection_id)
+            && self.health.cooldown_until(&deployment).is_none()
+            && self.health.state(&deployment) != CircuitState::Open
+    }
+
     /// A provider's accounts in the order to try them: healthy first, by the provider's
     /// selection policy; `preferred` (a sticky session's account) first while healthy.
     pub fn order_accounts(&self, provider: &ResolvedProvider, preferred: Option<&str>) -> Vec<ResolvedConnection> {
