@@ -106,6 +106,10 @@ async fn a_provider_key_echoed_by_the_upstream_never_reaches_the_client() {
     let gw = TestGateway::start(&config, &[]).await;
     let openai = post(&gw.url("/v1/chat/completions"), &chat("openai/echo-key", false), &[]).await;
     assert_eq!(openai.status(), 401);
+    // Issue 16: a 401 takes the account out for every model (account scope); reset it so the
+    // second client format reaches the upstream too.
+    let (status, _) = gw.admin_call("POST", "/api/resilience/reset", Some(json!({}))).await;
+    assert_eq!(status, 200);
     let anthropic = post(
         &gw.url("/v1/messages"),
         &json!({"model": "openai/echo-key", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}),

@@ -110,6 +110,10 @@ async fn upstream_errors_pass_through_with_their_status() {
             let body: Value = response.json().await.unwrap();
             assert_eq!(body["error"]["message"], format!("mock upstream error {status}"));
             assert_eq!(body["error"]["code"], format!("mock_{status}"));
+            // Issue 16: a 401 takes the account out for every model (account scope) and a 5xx
+            // cools that model; reset so each case reaches the upstream.
+            let (reset, _) = gw.admin_call("POST", "/api/resilience/reset", Some(json!({}))).await;
+            assert_eq!(reset, 200);
         }
     }
     // A non-JSON upstream error keeps its status and becomes a parseable OpenAI error.
@@ -119,7 +123,7 @@ async fn upstream_errors_pass_through_with_their_status() {
     assert!(body["error"]["message"].as_str().unwrap().contains("502 Bad Gateway"), "{body}");
     gw.stop().await;
 
-    // (A fresh gateway: five failures in a minute have opened this one's breaker.)
+    // (A fresh gateway: no state left from the cases above.)
     let gw = gateway_for(&mock).await;
     // The upstream's 429 comes back as it was, with its Retry-After...
     let response = post(&gw.url("/v1/chat/completions"), r#"{"model":"openai/error-429","messages":[]}"#).await;
@@ -127,16 +131,22 @@ async fn upstream_errors_pass_through_with_their_status() {
     assert_eq!(response.headers()["retry-after"], "1");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["message"], "mock upstream error 429");
-    // ...and the only account now cools down: the gateway answers 429 itself, at once, with
-    // the time left, without calling the upstream again.
+    // ...and that model of the only account now cools down (issue 16: the model, not the
+    // account): the gateway answers 429 itself, at once, with the time left, without calling
+    // the upstream again.
     let before = mock.requests().len();
     let response =
-        post(&gw.url("/v1/chat/completions"), r#"{"model":"openai/gpt-mock","messages":[],"stream":true}"#).await;
+        post(&gw.url("/v1/chat/completions"), r#"{"model":"openai/error-429","messages":[],"stream":true}"#).await;
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "1");
     let body: Value = response.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("cooling down"), "{body}");
     assert_eq!(mock.requests().len(), before);
+    // Another model of the same account still answers, from the upstream.
+    let response =
+        post(&gw.url("/v1/chat/completions"), r#"{"model":"openai/gpt-mock","messages":[],"stream":true}"#).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(mock.requests().len(), before + 1);
     gw.stop().await;
 }
 
