@@ -10,9 +10,10 @@ use http::HeaderMap;
 use http::Response;
 use http::header::{HeaderName, HeaderValue};
 
-use crate::body::{Body, CollectError};
+use crate::body::Body;
 use crate::error::GatewayError;
 use crate::formats::{self, StreamFraming};
+use crate::gateway::call::read_body;
 use crate::gateway::{Gateway, RequestContext};
 use crate::hub::{ChatRequest, Namespaces};
 use crate::pipeline::answer::{Plan, deliver};
@@ -47,14 +48,6 @@ pub async fn handle(
             render::error(ctx.client_format, &err)
         }
     }
-}
-
-/// The request body, within the size limit.
-pub async fn read_body(gateway: &Gateway, body: Body) -> Result<Bytes, GatewayError> {
-    body.collect(gateway.options.max_body_bytes).await.map_err(|err| match err {
-        CollectError::TooLarge { limit } => GatewayError::BodyTooLarge(limit),
-        CollectError::Read(e) => GatewayError::InvalidRequest(format!("request body could not be read: {e}")),
-    })
 }
 
 /// The chat request as a sequence of phases over one [`ChatCall`] (read) and one [`ChatState`]
@@ -373,11 +366,12 @@ impl ChatCall<'_> {
     /// cache miss.
     fn add_headers(&self, headers: &mut HeaderMap, state: &ChatState, target: &PlannedTarget) {
         let label = target.label();
-        if let Some((_, changes)) = state.adapted.iter().find(|(t, _)| *t == label)
-            && let Ok(value) = HeaderValue::from_str(&changes.join(", "))
-        {
-            tracing::info!(target = %label, adapted = %changes.join(", "), "request fitted to its target model");
-            headers.insert("x-omniroute-adapted", value);
+        if let Some((_, changes)) = state.adapted.iter().find(|(t, _)| *t == label) {
+            let adapted = changes.join(", ");
+            tracing::info!(target = %label, %adapted, "request fitted to its target model");
+            if let Ok(value) = HeaderValue::from_str(&adapted) {
+                headers.insert("x-omniroute-adapted", value);
+            }
         }
         headers.insert("x-omniroute-attempts", HeaderValue::from(state.attempts.len().max(1) as u64));
         if let Some(id) = self.session_id.as_deref().and_then(|id| HeaderValue::from_str(id).ok()) {
