@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::agent::Wire;
 use super::{
-    Early, MOCK_SIGNATURE, MOCK_THINKING, MOCK_USAGE, MockState, Reply, ToolCall, bearer, header, html, json_with,
-    named_event, plan, stream_response, text_fragments,
+    AccountRefusal, Early, MOCK_SIGNATURE, MOCK_THINKING, MOCK_USAGE, MockState, Reply, ToolCall, account_refusal,
+    bearer, header, html, json_with, named_event, plan, stream_response, text_fragments,
 };
 
 const HEADERS: [(&str, &str); 2] = [("request-id", "req_mock"), ("anthropic-ratelimit-requests-remaining", "99")];
@@ -25,10 +25,12 @@ fn error(status: u16, message: &str) -> Response {
     let kind = match status {
         400 => "invalid_request_error",
         401 => "authentication_error",
+        402 => "billing_error",
         403 => "permission_error",
         404 => "not_found_error",
         413 => "request_too_large",
         429 => "rate_limit_error",
+        504 => "timeout_error",
         529 => "overloaded_error",
         _ => "api_error",
     };
@@ -43,10 +45,34 @@ fn reject(headers: &HeaderMap) -> Option<Response> {
     let Some(key) = header(headers, "x-api-key").or_else(|| bearer(headers)) else {
         return Some(error(401, "x-api-key header is required"));
     };
+    if account_refusal(Some(key)) == Some(AccountRefusal::Revoked) {
+        return Some(error(401, "invalid x-api-key"));
+    }
     if !headers.contains_key("anthropic-version") {
         return Some(error(400, "anthropic-version: header is required"));
     }
     (key == "sk-bad").then(|| error(500, "Internal server error"))
+}
+
+/// An account out of credit: a 400 `invalid_request_error` whose message is the only sign.
+fn no_credit(headers: &HeaderMap) -> Option<Response> {
+    let key = header(headers, "x-api-key").or_else(|| bearer(headers));
+    (account_refusal(key) == Some(AccountRefusal::NoCredit)).then(|| {
+        error(
+            400,
+            "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.",
+        )
+    })
+}
+
+/// The message Anthropic sends with an `error-<status>` status where it has its own.
+fn status_message(status: u16) -> String {
+    match status {
+        429 => "This request would exceed your account's rate limit. Please try again later.".into(),
+        500 => "Internal server error".into(),
+        529 => "Overloaded".into(),
+        _ => format!("mock upstream error {status}"),
+    }
 }
 
 /// Families of Anthropic's versioned tool types (`<family>_<YYYYMMDD>`).
@@ -127,7 +153,7 @@ pub(super) async fn count_tokens(
 
 pub(super) async fn messages(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     state.record(&uri, &headers, &body);
-    if let Some(response) = reject(&headers) {
+    if let Some(response) = reject(&headers).or_else(|| no_credit(&headers)) {
         return response;
     }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
@@ -139,8 +165,9 @@ pub(super) async fn messages(State(state): State<MockState>, uri: Uri, headers: 
     let model = request["model"].as_str().unwrap_or_default().to_owned();
     let plan = match plan(&model, Some((Wire::Anthropic, &request))).await {
         Ok(plan) => plan,
-        Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
+        Err(Early::Status(status)) => return error(status, &status_message(status)),
         Err(Early::Html(status)) => return html(status),
+        Err(Early::TooLong) => return error(400, "prompt is too long: 208310 tokens > 200000 maximum"),
     };
     if request["stream"].as_bool().unwrap_or(false) {
         let frames = stream_events(&model, &plan.reply)

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::agent::Wire;
 use super::{
-    Early, MOCK_SIGNATURE, MOCK_THINKING, MOCK_USAGE, MockState, Reply, ToolCall, header, html, json_with, plan,
-    stream_response, text_fragments,
+    AccountRefusal, Early, MOCK_SIGNATURE, MOCK_THINKING, MOCK_USAGE, MockState, Reply, ToolCall, account_refusal,
+    header, html, json_with, plan, stream_response, text_fragments,
 };
 
 /// Google's error shape: the HTTP code, a message, and the canonical status name.
@@ -31,6 +31,63 @@ fn error(code: u16, message: &str) -> Response {
         _ => "UNKNOWN",
     };
     json_with(code, &json!({ "error": { "code": code, "message": message, "status": status } }), &[])
+}
+
+/// Google's error shape with `details` (google.rpc types such as `ErrorInfo`, `QuotaFailure`).
+fn error_with(code: u16, status: &str, message: &str, details: Value) -> Response {
+    let body = json!({ "error": { "code": code, "message": message, "status": status, "details": details } });
+    json_with(code, &body, &[])
+}
+
+/// An invalid or revoked key: a 400 `INVALID_ARGUMENT` whose `ErrorInfo` reason says so.
+fn key_invalid() -> Response {
+    let message = "API key not valid. Please pass a valid API key.";
+    let details = json!([
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com",
+            "metadata": { "service": "generativelanguage.googleapis.com" }
+        },
+        { "@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US", "message": message }
+    ]);
+    error_with(400, "INVALID_ARGUMENT", message, details)
+}
+
+/// A prepay billing account with no credit left: every key on it gets this 429.
+fn credits_depleted() -> Response {
+    error(
+        429,
+        "Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects to manage your project and billing. Learn more at https://ai.google.dev/gemini-api/docs/billing#prepay.",
+    )
+}
+
+/// `error-<status>` in Google's words where it has its own: the per-model quota 429 with its
+/// `QuotaFailure` and `RetryInfo`, the overloaded 503, the internal 500.
+fn status_error(code: u16, model: &str) -> Response {
+    match code {
+        429 => error_with(
+            429,
+            "RESOURCE_EXHAUSTED",
+            "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
+            json!([
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [{
+                        "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                        "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                        "quotaDimensions": { "location": "global", "model": model },
+                        "quotaValue": "10"
+                    }]
+                },
+                { "@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s" }
+            ]),
+        ),
+        500 => error(
+            500,
+            "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
+        ),
+        503 => error(503, "The model is overloaded. Please try again later."),
+        _ => error(code, &format!("mock upstream error {code}")),
+    }
 }
 
 /// The fields of Gemini's `Tool` (camelCase; the REST API takes snake_case too).
@@ -105,6 +162,7 @@ fn reject(uri: &Uri, headers: &HeaderMap) -> Option<Response> {
             403,
             "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
         )),
+        Some("sk-revoked") => Some(key_invalid()),
         Some("sk-bad") => Some(error(
             500,
             "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
@@ -157,6 +215,11 @@ pub(super) async fn generate(
     if let Some(response) = reject(&uri, &headers) {
         return response;
     }
+    // Listing models still works; generating does not.
+    let key = header(&headers, "x-goog-api-key").or_else(|| query_param(&uri, "key"));
+    if account_refusal(key) == Some(AccountRefusal::NoCredit) {
+        return credits_depleted();
+    }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return error(400, "Invalid JSON payload received.");
     };
@@ -177,8 +240,14 @@ pub(super) async fn generate(
     };
     let plan = match plan(model, Some((Wire::Gemini, &request))).await {
         Ok(plan) => plan,
-        Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
+        Err(Early::Status(status)) => return status_error(status, model),
         Err(Early::Html(status)) => return html(status),
+        Err(Early::TooLong) => {
+            return error(
+                400,
+                "The input token count (1200293) exceeds the maximum number of tokens allowed (1048576).",
+            );
+        }
     };
     if !stream {
         let whole = match &plan.reply {

@@ -26,9 +26,30 @@
 //!   anything else: the text answer `MOCK_TEXT` with usage `MOCK_USAGE`.
 //! OpenAI chat only: `echo-key` answers 401 with the bearer token it got in the message, as
 //! some providers do; `retry-after-max` answers 429 with `Retry-After: 18446744073709551615`.
-//! A key `sk-bad`, in whichever header the format authenticates with, gets a 500, to exercise
-//! account fallback. OpenAI chat: `sk-revoked` gets OpenAI's 401 `invalid_api_key`, `sk-no-credit`
-//! its 429 `insufficient_quota` (account-scoped failures). Each format refuses, in its API's words, what its real API refuses and
+//! `context-too-long` (every generation endpoint) is refused as too long for the model's context window, in the
+//! provider's words and status: OpenAI Chat 400 `context_length_exceeded` ("This model's maximum
+//! context length is …"), Responses 400 `context_length_exceeded` ("Your input exceeds the context
+//! window of this model …"), Anthropic 400 `invalid_request_error` ("prompt is too long: N tokens >
+//! M maximum"), Gemini 400 `INVALID_ARGUMENT` ("The input token count (N) exceeds the maximum
+//! number of tokens allowed (M)."), Ollama 400 `the input length exceeds the context length`.
+//! `error-<status>` bodies are each provider's own for that status where it has one (Anthropic
+//! 429 `rate_limit_error`, 402 `billing_error`, 529 `overloaded_error`; Gemini 429
+//! `RESOURCE_EXHAUSTED` with its `QuotaFailure` for the model, 503 `UNAVAILABLE` "The model is
+//! overloaded"; Ollama `{"error": "..."}`, 404 `model "…" not found, try pulling it first`).
+//!
+//! Keys, in whichever header the format authenticates with (Ollama: a Bearer key, as ollama.com
+//! and authenticated servers take it):
+//!   `sk-bad`        a 500, to exercise account fallback
+//!   `sk-revoked`    the provider's answer to an invalid or revoked key: OpenAI (Chat, Responses)
+//!                   401 `invalid_api_key`; Anthropic 401 `authentication_error` "invalid
+//!                   x-api-key"; Gemini 400 `INVALID_ARGUMENT` with an `ErrorInfo` reason
+//!                   `API_KEY_INVALID`; Ollama 401 `{"error":"unauthorized"}`
+//!   `sk-no-credit`  the provider's answer to an account out of credit or quota: OpenAI 429
+//!                   `insufficient_quota`; Anthropic 400 `invalid_request_error` "Your credit
+//!                   balance is too low …"; Gemini 429 `RESOURCE_EXHAUSTED` "Your prepayment
+//!                   credits are depleted …"; Ollama (cloud) 429 "you (…) have reached your weekly
+//!                   usage limit …"
+//! (account-scoped failures, issue 16). Each format refuses, in its API's words, what its real API refuses and
 //! the gateway must never send: tool types it does not define (all formats but Ollama) and, for
 //! Anthropic, `system` turns inside `messages` (as models before Claude Opus 4.8 do); OpenAI's
 //! formats also refuse what the real API refuses for a real model id (`model_limits.rs`). Every
@@ -297,6 +318,27 @@ pub(crate) struct Gap {
 pub(crate) enum Early {
     Status(u16),
     Html(u16),
+    /// `context-too-long`: the request does not fit the model's context window.
+    TooLong,
+}
+
+/// What a key says about its account (`sk-revoked`, `sk-no-credit`), answered in each format's
+/// own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AccountRefusal {
+    /// The key is invalid or revoked.
+    Revoked,
+    /// The account has no credit or quota left.
+    NoCredit,
+}
+
+/// The refusal a key stands for, if any.
+pub(crate) fn account_refusal(key: Option<&str>) -> Option<AccountRefusal> {
+    match key? {
+        "sk-revoked" => Some(AccountRefusal::Revoked),
+        "sk-no-credit" => Some(AccountRefusal::NoCredit),
+        _ => None,
+    }
 }
 
 /// Reads the behaviour from the model name, and waits for `slow-<ms>`; `request` (the decoded
@@ -308,6 +350,9 @@ pub(crate) async fn plan(model: &str, request: Option<(agent::Wire, &Value)>) ->
     }
     if let Some(status) = model.strip_prefix("html-").and_then(|s| s.parse::<u16>().ok()) {
         return Err(Early::Html(status));
+    }
+    if model == "context-too-long" {
+        return Err(Early::TooLong);
     }
     if let Some(ms) = model.strip_prefix("slow-").and_then(|s| s.parse::<u64>().ok()) {
         tokio::time::sleep(Duration::from_millis(ms)).await;

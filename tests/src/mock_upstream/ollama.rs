@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::agent::Wire;
 use super::{
-    Early, MOCK_THINKING, MOCK_USAGE, MockState, Reply, ToolCall, bearer, html, json_with, plan, stream_response,
-    text_fragments,
+    AccountRefusal, Early, MOCK_THINKING, MOCK_USAGE, MockState, Reply, ToolCall, account_refusal, bearer, html,
+    json_with, plan, stream_response, text_fragments,
 };
 
 const CREATED_AT: &str = "2025-01-01T00:00:00.000000Z";
@@ -33,9 +33,21 @@ pub(super) async fn tags() -> Response {
 
 pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     state.record(&uri, &headers, &body);
-    // Ollama has no auth; a key is only sent to hosted Ollama, and `sk-bad` still fails over.
+    // A local Ollama has no auth; a key is only sent to ollama.com or a server behind auth, and
+    // `sk-bad` still fails over.
     if bearer(&headers) == Some("sk-bad") {
         return error(500, "internal server error");
+    }
+    match account_refusal(bearer(&headers)) {
+        Some(AccountRefusal::Revoked) => return error(401, "unauthorized"),
+        // ollama.com's plan limits hold for every model of the account.
+        Some(AccountRefusal::NoCredit) => {
+            return error(
+                429,
+                "you (mock) have reached your weekly usage limit, upgrade for higher limits: https://ollama.com/upgrade",
+            );
+        }
+        None => {}
     }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return error(400, "invalid character in request body");
@@ -45,8 +57,10 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
     };
     let plan = match plan(model, Some((Wire::Ollama, &request))).await {
         Ok(plan) => plan,
+        Err(Early::Status(404)) => return error(404, &format!("model \"{model}\" not found, try pulling it first")),
         Err(Early::Status(status)) => return error(status, &format!("mock upstream error {status}")),
         Err(Early::Html(status)) => return html(status),
+        Err(Early::TooLong) => return error(400, "the input length exceeds the context length"),
     };
     // A thinking model's `thinking`, beside the content (`think-tools`).
     let thinking = matches!(plan.reply, Reply::ThinkingCall(_));

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use super::agent::Wire;
 use super::{
-    Early, MOCK_THINKING, MOCK_USAGE, MockState, Reply, bearer, html, json_with, plan, stream_response, text_fragments,
+    AccountRefusal, Early, MOCK_THINKING, MOCK_USAGE, MockState, Reply, bearer, html, json_with, plan, stream_response,
+    text_fragments,
 };
 
 /// An OpenAI error body; the Responses API uses the same shape.
@@ -25,23 +26,42 @@ pub(super) fn error_body(status: u16, message: &str) -> Value {
 }
 
 /// What OpenAI answers a revoked key (`sk-revoked`) and an account out of credit
-/// (`sk-no-credit`, a 429 that no retry helps), in its own words.
-fn account_refusal(key: Option<&str>) -> Option<Response> {
-    let (status, message, code) = match key? {
-        "sk-revoked" => (
+/// (`sk-no-credit`, a 429 that no retry helps), in its own words; the Responses API answers the same.
+pub(super) fn account_refusal(key: Option<&str>) -> Option<Response> {
+    let body = match super::account_refusal(key)? {
+        AccountRefusal::Revoked => (
             401,
-            "Incorrect API key provided: sk-revo*****. You can find your API key at https://platform.openai.com/account/api-keys.",
-            "invalid_api_key",
+            json!({ "error": {
+                "message": "Incorrect API key provided: sk-revo*****. You can find your API key at https://platform.openai.com/account/api-keys.",
+                "type": "invalid_request_error", "param": null, "code": "invalid_api_key"
+            }}),
         ),
-        "sk-no-credit" => (
+        AccountRefusal::NoCredit => (
             429,
-            "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
-            "insufficient_quota",
+            json!({ "error": {
+                "message": "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+                "type": "insufficient_quota", "param": null, "code": "insufficient_quota"
+            }}),
         ),
-        _ => return None,
     };
-    let kind = if status == 401 { "invalid_request_error" } else { "insufficient_quota" };
-    Some(json_response(status, json!({ "error": { "message": message, "type": kind, "param": null, "code": code } })))
+    Some(json_response(body.0, body.1))
+}
+
+/// OpenAI's 400 for a conversation longer than the model's context window: Chat Completions
+/// counts the messages (`param: messages`), the Responses API the input (`param: input`).
+pub(super) fn context_too_long(responses: bool) -> Response {
+    let (message, param) = if responses {
+        ("Your input exceeds the context window of this model. Please adjust your input and try again.", "input")
+    } else {
+        (
+            "This model's maximum context length is 128000 tokens. However, your messages resulted in 130517 tokens. Please reduce the length of the messages.",
+            "messages",
+        )
+    };
+    json_response(
+        400,
+        json!({ "error": { "message": message, "type": "invalid_request_error", "param": param, "code": "context_length_exceeded" } }),
+    )
 }
 
 /// OpenAI's refusal of a value outside an enum, naming the parameter.
@@ -118,6 +138,7 @@ pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: Head
             return json_response(status, error_body(status, &format!("mock upstream error {status}")));
         }
         Err(Early::Html(status)) => return html(status),
+        Err(Early::TooLong) => return context_too_long(false),
     };
     if stream {
         let frames = stream_chunks(&model, &plan.reply, include_usage && plan.usage)

@@ -11,7 +11,9 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::agent::Wire;
-use super::openai_chat::{error_body, invalid_value, json_response, refuse_tool_types};
+use super::openai_chat::{
+    account_refusal, context_too_long, error_body, invalid_value, json_response, refuse_tool_types,
+};
 use super::{
     Early, MOCK_SIGNATURE, MOCK_THINKING, MOCK_USAGE, MockState, Reply, ToolCall, bearer, html, named_event, plan,
     stream_response, text_fragments,
@@ -89,6 +91,9 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
     if key == "sk-bad" {
         return json_response(500, error_body(500, "The server had an error while processing your request."));
     }
+    if let Some(refusal) = account_refusal(Some(key)) {
+        return refusal;
+    }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return json_response(400, error_body(400, "We could not parse the JSON body of your request."));
     };
@@ -105,6 +110,7 @@ pub(super) async fn create(State(state): State<MockState>, uri: Uri, headers: He
             return json_response(status, error_body(status, &format!("mock upstream error {status}")));
         }
         Err(Early::Html(status)) => return html(status),
+        Err(Early::TooLong) => return context_too_long(true),
     };
     let tools = request.get("tools").cloned().unwrap_or_else(|| json!([]));
     let ids = Ids::next();
