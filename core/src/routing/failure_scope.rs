@@ -45,8 +45,10 @@ const OPENAI: &[(Marker, Scope)] = &[
     (Phrase("exceeded your current quota"), Scope::Account),
 ];
 
-/// Anthropic: `error.type`; a credit shortfall comes as a 400 `invalid_request_error` whose
-/// message is the only sign it is the account's.
+/// Anthropic: `error.type`. A credit shortfall ("Your credit balance is too low …") and a
+/// workspace's spend limit ("You have reached your specified API usage limits. You will regain
+/// access on …") come as a 400 `invalid_request_error` whose message is the only sign they are
+/// the account's; a prompt over the context window is a plain 400 (`prompt is too long: …`).
 const ANTHROPIC: &[(Marker, Scope)] = &[
     (Code("billing_error"), Scope::Account),
     (Code("authentication_error"), Scope::Account),
@@ -55,26 +57,38 @@ const ANTHROPIC: &[(Marker, Scope)] = &[
     (Code("rate_limit_error"), Scope::Model),
     (Code("not_found_error"), Scope::Model),
     (Code("api_error"), Scope::Model),
+    (Code("timeout_error"), Scope::Model),
     (Phrase("credit balance is too low"), Scope::Account),
+    (Phrase("reached your specified api usage limits"), Scope::Account),
 ];
 
-/// Gemini: `error.status` and `error.details[].reason`. Its free-tier 429 says "exceeded your
-/// current quota … billing" but is a per-model limit, so no phrase rule here.
+/// Gemini: `error.status` and `error.details[].reason`. Its quota 429 says "exceeded your
+/// current quota … billing" but is a per-model limit, so that phrase is no rule here; a prepay
+/// billing account with no credit left ("Your prepayment credits are depleted", a 429 or 402
+/// `RESOURCE_EXHAUSTED`) stops every key on it, so that phrase comes before the status.
+/// `FAILED_PRECONDITION` is billing not enabled where the free tier is not offered. An invalid
+/// key is a 400 `INVALID_ARGUMENT` with the reason `API_KEY_INVALID`.
 const GEMINI: &[(Marker, Scope)] = &[
     (Code("API_KEY_INVALID"), Scope::Account),
     (Code("API_KEY_EXPIRED"), Scope::Account),
     (Code("BILLING_DISABLED"), Scope::Account),
     (Code("SERVICE_DISABLED"), Scope::Account),
+    (Code("CONSUMER_SUSPENDED"), Scope::Account),
     (Code("UNAUTHENTICATED"), Scope::Account),
     (Code("PERMISSION_DENIED"), Scope::Account),
+    (Code("FAILED_PRECONDITION"), Scope::Account),
+    (Phrase("prepayment credits are depleted"), Scope::Account),
     (Code("RESOURCE_EXHAUSTED"), Scope::Model),
     (Code("UNAVAILABLE"), Scope::Model),
     (Code("NOT_FOUND"), Scope::Model),
 ];
 
-/// Ollama: only a message (`{"error": "..."}`).
+/// Ollama: only a message (`{"error": "..."}`). ollama.com answers a bad key 401 `unauthorized`
+/// and a plan's exhausted session, hourly or weekly allowance 429 "you (…) have reached your
+/// weekly usage limit, upgrade …", which holds for every model of the account.
 const OLLAMA: &[(Marker, Scope)] = &[
     (Phrase("unauthorized"), Scope::Account),
+    (Phrase("usage limit"), Scope::Account),
     (Phrase("not found"), Scope::Model),
     (Phrase("context length"), Scope::Request),
 ];
@@ -89,11 +103,16 @@ fn table(format: WireFormat) -> &'static [(Marker, Scope)] {
 }
 
 /// The error's machine-readable names (code, type, status, detail reasons) and its message.
+/// Gemini's streaming method without `alt=sse` wraps its error in a one-element array.
 fn error_fields(body: &[u8]) -> (Vec<String>, String) {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return (Vec::new(), String::from_utf8_lossy(body).into_owned());
     };
-    let error = value.get("error").unwrap_or(&value);
+    let value = match &value {
+        Value::Array(items) => items.first().unwrap_or(&value),
+        _ => &value,
+    };
+    let error = value.get("error").unwrap_or(value);
     let mut codes = Vec::new();
     for field in ["code", "type", "status"] {
         if let Some(code) = error.get(field).and_then(Value::as_str) {

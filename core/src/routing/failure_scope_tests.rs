@@ -1,5 +1,5 @@
-//! The scope tables against error bodies as each provider sends them (copied from the providers'
-//! documentation and SDK test fixtures).
+//! The scope tables against error bodies as each provider sends them (from the providers'
+//! documentation and error reports quoting the APIs' answers verbatim).
 
 use super::*;
 
@@ -81,4 +81,66 @@ fn bodies_that_name_nothing_fall_back_to_the_status() {
         assert_eq!(classify(format, 422, b"not json"), Scope::Request);
         assert_eq!(classify(format, 429, b"{}"), Scope::Model);
     }
+}
+
+#[test]
+fn openai_responses_context_window_is_the_requests() {
+    let long = r#"{"error":{"message":"Your input exceeds the context window of this model. Please adjust your input and try again.","type":"invalid_request_error","param":"input","code":"context_length_exceeded"}}"#;
+    assert_eq!(scope(WireFormat::OpenaiResponses, 400, long), Scope::Request);
+    let key = r#"{"error":{"message":"Incorrect API key provided: sk-revo*****. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#;
+    assert_eq!(scope(WireFormat::OpenaiResponses, 401, key), Scope::Account);
+}
+
+#[test]
+fn anthropic_account_limits_that_come_as_400s() {
+    let f = WireFormat::Anthropic;
+    let spend = r#"{"type":"error","error":{"type":"invalid_request_error","message":"You have reached your specified API usage limits. You will regain access on 2026-04-01 at 00:00 UTC."},"request_id":"req_011CZLrUfBVkVHn5T6EqQaf7"}"#;
+    assert_eq!(scope(f, 400, spend), Scope::Account, "a workspace spend limit holds every model off");
+    let key = r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"},"request_id":"req_011CSHoEeqs5C35K2UUqR7Fy"}"#;
+    assert_eq!(scope(f, 401, key), Scope::Account);
+    let long = r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"},"request_id":"req_011CVQe1dLrGNMJyE1ghG1av"}"#;
+    assert_eq!(scope(f, 400, long), Scope::Request);
+    let limit = r#"{"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your account's rate limit. Please try again later."},"request_id":"req_011CcR9mkMvXdaiWP4739PSN"}"#;
+    assert_eq!(scope(f, 429, limit), Scope::Model, "Anthropic's rate limits are per model class");
+    let timeout = r#"{"type":"error","error":{"type":"timeout_error","message":"Request timed out"}}"#;
+    assert_eq!(scope(f, 504, timeout), Scope::Model);
+}
+
+#[test]
+fn gemini_billing_is_the_accounts_and_quota_the_models() {
+    let f = WireFormat::Gemini;
+    let depleted = r#"{"error":{"code":429,"message":"Your prepayment credits are depleted. Please go to AI Studio at https://ai.studio/projects to manage your project and billing. Learn more at https://ai.google.dev/gemini-api/docs/billing#prepay. ","status":"RESOURCE_EXHAUSTED"}}"#;
+    assert_eq!(scope(f, 429, depleted), Scope::Account, "no credit stops every key of the billing account");
+    assert_eq!(scope(f, 402, depleted), Scope::Account);
+    let region = r#"{"error":{"code":400,"message":"Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.","status":"FAILED_PRECONDITION"}}"#;
+    assert_eq!(scope(f, 400, region), Scope::Account);
+    let key = r#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}},{"@type":"type.googleapis.com/google.rpc.LocalizedMessage","locale":"en-US","message":"API key not valid. Please pass a valid API key."}]}}"#;
+    assert_eq!(scope(f, 400, key), Scope::Account);
+    let quota = r#"{"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier","quotaDimensions":{"location":"global","model":"gemini-2.5-flash"},"quotaValue":"250"}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"22s"}]}}"#;
+    assert_eq!(scope(f, 429, quota), Scope::Model);
+}
+
+#[test]
+fn gemini_errors_wrapped_in_an_array_read_the_same() {
+    // `:streamGenerateContent` without `alt=sse` answers a JSON array, its errors too.
+    let f = WireFormat::Gemini;
+    let long = r#"[{"error":{"code":400,"message":"The input token count (1200293) exceeds the maximum number of tokens allowed (1048576).","errors":[{"message":"The input token count (1200293) exceeds the maximum number of tokens allowed (1048576).","domain":"global","reason":"badRequest"}],"status":"INVALID_ARGUMENT"}}]"#;
+    assert_eq!(scope(f, 400, long), Scope::Request);
+    let key = r#"[{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}]"#;
+    assert_eq!(scope(f, 400, key), Scope::Account);
+}
+
+#[test]
+fn ollama_cloud_plan_limits_are_the_accounts() {
+    let f = WireFormat::Ollama;
+    let weekly = r#"{"error":"you (seppe) have reached your weekly usage limit, upgrade for higher limits: https://ollama.com/upgrade or add extra usage: https://ollama.com/settings (ref: 1)"}"#;
+    assert_eq!(scope(f, 429, weekly), Scope::Account);
+    let session = r#"{"error":"you (ae2055838) have reached your session usage limit, upgrade for higher limits: https://ollama.com/upgrade"}"#;
+    assert_eq!(scope(f, 429, session), Scope::Account);
+    let hourly = r#"{"error":"you've reached your hourly usage limit, please wait or upgrade to continue"}"#;
+    assert_eq!(scope(f, 429, hourly), Scope::Account);
+    let long = r#"{"error":"the input length exceeds the context length"}"#;
+    assert_eq!(scope(f, 400, long), Scope::Request);
+    assert_eq!(scope(f, 500, long), Scope::Request, "older servers sent it as a 500");
+    assert_eq!(scope(f, 503, r#"{"error":"Service Temporarily Unavailable"}"#), Scope::Model);
 }
