@@ -23,6 +23,7 @@ pub enum Scope {
 }
 
 /// A provider error marker: an exact error code/type/status/reason, or a phrase in the message.
+/// In each table the first marker that matches decides, so precise causes stand before broad types.
 enum Marker {
     Code(&'static str),
     Phrase(&'static str),
@@ -50,6 +51,16 @@ const OPENAI: &[(Marker, Scope)] = &[
 /// access on …") come as a 400 `invalid_request_error` whose message is the only sign they are
 /// the account's; a prompt over the context window is a plain 400 (`prompt is too long: …`).
 const ANTHROPIC: &[(Marker, Scope)] = &[
+    // `error.details.error_code` names the cause where the type is broad (the official SDK's
+    // typed errors), so it comes first: spend limits (a 429 `rate_limit_error`), the linked
+    // organization's billing (402) and an organization on hold (400) hold every model off.
+    (Code("enforced_spend_limit_reached"), Scope::Account),
+    (Code("contract_spend_limit_reached"), Scope::Account),
+    (Code("linked_organization_spend_limit_reached"), Scope::Account),
+    (Code("linked_organization_billing_unavailable"), Scope::Account),
+    (Code("organization_on_hold"), Scope::Account),
+    (Phrase("credit balance is too low"), Scope::Account),
+    (Phrase("reached your specified api usage limits"), Scope::Account),
     (Code("billing_error"), Scope::Account),
     (Code("authentication_error"), Scope::Account),
     (Code("permission_error"), Scope::Account),
@@ -58,8 +69,6 @@ const ANTHROPIC: &[(Marker, Scope)] = &[
     (Code("not_found_error"), Scope::Model),
     (Code("api_error"), Scope::Model),
     (Code("timeout_error"), Scope::Model),
-    (Phrase("credit balance is too low"), Scope::Account),
-    (Phrase("reached your specified api usage limits"), Scope::Account),
 ];
 
 /// Gemini: `error.status` and `error.details[].reason`. Its quota 429 says "exceeded your
@@ -119,8 +128,15 @@ fn error_fields(body: &[u8]) -> (Vec<String>, String) {
             codes.push(code.to_owned());
         }
     }
-    let details = error.get("details").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    codes.extend(details.iter().filter_map(|d| d.get("reason")?.as_str().map(str::to_owned)));
+    // Google's `details` is a list of typed objects with a `reason`; Anthropic's one object with
+    // an `error_code`.
+    match error.get("details") {
+        Some(Value::Array(details)) => {
+            codes.extend(details.iter().filter_map(|d| d.get("reason")?.as_str().map(str::to_owned)));
+        }
+        Some(details) => codes.extend(details.get("error_code").and_then(Value::as_str).map(str::to_owned)),
+        None => {}
+    }
     let message = match error {
         Value::String(message) => message.clone(),
         _ => error.get("message").and_then(Value::as_str).unwrap_or_default().to_owned(),

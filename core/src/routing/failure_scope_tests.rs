@@ -102,6 +102,16 @@ fn anthropic_account_limits_that_come_as_400s() {
     assert_eq!(scope(f, 400, long), Scope::Request);
     let limit = r#"{"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your account's rate limit. Please try again later."},"request_id":"req_011CcR9mkMvXdaiWP4739PSN"}"#;
     assert_eq!(scope(f, 429, limit), Scope::Model, "Anthropic's rate limits are per model class");
+    // Bodies shaped as the official SDK's typed errors read them (`error.details.error_code`);
+    // the messages are ours.
+    let spend = r#"{"type":"error","error":{"type":"rate_limit_error","message":"Your organization has reached its monthly usage limit.","details":{"error_code":"enforced_spend_limit_reached"}},"request_id":"req_1"}"#;
+    assert_eq!(scope(f, 429, spend), Scope::Account, "a spend limit is a 429 but the account's");
+    let contract = r#"{"type":"error","error":{"type":"rate_limit_error","message":"Contract spend limit reached.","details":{"error_code":"contract_spend_limit_reached"}}}"#;
+    assert_eq!(scope(f, 429, contract), Scope::Account);
+    let hold = r#"{"type":"error","error":{"type":"invalid_request_error","message":"This organization has been disabled.","details":{"error_code":"organization_on_hold","appeal_url":"https://example.com/appeal"}}}"#;
+    assert_eq!(scope(f, 400, hold), Scope::Account);
+    let ramp = r#"{"type":"error","error":{"type":"rate_limit_error","message":"Ramp limit exceeded.","details":{"error_code":"ramp_limit_exceeded"}}}"#;
+    assert_eq!(scope(f, 429, ramp), Scope::Model, "a ramp limit passes with its Retry-After");
     let timeout = r#"{"type":"error","error":{"type":"timeout_error","message":"Request timed out"}}"#;
     assert_eq!(scope(f, 504, timeout), Scope::Model);
 }
