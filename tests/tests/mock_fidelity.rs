@@ -6,6 +6,7 @@ use omniroute_tests::mock_upstream::agent::{Wire, carries_tool_result};
 use omniroute_tests::mock_upstream::{AGENT_DONE_TEXT, MOCK_TEXT, MockUpstream, Recorded};
 use omniroute_tests::sdk::{
     run_anthropic_sdk, run_genai_js_sdk, run_genai_sdk, run_ollama_sdk, run_openai_sdk_chat, run_openai_sdk_responses,
+    run_sdk_script,
 };
 use omniroute_tests::sse::data_events;
 use serde_json::{Value, json};
@@ -27,6 +28,18 @@ fn openai_sdk_chats_with_the_mock() {
     let requests = mock.requests();
     assert!(paths(&requests).iter().all(|p| *p == "/v1/chat/completions"), "{:?}", paths(&requests));
     assert!(requests.iter().all(|r| header(r, "authorization") == "Bearer sk-anything"));
+}
+
+#[test]
+fn each_sdk_reads_the_account_and_request_errors_as_its_providers() {
+    // The bodies the failure-scope tables are checked against, as each official SDK types them.
+    let mock = MockUpstream::start();
+    let summary = run_sdk_script("error_bodies_sdk.py", &mock.root_url(), "");
+    assert_eq!(summary["openai-chat"], json!([401, 429, 400]));
+    assert_eq!(summary["openai-responses"], json!([401, 429, 400]));
+    assert_eq!(summary["anthropic"], json!([401, 400, 400, 429, 529, 402]));
+    assert_eq!(summary["gemini"], json!([400, 429, 400, 429, 503]));
+    assert_eq!(summary["ollama"], json!([401, 429, 400, 404]));
 }
 
 #[test]
