@@ -109,30 +109,47 @@ struct Pair<'a> {
 impl Pair<'_> {
     /// Sends a non-streamed chat for `provider/model`: status and body.
     async fn send(&self, model: &str) -> (u16, String) {
+        self.send_as(model, false).await
+    }
+
+    /// Sends a chat for `provider/model`, streamed or not: status and body.
+    async fn send_as(&self, model: &str, stream: bool) -> (u16, String) {
         let model = format!("{}/{model}", self.provider);
         let response =
-            self.client.request(self.http, &self.gw.base_url(), &model, false).send().await.expect("request");
+            self.client.request(self.http, &self.gw.base_url(), &model, stream).send().await.expect("request");
         let status = response.status().as_u16();
         (status, response.text().await.expect("body"))
     }
 
     /// `model` must answer the mock's text.
     async fn answers(&self, model: &str) -> Result<(), String> {
-        let (status, body) = self.send(model).await;
+        self.answers_as(model, false).await
+    }
+
+    /// `model` must answer the mock's text, streamed or not.
+    async fn answers_as(&self, model: &str, stream: bool) -> Result<(), String> {
+        let (status, body) = self.send_as(model, stream).await;
         if status != 200 {
             return Err(format!("{model}: status {status}: {body}"));
         }
-        let answer = self.client.parse_full(&body).map_err(|e| format!("{model}: {e}"))?;
-        if answer.text != MOCK_TEXT {
-            return Err(format!("{model}: text {:?}", answer.text));
+        let answer = if stream { self.client.parse_stream(&body) } else { self.client.parse_full(&body) };
+        let answer = answer.map_err(|e| format!("{model}: {e}"))?;
+        if answer.text != MOCK_TEXT || !answer.complete {
+            return Err(format!("{model}: not the whole answer: {answer:?}"));
         }
         Ok(())
     }
 
     /// `model` must be refused with `status`, in the client's own error format.
     async fn refused(&self, model: &str, status: u16) -> Result<(), String> {
-        let (got, body) = self.send(model).await;
-        self.client.check_error(got, status, &body).map_err(|e| format!("{model}: {e}"))
+        self.refused_as(model, false, status).await
+    }
+
+    /// `model`, streamed or not, must be refused with `status` before any stream starts, in
+    /// the client's own error format.
+    async fn refused_as(&self, model: &str, stream: bool, status: u16) -> Result<(), String> {
+        let (got, body) = self.send_as(model, stream).await;
+        self.client.check_error(got, status, &body).map_err(|e| format!("{model} (stream {stream}): {e}"))
     }
 
     /// Runs `f` and returns how many requests the mock got meanwhile.
@@ -181,7 +198,14 @@ async fn a_429_on_one_model_never_blocks_another_model_of_the_account_in_every_f
         expect(asked == 1, || format!("model A: the upstream was asked {asked} times, not once"))?;
         let (answered, asked) = pair.counting(pair.answers("gpt-mock")).await;
         answered.map_err(|e| format!("model B refused after A's 429: {e}"))?;
-        expect(asked == 1, || format!("model B: the upstream was asked {asked} times, not once"))
+        expect(asked == 1, || format!("model B: the upstream was asked {asked} times, not once"))?;
+        // The same, streamed, with another pair of models.
+        let (refused, asked) = pair.counting(pair.refused_as("error-429", true, 429)).await;
+        refused?;
+        expect(asked <= 1, || format!("model A streamed: the upstream was asked {asked} times"))?;
+        let (answered, asked) = pair.counting(pair.answers_as("other-model", true)).await;
+        answered.map_err(|e| format!("model C streamed, refused after A's 429: {e}"))?;
+        expect(asked == 1, || format!("model C streamed: the upstream was asked {asked} times, not once"))
     })
     .await;
     gw.stop().await;
@@ -219,7 +243,8 @@ async fn account_out_while_the_second_serves(key: &'static str) {
     let gw = TestGateway::start(&config(&mock, &[key, "k-good"]), &[]).await;
     every_pair(&gw, &mock, async |pair| {
         let (bad, good) = (asked_with(pair.mock, key), asked_with(pair.mock, "k-good"));
-        pair.answers("gpt-mock").await.map_err(|e| format!("the second account did not serve: {e}"))?;
+        // Streamed: the key's refusal comes before any byte, so the next account serves the stream.
+        pair.answers_as("gpt-mock", true).await.map_err(|e| format!("the second account did not serve: {e}"))?;
         let (bad_now, good_now) = (asked_with(pair.mock, key), asked_with(pair.mock, "k-good"));
         expect(bad_now == bad + 1 && good_now == good + 1, || {
             format!("first request: {key} asked {}, k-good asked {}", bad_now - bad, good_now - good)
