@@ -14,15 +14,16 @@ use super::{
     text_fragments,
 };
 
-/// An OpenAI error body; the Responses API uses the same shape.
+/// An OpenAI error body; the Responses API uses the same shape. A rate limit is typed by the
+/// limit it hit (`requests` or `tokens`) with the code `rate_limit_exceeded`, as OpenAI sends it.
 pub(super) fn error_body(status: u16, message: &str) -> Value {
-    let kind = match status {
-        400 | 404 | 422 => "invalid_request_error",
-        401 => "authentication_error",
-        429 => "rate_limit_exceeded",
-        _ => "server_error",
+    let (kind, code) = match status {
+        400 | 404 | 422 => ("invalid_request_error", format!("mock_{status}")),
+        401 => ("authentication_error", format!("mock_{status}")),
+        429 => ("requests", "rate_limit_exceeded".to_owned()),
+        _ => ("server_error", format!("mock_{status}")),
     };
-    json!({ "error": { "message": message, "type": kind, "param": null, "code": format!("mock_{status}") } })
+    json!({ "error": { "message": message, "type": kind, "param": null, "code": code } })
 }
 
 /// What OpenAI answers a revoked key (`sk-revoked`) and an account out of credit
