@@ -26,30 +26,32 @@
 //!   anything else: the text answer `MOCK_TEXT` with usage `MOCK_USAGE`.
 //! OpenAI chat only: `echo-key` answers 401 with the bearer token it got in the message, as
 //! some providers do; `retry-after-max` answers 429 with `Retry-After: 18446744073709551615`.
-//! `context-too-long` (every generation endpoint) is refused as too long for the model's context window, in the
-//! provider's words and status: OpenAI Chat 400 `context_length_exceeded` ("This model's maximum
-//! context length is …"), Responses 400 `context_length_exceeded` ("Your input exceeds the context
-//! window of this model …"), Anthropic 400 `invalid_request_error` ("prompt is too long: N tokens >
-//! M maximum"), Gemini 400 `INVALID_ARGUMENT` ("The input token count (N) exceeds the maximum
-//! number of tokens allowed (M)."), Ollama 400 `the input length exceeds the context length`.
-//! `error-<status>` bodies are each provider's own for that status where it has one (Anthropic
-//! 429 `rate_limit_error`, 402 `billing_error`, 529 `overloaded_error`; Gemini 429
-//! `RESOURCE_EXHAUSTED` with its `QuotaFailure` for the model, 503 `UNAVAILABLE` "The model is
-//! overloaded"; Ollama `{"error": "..."}`, 404 `model "…" not found, try pulling it first`).
+//! `context-too-long` (every generation endpoint) is refused as too long for the model's context
+//! window, in the provider's words and status: OpenAI Chat 400 `context_length_exceeded` ("This
+//! model's maximum context length is …"), Responses 400 `context_length_exceeded` ("Your input
+//! exceeds the context window of this model …"), Anthropic 400 `invalid_request_error` ("prompt
+//! is too long: N tokens > M maximum"), Gemini 400 `INVALID_ARGUMENT` ("The input token count (N)
+//! exceeds the maximum number of tokens allowed (M)."), Ollama 400 `the input length exceeds the
+//! context length`. `error-<status>` bodies are each provider's own for that status where it has
+//! one (OpenAI 429 typed `requests`, code `rate_limit_exceeded`; Anthropic 429 `rate_limit_error`,
+//! 402 `billing_error`, 529 `overloaded_error` "Overloaded"; Gemini 429 `RESOURCE_EXHAUSTED` with
+//! its `QuotaFailure` for the model, 503 `UNAVAILABLE` "The model is overloaded"; Ollama
+//! `{"error": "..."}`, 404 `model "…" not found, try pulling it first`).
 //!
 //! Keys, in whichever header the format authenticates with (Ollama: a Bearer key, as ollama.com
-//! and authenticated servers take it):
+//! and authenticated servers take it), the account-scoped failures of issue 16:
 //!   `sk-bad`        a 500, to exercise account fallback
 //!   `sk-revoked`    the provider's answer to an invalid or revoked key: OpenAI (Chat, Responses)
 //!                   401 `invalid_api_key`; Anthropic 401 `authentication_error` "invalid
 //!                   x-api-key"; Gemini 400 `INVALID_ARGUMENT` with an `ErrorInfo` reason
 //!                   `API_KEY_INVALID`; Ollama 401 `{"error":"unauthorized"}`
-//!   `sk-no-credit`  the provider's answer to an account out of credit or quota: OpenAI 429
-//!                   `insufficient_quota`; Anthropic 400 `invalid_request_error` "Your credit
-//!                   balance is too low …"; Gemini 429 `RESOURCE_EXHAUSTED` "Your prepayment
-//!                   credits are depleted …"; Ollama (cloud) 429 "you (…) have reached your weekly
-//!                   usage limit …"
-//! (account-scoped failures, issue 16). Each format refuses, in its API's words, what its real API refuses and
+//!   `sk-no-credit`  the provider's answer to an account out of credit or quota, on generation
+//!                   calls: OpenAI 429 `insufficient_quota`; Anthropic 400 `invalid_request_error`
+//!                   "Your credit balance is too low …"; Gemini 429 `RESOURCE_EXHAUSTED` "Your
+//!                   prepayment credits are depleted …"; Ollama (cloud) 429 "you (…) have reached
+//!                   your weekly usage limit …"
+//! `tests/python/error_bodies_sdk.py` checks each official SDK reads these as its provider's own.
+//! Each format refuses, in its API's words, what its real API refuses and
 //! the gateway must never send: tool types it does not define (all formats but Ollama) and, for
 //! Anthropic, `system` turns inside `messages` (as models before Claude Opus 4.8 do); OpenAI's
 //! formats also refuse what the real API refuses for a real model id (`model_limits.rs`). Every
