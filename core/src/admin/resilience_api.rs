@@ -120,7 +120,7 @@ pub async fn rate_limits(call: Call<'_>) -> Answer {
         .into_iter()
         .map(|c| {
             let retry_after_secs = c.until_ms.saturating_sub(now).div_ceil(1000);
-            json!({ "key": c.key, "account": c.account, "model": c.model, "reason": c.reason, "until_ms": c.until_ms, "retry_after_secs": retry_after_secs })
+            json!({ "key": c.key, "scope": c.scope, "account": c.account, "model": c.model, "reason": c.reason, "until_ms": c.until_ms, "retry_after_secs": retry_after_secs })
         })
         .collect();
     Ok(ok(&json!({ "now_ms": now, "cooldowns": cooldowns })))
