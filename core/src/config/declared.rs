@@ -454,6 +454,11 @@ mod tests {
         let routing = declared.routing.unwrap();
         assert_eq!(routing.breaker, BreakerSettings::default(), "the README shows the defaults");
         assert_eq!(routing.local_breaker, BreakerSettings::local_default());
+        assert_eq!(routing.endpoint_breaker, BreakerSettings::ENDPOINT);
+        assert_eq!(
+            routing,
+            RoutingSettings { default_model: routing.default_model.clone(), ..RoutingSettings::default() }
+        );
         let usage: UsageSettings = serde_json::from_value(declared.settings["usage"].clone()).unwrap();
         assert_eq!(usage, UsageSettings::default(), "the docs show the usage defaults");
     }
