@@ -183,8 +183,8 @@ pub const DEFAULT_ACCOUNT_COOLDOWN_MS: u64 = 300_000;
 /// A 429 with no `Retry-After`: a few seconds, as providers' per-minute windows refill.
 pub const DEFAULT_RATE_LIMIT_COOLDOWN_MS: u64 = 5_000;
 
-/// The retryable statuses when none are configured.
-pub const DEFAULT_RETRYABLE_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
+/// The retryable statuses when none are configured (529: Anthropic's "overloaded").
+pub const DEFAULT_RETRYABLE_STATUSES: [u16; 7] = [408, 429, 500, 502, 503, 504, 529];
 
 impl Default for RoutingSettings {
     fn default() -> Self {
