@@ -149,7 +149,7 @@ enum Tried {
 
 /// Where the walk goes after an account.
 enum Next {
-    Reply(Reply),
+    Reply(Box<Reply>),
     Account,
     Target,
 }
@@ -167,7 +167,7 @@ impl Walk<'_, '_> {
     ) -> Option<Admitted<'t>> {
         let provider = &target.provider;
         if let Some(refused_at) = self.larger_context_than
-            && !context_window(target).is_some_and(|window| window > refused_at)
+            && context_window(target).is_none_or(|window| window <= refused_at)
         {
             return None;
         }
@@ -195,7 +195,7 @@ impl Walk<'_, '_> {
     async fn try_target(&mut self, admitted: &Admitted<'_>) -> Option<Reply> {
         for connection in self.accounts_of(admitted) {
             match self.try_account(admitted, connection).await {
-                Next::Reply(reply) => return Some(reply),
+                Next::Reply(reply) => return Some(*reply),
                 Next::Account => {}
                 Next::Target => return None,
             }
@@ -249,7 +249,7 @@ impl Walk<'_, '_> {
             match self.try_once(admitted, &account).await {
                 Tried::Answered((status, headers, body)) => {
                     let connection = account.connection;
-                    return Next::Reply(Reply { status, headers, connection, target: admitted.index, body });
+                    return Next::Reply(Box::new(Reply { status, headers, connection, target: admitted.index, body }));
                 }
                 Tried::Again => {}
                 Tried::NextAccount => return Next::Account,
