@@ -205,3 +205,23 @@ async fn a_reset_takes_one_scope_and_leaves_the_others() {
     assert_eq!(status, 400, "{body}");
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_an_account_does_not_serve_moves_a_combo_on_and_opens_nothing() {
+    let mock = MockUpstream::start();
+    let config = format!(
+        "{}[[combos]]\nname = \"pair\"\ntargets = [\"p/error-404\", \"p/gpt-mock\"]\n",
+        provider("p", &mock.base_url(), &["k"]),
+    );
+    let gw = TestGateway::start(&config, &[]).await;
+    let url = gw.url("/v1/chat/completions");
+    let (status, body) = post_json(&url, &chat("combo/pair")).await;
+    assert_eq!(status, 200, "the second leg serves: {body}");
+    for _ in 0..7 {
+        let (status, body) = post_json(&url, &chat("p/error-404")).await;
+        assert_eq!(status, 404, "the upstream's answer, never a breaker's: {body}");
+    }
+    let report = gw.admin_get("/api/resilience").await;
+    assert!(report["keys"].as_array().unwrap().iter().all(|k| k["state"] != "open"), "{report}");
+    gw.stop().await;
+}

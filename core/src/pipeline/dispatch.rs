@@ -310,9 +310,24 @@ impl Walk<'_, '_> {
             Scope::Account => self.account_out(admitted, account, record, answer),
             Scope::Request if exceeds_context(code, body) => self.too_long(admitted, account, record, answer),
             scope if self.retryable.contains(&code) => self.refused(admitted, account, record, answer, scope),
-            // Not worth another try (the request's fault, or a withdrawn model): as it came.
+            Scope::Model if code == 404 => self.not_served(admitted, account, record, answer),
+            // Not worth another try (the request's fault): as it came.
             _ => self.answered(admitted, account, record, answer),
         }
+    }
+
+    /// This account does not serve the model (withdrawn, or not open to this organisation):
+    /// another account or a later target may; counted against nobody (a typo in a model name
+    /// must not open a breaker), and passed on as it came when nothing else answers.
+    fn not_served(
+        &mut self,
+        admitted: &Admitted<'_>,
+        account: &Account,
+        mut record: Attempt,
+        answer: Attempted,
+    ) -> Tried {
+        self.keep(admitted, account, &mut record, answer);
+        Tried::NextAccount
     }
 
     /// The prompt is too long for this target's model: nobody's fault, and no other account
