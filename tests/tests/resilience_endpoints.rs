@@ -225,3 +225,52 @@ async fn a_model_an_account_does_not_serve_moves_a_combo_on_and_opens_nothing() 
     assert!(report["keys"].as_array().unwrap().iter().all(|k| k["state"] != "open"), "{report}");
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_too_long_moves_a_combo_on_only_to_a_larger_context_window() {
+    let mock = MockUpstream::start();
+    let anthropic = format!(
+        "[[providers]]\nid = \"big\"\nformat = \"anthropic\"\nbase_url = \"{}\"\n  [[providers.accounts]]\n  api_key = \"k\"\n",
+        mock.base_url()
+    );
+    let config = format!(
+        "{}{}{}{}",
+        provider("small", &mock.base_url(), &["k"]),
+        anthropic,
+        "[[combos]]\nname = \"grow\"\ntargets = [\"small/context-too-long\", \"big/claude-mock\"]\n",
+        "[[combos]]\nname = \"shrink\"\ntargets = [\"big/context-too-long\", \"small/gpt-mock\"]\n[[combos]]\nname = \"unknown\"\ntargets = [\"small/context-too-long\", \"small/no-window\"]\n",
+    );
+    let gw = TestGateway::start(&config, &[]).await;
+    for (provider, model, window) in [
+        ("small", "context-too-long", 8_192),
+        ("small", "gpt-mock", 8_192),
+        ("big", "claude-mock", 200_000),
+        ("big", "context-too-long", 200_000),
+    ] {
+        let model = json!({ "provider": provider, "modelId": model, "contextWindow": window });
+        let (status, body) = gw.admin_call("POST", "/api/provider-models", Some(model)).await;
+        assert!(status == 200 || status == 201, "{status} {body}");
+    }
+    let url = gw.url("/v1/chat/completions");
+    // 8k refused it, 200k takes it: the combo moves on and the client gets the answer.
+    let before = mock.requests().len();
+    let (status, body) = post_json(&url, &chat("combo/grow")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(mock.requests().len(), before + 2);
+    // 200k refused it: an 8k model cannot take it, so the refusal comes back as it came.
+    let before = mock.requests().len();
+    let (status, body) = post_json(&url, &chat("combo/shrink")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("prompt is too long"), "{body}");
+    assert_eq!(mock.requests().len(), before + 1, "the smaller model is not asked");
+    // Nothing known of the next target's window: the refusal as it came, nobody else asked.
+    let before = mock.requests().len();
+    let (status, body) = post_json(&url, &chat("combo/unknown")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "context_length_exceeded", "{body}");
+    assert_eq!(mock.requests().len(), before + 1);
+    // And none of it counted against anyone.
+    let report = gw.admin_get("/api/resilience").await;
+    assert!(report["keys"].as_array().unwrap().iter().all(|k| k["failures_in_window"] == 0), "{report}");
+    gw.stop().await;
+}
