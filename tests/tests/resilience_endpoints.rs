@@ -274,3 +274,47 @@ async fn a_prompt_too_long_moves_a_combo_on_only_to_a_larger_context_window() {
     assert!(report["keys"].as_array().unwrap().iter().all(|k| k["failures_in_window"] == 0), "{report}");
     gw.stop().await;
 }
+
+/// The endpoint breaker and a combo's 402 leg as each client format sees them: the held-off
+/// model answers 503 in the client's own error shape, and the combos still answer 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_client_format_sees_the_endpoint_and_account_scopes_alike() {
+    use omniroute_tests::clients::Client;
+    let mock = MockUpstream::start();
+    let down = refused_base_url();
+    let config = format!(
+        "{}{}{}{}",
+        provider("down", &down, &["k"]),
+        provider("broke", &mock.base_url(), &["k-broke"]),
+        provider("up", &mock.base_url(), &["k"]),
+        "[[combos]]\nname = \"past-down\"\ntargets = [\"down/m\", \"up/gpt-mock\"]\n[[combos]]\nname = \"past-402\"\ntargets = [\"broke/error-402\", \"up/gpt-mock\"]\n",
+    );
+    let gw = TestGateway::start(&config, &[]).await;
+    let http = reqwest::Client::new();
+    let base = gw.base_url();
+    // Open the endpoint's breaker (three refused connections).
+    for _ in 0..3 {
+        assert!(post(&gw.url("/v1/chat/completions"), &chat("down/m")).await.status().is_server_error());
+    }
+    let mut failures = Vec::new();
+    for client in Client::ALL {
+        for stream in [false, true] {
+            let held_off = client.request(&http, &base, "down/other", stream).send().await.unwrap();
+            let status = held_off.status().as_u16();
+            let body = held_off.text().await.unwrap();
+            if let Err(e) = client.check_error(status, 503, &body) {
+                failures.push(format!("{} stream={stream} held off: {e}", client.name()));
+            }
+            for combo in ["combo/past-down", "combo/past-402"] {
+                let answered = client.request(&http, &base, combo, stream).send().await.unwrap();
+                let status = answered.status().as_u16();
+                if status != 200 {
+                    let body = answered.text().await.unwrap_or_default();
+                    failures.push(format!("{} stream={stream} {combo}: {status} {body}", client.name()));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    gw.stop().await;
+}
