@@ -137,6 +137,7 @@ impl LibsqlConfigStore {
             api_keys: access_rows::load_api_keys(conn).await?,
             sessions: access_rows::load_sessions(conn).await?,
             settings: access_rows::load_settings(conn, &self.secrets).await?,
+            discovered: access_rows::load_discovered(conn).await?,
         })
     }
 

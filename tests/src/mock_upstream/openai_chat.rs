@@ -26,7 +26,7 @@ pub(super) fn error_body(status: u16, message: &str) -> Value {
 
 /// What OpenAI answers a revoked key (`sk-revoked`) and an account out of credit
 /// (`sk-no-credit`, a 429 that no retry helps), in its own words.
-fn account_refusal(key: Option<&str>) -> Option<Response> {
+pub(super) fn account_refusal(key: Option<&str>) -> Option<Response> {
     let (status, message, code) = match key? {
         "sk-revoked" => (
             401,
@@ -70,13 +70,6 @@ pub(super) fn refuse_tool_types(tools: &Value, supported: &[&str]) -> Option<Res
 /// A JSON response with the rate-limit header OpenAI sends on every answer.
 pub(super) fn json_response(status: u16, body: Value) -> Response {
     json_with(status, &body, &[("x-ratelimit-remaining-requests", "99")])
-}
-
-pub(super) fn models() -> Response {
-    json_response(
-        200,
-        json!({ "object": "list", "data": [{ "id": "gpt-mock", "object": "model", "created": 0, "owned_by": "mock" }] }),
-    )
 }
 
 pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
