@@ -508,4 +508,42 @@ mod tests {
         let c = ResolvedConnection { id: "x".into(), name: "x".into(), api_key: Some("sk-secret".into()) };
         assert!(!format!("{c:?}").contains("sk-secret"));
     }
+
+    #[test]
+    fn discovered_models_add_to_providers_without_models_of_their_own() {
+        use crate::config::{DiscoveredModel, DiscoveredModels};
+        let found = |ids: &[&str]| DiscoveredModels {
+            models: ids.iter().map(|id| DiscoveredModel { id: (*id).into(), name: None }).collect(),
+            fetched_ms: 1,
+        };
+        let mut open = provider("open", None);
+        open.models.clear();
+        let mut catalog = provider("openai", Some("openai"));
+        catalog.models.clear();
+        let pinned = provider("pinned", None);
+        let settings = BTreeMap::from([(
+            settings::keys::PROVIDER_MODELS.to_owned(),
+            serde_json::json!({ "providers": { "open": { "hidden": ["secret"] } } }),
+        )]);
+        let snap = ConfigSnapshot::build(&StoredConfig {
+            providers: vec![open, catalog, pinned],
+            settings,
+            discovered: BTreeMap::from([
+                ("open".to_owned(), found(&["a", "secret", "b"])),
+                ("openai".to_owned(), found(&["gpt-4o-mini", "gpt-new"])),
+                ("pinned".to_owned(), found(&["ignored"])),
+            ]),
+            ..Default::default()
+        });
+        let open = snap.provider("open").unwrap();
+        assert!(open.discovers);
+        assert_eq!(open.listed_models().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["a", "b"], "hidden stay hidden");
+        assert_eq!(open.discovered_models, ["a", "secret", "b"]);
+        let openai = snap.provider("openai").unwrap();
+        assert_eq!(openai.discovered_models, ["gpt-new"], "catalog models keep their catalog data");
+        assert!(openai.listed_models().any(|m| m.id == "gpt-new"));
+        let pinned = snap.provider("pinned").unwrap();
+        assert!(!pinned.discovers && pinned.discovered_models.is_empty(), "configured models turn discovery off");
+        assert!(!pinned.models.iter().any(|m| m.id == "ignored"));
+    }
 }
