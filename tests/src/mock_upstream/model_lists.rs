@@ -28,11 +28,11 @@ impl Default for ModelList {
 }
 
 /// The ids to list, or the failure to answer in the format's words.
-fn listing(state: &MockState, error: impl Fn(u16) -> Response) -> Result<Vec<String>, Response> {
+fn listing(state: &MockState, error: impl Fn(u16) -> Response) -> Result<Vec<String>, Box<Response>> {
     match state.model_list() {
         ModelList::Models(ids) => Ok(ids),
-        ModelList::Html(status) => Err(html(status)),
-        ModelList::Error(status) => Err(error(status)),
+        ModelList::Html(status) => Err(Box::new(html(status))),
+        ModelList::Error(status) => Err(Box::new(error(status))),
     }
 }
 
@@ -56,7 +56,7 @@ fn openai(state: &MockState, headers: &HeaderMap) -> Response {
     let error = |status| super::openai_chat::json_response(status, super::openai_chat::error_body(status, "mock"));
     let ids = match listing(state, error) {
         Ok(ids) => ids,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let data: Vec<Value> =
         ids.iter().map(|id| json!({ "id": id, "object": "model", "created": 0, "owned_by": "mock" })).collect();
@@ -71,7 +71,7 @@ fn anthropic(state: &MockState, headers: &HeaderMap) -> Response {
     }
     let ids = match listing(state, |status| super::anthropic::error(status, "mock")) {
         Ok(ids) => ids,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let data: Vec<Value> = ids
         .iter()
@@ -88,7 +88,7 @@ pub(super) async fn gemini(State(state): State<MockState>, uri: Uri, headers: He
     }
     let ids = match listing(&state, |status| super::gemini::error(status, "mock")) {
         Ok(ids) => ids,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let models: Vec<Value> = ids.iter().map(|id| super::gemini::model_entry(id)).collect();
     json_with(200, &json!({ "models": models }), &[])
@@ -98,7 +98,7 @@ pub(super) async fn gemini(State(state): State<MockState>, uri: Uri, headers: He
 pub(super) async fn ollama(State(state): State<MockState>) -> Response {
     let ids = match listing(&state, |status| json_with(status, &json!({ "error": "mock" }), &[])) {
         Ok(ids) => ids,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let models: Vec<Value> = ids
         .iter()
