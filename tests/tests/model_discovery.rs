@@ -112,6 +112,16 @@ async fn a_custom_provider_without_models_lists_and_routes_what_its_upstream_ser
         ])
     );
 
+    let catalog = gw.admin_get("/api/models/catalog").await;
+    let alpha = catalog["catalog"]["local"]["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "local/disc-alpha")
+        .cloned();
+    let alpha = alpha.unwrap();
+    assert_eq!((alpha["discovered"].clone(), alpha["custom"].clone()), (json!(true), json!(false)), "{alpha}");
+
     // A hidden discovered model leaves every list and bare names, and stays hidden after a sync.
     let hide = json!({ "provider": "local", "modelIds": ["disc-beta"], "isHidden": true });
     assert_eq!(gw.admin_call("PATCH", "/api/provider-models", Some(hide)).await.0, 200);
