@@ -43,6 +43,9 @@ pub enum GatewayError {
     /// Every upstream for the model is held off by an open circuit breaker.
     #[error("{message}")]
     CircuitOpen { message: String, retry_after_secs: u64 },
+    /// Every account that serves the model is out: the provider refused its key or credit.
+    #[error("{message}")]
+    AccountsOut { message: String, retry_after_secs: u64 },
     /// The upstream did not answer in time.
     #[error("{0}")]
     UpstreamTimeout(String),
@@ -110,7 +113,7 @@ impl GatewayError {
             GatewayError::BudgetExceeded(_) => StatusCode::PAYMENT_REQUIRED,
             GatewayError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            GatewayError::CircuitOpen { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::CircuitOpen { .. } | GatewayError::AccountsOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::NoAccount(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -138,6 +141,7 @@ impl GatewayError {
             GatewayError::UpstreamTimeout(_) => "upstream_timeout",
             GatewayError::RateLimited { .. } => "rate_limited",
             GatewayError::CircuitOpen { .. } => "circuit_open",
+            GatewayError::AccountsOut { .. } => "accounts_unavailable",
             GatewayError::Unauthorized(_) => "unauthorized",
             GatewayError::Forbidden(_) => "forbidden",
             GatewayError::InvalidField { .. } => "invalid_field",

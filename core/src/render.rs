@@ -25,7 +25,9 @@ pub fn json(status: StatusCode, body: Bytes) -> Response<Body> {
 /// A gateway error rendered the way the client's SDK expects.
 pub fn error(format: WireFormat, err: &GatewayError) -> Response<Body> {
     let mut response = error_info(format, &ErrorInfo::from_gateway(err));
-    if let GatewayError::RateLimited { retry_after_secs, .. } | GatewayError::CircuitOpen { retry_after_secs, .. } = err
+    if let GatewayError::RateLimited { retry_after_secs, .. }
+    | GatewayError::CircuitOpen { retry_after_secs, .. }
+    | GatewayError::AccountsOut { retry_after_secs, .. } = err
     {
         response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
     }

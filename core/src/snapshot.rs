@@ -454,7 +454,7 @@ mod tests {
         assert_eq!(snap.routing().max_wait_ms, 2000);
         assert_eq!(snap.routing().breaker.open_ms, 1000);
         assert_eq!(snap.routing().breaker.failure_threshold, 5, "unset keys keep their defaults");
-        assert_eq!(snap.routing().retryable_statuses, [408, 429, 500, 502, 503, 504]);
+        assert_eq!(snap.routing().retryable_statuses, [408, 429, 500, 502, 503, 504, 529]);
         let mycorp = snap.provider("mycorp").unwrap();
         assert_eq!((mycorp.selection, mycorp.sticky_window), (AccountSelection::RoundRobin, 4));
         assert_eq!(mycorp.timeouts.first_byte_ms, Some(900));

@@ -52,9 +52,13 @@ fn provider(id: &str, base_url: &str, key: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_combo_keeps_answering_with_one_provider_dead_and_another_rate_limited() {
     let mock = MockUpstream::start();
+    // It accepts and hangs up before any byte: the endpoint's failure, not the account's.
+    let dead_origin = format!("http://127.0.0.1:{}", dead_port());
+    let dead = format!("{dead_origin}/v1");
+    let dead_key = format!("endpoint:{dead_origin}");
     let config = format!(
-        "[resilience]\nfailure_threshold = 2\nwindow_ms = 60000\nopen_ms = 60000\n\n{}{}{}\n[[combos]]\nname = \"trio\"\nstrategy = \"priority\"\ntargets = [\"dead/m\", \"limited/error-429\", \"good/gpt-mock\"]\n",
-        provider("dead", &format!("http://127.0.0.1:{}/v1", dead_port()), "k-dead"),
+        "[resilience]\nfailure_threshold = 2\nwindow_ms = 60000\nopen_ms = 60000\n[resilience.endpoint]\nfailure_threshold = 2\nopen_ms = 60000\n\n{}{}{}\n[[combos]]\nname = \"trio\"\nstrategy = \"priority\"\ntargets = [\"dead/m\", \"limited/error-429\", \"good/gpt-mock\"]\n",
+        provider("dead", &dead, "k-dead"),
         provider("limited", &mock.base_url(), "k-limited"),
         provider("good", &mock.base_url(), "k-good"),
     );
@@ -74,17 +78,17 @@ async fn a_combo_keeps_answering_with_one_provider_dead_and_another_rate_limited
         limits["cooldowns"].as_array().unwrap().iter().map(|c| c["account"].as_str().unwrap()).collect();
     assert!(cooling.iter().any(|a| a.starts_with("limited")), "{limits}");
 
-    // A second failure opens the dead account's breaker; after that it is skipped.
+    // A second failure opens the dead endpoint's breaker; after that it is skipped.
     let response = post(&gw.url("/v1/chat/completions"), &chat("trio"), &[]).await;
     assert_eq!(response.status(), 200);
     let report = gw.admin_get("/api/resilience").await;
-    let dead = report["keys"].as_array().unwrap().iter().find(|k| k["key"] == "account:dead:account-1").unwrap();
+    let dead = report["keys"].as_array().unwrap().iter().find(|k| k["key"] == dead_key).unwrap();
     assert_eq!(dead["state"], "open", "{report}");
     let response = post(&gw.url("/v1/chat/completions"), &chat("trio"), &[]).await;
     assert_eq!(response.status(), 200);
     let report = gw.admin_get("/api/resilience").await;
-    let dead = report["keys"].as_array().unwrap().iter().find(|k| k["key"] == "account:dead:account-1").unwrap();
-    assert_eq!(dead["failures_in_window"], 2, "an open breaker keeps the dead account from being called: {report}");
+    let dead = report["keys"].as_array().unwrap().iter().find(|k| k["key"] == dead_key).unwrap();
+    assert_eq!(dead["failures_in_window"], 2, "an open breaker keeps the dead endpoint from being called: {report}");
 
     // Availability says which targets can serve now.
     let availability =
@@ -99,9 +103,8 @@ async fn a_combo_keeps_answering_with_one_provider_dead_and_another_rate_limited
     assert_eq!(target("good/gpt-mock").unwrap()["available"], true, "{availability}");
 
     // An operator can reset the breaker.
-    let reset =
-        post(&gw.url("/api/resilience/reset"), r#"{"key":"account:dead:account-1"}"#, &[("cookie", &gw.admin_cookie)])
-            .await;
+    let reset = json!({ "key": dead_key }).to_string();
+    let reset = post(&gw.url("/api/resilience/reset"), &reset, &[("cookie", &gw.admin_cookie)]).await;
     assert_eq!(reset.status(), 200, "{}", reset.text().await.unwrap());
     gw.stop().await;
 }

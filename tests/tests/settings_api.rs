@@ -43,9 +43,11 @@ async fn general_settings_read_replace_and_merge() {
         defaults,
         json!({"requireApiKey": false, "requireLogin": true, "allowPrivateUpstreams": false, "metricsPublic": false,
                "trustForwardedFor": false, "forwardedForHops": 1, "corsOrigins": [],
-               "routing": {"defaultModel": null, "retryableStatuses": [408, 429, 500, 502, 503, 504], "maxWaitMs": 0,
+               "routing": {"defaultModel": null, "retryableStatuses": [408, 429, 500, 502, 503, 504, 529], "maxWaitMs": 0,
                            "breaker": {"failureThreshold": 5, "windowMs": 60000, "openMs": 30000, "halfOpenProbes": 1},
-                           "localBreaker": {"failureThreshold": 3, "windowMs": 10000, "openMs": 5000, "halfOpenProbes": 1}}})
+                           "localBreaker": {"failureThreshold": 3, "windowMs": 10000, "openMs": 5000, "halfOpenProbes": 1},
+                           "endpointBreaker": {"failureThreshold": 3, "windowMs": 60000, "openMs": 30000, "halfOpenProbes": 1},
+                           "rateLimitCooldownMs": 5000, "accountCooldownMs": 300000}})
     );
     // PATCH merges; a bare model nothing lists now goes to the default.
     assert_eq!(gw.chat("no-such-model").await.0, 400);

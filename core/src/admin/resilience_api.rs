@@ -10,7 +10,7 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::gateway::call::{Answer, Call};
 use crate::pipeline::info::configured_models;
-use crate::routing::health::{CircuitState, HealthKey};
+use crate::routing::health::{HealthKey, KeyScope};
 use crate::routing::plan::{PlannedTarget, plan};
 
 /// `GET /api/resilience`: breaker profiles and every known breaker, cooldown and estimate.
@@ -34,24 +34,36 @@ pub async fn patch(mut call: Call<'_>) -> Answer {
     Ok(ok(&json!({ "profiles": profiles })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct ResetRequest {
-    /// `account:<id>` or `model:<provider>/<model>`; none resets everything.
+    /// `account:<id>`, `account:<id>/model:<model>`, `endpoint:<origin>` or
+    /// `model:<provider>/<model>`.
     key: Option<String>,
+    /// Every key of one scope. Neither: everything.
+    scope: Option<KeyScope>,
 }
 
-/// `POST /api/resilience/reset`: closes breakers and clears cooldowns (one key or all).
+/// `POST /api/resilience/reset`: closes breakers and clears cooldowns: one key, one scope, or all.
 pub async fn reset(mut call: Call<'_>) -> Answer {
     let gateway = call.gateway;
     let body = call.body_bytes().await?;
     let empty = body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null";
     let request: ResetRequest = if empty {
-        ResetRequest { key: None }
+        ResetRequest::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| GatewayError::InvalidRequest(format!("expected {{\"key\": \"account:<id>\"}} or {{}}: {e}")))?
+        serde_json::from_slice(&body).map_err(|e| {
+            GatewayError::InvalidRequest(format!(
+                "expected {{\"key\": \"account:<id>\"}}, {{\"scope\": \"model\"}} or {{}}: {e}"
+            ))
+        })?
     };
+    if let Some(scope) = request.scope {
+        if request.key.is_some() {
+            return Err(invalid("scope", "give a key or a scope, not both"));
+        }
+        return reset_scope(gateway, scope).await;
+    }
     let key = match request.key.as_deref() {
         Some(key) => Some(key.parse::<HealthKey>().map_err(GatewayError::InvalidRequest)?),
         None => None,
@@ -83,6 +95,20 @@ pub async fn reset(mut call: Call<'_>) -> Answer {
     Ok(ok(&json!({ "reset": request.key.unwrap_or_else(|| "all".into()) })))
 }
 
+/// Resets every key of one scope, in this instance and in the shared cooldown store (whose
+/// rows are accounts and models of accounts).
+async fn reset_scope(gateway: &Gateway, scope: KeyScope) -> Answer {
+    gateway.router.health.reset_scope(scope);
+    let cooldowns = &gateway.ports.cooldowns;
+    let clear_failed = |e| GatewayError::internal("cannot clear the stored cooldowns", e);
+    for (row, _) in cooldowns.active(0).await.map_err(clear_failed)? {
+        if HealthKey::from_store_key(&row).scope() == scope {
+            cooldowns.clear(Some(&row)).await.map_err(clear_failed)?;
+        }
+    }
+    Ok(ok(&json!({ "reset": scope })))
+}
+
 /// `GET /api/rate-limits`: accounts and models of accounts cooling down, why, and until when.
 pub async fn rate_limits(call: Call<'_>) -> Answer {
     let gateway = call.gateway;
@@ -94,7 +120,7 @@ pub async fn rate_limits(call: Call<'_>) -> Answer {
         .into_iter()
         .map(|c| {
             let retry_after_secs = c.until_ms.saturating_sub(now).div_ceil(1000);
-            json!({ "key": c.key, "account": c.account, "model": c.model, "reason": c.reason, "until_ms": c.until_ms, "retry_after_secs": retry_after_secs })
+            json!({ "key": c.key, "scope": c.scope, "account": c.account, "model": c.model, "reason": c.reason, "until_ms": c.until_ms, "retry_after_secs": retry_after_secs })
         })
         .collect();
     Ok(ok(&json!({ "now_ms": now, "cooldowns": cooldowns })))
@@ -103,8 +129,7 @@ pub async fn rate_limits(call: Call<'_>) -> Answer {
 /// Whether a planned target can be tried now, and why not.
 fn target_availability(gateway: &Gateway, target: &PlannedTarget) -> Value {
     let health = &gateway.router.health;
-    let model_key = HealthKey::model(target.provider.id.clone(), target.model.clone());
-    let state = health.state(&model_key);
+    let endpoint = HealthKey::endpoint_of(&target.provider.base_url);
     let accounts: Vec<Value> = target
         .provider
         .connections
@@ -120,8 +145,14 @@ fn target_availability(gateway: &Gateway, target: &PlannedTarget) -> Value {
             })
         })
         .collect();
-    let available = state != CircuitState::Open && accounts.iter().any(|a| a["available"] == true);
-    json!({ "target": target.label(), "available": available, "breaker": state, "accounts": accounts })
+    let available = gateway.router.target_healthy(&target.provider, &target.model);
+    json!({
+        "target": target.label(),
+        "available": available,
+        "endpoint": endpoint,
+        "endpoint_breaker": health.state(&endpoint),
+        "accounts": accounts,
+    })
 }
 
 /// One model (or combo or alias): its plan and whether any target can serve now.

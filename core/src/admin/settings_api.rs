@@ -60,8 +60,14 @@ pub struct RoutingView {
     pub max_wait_ms: u64,
     /// Circuit breaker of keyed providers.
     pub breaker: BreakerView,
-    /// Circuit breaker of keyless local providers.
+    /// Circuit breaker of keyless local providers (every scope).
     pub local_breaker: BreakerView,
+    /// Circuit breaker of an upstream origin that cannot be reached.
+    pub endpoint_breaker: BreakerView,
+    /// How long one model of an account cools down after a 429 naming no time (ms).
+    pub rate_limit_cooldown_ms: u64,
+    /// How long a refused key or exhausted credit takes the whole account out (ms).
+    pub account_cooldown_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -111,6 +117,9 @@ impl From<&RoutingSettings> for RoutingView {
             max_wait_ms: r.max_wait_ms,
             breaker: r.breaker.into(),
             local_breaker: r.local_breaker.into(),
+            endpoint_breaker: r.endpoint_breaker.into(),
+            rate_limit_cooldown_ms: r.rate_limit_cooldown_ms,
+            account_cooldown_ms: r.account_cooldown_ms,
         }
     }
 }
@@ -263,6 +272,9 @@ async fn checked(
         max_wait_ms: r.max_wait_ms,
         breaker: r.breaker.settings("routing.breaker")?,
         local_breaker: r.local_breaker.settings("routing.localBreaker")?,
+        endpoint_breaker: r.endpoint_breaker.settings("routing.endpointBreaker")?,
+        rate_limit_cooldown_ms: r.rate_limit_cooldown_ms,
+        account_cooldown_ms: r.account_cooldown_ms,
     };
     if !wanted.require_login && snapshot.access.security.require_login {
         tracing::warn!(actor = %ctx.caller.actor(), "login switched off: the management API is open to every client that reaches it");

@@ -162,14 +162,19 @@ fn declare_routing(file: &FileConfig, out: &mut DeclaredConfig) -> Result<(), De
         settings.max_wait_ms = r.max_wait_ms.unwrap_or(settings.max_wait_ms);
     }
     if let Some(r) = &file.resilience {
-        let top = BreakerSection {
-            failure_threshold: r.failure_threshold,
-            window_ms: r.window_ms,
-            open_ms: r.open_ms,
-            half_open_probes: r.half_open_probes,
+        // `[resilience.model]` wins over the top-level keys, which keep their old meaning.
+        let m = &r.model;
+        let model = BreakerSection {
+            failure_threshold: m.failure_threshold.or(r.failure_threshold),
+            window_ms: m.window_ms.or(r.window_ms),
+            open_ms: m.open_ms.or(r.open_ms),
+            half_open_probes: m.half_open_probes.or(r.half_open_probes),
         };
-        settings.breaker = breaker(&top, BreakerSettings::default());
+        settings.breaker = breaker(&model, BreakerSettings::default());
         settings.local_breaker = breaker(&r.local, BreakerSettings::local_default());
+        settings.endpoint_breaker = breaker(&r.endpoint, BreakerSettings::ENDPOINT);
+        settings.rate_limit_cooldown_ms = m.cooldown_ms.unwrap_or(settings.rate_limit_cooldown_ms);
+        settings.account_cooldown_ms = r.account.cooldown_ms.unwrap_or(settings.account_cooldown_ms);
     }
     out.routing = Some(settings);
     Ok(())
@@ -449,6 +454,11 @@ mod tests {
         let routing = declared.routing.unwrap();
         assert_eq!(routing.breaker, BreakerSettings::default(), "the README shows the defaults");
         assert_eq!(routing.local_breaker, BreakerSettings::local_default());
+        assert_eq!(routing.endpoint_breaker, BreakerSettings::ENDPOINT);
+        assert_eq!(
+            routing,
+            RoutingSettings { default_model: routing.default_model.clone(), ..RoutingSettings::default() }
+        );
         let usage: UsageSettings = serde_json::from_value(declared.settings["usage"].clone()).unwrap();
         assert_eq!(usage, UsageSettings::default(), "the docs show the usage defaults");
     }

@@ -164,7 +164,8 @@ pub struct RoutingSection {
     pub max_wait_ms: Option<u64>,
 }
 
-/// `[resilience]`: the circuit breaker, and `[resilience.local]` for keyless local providers.
+/// `[resilience]`: breakers and cooldowns per scope. The top-level breaker keys are the model
+/// scope's (what they meant before scopes existed); `[resilience.model]` overrides them.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResilienceSection {
@@ -172,11 +173,39 @@ pub struct ResilienceSection {
     pub window_ms: Option<u64>,
     pub open_ms: Option<u64>,
     pub half_open_probes: Option<u32>,
+    /// One model of one account: its breaker, and `cooldown_ms` after a 429 naming no time.
+    #[serde(default)]
+    pub model: ModelScopeSection,
+    /// A refused key or exhausted credit: `cooldown_ms` the whole account stays out.
+    #[serde(default)]
+    pub account: AccountScopeSection,
+    /// An upstream origin that cannot be reached: its breaker.
+    #[serde(default)]
+    pub endpoint: BreakerSection,
+    /// Keyless local providers (every scope).
     #[serde(default)]
     pub local: BreakerSection,
 }
 
-/// `[resilience.local]`
+/// `[resilience.model]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelScopeSection {
+    pub failure_threshold: Option<u32>,
+    pub window_ms: Option<u64>,
+    pub open_ms: Option<u64>,
+    pub half_open_probes: Option<u32>,
+    pub cooldown_ms: Option<u64>,
+}
+
+/// `[resilience.account]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountScopeSection {
+    pub cooldown_ms: Option<u64>,
+}
+
+/// `[resilience.local]`, `[resilience.endpoint]`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BreakerSection {

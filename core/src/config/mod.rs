@@ -21,7 +21,8 @@ pub use discovered::{DiscoveredModel, DiscoveredModels};
 pub use file::{FileConfig, FileError};
 pub use options::GatewayOptions;
 pub use records::{
-    AliasRecord, BreakerSettings, ComboRecord, ComboSettings, ComboTarget, ConnectionRecord, DeclaredConfig,
-    ProviderRecord, RoutingSettings, StoredConfig, TimeoutOverrides,
+    AliasRecord, BreakerSettings, ComboRecord, ComboSettings, ComboTarget, ConnectionRecord,
+    DEFAULT_ACCOUNT_COOLDOWN_MS, DEFAULT_RATE_LIMIT_COOLDOWN_MS, DeclaredConfig, ProviderRecord, RoutingSettings,
+    StoredConfig, TimeoutOverrides,
 };
 pub use validate::{TargetRef, ValidationError, validate_declared, validate_stored};

@@ -168,12 +168,23 @@ pub struct RoutingSettings {
     pub max_wait_ms: u64,
     /// Circuit breaker of providers that need a key.
     pub breaker: BreakerSettings,
-    /// Circuit breaker of keyless local providers (Ollama, LM Studio, …).
+    /// Circuit breaker of keyless local providers (Ollama, LM Studio, …), every scope.
     pub local_breaker: BreakerSettings,
+    /// Circuit breaker of an upstream origin nothing could reach (connect refused, DNS, TLS).
+    pub endpoint_breaker: BreakerSettings,
+    /// How long one model of an account cools down after a 429 that names no time.
+    pub rate_limit_cooldown_ms: u64,
+    /// How long a refused key or exhausted credit takes the whole account out.
+    pub account_cooldown_ms: u64,
 }
 
-/// The retryable statuses when none are configured.
-pub const DEFAULT_RETRYABLE_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
+/// Five minutes: long enough not to hammer a revoked key, short enough to notice a fix.
+pub const DEFAULT_ACCOUNT_COOLDOWN_MS: u64 = 300_000;
+/// A 429 with no `Retry-After`: a few seconds, as providers' per-minute windows refill.
+pub const DEFAULT_RATE_LIMIT_COOLDOWN_MS: u64 = 5_000;
+
+/// The retryable statuses when none are configured (529: Anthropic's "overloaded").
+pub const DEFAULT_RETRYABLE_STATUSES: [u16; 7] = [408, 429, 500, 502, 503, 504, 529];
 
 impl Default for RoutingSettings {
     fn default() -> Self {
@@ -183,6 +194,9 @@ impl Default for RoutingSettings {
             max_wait_ms: 0,
             breaker: BreakerSettings::default(),
             local_breaker: BreakerSettings::local_default(),
+            endpoint_breaker: BreakerSettings::ENDPOINT,
+            rate_limit_cooldown_ms: DEFAULT_RATE_LIMIT_COOLDOWN_MS,
+            account_cooldown_ms: DEFAULT_ACCOUNT_COOLDOWN_MS,
         }
     }
 }
@@ -213,6 +227,10 @@ impl BreakerSettings {
     /// Local servers (Ollama and the like) fail fast (connection refused) and come back fast.
     pub const LOCAL: BreakerSettings =
         BreakerSettings { failure_threshold: 3, window_ms: 10_000, open_ms: 5_000, half_open_probes: 1 };
+    /// An origin that cannot be reached: a refused connection is no fluke, so three in a
+    /// minute take every model behind it out for 30 s.
+    pub const ENDPOINT: BreakerSettings =
+        BreakerSettings { failure_threshold: 3, window_ms: 60_000, open_ms: 30_000, half_open_probes: 1 };
 
     pub fn local_default() -> Self {
         Self::LOCAL

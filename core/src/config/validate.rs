@@ -326,7 +326,12 @@ fn check_routing(routing: &RoutingSettings, names: &Names<'_>, errors: &mut Vec<
             errors.push(format!("[routing] retryable_statuses: {status} is not an HTTP error status (400-599)"));
         }
     }
-    for (section, breaker) in [("[resilience]", &routing.breaker), ("[resilience.local]", &routing.local_breaker)] {
+    let breakers = [
+        ("[resilience]", &routing.breaker),
+        ("[resilience.local]", &routing.local_breaker),
+        ("[resilience.endpoint]", &routing.endpoint_breaker),
+    ];
+    for (section, breaker) in breakers {
         check_breaker(section, breaker, errors);
     }
 }

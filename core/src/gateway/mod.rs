@@ -30,7 +30,13 @@ use crate::usage::BudgetTracker;
 /// The breaker settings the config asks for.
 fn breaker_profiles(snapshot: &ConfigSnapshot) -> BreakerProfiles {
     let routing = snapshot.routing();
-    BreakerProfiles { default: routing.breaker, local: routing.local_breaker, ..BreakerProfiles::default() }
+    BreakerProfiles {
+        default: routing.breaker,
+        local: routing.local_breaker,
+        endpoint: routing.endpoint_breaker,
+        rate_limit_cooldown_ms: routing.rate_limit_cooldown_ms,
+        account_cooldown_ms: routing.account_cooldown_ms,
+    }
 }
 
 /// The semantic index as the settings want it (off without an embedding model or the cache).

@@ -2,32 +2,29 @@
 //! provider's selection order, retries per the target's policy — until one answers. Failing
 //! upstreams are skipped (open breaker, cooldown after a 429) and every try feeds the health
 //! state of the scope it failed in (`routing/failure_scope.rs`): a model's failures hold off
-//! that model of that account, a bad key or exhausted credit the whole account, a request's
-//! own fault nobody. Retries only on retryable failures (connect error, timeout, configured statuses),
-//! and for streams only before the first body byte, which is read here (the peek).
+//! that model of that account, a bad key or exhausted credit the whole account, an origin
+//! nothing could reach every model behind it, a request's own fault nobody — except that a
+//! prompt too long for one target moves on to a later target with a larger context window.
+//! Retries only on retryable failures (connect error, timeout, configured statuses), and for
+//! streams only before the first body byte, which is read here (the peek).
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use http::header::{HeaderName, HeaderValue};
 
 use crate::body::BodyError;
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::maybe_send::BoxStream;
-use crate::pipeline::answer_check::{self, NotTheAnswer};
-use crate::pipeline::timeouts::within;
+use crate::pipeline::attempt::{AttemptError, Attempted, attempt};
 use crate::pipeline::upstream::build_request;
-use crate::ports::{Clock, HttpClient, HttpError};
-use crate::routing::failure_scope::{Scope, classify};
-use crate::routing::health::{Admission, Failure, HealthKey, RejectReason};
+use crate::pipeline::walk_outcome::Outcome;
+use crate::routing::failure_scope::{Scope, classify, exceeds_context};
+use crate::routing::health::{Admission, CoolKind, Failure, HealthKey, RejectReason};
 use crate::routing::plan::PlannedTarget;
 use crate::routing::retry_after::retry_after_ms;
 use crate::snapshot::ResolvedConnection;
-
-/// How long a model of an account cools down after a 429 that names no time.
-const DEFAULT_COOLDOWN_MS: u64 = 5_000;
 
 /// One try against one account, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,20 +82,6 @@ pub enum AccountChoice<'a> {
     Pinned(&'a str),
 }
 
-/// Why nothing answered, and what the client should be told.
-#[derive(Default)]
-struct Outcome {
-    /// A retryable upstream answer kept to pass on if nothing better comes.
-    last_reply: Option<Reply>,
-    /// The earliest time a skipped (cooling or open) upstream recovers.
-    earliest_recovery: Option<u64>,
-    /// Some upstream was skipped because it is cooling down after a 429 (else: breakers).
-    cooling: bool,
-    /// A target could not take the request (e.g. content its format cannot carry).
-    refusal: Option<GatewayError>,
-    timed_out: bool,
-}
-
 /// Tries the plan until an upstream answers with anything but a retryable failure. `prepare`
 /// builds a target's request when the walk reaches it (the target's format decides the body).
 pub async fn dispatch(
@@ -110,7 +93,8 @@ pub async fn dispatch(
     accounts: AccountChoice<'_>,
     attempts: &mut Vec<Attempt>,
 ) -> Result<Reply, GatewayError> {
-    let mut walk = Walk { gateway, retryable, stream, accounts, attempts, outcome: Outcome::default() };
+    let mut walk =
+        Walk { gateway, retryable, stream, accounts, attempts, outcome: Outcome::default(), larger_context_than: None };
     for (index, target) in targets.iter().enumerate() {
         let Some(admitted) = walk.admit(index, target, prepare) else { continue };
         if let Some(reply) = walk.try_target(&admitted).await {
@@ -128,14 +112,19 @@ struct Walk<'w, 'a> {
     accounts: AccountChoice<'a>,
     attempts: &'w mut Vec<Attempt>,
     outcome: Outcome,
+    /// Set when a target refused the prompt as too long: only targets whose context window is
+    /// known to be larger than this one (tokens; 0 when the refusing one's is unknown) are tried.
+    larger_context_than: Option<u64>,
 }
 
-/// A target the walk may try: its place in the plan, its request, its model's health key.
+/// A target the walk may try: its place in the plan, its request, its model's estimates key,
+/// and the origin it is reached at.
 struct Admitted<'t> {
     index: usize,
     target: &'t PlannedTarget,
     prepared: Prepared,
     model_key: HealthKey,
+    endpoint: HealthKey,
 }
 
 /// An account of an admitted target, with its health keys, for the tries against it.
@@ -154,13 +143,22 @@ enum Tried {
     Again,
     /// Done with this account (cooling down, or its request cannot be built): the next one.
     NextAccount,
+    /// Done with this target (its endpoint is out, or the prompt is too long for it).
+    NextTarget,
+}
+
+/// Where the walk goes after an account.
+enum Next {
+    Reply(Box<Reply>),
+    Account,
+    Target,
 }
 
 /// Which targets and accounts are tried, and in what order.
 impl Walk<'_, '_> {
-    /// The target, when it can be tried: it needs an account, a request its format can carry,
-    /// and a model that is neither cooling down nor failing (open breaker). Why not is kept for
-    /// the answer when nothing else answers.
+    /// The target, when it can be tried: a context window that fits (after a too-long refusal),
+    /// an account, a request its format can carry, and an endpoint whose breaker is not open.
+    /// Why not is kept for the answer when nothing else answers.
     fn admit<'t>(
         &mut self,
         index: usize,
@@ -168,6 +166,11 @@ impl Walk<'_, '_> {
         prepare: &mut impl FnMut(&PlannedTarget) -> Result<Prepared, GatewayError>,
     ) -> Option<Admitted<'t>> {
         let provider = &target.provider;
+        if let Some(refused_at) = self.larger_context_than
+            && context_window(target).is_none_or(|window| window <= refused_at)
+        {
+            return None;
+        }
         if provider.connections.is_empty() {
             self.outcome.refusal.get_or_insert(GatewayError::NoAccount(provider.id.clone()));
             return None;
@@ -179,19 +182,22 @@ impl Walk<'_, '_> {
                 return None;
             }
         };
-        let model_key = HealthKey::model(provider.id.clone(), target.model.clone());
-        if let Admission::Rejected { until_ms, reason } = self.gateway.router.health.admit(&model_key, provider.auth) {
-            self.outcome.note_skip(until_ms, reason);
+        let endpoint = HealthKey::endpoint_of(&provider.base_url);
+        if let Admission::Rejected { until_ms, reason } = self.gateway.router.health.admit(&endpoint, provider.auth) {
+            self.outcome.note_skip(until_ms, reason, || None);
             return None;
         }
-        Some(Admitted { index, target, prepared, model_key })
+        let model_key = HealthKey::model(provider.id.clone(), target.model.clone());
+        Some(Admitted { index, target, prepared, model_key, endpoint })
     }
 
-    /// Tries the target's accounts in order until one answers.
+    /// Tries the target's accounts in order until one answers or the target is done.
     async fn try_target(&mut self, admitted: &Admitted<'_>) -> Option<Reply> {
         for connection in self.accounts_of(admitted) {
-            if let Some(reply) = self.try_account(admitted, connection).await {
-                return Some(reply);
+            match self.try_account(admitted, connection).await {
+                Next::Reply(reply) => return Some(*reply),
+                Next::Account => {}
+                Next::Target => return None,
             }
         }
         None
@@ -220,19 +226,18 @@ impl Walk<'_, '_> {
 
     /// Tries one account (unless it is cooling down or failing) up to its target's retries, with
     /// the policy's delay between tries.
-    async fn try_account(&mut self, admitted: &Admitted<'_>, connection: ResolvedConnection) -> Option<Reply> {
+    async fn try_account(&mut self, admitted: &Admitted<'_>, connection: ResolvedConnection) -> Next {
         let account = Account {
             key: HealthKey::account(connection.id.clone()),
             deployment: HealthKey::deployment(connection.id.clone(), admitted.target.model.clone()),
             connection,
         };
         let gateway = self.gateway;
+        let health = &gateway.router.health;
         for key in [&account.key, &account.deployment] {
-            if let Admission::Rejected { until_ms, reason } =
-                gateway.router.health.admit(key, admitted.target.provider.auth)
-            {
-                self.outcome.note_skip(until_ms, reason);
-                return None;
+            if let Admission::Rejected { until_ms, reason } = health.admit(key, admitted.target.provider.auth) {
+                self.outcome.note_skip(until_ms, reason, || health.cooldown_reason(key));
+                return Next::Account;
             }
         }
         gateway.router.mark_used(&account.connection.id);
@@ -244,13 +249,14 @@ impl Walk<'_, '_> {
             match self.try_once(admitted, &account).await {
                 Tried::Answered((status, headers, body)) => {
                     let connection = account.connection;
-                    return Some(Reply { status, headers, connection, target: admitted.index, body });
+                    return Next::Reply(Box::new(Reply { status, headers, connection, target: admitted.index, body }));
                 }
                 Tried::Again => {}
-                Tried::NextAccount => return None,
+                Tried::NextAccount => return Next::Account,
+                Tried::NextTarget => return Next::Target,
             }
         }
-        None
+        Next::Account
     }
 }
 
@@ -286,6 +292,10 @@ impl Walk<'_, '_> {
         let latency_ms = clock.monotonic_us().saturating_sub(started) / 1000;
         let connection_id = account.connection.id.clone();
         let record = Attempt { target: admitted.index, connection_id, status: None, error: None, latency_ms };
+        if result.is_ok() {
+            // Any HTTP answer proves the origin reachable (and closes a half-open endpoint).
+            gateway.router.health.on_success(&admitted.endpoint, target.provider.auth, latency_ms);
+        }
         let answer = match result {
             Ok(answer) if answer.0.is_success() => return self.answered(admitted, account, record, answer),
             Ok(answer) => answer,
@@ -298,10 +308,43 @@ impl Walk<'_, '_> {
         };
         match classify(target.provider.format, code, body) {
             Scope::Account => self.account_out(admitted, account, record, answer),
+            Scope::Request if exceeds_context(code, body) => self.too_long(admitted, account, record, answer),
             scope if self.retryable.contains(&code) => self.refused(admitted, account, record, answer, scope),
-            // Not worth another try (the request's fault, or a withdrawn model): as it came.
+            Scope::Model if code == 404 => self.not_served(admitted, account, record, answer),
+            // Not worth another try (the request's fault): as it came.
             _ => self.answered(admitted, account, record, answer),
         }
+    }
+
+    /// This account does not serve the model (withdrawn, or not open to this organisation):
+    /// another account or a later target may; counted against nobody (a typo in a model name
+    /// must not open a breaker), and passed on as it came when nothing else answers.
+    fn not_served(
+        &mut self,
+        admitted: &Admitted<'_>,
+        account: &Account,
+        mut record: Attempt,
+        answer: Attempted,
+    ) -> Tried {
+        self.keep(admitted, account, &mut record, answer);
+        Tried::NextAccount
+    }
+
+    /// The prompt is too long for this target's model: nobody's fault, and no other account
+    /// of it helps. Kept to pass on as it came unless a later target's context window is
+    /// known to be larger (a combo of small and large models).
+    fn too_long(
+        &mut self,
+        admitted: &Admitted<'_>,
+        account: &Account,
+        mut record: Attempt,
+        answer: Attempted,
+    ) -> Tried {
+        self.keep(admitted, account, &mut record, answer);
+        let window = context_window(admitted.target).unwrap_or(0);
+        self.larger_context_than = Some(self.larger_context_than.map_or(window, |w| w.max(window)));
+        tracing::info!(target = %admitted.target.label(), window, "prompt too long for the model; trying a larger context window");
+        Tried::NextTarget
     }
 
     /// A retryable status: kept to pass on if nothing better comes. A model-scoped 429 cools
@@ -325,11 +368,12 @@ impl Walk<'_, '_> {
             self.model_failed(admitted, account, Failure::Status(code));
             return Tried::Again;
         }
-        let now = self.gateway.ports.clock.now_unix_ms();
+        let (health, now) = (&self.gateway.router.health, self.gateway.ports.clock.now_unix_ms());
         let headers = self.outcome.last_reply.as_ref().map(|r| &r.headers);
-        let until = headers.and_then(|h| retry_after_ms(h, now)).unwrap_or(now + DEFAULT_COOLDOWN_MS);
-        self.gateway.router.health.cool_down(&account.deployment, until, "rate limited (429)");
-        self.outcome.note_skip(until, RejectReason::CoolingDown);
+        let fallback = now.saturating_add(health.profiles().rate_limit_cooldown_ms);
+        let until = headers.and_then(|h| retry_after_ms(h, now)).unwrap_or(fallback);
+        health.cool_down(&account.deployment, until, "rate limited (429)", CoolKind::RateLimited);
+        self.outcome.note_skip(until, RejectReason::CoolingDown, || None);
         Tried::NextAccount
     }
 
@@ -345,8 +389,9 @@ impl Walk<'_, '_> {
         let code = self.keep(admitted, account, &mut record, answer);
         let health = &self.gateway.router.health;
         let until = self.gateway.ports.clock.now_unix_ms().saturating_add(health.profiles().account_cooldown_ms);
-        health.cool_down(&account.key, until, &format!("account: status {code}"));
-        self.outcome.note_skip(until, RejectReason::CoolingDown);
+        let reason = format!("account: status {code}");
+        health.cool_down(&account.key, until, &reason, CoolKind::AccountOut);
+        self.outcome.note_skip(until, RejectReason::AccountOut, || Some(reason));
         let provider = &admitted.target.provider;
         tracing::warn!(provider = %provider.id, connection = %account.connection.id, status = code, "account refused (key or credit); taking it out");
         Tried::NextAccount
@@ -390,154 +435,36 @@ impl Walk<'_, '_> {
         Tried::Answered(answer)
     }
 
-    /// No answer (timeout, connection, broken body, not the promised answer), tried again. A
-    /// connection that never opened counts against the account (standing in for the endpoint
-    /// scope, which has no key of its own yet); the rest against the model on this account.
+    /// No answer (timeout, connection, broken body, not the promised answer), tried again. An
+    /// origin that could not be reached counts against its endpoint, and once that breaker is
+    /// open no account of the target is tried; timeouts count against the model on this
+    /// account, and against the endpoint too once several of its models time out; the rest
+    /// against the model on this account.
     fn failed(&mut self, admitted: &Admitted<'_>, account: &Account, mut record: Attempt, err: AttemptError) -> Tried {
-        let provider = &admitted.target.provider;
+        let (provider, health) = (&admitted.target.provider, &self.gateway.router.health);
         record.error = Some(err.to_string());
         self.attempts.push(record);
         let failure = err.failure();
         self.outcome.timed_out |= failure == Failure::Timeout;
-        if failure == Failure::Connect {
-            self.gateway.router.health.on_failure(&account.key, provider.auth, failure);
+        tracing::warn!(provider = %provider.id, connection = %account.connection.id, error = %err, "upstream attempt failed");
+        if err.unreachable() {
+            health.on_failure(&admitted.endpoint, provider.auth, failure);
+            health.observe_failure(&admitted.model_key, provider.auth);
         } else {
             self.model_failed(admitted, account, failure);
+            if failure == Failure::Timeout {
+                health.endpoint_timeout(&admitted.endpoint, provider.auth, &admitted.target.model);
+            }
         }
-        tracing::warn!(provider = %provider.id, connection = %account.connection.id, error = %err, "upstream attempt failed");
+        if let Admission::Rejected { until_ms, reason } = health.peek(&admitted.endpoint, provider.auth) {
+            self.outcome.note_skip(until_ms, reason, || None);
+            return Tried::NextTarget;
+        }
         Tried::Again
     }
 }
 
-impl Outcome {
-    /// Remembers an upstream skipped without a try: when it recovers, and whether it was
-    /// cooling down (a 429) rather than failing (an open breaker).
-    fn note_skip(&mut self, until_ms: u64, reason: RejectReason) {
-        self.earliest_recovery = Some(self.earliest_recovery.map_or(until_ms, |t| t.min(until_ms)));
-        self.cooling |= reason == RejectReason::CoolingDown;
-    }
-
-    /// The answer when nothing succeeded: the last upstream refusal as it came (honest status
-    /// and body), else a gateway error saying why.
-    fn conclude(mut self, targets: &[PlannedTarget], attempts: &[Attempt], now_ms: u64) -> Result<Reply, GatewayError> {
-        if let Some(reply) = self.last_reply.take()
-            && attempts.last().is_some_and(|a| a.status.is_some())
-        {
-            return Ok(reply);
-        }
-        if attempts.is_empty()
-            && let Some(err) = self.nothing_tried(now_ms)
-        {
-            return Err(err);
-        }
-        let message = format!("no upstream answered ({} attempt(s): {})", attempts.len(), summary(targets, attempts));
-        Err(if self.timed_out {
-            GatewayError::UpstreamTimeout(message)
-        } else {
-            GatewayError::UpstreamUnavailable(message)
-        })
-    }
-
-    /// Why no upstream was even tried: every one cooling down or failing (retry when the
-    /// earliest recovers), else the first target's refusal.
-    fn nothing_tried(&mut self, now_ms: u64) -> Option<GatewayError> {
-        let Some(until) = self.earliest_recovery else { return self.refusal.take() };
-        let retry_after_secs = until.saturating_sub(now_ms).div_ceil(1000).max(1);
-        Some(if self.cooling {
-            GatewayError::RateLimited {
-                message: format!(
-                    "every upstream for this model is cooling down after rate limits; retry in {retry_after_secs} s"
-                ),
-                retry_after_secs,
-            }
-        } else {
-            GatewayError::CircuitOpen {
-                message: format!(
-                    "every upstream for this model is failing (circuit open); retry in {retry_after_secs} s"
-                ),
-                retry_after_secs,
-            }
-        })
-    }
-}
-
-/// Every attempt in one line: which target, via which account, what came of it.
-fn summary(targets: &[PlannedTarget], attempts: &[Attempt]) -> String {
-    attempts
-        .iter()
-        .map(|a| {
-            let target = targets.get(a.target).map(PlannedTarget::label).unwrap_or_default();
-            let result = a.error.clone().unwrap_or_else(|| format!("HTTP {}", a.status.unwrap_or(0)));
-            format!("{target} via {}: {result}", a.connection_id)
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-#[derive(Debug, thiserror::Error)]
-enum AttemptError {
-    /// Which limit ran out: streams wait for their first byte, complete answers for all of it.
-    #[error("no response within the {0} timeout")]
-    Timeout(&'static str),
-    #[error("{0}")]
-    Http(HttpError),
-    #[error("response body failed: {0}")]
-    Body(String),
-    #[error(transparent)]
-    NotTheAnswer(#[from] NotTheAnswer),
-}
-
-impl AttemptError {
-    /// How the failure counts against the upstream's health.
-    fn failure(&self) -> Failure {
-        match self {
-            AttemptError::Timeout(_) => Failure::Timeout,
-            AttemptError::Http(_) => Failure::Connect,
-            AttemptError::Body(_) => Failure::StreamBroken,
-            AttemptError::NotTheAnswer(_) => Failure::Status(502),
-        }
-    }
-}
-
-type Attempted = (http::StatusCode, http::HeaderMap, ReplyBody);
-
-async fn attempt(
-    http: &dyn HttpClient,
-    clock: &dyn Clock,
-    request: http::Request<Bytes>,
-    call: &Call<'_>,
-) -> Result<Attempted, AttemptError> {
-    let limit = call.first_byte_timeout;
-    let which = if call.stream { "first-byte" } else { "total" };
-    let response = within(clock, limit, http.send(request))
-        .await
-        .ok_or(AttemptError::Timeout(which))?
-        .map_err(AttemptError::Http)?;
-    let (parts, body) = response.into_parts();
-    let streaming = call.stream && parts.status.is_success();
-    if parts.status.is_success() {
-        answer_check::content_type(&parts.headers, streaming, parts.status)?;
-    }
-    if !streaming {
-        let collected = within(clock, limit, body.collect(call.max_response_bytes))
-            .await
-            .ok_or(AttemptError::Timeout(which))?
-            .map_err(|e| AttemptError::Body(e.to_string()))?;
-        if parts.status.is_success() {
-            answer_check::body_start(&collected, false, parts.status)?;
-        }
-        return Ok((parts.status, parts.headers, ReplyBody::Full(collected)));
-    }
-    let mut rest = body.into_stream();
-    // The peek: the first chunk must arrive before we commit to this upstream.
-    let first = match within(clock, limit, rest.next()).await {
-        None => return Err(AttemptError::Timeout(which)),
-        Some(Some(Err(err))) => return Err(AttemptError::Body(err.0)),
-        Some(Some(Ok(chunk))) => Some(chunk),
-        Some(None) => None,
-    };
-    if let Some(first) = &first {
-        answer_check::body_start(first, true, parts.status)?;
-    }
-    Ok((parts.status, parts.headers, ReplyBody::Stream { first, rest }))
+/// The target model's context window in tokens, when the catalog or the operator knows it.
+fn context_window(target: &PlannedTarget) -> Option<u64> {
+    target.provider.models.iter().find(|m| m.id == target.model)?.context.filter(|w| *w > 0)
 }

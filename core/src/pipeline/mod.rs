@@ -7,6 +7,7 @@
 
 pub mod answer;
 pub mod answer_check;
+pub(crate) mod attempt;
 pub mod cached;
 pub mod chat;
 pub mod chat_context;
@@ -32,3 +33,4 @@ pub(crate) mod test_support;
 pub mod timeouts;
 pub mod upstream;
 pub mod usage_tap;
+pub(crate) mod walk_outcome;

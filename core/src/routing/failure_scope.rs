@@ -133,6 +133,28 @@ pub fn by_status(status: u16) -> Scope {
     }
 }
 
+/// How providers say a prompt does not fit the model's context window (OpenAI's code, its
+/// message, Anthropic's, Gemini's, and the local servers'), in lower case.
+const CONTEXT_EXCEEDED: &[&str] = &[
+    "context_length_exceeded",
+    "maximum context length",
+    "prompt is too long",
+    "input token count",
+    "exceeds the context window",
+    "exceeds the maximum number of tokens",
+    "context length",
+];
+
+/// Whether a request-scoped refusal says the prompt is too long for the model (a larger
+/// model may take it; nothing else would help).
+pub fn exceeds_context(status: u16, body: &[u8]) -> bool {
+    if !(400..500).contains(&status) {
+        return false;
+    }
+    let (codes, message) = error_fields(body);
+    CONTEXT_EXCEEDED.iter().any(|phrase| message.contains(phrase) || codes.iter().any(|c| c == phrase))
+}
+
 #[cfg(test)]
 #[path = "failure_scope_tests.rs"]
 mod tests;

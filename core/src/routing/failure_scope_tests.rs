@@ -82,3 +82,16 @@ fn bodies_that_name_nothing_fall_back_to_the_status() {
         assert_eq!(classify(format, 429, b"{}"), Scope::Model);
     }
 }
+
+#[test]
+fn a_prompt_too_long_is_told_apart_from_other_request_errors() {
+    let openai = br#"{"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#;
+    let anthropic = br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#;
+    let gemini = br#"{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}"#;
+    for body in [&openai[..], &anthropic[..], &gemini[..]] {
+        assert!(super::exceeds_context(400, body), "{}", String::from_utf8_lossy(body));
+    }
+    let other = br#"{"error":{"message":"messages: must not be empty","type":"invalid_request_error","code":null}}"#;
+    assert!(!super::exceeds_context(400, other));
+    assert!(!super::exceeds_context(500, openai), "a 5xx is never the prompt's fault");
+}

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::ports::Clock;
 use crate::providers::AuthScheme;
@@ -15,64 +15,11 @@ use crate::providers::AuthScheme;
 /// Weight of the newest sample in the latency and error-rate moving averages.
 const ALPHA: f64 = 0.3;
 
-/// When a breaker opens and how it recovers (the config's own type: one definition).
-pub use crate::config::BreakerSettings as BreakerConfig;
+pub use crate::routing::breaker_profiles::{
+    BreakerConfig, BreakerProfiles, DEFAULT_ACCOUNT_COOLDOWN_MS, DEFAULT_RATE_LIMIT_COOLDOWN_MS,
+};
 
-/// Breaker settings per kind of upstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BreakerProfiles {
-    pub default: BreakerConfig,
-    /// For providers without credentials (`AuthScheme::None`: local servers).
-    pub local: BreakerConfig,
-    /// How long an account-scoped failure (bad key, no credit) takes the account out: long,
-    /// because no retry helps until someone fixes the key or the billing.
-    pub account_cooldown_ms: u64,
-}
-
-/// Five minutes: long enough not to hammer a revoked key, short enough to notice a fix.
-pub const DEFAULT_ACCOUNT_COOLDOWN_MS: u64 = 300_000;
-
-impl Default for BreakerProfiles {
-    fn default() -> Self {
-        BreakerProfiles {
-            default: BreakerConfig::REMOTE,
-            local: BreakerConfig::LOCAL,
-            account_cooldown_ms: DEFAULT_ACCOUNT_COOLDOWN_MS,
-        }
-    }
-}
-
-impl BreakerProfiles {
-    pub fn for_auth(&self, auth: AuthScheme) -> &BreakerConfig {
-        match auth {
-            AuthScheme::None => &self.local,
-            _ => &self.default,
-        }
-    }
-
-    /// These profiles with a JSON merge patch (RFC 7396) applied, as `PATCH /api/resilience` does.
-    pub fn patched(&self, patch: &serde_json::Value) -> Result<BreakerProfiles, String> {
-        fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
-            match (target, patch) {
-                (serde_json::Value::Object(target), serde_json::Value::Object(patch)) => {
-                    for (name, value) in patch {
-                        match value {
-                            serde_json::Value::Null => drop(target.remove(name)),
-                            _ => merge(target.entry(name.clone()).or_insert(serde_json::Value::Null), value),
-                        }
-                    }
-                }
-                (target, patch) => *target = patch.clone(),
-            }
-        }
-        let mut current = serde_json::to_value(self).map_err(|e| e.to_string())?;
-        merge(&mut current, patch);
-        serde_json::from_value(current).map_err(|e| format!("invalid resilience settings: {e}"))
-    }
-}
-
-pub use crate::routing::health_key::HealthKey;
+pub use crate::routing::health_key::{HealthKey, KeyScope};
 
 /// The answer to "may a request go to this key now?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +38,26 @@ pub enum Admission {
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     BreakerOpen,
+    /// Rate limited: it said when to come back (or the default cooldown).
     CoolingDown,
+    /// The account's key or credit was refused: out until someone fixes it (or the time ends).
+    AccountOut,
+}
+
+/// Why a key cools down: what [`Health::admit`] tells the walk when it skips it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoolKind {
+    RateLimited,
+    AccountOut,
+}
+
+impl From<CoolKind> for RejectReason {
+    fn from(kind: CoolKind) -> Self {
+        match kind {
+            CoolKind::RateLimited => RejectReason::CoolingDown,
+            CoolKind::AccountOut => RejectReason::AccountOut,
+        }
+    }
 }
 
 /// A failed attempt (the caller has already decided it counts against the upstream).
@@ -136,6 +102,7 @@ pub struct Estimate {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KeyReport {
     pub key: HealthKey,
+    pub scope: KeyScope,
     pub account: Option<String>,
     pub model: Option<String>,
     pub state: CircuitState,
@@ -252,6 +219,9 @@ struct Inner {
     entries: BTreeMap<HealthKey, Entry>,
     /// Account or deployment → until when it is skipped (unix ms), and why.
     cooldowns: BTreeMap<HealthKey, Cooling>,
+    /// Endpoint → its recent timeouts and the model each was for: one model's timeouts are
+    /// that model's (a slow model), several models' the endpoint's.
+    endpoint_timeouts: BTreeMap<HealthKey, VecDeque<(u64, String)>>,
 }
 
 #[derive(Debug, Clone)]
@@ -259,12 +229,14 @@ struct Cooling {
     until: u64,
     /// None for rows shared by other instances (the store keeps only the deadline).
     reason: Option<String>,
+    kind: CoolKind,
 }
 
 /// One cooling account or deployment, for `/api/rate-limits`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CooldownReport {
     pub key: HealthKey,
+    pub scope: KeyScope,
     pub account: Option<String>,
     pub model: Option<String>,
     pub until_ms: u64,
@@ -272,25 +244,29 @@ pub struct CooldownReport {
 }
 
 impl Inner {
-    fn cooldown(&mut self, key: &HealthKey, now: u64) -> Option<u64> {
-        let until = self.cooldowns.get(key)?.until;
-        if until > now {
-            return Some(until);
+    fn cooldown(&mut self, key: &HealthKey, now: u64) -> Option<(u64, CoolKind)> {
+        let cooling = self.cooldowns.get(key)?;
+        if cooling.until > now {
+            return Some((cooling.until, cooling.kind));
         }
         self.cooldowns.remove(key);
         None
     }
 
-    fn merge(&mut self, key: HealthKey, until: u64, reason: Option<String>) {
-        let current = self.cooldowns.entry(key).or_insert(Cooling { until: 0, reason: None });
+    fn merge(&mut self, key: HealthKey, until: u64, reason: Option<String>, kind: CoolKind) {
+        let current = self.cooldowns.entry(key).or_insert(Cooling { until: 0, reason: None, kind });
         if until >= current.until {
             current.until = until;
             current.reason = reason.or(current.reason.take());
+            // A shared row (no reason) keeps what this instance knows of the kind.
+            if current.reason.is_none() || kind == CoolKind::AccountOut {
+                current.kind = kind;
+            }
         }
     }
 
     fn entry(&mut self, key: &HealthKey, auth: AuthScheme) -> (&mut Entry, BreakerConfig) {
-        let cfg = *self.profiles.for_auth(auth);
+        let cfg = *self.profiles.for_key(key, auth);
         let entry = self.entries.entry(key.clone()).or_insert_with(|| Entry::new(auth));
         entry.auth = auth;
         (entry, cfg)
@@ -321,22 +297,42 @@ impl Health {
     pub fn admit(&self, key: &HealthKey, auth: AuthScheme) -> Admission {
         let now = self.now();
         let mut inner = self.lock();
-        let cooling = inner.cooldown(key, now);
-        let cfg = *inner.profiles.for_auth(auth);
+        let cooling =
+            inner.cooldown(key, now).map(|(until_ms, kind)| Admission::Rejected { until_ms, reason: kind.into() });
+        let cfg = *inner.profiles.for_key(key, auth);
         let Some(entry) = inner.entries.get_mut(key) else {
-            return cooling.map_or(Admission::Allowed, |until_ms| Admission::Rejected {
-                until_ms,
-                reason: RejectReason::CoolingDown,
-            });
+            return cooling.unwrap_or(Admission::Allowed);
         };
         entry.auth = auth;
         match (cooling, entry.blocked_until(now, &cfg)) {
-            (Some(cool), Some(open)) if open > cool => {
+            (Some(Admission::Rejected { until_ms: cool, .. }), Some(open)) if open > cool => {
                 Admission::Rejected { until_ms: open, reason: RejectReason::BreakerOpen }
             }
-            (Some(until_ms), _) => Admission::Rejected { until_ms, reason: RejectReason::CoolingDown },
+            (Some(rejected), _) => rejected,
             (None, _) => entry.admit(now, &cfg),
         }
+    }
+
+    /// What [`Health::admit`] would answer now, without spending a half-open probe.
+    pub fn peek(&self, key: &HealthKey, auth: AuthScheme) -> Admission {
+        let now = self.now();
+        let mut inner = self.lock();
+        if let Some((until_ms, kind)) = inner.cooldown(key, now) {
+            return Admission::Rejected { until_ms, reason: kind.into() };
+        }
+        let cfg = *inner.profiles.for_key(key, auth);
+        match inner.entries.get(key).and_then(|entry| entry.blocked_until(now, &cfg)) {
+            Some(until_ms) => Admission::Rejected { until_ms, reason: RejectReason::BreakerOpen },
+            None => Admission::Allowed,
+        }
+    }
+
+    /// Why a key cools down, when this instance knows (shared rows carry only a deadline).
+    pub fn cooldown_reason(&self, key: &HealthKey) -> Option<String> {
+        let now = self.now();
+        let mut inner = self.lock();
+        inner.cooldown(key, now)?;
+        inner.cooldowns.get(key)?.reason.clone()
     }
 
     pub fn on_success(&self, key: &HealthKey, auth: AuthScheme, latency_ms: u64) {
@@ -384,11 +380,34 @@ impl Health {
     }
 
     /// Skips the account or deployment until `until_ms` (the later deadline wins), saying why.
-    pub fn cool_down(&self, key: &HealthKey, until_ms: u64, reason: &str) {
+    pub fn cool_down(&self, key: &HealthKey, until_ms: u64, reason: &str, kind: CoolKind) {
         let now = self.now();
         if until_ms > now {
-            self.lock().merge(key.clone(), until_ms, Some(reason.to_owned()));
+            self.lock().merge(key.clone(), until_ms, Some(reason.to_owned()), kind);
         }
+    }
+
+    /// A timeout waiting for `endpoint` on `model`. It counts against the endpoint's breaker
+    /// only once timeouts of two or more models fall within the endpoint's window (one slow
+    /// model is that model's business); returns whether it did.
+    pub fn endpoint_timeout(&self, endpoint: &HealthKey, auth: AuthScheme, model: &str) -> bool {
+        let now = self.now();
+        let spread = {
+            let mut inner = self.lock();
+            let window = inner.profiles.for_key(endpoint, auth).window_ms;
+            let recent = inner.endpoint_timeouts.entry(endpoint.clone()).or_default();
+            recent.retain(|(at, _)| now.saturating_sub(*at) < window);
+            recent.push_back((now, model.to_owned()));
+            // Bounded: only whether two models differ matters.
+            while recent.len() > 16 {
+                recent.pop_front();
+            }
+            recent.iter().any(|(_, other)| other != model)
+        };
+        if spread {
+            self.on_failure(endpoint, auth, Failure::Timeout);
+        }
+        spread
     }
 
     /// Takes in cooldowns seen by other instances (store rows, see [`HealthKey::store_key`]),
@@ -397,13 +416,13 @@ impl Health {
         let now = self.now();
         let mut inner = self.lock();
         for (row, until) in rows.iter().filter(|(_, until)| *until > now) {
-            inner.merge(HealthKey::from_store_key(row), *until, None);
+            inner.merge(HealthKey::from_store_key(row), *until, None, CoolKind::RateLimited);
         }
     }
 
     pub fn cooldown_until(&self, key: &HealthKey) -> Option<u64> {
         let now = self.now();
-        self.lock().cooldown(key, now)
+        self.lock().cooldown(key, now).map(|(until, _)| until)
     }
 
     /// Store rows of what cools down now (to share with other instances).
@@ -417,6 +436,7 @@ impl Health {
         let mut inner = self.lock();
         inner.cooldowns.retain(|_, c| c.until > now);
         let report = |(key, c): (&HealthKey, &Cooling)| CooldownReport {
+            scope: key.scope(),
             account: key.account_id().map(str::to_owned),
             model: key.model_name().map(str::to_owned),
             key: key.clone(),
@@ -449,8 +469,9 @@ impl Health {
                 Breaker::Open { opened_at, until } => (Some(opened_at), (now < until).then_some(until), 0),
                 Breaker::HalfOpen { opened_at, probes, .. } => (Some(opened_at), None, probes),
             };
-            let in_window = entry.failures_in_window(now, inner.profiles.for_auth(entry.auth));
+            let in_window = entry.failures_in_window(now, inner.profiles.for_key(&key, entry.auth));
             KeyReport {
+                scope: key.scope(),
                 state: entry.state(now),
                 failures_in_window: u32::try_from(in_window).unwrap_or(u32::MAX),
                 opened_at_ms,
@@ -471,21 +492,24 @@ impl Health {
 
     /// Forgets one key and its cooldown (an account's deployments too), or everything when `None`.
     pub fn reset(&self, key: Option<&HealthKey>) {
+        let covers = |k: &HealthKey| match key {
+            None => true,
+            Some(HealthKey::Account(id)) => k.account_id() == Some(id.as_str()),
+            Some(key) => k == key,
+        };
+        self.forget(covers);
+    }
+
+    /// Forgets every key of one scope (every model of every account, say).
+    pub fn reset_scope(&self, scope: KeyScope) {
+        self.forget(|k| k.scope() == scope);
+    }
+
+    fn forget(&self, covers: impl Fn(&HealthKey) -> bool) {
         let mut inner = self.lock();
-        match key {
-            None => {
-                inner.entries.clear();
-                inner.cooldowns.clear();
-            }
-            Some(key) => {
-                let covers = |k: &HealthKey| match key {
-                    HealthKey::Account(id) => k.account_id() == Some(id.as_str()),
-                    _ => k == key,
-                };
-                inner.entries.retain(|k, _| !covers(k));
-                inner.cooldowns.retain(|k, _| !covers(k));
-            }
-        }
+        inner.entries.retain(|k, _| !covers(k));
+        inner.cooldowns.retain(|k, _| !covers(k));
+        inner.endpoint_timeouts.retain(|k, _| !covers(k));
     }
 
     pub fn set_profiles(&self, profiles: BreakerProfiles) {

@@ -6,12 +6,25 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// What a breaker or cooldown guards: one account (connection id), one model of one account
-/// (where model-scoped failures land), or one (provider, model) (latency and error estimates).
+/// (where model-scoped failures land), one upstream origin (`scheme://host:port`, where
+/// failures to reach it land), or one (provider, model) (latency and error estimates only).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HealthKey {
     Account(String),
     Deployment { account: String, model: String },
+    Endpoint(String),
     Model { provider: String, model: String },
+}
+
+/// Which scope a key stands for, as `/api/resilience` shows it and its reset takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyScope {
+    Account,
+    Model,
+    Endpoint,
+    /// A (provider, model)'s estimates across accounts (no breaker of its own).
+    Estimate,
 }
 
 /// Between the account and the model in a deployment key's text.
@@ -28,11 +41,28 @@ impl HealthKey {
         HealthKey::Deployment { account: account.into(), model: model.into() }
     }
 
+    /// The endpoint key of a provider's base URL: its origin, so every provider and path
+    /// behind one host and port shares it (a refused connection refuses them all).
+    pub fn endpoint_of(base_url: &str) -> Self {
+        let after_scheme = base_url.find("://").map_or(0, |at| at + 3);
+        let end = base_url[after_scheme..].find(['/', '?', '#']).map_or(base_url.len(), |at| after_scheme + at);
+        HealthKey::Endpoint(base_url[..end].to_ascii_lowercase())
+    }
+
+    pub fn scope(&self) -> KeyScope {
+        match self {
+            HealthKey::Account(_) => KeyScope::Account,
+            HealthKey::Deployment { .. } => KeyScope::Model,
+            HealthKey::Endpoint(_) => KeyScope::Endpoint,
+            HealthKey::Model { .. } => KeyScope::Estimate,
+        }
+    }
+
     /// The account this key belongs to, if any.
     pub fn account_id(&self) -> Option<&str> {
         match self {
             HealthKey::Account(id) | HealthKey::Deployment { account: id, .. } => Some(id),
-            HealthKey::Model { .. } => None,
+            HealthKey::Model { .. } | HealthKey::Endpoint(_) => None,
         }
     }
 
@@ -40,7 +70,7 @@ impl HealthKey {
     pub fn model_name(&self) -> Option<&str> {
         match self {
             HealthKey::Deployment { model, .. } | HealthKey::Model { model, .. } => Some(model),
-            HealthKey::Account(_) => None,
+            HealthKey::Account(_) | HealthKey::Endpoint(_) => None,
         }
     }
 
@@ -67,6 +97,7 @@ impl fmt::Display for HealthKey {
         match self {
             HealthKey::Account(id) => write!(f, "account:{id}"),
             HealthKey::Deployment { account, model } => write!(f, "account:{account}{DEPLOYMENT_SEP}{model}"),
+            HealthKey::Endpoint(origin) => write!(f, "endpoint:{origin}"),
             HealthKey::Model { provider, model } => write!(f, "model:{provider}/{model}"),
         }
     }
@@ -74,9 +105,12 @@ impl fmt::Display for HealthKey {
 
 impl std::str::FromStr for HealthKey {
     type Err = String;
-    /// `account:<id>`, `account:<id>/model:<model>` or `model:<provider>/<model>` (the model may
-    /// contain `/`).
+    /// `account:<id>`, `account:<id>/model:<model>`, `endpoint:<origin>` or
+    /// `model:<provider>/<model>` (the model may contain `/`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(origin) = s.strip_prefix("endpoint:").filter(|o| !o.is_empty()) {
+            return Ok(HealthKey::endpoint_of(origin));
+        }
         let rest = s.strip_prefix("account:").unwrap_or_default();
         if let Some((account, model)) = rest.split_once(DEPLOYMENT_SEP)
             && !account.is_empty()
@@ -92,7 +126,7 @@ impl std::str::FromStr for HealthKey {
                 Ok(HealthKey::model(provider, model))
             }
             _ => Err(format!(
-                "unknown health key '{s}' (expected account:<id>, account:<id>/model:<model> or model:<provider>/<model>)"
+                "unknown health key '{s}' (expected account:<id>, account:<id>/model:<model>, endpoint:<origin> or model:<provider>/<model>)"
             )),
         }
     }

@@ -96,8 +96,8 @@ fn probe_failure_reopens_and_abandoned_probes_free_their_slot() {
 fn cooldowns_reject_until_they_expire_and_keep_the_later_deadline() {
     let (clock, health) = setup();
     let key = HealthKey::account("acc-1");
-    health.cool_down(&HealthKey::account("acc-1"), T0 + 5000, "rate limited");
-    health.cool_down(&HealthKey::account("acc-1"), T0 + 2000, "rate limited");
+    health.cool_down(&HealthKey::account("acc-1"), T0 + 5000, "rate limited", CoolKind::RateLimited);
+    health.cool_down(&HealthKey::account("acc-1"), T0 + 2000, "rate limited", CoolKind::RateLimited);
     let cooling = |until_ms| Admission::Rejected { until_ms, reason: RejectReason::CoolingDown };
     assert_eq!(health.admit(&key, KEYED), cooling(T0 + 5000));
     health.merge_cooldowns(&[("acc-1".into(), T0 + 8000), ("acc-2".into(), T0 + 1000), ("old".into(), T0)]);
@@ -110,7 +110,7 @@ fn cooldowns_reject_until_they_expire_and_keep_the_later_deadline() {
     advance(&clock, 8000);
     assert_eq!(health.cooldown_until(&HealthKey::account("acc-1")), None);
     advance(&clock, 22_000);
-    health.cool_down(&HealthKey::account("acc-1"), T0 + 100_000, "rate limited");
+    health.cool_down(&HealthKey::account("acc-1"), T0 + 100_000, "rate limited", CoolKind::RateLimited);
     assert_eq!(health.admit(&key, KEYED), cooling(T0 + 100_000), "no probe is spent while cooling");
     health.reset(Some(&HealthKey::account("acc-2")));
     health.merge_cooldowns(&[]);
@@ -138,8 +138,8 @@ fn reset_forgets_one_key_or_everything() {
     let (a, b) = (HealthKey::account("a"), HealthKey::model("p", "org/m"));
     fail(&health, &a, 5);
     fail(&health, &b, 5);
-    health.cool_down(&HealthKey::account("a"), T0 + 1000, "rate limited");
-    health.cool_down(&HealthKey::account("c"), T0 + 1000, "rate limited");
+    health.cool_down(&HealthKey::account("a"), T0 + 1000, "rate limited", CoolKind::RateLimited);
+    health.cool_down(&HealthKey::account("c"), T0 + 1000, "rate limited", CoolKind::RateLimited);
     health.reset(Some(&a));
     assert_eq!(health.admit(&a, KEYED), Admission::Allowed);
     assert_eq!(health.state(&b), CircuitState::Open);
@@ -170,7 +170,7 @@ fn snapshot_serializes_every_key() {
     let (_, health) = setup();
     let key = HealthKey::model("openai", "gpt-4o");
     fail(&health, &key, 5);
-    health.cool_down(&HealthKey::account("acc-1"), T0 + 1000, "rate limited");
+    health.cool_down(&HealthKey::account("acc-1"), T0 + 1000, "rate limited", CoolKind::RateLimited);
     let json = serde_json::to_value(health.snapshot()).unwrap();
     assert_eq!(json["keys"][0]["key"], "account:acc-1");
     assert_eq!(json["keys"][0]["cooldown_until_ms"], T0 + 1000);
@@ -195,4 +195,61 @@ fn keys_parse_and_profiles_patch() {
     assert_eq!(patched.default, BreakerConfig::REMOTE);
     assert!(BreakerProfiles::default().patched(&serde_json::json!({"local": {"open_mss": 1}})).is_err());
     assert!(BreakerProfiles::default().patched(&serde_json::json!({"default": null})).is_ok());
+}
+
+#[test]
+fn an_endpoint_key_is_the_origin_of_the_base_url() {
+    let key = HealthKey::endpoint_of("https://API.example.com:8443/v1/openai?x=1");
+    assert_eq!(key, HealthKey::Endpoint("https://api.example.com:8443".into()));
+    assert_eq!(key.to_string(), "endpoint:https://api.example.com:8443");
+    assert_eq!("endpoint:https://api.example.com:8443/v1".parse::<HealthKey>(), Ok(key.clone()));
+    assert_eq!(key.scope(), KeyScope::Endpoint);
+    assert_eq!(HealthKey::endpoint_of("http://127.0.0.1:11434"), HealthKey::Endpoint("http://127.0.0.1:11434".into()));
+}
+
+#[test]
+fn an_endpoint_breaker_has_its_own_settings() {
+    let (_clock, health) = setup();
+    let endpoint = HealthKey::endpoint_of("http://127.0.0.1:9");
+    fail(&health, &endpoint, BreakerConfig::ENDPOINT.failure_threshold);
+    assert_eq!(health.state(&endpoint), CircuitState::Open, "three refused connections open it");
+    let account = HealthKey::account("acc-1");
+    fail(&health, &account, BreakerConfig::ENDPOINT.failure_threshold);
+    assert_eq!(health.state(&account), CircuitState::Closed, "the model/account breaker needs five");
+    assert!(matches!(health.peek(&endpoint, KEYED), Admission::Rejected { reason: RejectReason::BreakerOpen, .. }));
+}
+
+#[test]
+fn timeouts_count_against_the_endpoint_only_across_models() {
+    let (_clock, health) = setup();
+    let endpoint = HealthKey::endpoint_of("https://slow.example.com/v1");
+    for _ in 0..5 {
+        assert!(!health.endpoint_timeout(&endpoint, KEYED, "slow-model"), "one slow model is its own business");
+    }
+    assert_eq!(health.state(&endpoint), CircuitState::Closed);
+    assert!(health.endpoint_timeout(&endpoint, KEYED, "other-model"), "a second model timing out is the endpoint's");
+    assert!(health.endpoint_timeout(&endpoint, KEYED, "slow-model"));
+    assert!(health.endpoint_timeout(&endpoint, KEYED, "other-model"));
+    assert_eq!(health.state(&endpoint), CircuitState::Open);
+}
+
+#[test]
+fn an_account_out_is_told_apart_from_a_rate_limit_and_resets_by_scope() {
+    let (_clock, health) = setup();
+    let account = HealthKey::account("acc-1");
+    let model = HealthKey::deployment("acc-2", "m");
+    health.cool_down(&account, T0 + 300_000, "account: status 401", CoolKind::AccountOut);
+    health.cool_down(&model, T0 + 5_000, "rate limited (429)", CoolKind::RateLimited);
+    assert_eq!(
+        health.admit(&account, KEYED),
+        Admission::Rejected { until_ms: T0 + 300_000, reason: RejectReason::AccountOut }
+    );
+    assert_eq!(health.cooldown_reason(&account).as_deref(), Some("account: status 401"));
+    assert_eq!(
+        health.admit(&model, KEYED),
+        Admission::Rejected { until_ms: T0 + 5_000, reason: RejectReason::CoolingDown }
+    );
+    health.reset_scope(KeyScope::Model);
+    assert_eq!(health.admit(&model, KEYED), Admission::Allowed, "the model scope is reset");
+    assert_ne!(health.admit(&account, KEYED), Admission::Allowed, "the account scope is not");
 }

@@ -2,6 +2,7 @@
 //! attempts, and the state that keeps failing upstreams out of it (breakers, cooldowns,
 //! latency and usage estimates). Pure logic over the Clock port; no I/O.
 
+pub mod breaker_profiles;
 pub mod failure_scope;
 pub mod health;
 pub mod health_key;

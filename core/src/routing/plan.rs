@@ -9,7 +9,7 @@ use crate::config::GatewayOptions;
 use crate::config::validate::MAX_COMBO_DEPTH;
 use crate::config::{ComboSettings, TargetRef};
 use crate::error::GatewayError;
-use crate::routing::health::{CircuitState, HealthKey};
+use crate::routing::health::HealthKey;
 use crate::routing::resolve::resolve;
 use crate::routing::router::Router;
 use crate::routing::select::TargetCandidate;
@@ -216,8 +216,7 @@ impl Planner<'_> {
             candidate.latency_ms = estimate.latency_ms;
             candidate.error_rate = estimate.error_rate;
             candidate.requests = estimate.requests;
-            candidate.healthy = self.router.health.state(&key) != CircuitState::Open
-                && provider.connections.iter().any(|c| self.router.account_healthy(&c.id));
+            candidate.healthy = self.router.target_healthy(provider, model);
             candidate.cost_per_mtok = self.snapshot.price(&provider.id, model).map(|p| p.input_price + p.output_price);
         }
         candidate

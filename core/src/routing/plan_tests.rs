@@ -98,7 +98,9 @@ fn combo_settings_shape_each_attempt() {
 fn an_open_breaker_moves_a_target_back_and_it_recovers_in_time() {
     let (snapshot, router, clock) = setup();
     let options = GatewayOptions::default();
-    let key = HealthKey::model("a", "m1");
+    // The model's breaker on the provider's only account (account ids: `<provider>:<name>`).
+    let account = snapshot.provider("a").unwrap().connections[0].id.clone();
+    let key = HealthKey::deployment(account, "m1");
     for _ in 0..5 {
         router.health.on_failure(&key, crate::providers::AuthScheme::Bearer, Failure::Status(503));
     }
@@ -117,4 +119,15 @@ fn a_session_moves_its_target_first() {
     let session = router.sessions.get("s", now);
     let targets = plan(&snapshot, &router, &options, "pair", session.as_ref()).unwrap();
     assert_eq!(labels(&targets), ["b/m2", "a/m1"]);
+}
+
+#[test]
+fn an_unreachable_endpoint_moves_its_targets_back() {
+    let (snapshot, router, _) = setup();
+    let options = GatewayOptions::default();
+    let endpoint = HealthKey::endpoint_of("http://127.0.0.1:1/v1");
+    for _ in 0..BreakerProfiles::default().endpoint.failure_threshold {
+        router.health.on_failure(&endpoint, crate::providers::AuthScheme::Bearer, Failure::Connect);
+    }
+    assert_eq!(labels(&plan(&snapshot, &router, &options, "pair", None).unwrap()), ["b/m2", "a/m1"]);
 }

@@ -50,6 +50,17 @@ impl Router {
             && self.health.state(&deployment) != CircuitState::Open
     }
 
+    /// Whether the provider's origin can be reached (its endpoint breaker is not open).
+    pub fn endpoint_healthy(&self, provider: &ResolvedProvider) -> bool {
+        self.health.state(&HealthKey::endpoint_of(&provider.base_url)) != CircuitState::Open
+    }
+
+    /// Whether a target can be tried now: its endpoint is reachable and some account may
+    /// serve its model.
+    pub fn target_healthy(&self, provider: &ResolvedProvider, model: &str) -> bool {
+        self.endpoint_healthy(provider) && provider.connections.iter().any(|c| self.deployment_healthy(&c.id, model))
+    }
+
     /// A provider's accounts in the order to try them: healthy first, by the provider's
     /// selection policy; `preferred` (a sticky session's account) first while healthy.
     pub fn order_accounts(&self, provider: &ResolvedProvider, preferred: Option<&str>) -> Vec<ResolvedConnection> {

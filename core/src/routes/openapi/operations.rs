@@ -13,6 +13,12 @@ pub struct ResiliencePatch {
     pub default: Option<BreakerPatch>,
     /// Keyless local providers (Ollama, LM Studio, vLLM, llama.cpp).
     pub local: Option<BreakerPatch>,
+    /// An upstream origin that cannot be reached.
+    pub endpoint: Option<BreakerPatch>,
+    /// How long a model of an account cools down after a 429 naming no time.
+    pub rate_limit_cooldown_ms: Option<u64>,
+    /// How long a refused key or exhausted credit takes the account out.
+    pub account_cooldown_ms: Option<u64>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -28,8 +34,13 @@ pub struct BreakerPatch {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
-    #[schema(pattern = "^(account:.+|model:[^/]+/.+)$", example = "account:openai:team")]
+    /// One key: `account:<id>` (with its models), `account:<id>/model:<model>`,
+    /// `endpoint:<origin>` or `model:<provider>/<model>`.
+    #[schema(pattern = "^(account:.+|endpoint:.+|model:[^/]+/.+)$", example = "account:openai:team")]
     pub key: Option<String>,
+    /// Every key of one scope.
+    #[schema(pattern = "^(account|model|endpoint|estimate)$", example = "model")]
+    pub scope: Option<String>,
 }
 
 /// A model, alias or combo whose targets to check.

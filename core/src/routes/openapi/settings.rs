@@ -34,6 +34,9 @@ pub struct RoutingPatch {
     pub max_wait_ms: Option<u64>,
     pub breaker: Option<BreakerViewPatch>,
     pub local_breaker: Option<BreakerViewPatch>,
+    pub endpoint_breaker: Option<BreakerViewPatch>,
+    pub rate_limit_cooldown_ms: Option<u64>,
+    pub account_cooldown_ms: Option<u64>,
 }
 
 #[derive(Deserialize, ToSchema)]
