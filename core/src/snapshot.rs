@@ -36,6 +36,11 @@ pub struct ResolvedProvider {
     pub models: Vec<CatalogModel>,
     /// Model ids hidden over the API: left out of model lists and bare-name routing.
     pub hidden_models: Vec<String>,
+    /// Whether the upstream's own model list adds to `models`: it has one (`models_path`) and
+    /// the provider row names no `models` of its own.
+    pub discovers: bool,
+    /// Ids in `models` that only the upstream's list (model discovery) named, in its order.
+    pub discovered_models: Vec<String>,
     /// Enabled accounts, lowest priority first.
     pub connections: Vec<ResolvedConnection>,
     pub selection: AccountSelection,
@@ -175,20 +180,26 @@ impl ConfigSnapshot {
                 configured.chain(custom.iter().map(|m| (&m.id, m.context_window, m.max_output_tokens)))
             {
                 if !models.iter().any(|m| &m.id == id) {
-                    models.push(CatalogModel {
-                        id: id.clone(),
-                        context,
-                        max_output,
-                        capabilities: Vec::new(),
-                        input_price: None,
-                        output_price: None,
-                        cached_input_price: None,
-                    });
+                    models.push(CatalogModel { context, max_output, ..CatalogModel::named(id) });
                 }
             }
             // A record's own path wins; a catalog entry of the same format gives its paths; else
             // the format's documented ones.
             let catalog_paths = entry.filter(|e| e.format == format);
+            let models_path = match catalog_paths {
+                Some(e) => e.models_path.clone(),
+                None => Some(format.default_models_path().into()),
+            };
+            let discovers = record.models.is_empty() && models_path.is_some();
+            let mut discovered_models = Vec::new();
+            for found in
+                stored.discovered.get(&record.id).filter(|_| discovers).map(|d| d.models.as_slice()).unwrap_or_default()
+            {
+                if !models.iter().any(|m| m.id == found.id) {
+                    models.push(CatalogModel::named(&found.id));
+                    discovered_models.push(found.id.clone());
+                }
+            }
             let provider = ResolvedProvider {
                 id: record.id.clone(),
                 name: record.name.clone().or(entry.map(|e| e.name.clone())).unwrap_or_else(|| record.id.clone()),
@@ -207,12 +218,11 @@ impl ConfigSnapshot {
                     (None, None) => format.default_stream_chat_path().map(Into::into),
                 },
                 api_version: record.api_version.clone().or(entry.and_then(|e| e.api_version.clone())),
-                models_path: match catalog_paths {
-                    Some(e) => e.models_path.clone(),
-                    None => Some(format.default_models_path().into()),
-                },
+                models_path,
                 models,
                 hidden_models: overrides.map(|o| o.hidden.clone()).unwrap_or_default(),
+                discovers,
+                discovered_models,
                 connections,
                 selection: record.selection,
                 sticky_window: record.sticky_window.unwrap_or(1).max(1),
@@ -497,5 +507,43 @@ mod tests {
     fn debug_output_never_contains_keys() {
         let c = ResolvedConnection { id: "x".into(), name: "x".into(), api_key: Some("sk-secret".into()) };
         assert!(!format!("{c:?}").contains("sk-secret"));
+    }
+
+    #[test]
+    fn discovered_models_add_to_providers_without_models_of_their_own() {
+        use crate::config::{DiscoveredModel, DiscoveredModels};
+        let found = |ids: &[&str]| DiscoveredModels {
+            models: ids.iter().map(|id| DiscoveredModel { id: (*id).into(), name: None }).collect(),
+            fetched_ms: 1,
+        };
+        let mut open = provider("open", None);
+        open.models.clear();
+        let mut catalog = provider("openai", Some("openai"));
+        catalog.models.clear();
+        let pinned = provider("pinned", None);
+        let settings = BTreeMap::from([(
+            settings::keys::PROVIDER_MODELS.to_owned(),
+            serde_json::json!({ "providers": { "open": { "hidden": ["secret"] } } }),
+        )]);
+        let snap = ConfigSnapshot::build(&StoredConfig {
+            providers: vec![open, catalog, pinned],
+            settings,
+            discovered: BTreeMap::from([
+                ("open".to_owned(), found(&["a", "secret", "b"])),
+                ("openai".to_owned(), found(&["gpt-4o-mini", "gpt-new"])),
+                ("pinned".to_owned(), found(&["ignored"])),
+            ]),
+            ..Default::default()
+        });
+        let open = snap.provider("open").unwrap();
+        assert!(open.discovers);
+        assert_eq!(open.listed_models().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["a", "b"], "hidden stay hidden");
+        assert_eq!(open.discovered_models, ["a", "secret", "b"]);
+        let openai = snap.provider("openai").unwrap();
+        assert_eq!(openai.discovered_models, ["gpt-new"], "catalog models keep their catalog data");
+        assert!(openai.listed_models().any(|m| m.id == "gpt-new"));
+        let pinned = snap.provider("pinned").unwrap();
+        assert!(!pinned.discovers && pinned.discovered_models.is_empty(), "configured models turn discovery off");
+        assert!(!pinned.models.iter().any(|m| m.id == "ignored"));
     }
 }

@@ -1,10 +1,10 @@
-//! Reading the access rows of the config store: API keys, admin sessions, settings documents
-//! and the audit log. A hand-edited row that cannot be read is skipped with an error logged.
+//! Reading the access rows of the config store: API keys, admin sessions, settings documents,
+//! discovered models and the audit log. A hand-edited row that cannot be read is skipped with an error logged.
 
 use std::collections::BTreeMap;
 
 use libsql::{Connection, Value};
-use omniroute_core::config::{AdminSession, ApiKeyRecord, AuditEntry};
+use omniroute_core::config::{AdminSession, ApiKeyRecord, AuditEntry, DiscoveredModels};
 use omniroute_core::ports::StoreError;
 
 use crate::config_store::store_err;
@@ -65,6 +65,28 @@ pub(crate) async fn load_settings(
         }
     }
     Ok(settings)
+}
+
+/// What each provider's upstream listed when last asked (a row that cannot be read is logged
+/// and skipped: the next discovery rewrites it).
+pub(crate) async fn load_discovered(conn: &Connection) -> Result<BTreeMap<String, DiscoveredModels>, StoreError> {
+    let read = store_err("reading discovered models");
+    let mut rows =
+        conn.query("SELECT provider_id, models, fetched_ms FROM discovered_models", ()).await.map_err(&read)?;
+    let mut discovered = BTreeMap::new();
+    while let Some(row) = rows.next().await.map_err(&read)? {
+        let provider = row.get::<String>(0).map_err(&read)?;
+        match serde_json::from_str(&row.get::<String>(1).map_err(&read)?) {
+            Ok(models) => {
+                let fetched_ms = u64::try_from(row.get::<i64>(2).map_err(&read)?).unwrap_or(0);
+                discovered.insert(provider, DiscoveredModels { models, fetched_ms });
+            }
+            Err(e) => {
+                tracing::error!(provider = %provider, error = %e, "cannot read the discovered models; skipping them")
+            }
+        }
+    }
+    Ok(discovered)
 }
 
 pub(crate) async fn load_audit(conn: &Connection, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {

@@ -137,6 +137,7 @@ impl LibsqlConfigStore {
             api_keys: access_rows::load_api_keys(conn).await?,
             sessions: access_rows::load_sessions(conn).await?,
             settings: access_rows::load_settings(conn, &self.secrets).await?,
+            discovered: access_rows::load_discovered(conn).await?,
         })
     }
 
@@ -485,5 +486,29 @@ mod tests {
         let loaded = store.load().await.unwrap();
         assert!(loaded.settings.is_empty() && loaded.version == 0);
         assert!(store.audit_log(10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn discovered_models_survive_a_reopen_and_go_with_their_provider() {
+        use omniroute_core::config::{ConfigChange, DiscoveredModel, DiscoveredModels};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let store = store_with(Database::open_file(&path).await.unwrap(), "pw").await;
+        store.sync_declared(declared()).await.unwrap();
+        let models = DiscoveredModels {
+            models: vec![
+                DiscoveredModel { id: "llama-3-70b".into(), name: None },
+                DiscoveredModel { id: "qwen-2".into(), name: Some("Qwen 2".into()) },
+            ],
+            fetched_ms: 1_700_000_000_000,
+        };
+        let change = ConfigChange::PutDiscoveredModels { provider: "mycorp".into(), models: models.clone() };
+        let version = store.apply(vec![change], None).await.unwrap();
+        assert_eq!(version, 2, "a new list moves the config version");
+        drop(store);
+        let store = store_with(Database::open_file(&path).await.unwrap(), "pw").await;
+        assert_eq!(store.load().await.unwrap().discovered["mycorp"], models);
+        store.apply(vec![ConfigChange::DeleteProvider("mycorp".into())], None).await.unwrap();
+        assert!(store.load().await.unwrap().discovered.is_empty());
     }
 }

@@ -148,6 +148,7 @@ pub(crate) async fn apply_change(tx: &Connection, secrets: &SecretBox, change: C
         ConfigChange::PutProvider(p) => upsert_provider(tx, secrets, &p).await,
         ConfigChange::DeleteProvider(id) => {
             delete(tx, "DELETE FROM connections WHERE provider_id = ?1", id.clone(), "accounts").await?;
+            delete(tx, "DELETE FROM discovered_models WHERE provider_id = ?1", id.clone(), "discovered models").await?;
             delete(tx, "DELETE FROM providers WHERE id = ?1", id, "a provider").await
         }
         ConfigChange::PutConnection(c) => upsert_connection(tx, secrets, &c).await,
@@ -199,6 +200,22 @@ pub(crate) async fn apply_change(tx: &Connection, secrets: &SecretBox, change: C
             tx.execute("DELETE FROM admin_sessions WHERE expires_ms < ?1", vec![Value::Integer(before_ms as i64)])
                 .await
                 .map_err(store_err("pruning sessions"))?;
+            Ok(())
+        }
+        ConfigChange::PutDiscoveredModels { provider, models } => {
+            tx.execute(
+                "INSERT INTO discovered_models (provider_id, models, fetched_ms, updated_at)
+                 VALUES (?1, ?2, ?3, strftime('%s','now'))
+                 ON CONFLICT(provider_id) DO UPDATE SET models = excluded.models, fetched_ms = excluded.fetched_ms,
+                   updated_at = excluded.updated_at",
+                vec![
+                    Value::Text(provider),
+                    Value::Text(json_text(&models.models)?),
+                    Value::Integer(i64::try_from(models.fetched_ms).unwrap_or(i64::MAX)),
+                ],
+            )
+            .await
+            .map_err(store_err("writing discovered models"))?;
             Ok(())
         }
     }

@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "access", include_str!("../../migrations/0004_access.sql")),
     (5, "usage", include_str!("../../migrations/0005_usage.sql")),
     (6, "stored_responses", include_str!("../../migrations/0006_stored_responses.sql")),
+    (7, "discovered_models", include_str!("../../migrations/0007_discovered_models.sql")),
 ];
 
 /// Brings the schema up to the newest version this build knows.

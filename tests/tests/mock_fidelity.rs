@@ -3,7 +3,7 @@
 //! SDKs never exercise (auth failures, cut streams, fallback keys) are checked on the wire.
 
 use omniroute_tests::mock_upstream::agent::{Wire, carries_tool_result};
-use omniroute_tests::mock_upstream::{AGENT_DONE_TEXT, MOCK_TEXT, MockUpstream, Recorded};
+use omniroute_tests::mock_upstream::{AGENT_DONE_TEXT, MOCK_TEXT, MockUpstream, ModelList, Recorded};
 use omniroute_tests::sdk::{
     run_anthropic_sdk, run_genai_js_sdk, run_genai_sdk, run_ollama_sdk, run_openai_sdk_chat, run_openai_sdk_responses,
     run_sdk_script,
@@ -270,5 +270,57 @@ async fn catalogues_answer_in_each_format() {
     assert_eq!(gemini["models"][0]["name"], "models/gpt-mock");
     let ollama = get(format!("{}/api/tags", mock.ollama_base_url()), &[]).await;
     assert_eq!(ollama["models"][0]["name"], "gpt-mock:latest");
+    assert!(mock.requests().is_empty(), "catalogue GETs are not recorded");
+}
+
+#[tokio::test]
+async fn model_lists_name_what_the_test_sets_and_refuse_as_the_apis_do() {
+    let mock = MockUpstream::start();
+    mock.set_model_list(ModelList::Models(vec!["alpha-one".into(), "beta".into()]));
+    let client = reqwest::Client::new();
+    let get = |url: String, headers: &[(&str, &str)]| {
+        let mut request = client.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let kind = response.headers()["content-type"].to_str().unwrap().to_owned();
+            (status, kind, response.text().await.unwrap())
+        }
+    };
+    let json = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+    let (_, _, openai) = get(format!("{}/models", mock.base_url()), &[("authorization", "Bearer sk-test")]).await;
+    let ids: Vec<Value> = json(&openai)["data"].as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(ids, [json!("alpha-one"), json!("beta")]);
+    let (_, _, anthropic) = get(format!("{}/models", mock.base_url()), &ANTHROPIC).await;
+    let anthropic = json(&anthropic);
+    assert_eq!(
+        (anthropic["data"][0]["display_name"].clone(), anthropic["last_id"].clone()),
+        (json!("Alpha One"), json!("beta"))
+    );
+    let (_, _, gemini) = get(format!("{}/models", mock.gemini_base_url()), &[("x-goog-api-key", "k")]).await;
+    assert_eq!(json(&gemini)["models"][1]["name"], "models/beta");
+    let (_, _, ollama) = get(format!("{}/api/tags", mock.ollama_base_url()), &[]).await;
+    assert_eq!(json(&ollama)["models"][0]["name"], "alpha-one:latest");
+
+    // What the real APIs refuse: a revoked OpenAI key, an Anthropic or Gemini call with no key.
+    let (status, _, body) = get(format!("{}/models", mock.base_url()), &[("authorization", "Bearer sk-revoked")]).await;
+    assert_eq!((status, json(&body)["error"]["code"].clone()), (401, json!("invalid_api_key")));
+    let (status, _, body) = get(format!("{}/models", mock.base_url()), &[("anthropic-version", "2023-06-01")]).await;
+    assert_eq!((status, json(&body)["error"]["type"].clone()), (401, json!("authentication_error")));
+    let (status, _, _) = get(format!("{}/models", mock.gemini_base_url()), &[]).await;
+    assert_eq!(status, 403);
+
+    // Failures the test sets, in each format's own shape.
+    mock.set_model_list(ModelList::Error(401));
+    let (status, _, body) = get(format!("{}/models", mock.base_url()), &ANTHROPIC).await;
+    assert_eq!((status, json(&body)["type"].clone()), (401, json!("error")));
+    let (status, _, body) = get(format!("{}/models", mock.gemini_base_url()), &[("x-goog-api-key", "k")]).await;
+    assert_eq!((status, json(&body)["error"]["status"].clone()), (401, json!("UNAUTHENTICATED")));
+    mock.set_model_list(ModelList::Html(200));
+    let (status, kind, _) = get(format!("{}/api/tags", mock.ollama_base_url()), &[]).await;
+    assert_eq!((status, kind.as_str()), (200, "text/html"));
     assert!(mock.requests().is_empty(), "catalogue GETs are not recorded");
 }

@@ -306,7 +306,7 @@ async fn the_catalog_lists_every_provider_with_prices_and_the_combos() {
     assert_eq!((groq["configured"].clone(), groq["active"].clone()), (json!(false), json!(false)));
     assert_eq!(
         catalog["catalog"]["mycorp"]["models"],
-        json!([{"id": "mycorp/llama-3", "name": "llama-3", "type": "chat", "custom": true, "contextLength": null,
+        json!([{"id": "mycorp/llama-3", "name": "llama-3", "type": "chat", "custom": true, "discovered": false, "contextLength": null,
                 "maxOutput": null, "capabilities": [], "pricing": null}])
     );
     assert_eq!(

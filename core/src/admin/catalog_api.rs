@@ -46,6 +46,8 @@ pub struct ModelEntry {
     pub kind: &'static str,
     /// Added by configuration rather than known to the catalog.
     pub custom: bool,
+    /// Only the upstream's own model list names it (model discovery).
+    pub discovered: bool,
     pub context_length: Option<u64>,
     pub max_output: Option<u64>,
     /// `tools`, `vision`, `streaming`, `json`, `reasoning`, ...
@@ -74,13 +76,15 @@ pub struct ComboModelEntry {
     pub models: Vec<String>,
 }
 
-fn entry(provider: &str, model: &CatalogModel, custom: bool) -> ModelEntry {
+/// `origin`: where a model not in the catalog comes from (`None`: the catalog).
+fn entry(provider: &str, model: &CatalogModel, origin: Option<Origin>) -> ModelEntry {
     let priced = model.input_price.is_some() || model.output_price.is_some();
     ModelEntry {
         id: format!("{provider}/{}", model.id),
         name: model.id.clone(),
         kind: "chat",
-        custom,
+        custom: origin == Some(Origin::Custom),
+        discovered: origin == Some(Origin::Discovered),
         context_length: model.context,
         max_output: model.max_output,
         capabilities: model.capabilities.clone(),
@@ -92,21 +96,31 @@ fn entry(provider: &str, model: &CatalogModel, custom: bool) -> ModelEntry {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Custom,
+    Discovered,
+}
+
 fn configured(provider: &ResolvedProvider, catalog_models: &[CatalogModel]) -> ProviderModels {
+    let origin = |m: &CatalogModel| {
+        if catalog_models.iter().any(|c| c.id == m.id) {
+            None
+        } else if provider.discovered_models.contains(&m.id) {
+            Some(Origin::Discovered)
+        } else {
+            Some(Origin::Custom)
+        }
+    };
     ProviderModels {
         provider: provider.name.clone(),
         format: provider.format.as_str().to_owned(),
         configured: true,
         active: !provider.connections.is_empty(),
-        models: provider
-            .models
-            .iter()
-            .map(|m| entry(&provider.id, m, !catalog_models.iter().any(|c| c.id == m.id)))
-            .collect(),
+        models: provider.models.iter().map(|m| entry(&provider.id, m, origin(m))).collect(),
     }
 }
 
-/// `GET /api/models/catalog`.
 /// `GET /api/models/catalog`.
 pub async fn list(call: Call<'_>) -> Answer {
     let snapshot = call.gateway.snapshot();
@@ -119,7 +133,7 @@ pub async fn list(call: Call<'_>) -> Answer {
                 format: known.format.as_str().to_owned(),
                 configured: false,
                 active: false,
-                models: known.models.iter().map(|m| entry(&known.id, m, false)).collect(),
+                models: known.models.iter().map(|m| entry(&known.id, m, None)).collect(),
             },
         };
         by_provider.insert(known.id.clone(), view);

@@ -17,6 +17,7 @@ pub mod commit;
 pub mod connections;
 pub mod json;
 pub mod keys;
+pub mod model_discovery;
 pub mod pricing_api;
 pub mod provider_models;
 pub mod provider_nodes;

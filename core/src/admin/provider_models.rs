@@ -36,7 +36,8 @@ pub struct ModelView {
 #[serde(rename_all = "camelCase")]
 pub struct KnownModel {
     pub id: String,
-    /// `catalog`, `config` (the provider row's `models`) or `custom` (added here).
+    /// `catalog`, `config` (the provider row's `models`), `custom` (added here) or `discovered`
+    /// (only the upstream's own model list names it).
     pub source: &'static str,
     pub is_hidden: bool,
 }
@@ -110,8 +111,13 @@ pub struct HideModels {
 
 const MAX_IDS: usize = 1000;
 
-/// Every model id the provider has, with where it comes from.
-fn known_models(doc: &ProviderModelsSettings, provider: &ProviderRef<'_>) -> Vec<(String, &'static str)> {
+/// Every model id the provider has, with where it comes from (`discovered`: only its
+/// upstream's own list names it, see [`crate::admin::model_discovery`]).
+fn known_models(
+    stored: &StoredConfig,
+    doc: &ProviderModelsSettings,
+    provider: &ProviderRef<'_>,
+) -> Vec<(String, &'static str)> {
     let (catalog, configured) = match provider {
         ProviderRef::Configured(record) => {
             (record.catalog_id.as_deref().and_then(find_catalog_provider), record.models.clone())
@@ -132,6 +138,12 @@ fn known_models(doc: &ProviderModelsSettings, provider: &ProviderRef<'_>) -> Vec
     }
     for m in doc.providers.get(provider.id()).map(|o| o.custom.as_slice()).unwrap_or_default() {
         push(&m.id, "custom");
+    }
+    // As the snapshot merges them: only for a provider that names no models of its own.
+    if configured.is_empty() && matches!(provider, ProviderRef::Configured(_)) {
+        for id in stored.discovered.get(provider.id()).into_iter().flat_map(|d| d.ids()) {
+            push(id, "discovered");
+        }
     }
     out
 }
@@ -179,7 +191,7 @@ pub async fn list(call: Call<'_>) -> Answer {
     }
     let all_models = only.as_ref().map(|provider| {
         let hidden = doc.providers.get(provider.id()).map(|o| o.hidden.clone()).unwrap_or_default();
-        known_models(&doc, provider)
+        known_models(&stored, &doc, provider)
             .into_iter()
             .map(|(id, source)| KnownModel { is_hidden: hidden.contains(&id), id, source })
             .collect()
@@ -202,7 +214,12 @@ pub async fn add(mut call: Call<'_>) -> Answer {
         }
     }
     let mut doc = provider_models(&stored);
-    if let Some((_, source)) = known_models(&doc, &provider).into_iter().find(|(id, _)| *id == model_id) {
+    // A discovered model may be added: the custom entry pins it (and its limits) should the
+    // upstream stop listing it.
+    if let Some((_, source)) = known_models(&stored, &doc, &provider)
+        .into_iter()
+        .find(|(id, source)| *id == model_id && *source != "discovered")
+    {
         return Err(GatewayError::Conflict(format!(
             "provider '{}' has model '{model_id}' already ({source})",
             provider.id()
@@ -254,7 +271,7 @@ pub async fn hide(mut call: Call<'_>) -> Answer {
         return Err(invalid("modelIds", format!("at most {MAX_IDS} at once")));
     }
     let mut doc = provider_models(&stored);
-    let known = known_models(&doc, &provider);
+    let known = known_models(&stored, &doc, &provider);
     for (field, id) in &ids {
         if !known.iter().any(|(k, _)| k == id) {
             return Err(invalid(field, format!("'{id}' is not a model of provider '{}'", provider.id())));

@@ -229,7 +229,7 @@ pub fn parse_model_list(body: &[u8]) -> Option<Vec<ListedModel>> {
 
 /// `{id}` of `/api/providers/{id}/...`: an account id, or a provider id (its first account by
 /// priority, or its keyless implicit one). Disabled ones can be probed too.
-fn target(stored: &StoredConfig, id: &str) -> Result<Arc<ResolvedProvider>, GatewayError> {
+pub fn target(stored: &StoredConfig, id: &str) -> Result<Arc<ResolvedProvider>, GatewayError> {
     let (provider, connection): (_, Option<&ConnectionRecord>) = match stored.connections.iter().find(|c| c.id == id) {
         Some(connection) => {
             let provider = stored.providers.iter().find(|p| p.id == connection.provider_id).ok_or_else(|| {
@@ -254,7 +254,7 @@ fn target(stored: &StoredConfig, id: &str) -> Result<Arc<ResolvedProvider>, Gate
         .ok_or_else(|| GatewayError::Internal(format!("provider '{}' could not be resolved for a probe", provider.id)))
 }
 
-fn account(provider: &ResolvedProvider) -> Result<&ResolvedConnection, GatewayError> {
+pub fn account(provider: &ResolvedProvider) -> Result<&ResolvedConnection, GatewayError> {
     provider.connections.first().ok_or_else(|| {
         GatewayError::InvalidRequest(format!(
             "provider '{}' has no account to test with; add one with POST /api/providers",
@@ -319,46 +319,21 @@ async fn list_models(gateway: &Gateway, id: &str) -> Result<Response<Body>, Gate
     let stored = stored(gateway).await?;
     let provider = target(&stored, id)?;
     let connection = account(&provider)?;
-    let mut upstream_error = None;
-    if let Some(path) = &provider.models_path {
-        let (outcome, body) = match models_request(&provider, connection, path) {
-            Ok(request) => send_probe(gateway, gateway.ports.http.as_ref(), request).await,
-            Err(err) => (
-                ProbeOutcome {
-                    valid: false,
-                    latency_ms: 0,
-                    status: None,
-                    error: Some(ProbeError { kind: "invalid_config", message: err.to_string() }),
-                },
-                Bytes::new(),
-            ),
-        };
-        match (outcome.valid, parse_model_list(&body)) {
-            (true, Some(models)) => {
-                return Ok(ok(&ModelsReport {
-                    provider: provider.id.clone(),
-                    connection_id: connection.id.clone(),
-                    source: "upstream",
-                    total: models.len(),
-                    models,
-                    upstream_error: None,
-                }));
-            }
-            (true, None) => {
-                upstream_error = Some(ProbeOutcome {
-                    valid: false,
-                    error: Some(ProbeError {
-                        kind: "upstream_error",
-                        message: "the model list is in no known shape".into(),
-                    }),
-                    ..outcome
-                });
-            }
-            (false, _) => {
-                upstream_error = Some(explain(outcome, provider.format, &body, connection.api_key.as_deref()))
-            }
+    let upstream_error = match fetch_model_list(gateway, &provider, connection).await {
+        Some(Ok(models)) => {
+            return Ok(ok(&ModelsReport {
+                provider: provider.id.clone(),
+                connection_id: connection.id.clone(),
+                source: "upstream",
+                total: models.len(),
+                models,
+                upstream_error: None,
+            }));
         }
-    }
+        Some(Err(outcome)) => Some(outcome),
+        None => None,
+    };
+    // The catalog's and configured models, and those the last discovery kept.
     let models: Vec<ListedModel> =
         provider.listed_models().map(|m| ListedModel { id: m.id.clone(), name: None }).collect();
     Ok(ok(&ModelsReport {
@@ -369,6 +344,44 @@ async fn list_models(gateway: &Gateway, id: &str) -> Result<Response<Body>, Gate
         models,
         upstream_error,
     }))
+}
+
+/// Asks `provider`'s upstream, as `connection`, for its model list: the models (each id once,
+/// in the upstream's order), or why the answer cannot be used (a failed call, an error status,
+/// a body in no known shape; the key masked should the upstream echo it). `None` when the
+/// provider has no model list endpoint. The one fetcher of model lists: the probe above and
+/// model discovery both call it.
+pub async fn fetch_model_list(
+    gateway: &Gateway,
+    provider: &ResolvedProvider,
+    connection: &ResolvedConnection,
+) -> Option<Result<Vec<ListedModel>, ProbeOutcome>> {
+    let path = provider.models_path.as_deref()?;
+    let (outcome, body) = match models_request(provider, connection, path) {
+        Ok(request) => send_probe(gateway, gateway.ports.http.as_ref(), request).await,
+        Err(err) => (
+            ProbeOutcome {
+                valid: false,
+                latency_ms: 0,
+                status: None,
+                error: Some(ProbeError { kind: "invalid_config", message: err.to_string() }),
+            },
+            Bytes::new(),
+        ),
+    };
+    Some(match (outcome.valid, parse_model_list(&body)) {
+        (true, Some(mut models)) => {
+            let mut seen = std::collections::HashSet::new();
+            models.retain(|m| !m.id.is_empty() && seen.insert(m.id.clone()));
+            Ok(models)
+        }
+        (true, None) => Err(ProbeOutcome {
+            valid: false,
+            error: Some(ProbeError { kind: "upstream_error", message: "the model list is in no known shape".into() }),
+            ..outcome
+        }),
+        (false, _) => Err(explain(outcome, provider.format, &body, connection.api_key.as_deref())),
+    })
 }
 
 #[cfg(test)]

@@ -69,6 +69,7 @@ pub fn resolve_for_probe(
             .map(|v| (settings::keys::PROVIDER_MODELS.to_owned(), v.clone()))
             .into_iter()
             .collect(),
+        discovered: stored.discovered.get(&provider.id).map(|d| (provider.id.clone(), d.clone())).into_iter().collect(),
         ..Default::default()
     };
     ConfigSnapshot::build(&mini).provider(&provider.id).cloned()

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::access_records::{AdminSession, ApiKeyRecord};
+use crate::config::discovered::DiscoveredModels;
 use crate::config::records::{
     AliasRecord, ComboRecord, ConnectionRecord, ProviderRecord, RoutingSettings, StoredConfig,
 };
@@ -40,6 +41,11 @@ pub enum ConfigChange {
     /// Drops sessions that ended before this time (Unix ms).
     PruneSessions {
         before_ms: u64,
+    },
+    /// Replaces what the provider's upstream was last seen to list.
+    PutDiscoveredModels {
+        provider: String,
+        models: DiscoveredModels,
     },
 }
 
@@ -80,6 +86,7 @@ impl ConfigChange {
             ConfigChange::DeleteProvider(id) => {
                 stored.providers.retain(|p| p.id != id);
                 stored.connections.retain(|c| c.provider_id != id);
+                stored.discovered.remove(&id);
             }
             ConfigChange::PutConnection(c) => put(&mut stored.connections, c, |a, b| a.id == b.id),
             ConfigChange::DeleteConnection(id) => stored.connections.retain(|c| c.id != id),
@@ -102,6 +109,9 @@ impl ConfigChange {
             ConfigChange::PutSession(s) => put(&mut stored.sessions, s, |a, b| a.token_hash == b.token_hash),
             ConfigChange::DeleteSession(hash) => stored.sessions.retain(|s| s.token_hash != hash),
             ConfigChange::PruneSessions { before_ms } => stored.sessions.retain(|s| s.expires_ms >= before_ms),
+            ConfigChange::PutDiscoveredModels { provider, models } => {
+                stored.discovered.insert(provider, models);
+            }
         }
     }
 }

@@ -91,6 +91,9 @@ pub struct ServerSection {
     pub body_timeout_secs: Option<u64>,
     /// Open connections one client address may hold; 0 turns the cap off.
     pub max_connections_per_ip: Option<usize>,
+    /// Seconds between model discoveries (providers with no `models` of their own re-read their
+    /// upstream's model list; also once at start); 0: only at start and on sync.
+    pub model_discovery_secs: Option<u64>,
 }
 
 /// `[limits]`

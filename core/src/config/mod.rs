@@ -5,6 +5,7 @@ pub mod access_records;
 pub mod aliases;
 pub mod changes;
 pub mod declared;
+pub mod discovered;
 pub mod file;
 pub mod options;
 pub mod policy;
@@ -16,6 +17,7 @@ pub use access_records::{AdminSession, ApiKeyRecord, BudgetPeriod, KeyBudget, Ke
 pub use aliases::AliasTable;
 pub use changes::{API_SOURCE, AuditEntry, ConfigChange};
 pub use declared::{CONFIG_SOURCE, DeclareError, declare};
+pub use discovered::{DiscoveredModel, DiscoveredModels};
 pub use file::{FileConfig, FileError};
 pub use options::GatewayOptions;
 pub use records::{

@@ -256,6 +256,9 @@ pub struct StoredConfig {
     pub sessions: Vec<AdminSession>,
     /// Settings documents by key (see [`crate::config::settings`]), `routing` excluded.
     pub settings: BTreeMap<String, serde_json::Value>,
+    /// What each provider's upstream listed when last asked, by provider id (a cache, not
+    /// config: see [`crate::config::discovered`]).
+    pub discovered: BTreeMap<String, crate::config::DiscoveredModels>,
 }
 
 /// What one declarative source (the file plus env vars) says should exist.

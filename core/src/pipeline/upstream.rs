@@ -110,6 +110,8 @@ mod tests {
             models_path: None,
             models: vec![],
             hidden_models: vec![],
+            discovers: false,
+            discovered_models: vec![],
             connections: vec![],
             selection: Default::default(),
             sticky_window: 1,

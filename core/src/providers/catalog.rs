@@ -51,6 +51,21 @@ pub struct CatalogModel {
     pub cached_input_price: Option<f64>,
 }
 
+impl CatalogModel {
+    /// A model known by its id alone (configured, added over the API or discovered).
+    pub fn named(id: &str) -> CatalogModel {
+        CatalogModel {
+            id: id.to_owned(),
+            context: None,
+            max_output: None,
+            capabilities: Vec::new(),
+            input_price: None,
+            output_price: None,
+            cached_input_price: None,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct CatalogFile {
     providers: Vec<CatalogProvider>,

@@ -11,8 +11,8 @@
 use super::spec;
 use crate::admin::{
     aliases_api, audit_api, auth_api, budget_api, cache_api, cache_settings_api, catalog_api, combos_api, connections,
-    keys, pricing_api, provider_models, provider_nodes, provider_probe, provider_validate, proxy_api, resilience_api,
-    settings_api, settings_docs_api, system_api, telemetry_api, usage_api, usage_settings_api,
+    keys, model_discovery, pricing_api, provider_models, provider_nodes, provider_probe, provider_validate, proxy_api,
+    resilience_api, settings_api, settings_docs_api, system_api, telemetry_api, usage_api, usage_settings_api,
 };
 use crate::gateway::call::{Answer, Call};
 use crate::maybe_send::BoxFuture;
@@ -213,6 +213,7 @@ pub static ROUTES: &[Row] = &[
     admin(Delete, "/api/providers/{id}", handler!(connections::delete)),
     admin(Post, "/api/providers/{id}/test", handler!(provider_probe::test)),
     admin(Get, "/api/providers/{id}/models", handler!(provider_probe::models)),
+    admin(Post, "/api/providers/{id}/sync-models", handler!(model_discovery::sync)),
     admin(Get, "/api/provider-nodes", handler!(provider_nodes::list)),
     admin(Post, "/api/provider-nodes", handler!(provider_nodes::create)),
     admin(Get, "/api/provider-nodes/{id}", handler!(provider_nodes::get)),

@@ -105,6 +105,22 @@ mod tests {
     }
 
     #[test]
+    fn a_name_only_discovery_knows_resolves_bare() {
+        use crate::config::{DiscoveredModel, DiscoveredModels};
+        let mut stored = StoredConfig::default();
+        let mut local = ProviderRecord::bare("local", "config", None);
+        local.base_url = Some("http://127.0.0.1:1/v1".into());
+        local.auth = Some(crate::providers::AuthScheme::None);
+        stored.providers.push(local);
+        let models =
+            DiscoveredModels { models: vec![DiscoveredModel { id: "found".into(), name: None }], fetched_ms: 1 };
+        stored.discovered.insert("local".into(), models);
+        let t = resolve(&ConfigSnapshot::build(&stored), "found").unwrap();
+        assert_eq!((t.provider.id.as_str(), t.model.as_str()), ("local", "found"));
+        assert!(matches!(resolve(&ConfigSnapshot::default(), "found"), Err(GatewayError::UnknownProvider(_))));
+    }
+
+    #[test]
     fn unknown_names_are_clear_400s() {
         let snap = snapshot();
         let err = resolve(&snap, "nope/gpt-4o").unwrap_err();

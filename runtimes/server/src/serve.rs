@@ -1,6 +1,6 @@
 //! Serving: bind, answer within the client limits (`connections`), flush usage every second,
-//! pick up config changes, re-read per-key spend (budgets) and prune usage past its retention
-//! off the request path, and on shutdown (a signal, or `POST /api/shutdown` / `/api/restart`)
+//! pick up config changes, re-read per-key spend (budgets), prune usage past its retention and
+//! discover providers' models (at start, then periodically) off the request path, and on shutdown (a signal, or `POST /api/shutdown` / `/api/restart`)
 //! stop accepting, let in-flight requests (streams too) finish within the grace period, then
 //! flush the usage buffer.
 
@@ -84,11 +84,13 @@ pub async fn bind(settings: &Settings) -> Result<TcpListener, StartError> {
 pub struct Intervals {
     /// Deleting usage rows past the retention setting.
     pub usage_prune: Duration,
+    /// Model discovery after the one at start (`None`: only that one).
+    pub model_discovery: Option<Duration>,
 }
 
 impl From<&Settings> for Intervals {
     fn from(settings: &Settings) -> Self {
-        Intervals { usage_prune: settings.usage_prune_every }
+        Intervals { usage_prune: settings.usage_prune_every, model_discovery: settings.model_discovery_every }
     }
 }
 
@@ -118,6 +120,8 @@ pub async fn serve(
     // Aborted below once serving stops; the final flush happens after it.
     #[allow(clippy::disallowed_methods)]
     let background = tokio::spawn(background_work(booted.clone(), every));
+    #[allow(clippy::disallowed_methods)]
+    let discovery = tokio::spawn(discover_models(booted.clone(), every.model_discovery));
     let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
     tracing::info!(
         header_timeout = ?limits.header_timeout,
@@ -151,6 +155,7 @@ pub async fn serve(
         }
     }
     background.abort();
+    discovery.abort();
     booted.spawner.drain().await;
     booted.usage.flush().await;
     tracing::info!(dropped_usage_rows = booted.usage.dropped(), "usage flushed; bye");
@@ -193,6 +198,19 @@ async fn background_work(booted: Arc<Bootstrapped>, every: Intervals) {
             _ = cooldowns.tick() => if let Err(e) = booted.gateway.share_cooldowns().await {
                 tracing::warn!(error = %e, "sharing cooldowns with the store failed");
             },
+        }
+    }
+}
+
+/// Model discovery at start, then every `every`: a task of its own, since a round may wait on
+/// slow upstreams (up to the probe time limit) and must not hold up the flush and refresh above.
+async fn discover_models(booted: Arc<Bootstrapped>, every: Option<Duration>) {
+    loop {
+        let answered = omniroute_core::admin::model_discovery::discover_all(&booted.gateway).await;
+        tracing::debug!(answered, "model discovery round done");
+        match every {
+            Some(every) => tokio::time::sleep(every).await,
+            None => return,
         }
     }
 }

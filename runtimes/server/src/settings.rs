@@ -22,6 +22,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "omniroute.toml";
 /// How long in-flight requests get after SIGINT/SIGTERM when `shutdown_grace_secs` is unset.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 const DEFAULT_USAGE_PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
+const DEFAULT_MODEL_DISCOVERY_EVERY: Duration = Duration::from_secs(60 * 60);
 
 /// `omniroute [--config FILE] [--host H] [--port P] [--data-dir DIR]`
 #[derive(Debug, Clone, Default, Parser)]
@@ -80,6 +81,9 @@ pub struct Settings {
     /// How often usage rows past the retention setting are deleted (and once at start). The
     /// server's background work; the Lambda prunes once per cold start instead.
     pub usage_prune_every: Duration,
+    /// How often providers with no `models` of their own re-read their upstream's model list
+    /// (model discovery; also once at start). `None`: only at start and on sync.
+    pub model_discovery_every: Option<Duration>,
     /// Header and body read timeouts, connections per client address.
     pub clients: ClientLimits,
 }
@@ -132,6 +136,11 @@ impl Settings {
                 .and_then(|s| s.shutdown_grace_secs)
                 .map_or(DEFAULT_SHUTDOWN_GRACE, Duration::from_secs),
             usage_prune_every: DEFAULT_USAGE_PRUNE_EVERY,
+            model_discovery_every: match server.and_then(|s| s.model_discovery_secs) {
+                None => Some(DEFAULT_MODEL_DISCOVERY_EVERY),
+                Some(0) => None,
+                Some(secs) => Some(Duration::from_secs(secs)),
+            },
             clients: server.map_or(clients, |s| clients.with(LimitOverrides::from_file(s))),
             native: NativeSettings::from_file(file),
         }

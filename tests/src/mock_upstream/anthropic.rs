@@ -16,12 +16,12 @@ use super::{
 
 const HEADERS: [(&str, &str); 2] = [("request-id", "req_mock"), ("anthropic-ratelimit-requests-remaining", "99")];
 
-fn json_response(status: u16, body: &Value) -> Response {
+pub(super) fn json_response(status: u16, body: &Value) -> Response {
     json_with(status, body, &HEADERS)
 }
 
 /// The documented error shape; the `type` follows the status as Anthropic's table has it.
-fn error(status: u16, message: &str) -> Response {
+pub(super) fn error(status: u16, message: &str) -> Response {
     let kind = match status {
         400 => "invalid_request_error",
         401 => "authentication_error",
@@ -41,7 +41,7 @@ fn error(status: u16, message: &str) -> Response {
 }
 
 /// Checks the headers every endpoint requires; `Some` is the rejection to send instead.
-fn reject(headers: &HeaderMap) -> Option<Response> {
+pub(super) fn reject(headers: &HeaderMap) -> Option<Response> {
     let Some(key) = header(headers, "x-api-key").or_else(|| bearer(headers)) else {
         return Some(error(401, "x-api-key header is required"));
     };
@@ -120,16 +120,6 @@ fn refuse(request: &Value) -> Option<Response> {
             ),
         ))
     })
-}
-
-pub(super) fn models() -> Response {
-    json_response(
-        200,
-        &json!({
-            "data": [{ "type": "model", "id": "gpt-mock", "display_name": "GPT Mock", "created_at": "2025-01-01T00:00:00Z" }],
-            "has_more": false, "first_id": "gpt-mock", "last_id": "gpt-mock"
-        }),
-    )
 }
 
 pub(super) async fn count_tokens(

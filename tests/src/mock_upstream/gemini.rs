@@ -15,7 +15,7 @@ use super::{
 };
 
 /// Google's error shape: the HTTP code, a message, and the canonical status name.
-fn error(code: u16, message: &str) -> Response {
+pub(super) fn error(code: u16, message: &str) -> Response {
     let status = match code {
         400 => "INVALID_ARGUMENT",
         401 => "UNAUTHENTICATED",
@@ -156,7 +156,7 @@ fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
 }
 
 /// Checks the API key from `x-goog-api-key` or `?key=`; `Some` is the rejection to send instead.
-fn reject(uri: &Uri, headers: &HeaderMap) -> Option<Response> {
+pub(super) fn reject(uri: &Uri, headers: &HeaderMap) -> Option<Response> {
     match header(headers, "x-goog-api-key").or_else(|| query_param(uri, "key")) {
         None | Some("") => Some(error(
             403,
@@ -171,21 +171,13 @@ fn reject(uri: &Uri, headers: &HeaderMap) -> Option<Response> {
     }
 }
 
-/// The one model the mock lists.
-fn mock_model() -> Value {
+/// A model as `models.list` and `models.get` show it.
+pub(super) fn model_entry(id: &str) -> Value {
     json!({
-        "name": "models/gpt-mock", "version": "001", "displayName": "GPT Mock",
+        "name": format!("models/{id}"), "version": "001", "displayName": super::model_lists::display_name(id),
         "description": "The mock upstream's model.", "inputTokenLimit": 1_048_576, "outputTokenLimit": 8192,
         "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"]
     })
-}
-
-/// `GET /v1beta/models` (and `GET /v1/models` for a caller with a Gemini key).
-pub(super) async fn models(uri: Uri, headers: HeaderMap) -> Response {
-    if let Some(response) = reject(&uri, &headers) {
-        return response;
-    }
-    json_with(200, &json!({ "models": [mock_model()] }), &[])
 }
 
 /// `GET /v1beta/models/{model}` (and on `/v1`): the listed model, else Google's 404.
@@ -195,7 +187,7 @@ pub(super) async fn model(Path(rest): Path<String>, uri: Uri, headers: HeaderMap
     }
     let name = rest.strip_prefix("models/").unwrap_or(&rest);
     if name == "gpt-mock" {
-        return json_with(200, &mock_model(), &[]);
+        return json_with(200, &model_entry("gpt-mock"), &[]);
     }
     error(404, &format!("models/{name} is not found for API version {}", uri.path().split('/').nth(1).unwrap_or("")))
 }

@@ -61,6 +61,9 @@
 //! `POST /v1/embeddings` answers OpenAI's embeddings format with bag-of-words vectors
 //! ([`bag_of_words`]); its model names take the same `error-<status>` and `slow-<ms>`.
 //!
+//! The model lists (`model_lists.rs`) list `gpt-mock` unless the test sets another list or a
+//! failure ([`MockUpstream::set_model_list`]).
+//!
 //! Routes: `/v1/chat/completions`, `/v1/embeddings`, `/v1/responses`, `/v1/messages` (+ `/count_tokens`),
 //! `/v1/models`, `/v1beta/models/{model}:generateContent|:streamGenerateContent`,
 //! `/v1beta/models[/{model}]` (the Gemini ones also on `/v1`, as Google serves them),
@@ -72,6 +75,7 @@ mod embeddings;
 mod first_tool;
 mod gemini;
 mod model_limits;
+mod model_lists;
 mod ollama;
 mod openai_chat;
 mod openai_responses;
@@ -90,6 +94,7 @@ use serde_json::Value;
 
 pub use agent::{AGENT_DONE_TEXT, AGENT_MODEL, agent_task_prompt};
 pub use embeddings::{EMBEDDING_DIMENSIONS, bag_of_words, cosine};
+pub use model_lists::ModelList;
 
 /// The answer text every plain request gets.
 pub const MOCK_TEXT: &str = "Hello from the mock upstream!";
@@ -122,12 +127,18 @@ impl Recorded {
 pub(crate) struct MockState {
     requests: Arc<Mutex<Vec<Recorded>>>,
     flaky: Arc<std::sync::atomic::AtomicU64>,
+    model_list: Arc<Mutex<ModelList>>,
 }
 
 impl MockState {
     /// `flaky` (OpenAI chat): every other request fails with a 503, starting with the first.
     pub(crate) fn flaky_turn_fails(&self) -> bool {
         self.flaky.fetch_add(1, std::sync::atomic::Ordering::SeqCst).is_multiple_of(2)
+    }
+
+    /// What the model lists answer now.
+    pub(crate) fn model_list(&self) -> ModelList {
+        self.model_list.lock().expect("lock").clone()
     }
 
     pub(crate) fn record(&self, uri: &Uri, headers: &HeaderMap, body: &Bytes) {
@@ -149,16 +160,16 @@ impl MockUpstream {
         let state = MockState::default();
         let app = Router::new()
             .route("/v1/chat/completions", post(openai_chat::chat))
-            .route("/v1/models", get(models))
+            .route("/v1/models", get(model_lists::v1))
             .route("/v1/embeddings", post(embeddings::embeddings))
             .route("/v1/responses", post(openai_responses::create))
             .route("/v1/messages", post(anthropic::messages))
             .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
-            .route("/v1beta/models", get(gemini::models))
+            .route("/v1beta/models", get(model_lists::gemini))
             .route("/v1beta/models/{*rest}", get(gemini::model).post(gemini::generate))
             .route("/v1/models/{*rest}", get(gemini::model).post(gemini::generate))
             .route("/api/chat", post(ollama::chat))
-            .route("/api/tags", get(ollama::tags))
+            .route("/api/tags", get(model_lists::ollama))
             .with_state(state.clone());
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind mock");
         std_listener.set_nonblocking(true).expect("nonblocking");
@@ -193,6 +204,11 @@ impl MockUpstream {
     /// as their base URL, since they add `/v1/...` and `/v1beta/...` themselves.
     pub fn root_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Sets what every model list (OpenAI's, Anthropic's, Gemini's, Ollama's) answers from now on.
+    pub fn set_model_list(&self, list: ModelList) {
+        *self.state.model_list.lock().expect("lock") = list;
     }
 
     /// Every request received so far.
@@ -414,18 +430,6 @@ pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
 /// The token of an `Authorization: Bearer <token>` header.
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer "))
-}
-
-/// `GET /v1/models`: OpenAI's list, Anthropic's when the caller sent `anthropic-version`, or
-/// Gemini's when it sent a Gemini key (`x-goog-api-key`, as Google's SDKs do on `v1`).
-async fn models(uri: Uri, headers: HeaderMap) -> Response {
-    if headers.contains_key("anthropic-version") {
-        return anthropic::models();
-    }
-    if headers.contains_key("x-goog-api-key") {
-        return gemini::models(uri, headers).await;
-    }
-    openai_chat::models()
 }
 
 /// A streamed body of pre-framed `frames`, each its own write `gap` apart, like a real

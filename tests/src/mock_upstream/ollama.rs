@@ -19,18 +19,6 @@ fn error(status: u16, message: &str) -> Response {
     json_with(status, &json!({ "error": message }), &[])
 }
 
-pub(super) async fn tags() -> Response {
-    let model = json!({
-        "name": "gpt-mock:latest", "model": "gpt-mock:latest", "modified_at": CREATED_AT, "size": 1_000_000,
-        "digest": "6a0746a1ec1aef3e7ec53868f220ff6e389f6f8ef87a01d77c96807de94ca2aa",
-        "details": {
-            "parent_model": "", "format": "gguf", "family": "mock", "families": ["mock"],
-            "parameter_size": "1B", "quantization_level": "Q4_0"
-        }
-    });
-    json_with(200, &json!({ "models": [model] }), &[])
-}
-
 pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     state.record(&uri, &headers, &body);
     // A local Ollama has no auth; a key is only sent to ollama.com or a server behind auth, and

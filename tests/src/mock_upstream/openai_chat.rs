@@ -93,13 +93,6 @@ pub(super) fn json_response(status: u16, body: Value) -> Response {
     json_with(status, &body, &[("x-ratelimit-remaining-requests", "99")])
 }
 
-pub(super) fn models() -> Response {
-    json_response(
-        200,
-        json!({ "object": "list", "data": [{ "id": "gpt-mock", "object": "model", "created": 0, "owned_by": "mock" }] }),
-    )
-}
-
 pub(super) async fn chat(State(state): State<MockState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     state.record(&uri, &headers, &body);
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {

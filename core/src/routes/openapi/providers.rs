@@ -8,6 +8,7 @@ use super::common::ManagementErrors;
 use crate::admin::connections::{ConnectionList, ConnectionOne, ConnectionView, CreateConnection, UpdateConnection};
 use crate::admin::json::ErrorBody;
 use crate::admin::keys::Deleted;
+use crate::admin::model_discovery::{ModelChanges, SyncReport};
 use crate::admin::provider_models::{
     AddModel, HiddenUpdate, HideModels, KnownModel, ModelDeleted, ModelList, ModelOne, ModelView,
 };
@@ -15,6 +16,7 @@ use crate::admin::provider_nodes::{Effective, NodeDeleted, NodeInput, NodeList, 
 use crate::admin::provider_probe::{ListedModel, ModelsReport, ProbeError, ProbeOutcome, TestInput, TestReport};
 use crate::admin::provider_validate::{ValidateInput, ValidateReport};
 use crate::admin::proxy_api::{ProxyInput, ProxyTestInput, ProxyTestReport, ProxyView};
+use crate::config::DiscoveredModel;
 use crate::config::policy::AccountSelection;
 use crate::providers::{AuthScheme, WireFormat};
 
@@ -29,6 +31,7 @@ use crate::providers::{AuthScheme, WireFormat};
         delete_connection,
         test_connection,
         connection_models,
+        sync_models,
         validate_provider,
         list_nodes,
         create_node,
@@ -58,6 +61,9 @@ use crate::providers::{AuthScheme, WireFormat};
         TestReport,
         ListedModel,
         ModelsReport,
+        DiscoveredModel,
+        ModelChanges,
+        SyncReport,
         ValidateInput,
         ValidateReport,
         NodeTimeouts,
@@ -127,6 +133,13 @@ fn test_connection() {}
 #[utoipa::path(get, path = "/api/providers/{id}/models", tag = "providers", params(("id" = String, Path, description = "An account id, or a provider id")),
     responses((status = 200, body = ModelsReport), (status = 409, body = ErrorBody), ManagementErrors))]
 fn connection_models() {}
+
+/// Model discovery now: asks the upstream for its model list and stores it (served in every
+/// model list and by bare name beside the catalog's). For providers with no `models` of their
+/// own; an upstream error or an unusable answer is a 502 and keeps the stored list.
+#[utoipa::path(post, path = "/api/providers/{id}/sync-models", tag = "providers", params(("id" = String, Path, description = "A provider id, or one of its account ids")),
+    responses((status = 200, body = SyncReport), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody), ManagementErrors))]
+fn sync_models() {}
 
 /// Check a provider config and key without saving; optionally one live call.
 #[utoipa::path(post, path = "/api/providers/validate", tag = "providers", request_body = ValidateInput, responses((status = 200, body = ValidateReport), ManagementErrors))]
@@ -216,6 +229,7 @@ mod tests {
             ("/api/providers/{id}", "put"),
             ("/api/providers/{id}/test", "post"),
             ("/api/providers/{id}/models", "get"),
+            ("/api/providers/{id}/sync-models", "post"),
             ("/api/providers/validate", "post"),
             ("/api/provider-nodes", "post"),
             ("/api/provider-nodes/{id}", "delete"),
