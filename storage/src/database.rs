@@ -73,10 +73,12 @@ impl Database {
     async fn init(conn: libsql::Connection) -> Result<libsql::Connection, DatabaseError> {
         // WAL lets usage writes and config reads proceed together; the busy timeout rides out
         // the other connection, or a second process (a backup), holding the write lock briefly.
-        // journal_mode answers with a row, so it goes through `query`.
+        // It is set first: a process that just closed the file (a restart) may still be
+        // checkpointing its WAL, and without a busy handler opening it then fails at once with
+        // "database is locked". journal_mode answers with a row, so it goes through `query`.
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         let mut rows = conn.query("PRAGMA journal_mode=WAL", ()).await?;
         while rows.next().await?.is_some() {}
-        conn.busy_timeout(BUSY_TIMEOUT)?;
         migrations::apply(&conn).await?;
         Ok(conn)
     }

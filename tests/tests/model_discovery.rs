@@ -258,3 +258,20 @@ async fn a_provider_that_names_its_own_models_is_not_discovered() {
     assert_eq!(gw.admin_call("POST", "/api/providers/nobody/sync-models", None).await.0, 404);
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_added_over_the_api_lists_its_models_without_a_sync() {
+    let mock = MockUpstream::start();
+    mock.set_model_list(list(&["api-added-model"]));
+    let gw = TestGateway::start("", &[]).await;
+    gw.allow_private_upstreams().await;
+    let node = json!({ "id": "added", "baseUrl": mock.base_url() });
+    assert_eq!(gw.admin_call("POST", "/api/provider-nodes", Some(node)).await.0, 201);
+    let account = json!({ "provider": "added", "apiKey": "sk-added-0123456789", "name": "main" });
+    let (status, body) = gw.admin_call("POST", "/api/providers", Some(account)).await;
+    assert_eq!(status, 201, "{body}");
+    let ids = ids_until(&gw, |ids| has(ids, "added/api-added-model")).await;
+    assert!(has(&ids, "added/api-added-model"), "discovered within seconds of being added: {ids:?}");
+    assert_eq!(chat(&gw, "api-added-model").await.status(), 200, "and routed by its bare name");
+    gw.stop().await;
+}

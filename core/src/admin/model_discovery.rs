@@ -4,6 +4,8 @@
 //! (runtimes with timers) and on `POST /api/providers/{id}/sync-models`; an answer that cannot
 //! be used (an error status, a network failure, a body in no known shape) keeps the cached list.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use crate::admin::commit::{stored, write};
@@ -55,13 +57,29 @@ pub async fn sync(call: Call<'_>) -> Answer {
 /// own, all at once. A provider whose upstream fails is logged and keeps its cached list.
 /// Returns how many providers answered with a usable list.
 pub async fn discover_all(gateway: &Gateway) -> usize {
+    discover_each(gateway, &discoverable(gateway)).await
+}
+
+/// Discovers the providers that became discoverable since `seen` was filled (added over the
+/// API, or given their first account), so a new provider's models show within one check rather
+/// than one full round; each is tried once here (the full rounds retry). Returns how many
+/// answered.
+pub async fn discover_new(gateway: &Gateway, seen: &mut BTreeSet<String>) -> usize {
+    let new: Vec<String> = discoverable(gateway).into_iter().filter(|id| !seen.contains(id)).collect();
+    if new.is_empty() {
+        return 0;
+    }
+    seen.extend(new.iter().cloned());
+    discover_each(gateway, &new).await
+}
+
+/// Every enabled provider that has an account and no `models` of its own.
+pub fn discoverable(gateway: &Gateway) -> Vec<String> {
     let snapshot = gateway.snapshot();
-    let ids: Vec<&str> = snapshot
-        .providers()
-        .iter()
-        .filter(|p| p.discovers && !p.connections.is_empty())
-        .map(|p| p.id.as_str())
-        .collect();
+    snapshot.providers().iter().filter(|p| p.discovers && !p.connections.is_empty()).map(|p| p.id.clone()).collect()
+}
+
+async fn discover_each(gateway: &Gateway, ids: &[String]) -> usize {
     let results = futures_util::future::join_all(ids.iter().map(|id| discover(gateway, id, None))).await;
     let mut answered = 0;
     for (id, result) in ids.iter().zip(results) {

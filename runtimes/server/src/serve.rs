@@ -23,6 +23,9 @@ use crate::settings::Settings;
 
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 const REFRESH_EVERY: Duration = Duration::from_secs(5);
+/// How soon a provider added over the API has its models discovered (a snapshot read when
+/// nothing is new).
+const NEW_PROVIDER_CHECK: Duration = Duration::from_secs(2);
 
 /// A server started in the background (tests, embedding).
 pub struct RunningServer {
@@ -156,6 +159,10 @@ pub async fn serve(
     }
     background.abort();
     discovery.abort();
+    // Wait until they are gone: an aborted task drops its handle on the database only when
+    // polled again, and a restart must not find the old one mid-write.
+    let _ = background.await;
+    let _ = discovery.await;
     booted.spawner.drain().await;
     booted.usage.flush().await;
     tracing::info!(dropped_usage_rows = booted.usage.dropped(), "usage flushed; bye");
@@ -202,16 +209,25 @@ async fn background_work(booted: Arc<Bootstrapped>, every: Intervals) {
     }
 }
 
-/// Model discovery at start, then every `every`: a task of its own, since a round may wait on
-/// slow upstreams (up to the probe time limit) and must not hold up the flush and refresh above.
+/// Model discovery at start, then every `every`, and for a provider that becomes discoverable
+/// in between (added over the API) within `NEW_PROVIDER_CHECK`: a task of its own, since a
+/// round may wait on slow upstreams (up to the probe time limit) and must not hold up the flush
+/// and refresh above.
 async fn discover_models(booted: Arc<Bootstrapped>, every: Option<Duration>) {
+    use omniroute_core::admin::model_discovery::{discover_all, discover_new, discoverable};
+    let gateway = &booted.gateway;
+    let mut next_round = Some(tokio::time::Instant::now());
+    let mut seen = std::collections::BTreeSet::new();
     loop {
-        let answered = omniroute_core::admin::model_discovery::discover_all(&booted.gateway).await;
-        tracing::debug!(answered, "model discovery round done");
-        match every {
-            Some(every) => tokio::time::sleep(every).await,
-            None => return,
+        if next_round.is_some_and(|at| tokio::time::Instant::now() >= at) {
+            seen.extend(discoverable(gateway));
+            let answered = discover_all(gateway).await;
+            tracing::debug!(answered, "model discovery round done");
+            next_round = every.map(|every| tokio::time::Instant::now() + every);
+        } else {
+            discover_new(gateway, &mut seen).await;
         }
+        tokio::time::sleep(NEW_PROVIDER_CHECK).await;
     }
 }
 
