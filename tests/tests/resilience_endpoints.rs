@@ -198,9 +198,16 @@ async fn a_reset_takes_one_scope_and_leaves_the_others() {
     assert_eq!(status, 200);
     let limits = gw.admin_get("/api/rate-limits").await;
     assert_eq!(scopes(&limits), ["account=account:p:a0"], "{limits}");
-    let (status, body) =
-        gw.admin_call("POST", "/api/resilience/reset", Some(json!({ "scope": "model", "key": "account:p:a0" }))).await;
-    assert_eq!(status, 400, "{body}");
+    // A key and a scope: both are reset.
+    assert_eq!(post(&url, &chat("p/retry-after-max")).await.status(), 429);
+    assert_eq!(gw.admin_get("/api/rate-limits").await["cooldowns"].as_array().map(Vec::len), Some(2));
+    let both = json!({ "scope": "model", "key": "account:p:a0" });
+    let (status, body) = gw.admin_call("POST", "/api/resilience/reset", Some(both)).await;
+    assert_eq!(status, 200, "{body}");
+    let limits = gw.admin_get("/api/rate-limits").await;
+    assert_eq!(scopes(&limits), Vec::<String>::new(), "{limits}");
+    let (status, body) = gw.admin_call("POST", "/api/resilience/reset", Some(json!([null, null]))).await;
+    assert_eq!(status, 400, "an array is not a reset request: {body}");
     let (status, body) = gw.admin_call("POST", "/api/resilience/reset", Some(json!({ "scope": "galaxy" }))).await;
     assert_eq!(status, 400, "{body}");
     gw.stop().await;

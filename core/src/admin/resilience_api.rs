@@ -44,69 +44,80 @@ struct ResetRequest {
     scope: Option<KeyScope>,
 }
 
-/// `POST /api/resilience/reset`: closes breakers and clears cooldowns: one key, one scope, or all.
+/// `POST /api/resilience/reset`: closes breakers and clears cooldowns: one key, one scope (both
+/// when both are given), or everything.
 pub async fn reset(mut call: Call<'_>) -> Answer {
     let gateway = call.gateway;
     let body = call.body_bytes().await?;
     let empty = body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null";
+    let expected = "expected {\"key\": \"account:<id>\"}, {\"scope\": \"model\"} or {}";
     let request: ResetRequest = if empty {
         ResetRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            GatewayError::InvalidRequest(format!(
-                "expected {{\"key\": \"account:<id>\"}}, {{\"scope\": \"model\"}} or {{}}: {e}"
-            ))
-        })?
-    };
-    if let Some(scope) = request.scope {
-        if request.key.is_some() {
-            return Err(invalid("scope", "give a key or a scope, not both"));
+        // An object only: serde would also read a struct from an array (`[null, null]`).
+        let value: Value =
+            serde_json::from_slice(&body).map_err(|e| GatewayError::InvalidRequest(format!("{expected}: {e}")))?;
+        if !value.is_object() {
+            return Err(GatewayError::InvalidRequest(format!("{expected}: the body is not an object")));
         }
-        return reset_scope(gateway, scope).await;
-    }
+        serde_json::from_value(value).map_err(|e| GatewayError::InvalidRequest(format!("{expected}: {e}")))?
+    };
     let key = match request.key.as_deref() {
         Some(key) => Some(key.parse::<HealthKey>().map_err(GatewayError::InvalidRequest)?),
         None => None,
     };
-    gateway.router.health.reset(key.as_ref());
-    // The shared store too, or the next share of cooldowns brings the cleared one back.
-    let stored = key.as_ref().map(HealthKey::store_key);
-    let stored_key = match &key {
-        Some(HealthKey::Model { .. }) => None,
-        Some(_) => Some(stored.as_deref()),
-        None => Some(None),
+    if let Some(scope) = request.scope {
+        reset_scope(gateway, scope).await?;
+    }
+    if key.is_some() || request.scope.is_none() {
+        reset_key(gateway, key.as_ref()).await?;
+    }
+    let what = match (&request.key, request.scope) {
+        (Some(key), _) => json!(key),
+        (None, Some(scope)) => json!(scope),
+        (None, None) => json!("all"),
     };
-    if let Some(stored_key) = stored_key {
-        let cooldowns = &gateway.ports.cooldowns;
-        let clear_failed = |e| GatewayError::internal("cannot clear the stored cooldowns", e);
-        cooldowns.clear(stored_key).await.map_err(clear_failed)?;
-        // An account's reset covers its (account, model) rows too: they are stored under their
-        // own keys, and the next share would bring them back.
-        if let Some(HealthKey::Account(id)) = &key {
-            let rows = cooldowns.active(0).await.map_err(clear_failed)?;
-            for (row, _) in rows {
-                if matches!(HealthKey::from_store_key(&row), HealthKey::Deployment { ref account, .. } if account == id)
-                {
-                    cooldowns.clear(Some(&row)).await.map_err(clear_failed)?;
-                }
+    Ok(ok(&json!({ "reset": what, "scope": request.scope })))
+}
+
+fn clear_failed(e: crate::ports::StoreError) -> GatewayError {
+    GatewayError::internal("cannot clear the stored cooldowns", e)
+}
+
+/// Resets one key (an account with its models), or everything with `None`, in this instance
+/// and in the shared cooldown store, or the next share of cooldowns brings the cleared one back.
+async fn reset_key(gateway: &Gateway, key: Option<&HealthKey>) -> Result<(), GatewayError> {
+    gateway.router.health.reset(key);
+    let cooldowns = &gateway.ports.cooldowns;
+    match key {
+        // Estimates only: nothing of theirs is stored.
+        Some(HealthKey::Model { .. }) => {}
+        Some(key) => cooldowns.clear(Some(&key.store_key())).await.map_err(clear_failed)?,
+        None => cooldowns.clear(None).await.map_err(clear_failed)?,
+    }
+    // An account's reset covers its (account, model) rows too: they are stored under their own
+    // keys, and the next share would bring them back.
+    if let Some(HealthKey::Account(id)) = key {
+        for (row, _) in cooldowns.active(0).await.map_err(clear_failed)? {
+            if matches!(HealthKey::from_store_key(&row), HealthKey::Deployment { ref account, .. } if account == id) {
+                cooldowns.clear(Some(&row)).await.map_err(clear_failed)?;
             }
         }
     }
-    Ok(ok(&json!({ "reset": request.key.unwrap_or_else(|| "all".into()) })))
+    Ok(())
 }
 
 /// Resets every key of one scope, in this instance and in the shared cooldown store (whose
 /// rows are accounts and models of accounts).
-async fn reset_scope(gateway: &Gateway, scope: KeyScope) -> Answer {
+async fn reset_scope(gateway: &Gateway, scope: KeyScope) -> Result<(), GatewayError> {
     gateway.router.health.reset_scope(scope);
     let cooldowns = &gateway.ports.cooldowns;
-    let clear_failed = |e| GatewayError::internal("cannot clear the stored cooldowns", e);
     for (row, _) in cooldowns.active(0).await.map_err(clear_failed)? {
         if HealthKey::from_store_key(&row).scope() == scope {
             cooldowns.clear(Some(&row)).await.map_err(clear_failed)?;
         }
     }
-    Ok(ok(&json!({ "reset": scope })))
+    Ok(())
 }
 
 /// `GET /api/rate-limits`: accounts and models of accounts cooling down, why, and until when.

@@ -291,7 +291,7 @@ impl Walk<'_, '_> {
         let result = attempt(gateway.ports.http.as_ref(), clock, request, &call).await;
         let latency_ms = clock.monotonic_us().saturating_sub(started) / 1000;
         let connection_id = account.connection.id.clone();
-        let record = Attempt { target: admitted.index, connection_id, status: None, error: None, latency_ms };
+        let mut record = Attempt { target: admitted.index, connection_id, status: None, error: None, latency_ms };
         if result.is_ok() {
             // Any HTTP answer proves the origin reachable (and closes a half-open endpoint).
             gateway.router.health.on_success(&admitted.endpoint, target.provider.auth, latency_ms);
@@ -310,24 +310,16 @@ impl Walk<'_, '_> {
             Scope::Account => self.account_out(admitted, account, record, answer),
             Scope::Request if exceeds_context(code, body) => self.too_long(admitted, account, record, answer),
             scope if self.retryable.contains(&code) => self.refused(admitted, account, record, answer, scope),
-            Scope::Model if code == 404 => self.not_served(admitted, account, record, answer),
+            // This account does not serve the model (withdrawn, or not open to its organisation):
+            // another account or target may. Counted against nobody (a typo in a model name must
+            // not open a breaker); passed on as it came when nothing else answers.
+            Scope::Model if code == 404 => {
+                self.keep(admitted, account, &mut record, answer);
+                Tried::NextAccount
+            }
             // Not worth another try (the request's fault): as it came.
             _ => self.answered(admitted, account, record, answer),
         }
-    }
-
-    /// This account does not serve the model (withdrawn, or not open to this organisation):
-    /// another account or a later target may; counted against nobody (a typo in a model name
-    /// must not open a breaker), and passed on as it came when nothing else answers.
-    fn not_served(
-        &mut self,
-        admitted: &Admitted<'_>,
-        account: &Account,
-        mut record: Attempt,
-        answer: Attempted,
-    ) -> Tried {
-        self.keep(admitted, account, &mut record, answer);
-        Tried::NextAccount
     }
 
     /// The prompt is too long for this target's model: nobody's fault, and no other account

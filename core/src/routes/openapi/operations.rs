@@ -38,7 +38,7 @@ pub struct ResetRequest {
     /// `endpoint:<origin>` or `model:<provider>/<model>`.
     #[schema(pattern = "^(account:.+|endpoint:.+|model:[^/]+/.+)$", example = "account:openai:team")]
     pub key: Option<String>,
-    /// Every key of one scope.
+    /// Every key of one scope (with `key` too: both are reset).
     #[schema(pattern = "^(account|model|endpoint|estimate)$", example = "model")]
     pub scope: Option<String>,
 }
