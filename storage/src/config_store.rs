@@ -233,6 +233,14 @@ impl ConfigStore for LibsqlConfigStore {
     fn audit_log(&self, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>> {
         boxed(async move { access_rows::load_audit(self.db.connection(), limit).await })
     }
+
+    fn kind(&self) -> &'static str {
+        self.db.kind().name()
+    }
+
+    fn location(&self) -> String {
+        format!("{} at {}", self.db.kind().name(), self.db.location())
+    }
 }
 
 #[cfg(test)]
