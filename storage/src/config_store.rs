@@ -213,21 +213,46 @@ async fn read_version(conn: &libsql::Connection) -> Result<u64, StoreError> {
     })
 }
 
+/// Runs `attempt` again (three tries in all) when the database interrupted it. sqld, the server
+/// behind Turso, now and then interrupts a statement on a Hrana stream (`SQLITE_INTERRUPT`,
+/// seen with several instances starting on one database), and every later statement on that
+/// stream is interrupted too: the read connection's stream is dropped (the next statement opens
+/// a new one) before trying again. An interrupted transaction is rolled back whole, so running
+/// it again is safe. Other errors are returned at once.
+async fn retry_interrupted<T, F, Fut>(db: &Database, mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(e) if tries < 3 && e.0.contains("SQLITE_INTERRUPT") => {
+                tracing::warn!(error = %e, "the database interrupted a statement; trying again on a new stream");
+                db.connection().reset().await;
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
 impl ConfigStore for LibsqlConfigStore {
     fn load(&self) -> BoxFuture<'_, Result<StoredConfig, StoreError>> {
-        boxed(self.load_inner())
+        boxed(retry_interrupted(&self.db, || self.load_inner()))
     }
 
     fn sync_declared(&self, declared: DeclaredConfig) -> BoxFuture<'_, Result<(), StoreError>> {
-        boxed(self.sync_inner(declared))
+        boxed(retry_interrupted(&self.db, move || self.sync_inner(declared.clone())))
     }
 
     fn version(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
-        boxed(self.version_inner())
+        boxed(retry_interrupted(&self.db, || self.version_inner()))
     }
 
     fn apply(&self, changes: Vec<ConfigChange>, audit: Option<AuditEntry>) -> BoxFuture<'_, Result<u64, StoreError>> {
-        boxed(self.apply_inner(changes, audit))
+        boxed(retry_interrupted(&self.db, move || self.apply_inner(changes.clone(), audit.clone())))
     }
 
     fn audit_log(&self, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>> {
