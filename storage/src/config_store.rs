@@ -213,12 +213,14 @@ async fn read_version(conn: &libsql::Connection) -> Result<u64, StoreError> {
     })
 }
 
-/// Runs `attempt` again (three tries in all) when the database interrupted it. sqld, the server
-/// behind Turso, now and then interrupts a statement on a Hrana stream (`SQLITE_INTERRUPT`,
-/// seen with several instances starting on one database), and every later statement on that
-/// stream is interrupted too: the read connection's stream is dropped (the next statement opens
-/// a new one) before trying again. An interrupted transaction is rolled back whole, so running
-/// it again is safe. Other errors are returned at once.
+/// Runs `attempt` again (three tries in all) when a remote database refused the statement
+/// without running it: sqld now and then interrupts a statement on a Hrana stream
+/// (`SQLITE_INTERRUPT`, seen with several instances starting on one database), and a server
+/// that restarted no longer knows the stream ("invalid baton"); either way every later
+/// statement on that stream fails too, so the streams are dropped (`reset_streams`) first. An
+/// interrupted transaction is rolled back whole, so running it again is safe. Other errors are
+/// returned at once. The config version is read every second, so this also puts the other
+/// stores' streams right soon after the database is back.
 async fn retry_interrupted<T, F, Fut>(db: &Database, mut attempt: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
@@ -227,9 +229,9 @@ where
     let mut tries = 1;
     loop {
         match attempt().await {
-            Err(e) if tries < 3 && e.0.contains("SQLITE_INTERRUPT") => {
-                tracing::warn!(error = %e, "the database interrupted a statement; trying again on a new stream");
-                db.connection().reset().await;
+            Err(e) if tries < 3 && (e.0.contains("SQLITE_INTERRUPT") || e.0.contains("invalid baton")) => {
+                tracing::warn!(error = %e, "the database dropped our stream; trying again on a new one");
+                db.reset_streams().await;
                 tries += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
             }

@@ -149,6 +149,18 @@ impl Database {
         })
     }
 
+    /// On a remote database, drops the Hrana streams of the three shared connections, so the
+    /// next statement on each opens a new one. A stream the server no longer knows (it
+    /// restarted: "invalid baton") or has interrupted fails every statement sent on it after.
+    /// Does nothing on a file (there `reset` would clear the connection's state).
+    pub async fn reset_streams(&self) {
+        if self.kind == StorageKind::Remote {
+            self.conn.reset().await;
+            self.background.reset().await;
+            self.writer.lock().await.reset().await;
+        }
+    }
+
     /// File, remote or memory.
     pub fn kind(&self) -> StorageKind {
         self.kind

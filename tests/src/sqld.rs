@@ -22,6 +22,8 @@ pub struct Sqld {
     /// `http://127.0.0.1:PORT`
     pub url: String,
     child: Child,
+    /// How it was started, for [`Sqld::restart`].
+    command: Command,
     _dir: TempDir,
     /// The signing key when auth is on.
     key: Option<Ed25519KeyPair>,
@@ -60,6 +62,21 @@ impl Sqld {
         let _ = self.child.wait();
     }
 
+    /// Starts it again after [`Sqld::kill`]: the same port, database and key.
+    pub async fn restart(&mut self) {
+        for _ in 0..50 {
+            let mut child = self.command.spawn().expect("restart sqld");
+            if wait_ready(&self.url, &mut child).await {
+                self.child = child;
+                return;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("sqld did not come back on {}", self.url);
+    }
+
     async fn launch(key: Option<Ed25519KeyPair>) -> Sqld {
         let binary = sqld_binary();
         let dir = tempfile::tempdir().expect("tempdir");
@@ -84,7 +101,7 @@ impl Sqld {
             let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start sqld ({}): {e}", binary.display()));
             let url = format!("http://127.0.0.1:{port}");
             if wait_ready(&url, &mut child).await {
-                return Sqld { url, child, _dir: dir, key };
+                return Sqld { url, child, command, _dir: dir, key };
             }
             let _ = child.kill();
             let _ = child.wait();
