@@ -136,10 +136,10 @@ async fn wait_ready(url: &str, child: &mut Child) -> bool {
         if child.try_wait().ok().flatten().is_some() {
             return false;
         }
-        if let Ok(response) = client.get(format!("{url}/health")).send().await {
-            if response.status().is_success() {
-                return true;
-            }
+        if let Ok(response) = client.get(format!("{url}/health")).send().await
+            && response.status().is_success()
+        {
+            return true;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
