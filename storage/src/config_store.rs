@@ -196,6 +196,32 @@ impl LibsqlConfigStore {
         Ok(version)
     }
 
+    /// Whether this store's secret opens the provider keys already stored: `Err` when there
+    /// are some and none of them opens (another instance sealed them with another
+    /// `OMNIROUTE_SECRET`). Run before anything is written, so an instance with the wrong secret
+    /// never seals keys the others cannot read.
+    pub async fn check_secret(&self) -> Result<(), StoreError> {
+        let mut rows = self
+            .db
+            .connection()
+            .query("SELECT api_key_enc FROM connections WHERE api_key_enc IS NOT NULL LIMIT 20", ())
+            .await
+            .map_err(store_err("reading stored keys"))?;
+        let (mut sealed, mut opened) = (0, 0);
+        while let Some(row) = rows.next().await.map_err(store_err("reading stored keys"))? {
+            let text = row.get::<String>(0).map_err(store_err("reading stored keys"))?;
+            sealed += 1;
+            opened += usize::from(self.secrets.open(&text).is_ok());
+        }
+        if sealed > 0 && opened == 0 {
+            return Err(StoreError(format!(
+                "OMNIROUTE_SECRET does not open the provider keys stored in the database ({}): every instance sharing a database needs the same OMNIROUTE_SECRET",
+                self.db.location()
+            )));
+        }
+        Ok(())
+    }
+
     async fn version_inner(&self) -> Result<u64, StoreError> {
         read_version(self.db.connection()).await
     }

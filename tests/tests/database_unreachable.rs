@@ -2,7 +2,7 @@
 //! writes answer 503 naming the database (never the token) instead of a success that would be
 //! forgotten, and once it is back, writes work again and the usage rows buffered meanwhile
 //! land. A server does not start on a database it cannot reach, nor on a shared database
-//! without `OMNIROUTE_SECRET`; both say why.
+//! without `OMNIROUTE_SECRET` or with one that does not open the stored keys; each says why.
 
 use std::time::{Duration, Instant};
 
@@ -98,4 +98,30 @@ async fn a_server_does_not_start_on_a_database_it_cannot_reach_or_without_the_sh
     let sqld = Sqld::start().await;
     let message = start_error(&[("TURSO_DATABASE_URL", sqld.url.as_str())]).await;
     assert!(message.contains("OMNIROUTE_SECRET"), "{message}");
+
+    // The first instance seals its provider key; one with another secret could not read it.
+    let mock = MockUpstream::start();
+    let base = mock.base_url();
+    let same = [
+        ("TURSO_DATABASE_URL", sqld.url.as_str()),
+        ("OMNIROUTE_SECRET", SECRET),
+        ("OPENAI_API_KEY", "sk-first"),
+        ("OPENAI_BASE_URL", base.as_str()),
+    ];
+    let first = TestGateway::start("", &same).await;
+    let message = start_error(&[
+        ("TURSO_DATABASE_URL", sqld.url.as_str()),
+        ("OMNIROUTE_SECRET", "another secret"),
+        ("OPENAI_API_KEY", "sk-second"),
+    ])
+    .await;
+    assert!(message.contains("OMNIROUTE_SECRET does not open the provider keys"), "{message}");
+    // Nothing was written by the refused instance: the first one's key is intact.
+    let providers = first.admin_get("/api/providers").await.to_string();
+    assert!(!providers.contains("sk-second"), "{providers}");
+    // The same secret starts, and the stored key works through it.
+    let again = TestGateway::start("", &same).await;
+    assert_eq!(again.chat("openai/gpt-4o-mini").await.0, 200);
+    first.stop().await;
+    again.stop().await;
 }

@@ -65,7 +65,12 @@ pub async fn bootstrap(
             "OMNIROUTE_SECRET is not set: generated an encryption key for stored API keys; keep this file (or set OMNIROUTE_SECRET) or stored keys cannot be read"
         );
     }
+    let remote = db.kind() == StorageKind::Remote;
     let config_store = Arc::new(LibsqlConfigStore::new(db.clone(), secrets));
+    if remote {
+        // Before the sync below seals this instance's env keys with its secret.
+        config_store.check_secret().await.map_err(|e| StartError::Config(e.0))?;
+    }
     let declared = declare(settings.file.as_ref(), env).map_err(|e| StartError::Config(e.to_string()))?;
     config_store.sync_declared(declared).await.map_err(|e| StartError::Storage(e.to_string()))?;
 
