@@ -201,6 +201,10 @@ impl LibsqlConfigStore {
     /// `OMNIROUTE_SECRET`). Run before anything is written, so an instance with the wrong secret
     /// never seals keys the others cannot read.
     pub async fn check_secret(&self) -> Result<(), StoreError> {
+        self.db.retried(|| self.check_secret_once()).await
+    }
+
+    async fn check_secret_once(&self) -> Result<(), StoreError> {
         let mut rows = self
             .db
             .connection()
@@ -239,48 +243,21 @@ async fn read_version(conn: &libsql::Connection) -> Result<u64, StoreError> {
     })
 }
 
-/// Runs `attempt` again (three tries in all) when a remote database refused the statement
-/// without running it: sqld now and then interrupts a statement on a Hrana stream
-/// (`SQLITE_INTERRUPT`, seen with several instances starting on one database), and a server
-/// that restarted no longer knows the stream ("invalid baton"); either way every later
-/// statement on that stream fails too, so the streams are dropped (`reset_streams`) first. An
-/// interrupted transaction is rolled back whole, so running it again is safe. Other errors are
-/// returned at once. The config version is read every second, so this also puts the other
-/// stores' streams right soon after the database is back.
-async fn retry_interrupted<T, F, Fut>(db: &Database, mut attempt: F) -> Result<T, StoreError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, StoreError>>,
-{
-    let mut tries = 1;
-    loop {
-        match attempt().await {
-            Err(e) if tries < 3 && (e.0.contains("SQLITE_INTERRUPT") || e.0.contains("invalid baton")) => {
-                tracing::warn!(error = %e, "the database dropped our stream; trying again on a new one");
-                db.reset_streams().await;
-                tries += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
-            }
-            result => return result,
-        }
-    }
-}
-
 impl ConfigStore for LibsqlConfigStore {
     fn load(&self) -> BoxFuture<'_, Result<StoredConfig, StoreError>> {
-        boxed(retry_interrupted(&self.db, || self.load_inner()))
+        boxed(self.db.retried(|| self.load_inner()))
     }
 
     fn sync_declared(&self, declared: DeclaredConfig) -> BoxFuture<'_, Result<(), StoreError>> {
-        boxed(retry_interrupted(&self.db, move || self.sync_inner(declared.clone())))
+        boxed(self.db.retried(move || self.sync_inner(declared.clone())))
     }
 
     fn version(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
-        boxed(retry_interrupted(&self.db, || self.version_inner()))
+        boxed(self.db.retried(|| self.version_inner()))
     }
 
     fn apply(&self, changes: Vec<ConfigChange>, audit: Option<AuditEntry>) -> BoxFuture<'_, Result<u64, StoreError>> {
-        boxed(retry_interrupted(&self.db, move || self.apply_inner(changes.clone(), audit.clone())))
+        boxed(self.db.retried(move || self.apply_inner(changes.clone(), audit.clone())))
     }
 
     fn audit_log(&self, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>> {

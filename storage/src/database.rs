@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
 
+use omniroute_core::ports::StoreError;
+
 use crate::migrations;
 
 /// A storage failure, described without secrets.
@@ -123,7 +125,19 @@ impl Database {
         let conn = db.connect().map_err(unreachable)?;
         // A first round trip, so a wrong URL or token is reported as such before migrations.
         conn.query("SELECT 1", ()).await.map_err(unreachable)?;
-        migrations::apply(&conn).await?;
+        // Migrations again on a new stream when sqld interrupted one (see `retried`): each is
+        // its own transaction and re-checks the version, so a second run applies only the rest.
+        let mut tries = 1;
+        loop {
+            match migrations::apply(&conn).await {
+                Err(e) if tries < 3 && e.to_string().contains("SQLITE_INTERRUPT") => {
+                    tracing::warn!(error = %e, "the database interrupted a migration; trying again on a new stream");
+                    conn.reset().await;
+                    tries += 1;
+                }
+                result => break result?,
+            }
+        }
         let background = db.connect().map_err(unreachable)?;
         let writer = db.connect().map_err(unreachable)?;
         Ok(Database {
@@ -158,6 +172,32 @@ impl Database {
             self.conn.reset().await;
             self.background.reset().await;
             self.writer.lock().await.reset().await;
+        }
+    }
+
+    /// Runs `attempt` again (three tries in all) when a remote database refused the statement
+    /// without running it: sqld now and then interrupts a statement on a Hrana stream
+    /// (`SQLITE_INTERRUPT`, seen under load), and a server
+    /// that restarted no longer knows the stream ("invalid baton"); either way every later
+    /// statement on that stream fails too, so the streams are dropped (`reset_streams`) first. An
+    /// interrupted transaction is rolled back whole, so running it again is safe. Other errors are
+    /// returned at once. Every store method on the database goes through here.
+    pub(crate) async fn retried<T, F, Fut>(&self, mut attempt: F) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        let mut tries = 1;
+        loop {
+            match attempt().await {
+                Err(e) if tries < 3 && (e.0.contains("SQLITE_INTERRUPT") || e.0.contains("invalid baton")) => {
+                    tracing::warn!(error = %e, "the database dropped our stream; trying again on a new one");
+                    self.reset_streams().await;
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+                }
+                result => return result,
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use omniroute_core::config::{ConfigChange, StoredConfig};
 use omniroute_core::ports::memory::{MemoryConfigStore, MemoryCooldownStore, MemoryResponseStore, MemoryUsageSink};
 use omniroute_core::ports::usage_query::{AggregateQuery, GroupBy, UsageFilter};
 use omniroute_core::ports::{
-    ConfigStore, CooldownStore, ResponseStore, StoredResponse, UsageQuery, UsageRecord, UsageSink,
+    ConfigStore, CooldownStore, LoggedBodies, ResponseStore, StoredResponse, UsageQuery, UsageRecord, UsageSink,
 };
 use omniroute_storage::{
     Database, LibsqlConfigStore, LibsqlCooldownStore, LibsqlResponseStore, LibsqlUsageQuery, LibsqlUsageSink, SecretBox,
@@ -96,6 +96,7 @@ conformance!(
     config_writes_bump_the_version_and_read_back,
     deleting_a_provider_takes_its_accounts,
     usage_rows_are_counted_paged_and_pruned,
+    a_large_flush_keeps_every_row_in_order_with_its_bodies,
     cooldowns_keep_the_latest_end_and_expire,
     stored_responses_keep_their_scope_chain_and_expiry,
 );
@@ -204,6 +205,37 @@ async fn usage_rows_are_counted_paged_and_pruned(s: Stores) {
     assert_eq!(last, [("k1".to_owned(), 2_000), ("k2".to_owned(), 3_000)], "{}", s.kind);
     assert_eq!(s.query.prune(2_500).await.unwrap(), 2, "{}: rows before 2500 go", s.kind);
     assert_eq!(s.query.rows(UsageFilter::default(), 10, 0).await.unwrap().total, 2);
+}
+
+/// More rows than one remote batch (40), with logged bodies here and there: each row is
+/// stored once, in order, and the bodies belong to their own row.
+async fn a_large_flush_keeps_every_row_in_order_with_its_bodies(s: Stores) {
+    let ids: Vec<String> = (0..130).map(|i| format!("req-{i:03}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let mut row = usage(id, 10_000 + i as u64, "a", None, 200, 0.0);
+        if i % 37 == 0 || i == 129 {
+            row.bodies = Some(LoggedBodies { request: format!("asked {id}"), response: format!("answered {id}") });
+        }
+        s.usage.record(row);
+    }
+    s.usage.flush().await;
+    let page = s.query.rows(UsageFilter::default(), 500, 0).await.unwrap();
+    let mut stored: Vec<String> = page.items.iter().map(|r| r.record.request_id.clone()).collect();
+    stored.reverse();
+    assert_eq!(stored, ids, "{}: every row once, in order", s.kind);
+    let attempts = s.query.attempts(ids.clone()).await.unwrap();
+    assert_eq!(attempts.len(), 130, "{}", s.kind);
+    for attempt in attempts {
+        let id = &attempt.record.request_id;
+        let index: usize = id[4..].parse().unwrap();
+        match attempt.record.bodies {
+            Some(bodies) => {
+                assert!(index % 37 == 0 || index == 129, "{}: {id} got bodies", s.kind);
+                assert_eq!((bodies.request, bodies.response), (format!("asked {id}"), format!("answered {id}")));
+            }
+            None => assert!(index % 37 != 0 && index != 129, "{}: {id} lost its bodies", s.kind),
+        }
+    }
 }
 
 async fn cooldowns_keep_the_latest_end_and_expire(s: Stores) {
