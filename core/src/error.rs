@@ -70,6 +70,11 @@ pub enum GatewayError {
     /// `previous_response_not_found`).
     #[error("{message}")]
     NotStored { message: String, status: StatusCode, code: &'static str },
+    /// A management write could not be stored: the database is unreachable or refused it.
+    /// The message names the database (kind and location, never a secret) and says nothing
+    /// was stored; the cause is logged where it is rendered.
+    #[error("{message}")]
+    StoreUnavailable { message: String, cause: String },
     /// A bug or storage failure. The cause is for the log: it is written where the error is
     /// rendered ([`GatewayError::client_message`]) and never shown to the client, whose message
     /// stays generic (a cause may name a table, a path or a store's own error text).
@@ -97,6 +102,9 @@ impl GatewayError {
         if let GatewayError::Internal(cause) = self {
             tracing::error!(code = self.code(), %cause, "internal gateway error");
         }
+        if let GatewayError::StoreUnavailable { cause, .. } = self {
+            tracing::error!(code = self.code(), %cause, "the database did not take a write");
+        }
         self.to_string()
     }
 
@@ -114,7 +122,7 @@ impl GatewayError {
             GatewayError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::CircuitOpen { .. } | GatewayError::AccountsOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            GatewayError::NoAccount(_) => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::NoAccount(_) | GatewayError::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
             GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -147,6 +155,7 @@ impl GatewayError {
             GatewayError::InvalidField { .. } => "invalid_field",
             GatewayError::Conflict(_) => "conflict",
             GatewayError::BudgetExceeded(_) => "budget_exceeded",
+            GatewayError::StoreUnavailable { .. } => "store_unavailable",
             GatewayError::Internal(_) => "internal_error",
             GatewayError::NotStored { code, .. } => code,
         }

@@ -197,6 +197,36 @@ impl LibsqlConfigStore {
         Ok(version)
     }
 
+    /// Whether this store's secret opens the provider keys already stored: `Err` when there
+    /// are some and none of them opens (another instance sealed them with another
+    /// `OMNIROUTE_SECRET`). Run before anything is written, so an instance with the wrong secret
+    /// never seals keys the others cannot read.
+    pub async fn check_secret(&self) -> Result<(), StoreError> {
+        self.db.retried(|| self.check_secret_once()).await
+    }
+
+    async fn check_secret_once(&self) -> Result<(), StoreError> {
+        let mut rows = self
+            .db
+            .connection()
+            .query("SELECT api_key_enc FROM connections WHERE api_key_enc IS NOT NULL LIMIT 20", ())
+            .await
+            .map_err(store_err("reading stored keys"))?;
+        let (mut sealed, mut opened) = (0, 0);
+        while let Some(row) = rows.next().await.map_err(store_err("reading stored keys"))? {
+            let text = row.get::<String>(0).map_err(store_err("reading stored keys"))?;
+            sealed += 1;
+            opened += usize::from(self.secrets.open(&text).is_ok());
+        }
+        if sealed > 0 && opened == 0 {
+            return Err(StoreError(format!(
+                "OMNIROUTE_SECRET does not open the provider keys stored in the database ({}): every instance sharing a database needs the same OMNIROUTE_SECRET",
+                self.db.location()
+            )));
+        }
+        Ok(())
+    }
+
     async fn version_inner(&self) -> Result<u64, StoreError> {
         read_version(self.db.connection()).await
     }
@@ -216,23 +246,31 @@ async fn read_version(conn: &libsql::Connection) -> Result<u64, StoreError> {
 
 impl ConfigStore for LibsqlConfigStore {
     fn load(&self) -> BoxFuture<'_, Result<StoredConfig, StoreError>> {
-        boxed(self.load_inner())
+        boxed(self.db.retried(|| self.load_inner()))
     }
 
     fn sync_declared(&self, declared: DeclaredConfig) -> BoxFuture<'_, Result<(), StoreError>> {
-        boxed(self.sync_inner(declared))
+        boxed(self.db.retried(move || self.sync_inner(declared.clone())))
     }
 
     fn version(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
-        boxed(self.version_inner())
+        boxed(self.db.retried(|| self.version_inner()))
     }
 
     fn apply(&self, changes: Vec<ConfigChange>, audit: Option<AuditEntry>) -> BoxFuture<'_, Result<u64, StoreError>> {
-        boxed(self.apply_inner(changes, audit))
+        boxed(self.db.retried(move || self.apply_inner(changes.clone(), audit.clone())))
     }
 
     fn audit_log(&self, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>> {
         boxed(async move { access_rows::load_audit(self.db.connection(), limit).await })
+    }
+
+    fn kind(&self) -> &'static str {
+        self.db.kind().name()
+    }
+
+    fn location(&self) -> String {
+        format!("{} at {}", self.db.kind().name(), self.db.location())
     }
 }
 

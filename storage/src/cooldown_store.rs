@@ -76,16 +76,16 @@ impl LibsqlCooldownStore {
 impl CooldownStore for LibsqlCooldownStore {
     fn put(&self, key: &str, until_ms: u64) -> BoxFuture<'_, Result<(), StoreError>> {
         let key = key.to_owned();
-        boxed(async move { self.put_inner(&key, until_ms).await })
+        boxed(async move { self.db.retried(|| self.put_inner(&key, until_ms)).await })
     }
 
     fn active(&self, now_ms: u64) -> BoxFuture<'_, Result<Vec<(String, u64)>, StoreError>> {
-        boxed(self.active_inner(now_ms))
+        boxed(self.db.retried(move || self.active_inner(now_ms)))
     }
 
     fn clear(&self, key: Option<&str>) -> BoxFuture<'_, Result<(), StoreError>> {
         let key = key.map(str::to_owned);
-        boxed(async move { self.clear_inner(key.as_deref()).await })
+        boxed(async move { self.db.retried(|| self.clear_inner(key.as_deref())).await })
     }
 }
 

@@ -1,4 +1,4 @@
-//! omniroute-storage: the native storage ports. libSQL (an embedded file; Turso later) behind
+//! omniroute-storage: the native storage ports. libSQL (an embedded file, or Turso/sqld) behind
 //! ConfigStore, CooldownStore, UsageSink, UsageQuery and ResponseStore, migrations, secrets
 //! encrypted at rest, local-folder backups.
 
@@ -19,7 +19,7 @@ pub mod usage_sink;
 pub use backup::LocalDirBackupStore;
 pub use config_store::LibsqlConfigStore;
 pub use cooldown_store::LibsqlCooldownStore;
-pub use database::{Database, DatabaseError};
+pub use database::{Database, DatabaseError, StorageKind};
 pub use response_store::LibsqlResponseStore;
 pub use secrets::{SecretBox, SecretError};
 pub use usage_query::LibsqlUsageQuery;

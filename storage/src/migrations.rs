@@ -28,7 +28,14 @@ pub async fn apply(conn: &libsql::Connection) -> Result<(), DatabaseError> {
     }
     for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         let fail = |source| DatabaseError::Migration { version, name, source };
-        let tx = conn.transaction().await.map_err(fail)?;
+        // Several instances may start together on one (remote) database: the write lock is
+        // taken first (a second instance waits for it), then the version is read again inside
+        // the transaction, and a migration another instance applied meanwhile is skipped.
+        let tx = crate::database::write_transaction(conn).await.map_err(fail)?;
+        if current_version(&tx).await? >= version {
+            tx.rollback().await.map_err(fail)?;
+            continue;
+        }
         tx.execute_batch(sql).await.map_err(fail)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, strftime('%s','now'))",

@@ -233,7 +233,7 @@ impl LibsqlResponseStore {
 
 impl ResponseStore for LibsqlResponseStore {
     fn put(&self, response: StoredResponse) -> BoxFuture<'_, Result<(), StoreError>> {
-        boxed(async move { self.put_inner(&response).await })
+        boxed(async move { self.db.retried(|| self.put_inner(&response)).await })
     }
 
     fn get<'a>(
@@ -242,7 +242,7 @@ impl ResponseStore for LibsqlResponseStore {
         id: &'a str,
         now_ms: u64,
     ) -> BoxFuture<'a, Result<Option<StoredResponse>, StoreError>> {
-        boxed(self.get_inner(scope, id, now_ms))
+        boxed(self.db.retried(move || self.get_inner(scope, id, now_ms)))
     }
 
     fn chain<'a>(
@@ -252,7 +252,7 @@ impl ResponseStore for LibsqlResponseStore {
         now_ms: u64,
         max: usize,
     ) -> BoxFuture<'a, Result<Vec<StoredResponse>, StoreError>> {
-        boxed(self.chain_inner(scope, id, now_ms, max))
+        boxed(self.db.retried(move || self.chain_inner(scope, id, now_ms, max)))
     }
 
     fn items<'a>(
@@ -261,15 +261,15 @@ impl ResponseStore for LibsqlResponseStore {
         ids: &'a [String],
         now_ms: u64,
     ) -> BoxFuture<'a, Result<HashMap<String, serde_json::Value>, StoreError>> {
-        boxed(self.items_inner(scope, ids, now_ms))
+        boxed(self.db.retried(move || self.items_inner(scope, ids, now_ms)))
     }
 
     fn delete<'a>(&'a self, scope: &'a str, id: &'a str, now_ms: u64) -> BoxFuture<'a, Result<bool, StoreError>> {
-        boxed(self.delete_inner(scope, id, now_ms))
+        boxed(self.db.retried(move || self.delete_inner(scope, id, now_ms)))
     }
 
     fn prune(&self, now_ms: u64) -> BoxFuture<'_, Result<u64, StoreError>> {
-        boxed(self.prune_inner(now_ms))
+        boxed(self.db.retried(move || self.prune_inner(now_ms)))
     }
 }
 

@@ -286,7 +286,7 @@ async fn delete_before(conn: &libsql::Connection, table: &str, id: &str, before:
 
 impl UsageQuery for LibsqlUsageQuery {
     fn aggregate(&self, query: AggregateQuery) -> BoxFuture<'_, Result<Vec<UsageBucket>, StoreError>> {
-        boxed(async move { self.aggregate_rows(&query).await.map_err(failed) })
+        boxed(async move { self.db.retried(|| async { self.aggregate_rows(&query).await.map_err(failed) }).await })
     }
 
     fn rows(
@@ -295,7 +295,9 @@ impl UsageQuery for LibsqlUsageQuery {
         limit: u64,
         offset: u64,
     ) -> BoxFuture<'_, Result<Page<StoredUsage>, StoreError>> {
-        boxed(async move { self.page_of_rows(&filter, limit, offset).await.map_err(failed) })
+        boxed(async move {
+            self.db.retried(|| async { self.page_of_rows(&filter, limit, offset).await.map_err(failed) }).await
+        })
     }
 
     fn request_ids(
@@ -304,32 +306,42 @@ impl UsageQuery for LibsqlUsageQuery {
         limit: u64,
         offset: u64,
     ) -> BoxFuture<'_, Result<Page<String>, StoreError>> {
-        boxed(async move { self.page_of_requests(&filter, limit, offset).await.map_err(failed) })
+        boxed(async move {
+            self.db.retried(|| async { self.page_of_requests(&filter, limit, offset).await.map_err(failed) }).await
+        })
     }
 
     fn attempts(&self, request_ids: Vec<String>) -> BoxFuture<'_, Result<Vec<StoredUsage>, StoreError>> {
-        boxed(async move { self.attempts_of(&request_ids).await.map_err(failed) })
+        boxed(async move { self.db.retried(|| async { self.attempts_of(&request_ids).await.map_err(failed) }).await })
     }
 
     fn spend_by_key(&self, since_ms: u64) -> BoxFuture<'_, Result<Vec<(String, f64)>, StoreError>> {
         boxed(async move {
             let sql = "SELECT api_key_id, SUM(cost_usd) FROM usage_log
                        WHERE api_key_id IS NOT NULL AND cost_usd IS NOT NULL AND ts_ms >= ?1 GROUP BY api_key_id";
-            self.pairs(sql, vec![Value::Integer(since_ms as i64)], |row| row.get_value(1).map(real))
+            self.db
+                .retried(|| async {
+                    self.pairs(sql, vec![Value::Integer(since_ms as i64)], |row| row.get_value(1).map(real))
+                        .await
+                        .map_err(failed)
+                })
                 .await
-                .map_err(failed)
         })
     }
 
     fn last_used_by_key(&self) -> BoxFuture<'_, Result<Vec<(String, u64)>, StoreError>> {
         boxed(async move {
             let sql = "SELECT api_key_id, MAX(ts_ms) FROM usage_log WHERE api_key_id IS NOT NULL GROUP BY api_key_id";
-            self.pairs(sql, Vec::new(), |row| row.get_value(1).map(count)).await.map_err(failed)
+            self.db
+                .retried(|| async {
+                    self.pairs(sql, Vec::new(), |row| row.get_value(1).map(count)).await.map_err(failed)
+                })
+                .await
         })
     }
 
     fn prune(&self, before_ms: u64) -> BoxFuture<'_, Result<u64, StoreError>> {
-        boxed(async move { self.prune_rows(before_ms).await.map_err(failed) })
+        boxed(async move { self.db.retried(|| async { self.prune_rows(before_ms).await.map_err(failed) }).await })
     }
 }
 

@@ -10,7 +10,7 @@ use omniroute_core::maybe_send::{BoxFuture, boxed};
 use omniroute_core::ports::{UsageBacklog, UsageRecord, UsageSink};
 
 use crate::config_writes::opt;
-use crate::database::{Database, write_transaction};
+use crate::database::{Database, StorageKind, write_transaction};
 use crate::usage_query::{COLUMNS, record_of};
 
 /// Batching usage writer.
@@ -76,8 +76,10 @@ impl LibsqlUsageSink {
         // The write runs on a blocking thread, on its own connection: SQLite is synchronous,
         // and on the runtime a flush held every request behind it (≈ 5 µs a row).
         let conn = self.db.background_connection().clone();
+        let remote = self.db.kind() == StorageKind::Remote;
         let written = tokio::task::spawn_blocking(move || {
-            let result = tokio::runtime::Handle::current().block_on(write(&conn, &rows));
+            let result = tokio::runtime::Handle::current()
+                .block_on(async { if remote { write_batched(&conn, &rows).await } else { write(&conn, &rows).await } });
             (rows, result)
         })
         .await;
@@ -116,60 +118,100 @@ impl LibsqlUsageSink {
     }
 }
 
+/// The usage_log columns a row fills, in the order of [`row_values`].
+const INSERT_COLUMNS: &str =
+    "request_id, ts_ms, provider, connection_id, requested_model, upstream_model, client_format,
+   upstream_format, status, stream, input_tokens, output_tokens, latency_ms, error,
+   cached_tokens, reasoning_tokens, ttft_ms, cost_usd, api_key_id, combo, estimated";
+const INSERT_PARAMS: usize = 21;
+
+/// Rows per multi-row INSERT on a remote database, where each statement is a round trip
+/// (21 parameters a row, far below SQLite's limit of 32,766).
+pub const REMOTE_BATCH_ROWS: usize = 40;
+
+fn row_values(r: &UsageRecord) -> Vec<Value> {
+    vec![
+        Value::Text(r.request_id.clone()),
+        Value::Integer(r.timestamp_ms as i64),
+        Value::Text(r.provider.clone()),
+        Value::Text(r.connection_id.clone()),
+        Value::Text(r.requested_model.clone()),
+        Value::Text(r.upstream_model.clone()),
+        Value::Text(r.client_format.clone()),
+        Value::Text(r.upstream_format.clone()),
+        Value::Integer(i64::from(r.status)),
+        Value::Integer(i64::from(r.stream)),
+        opt_u64(r.input_tokens),
+        opt_u64(r.output_tokens),
+        Value::Integer(r.latency_ms as i64),
+        opt(r.error.clone()),
+        opt_u64(r.cached_tokens),
+        opt_u64(r.reasoning_tokens),
+        opt_u64(r.ttft_ms),
+        r.cost_usd.map(Value::Real).unwrap_or(Value::Null),
+        opt(r.api_key_id.clone()),
+        opt(r.combo.clone()),
+        Value::Integer(i64::from(r.estimated)),
+    ]
+}
+
+/// The logged bodies of the row just inserted, if it has any.
+async fn insert_bodies(tx: &libsql::Connection, r: &UsageRecord) -> Result<(), libsql::Error> {
+    if let Some(bodies) = &r.bodies {
+        tx.execute(
+            "INSERT INTO usage_bodies (usage_id, request_id, ts_ms, request_body, response_body)
+             VALUES (last_insert_rowid(), ?1, ?2, ?3, ?4)",
+            vec![
+                Value::Text(r.request_id.clone()),
+                Value::Integer(r.timestamp_ms as i64),
+                Value::Text(bodies.request.clone()),
+                Value::Text(bodies.response.clone()),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Writes rows (and their bodies) in one transaction.
 async fn write(conn: &libsql::Connection, rows: &[UsageRecord]) -> Result<(), libsql::Error> {
     let tx = write_transaction(conn).await?;
     // Parsed once per flush, not once per row: SQL parsing was most of a flush's time.
-    let insert = tx
-        .prepare(
-            "INSERT INTO usage_log (request_id, ts_ms, provider, connection_id, requested_model, upstream_model, client_format,
-               upstream_format, status, stream, input_tokens, output_tokens, latency_ms, error,
-               cached_tokens, reasoning_tokens, ttft_ms, cost_usd, api_key_id, combo, estimated)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-        )
-        .await?;
+    let placeholders: Vec<String> = (1..=INSERT_PARAMS).map(|i| format!("?{i}")).collect();
+    let insert =
+        tx.prepare(&format!("INSERT INTO usage_log ({INSERT_COLUMNS}) VALUES ({})", placeholders.join(", "))).await?;
     for r in rows {
-        insert
-            .execute(vec![
-                Value::Text(r.request_id.clone()),
-                Value::Integer(r.timestamp_ms as i64),
-                Value::Text(r.provider.clone()),
-                Value::Text(r.connection_id.clone()),
-                Value::Text(r.requested_model.clone()),
-                Value::Text(r.upstream_model.clone()),
-                Value::Text(r.client_format.clone()),
-                Value::Text(r.upstream_format.clone()),
-                Value::Integer(i64::from(r.status)),
-                Value::Integer(i64::from(r.stream)),
-                opt_u64(r.input_tokens),
-                opt_u64(r.output_tokens),
-                Value::Integer(r.latency_ms as i64),
-                opt(r.error.clone()),
-                opt_u64(r.cached_tokens),
-                opt_u64(r.reasoning_tokens),
-                opt_u64(r.ttft_ms),
-                r.cost_usd.map(Value::Real).unwrap_or(Value::Null),
-                opt(r.api_key_id.clone()),
-                opt(r.combo.clone()),
-                Value::Integer(i64::from(r.estimated)),
-            ])
-            .await?;
+        insert.execute(row_values(r)).await?;
         insert.reset();
-        if let Some(bodies) = &r.bodies {
-            tx.execute(
-                "INSERT INTO usage_bodies (usage_id, request_id, ts_ms, request_body, response_body)
-                 VALUES (last_insert_rowid(), ?1, ?2, ?3, ?4)",
-                vec![
-                    Value::Text(r.request_id.clone()),
-                    Value::Integer(r.timestamp_ms as i64),
-                    Value::Text(bodies.request.clone()),
-                    Value::Text(bodies.response.clone()),
-                ],
-            )
-            .await?;
-        }
+        insert_bodies(&tx, r).await?;
     }
     drop(insert);
+    tx.commit().await
+}
+
+/// [`write`] for a remote database, where every statement is a round trip: rows without
+/// logged bodies go [`REMOTE_BATCH_ROWS`] to one multi-row INSERT, a row with bodies alone
+/// (its bodies name it by `last_insert_rowid()`). Rows keep their order, so their ids too.
+async fn write_batched(conn: &libsql::Connection, rows: &[UsageRecord]) -> Result<(), libsql::Error> {
+    let tx = write_transaction(conn).await?;
+    let mut next = 0;
+    while next < rows.len() {
+        let plain = rows[next..].iter().take(REMOTE_BATCH_ROWS).take_while(|r| r.bodies.is_none()).count().max(1);
+        let chunk = &rows[next..next + plain];
+        let groups: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let params: Vec<String> =
+                    (1..=INSERT_PARAMS).map(|i| format!("?{}", row * INSERT_PARAMS + i)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let values: Vec<Value> = chunk.iter().flat_map(row_values).collect();
+        tx.execute(&format!("INSERT INTO usage_log ({INSERT_COLUMNS}) VALUES {}", groups.join(", ")), values).await?;
+        if let [one] = chunk {
+            insert_bodies(&tx, one).await?;
+        }
+        next += plain;
+    }
     tx.commit().await
 }
 

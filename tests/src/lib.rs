@@ -2,7 +2,7 @@
 //! loopback, the official SDK scripts that check them and the gateway, helpers that start the
 //! real gateway (in-process, as the `omniroute` binary, under Lambda and Wrangler), and the
 //! paths of the tools the README's test command installs; the real coding agents (`agents`);
-//! and the benchmark harness (`bench`).
+//! a real sqld for the remote store (`sqld`); and the benchmark harness (`bench`).
 
 pub mod agents;
 pub mod bench;
@@ -12,5 +12,6 @@ pub mod gateway;
 pub mod log_capture;
 pub mod mock_upstream;
 pub mod sdk;
+pub mod sqld;
 pub mod sse;
 pub mod tools;

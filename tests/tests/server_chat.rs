@@ -313,6 +313,7 @@ async fn custom_provider_auth_headers_and_model_list() {
     let health: Value = reqwest::get(gw.url("/api/monitoring/health")).await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["providers"], 2);
+    assert_eq!(health["storage"], "libsql-file", "the embedded file unless a database URL is set");
     gw.stop().await;
 }
 

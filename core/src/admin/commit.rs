@@ -67,7 +67,19 @@ pub async fn put_setting<T: Serialize + PartialEq>(
 
 /// The stored config as it is now (rows with their sources), for management reads and checks.
 pub async fn stored(gateway: &Gateway) -> Result<StoredConfig, GatewayError> {
-    gateway.ports.config.load().await.map_err(|e| GatewayError::internal("cannot read the stored config", e))
+    gateway.ports.config.load().await.map_err(|e| store_unavailable(gateway, "read", e))
+}
+
+/// A 503 naming the database (kind and location, no secret): the store could not be read or
+/// did not take the write, so nothing changed; the store's own error goes to the log only.
+pub fn store_unavailable(gateway: &Gateway, what: &str, cause: impl std::fmt::Display) -> GatewayError {
+    GatewayError::StoreUnavailable {
+        message: format!(
+            "the database ({}) could not be {what}; nothing was changed. Try again when it is reachable.",
+            gateway.ports.config.location()
+        ),
+        cause: cause.to_string(),
+    }
 }
 
 /// Writes changes that are not management actions (sessions) and reloads the snapshot.
@@ -76,12 +88,7 @@ pub async fn write(
     changes: Vec<ConfigChange>,
     audit: Option<AuditEntry>,
 ) -> Result<(), GatewayError> {
-    gateway
-        .ports
-        .config
-        .apply(changes, audit)
-        .await
-        .map_err(|e| GatewayError::internal("a management change could not be stored", e))?;
+    gateway.ports.config.apply(changes, audit).await.map_err(|e| store_unavailable(gateway, "written", e))?;
     if let Err(e) = gateway.refresh().await {
         // Stored; the periodic refresh picks it up.
         tracing::warn!(error = %e, "config stored but the snapshot could not be reloaded yet");

@@ -36,6 +36,21 @@ pub struct FileConfig {
     /// `[usage]`: the usage settings document (retention, request logging, stored responses),
     /// synced like `[cache]`.
     pub usage: Option<UsageSection>,
+    /// `[database]`: a remote libSQL database (Turso, sqld) instead of the embedded file.
+    #[serde(default)]
+    pub database: DatabaseSection,
+}
+
+/// `[database]`: where the native runtimes keep their state. Without `url` (and without
+/// `OMNIROUTE_DATABASE_URL` / `TURSO_DATABASE_URL`): the embedded file in the data dir.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// `libsql://…` (Turso), `https://…` or `http://…` (a local sqld).
+    pub url: Option<String>,
+    /// The name of the environment variable holding the auth token (the token itself never
+    /// goes in the file).
+    pub auth_token_env: Option<String>,
 }
 
 /// `[usage]`: usage accounting and stored responses; unset keys keep their defaults.

@@ -151,6 +151,9 @@ pub async fn health(call: Call<'_>) -> Answer {
         "uptimeMs": gateway.uptime_us() / 1000,
         "configVersion": snapshot.version,
         "providers": snapshot.providers().len(),
+        // Where config, keys, usage and cooldowns are kept: "memory", "libsql-file",
+        // "libsql-remote" (shared with every instance on the same database).
+        "storage": gateway.ports.config.kind(),
     })))
 }
 

@@ -25,4 +25,14 @@ pub trait ConfigStore: MaybeSend + MaybeSync {
     fn apply(&self, changes: Vec<ConfigChange>, audit: Option<AuditEntry>) -> BoxFuture<'_, Result<u64, StoreError>>;
     /// The newest `limit` audit entries, newest first.
     fn audit_log(&self, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>>;
+    /// What kind of store this is, as `/api/monitoring/health` reports it: `"memory"`,
+    /// `"libsql-file"`, `"libsql-remote"`.
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+    /// Where the store is, for messages (a file's path, a remote's `scheme://host:port`);
+    /// never a secret.
+    fn location(&self) -> String {
+        self.kind().to_owned()
+    }
 }

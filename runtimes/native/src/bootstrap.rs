@@ -13,12 +13,12 @@ use omniroute_core::ports::{Clock, ConfigStore, Ports};
 use omniroute_storage::secrets::KeySource;
 use omniroute_storage::{
     Database, LibsqlConfigStore, LibsqlCooldownStore, LibsqlResponseStore, LibsqlUsageQuery, LibsqlUsageSink,
-    LocalDirBackupStore, SecretBox,
+    LocalDirBackupStore, SecretBox, StorageKind,
 };
 
 use crate::clock::SystemClock;
 use crate::http_client::UpstreamHttpClient;
-use crate::settings::NativeSettings;
+use crate::settings::{DatabaseTarget, NativeSettings};
 use crate::spawner::TokioSpawner;
 
 /// Usage rows held in memory at most before new ones are counted as dropped.
@@ -50,7 +50,13 @@ pub async fn bootstrap(
     settings: &NativeSettings,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Bootstrapped, StartError> {
-    let db = Database::open_file(&settings.database_path()).await.map_err(|e| StartError::Storage(e.to_string()))?;
+    let db = open_database(settings, env).await?;
+    if db.kind() == StorageKind::Remote && env("OMNIROUTE_SECRET").is_none_or(|s| s.is_empty()) {
+        // A key generated here would seal provider keys that no other instance could open.
+        return Err(StartError::Config(
+            "OMNIROUTE_SECRET must be set with a remote database: every instance sharing it needs the same secret to read the stored provider keys".into(),
+        ));
+    }
     let (secrets, source) = SecretBox::load_or_generate(env("OMNIROUTE_SECRET").as_deref(), &settings.data_dir)
         .map_err(|e| StartError::Storage(e.to_string()))?;
     if source == KeySource::Generated {
@@ -59,7 +65,12 @@ pub async fn bootstrap(
             "OMNIROUTE_SECRET is not set: generated an encryption key for stored API keys; keep this file (or set OMNIROUTE_SECRET) or stored keys cannot be read"
         );
     }
+    let remote = db.kind() == StorageKind::Remote;
     let config_store = Arc::new(LibsqlConfigStore::new(db.clone(), secrets));
+    if remote {
+        // Before the sync below seals this instance's env keys with its secret.
+        config_store.check_secret().await.map_err(|e| StartError::Config(e.0))?;
+    }
     let declared = declare(settings.file.as_ref(), env).map_err(|e| StartError::Config(e.to_string()))?;
     config_store.sync_declared(declared).await.map_err(|e| StartError::Storage(e.to_string()))?;
 
@@ -102,6 +113,24 @@ pub async fn bootstrap(
         }
     }
     Ok(Bootstrapped { gateway: Arc::new(gateway), usage, spawner })
+}
+
+/// Opens the database `settings` and `env` select (migrations applied). A remote database that
+/// cannot be reached at start is an error: the runtime stops with the message (which names the
+/// database by scheme, host and port, never the token) rather than serve without its keys.
+pub async fn open_database(
+    settings: &NativeSettings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Database, StartError> {
+    let storage = |e: omniroute_storage::DatabaseError| StartError::Storage(e.to_string());
+    match settings.database(env) {
+        DatabaseTarget::File(path) => Database::open_file(&path).await.map_err(storage),
+        DatabaseTarget::Remote { url, auth_token } => {
+            let db = Database::open_remote(&url, &auth_token).await.map_err(storage)?;
+            tracing::info!(database = db.location(), "using the remote libSQL database");
+            Ok(db)
+        }
+    }
 }
 
 /// A generated admin password is shown once: on the terminal when there is one, else in a file

@@ -58,6 +58,49 @@ impl NativeSettings {
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("omniroute.db")
     }
+
+    /// Which database to open: a remote one when `OMNIROUTE_DATABASE_URL` (or Turso's
+    /// `TURSO_DATABASE_URL`, or `[database] url`) names one, else the embedded file. The token
+    /// comes from `OMNIROUTE_DATABASE_AUTH_TOKEN`, `TURSO_AUTH_TOKEN`, or the variable
+    /// `[database] auth_token_env` names; none is fine for a local sqld without auth.
+    pub fn database(&self, env: &dyn Fn(&str) -> Option<String>) -> DatabaseTarget {
+        let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let section = self.file.as_ref().map(|f| &f.database);
+        let url = set("OMNIROUTE_DATABASE_URL")
+            .or_else(|| set("TURSO_DATABASE_URL"))
+            .or_else(|| section.and_then(|d| d.url.clone()).filter(|u| !u.trim().is_empty()));
+        let Some(url) = url else {
+            return DatabaseTarget::File(self.database_path());
+        };
+        let token = set("OMNIROUTE_DATABASE_AUTH_TOKEN")
+            .or_else(|| set("TURSO_AUTH_TOKEN"))
+            .or_else(|| section.and_then(|d| d.auth_token_env.as_deref()).and_then(set))
+            .unwrap_or_default();
+        DatabaseTarget::Remote { url: url.trim().to_owned(), auth_token: token.trim().to_owned() }
+    }
+}
+
+/// The database a native runtime opens.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// The embedded libSQL file.
+    File(PathBuf),
+    /// A remote libSQL server (Turso, sqld); the token may be empty.
+    Remote { url: String, auth_token: String },
+}
+
+/// Never prints the token.
+impl std::fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseTarget::File(path) => f.debug_tuple("File").field(path).finish(),
+            DatabaseTarget::Remote { url, auth_token } => f
+                .debug_struct("Remote")
+                .field("url", &omniroute_storage::database::remote_location(url).unwrap_or_default())
+                .field("auth_token", &if auth_token.is_empty() { "(none)" } else { "(set)" })
+                .finish(),
+        }
+    }
 }
 
 /// Reads and parses a config file; the error names the file.
@@ -88,6 +131,37 @@ mod tests {
         assert_eq!(settings.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
         assert_eq!(settings.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
         assert!(settings.file.is_none());
+    }
+
+    #[test]
+    fn the_database_is_the_file_unless_a_url_is_set() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(name, _)| *name == k).map(|(_, v)| v.to_string())
+        };
+        let plain = NativeSettings::from_file(None);
+        assert_eq!(plain.database(&env(&[])), DatabaseTarget::File(plain.database_path()));
+        let remote = |url: &str, token: &str| DatabaseTarget::Remote { url: url.into(), auth_token: token.into() };
+        assert_eq!(
+            plain.database(&env(&[("TURSO_DATABASE_URL", "libsql://t.turso.io"), ("TURSO_AUTH_TOKEN", "tt")])),
+            remote("libsql://t.turso.io", "tt")
+        );
+        assert_eq!(
+            plain.database(&env(&[
+                ("OMNIROUTE_DATABASE_URL", "http://127.0.0.1:8080"),
+                ("TURSO_DATABASE_URL", "libsql://t.turso.io"),
+                ("OMNIROUTE_DATABASE_AUTH_TOKEN", "ot"),
+            ])),
+            remote("http://127.0.0.1:8080", "ot"),
+            "OMNIROUTE_* wins over TURSO_*"
+        );
+        let file =
+            FileConfig::parse("[database]\nurl = \"https://db.example\"\nauth_token_env = \"MY_DB_TOKEN\"\n").unwrap();
+        let from_file = NativeSettings::from_file(Some(file));
+        assert_eq!(from_file.database(&env(&[("MY_DB_TOKEN", "mt")])), remote("https://db.example", "mt"));
+        assert_eq!(from_file.database(&env(&[])), remote("https://db.example", ""));
+        let shown = format!("{:?}", remote("libsql://user:pw@t.turso.io/x?authToken=q", "secret-token"));
+        assert!(!shown.contains("secret-token") && !shown.contains("pw") && !shown.contains("authToken"), "{shown}");
+        assert!(shown.contains("libsql://t.turso.io") && !shown.contains("/x"), "{shown}");
     }
 
     #[test]

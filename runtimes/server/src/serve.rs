@@ -22,7 +22,10 @@ use crate::lifecycle::ServerControls;
 use crate::settings::Settings;
 
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
-const REFRESH_EVERY: Duration = Duration::from_secs(5);
+/// The stored config version is read this often (one small query); when another instance on the
+/// same database (or this one) changed it, the snapshot is reloaded. This is the bound on how
+/// long a key, provider or combo change made elsewhere takes to apply here (docs/consistency.md).
+pub const REFRESH_EVERY: Duration = Duration::from_secs(1);
 /// How soon a provider added over the API has its models discovered (a snapshot read when
 /// nothing is new).
 const NEW_PROVIDER_CHECK: Duration = Duration::from_secs(2);
@@ -174,8 +177,10 @@ const CLOSING_WRITE_TIME: Duration = Duration::from_millis(250);
 
 /// Cooldowns reach the store (and other instances' reach us) this often.
 const COOLDOWN_SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
-/// Per-key spend is re-read from the store this often (other instances' spend counts too).
+/// Per-key spend is re-read from the store this often (other instances' spend counts too). On a
+/// shared (remote) database other instances spend too, so it is re-read more often there.
 const BUDGET_SYNC_EVERY: Duration = Duration::from_secs(60);
+pub const SHARED_BUDGET_SYNC_EVERY: Duration = Duration::from_secs(5);
 
 /// Periodic usage flush, config refresh, cooldown sharing, budget re-reads and usage pruning,
 /// one at a time (so a prune never runs beside a flush).
@@ -183,7 +188,8 @@ async fn background_work(booted: Arc<Bootstrapped>, every: Intervals) {
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     let mut refresh = tokio::time::interval(REFRESH_EVERY);
     let mut cooldowns = tokio::time::interval(COOLDOWN_SYNC_EVERY);
-    let mut budgets = tokio::time::interval(BUDGET_SYNC_EVERY);
+    let shared = booted.gateway.ports.config.kind() == "libsql-remote";
+    let mut budgets = tokio::time::interval(if shared { SHARED_BUDGET_SYNC_EVERY } else { BUDGET_SYNC_EVERY });
     // The gateway read spend at start; the first tick of an interval is immediate.
     budgets.tick().await;
     let mut prune = tokio::time::interval(every.usage_prune);

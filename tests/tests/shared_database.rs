@@ -1,0 +1,167 @@
+//! Two in-process servers on one sqld act as one: a key, a combo or a revocation made through
+//! A's management API applies on B within the config refresh bound; usage rows from both are
+//! read on either; a 429 cooldown learned by A holds on B; a budget spent through A is
+//! enforced on B. Each bound is measured and asserted (docs/consistency.md states them).
+
+use std::time::{Duration, Instant};
+
+use omniroute_tests::gateway::TestGateway;
+use omniroute_tests::mock_upstream::MockUpstream;
+use omniroute_tests::sqld::Sqld;
+use serde_json::{Value, json};
+
+/// Config changes made elsewhere apply within the refresh interval (1 s) plus a reload; the
+/// assertion leaves room for a loaded machine.
+const CONFIG_BOUND: Duration = Duration::from_secs(3);
+/// Cooldowns go to the store and come back every 2 s on each side.
+const COOLDOWN_BOUND: Duration = Duration::from_secs(6);
+/// Spend reaches the store with the usage flush (1 s) and is re-read every 5 s on a shared
+/// database.
+const BUDGET_BOUND: Duration = Duration::from_secs(9);
+
+async fn pair(sqld: &Sqld, mock: &MockUpstream, extra: &[(&str, &str)]) -> (TestGateway, TestGateway) {
+    let base = mock.base_url();
+    let mut env = vec![
+        ("OMNIROUTE_DATABASE_URL", sqld.url.as_str()),
+        ("OMNIROUTE_SECRET", "one secret for every instance"),
+        ("OPENAI_API_KEY", "sk-test"),
+        ("OPENAI_BASE_URL", base.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    let a = TestGateway::start("", &env).await;
+    let b = TestGateway::start("", &env).await;
+    for gw in [&a, &b] {
+        assert_eq!(gw.admin_get("/api/monitoring/health").await["storage"], "libsql-remote");
+    }
+    (a, b)
+}
+
+async fn chat(gw: &TestGateway, key: Option<&str>, model: &str) -> u16 {
+    let mut request = reqwest::Client::new()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}));
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+async fn create_key(gw: &TestGateway, name: &str) -> (String, String) {
+    let (status, created) = gw.admin_call("POST", "/api/keys", Some(json!({ "name": name }))).await;
+    assert_eq!(status, 201, "{created}");
+    (created["key"].as_str().unwrap().to_owned(), created["apiKey"]["id"].as_str().unwrap().to_owned())
+}
+
+/// Polls `probe` every 50 ms until it is true or `bound` doubled has passed; how long it took.
+async fn within(bound: Duration, what: &str, mut probe: impl AsyncFnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    loop {
+        if probe().await {
+            let took = started.elapsed();
+            eprintln!("{what}: {took:?}");
+            assert!(took <= bound, "{what} took {took:?}, more than {bound:?}");
+            return took;
+        }
+        assert!(started.elapsed() < bound * 2, "{what} never happened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_combos_and_revocations_made_on_one_instance_apply_on_the_other() {
+    let sqld = Sqld::start().await;
+    let mock = MockUpstream::start();
+    let (a, b) = pair(&sqld, &mock, &[("REQUIRE_API_KEY", "true")]).await;
+
+    let (key, id) = create_key(&a, "shared").await;
+    assert_eq!(chat(&a, Some(&key), "openai/gpt-4o-mini").await, 200, "A knows its own key at once");
+    within(CONFIG_BOUND, "a key created on A works on B", async || {
+        chat(&b, Some(&key), "openai/gpt-4o-mini").await == 200
+    })
+    .await;
+
+    let (status, combo) =
+        a.admin_call("POST", "/api/combos", Some(json!({"name": "team-fast", "models": ["openai/gpt-4o-mini"]}))).await;
+    assert_eq!(status, 201, "{combo}");
+    within(CONFIG_BOUND, "a combo created on A routes on B", async || chat(&b, Some(&key), "team-fast").await == 200)
+        .await;
+
+    // And the other way round: B's write reaches A.
+    let (status, _) = b.admin_call("DELETE", "/api/combos/team-fast", None).await;
+    assert_eq!(status, 200);
+    within(CONFIG_BOUND, "a combo deleted on B is gone on A", async || chat(&a, Some(&key), "team-fast").await != 200)
+        .await;
+
+    let (status, _) = a.admin_call("POST", &format!("/api/keys/{id}/revoke"), None).await;
+    assert_eq!(status, 200);
+    within(CONFIG_BOUND, "a key revoked on A is refused on B", async || {
+        chat(&b, Some(&key), "openai/gpt-4o-mini").await == 401
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_rows_from_both_are_read_on_either_and_a_cooldown_learned_by_one_holds_on_the_other() {
+    let sqld = Sqld::start().await;
+    let mock = MockUpstream::start();
+    let (a, b) = pair(&sqld, &mock, &[]).await;
+
+    assert_eq!(chat(&a, None, "openai/gpt-4o-mini").await, 200);
+    assert_eq!(chat(&b, None, "openai/gpt-4o-mini").await, 200);
+    assert_eq!(chat(&b, None, "openai/gpt-4o-mini").await, 200);
+    for gw in [&a, &b] {
+        let logs = gw.admin_get_until("/api/usage/logs", |page| page["total"] == 3).await;
+        assert_eq!(logs["total"], 3, "every instance's rows, read on either: {logs}");
+    }
+
+    // A learns a cooldown from the upstream's 429 (a long Retry-After); B holds it too.
+    assert_eq!(chat(&a, None, "openai/retry-after-max").await, 429);
+    let cooling = |limits: &Value| {
+        limits["cooldowns"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|c| c["account"].as_str().is_some_and(|a| a.starts_with("openai"))))
+    };
+    assert!(cooling(&a.admin_get("/api/rate-limits").await));
+    within(COOLDOWN_BOUND, "a cooldown learned on A shows on B", async || {
+        cooling(&b.admin_get("/api/rate-limits").await)
+    })
+    .await;
+    let calls = mock.requests().len();
+    assert_eq!(chat(&b, None, "openai/retry-after-max").await, 429);
+    assert_eq!(mock.requests().len(), calls, "B spares the upstream A found limited");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_spent_through_one_instance_is_enforced_on_the_other() {
+    let sqld = Sqld::start().await;
+    let mock = MockUpstream::start();
+    let (a, b) = pair(&sqld, &mock, &[("REQUIRE_API_KEY", "true")]).await;
+    let (key, id) = create_key(&a, "budgeted").await;
+    assert_eq!(chat(&a, Some(&key), "openai/gpt-4o-mini").await, 200);
+    let logs = a.admin_get_until(&format!("/api/usage/logs?keyId={id}"), |page| page["total"] == 1).await;
+    let one = logs["logs"][0]["costUsd"].as_f64().unwrap();
+    assert!(one > 0.0, "the catalog prices gpt-4o-mini");
+    let (status, budget) = a
+        .admin_call("POST", "/api/usage/budget", Some(json!({"keyId": id, "limit": 2.0 * one, "period": "daily"})))
+        .await;
+    assert_eq!(status, 200, "{budget}");
+    assert_eq!(chat(&a, Some(&key), "openai/gpt-4o-mini").await, 200, "the second of two");
+    assert_eq!(chat(&a, Some(&key), "openai/gpt-4o-mini").await, 402, "spent on A");
+
+    // B counts A's spend once it is flushed and re-read; what B serves meanwhile is the overshoot.
+    let mut overshoot = 0;
+    within(BUDGET_BOUND, "a budget spent on A is enforced on B", async || {
+        let status = chat(&b, Some(&key), "openai/gpt-4o-mini").await;
+        overshoot += u32::from(status == 200);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        status == 402
+    })
+    .await;
+    eprintln!("requests B served past the budget meanwhile: {overshoot}");
+    a.stop().await;
+    b.stop().await;
+}
