@@ -1,6 +1,6 @@
 //! Opening the libSQL database (an embedded file, or `:memory:` for tests) with migrations applied.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
@@ -38,6 +38,10 @@ pub struct Database {
     /// joins it, so autocommit writes take their turn here too. Readers use `conn` and so see
     /// only committed rows (WAL).
     writer: Arc<Mutex<libsql::Connection>>,
+    /// The database itself, for connections of their own (a backup's `VACUUM INTO`).
+    handle: Arc<libsql::Database>,
+    /// The file, or `None` for `:memory:`.
+    path: Option<PathBuf>,
 }
 
 /// How long a writer waits for another connection's (or process's) write lock.
@@ -59,7 +63,13 @@ impl Database {
         background.busy_timeout(BUSY_TIMEOUT)?;
         let writer = db.connect()?;
         writer.busy_timeout(BUSY_TIMEOUT)?;
-        Ok(Database { conn, background, writer: Arc::new(Mutex::new(writer)) })
+        Ok(Database {
+            conn,
+            background,
+            writer: Arc::new(Mutex::new(writer)),
+            handle: Arc::new(db),
+            path: Some(path.to_path_buf()),
+        })
     }
 
     /// A private in-memory database (tests).
@@ -67,7 +77,13 @@ impl Database {
         let db = libsql::Builder::new_local(":memory:").build().await?;
         let conn = Self::init(db.connect()?).await?;
         // A second connection to `:memory:` would be another database: every role shares one.
-        Ok(Database { background: conn.clone(), writer: Arc::new(Mutex::new(conn.clone())), conn })
+        Ok(Database {
+            background: conn.clone(),
+            writer: Arc::new(Mutex::new(conn.clone())),
+            conn,
+            handle: Arc::new(db),
+            path: None,
+        })
     }
 
     async fn init(conn: libsql::Connection) -> Result<libsql::Connection, DatabaseError> {
@@ -89,6 +105,22 @@ impl Database {
     /// guard for the whole transaction, commit included.
     pub async fn writer(&self) -> MutexGuard<'_, libsql::Connection> {
         self.writer.lock().await
+    }
+
+    /// A new connection of its own (the busy timeout set), or `conn` for `:memory:`, where a
+    /// new connection would be another, empty database.
+    pub fn own_connection(&self) -> Result<libsql::Connection, DatabaseError> {
+        if self.path.is_none() {
+            return Ok(self.conn.clone());
+        }
+        let conn = self.handle.connect()?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(conn)
+    }
+
+    /// The database file (`None` for `:memory:`).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// The connection for writes made off the runtime thread (see the field).
