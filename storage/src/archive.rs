@@ -13,7 +13,8 @@
 //! write acknowledged between the close and the reopen would land in the replaced file and be
 //! lost. Instead the file is checked and migrated forward on a copy, then attached to the
 //! `writer` connection (taken from its lock, so config writes queue behind the restore) and
-//! every table's rows are replaced in one `BEGIN IMMEDIATE` transaction: readers see the old
+//! every table's rows (the audit log's excepted: history stays) are replaced in one
+//! `BEGIN IMMEDIATE` transaction: readers see the old
 //! state or the new one, never a mix; a usage flush waits on SQLite's write lock (busy
 //! timeout) and lands after the swap; a failure anywhere rolls the whole swap back. The
 //! config version moves past both the live and the restored one, so every instance reloads
@@ -31,6 +32,10 @@ use crate::migrations::{self, MIGRATIONS};
 
 /// The first 16 bytes of every SQLite 3 database file.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// Tables a restore leaves as they are: the audit log is history, not state; a restore never
+/// erases it, and it records the restore itself.
+const KEPT: &[&str] = &["audit_log"];
 
 /// The schema name the file being restored is attached as.
 const SOURCE: &str = "restore_src";
@@ -148,7 +153,7 @@ async fn swap(writer: &libsql::Connection) -> Result<usize, ArchiveError> {
         .map_err(fail)?;
     let source_tables =
         names(&tx, &format!("SELECT name FROM {SOURCE}.sqlite_master WHERE type = 'table'")).await.map_err(fail)?;
-    for table in &tables {
+    for table in tables.iter().filter(|t| !KEPT.contains(&t.as_str())) {
         if !source_tables.contains(table) {
             // Dropping the transaction rolls it back.
             return Err(ArchiveError::Invalid(format!("not an omniroute database (no table `{table}`)")));
@@ -174,7 +179,7 @@ async fn swap(writer: &libsql::Connection) -> Result<usize, ArchiveError> {
     let version = live_version.unwrap_or(0).max(restored_version.unwrap_or(0)) + 1;
     tx.execute("UPDATE main.config_version SET version = ?1 WHERE id = 1", [version]).await.map_err(fail)?;
     tx.commit().await.map_err(fail)?;
-    Ok(tables.len())
+    Ok(tables.iter().filter(|t| !KEPT.contains(&t.as_str())).count())
 }
 
 async fn first_text(conn: &libsql::Connection, sql: &str) -> Result<Option<String>, libsql::Error> {

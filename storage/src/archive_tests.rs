@@ -29,6 +29,11 @@ async fn a_snapshot_restores_the_rows_it_had() {
     assert!(snapshot.starts_with(SQLITE_MAGIC));
     add_provider(&db, "later").await;
     db.writer().await.execute("DELETE FROM providers WHERE id = 'kept'", ()).await.unwrap();
+    db.writer()
+        .await
+        .execute("INSERT INTO audit_log (ts_ms, actor, action, target) VALUES (1, 'admin', 'after.snapshot', 'x')", ())
+        .await
+        .unwrap();
     let version_before = first_i64(db.connection(), "SELECT version FROM config_version").await.unwrap().unwrap();
 
     let restored = archive.restore(snapshot).await.unwrap();
@@ -36,6 +41,7 @@ async fn a_snapshot_restores_the_rows_it_had() {
     assert!(restored.tables > 5);
     let ids = names(db.connection(), "SELECT id FROM providers ORDER BY id").await.unwrap();
     assert_eq!(ids, ["kept"]);
+    assert_eq!(count(&db, "audit_log").await, 1, "the audit log is history: a restore keeps it");
     let version_after = first_i64(db.connection(), "SELECT version FROM config_version").await.unwrap().unwrap();
     assert!(version_after > version_before, "the version moves on so snapshots reload");
     // No scratch file is left behind.

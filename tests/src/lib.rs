@@ -5,6 +5,7 @@
 //! and the benchmark harness (`bench`).
 
 pub mod agents;
+pub mod backup_support;
 pub mod bench;
 pub mod clients;
 pub mod forward_proxy;
@@ -12,5 +13,6 @@ pub mod gateway;
 pub mod log_capture;
 pub mod mock_upstream;
 pub mod sdk;
+pub mod seaweed;
 pub mod sse;
 pub mod tools;

@@ -36,6 +36,29 @@ pub struct FileConfig {
     /// `[usage]`: the usage settings document (retention, request logging, stored responses),
     /// synced like `[cache]`.
     pub usage: Option<UsageSection>,
+    /// `[backup]`: where backups go and how often they are taken (`config::backup`).
+    #[serde(default)]
+    pub backup: BackupSection,
+}
+
+/// `[backup]`: the destination (a local folder by default, or an S3-compatible bucket) and the
+/// schedule; unset keys keep their defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSection {
+    /// Local folder (default `<data_dir>/backups`).
+    pub dir: Option<String>,
+    /// An S3 bucket: set, backups go there instead of the folder.
+    pub s3_bucket: Option<String>,
+    pub region: Option<String>,
+    /// The S3 endpoint (`https://s3.eu-west-1.amazonaws.com`, an R2, MinIO or SeaweedFS URL).
+    pub endpoint: Option<String>,
+    /// Object key prefix (`omniroute/`).
+    pub prefix: Option<String>,
+    /// How often a scheduled backup runs (`"6h"`, `"30m"`, `"1d"`); unset: never.
+    pub every: Option<String>,
+    /// Backups kept after a scheduled one (the newest N); unset: all.
+    pub keep: Option<usize>,
 }
 
 /// `[usage]`: usage accounting and stored responses; unset keys keep their defaults.

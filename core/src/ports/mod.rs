@@ -14,6 +14,7 @@ pub mod memory;
 mod memory_responses;
 mod memory_usage;
 pub mod response_store;
+pub mod s3_backup;
 pub mod spawner;
 pub mod usage;
 pub mod usage_query;

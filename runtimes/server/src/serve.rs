@@ -118,6 +118,9 @@ pub async fn serve(
     // Aborted below once serving stops; the final flush happens after it.
     #[allow(clippy::disallowed_methods)]
     let background = tokio::spawn(background_work(booted.clone(), every));
+    // Its own task: a slow upload never holds up the usage flush or the config refresh.
+    #[allow(clippy::disallowed_methods)]
+    let backups = tokio::spawn(scheduled_backups(booted.clone()));
     let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
     tracing::info!(
         header_timeout = ?limits.header_timeout,
@@ -151,6 +154,7 @@ pub async fn serve(
         }
     }
     background.abort();
+    backups.abort();
     booted.spawner.drain().await;
     booted.usage.flush().await;
     tracing::info!(dropped_usage_rows = booted.usage.dropped(), "usage flushed; bye");
@@ -193,6 +197,22 @@ async fn background_work(booted: Arc<Bootstrapped>, every: Intervals) {
             _ = cooldowns.tick() => if let Err(e) = booted.gateway.share_cooldowns().await {
                 tracing::warn!(error = %e, "sharing cooldowns with the store failed");
             },
+        }
+    }
+}
+
+/// `[backup] every`: a backup each period (the first one a period after start), then the
+/// newest `keep` kept. A failed run is logged and tried again at the next period.
+async fn scheduled_backups(booted: Arc<Bootstrapped>) {
+    let Some(every) = booted.backup.every else { return };
+    let mut timer = tokio::time::interval(every);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    timer.tick().await;
+    loop {
+        timer.tick().await;
+        match omniroute_core::admin::backups::scheduled(&booted.gateway, booted.backup.keep).await {
+            Ok(backup) => tracing::info!(name = %backup.name, size = backup.size, "scheduled backup taken"),
+            Err(e) => tracing::warn!(error = %e.client_message(), "scheduled backup failed; trying again next period"),
         }
     }
 }
