@@ -217,8 +217,11 @@ impl ScratchFile {
     fn new(dir: &Path, what: &str) -> ScratchFile {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let path = dir.join(format!(".omniroute-{what}-{}-{nanos}-{n}.sqlite", std::process::id()));
+        // Unguessable too: the name is never one another process could have made first.
+        let mut random = [0u8; 8];
+        let _ = getrandom::fill(&mut random);
+        let tag = u64::from_le_bytes(random);
+        let path = dir.join(format!(".omniroute-{what}-{}-{tag:016x}-{n}.sqlite", std::process::id()));
         ScratchFile { path }
     }
 

@@ -129,6 +129,7 @@ async fn a_snapshot_taken_during_a_write_burst_is_one_committed_state() {
     // Each write adds a provider and bumps the version in one transaction: a consistent
     // snapshot has exactly `version` providers.
     let writer_db = db.clone();
+    #[allow(clippy::disallowed_methods)] // a test's own concurrent writer
     let burst = tokio::spawn(async move {
         for i in 0..400 {
             let writer = writer_db.writer().await;
