@@ -103,6 +103,12 @@ async fn export_and_import_round_trip_and_bad_files_change_nothing() {
     // Garbage, and a database from a newer build: 400, nothing changed, no backup left behind.
     let (status, answer) = import(&gw, b"this is not a database at all".to_vec(), "application/octet-stream").await;
     assert_eq!(status, 400, "{answer}");
+    // Past the 10 MB limit of other API calls, an upload is still read (and this one refused
+    // for what it is, a damaged database, not for its size).
+    let mut big = b"SQLite format 3\0".to_vec();
+    big.resize(11 << 20, 0x5a);
+    let (status, answer) = import(&gw, big, "application/octet-stream").await;
+    assert_eq!(status, 400, "{answer}");
     let dir = tempfile::tempdir().unwrap();
     let future = open_copy(dir.path(), &file).await;
     future

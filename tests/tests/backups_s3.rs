@@ -90,3 +90,17 @@ async fn an_upload_cut_short_is_never_listed() {
     assert_eq!(gw.admin_call("PUT", "/api/db-backups", None).await.0, 201);
     assert_eq!(gw.admin_get("/api/db-backups").await["backups"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_without_credentials_stops_the_start_naming_what_is_missing() {
+    let data = tempfile::tempdir().unwrap();
+    let file = omniroute_core::config::FileConfig::parse("[backup]\ns3_bucket = \"b\"\n").unwrap();
+    let mut settings = omniroute_server::Settings::from_file(Some(file));
+    settings.host = "127.0.0.1".into();
+    settings.port = 0;
+    settings.data_dir = data.path().to_path_buf();
+    let env = |name: &str| (name == "INITIAL_PASSWORD").then(|| "a-long-password".to_owned());
+    let Err(error) = omniroute_server::start(settings, &env).await else { panic!("started without credentials") };
+    let message = error.to_string();
+    assert!(message.contains("AWS_ACCESS_KEY_ID") && message.contains("AWS_SECRET_ACCESS_KEY"), "{message}");
+}

@@ -12,11 +12,15 @@ use crate::admin::backup_export::{effective_config_toml, manifest, tar_gz};
 use crate::admin::backups::{self, BackupInfo, BackupKind, archive, archive_error};
 use crate::admin::commit::{Change, commit, stored};
 use crate::admin::json::{created, ok, parse};
-use crate::body::Body;
+use crate::body::{Body, CollectError};
 use crate::error::GatewayError;
 use crate::gateway::call::{Answer, Call};
 use crate::gateway::{Gateway, RequestContext};
 use crate::ports::Restored;
+
+/// The largest database an import takes (the general body limit is for API calls, far
+/// smaller; a database with months of usage rows is not).
+pub const IMPORT_LIMIT: usize = 1 << 30;
 
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -87,7 +91,11 @@ pub async fn export(call: Call<'_>) -> Answer {
 /// `multipart/form-data` form (the reference's `curl -F file=@backup.sqlite`).
 pub async fn import(mut call: Call<'_>) -> Answer {
     let content_type = call.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let body = call.body_bytes().await?;
+    let limit = IMPORT_LIMIT.max(call.gateway.options.max_body_bytes);
+    let body = call.take_body().collect(limit).await.map_err(|err| match err {
+        CollectError::TooLarge { limit } => GatewayError::BodyTooLarge(limit),
+        CollectError::Read(e) => GatewayError::InvalidRequest(format!("request body could not be read: {e}")),
+    })?;
     let file = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
         form_file(&content_type, &body)?
     } else {
