@@ -37,11 +37,26 @@ fn mask(value: &mut Value, key: Option<&str>) {
         }
         Value::Array(items) => items.iter_mut().for_each(|v| mask(v, key)),
         Value::String(text) => {
-            if let Ok(mut url) = url::Url::parse(text)
-                && (!url.username().is_empty() || url.password().is_some())
-            {
+            let Ok(mut url) = url::Url::parse(text) else { return };
+            let mut masked = false;
+            if !url.username().is_empty() || url.password().is_some() {
                 let _ = url.set_username("");
                 let _ = url.set_password(None);
+                masked = true;
+            }
+            // `?key=…`, `?access_token=…`: credentials in the query.
+            if url.query_pairs().any(|(name, _)| is_secret_key(&name)) {
+                let pairs: Vec<(String, String)> = url
+                    .query_pairs()
+                    .map(|(n, v)| {
+                        let v = if is_secret_key(&n) { MASKED.to_owned() } else { v.into_owned() };
+                        (n.into_owned(), v)
+                    })
+                    .collect();
+                url.query_pairs_mut().clear().extend_pairs(pairs);
+                masked = true;
+            }
+            if masked {
                 *text = format!("{url} (credentials masked)");
             }
         }
@@ -149,16 +164,18 @@ mod tests {
     fn secrets_are_masked_wherever_they_sit() {
         let mut doc = json!({
             "accounts": [{"api_key": "sk-live-123", "name": "main", "enabled": true}],
-            "providers": [{"headers": {"x-custom-auth": "tok-9"}, "base_url": "https://api.example.com/v1"}],
+            "providers": [{"headers": {"x-custom-auth": "tok-9"}, "base_url": "https://api.example.com/v1"},
+                          {"base_url": "https://other.example.com/v1?key=qk-55&region=eu"}],
             "settings": {"proxy": {"url": "http://user:pw@proxy:8080", "enabled": true}, "admin_auth": {"password_hash": "$argon2id$x"}},
             "api_keys": [{"hash": "abc", "prefix": "sk-or-ab"}],
         });
         mask(&mut doc, None);
         let text = doc.to_string();
-        for secret in ["sk-live-123", "tok-9", "user:pw", "$argon2id$x", "\"abc\""] {
+        for secret in ["sk-live-123", "tok-9", "user:pw", "$argon2id$x", "\"abc\"", "qk-55"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         assert!(text.contains("https://api.example.com/v1"));
+        assert!(text.contains("region=eu"), "other query parameters stay");
         assert!(text.contains("sk-or-ab"), "a key's public prefix stays");
     }
 

@@ -94,19 +94,26 @@ impl S3BackupStore {
     /// Sends one signed request; the status and the whole answer.
     async fn send(&self, method: http::Method, url: url::Url, body: Bytes) -> Result<(u16, Bytes), BackupError> {
         let what = format!("{method} {}", redacted(&url));
+        // A client's error text may quote the URL (reqwest's does): never with its signature.
+        let query = url.query().unwrap_or_default().to_owned();
+        let scrub = |e: &dyn std::fmt::Display| {
+            let text = e.to_string();
+            let text = if query.is_empty() { text } else { text.replace(&query, "<signature>") };
+            BackupError(format!("{what}: {text}"))
+        };
         let request = http::Request::builder()
             .method(method)
             .uri(url.as_str())
             .header(http::header::CONTENT_LENGTH, body.len())
             .body(body)
-            .map_err(|e| BackupError(format!("{what}: {e}")))?;
-        let response = self.http.send(request).await.map_err(|e| BackupError(format!("{what}: {e}")))?;
+            .map_err(|e| scrub(&e))?;
+        let response = self.http.send(request).await.map_err(|e| scrub(&e))?;
         let status = response.status().as_u16();
         let bytes = response
             .into_body()
             .collect(MAX_OBJECT_BYTES)
             .await
-            .map_err(|e| BackupError(format!("{what}: reading the answer: {e}")))?;
+            .map_err(|e| scrub(&format!("reading the answer: {e}")))?;
         Ok((status, bytes))
     }
 
