@@ -69,6 +69,8 @@ impl LibsqlArchive {
         crate::secrets::write_private_bytes(&file.path, &data).map_err(|e| ArchiveError::Storage(e.to_string()))?;
         let from_version = prepare(&file).await?;
         let writer = self.db.writer().await;
+        // A detach that failed after an earlier restore would make this attach fail.
+        let _ = writer.execute(&format!("DETACH DATABASE {SOURCE}"), ()).await;
         writer
             .execute(&format!("ATTACH DATABASE ?1 AS {SOURCE}"), [file.path_str()?])
             .await
