@@ -225,23 +225,29 @@ async fn scheduled_backups_keep_exactly_the_newest_n() {
     for _ in 0..2 {
         assert_eq!(gw.admin_call("PUT", "/api/db-backups", None).await.0, 201);
     }
-    let first_manual = backups(&gw).await[0]["name"].clone();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let listed = loop {
-        let listed = backups(&gw).await;
-        let scheduled = listed.iter().filter(|b| b["kind"] == "scheduled").count();
-        assert!(listed.len() <= 3 + 1, "retention lets at most one extra exist mid-run: {listed:?}");
-        if scheduled == 3 && listed.iter().all(|b| b["name"] != first_manual) {
-            break listed;
+    // Between a run's backup and its pruning, one more exists; never more than that.
+    let settled = |after: Option<String>| {
+        let gw = &gw;
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                let listed = backups(gw).await;
+                assert!(listed.len() <= 3 + 1, "retention lets at most one extra exist mid-run: {listed:?}");
+                let all_scheduled = listed.iter().all(|b| b["kind"] == "scheduled");
+                let newer =
+                    after.as_deref().is_none_or(|a| listed.first().is_some_and(|b| b["name"].as_str() > Some(a)));
+                if listed.len() == 3 && all_scheduled && newer {
+                    return listed;
+                }
+                assert!(std::time::Instant::now() < deadline, "no retention within 20 s: {listed:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
-        assert!(std::time::Instant::now() < deadline, "no retention within 20 s: {listed:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert!(listed.iter().all(|b| b["kind"] == "scheduled"), "{listed:?}");
-    // Steady state: after more runs, still exactly three, and newer ones.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    let later = backups(&gw).await;
-    let scheduled: Vec<&Value> = later.iter().filter(|b| b["kind"] == "scheduled").collect();
-    assert_eq!(scheduled.len(), 3, "{later:?}");
-    assert!(scheduled[0]["name"].as_str() > listed[2]["name"].as_str(), "older ones were replaced by newer");
+    // The manual ones went, and exactly three scheduled ones are left.
+    let listed = settled(None).await;
+    // Steady state: later runs replace those three with newer ones, still exactly three.
+    let newest = listed[2]["name"].as_str().unwrap().to_owned();
+    let later = settled(Some(newest)).await;
+    assert_eq!(later.len(), 3);
 }
