@@ -51,6 +51,11 @@ pub async fn reset(mut call: Call<'_>) -> Answer {
     let empty = body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null";
     let request: ResetRequest = if empty {
         ResetRequest::default()
+    } else if !body.trim_ascii().starts_with(b"{") {
+        // serde would take a struct from an array too (`[null, null]`).
+        return Err(GatewayError::InvalidRequest(
+            "expected {\"key\": \"account:<id>\"}, {\"scope\": \"model\"} or {}".into(),
+        ));
     } else {
         serde_json::from_slice(&body).map_err(|e| {
             GatewayError::InvalidRequest(format!(
