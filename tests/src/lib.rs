@@ -2,7 +2,8 @@
 //! loopback, the official SDK scripts that check them and the gateway, helpers that start the
 //! real gateway (in-process, as the `omniroute` binary, under Lambda and Wrangler), and the
 //! paths of the tools the README's test command installs; the real coding agents (`agents`);
-//! and the benchmark harness (`bench`).
+//! SeaweedFS as the S3 of the backup tests (`seaweed`, `backup_support`); and the benchmark
+//! harness (`bench`).
 
 pub mod agents;
 pub mod backup_support;
