@@ -7,7 +7,7 @@
 //! The Worker (wasm32) cannot use the crate's remote client (its `cloudflare` feature does not
 //! build with worker 0.8) and will speak the same Hrana protocol over `fetch` itself.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
@@ -79,6 +79,10 @@ pub struct Database {
     /// Where the database is, safe to log and show: the file's path, or a remote's
     /// `scheme://host:port` (no token, path or query).
     location: Arc<str>,
+    /// The database itself, for connections of their own (a backup's `VACUUM INTO`).
+    handle: Arc<libsql::Database>,
+    /// The file, or `None` for `:memory:` and a remote database.
+    path: Option<PathBuf>,
 }
 
 /// How long a writer waits for another connection's (or process's) write lock.
@@ -106,6 +110,8 @@ impl Database {
             writer: Arc::new(Mutex::new(writer)),
             kind: StorageKind::File,
             location: path.display().to_string().into(),
+            handle: Arc::new(db),
+            path: Some(path.to_path_buf()),
         })
     }
 
@@ -146,6 +152,8 @@ impl Database {
             writer: Arc::new(Mutex::new(writer)),
             kind: StorageKind::Remote,
             location: location.into(),
+            handle: Arc::new(db),
+            path: None,
         })
     }
 
@@ -160,6 +168,8 @@ impl Database {
             conn,
             kind: StorageKind::Memory,
             location: ":memory:".into(),
+            handle: Arc::new(db),
+            path: None,
         })
     }
 
@@ -232,6 +242,22 @@ impl Database {
     /// guard for the whole transaction, commit included.
     pub async fn writer(&self) -> MutexGuard<'_, libsql::Connection> {
         self.writer.lock().await
+    }
+
+    /// A new connection of its own (the busy timeout set), or `conn` for `:memory:`, where a
+    /// new connection would be another, empty database.
+    pub fn own_connection(&self) -> Result<libsql::Connection, DatabaseError> {
+        if self.path.is_none() {
+            return Ok(self.conn.clone());
+        }
+        let conn = self.handle.connect()?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(conn)
+    }
+
+    /// The database file (`None` for `:memory:`).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// The connection for writes made off the runtime thread (see the field).

@@ -1,8 +1,9 @@
 //! omniroute-storage: the native storage ports. libSQL (an embedded file, or Turso/sqld) behind
 //! ConfigStore, CooldownStore, UsageSink, UsageQuery and ResponseStore, migrations, secrets
-//! encrypted at rest, local-folder backups.
+//! encrypted at rest, local-folder backups and consistent snapshots/restores of the file.
 
 mod access_rows;
+pub mod archive;
 pub mod backup;
 pub mod config_store;
 mod config_writes;
@@ -16,6 +17,7 @@ pub mod secrets;
 pub mod usage_query;
 pub mod usage_sink;
 
+pub use archive::LibsqlArchive;
 pub use backup::LocalDirBackupStore;
 pub use config_store::LibsqlConfigStore;
 pub use cooldown_store::LibsqlCooldownStore;

@@ -99,15 +99,26 @@ impl SecretBox {
 /// Creates `path` (which must not exist) readable by its owner only.
 #[cfg(unix)]
 pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    write_private_bytes(path, text.as_bytes())
+}
+
+/// Creates `path` (it must not exist) readable by its owner only, holding `data`.
+#[cfg(unix)]
+pub fn write_private_bytes(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(text.as_bytes())
+    file.write_all(data)
 }
 
 #[cfg(not(unix))]
 pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
+}
+
+#[cfg(not(unix))]
+pub fn write_private_bytes(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, data)
 }
 
 #[cfg(test)]

@@ -125,3 +125,17 @@ async fn a_server_does_not_start_on_a_database_it_cannot_reach_or_without_the_sh
     first.stop().await;
     again.stop().await;
 }
+
+/// Backups are snapshots of the embedded file; on a remote database the endpoints say they are
+/// not built yet (501) instead of writing a snapshot on the database server's own disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_of_a_remote_database_are_refused_clearly() {
+    let sqld = Sqld::start().await;
+    let env = [("OMNIROUTE_DATABASE_URL", sqld.url.as_str()), ("OMNIROUTE_SECRET", SECRET)];
+    let gw = TestGateway::start("", &env).await;
+    let (status, body) = gw.admin_call("PUT", "/api/db-backups", None).await;
+    assert_eq!(status, 501, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("remote database"), "{message}");
+    gw.stop().await;
+}

@@ -1,12 +1,15 @@
 //! The management API (`/api/*` besides Ollama's paths, and `/metrics`): keys, login,
 //! providers and their accounts, models and probes, the outbound proxy, aliases, combos, the
 //! model catalog, settings, system controls, audit log, usage, budgets, pricing, routing state,
-//! telemetry, the cache. Each endpoint is a row of `routes::table` whose handler is a function
+//! telemetry, the cache, database backups. Each endpoint is a row of `routes::table` whose handler is a function
 //! here; every write goes through [`commit::commit`] (validated, audited, snapshot reloaded).
 
 pub mod aliases_api;
 pub mod audit_api;
 pub mod auth_api;
+pub mod backup_export;
+pub mod backups;
+pub mod backups_api;
 pub mod budget_api;
 pub mod cache_api;
 pub mod cache_settings_api;

@@ -69,6 +69,7 @@ fn gateway(http: NoNetwork) -> Gateway {
         usage_query: usage,
         cache: Arc::new(MemoryCacheStore::new(|| 0)),
         backup: Arc::new(MemoryBackupStore::default()),
+        archive: None,
         spawner: Arc::new(Inline),
         cooldowns: Arc::new(MemoryCooldownStore::default()),
         entropy: Arc::new(OsEntropy),

@@ -53,6 +53,11 @@ pub async fn reset(mut call: Call<'_>) -> Answer {
     let expected = "expected {\"key\": \"account:<id>\"}, {\"scope\": \"model\"} or {}";
     let request: ResetRequest = if empty {
         ResetRequest::default()
+    } else if !body.trim_ascii().starts_with(b"{") {
+        // serde would take a struct from an array too (`[null, null]`).
+        return Err(GatewayError::InvalidRequest(
+            "expected {\"key\": \"account:<id>\"}, {\"scope\": \"model\"} or {}".into(),
+        ));
     } else {
         // An object only: serde would also read a struct from an array (`[null, null]`).
         let value: Value =

@@ -39,6 +39,9 @@ pub struct FileConfig {
     /// `[database]`: a remote libSQL database (Turso, sqld) instead of the embedded file.
     #[serde(default)]
     pub database: DatabaseSection,
+    /// `[backup]`: where backups go and how often they are taken (`config::backup`).
+    #[serde(default)]
+    pub backup: BackupSection,
 }
 
 /// `[database]`: where the native runtimes keep their state. Without `url` (and without
@@ -51,6 +54,26 @@ pub struct DatabaseSection {
     /// The name of the environment variable holding the auth token (the token itself never
     /// goes in the file).
     pub auth_token_env: Option<String>,
+}
+
+/// `[backup]`: the destination (a local folder by default, or an S3-compatible bucket) and the
+/// schedule; unset keys keep their defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSection {
+    /// Local folder (default `<data_dir>/backups`).
+    pub dir: Option<String>,
+    /// An S3 bucket: set, backups go there instead of the folder.
+    pub s3_bucket: Option<String>,
+    pub region: Option<String>,
+    /// The S3 endpoint (`https://s3.eu-west-1.amazonaws.com`, an R2, MinIO or SeaweedFS URL).
+    pub endpoint: Option<String>,
+    /// Object key prefix (`omniroute/`).
+    pub prefix: Option<String>,
+    /// How often a scheduled backup runs (`"6h"`, `"30m"`, `"1d"`); unset: never.
+    pub every: Option<String>,
+    /// Backups kept after a scheduled one (the newest N); unset: all.
+    pub keep: Option<usize>,
 }
 
 /// `[usage]`: usage accounting and stored responses; unset keys keep their defaults.

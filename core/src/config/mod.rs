@@ -3,6 +3,7 @@
 
 pub mod access_records;
 pub mod aliases;
+pub mod backup;
 pub mod changes;
 pub mod declared;
 pub mod discovered;
@@ -15,6 +16,7 @@ pub mod validate;
 
 pub use access_records::{AdminSession, ApiKeyRecord, BudgetPeriod, KeyBudget, KeyRole};
 pub use aliases::AliasTable;
+pub use backup::{BackupSettings, S3Destination};
 pub use changes::{API_SOURCE, AuditEntry, ConfigChange};
 pub use declared::{CONFIG_SOURCE, DeclareError, declare};
 pub use discovered::{DiscoveredModel, DiscoveredModels};

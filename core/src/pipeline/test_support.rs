@@ -55,6 +55,7 @@ pub fn memory_gateway(now_ms: u64) -> (Gateway, TestPorts) {
         usage_query: usage.clone(),
         cache: Arc::new(MemoryCacheStore::new(move || crate::ports::Clock::now_unix_ms(cache_clock.as_ref()))),
         backup: Arc::new(MemoryBackupStore::default()),
+        archive: None,
         spawner: Arc::new(Inline),
         cooldowns: Arc::new(MemoryCooldownStore::default()),
         entropy: Arc::new(OsEntropy),

@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use crate::config::{AuditEntry, ConfigChange, DeclaredConfig, StoredConfig};
 use crate::maybe_send::{BoxFuture, boxed};
-use crate::ports::{BackupError, BackupStore, CacheStore, ConfigStore, CooldownStore, StoreError};
+use crate::ports::{BackupError, BackupObject, BackupStore, CacheStore, ConfigStore, CooldownStore, StoreError};
 
 pub use super::memory_responses::MemoryResponseStore;
 pub use super::memory_usage::MemoryUsageSink;
@@ -199,10 +199,22 @@ impl BackupStore for MemoryBackupStore {
         boxed(async move { Ok(value) })
     }
 
-    fn list(&self) -> BoxFuture<'_, Result<Vec<String>, BackupError>> {
-        let mut names: Vec<String> = lock(&self.objects).keys().cloned().collect();
-        names.sort();
-        boxed(async move { Ok(names) })
+    fn list(&self) -> BoxFuture<'_, Result<Vec<BackupObject>, BackupError>> {
+        let mut objects: Vec<BackupObject> = lock(&self.objects)
+            .iter()
+            .map(|(name, data)| BackupObject { name: name.clone(), size: data.len() as u64, modified_ms: None })
+            .collect();
+        objects.sort_by(|a, b| a.name.cmp(&b.name));
+        boxed(async move { Ok(objects) })
+    }
+
+    fn delete(&self, name: &str) -> BoxFuture<'_, Result<(), BackupError>> {
+        lock(&self.objects).remove(name);
+        boxed(async { Ok(()) })
+    }
+
+    fn location(&self) -> String {
+        "memory".into()
     }
 }
 

@@ -14,13 +14,14 @@ pub mod memory;
 mod memory_responses;
 mod memory_usage;
 pub mod response_store;
+pub mod s3_backup;
 pub mod spawner;
 pub mod usage;
 pub mod usage_query;
 
 use std::sync::Arc;
 
-pub use backup::{BackupError, BackupStore};
+pub use backup::{ArchiveError, BackupError, BackupObject, BackupStore, DatabaseArchive, Restored};
 pub use cache::CacheStore;
 pub use clock::Clock;
 pub use config::{ConfigStore, StoreError};
@@ -45,6 +46,9 @@ pub struct Ports {
     pub usage_query: Arc<dyn UsageQuery>,
     pub cache: Arc<dyn CacheStore>,
     pub backup: Arc<dyn BackupStore>,
+    /// The database as one file (backups, export, import); `None` where there is no SQLite
+    /// database to copy (memory stores): the backup endpoints then answer 501.
+    pub archive: Option<Arc<dyn DatabaseArchive>>,
     pub spawner: Arc<dyn Spawner>,
     /// Cooldowns shared with other instances on the same store.
     pub cooldowns: Arc<dyn CooldownStore>,

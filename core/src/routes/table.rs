@@ -10,9 +10,10 @@
 
 use super::spec;
 use crate::admin::{
-    aliases_api, audit_api, auth_api, budget_api, cache_api, cache_settings_api, catalog_api, combos_api, connections,
-    keys, model_discovery, pricing_api, provider_models, provider_nodes, provider_probe, provider_validate, proxy_api,
-    resilience_api, settings_api, settings_docs_api, system_api, telemetry_api, usage_api, usage_settings_api,
+    aliases_api, audit_api, auth_api, backups_api, budget_api, cache_api, cache_settings_api, catalog_api, combos_api,
+    connections, keys, model_discovery, pricing_api, provider_models, provider_nodes, provider_probe,
+    provider_validate, proxy_api, resilience_api, settings_api, settings_docs_api, system_api, telemetry_api,
+    usage_api, usage_settings_api,
 };
 use crate::gateway::call::{Answer, Call};
 use crate::maybe_send::BoxFuture;
@@ -202,6 +203,14 @@ pub static ROUTES: &[Row] = &[
     admin(Put, "/api/usage/budget", handler!(budget_api::set)),
     admin(Get, "/api/usage/budget/{keyId}", handler!(budget_api::get)),
     admin(Delete, "/api/usage/budget/{keyId}", handler!(budget_api::remove)),
+
+    // Database backups (the reference's `/api/db-backups*`).
+    admin(Get, "/api/db-backups", handler!(backups_api::list)),
+    admin(Put, "/api/db-backups", handler!(backups_api::create)),
+    admin(Post, "/api/db-backups", handler!(backups_api::restore)),
+    admin(Get, "/api/db-backups/export", handler!(backups_api::export)),
+    admin(Post, "/api/db-backups/import", handler!(backups_api::import)),
+    admin(Get, "/api/db-backups/exportAll", handler!(backups_api::export_all)),
 
     // Providers, their accounts and models; probes of real upstreams.
     admin(Get, "/api/providers", handler!(connections::list)),

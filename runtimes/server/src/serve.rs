@@ -128,6 +128,9 @@ pub async fn serve(
     let background = tokio::spawn(background_work(booted.clone(), every));
     #[allow(clippy::disallowed_methods)]
     let discovery = tokio::spawn(discover_models(booted.clone(), every.model_discovery));
+    // Its own task: a slow upload never holds up the usage flush or the config refresh.
+    #[allow(clippy::disallowed_methods)]
+    let backups = tokio::spawn(scheduled_backups(booted.clone()));
     let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
     tracing::info!(
         header_timeout = ?limits.header_timeout,
@@ -161,11 +164,13 @@ pub async fn serve(
         }
     }
     background.abort();
+    backups.abort();
     discovery.abort();
     // Wait until they are gone: an aborted task drops its handle on the database only when
     // polled again, and a restart must not find the old one mid-write.
     let _ = background.await;
     let _ = discovery.await;
+    let _ = backups.await;
     booted.spawner.drain().await;
     booted.usage.flush().await;
     tracing::info!(dropped_usage_rows = booted.usage.dropped(), "usage flushed; bye");
@@ -234,6 +239,22 @@ async fn discover_models(booted: Arc<Bootstrapped>, every: Option<Duration>) {
             discover_new(gateway, &mut seen).await;
         }
         tokio::time::sleep(NEW_PROVIDER_CHECK).await;
+    }
+}
+
+/// `[backup] every`: a backup each period (the first one a period after start), then the
+/// newest `keep` kept. A failed run is logged and tried again at the next period.
+async fn scheduled_backups(booted: Arc<Bootstrapped>) {
+    let Some(every) = booted.backup.every else { return };
+    let mut timer = tokio::time::interval(every);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    timer.tick().await;
+    loop {
+        timer.tick().await;
+        match omniroute_core::admin::backups::scheduled(&booted.gateway, booted.backup.keep).await {
+            Ok(backup) => tracing::info!(name = %backup.name, size = backup.size, "scheduled backup taken"),
+            Err(e) => tracing::warn!(error = %e.client_message(), "scheduled backup failed; trying again next period"),
+        }
     }
 }
 

@@ -75,6 +75,7 @@ async fn build(env: &Env) -> Result<Gateway, StartError> {
         usage_query: usage,
         cache: Arc::new(MemoryCacheStore::new(|| js_sys::Date::now() as u64)),
         backup: Arc::new(MemoryBackupStore::default()),
+        archive: None,
         spawner: Arc::new(WaitUntilSpawner),
         // One isolate's memory until the Worker gets a shared store (Turso).
         cooldowns: Arc::new(MemoryCooldownStore::default()),

@@ -5,6 +5,7 @@
 //! table's rows equal.
 
 mod access;
+mod backups;
 mod cache;
 mod common;
 mod inference;
@@ -37,7 +38,8 @@ pub use common::ManagementErrors;
         (name = "audit", description = "The audit log of management changes"),
         (name = "usage", description = "Usage history, logs, per-account usage and key budgets"),
         (name = "pricing", description = "The price table costs are computed from"),
-        (name = "operations", description = "Routing state, telemetry, cache, health")
+        (name = "operations", description = "Routing state, telemetry, cache, health"),
+        (name = "backups", description = "Database backups (a local folder or an S3 bucket), export and import")
     )
 )]
 struct Base;
@@ -65,6 +67,7 @@ impl utoipa::Modify for SecuritySchemes {
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Base::openapi();
     doc.merge(access::Doc::openapi());
+    doc.merge(backups::Doc::openapi());
     doc.merge(cache::Doc::openapi());
     doc.merge(operations::Doc::openapi());
     doc.merge(providers::Doc::openapi());
