@@ -370,6 +370,7 @@ async fn no_management_response_ever_contains_a_stored_secret() {
         let text: String = rows.next().await.unwrap().unwrap().get(0).unwrap();
         text.split('$').next_back().unwrap().trim_end_matches(['"', '}']).to_owned()
     };
+    let password_hash = stored_hash_fragment.clone();
     secrets.push(stored_hash_fragment);
     // Provider keys (accounts of catalog and custom providers), a secret header and the outbound
     // proxy's password: written, updated, listed, and never shown in clear.
@@ -408,8 +409,15 @@ async fn no_management_response_ever_contains_a_stored_secret() {
     {
         let path = path.as_str();
         let text = gw.admin().get(gw.url(path)).send().await.unwrap().text().await.unwrap();
-        for secret in &secrets {
-            assert!(!text.contains(secret.as_str()), "{path} shows a secret");
+        // The database export is the database itself, admin only: it must carry the admin
+        // password's hash (a restore keeps the login), but provider keys only sealed and API
+        // keys only hashed, never in clear.
+        let whole_database = path == "/api/db-backups/export";
+        for (n, secret) in secrets.iter().enumerate() {
+            if whole_database && *secret == password_hash {
+                continue;
+            }
+            assert!(!text.contains(secret.as_str()), "{path} shows a secret (the {n}th of the list)");
         }
     }
     gw.stop().await;
