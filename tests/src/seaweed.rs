@@ -30,11 +30,7 @@ pub struct Seaweed {
 
 /// The `weed` binary `scripts/install-test-tools` installed.
 pub fn weed() -> PathBuf {
-    let path = std::env::var_os("OMNIROUTE_WEED")
-        .map(PathBuf::from)
-        .expect("OMNIROUTE_WEED is not set; run the tests through scripts/test (or eval scripts/install-test-tools)");
-    assert!(path.exists(), "{} does not exist; rerun scripts/install-test-tools", path.display());
-    path
+    crate::tools::installed("OMNIROUTE_WEED")
 }
 
 impl Seaweed {

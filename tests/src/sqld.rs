@@ -9,7 +9,6 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -82,7 +81,7 @@ impl Sqld {
         let dir = tempfile::tempdir().expect("tempdir");
         for attempt in 0..5 {
             let port = free_port();
-            let mut command = Command::new(binary);
+            let mut command = Command::new(&binary);
             command
                 .arg("--db-path")
                 .arg(dir.path().join(format!("db-{attempt}.sqld")))
@@ -146,21 +145,7 @@ async fn wait_ready(url: &str, child: &mut Child) -> bool {
     false
 }
 
-/// `OMNIROUTE_SQLD`, or what `scripts/install-test-tools` (run once per test process) exports.
-fn sqld_binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        if let Some(path) = std::env::var_os("OMNIROUTE_SQLD") {
-            return PathBuf::from(path);
-        }
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/install-test-tools");
-        let output = Command::new(&script).stderr(Stdio::inherit()).output().expect("run scripts/install-test-tools");
-        assert!(output.status.success(), "scripts/install-test-tools failed");
-        let exports = String::from_utf8_lossy(&output.stdout);
-        let line = exports
-            .lines()
-            .find_map(|l| l.strip_prefix("export OMNIROUTE_SQLD="))
-            .expect("install-test-tools exports OMNIROUTE_SQLD");
-        PathBuf::from(line.trim_matches('"'))
-    })
+/// sqld, from `scripts/install-test-tools`.
+fn sqld_binary() -> PathBuf {
+    crate::tools::installed("OMNIROUTE_SQLD")
 }

@@ -38,11 +38,38 @@ pub fn tool(name: &str) -> PathBuf {
 
 /// The Python of the venv holding the official SDKs.
 pub fn python() -> PathBuf {
-    let python = std::env::var_os("OMNIROUTE_PYTHON")
-        .map(PathBuf::from)
-        .expect("OMNIROUTE_PYTHON is not set; run the tests through scripts/test, which creates the venv");
-    assert!(python.exists(), "{} does not exist; rerun scripts/test", python.display());
-    python
+    installed("OMNIROUTE_PYTHON")
+}
+
+/// A tool `scripts/install-test-tools` installs, by the variable it exports (`OMNIROUTE_SQLD`,
+/// `OMNIROUTE_WEED`, ...): from the environment when the caller evaluated the script (as
+/// `scripts/test` does), else the script is run here once per test process (installing only
+/// what is missing), so a test never skips for want of a tool.
+pub fn installed(variable: &str) -> PathBuf {
+    let path = std::env::var_os(variable).map(PathBuf::from).unwrap_or_else(|| {
+        let exports = install_exports();
+        let prefix = format!("export {variable}=");
+        let value = exports.lines().find_map(|line| line.strip_prefix(prefix.as_str()));
+        PathBuf::from(
+            value.unwrap_or_else(|| panic!("scripts/install-test-tools exports no {variable}")).trim_matches('"'),
+        )
+    });
+    assert!(path.exists(), "{} ({variable}) does not exist; rerun scripts/install-test-tools", path.display());
+    path
+}
+
+/// What `scripts/install-test-tools` prints to `eval`, run once per test process.
+fn install_exports() -> &'static str {
+    static EXPORTS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    EXPORTS.get_or_init(|| {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/install-test-tools");
+        let output = std::process::Command::new(&script)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("run scripts/install-test-tools");
+        assert!(output.status.success(), "scripts/install-test-tools failed");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    })
 }
 
 /// A free loopback port.
