@@ -291,7 +291,7 @@ impl Walk<'_, '_> {
         let result = attempt(gateway.ports.http.as_ref(), clock, request, &call).await;
         let latency_ms = clock.monotonic_us().saturating_sub(started) / 1000;
         let connection_id = account.connection.id.clone();
-        let mut record = Attempt { target: admitted.index, connection_id, status: None, error: None, latency_ms };
+        let record = Attempt { target: admitted.index, connection_id, status: None, error: None, latency_ms };
         if result.is_ok() {
             // Any HTTP answer proves the origin reachable (and closes a half-open endpoint).
             gateway.router.health.on_success(&admitted.endpoint, target.provider.auth, latency_ms);
@@ -306,51 +306,41 @@ impl Walk<'_, '_> {
             ReplyBody::Full(body) => body.as_ref(),
             ReplyBody::Stream { .. } => &[],
         };
-        match classify(target.provider.format, code, body) {
-            Scope::Account => self.account_out(admitted, account, record, answer),
-            Scope::Request if exceeds_context(code, body) => self.too_long(admitted, account, record, answer),
-            scope if self.retryable.contains(&code) => self.refused(admitted, account, record, answer, scope),
-            // This account does not serve the model (withdrawn, or not open to its organisation):
-            // another account or target may. Counted against nobody (a typo in a model name must
-            // not open a breaker); passed on as it came when nothing else answers.
-            Scope::Model if code == 404 => {
-                self.keep(admitted, account, &mut record, answer);
-                Tried::NextAccount
-            }
+        let scope = classify(target.provider.format, code, body);
+        let too_long = scope == Scope::Request && exceeds_context(code, body);
+        let retryable = self.retryable.contains(&code);
+        // A 404 for the model: this account does not serve it (withdrawn, or not open to its
+        // organisation); another account or target may. Counted against nobody (a typo in a
+        // model name must not open a breaker).
+        let not_served = scope == Scope::Model && code == 404;
+        if !(scope == Scope::Account || too_long || retryable || not_served) {
             // Not worth another try (the request's fault): as it came.
-            _ => self.answered(admitted, account, record, answer),
+            return self.answered(admitted, account, record, answer);
+        }
+        // Every other refusal is kept to pass on as it came if nothing better answers.
+        self.keep(admitted, account, record, answer);
+        match scope {
+            Scope::Account => self.account_out(admitted, account, code),
+            _ if too_long => self.too_long(admitted),
+            _ if retryable => self.refused(admitted, account, code, scope),
+            _ => Tried::NextAccount,
         }
     }
 
     /// The prompt is too long for this target's model: nobody's fault, and no other account
-    /// of it helps. Kept to pass on as it came unless a later target's context window is
-    /// known to be larger (a combo of small and large models).
-    fn too_long(
-        &mut self,
-        admitted: &Admitted<'_>,
-        account: &Account,
-        mut record: Attempt,
-        answer: Attempted,
-    ) -> Tried {
-        self.keep(admitted, account, &mut record, answer);
+    /// of it helps. Passed on as it came unless a later target's context window is known to
+    /// be larger (a combo of small and large models).
+    fn too_long(&mut self, admitted: &Admitted<'_>) -> Tried {
         let window = context_window(admitted.target).unwrap_or(0);
         self.larger_context_than = Some(self.larger_context_than.map_or(window, |w| w.max(window)));
         tracing::info!(target = %admitted.target.label(), window, "prompt too long for the model; trying a larger context window");
         Tried::NextTarget
     }
 
-    /// A retryable status: kept to pass on if nothing better comes. A model-scoped 429 cools
-    /// that model of the account down (the next account, at once); other model-scoped failures
-    /// count towards its breaker (and are tried again); a request-scoped one counts for nobody.
-    fn refused(
-        &mut self,
-        admitted: &Admitted<'_>,
-        account: &Account,
-        mut record: Attempt,
-        answer: Attempted,
-        scope: Scope,
-    ) -> Tried {
-        let code = self.keep(admitted, account, &mut record, answer);
+    /// A retryable status. A model-scoped 429 cools that model of the account down (the next
+    /// account, at once); other model-scoped failures count towards its breaker (and are tried
+    /// again); a request-scoped one counts for nobody.
+    fn refused(&mut self, admitted: &Admitted<'_>, account: &Account, code: u16, scope: Scope) -> Tried {
         let provider = &admitted.target.provider;
         tracing::warn!(provider = %provider.id, connection = %account.connection.id, status = code, ?scope, "upstream refused; trying the next option");
         if scope != Scope::Model {
@@ -371,14 +361,7 @@ impl Walk<'_, '_> {
 
     /// The account's key or credit failed (401/403, 402, `insufficient_quota`): the whole account
     /// is out for the configured time, whatever the model; the next account may serve.
-    fn account_out(
-        &mut self,
-        admitted: &Admitted<'_>,
-        account: &Account,
-        mut record: Attempt,
-        answer: Attempted,
-    ) -> Tried {
-        let code = self.keep(admitted, account, &mut record, answer);
+    fn account_out(&mut self, admitted: &Admitted<'_>, account: &Account, code: u16) -> Tried {
         let health = &self.gateway.router.health;
         let until = self.gateway.ports.clock.now_unix_ms().saturating_add(health.profiles().account_cooldown_ms);
         let reason = format!("account: status {code}");
@@ -389,14 +372,13 @@ impl Walk<'_, '_> {
         Tried::NextAccount
     }
 
-    /// Records a refusal and keeps it to pass on if nothing better comes; its status.
-    fn keep(&mut self, admitted: &Admitted<'_>, account: &Account, record: &mut Attempt, answer: Attempted) -> u16 {
+    /// Records a refusal and keeps it to pass on if nothing better comes.
+    fn keep(&mut self, admitted: &Admitted<'_>, account: &Account, mut record: Attempt, answer: Attempted) {
         let (status, headers, body) = answer;
         record.status = Some(status.as_u16());
-        self.attempts.push(record.clone());
+        self.attempts.push(record);
         let connection = account.connection.clone();
         self.outcome.last_reply = Some(Reply { status, headers, connection, target: admitted.index, body });
-        status.as_u16()
     }
 
     /// A model-scoped failure: the breaker of this model on this account, and the model's
