@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use libsql::{Connection, Value};
+use crate::sql::{Connection, Value};
 use omniroute_core::config::{AdminSession, ApiKeyRecord, AuditEntry, DiscoveredModels};
 use omniroute_core::ports::StoreError;
 

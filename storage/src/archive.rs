@@ -29,6 +29,7 @@ use omniroute_core::ports::{ArchiveError, DatabaseArchive, Restored};
 
 use crate::database::{Database, DatabaseError, write_transaction};
 use crate::migrations::{self, MIGRATIONS};
+use crate::sql::{Connection, SqlError, Value};
 
 /// The first 16 bytes of every SQLite 3 database file.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -55,7 +56,11 @@ impl LibsqlArchive {
 
     async fn snapshot_inner(&self) -> Result<Bytes, ArchiveError> {
         let file = ScratchFile::new(&self.scratch, "snapshot");
-        let conn = self.db.own_connection().map_err(storage)?;
+        let conn = self
+            .db
+            .own_connection()
+            .map_err(storage)?
+            .ok_or_else(|| ArchiveError::Storage("a remote database has no file to copy".into()))?;
         conn.execute("VACUUM INTO ?1", [file.path_str()?]).await.map_err(|e| storage(e.into()))?;
         let bytes = tokio::fs::read(&file.path).await.map_err(|e| ArchiveError::Storage(e.to_string()))?;
         Ok(Bytes::from(bytes))
@@ -72,7 +77,7 @@ impl LibsqlArchive {
         // A detach that failed after an earlier restore would make this attach fail.
         let _ = writer.execute(&format!("DETACH DATABASE {SOURCE}"), ()).await;
         writer
-            .execute(&format!("ATTACH DATABASE ?1 AS {SOURCE}"), [file.path_str()?])
+            .execute(&format!("ATTACH DATABASE ?1 AS {SOURCE}"), [Value::Text(file.path_str()?)])
             .await
             .map_err(|e| ArchiveError::Invalid(format!("the file cannot be opened as a database: {e}")))?;
         let swapped = swap(&writer).await;
@@ -110,7 +115,7 @@ async fn prepare(file: &ScratchFile) -> Result<i64, ArchiveError> {
         .build()
         .await
         .map_err(|e| invalid("the file cannot be opened as a database", &e))?;
-    let conn = db.connect().map_err(|e| invalid("the file cannot be opened as a database", &e))?;
+    let conn = Connection::Local(db.connect().map_err(|e| invalid("the file cannot be opened as a database", &e))?);
     let check =
         first_text(&conn, "PRAGMA integrity_check").await.map_err(|e| invalid("not a readable database", &e))?;
     if check.as_deref() != Some("ok") {
@@ -144,8 +149,8 @@ async fn prepare(file: &ScratchFile) -> Result<i64, ArchiveError> {
 
 /// Replaces the rows of every table of the live database with the attached file's, in one
 /// transaction; returns how many tables.
-async fn swap(writer: &libsql::Connection) -> Result<usize, ArchiveError> {
-    let fail = |e: libsql::Error| ArchiveError::Storage(format!("the restore was rolled back: {e}"));
+async fn swap(writer: &Connection) -> Result<usize, ArchiveError> {
+    let fail = |e: SqlError| ArchiveError::Storage(format!("the restore was rolled back: {e}"));
     let tx = write_transaction(writer).await.map_err(fail)?;
     let live_version = first_i64(&tx, "SELECT version FROM main.config_version WHERE id = 1").await.map_err(fail)?;
     let restored_version =
@@ -179,20 +184,22 @@ async fn swap(writer: &libsql::Connection) -> Result<usize, ArchiveError> {
     }
     // Past both, so every instance sees the version move and reloads.
     let version = live_version.unwrap_or(0).max(restored_version.unwrap_or(0)) + 1;
-    tx.execute("UPDATE main.config_version SET version = ?1 WHERE id = 1", [version]).await.map_err(fail)?;
+    tx.execute("UPDATE main.config_version SET version = ?1 WHERE id = 1", [Value::Integer(version)])
+        .await
+        .map_err(fail)?;
     tx.commit().await.map_err(fail)?;
     Ok(tables.iter().filter(|t| !KEPT.contains(&t.as_str())).count())
 }
 
-async fn first_text(conn: &libsql::Connection, sql: &str) -> Result<Option<String>, libsql::Error> {
+async fn first_text(conn: &Connection, sql: &str) -> Result<Option<String>, SqlError> {
     let mut rows = conn.query(sql, ()).await?;
     match rows.next().await? {
-        Some(row) => Ok(Some(row.get_str(0).map(str::to_owned).unwrap_or_default())),
+        Some(row) => Ok(Some(row.get::<Option<String>>(0).ok().flatten().unwrap_or_default())),
         None => Ok(None),
     }
 }
 
-async fn first_i64(conn: &libsql::Connection, sql: &str) -> Result<Option<i64>, libsql::Error> {
+async fn first_i64(conn: &Connection, sql: &str) -> Result<Option<i64>, SqlError> {
     let mut rows = conn.query(sql, ()).await?;
     match rows.next().await? {
         Some(row) => Ok(Some(row.get::<i64>(0)?)),
@@ -200,7 +207,7 @@ async fn first_i64(conn: &libsql::Connection, sql: &str) -> Result<Option<i64>, 
     }
 }
 
-async fn names(conn: &libsql::Connection, sql: &str) -> Result<Vec<String>, libsql::Error> {
+async fn names(conn: &Connection, sql: &str) -> Result<Vec<String>, SqlError> {
     let mut rows = conn.query(sql, ()).await?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().await? {

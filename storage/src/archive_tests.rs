@@ -153,7 +153,8 @@ async fn a_snapshot_taken_during_a_write_burst_is_one_committed_state() {
     for (i, snapshot) in snapshots.iter().enumerate() {
         let path = dir.path().join(format!("snap{i}.db"));
         std::fs::write(&path, snapshot).unwrap();
-        let copy = libsql::Builder::new_local(&path).build().await.unwrap().connect().unwrap();
+        let copy =
+            crate::sql::Connection::Local(libsql::Builder::new_local(&path).build().await.unwrap().connect().unwrap());
         assert_eq!(first_text(&copy, "PRAGMA integrity_check").await.unwrap().as_deref(), Some("ok"));
         let providers = first_i64(&copy, "SELECT COUNT(*) FROM providers").await.unwrap().unwrap();
         let version = first_i64(&copy, "SELECT version FROM config_version").await.unwrap().unwrap();

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use libsql::Value;
+use crate::sql::Value;
 use omniroute_core::config::{
     AuditEntry, ConfigChange, ConnectionRecord, DeclaredConfig, ProviderRecord, StoredConfig,
 };
@@ -21,7 +21,7 @@ pub struct LibsqlConfigStore {
     secrets: SecretBox,
 }
 
-pub(crate) fn store_err(context: &str) -> impl Fn(libsql::Error) -> StoreError + '_ {
+pub(crate) fn store_err(context: &str) -> impl Fn(crate::sql::SqlError) -> StoreError + '_ {
     move |e| StoreError(format!("{context}: {e}"))
 }
 
@@ -232,7 +232,7 @@ impl LibsqlConfigStore {
     }
 }
 
-async fn read_version(conn: &libsql::Connection) -> Result<u64, StoreError> {
+async fn read_version(conn: &crate::sql::Connection) -> Result<u64, StoreError> {
     let mut rows = conn
         .query("SELECT version FROM config_version WHERE id = 1", ())
         .await

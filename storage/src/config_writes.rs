@@ -2,7 +2,7 @@
 //! deletes of providers, accounts (keys sealed), aliases, combos, settings, API keys and
 //! sessions, each inside the caller's transaction.
 
-use libsql::{Connection, Value};
+use crate::sql::{Connection, Value};
 use omniroute_core::config::{
     AliasRecord, AuditEntry, ComboRecord, ConfigChange, ConnectionRecord, ProviderRecord, RoutingSettings,
 };

@@ -1,7 +1,7 @@
 //! `LibsqlCooldownStore`: the `cooldowns` table, shared by every instance on one database.
 //! A put keeps the later `until`; a read drops the rows that have expired when it finds any.
 
-use libsql::Value;
+use crate::sql::Value;
 use omniroute_core::maybe_send::{BoxFuture, boxed};
 use omniroute_core::ports::{CooldownStore, StoreError};
 

@@ -3,7 +3,9 @@
 //! encrypted at rest, local-folder backups and consistent snapshots/restores of the file.
 
 mod access_rows;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod archive;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod backup;
 pub mod config_store;
 mod config_writes;
@@ -14,10 +16,13 @@ pub mod response_store;
 mod routing_rows;
 mod sealed_fields;
 pub mod secrets;
+pub mod sql;
 pub mod usage_query;
 pub mod usage_sink;
 
+#[cfg(not(target_arch = "wasm32"))]
 pub use archive::LibsqlArchive;
+#[cfg(not(target_arch = "wasm32"))]
 pub use backup::LocalDirBackupStore;
 pub use config_store::LibsqlConfigStore;
 pub use cooldown_store::LibsqlCooldownStore;

@@ -2,6 +2,7 @@
 //! order, each inside its own transaction together with the row that records it.
 
 use crate::database::DatabaseError;
+use crate::sql::Value;
 
 /// `(version, name, sql)`; append only, never edit a shipped one.
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -15,7 +16,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
 ];
 
 /// Brings the schema up to the newest version this build knows.
-pub async fn apply(conn: &libsql::Connection) -> Result<(), DatabaseError> {
+pub async fn apply(conn: &crate::sql::Connection) -> Result<(), DatabaseError> {
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
         (),
@@ -39,7 +40,7 @@ pub async fn apply(conn: &libsql::Connection) -> Result<(), DatabaseError> {
         tx.execute_batch(sql).await.map_err(fail)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, strftime('%s','now'))",
-            libsql::params![version, name],
+            vec![Value::Integer(version), Value::Text(name.to_owned())],
         )
         .await
         .map_err(fail)?;
@@ -50,7 +51,7 @@ pub async fn apply(conn: &libsql::Connection) -> Result<(), DatabaseError> {
 }
 
 /// The highest applied migration (0 for a new database).
-pub async fn current_version(conn: &libsql::Connection) -> Result<i64, DatabaseError> {
+pub async fn current_version(conn: &crate::sql::Connection) -> Result<i64, DatabaseError> {
     let mut rows = conn.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", ()).await?;
     Ok(match rows.next().await? {
         Some(row) => row.get::<i64>(0)?,

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use libsql::Value;
+use crate::sql::Value;
 use omniroute_core::maybe_send::{BoxFuture, boxed};
 use omniroute_core::ports::{ResponseStore, StoreError, StoredResponse};
 
@@ -44,7 +44,7 @@ fn json_of(column: &str, text: &str) -> Result<serde_json::Value, StoreError> {
 }
 
 /// A row of `COLUMNS` as a response.
-fn response_of(row: &libsql::Row) -> Result<StoredResponse, StoreError> {
+fn response_of(row: &crate::sql::Row) -> Result<StoredResponse, StoreError> {
     let read = store_err("reading a stored response");
     let input: String = row.get(6).map_err(&read)?;
     let response: String = row.get(7).map_err(&read)?;

@@ -2,7 +2,7 @@
 //! `settings`. Synced like providers: upsert what a source declares, delete what that source
 //! declared before and no longer does, leave other sources' rows alone.
 
-use libsql::{Connection, Value};
+use crate::sql::{Connection, Value};
 use omniroute_core::config::{AliasRecord, ComboRecord, ComboSettings, ComboTarget, DeclaredConfig, RoutingSettings};
 use omniroute_core::ports::StoreError;
 

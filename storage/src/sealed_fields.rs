@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use libsql::{Connection, Value};
+use crate::sql::{Connection, Value};
 use omniroute_core::config::settings::keys;
 use omniroute_core::ports::StoreError;
 

@@ -2,7 +2,7 @@
 //! filters become a WHERE clause, aggregates a GROUP BY over hour/day buckets, pruning
 //! batched deletes so the usage sink's writes never wait long.
 
-use libsql::Value;
+use crate::sql::Value;
 use omniroute_core::maybe_send::{BoxFuture, boxed};
 use omniroute_core::ports::usage_query::{
     AggregateQuery, GroupBy, Page, StatusFilter, StoredUsage, UsageBucket, UsageFilter, UsageQuery, UsageTotals,
@@ -24,7 +24,7 @@ const SERVED: &str = "(u.status BETWEEN 200 AND 299 AND u.error IS NULL)";
 const PRUNE_BATCH: u64 = 5_000;
 
 /// A row of `COLUMNS` (starting at column `at`) as a record.
-pub(crate) fn record_of(row: &libsql::Row, at: i32) -> Result<UsageRecord, libsql::Error> {
+pub(crate) fn record_of(row: &crate::sql::Row, at: i32) -> Result<UsageRecord, crate::sql::SqlError> {
     Ok(UsageRecord {
         request_id: row.get(at)?,
         timestamp_ms: row.get(at + 1)?,
@@ -74,7 +74,7 @@ pub struct LibsqlUsageQuery {
     db: Database,
 }
 
-fn failed(e: libsql::Error) -> StoreError {
+fn failed(e: crate::sql::SqlError) -> StoreError {
     StoreError(format!("usage rows: {e}"))
 }
 
@@ -120,11 +120,11 @@ impl LibsqlUsageQuery {
         LibsqlUsageQuery { db }
     }
 
-    async fn query(&self, sql: &str, params: Vec<Value>) -> Result<libsql::Rows, libsql::Error> {
+    async fn query(&self, sql: &str, params: Vec<Value>) -> Result<crate::sql::Rows, crate::sql::SqlError> {
         self.db.connection().query(sql, params).await
     }
 
-    async fn count(&self, sql: &str, params: Vec<Value>) -> Result<u64, libsql::Error> {
+    async fn count(&self, sql: &str, params: Vec<Value>) -> Result<u64, crate::sql::SqlError> {
         let mut rows = self.query(sql, params).await?;
         Ok(match rows.next().await? {
             Some(row) => count(row.get_value(0)?),
@@ -132,7 +132,7 @@ impl LibsqlUsageQuery {
         })
     }
 
-    async fn aggregate_rows(&self, query: &AggregateQuery) -> Result<Vec<UsageBucket>, libsql::Error> {
+    async fn aggregate_rows(&self, query: &AggregateQuery) -> Result<Vec<UsageBucket>, crate::sql::SqlError> {
         let mut params = Vec::new();
         let condition = where_clause(&query.filter, &mut params);
         let bucket = match query.bucket {
@@ -178,8 +178,8 @@ impl LibsqlUsageQuery {
         count_sql: &str,
         rows_sql: &str,
         params: Vec<Value>,
-        read: fn(&libsql::Row) -> Result<T, libsql::Error>,
-    ) -> Result<Page<T>, libsql::Error> {
+        read: fn(&crate::sql::Row) -> Result<T, crate::sql::SqlError>,
+    ) -> Result<Page<T>, crate::sql::SqlError> {
         let total = self.count(count_sql, params.clone()).await?;
         let mut rows = self.query(rows_sql, params).await?;
         let mut items = Vec::new();
@@ -194,7 +194,7 @@ impl LibsqlUsageQuery {
         filter: &UsageFilter,
         limit: u64,
         offset: u64,
-    ) -> Result<Page<StoredUsage>, libsql::Error> {
+    ) -> Result<Page<StoredUsage>, crate::sql::SqlError> {
         let mut params = Vec::new();
         let condition = where_clause(filter, &mut params);
         let count = format!("SELECT COUNT(*) FROM usage_log u {condition}");
@@ -209,7 +209,7 @@ impl LibsqlUsageQuery {
         filter: &UsageFilter,
         limit: u64,
         offset: u64,
-    ) -> Result<Page<String>, libsql::Error> {
+    ) -> Result<Page<String>, crate::sql::SqlError> {
         let mut params = Vec::new();
         let condition = where_clause(filter, &mut params);
         let count = format!("SELECT COUNT(DISTINCT u.request_id) FROM usage_log u {condition}");
@@ -220,7 +220,7 @@ impl LibsqlUsageQuery {
         self.page(&count, &rows, params, |row| row.get(0)).await
     }
 
-    async fn attempts_of(&self, request_ids: &[String]) -> Result<Vec<StoredUsage>, libsql::Error> {
+    async fn attempts_of(&self, request_ids: &[String]) -> Result<Vec<StoredUsage>, crate::sql::SqlError> {
         if request_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -249,8 +249,8 @@ impl LibsqlUsageQuery {
         &self,
         sql: &str,
         params: Vec<Value>,
-        read: fn(&libsql::Row) -> Result<T, libsql::Error>,
-    ) -> Result<Vec<(String, T)>, libsql::Error> {
+        read: fn(&crate::sql::Row) -> Result<T, crate::sql::SqlError>,
+    ) -> Result<Vec<(String, T)>, crate::sql::SqlError> {
         let mut rows = self.query(sql, params).await?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().await? {
@@ -259,7 +259,7 @@ impl LibsqlUsageQuery {
         Ok(out)
     }
 
-    async fn prune_rows(&self, before_ms: u64) -> Result<u64, libsql::Error> {
+    async fn prune_rows(&self, before_ms: u64) -> Result<u64, crate::sql::SqlError> {
         let writer = self.db.writer().await;
         let before = Value::Integer(before_ms as i64);
         let pruned = delete_before(&writer, "usage_log", "id", &before).await?;
@@ -271,7 +271,12 @@ impl LibsqlUsageQuery {
 
 /// Deletes the rows of `table` older than `before`, in batches each its own short write (so the
 /// usage sink's flushes interleave); how many went.
-async fn delete_before(conn: &libsql::Connection, table: &str, id: &str, before: &Value) -> Result<u64, libsql::Error> {
+async fn delete_before(
+    conn: &crate::sql::Connection,
+    table: &str,
+    id: &str,
+    before: &Value,
+) -> Result<u64, crate::sql::SqlError> {
     let sql =
         format!("DELETE FROM {table} WHERE {id} IN (SELECT {id} FROM {table} WHERE ts_ms < ?1 LIMIT {PRUNE_BATCH})");
     let mut deleted = 0;

@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use libsql::Value;
+use crate::sql::Value;
 use omniroute_core::maybe_send::{BoxFuture, boxed};
 use omniroute_core::ports::{UsageBacklog, UsageRecord, UsageSink};
 
@@ -73,16 +73,14 @@ impl LibsqlUsageSink {
             return;
         }
         let count = rows.len();
-        // The write runs on a blocking thread, on its own connection: SQLite is synchronous,
-        // and on the runtime a flush held every request behind it (≈ 5 µs a row).
         let conn = self.db.background_connection().clone();
-        let remote = self.db.kind() == StorageKind::Remote;
-        let written = tokio::task::spawn_blocking(move || {
-            let result = tokio::runtime::Handle::current()
-                .block_on(async { if remote { write_batched(&conn, &rows).await } else { write(&conn, &rows).await } });
-            (rows, result)
-        })
-        .await;
+        let written = if self.db.kind() == StorageKind::Remote {
+            // Network I/O: nothing blocks the runtime while the database answers.
+            let result = write_batched(&conn, &rows).await;
+            Ok((rows, result))
+        } else {
+            write_local(conn, rows).await
+        };
         let rows = match written {
             Ok((_, Ok(()))) => return,
             Ok((rows, Err(e))) => {
@@ -107,7 +105,7 @@ impl LibsqlUsageSink {
     }
 
     /// Reads every row back, oldest first, bodies left out (tests).
-    pub async fn read_all(&self) -> Result<Vec<UsageRecord>, libsql::Error> {
+    pub async fn read_all(&self) -> Result<Vec<UsageRecord>, crate::sql::SqlError> {
         let mut rows =
             self.db.connection().query(&format!("SELECT {COLUMNS} FROM usage_log u ORDER BY u.id"), ()).await?;
         let mut out = Vec::new();
@@ -155,35 +153,61 @@ fn row_values(r: &UsageRecord) -> Vec<Value> {
     ]
 }
 
-/// The logged bodies of the row just inserted, if it has any.
-async fn insert_bodies(tx: &libsql::Connection, r: &UsageRecord) -> Result<(), libsql::Error> {
-    if let Some(bodies) = &r.bodies {
-        tx.execute(
-            "INSERT INTO usage_bodies (usage_id, request_id, ts_ms, request_body, response_body)
-             VALUES (last_insert_rowid(), ?1, ?2, ?3, ?4)",
-            vec![
-                Value::Text(r.request_id.clone()),
-                Value::Integer(r.timestamp_ms as i64),
-                Value::Text(bodies.request.clone()),
-                Value::Text(bodies.response.clone()),
-            ],
-        )
-        .await?;
-    }
-    Ok(())
+/// The logged bodies of the row just inserted (it names it by `last_insert_rowid()`).
+const INSERT_BODIES: &str = "INSERT INTO usage_bodies (usage_id, request_id, ts_ms, request_body, response_body)
+     VALUES (last_insert_rowid(), ?1, ?2, ?3, ?4)";
+
+fn body_values(r: &UsageRecord, bodies: &omniroute_core::ports::LoggedBodies) -> Vec<Value> {
+    vec![
+        Value::Text(r.request_id.clone()),
+        Value::Integer(r.timestamp_ms as i64),
+        Value::Text(bodies.request.clone()),
+        Value::Text(bodies.response.clone()),
+    ]
 }
 
-/// Writes rows (and their bodies) in one transaction.
+/// Writes rows to the file on a blocking thread, on the background connection: SQLite is
+/// synchronous, and on the runtime a flush held every request behind it (≈ 5 µs a row). Gives the
+/// rows back with the result, to keep them when the write failed.
+#[cfg(not(target_arch = "wasm32"))]
+async fn write_local(
+    conn: crate::sql::Connection,
+    rows: Vec<UsageRecord>,
+) -> Result<(Vec<UsageRecord>, Result<(), crate::sql::SqlError>), String> {
+    let Some(conn) = conn.as_local().cloned() else {
+        return Ok((rows, Err(crate::sql::SqlError("the usage connection is not a file's".into()))));
+    };
+    tokio::task::spawn_blocking(move || {
+        let result = tokio::runtime::Handle::current().block_on(write(&conn, &rows)).map_err(Into::into);
+        (rows, result)
+    })
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// The Worker has no file.
+#[cfg(target_arch = "wasm32")]
+async fn write_local(
+    _: crate::sql::Connection,
+    rows: Vec<UsageRecord>,
+) -> Result<(Vec<UsageRecord>, Result<(), crate::sql::SqlError>), String> {
+    Ok((rows, Err(crate::sql::SqlError("no local database on this runtime".into()))))
+}
+
+/// Writes rows (and their bodies) to the file in one transaction.
+#[cfg(not(target_arch = "wasm32"))]
 async fn write(conn: &libsql::Connection, rows: &[UsageRecord]) -> Result<(), libsql::Error> {
-    let tx = write_transaction(conn).await?;
+    let tx = conn.transaction_with_behavior(libsql::TransactionBehavior::Immediate).await?;
     // Parsed once per flush, not once per row: SQL parsing was most of a flush's time.
     let placeholders: Vec<String> = (1..=INSERT_PARAMS).map(|i| format!("?{i}")).collect();
     let insert =
         tx.prepare(&format!("INSERT INTO usage_log ({INSERT_COLUMNS}) VALUES ({})", placeholders.join(", "))).await?;
     for r in rows {
-        insert.execute(row_values(r)).await?;
+        insert.execute(crate::sql::local_params(row_values(r))).await?;
         insert.reset();
-        insert_bodies(&tx, r).await?;
+        if let Some(bodies) = &r.bodies {
+            tx.execute(INSERT_BODIES, crate::sql::local_params(body_values(r, bodies))).await?;
+        }
     }
     drop(insert);
     tx.commit().await
@@ -192,7 +216,7 @@ async fn write(conn: &libsql::Connection, rows: &[UsageRecord]) -> Result<(), li
 /// [`write`] for a remote database, where every statement is a round trip: rows without
 /// logged bodies go [`REMOTE_BATCH_ROWS`] to one multi-row INSERT, a row with bodies alone
 /// (its bodies name it by `last_insert_rowid()`). Rows keep their order, so their ids too.
-async fn write_batched(conn: &libsql::Connection, rows: &[UsageRecord]) -> Result<(), libsql::Error> {
+async fn write_batched(conn: &crate::sql::Connection, rows: &[UsageRecord]) -> Result<(), crate::sql::SqlError> {
     let tx = write_transaction(conn).await?;
     let mut next = 0;
     while next < rows.len() {
@@ -207,8 +231,8 @@ async fn write_batched(conn: &libsql::Connection, rows: &[UsageRecord]) -> Resul
             .collect();
         let values: Vec<Value> = chunk.iter().flat_map(row_values).collect();
         tx.execute(&format!("INSERT INTO usage_log ({INSERT_COLUMNS}) VALUES {}", groups.join(", ")), values).await?;
-        if let [one] = chunk {
-            insert_bodies(&tx, one).await?;
+        if let [one @ UsageRecord { bodies: Some(bodies), .. }] = chunk {
+            tx.execute(INSERT_BODIES, body_values(one, bodies)).await?;
         }
         next += plain;
     }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use omniroute_storage::sql::Value as SqlValue;
 use omniroute_tests::backup_support::{
     create_key, export_all_files, import, key_chat_status, open_copy, require_key_gateway,
 };
@@ -187,21 +188,17 @@ async fn a_backup_taken_during_a_write_burst_is_one_committed_state() {
             let mut rows = conn.query(sql, ()).await.unwrap();
             rows.next().await.unwrap().unwrap().get_value(0).unwrap()
         };
-        assert_eq!(text("PRAGMA integrity_check").await, libsql_text("ok"), "{name}");
+        assert_eq!(text("PRAGMA integrity_check").await, SqlValue::Text("ok".into()), "{name}");
         // Each key is created with its audit entry in one transaction: a committed state has
         // as many of one as of the other.
         let keys = text("SELECT COUNT(*) FROM api_keys").await;
         let created = text("SELECT COUNT(*) FROM audit_log WHERE action = 'key.create'").await;
         assert_eq!(keys, created, "{name} mixes two states");
-        let libsql::Value::Integer(keys) = keys else { panic!("a count: {keys:?}") };
+        let SqlValue::Integer(keys) = keys else { panic!("a count: {keys:?}") };
         counts.push(keys);
     }
     assert!(counts.windows(2).all(|w| w[0] <= w[1]), "backups taken later hold at least as much: {counts:?}");
     assert!(counts.last().is_some_and(|&n| n > 0), "{counts:?}");
-}
-
-fn libsql_text(text: &str) -> libsql::Value {
-    libsql::Value::Text(text.to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

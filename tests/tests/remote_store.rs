@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use omniroute_native::bootstrap::open_remote_database;
 use omniroute_storage::Database;
 use omniroute_storage::migrations::{MIGRATIONS, current_version};
 use omniroute_tests::sqld::Sqld;
@@ -19,7 +20,7 @@ async fn a_sqld_with_auth_refuses_a_wrong_token_without_showing_it_and_takes_the
     let sqld = Sqld::start_with_auth().await;
     let wrong = Sqld::foreign_token();
     for (token, what) in [(wrong.as_str(), "a token signed by another key"), ("", "no token")] {
-        let err = Database::open_remote(&sqld.url, token).await.err().unwrap_or_else(|| panic!("{what} was accepted"));
+        let err = open_remote_database(&sqld.url, token).await.err().unwrap_or_else(|| panic!("{what} was accepted"));
         let message = err.to_string();
         assert!(message.contains(&sqld.url), "{what}: the message names the database: {message}");
         assert!(message.contains("refused") || message.contains("401"), "{what}: says it was refused: {message}");
@@ -30,14 +31,14 @@ async fn a_sqld_with_auth_refuses_a_wrong_token_without_showing_it_and_takes_the
         }
     }
     let token = sqld.token();
-    let db = Database::open_remote(&sqld.url, &token).await.expect("the right token is accepted");
+    let db = open_remote_database(&sqld.url, &token).await.expect("the right token is accepted");
     assert_eq!(current_version(db.connection()).await.unwrap(), MIGRATIONS.len() as i64);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_starting_together_on_an_empty_database_migrate_it_once() {
     let sqld = Sqld::start().await;
-    let opens = (0..4).map(|_| Database::open_remote(&sqld.url, ""));
+    let opens = (0..4).map(|_| open_remote_database(&sqld.url, ""));
     let opened = futures_util::future::join_all(opens).await;
     let dbs: Vec<Database> = opened.into_iter().map(|r| r.expect("every instance starts")).collect();
     for db in &dbs {
@@ -57,7 +58,7 @@ async fn instances_starting_together_on_an_empty_database_migrate_it_once() {
     assert_eq!(count(&dbs[3], "SELECT COUNT(*) FROM providers WHERE id = 'shared'").await, 1);
     // A restart on the migrated database applies nothing and keeps the row.
     drop(dbs);
-    let again = Database::open_remote(&sqld.url, "").await.unwrap();
+    let again = open_remote_database(&sqld.url, "").await.unwrap();
     assert_eq!(count(&again, "SELECT COUNT(*) FROM providers").await, 1);
     assert_eq!(count(&again, "SELECT COUNT(*) FROM schema_migrations").await, MIGRATIONS.len() as i64);
 }
@@ -67,11 +68,11 @@ async fn a_database_that_is_not_there_at_start_is_a_quick_clear_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}/some/path?authToken=secret-in-url");
     let started = Instant::now();
-    let err = Database::open_remote(&url, "secret-token").await.err().expect("nothing listens there");
+    let err = open_remote_database(&url, "secret-token").await.err().expect("nothing listens there");
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
     let message = err.to_string();
     assert!(message.contains(&format!("http://127.0.0.1:{port}")), "{message}");
     assert!(!message.contains("secret") && !message.contains("/some/path"), "{message}");
-    let bad = Database::open_remote("postgres://x", "").await.err().expect("not a libSQL URL");
+    let bad = open_remote_database("postgres://x", "").await.err().expect("not a libSQL URL");
     assert!(bad.to_string().contains("libsql://"), "{bad}");
 }

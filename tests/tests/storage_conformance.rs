@@ -11,6 +11,7 @@ use omniroute_core::ports::usage_query::{AggregateQuery, GroupBy, UsageFilter};
 use omniroute_core::ports::{
     ConfigStore, CooldownStore, LoggedBodies, ResponseStore, StoredResponse, UsageQuery, UsageRecord, UsageSink,
 };
+use omniroute_native::bootstrap::open_remote_database;
 use omniroute_storage::{
     Database, LibsqlConfigStore, LibsqlCooldownStore, LibsqlResponseStore, LibsqlUsageQuery, LibsqlUsageSink, SecretBox,
 };
@@ -58,7 +59,7 @@ async fn stores(backend: Backend) -> Stores {
         }
         Backend::Remote => {
             let sqld = Sqld::start().await;
-            let db = Database::open_remote(&sqld.url, "").await.unwrap();
+            let db = open_remote_database(&sqld.url, "").await.unwrap();
             libsql(db, None, Some(sqld))
         }
         Backend::Memory => {

@@ -166,11 +166,19 @@ pub async fn open_database(
     match settings.database(env) {
         DatabaseTarget::File(path) => Database::open_file(&path).await.map_err(storage),
         DatabaseTarget::Remote { url, auth_token } => {
-            let db = Database::open_remote(&url, &auth_token).await.map_err(storage)?;
+            let db = open_remote_database(&url, &auth_token).await.map_err(storage)?;
             tracing::info!(database = db.location(), "using the remote libSQL database");
             Ok(db)
         }
     }
+}
+
+/// Connects to the remote database at `url` over the native HTTP client (direct, TLS through
+/// rustls), with tokio timing its requests.
+pub async fn open_remote_database(url: &str, auth_token: &str) -> Result<Database, omniroute_storage::DatabaseError> {
+    let http = crate::http_client::DirectHttpClient::new(std::time::Duration::from_secs(10))
+        .map_err(omniroute_storage::DatabaseError::Io)?;
+    Database::open_remote(url, auth_token, Arc::new(http), Arc::new(SystemClock::new())).await
 }
 
 /// A generated admin password is shown once: on the terminal when there is one, else in a file

@@ -41,6 +41,22 @@ impl UpstreamHttpClient {
     }
 }
 
+/// The gateway's own calls that are not upstream calls (the remote database): always direct,
+/// since an outbound proxy set for providers is not meant for the gateway's own database.
+pub struct DirectHttpClient(DirectClient);
+
+impl DirectHttpClient {
+    pub fn new(connect_timeout: Duration) -> Result<Self, String> {
+        DirectClient::new(connect_timeout).map(DirectHttpClient)
+    }
+}
+
+impl HttpClient for DirectHttpClient {
+    fn send(&self, request: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Body>, HttpError>> {
+        boxed(self.0.send(request))
+    }
+}
+
 impl HttpClient for UpstreamHttpClient {
     fn send(&self, request: http::Request<Bytes>) -> BoxFuture<'_, Result<http::Response<Body>, HttpError>> {
         match self.proxied.load_full() {
