@@ -146,27 +146,34 @@ impl LibsqlConfigStore {
         let tx = write_transaction(&writer).await.map_err(store_err("starting sync"))?;
         let source = declared.source.clone();
         // Drop what this source declared before but no longer does; other sources are untouched.
+        // Not on a shared database: there another instance (a Worker, a Lambda, a server started
+        // with other variables) may have declared those rows, and an instance that lacks a
+        // variable must not delete what a sibling configured. Rows are then removed over the
+        // management API (docs/consistency.md).
+        let prune = self.db.kind() != crate::database::StorageKind::Remote;
         let keep_providers: Vec<String> = declared.providers.iter().map(|p| p.id.clone()).collect();
         let keep_connections: Vec<String> = declared.connections.iter().map(|c| c.id.clone()).collect();
-        tx.execute(
-            "DELETE FROM providers WHERE source = ?1 AND id NOT IN (SELECT value FROM json_each(?2))",
-            vec![Value::Text(source.clone()), Value::Text(json_text(&keep_providers)?)],
-        )
-        .await
-        .map_err(store_err("syncing providers"))?;
-        tx.execute(
-            "DELETE FROM connections WHERE source = ?1 AND id NOT IN (SELECT value FROM json_each(?2))",
-            vec![Value::Text(source.clone()), Value::Text(json_text(&keep_connections)?)],
-        )
-        .await
-        .map_err(store_err("syncing connections"))?;
+        if prune {
+            tx.execute(
+                "DELETE FROM providers WHERE source = ?1 AND id NOT IN (SELECT value FROM json_each(?2))",
+                vec![Value::Text(source.clone()), Value::Text(json_text(&keep_providers)?)],
+            )
+            .await
+            .map_err(store_err("syncing providers"))?;
+            tx.execute(
+                "DELETE FROM connections WHERE source = ?1 AND id NOT IN (SELECT value FROM json_each(?2))",
+                vec![Value::Text(source.clone()), Value::Text(json_text(&keep_connections)?)],
+            )
+            .await
+            .map_err(store_err("syncing connections"))?;
+        }
         for p in &declared.providers {
             config_writes::upsert_provider(&tx, &self.secrets, p).await?;
         }
         for c in &declared.connections {
             config_writes::upsert_connection(&tx, &self.secrets, c).await?;
         }
-        routing_rows::sync(&tx, &declared).await?;
+        routing_rows::sync(&tx, &declared, prune).await?;
         // Every start syncs: rows an older version stored in clear get sealed here.
         sealed_fields::seal_plaintext(&tx, &self.secrets).await?;
         tx.execute("UPDATE config_version SET version = version + 1 WHERE id = 1", ())

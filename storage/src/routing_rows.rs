@@ -70,7 +70,9 @@ pub(crate) async fn load_routing(conn: &Connection) -> Result<(Option<RoutingSet
 }
 
 /// Applies one source's aliases, combos and routing settings inside the caller's transaction.
-pub(crate) async fn sync(tx: &Connection, declared: &DeclaredConfig) -> Result<(), StoreError> {
+/// Stores the declared aliases, combos and settings; with `prune`, also drops what the same
+/// source declared before but no longer does (see `LibsqlConfigStore::sync_declared`).
+pub(crate) async fn sync(tx: &Connection, declared: &DeclaredConfig, prune: bool) -> Result<(), StoreError> {
     let source = Value::Text(declared.source.clone());
     let patterns: Vec<&str> = declared.aliases.iter().map(|a| a.pattern.as_str()).collect();
     let names: Vec<&str> = declared.combos.iter().map(|c| c.name.as_str()).collect();
@@ -85,6 +87,9 @@ pub(crate) async fn sync(tx: &Connection, declared: &DeclaredConfig) -> Result<(
         ("DELETE FROM combos WHERE source = ?1 AND name NOT IN (SELECT value FROM json_each(?2))", &names, "combos"),
         ("DELETE FROM settings WHERE source = ?1 AND key NOT IN (SELECT value FROM json_each(?2))", &keys, "settings"),
     ] {
+        if !prune {
+            break;
+        }
         tx.execute(sql, vec![source.clone(), Value::Text(json_text(keep)?)])
             .await
             .map_err(|e| StoreError(format!("syncing {what}: {e}")))?;

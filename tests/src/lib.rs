@@ -18,3 +18,4 @@ pub mod seaweed;
 pub mod sqld;
 pub mod sse;
 pub mod tools;
+pub mod wrangler;

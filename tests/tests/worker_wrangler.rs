@@ -2,152 +2,16 @@
 //! worker-build and serves it in workerd, against the mock upstream given by `--var`s.
 //! The first run compiles the wasm (minutes); later runs reuse `target/worker-wrangler`.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use omniroute_tests::gateway::{TEST_ADMIN_PASSWORD, login};
 use omniroute_tests::mock_upstream::{MOCK_TEXT, MockUpstream};
 use omniroute_tests::sdk::{run_anthropic_sdk, run_openai_sdk_chat};
 use omniroute_tests::sse::{data_events, streamed_text};
-use omniroute_tests::tools::{free_port, target_dir, tool, workspace_root};
+use omniroute_tests::tools::free_port;
+use omniroute_tests::wrangler::Wrangler;
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
-
-/// The first `wrangler dev` runs a cold release build of the wasm on a small machine.
-const READY_LIMIT: Duration = Duration::from_secs(600);
-
-/// `wrangler dev` and everything it starts (esbuild, workerd) in one process group, killed as a
-/// group: `kill_on_drop` alone would only reach wrangler and leave workerd running.
-struct Wrangler {
-    child: Child,
-    pgid: i32,
-    log: PathBuf,
-}
-
-impl Wrangler {
-    fn start(port: u16, upstream: &str) -> Wrangler {
-        let wrangler = tool("wrangler");
-        // worker-build cannot download its helpers here: hand it the installed ones, and fail
-        // now (not after a build) when one is missing.
-        let helper = |var: &str, name: &str| match std::env::var_os(var).map(PathBuf::from) {
-            Some(path) if path.is_file() => path,
-            Some(path) => {
-                panic!("{var}={} does not exist; run `eval \"$(scripts/install-test-tools)\"`", path.display())
-            }
-            None => tool(name),
-        };
-        let wasm_bindgen = helper("WASM_BINDGEN_BIN", "wasm-bindgen");
-        let wasm_opt = helper("WASM_OPT_BIN", "wasm-opt");
-        let esbuild = helper("ESBUILD_BIN", "esbuild");
-        tool("worker-build");
-
-        let dir = target_dir().join("worker-wrangler");
-        std::fs::create_dir_all(&dir).unwrap();
-        let log = dir.join(format!("wrangler-{port}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(wrangler);
-        cmd.current_dir(workspace_root())
-            .args(["dev", "--local", "--ip", "127.0.0.1", "--port", &port.to_string()])
-            .arg("--show-interactive-dev-session=false")
-            .args(["--var", "OPENAI_API_KEY:sk-test", "--var", &format!("OPENAI_BASE_URL:{upstream}")])
-            .env("WASM_BINDGEN_BIN", wasm_bindgen)
-            .env("WASM_OPT_BIN", wasm_opt)
-            .env("ESBUILD_BIN", esbuild)
-            // Its own target dir: the cargo running this test may hold the lock on `target/`.
-            .env("CARGO_TARGET_DIR", dir.join("target"))
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("CI", "true")
-            // Offline: skip fetching the `Request.cf` sample from workers.cloudflare.com.
-            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .process_group(0)
-            .kill_on_drop(true);
-        let child = cmd.spawn().expect("wrangler starts");
-        let pgid = child.id().expect("running") as i32;
-        Wrangler { child, pgid, log }
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        format!(
-            "--- {} (last 60 lines) ---\n{}",
-            self.log.display(),
-            lines[lines.len().saturating_sub(60)..].join("\n")
-        )
-    }
-
-    /// Waits for the Worker to answer `url`, failing early if wrangler exits (a build error).
-    async fn wait_ready(&mut self, url: &str) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + READY_LIMIT;
-        loop {
-            // wrangler's proxy holds requests while the build runs, hence the long timeout.
-            if let Ok(response) = client.get(url).timeout(Duration::from_secs(30)).send().await
-                && response.status().is_success()
-            {
-                return;
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("wrangler exited with {status} before serving\n{}", self.log_tail());
-            }
-            assert!(Instant::now() < deadline, "{url} did not answer within {READY_LIMIT:?}\n{}", self.log_tail());
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
-
-    /// Ends the whole group (SIGTERM, then SIGKILL) and returns whatever still lives in it.
-    async fn stop(&mut self) -> Vec<String> {
-        signal_group(self.pgid, "-TERM");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !live_members(self.pgid).is_empty() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        signal_group(self.pgid, "-KILL");
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        live_members(self.pgid)
-    }
-}
-
-impl Drop for Wrangler {
-    fn drop(&mut self) {
-        // Reached when an assertion failed mid-test: never leave workerd behind.
-        signal_group(self.pgid, "-KILL");
-    }
-}
-
-fn signal_group(pgid: i32, signal: &str) {
-    let _ = std::process::Command::new("kill").args([signal, "--", &format!("-{pgid}")]).stderr(Stdio::null()).status();
-}
-
-/// Processes of group `pgid` that are still running (zombies awaiting a reaper do not count).
-fn live_members(pgid: i32) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .filter_map(|entry| {
-            let path = entry.ok()?.path();
-            let stat = std::fs::read_to_string(path.join("stat")).ok()?;
-            // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
-            let (head, rest) = stat.rsplit_once(") ")?;
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            let (state, group) = (*fields.first()?, fields.get(2)?.parse::<i32>().ok()?);
-            (group == pgid && state != "Z").then(|| process_name(&path, head))
-        })
-        .collect()
-}
-
-fn process_name(proc_dir: &Path, stat_head: &str) -> String {
-    std::fs::read_to_string(proc_dir.join("cmdline"))
-        .map(|c| c.replace('\0', " "))
-        .ok()
-        .filter(|c| !c.trim().is_empty())
-        .unwrap_or_else(|| stat_head.to_owned())
-}
 
 fn chat(model: &str, stream: bool) -> Value {
     json!({ "model": model, "stream": stream, "messages": [{ "role": "user", "content": "Say hello" }] })
@@ -158,7 +22,11 @@ async fn wrangler_dev_serves_chat_streaming_and_errors() {
     let mock = MockUpstream::start();
     let port = free_port();
     let started = Instant::now();
-    let mut wrangler = Wrangler::start(port, &mock.base_url());
+    let upstream = mock.base_url();
+    let mut wrangler = Wrangler::start(
+        port,
+        &[("OPENAI_API_KEY", "sk-test"), ("OPENAI_BASE_URL", &upstream), ("INITIAL_PASSWORD", TEST_ADMIN_PASSWORD)],
+    );
     let base = format!("http://127.0.0.1:{port}");
     wrangler.wait_ready(&format!("{base}/health")).await;
     eprintln!("wrangler dev (build included) ready after {:.1?}", started.elapsed());
@@ -207,6 +75,23 @@ async fn wrangler_dev_serves_chat_streaming_and_errors() {
     let sdk_base = base.clone();
     let summary = tokio::task::spawn_blocking(move || run_anthropic_sdk(&sdk_base, "openai")).await.unwrap();
     assert_eq!(summary["stream"], MOCK_TEXT, "{summary}");
+
+    // (f) Without a database the management API cannot keep a change: it says so with a 503
+    // naming what is missing, and nothing pretends to be stored.
+    let cookie = login(&base, TEST_ADMIN_PASSWORD).await;
+    let admin =
+        |method: reqwest::Method, path: &str| client.request(method, format!("{base}{path}")).header("cookie", &cookie);
+    let health: Value =
+        admin(reqwest::Method::GET, "/api/monitoring/health").send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["storage"], "memory", "{health}");
+    let response = admin(reqwest::Method::POST, "/api/keys").json(&json!({"name": "forgotten"})).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "store_unavailable", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("no database") && message.contains("OMNIROUTE_DATABASE_URL"), "{message}");
+    let keys: Value = admin(reqwest::Method::GET, "/api/keys").send().await.unwrap().json().await.unwrap();
+    assert_eq!(keys["keys"], json!([]), "{keys}");
 
     let survivors = wrangler.stop().await;
     assert!(survivors.is_empty(), "still running after wrangler was stopped: {survivors:?}");

@@ -22,6 +22,7 @@ pub struct Change {
 /// Checks the config `change` would leave (combos, aliases, provider routing fields), writes
 /// it with its audit entry and reloads the snapshot.
 pub async fn commit(gateway: &Gateway, ctx: &RequestContext, change: Change) -> Result<(), GatewayError> {
+    refuse_when_read_only(gateway)?;
     let mut result = stored(gateway).await?;
     for c in &change.changes {
         c.clone().apply_to(&mut result);
@@ -68,6 +69,17 @@ pub async fn put_setting<T: Serialize + PartialEq>(
 /// The stored config as it is now (rows with their sources), for management reads and checks.
 pub async fn stored(gateway: &Gateway) -> Result<StoredConfig, GatewayError> {
     gateway.ports.config.load().await.map_err(|e| store_unavailable(gateway, "read", e))
+}
+
+/// A 503 before anything is written when the store cannot keep management changes (a Worker
+/// without a database), instead of a success that would be forgotten.
+pub fn refuse_when_read_only(gateway: &Gateway) -> Result<(), GatewayError> {
+    match gateway.ports.config.read_only() {
+        Some(reason) => {
+            Err(GatewayError::StoreUnavailable { message: format!("{reason}; nothing was changed"), cause: reason })
+        }
+        None => Ok(()),
+    }
 }
 
 /// A 503 naming the database (kind and location, no secret): the store could not be read or

@@ -5,6 +5,7 @@ pub mod access_records;
 pub mod aliases;
 pub mod backup;
 pub mod changes;
+pub mod database;
 pub mod declared;
 pub mod discovered;
 pub mod file;
@@ -18,6 +19,7 @@ pub use access_records::{AdminSession, ApiKeyRecord, BudgetPeriod, KeyBudget, Ke
 pub use aliases::AliasTable;
 pub use backup::{BackupSettings, S3Destination};
 pub use changes::{API_SOURCE, AuditEntry, ConfigChange};
+pub use database::{RemoteDatabase, remote_database};
 pub use declared::{CONFIG_SOURCE, DeclareError, declare};
 pub use discovered::{DiscoveredModel, DiscoveredModels};
 pub use file::{FileConfig, FileError};

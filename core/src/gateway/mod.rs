@@ -4,6 +4,7 @@
 //! serve requests with it, nor of the route table (`routes`) that picks them.
 
 pub mod call;
+pub mod catch_up;
 pub mod closing;
 pub mod upkeep;
 
@@ -99,6 +100,8 @@ pub struct Gateway {
     snapshot: ArcSwap<ConfigSnapshot>,
     pub(crate) next_request: AtomicU64,
     started_us: u64,
+    /// When this instance last read what others changed (runtimes without a loop).
+    catch_up: catch_up::CatchUp,
 }
 
 impl Gateway {
@@ -134,7 +137,9 @@ impl Gateway {
             options,
             next_request: AtomicU64::new(0),
             started_us,
+            catch_up: catch_up::CatchUp::default(),
         };
+        gateway.caught_up_now();
         // Budgets must hold across restarts: spend so far comes from the stored rows.
         if let Err(e) = gateway.load_usage_state().await {
             tracing::warn!(error = %e, "could not read past usage; budgets count from zero until the next refresh");

@@ -35,4 +35,11 @@ pub trait ConfigStore: MaybeSend + MaybeSync {
     fn location(&self) -> String {
         self.kind().to_owned()
     }
+
+    /// Why management changes are refused, when this store cannot keep them (a Worker without
+    /// a database: its memory is forgotten when the isolate is recycled, and other isolates
+    /// never see it). `None`: writable.
+    fn read_only(&self) -> Option<String> {
+        None
+    }
 }

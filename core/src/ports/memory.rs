@@ -23,6 +23,16 @@ pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Default)]
 pub struct MemoryConfigStore {
     state: Mutex<MemoryConfig>,
+    /// Set where memory cannot keep management changes (see [`ConfigStore::read_only`]).
+    read_only: Option<String>,
+}
+
+impl MemoryConfigStore {
+    /// A store that refuses management changes with `reason` (it still takes the declared
+    /// config, the first admin password and sessions, which every isolate rebuilds on its own).
+    pub fn read_only(reason: impl Into<String>) -> Self {
+        MemoryConfigStore { state: Mutex::default(), read_only: Some(reason.into()) }
+    }
 }
 
 #[derive(Default)]
@@ -104,6 +114,10 @@ impl ConfigStore for MemoryConfigStore {
     fn audit_log(&self, limit: usize) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>> {
         let entries: Vec<AuditEntry> = lock(&self.state).audit.iter().rev().take(limit).cloned().collect();
         boxed(async move { Ok(entries) })
+    }
+
+    fn read_only(&self) -> Option<String> {
+        self.read_only.clone()
     }
 }
 

@@ -25,66 +25,18 @@ pub struct LambdaHandler {
     gateway: Arc<Gateway>,
     usage: Arc<dyn UsageSink>,
     spawner: TokioSpawner,
-    /// On a shared database: when this sandbox last caught up (config, cooldowns) and last
-    /// re-read per-key spend. `None` on its own file, where nobody else writes.
-    shared: Option<Arc<tokio::sync::Mutex<CaughtUp>>>,
 }
-
-/// When a warm sandbox last read what other instances wrote.
-struct CaughtUp {
-    config: Instant,
-    spend: Instant,
-}
-
-/// A sandbox is frozen between invocations, so it has no background loop: on a shared
-/// database it reads the config version (and exchanges cooldowns) before an invocation when
-/// the last read is older than this, and re-reads per-key spend every [`SPEND_EVERY`]. One
-/// small query per second at most; a change made elsewhere applies from the first invocation
-/// after it, however long the sandbox was frozen (docs/consistency.md).
-pub const CATCH_UP_EVERY: Duration = Duration::from_secs(1);
-const SPEND_EVERY: Duration = Duration::from_secs(5);
 
 impl LambdaHandler {
     pub fn new(booted: &Bootstrapped) -> Self {
-        let shared = (booted.gateway.ports.config.kind() == "libsql-remote").then(|| {
-            let now = Instant::now();
-            Arc::new(tokio::sync::Mutex::new(CaughtUp { config: now, spend: now }))
-        });
-        LambdaHandler {
-            gateway: booted.gateway.clone(),
-            usage: booted.usage.clone(),
-            spawner: booted.spawner.clone(),
-            shared,
-        }
-    }
-
-    /// Reads what other instances on the shared database changed, when it is time (see
-    /// [`CATCH_UP_EVERY`]). A failure is logged; the request is served from the snapshot.
-    async fn catch_up(&self) {
-        let Some(shared) = &self.shared else { return };
-        let mut last = shared.lock().await;
-        let now = Instant::now();
-        if now.duration_since(last.config) < CATCH_UP_EVERY {
-            return;
-        }
-        last.config = now;
-        if let Err(e) = self.gateway.refresh().await {
-            tracing::warn!(error = %e, "config refresh failed; serving from the current snapshot");
-        }
-        if let Err(e) = self.gateway.share_cooldowns().await {
-            tracing::warn!(error = %e, "sharing cooldowns with the store failed");
-        }
-        if now.duration_since(last.spend) >= SPEND_EVERY {
-            last.spend = now;
-            if let Err(e) = self.gateway.load_usage_state().await {
-                tracing::warn!(error = %e, "re-reading per-key spend failed; budgets keep their in-memory count");
-            }
-        }
+        LambdaHandler { gateway: booted.gateway.clone(), usage: booted.usage.clone(), spawner: booted.spawner.clone() }
     }
 
     /// Serves one request. Never fails: every error is already an OpenAI-shaped response.
     pub async fn handle(&self, request: lambda_http::Request) -> Response<ResponseBody> {
-        self.catch_up().await;
+        // A sandbox is frozen between invocations: on a shared database it catches up with
+        // other instances here, at most once a second (`omniroute_core::gateway::catch_up`).
+        self.gateway.catch_up().await;
         let response = self.gateway.handle(into_core(request)).await;
         let (parts, body) = response.into_parts();
         let (spawner, usage) = (self.spawner.clone(), self.usage.clone());

@@ -165,8 +165,8 @@ pub async fn open_database(
     let storage = |e: omniroute_storage::DatabaseError| StartError::Storage(e.to_string());
     match settings.database(env) {
         DatabaseTarget::File(path) => Database::open_file(&path).await.map_err(storage),
-        DatabaseTarget::Remote { url, auth_token } => {
-            let db = open_remote_database(&url, &auth_token).await.map_err(storage)?;
+        DatabaseTarget::Remote(remote) => {
+            let db = open_remote_database(&remote.url, &remote.auth_token).await.map_err(storage)?;
             tracing::info!(database = db.location(), "using the remote libSQL database");
             Ok(db)
         }

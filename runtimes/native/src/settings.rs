@@ -59,48 +59,23 @@ impl NativeSettings {
         self.data_dir.join("omniroute.db")
     }
 
-    /// Which database to open: a remote one when `OMNIROUTE_DATABASE_URL` (or Turso's
-    /// `TURSO_DATABASE_URL`, or `[database] url`) names one, else the embedded file. The token
-    /// comes from `OMNIROUTE_DATABASE_AUTH_TOKEN`, `TURSO_AUTH_TOKEN`, or the variable
-    /// `[database] auth_token_env` names; none is fine for a local sqld without auth.
+    /// Which database to open: the remote one `env` or `[database]` names
+    /// ([`omniroute_core::config::remote_database`]), else the embedded file.
     pub fn database(&self, env: &dyn Fn(&str) -> Option<String>) -> DatabaseTarget {
-        let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-        let section = self.file.as_ref().map(|f| &f.database);
-        let url = set("OMNIROUTE_DATABASE_URL")
-            .or_else(|| set("TURSO_DATABASE_URL"))
-            .or_else(|| section.and_then(|d| d.url.clone()).filter(|u| !u.trim().is_empty()));
-        let Some(url) = url else {
-            return DatabaseTarget::File(self.database_path());
-        };
-        let token = set("OMNIROUTE_DATABASE_AUTH_TOKEN")
-            .or_else(|| set("TURSO_AUTH_TOKEN"))
-            .or_else(|| section.and_then(|d| d.auth_token_env.as_deref()).and_then(set))
-            .unwrap_or_default();
-        DatabaseTarget::Remote { url: url.trim().to_owned(), auth_token: token.trim().to_owned() }
+        match omniroute_core::config::remote_database(self.file.as_ref().map(|f| &f.database), env) {
+            Some(remote) => DatabaseTarget::Remote(remote),
+            None => DatabaseTarget::File(self.database_path()),
+        }
     }
 }
 
 /// The database a native runtime opens.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseTarget {
     /// The embedded libSQL file.
     File(PathBuf),
-    /// A remote libSQL server (Turso, sqld); the token may be empty.
-    Remote { url: String, auth_token: String },
-}
-
-/// Never prints the token.
-impl std::fmt::Debug for DatabaseTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DatabaseTarget::File(path) => f.debug_tuple("File").field(path).finish(),
-            DatabaseTarget::Remote { url, auth_token } => f
-                .debug_struct("Remote")
-                .field("url", &omniroute_storage::database::remote_location(url).unwrap_or_default())
-                .field("auth_token", &if auth_token.is_empty() { "(none)" } else { "(set)" })
-                .finish(),
-        }
-    }
+    /// A remote libSQL server (Turso, sqld).
+    Remote(omniroute_core::config::RemoteDatabase),
 }
 
 /// Reads and parses a config file; the error names the file.
@@ -140,7 +115,9 @@ mod tests {
         };
         let plain = NativeSettings::from_file(None);
         assert_eq!(plain.database(&env(&[])), DatabaseTarget::File(plain.database_path()));
-        let remote = |url: &str, token: &str| DatabaseTarget::Remote { url: url.into(), auth_token: token.into() };
+        let remote = |url: &str, token: &str| {
+            DatabaseTarget::Remote(omniroute_core::config::RemoteDatabase { url: url.into(), auth_token: token.into() })
+        };
         assert_eq!(
             plain.database(&env(&[("TURSO_DATABASE_URL", "libsql://t.turso.io"), ("TURSO_AUTH_TOKEN", "tt")])),
             remote("libsql://t.turso.io", "tt")

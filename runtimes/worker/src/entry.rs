@@ -12,6 +12,7 @@ use crate::convert::{request_from_js, response_to_js};
 use crate::error::{error_response, internal};
 use crate::gateway::gateway;
 use crate::spawner::InRequest;
+use crate::usage_flush::flush_when_done;
 
 #[event(fetch)]
 async fn fetch(request: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
@@ -33,8 +34,15 @@ async fn serve(request: web_sys::Request, env: Env) -> http::Response<Body> {
         Ok(gateway) => gateway,
         Err(err) => return internal(err.code, &err.message),
     };
-    match request_from_js(&request) {
-        Ok(request) => gateway.handle(request).await,
-        Err(reason) => error_response(StatusCode::BAD_REQUEST, "invalid_request_error", "invalid_request", &reason),
-    }
+    let request = match request_from_js(&request) {
+        Ok(request) => request,
+        Err(reason) => {
+            return error_response(StatusCode::BAD_REQUEST, "invalid_request_error", "invalid_request", &reason);
+        }
+    };
+    // An isolate has no loop of its own: on a shared database it catches up with the other
+    // instances here, at most once a second (`omniroute_core::gateway::catch_up`).
+    gateway.catch_up().await;
+    let response = gateway.handle(request).await;
+    flush_when_done(&gateway, response)
 }

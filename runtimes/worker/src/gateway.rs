@@ -1,17 +1,26 @@
 //! The isolate's one `Gateway`, built on first use from the Worker's bindings and reused by
 //! every later request: `OMNIROUTE_CONFIG` (TOML) plus `<PROVIDER>_API_KEY` / `_BASE_URL`.
+//!
+//! With `OMNIROUTE_DATABASE_URL` (or `TURSO_DATABASE_URL`, or `[database] url`) the stores are
+//! the shared libSQL database over Hrana (`omniroute-storage`, through `fetch`): keys, config,
+//! usage and cooldowns persist and every isolate, server and Lambda on that database sees them.
+//! Without one the config lives in the isolate's memory and is read-only over the management API
+//! (a write there would be forgotten when the isolate is recycled).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use omniroute_core::bootstrap::ensure_admin_password;
-use omniroute_core::config::{FileConfig, declare};
-use omniroute_core::ports::ConfigStore;
+use omniroute_core::config::{FileConfig, RemoteDatabase, declare, remote_database};
 use omniroute_core::ports::memory::{
-    MemoryBackupStore, MemoryCacheStore, MemoryConfigStore, MemoryCooldownStore, MemoryUsageSink,
+    MemoryBackupStore, MemoryCacheStore, MemoryConfigStore, MemoryCooldownStore, MemoryResponseStore, MemoryUsageSink,
 };
+use omniroute_core::ports::{Clock, ConfigStore, CooldownStore, HttpClient, ResponseStore, UsageQuery, UsageSink};
 use omniroute_core::{Gateway, GatewayOptions, Ports};
+use omniroute_storage::{
+    Database, LibsqlConfigStore, LibsqlCooldownStore, LibsqlResponseStore, LibsqlUsageQuery, LibsqlUsageSink, SecretBox,
+};
 use worker::Env;
 
 use crate::{CryptoEntropy, WaitUntilSpawner, WorkerClock, WorkerHttpClient};
@@ -60,29 +69,29 @@ async fn build(env: &Env) -> Result<Gateway, StartError> {
         message: format!("invalid provider configuration: {err}"),
     })?;
 
-    let config = Arc::new(MemoryConfigStore::default());
-    config.sync_declared(declared).await.map_err(|err| {
+    let http: Arc<dyn HttpClient> = Arc::new(WorkerHttpClient);
+    let clock: Arc<dyn Clock> = Arc::new(WorkerClock::default());
+    let stores = match remote_database(file.as_ref().map(|f| &f.database), &read) {
+        Some(remote) => shared_stores(&remote, read("OMNIROUTE_SECRET"), http.clone(), clock.clone()).await?,
+        None => memory_stores(),
+    };
+    stores.config.sync_declared(declared).await.map_err(|err| {
         worker::console_error!("omniroute: config store: {err}");
         StartError { code: "internal_error", message: "the config store could not be initialised".into() }
     })?;
-    // One isolate's rows until the Worker writes usage to Turso: the API reads what it has.
-    let usage = Arc::new(MemoryUsageSink::default());
     let ports = Ports {
-        http: Arc::new(WorkerHttpClient),
-        clock: Arc::new(WorkerClock::default()),
-        config,
-        usage: usage.clone(),
-        usage_query: usage,
+        http,
+        clock,
+        config: stores.config,
+        usage: stores.usage,
+        usage_query: stores.usage_query,
         cache: Arc::new(MemoryCacheStore::new(|| js_sys::Date::now() as u64)),
         backup: Arc::new(MemoryBackupStore::default()),
         archive: None,
         spawner: Arc::new(WaitUntilSpawner),
-        // One isolate's memory until the Worker gets a shared store (Turso).
-        cooldowns: Arc::new(MemoryCooldownStore::default()),
+        cooldowns: stores.cooldowns,
         entropy: Arc::new(CryptoEntropy),
-        // One isolate's memory until the Worker stores responses in Turso: a conversation
-        // continued on another isolate does not find its previous response.
-        responses: Arc::new(omniroute_core::ports::memory::MemoryResponseStore::default()),
+        responses: stores.responses,
     };
     let options = file.as_ref().map(GatewayOptions::from_file).unwrap_or_default().with_env(&read);
     let gateway = Gateway::new(ports, options).await.map_err(|err| {
@@ -96,4 +105,64 @@ async fn build(env: &Env) -> Result<Gateway, StartError> {
         StartError { code: "invalid_config", message: err.to_string() }
     })?;
     Ok(gateway)
+}
+
+/// The stores a gateway keeps its state in.
+struct Stores {
+    config: Arc<dyn ConfigStore>,
+    usage: Arc<dyn UsageSink>,
+    usage_query: Arc<dyn UsageQuery>,
+    cooldowns: Arc<dyn CooldownStore>,
+    responses: Arc<dyn ResponseStore>,
+}
+
+/// Usage rows an isolate holds at most before new ones are counted as dropped (a Worker's
+/// memory is 128 MB; rows wait only until the request's `waitUntil` writes them).
+const USAGE_BUFFER_ROWS: usize = 10_000;
+
+/// The shared database: migrations applied (once, whoever starts first), the secret checked
+/// against the provider keys other instances sealed.
+// The ports are `Arc<dyn …>` on every runtime; on wasm32 the stores hold the fetch client,
+// which is not Send, and the isolate is single-threaded, so Arc is correct here.
+#[allow(clippy::arc_with_non_send_sync)]
+async fn shared_stores(
+    remote: &RemoteDatabase,
+    secret: Option<String>,
+    http: Arc<dyn HttpClient>,
+    clock: Arc<dyn Clock>,
+) -> Result<Stores, StartError> {
+    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+        return Err(StartError {
+            code: "invalid_config",
+            message: "OMNIROUTE_SECRET must be set with a database (wrangler secret put OMNIROUTE_SECRET): every instance sharing it needs the same secret to read the stored provider keys".into(),
+        });
+    };
+    // The message names the database by scheme, host and port only, never the token.
+    let db = Database::open_remote(&remote.url, &remote.auth_token, http, clock).await.map_err(|err| {
+        worker::console_error!("omniroute: {err}");
+        StartError { code: "store_unavailable", message: err.to_string() }
+    })?;
+    let config = Arc::new(LibsqlConfigStore::new(db.clone(), SecretBox::from_passphrase(&secret)));
+    config.check_secret().await.map_err(|err| StartError { code: "invalid_config", message: err.0 })?;
+    Ok(Stores {
+        config,
+        usage: Arc::new(LibsqlUsageSink::new(db.clone(), USAGE_BUFFER_ROWS)),
+        usage_query: Arc::new(LibsqlUsageQuery::new(db.clone())),
+        cooldowns: Arc::new(LibsqlCooldownStore::new(db.clone())),
+        responses: Arc::new(LibsqlResponseStore::new(db)),
+    })
+}
+
+/// No database: one isolate's memory, and a management API that says it cannot keep changes.
+fn memory_stores() -> Stores {
+    let usage = Arc::new(MemoryUsageSink::default());
+    Stores {
+        config: Arc::new(MemoryConfigStore::read_only(
+            "this Worker has no database, so the management API is read-only (a change would be forgotten when the isolate is recycled); set OMNIROUTE_DATABASE_URL and OMNIROUTE_DATABASE_AUTH_TOKEN to a Turso or libSQL database",
+        )),
+        usage: usage.clone(),
+        usage_query: usage,
+        cooldowns: Arc::new(MemoryCooldownStore::default()),
+        responses: Arc::new(MemoryResponseStore::default()),
+    }
 }
