@@ -53,6 +53,8 @@ impl Wrangler {
             .env("ESBUILD_BIN", esbuild)
             // Its own target dir: the cargo running this test may hold the lock on `target/`.
             .env("CARGO_TARGET_DIR", dir.join("target"))
+            // wasm-opt shrinks the deployed file; it takes minutes here and changes no behaviour.
+            .env("OMNIROUTE_WORKER_BUILD_FLAGS", "--no-opt")
             .env("WRANGLER_SEND_METRICS", "false")
             .env("CI", "true")
             // Offline: skip fetching the `Request.cf` sample from workers.cloudflare.com.

@@ -12,7 +12,7 @@ use omniroute_tests::tools::workspace_bin;
 async fn the_harness_runs_every_scenario() {
     let work = tempfile::tempdir().unwrap();
     let options = Options {
-        scenarios: "abcdef".into(),
+        scenarios: "abcdefg".into(),
         connections: vec![1, 4],
         warmup: Duration::from_millis(100),
         duration: Duration::from_millis(300),
@@ -27,7 +27,7 @@ async fn the_harness_runs_every_scenario() {
         api_key: None,
     };
     let report = run(&options).await.expect("the harness runs");
-    for letter in ["a ", "b ", "c ", "d ", "e ", "f "] {
+    for letter in ["a ", "b ", "c ", "d ", "e ", "f ", "g "] {
         assert!(
             report.rows.iter().any(|r| r.scenario.starts_with(letter) && r.target == "omniroute"),
             "scenario {letter}ran through the gateway:\n{}",
@@ -40,4 +40,6 @@ async fn the_harness_runs_every_scenario() {
     }
     assert!(report.text.contains("restart with an existing database"), "{}", report.text);
     assert!(report.text.contains("soak"), "{}", report.text);
+    assert!(report.text.contains("routes on the other (same sqld) after"), "{}", report.text);
+    assert!(report.text.contains("one usage row costs"), "{}", report.text);
 }

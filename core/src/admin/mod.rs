@@ -32,6 +32,7 @@ pub mod query;
 pub mod resilience_api;
 pub mod settings_api;
 pub mod settings_docs_api;
+pub mod sync_api;
 pub mod system_api;
 pub mod targets;
 pub mod telemetry_api;

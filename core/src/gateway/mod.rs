@@ -6,6 +6,7 @@
 pub mod call;
 pub mod catch_up;
 pub mod closing;
+pub mod sync_status;
 pub mod upkeep;
 
 use std::collections::HashMap;
@@ -102,6 +103,8 @@ pub struct Gateway {
     started_us: u64,
     /// When this instance last read what others changed (runtimes without a loop).
     catch_up: catch_up::CatchUp,
+    /// How this instance keeps up with the store (`GET /api/sync/cloud`).
+    pub sync: sync_status::SyncStatus,
 }
 
 impl Gateway {
@@ -138,6 +141,7 @@ impl Gateway {
             next_request: AtomicU64::new(0),
             started_us,
             catch_up: catch_up::CatchUp::default(),
+            sync: sync_status::SyncStatus::default(),
         };
         gateway.caught_up_now();
         // Budgets must hold across restarts: spend so far comes from the stored rows.
@@ -155,6 +159,16 @@ impl Gateway {
 
     /// Rebuilds the snapshot if the store's version moved. Returns whether it did.
     pub async fn refresh(&self) -> Result<bool, StoreError> {
+        let result = self.reload_if_moved().await;
+        let now_ms = self.ports.clock.now_unix_ms();
+        match &result {
+            Ok(changed) => self.sync.polled(now_ms, *changed),
+            Err(e) => self.sync.failed(now_ms, e.to_string()),
+        }
+        result
+    }
+
+    async fn reload_if_moved(&self) -> Result<bool, StoreError> {
         let version = self.ports.config.version().await?;
         if version == self.snapshot.load().version {
             return Ok(false);

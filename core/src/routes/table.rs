@@ -12,7 +12,7 @@ use super::spec;
 use crate::admin::{
     aliases_api, audit_api, auth_api, backups_api, budget_api, cache_api, cache_settings_api, catalog_api, combos_api,
     connections, keys, model_discovery, pricing_api, provider_models, provider_nodes, provider_probe,
-    provider_validate, proxy_api, resilience_api, settings_api, settings_docs_api, system_api, telemetry_api,
+    provider_validate, proxy_api, resilience_api, settings_api, settings_docs_api, sync_api, system_api, telemetry_api,
     usage_api, usage_settings_api,
 };
 use crate::gateway::call::{Answer, Call};
@@ -211,6 +211,8 @@ pub static ROUTES: &[Row] = &[
     admin(Get, "/api/db-backups/export", handler!(backups_api::export)),
     admin(Post, "/api/db-backups/import", handler!(backups_api::import)),
     admin(Get, "/api/db-backups/exportAll", handler!(backups_api::export_all)),
+    // The shared database, as this instance sees it.
+    admin(Get, "/api/sync/cloud", handler!(sync_api::cloud)),
 
     // Providers, their accounts and models; probes of real upstreams.
     admin(Get, "/api/providers", handler!(connections::list)),

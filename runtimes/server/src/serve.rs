@@ -25,7 +25,7 @@ const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// The stored config version is read this often (one small query); when another instance on the
 /// same database (or this one) changed it, the snapshot is reloaded. This is the bound on how
 /// long a key, provider or combo change made elsewhere takes to apply here (docs/consistency.md).
-pub const REFRESH_EVERY: Duration = Duration::from_secs(1);
+pub const REFRESH_EVERY: Duration = Duration::from_millis(omniroute_core::gateway::catch_up::CATCH_UP_EVERY_MS);
 /// How soon a provider added over the API has its models discovered (a snapshot read when
 /// nothing is new).
 const NEW_PROVIDER_CHECK: Duration = Duration::from_secs(2);

@@ -3,7 +3,9 @@
 //! (a) passthrough JSON, (b) passthrough stream (+ drip streams for per-chunk delay),
 //! (c) OpenAI client → Anthropic upstream, translated stream, (d) many slow streams open at
 //! once (memory per open stream), (e) a combo whose first target fails fast, (f) a client API
-//! key and usage recording; then the restart time with an existing database and a soak.
+//! key and usage recording, (g) the same passthrough on a shared sqld database (with the
+//! propagation delay and a usage row's cost there, `shared_db`); then the restart time with an
+//! existing database and a soak.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,6 +20,7 @@ use super::mock::BenchMock;
 use super::nginx::Nginx;
 use super::procfs::{self, Watch};
 use super::report::{HEADER, Report, Row, Summary};
+use super::shared_db::{SharedPair, usage_row_cost};
 use super::wire;
 
 /// What to run and how hard.
@@ -77,6 +80,8 @@ fn openai(prefix: &str, kind: Kind) -> RequestSpec {
 
 struct Bench<'a> {
     options: &'a Options,
+    /// How the gateway under test was started (scenario g starts more like it).
+    launch: &'a Launch,
     mock: BenchMock,
     gateway: GatewayProcess,
     nginx: Option<Nginx>,
@@ -134,8 +139,16 @@ pub async fn run(options: &Options) -> Result<Report, String> {
         }
         false => None,
     };
-    let mut bench =
-        Bench { options, mock, gateway, nginx, report, direct: HashMap::new(), gateway_rows: HashMap::new() };
+    let mut bench = Bench {
+        options,
+        launch: &launch,
+        mock,
+        gateway,
+        nginx,
+        report,
+        direct: HashMap::new(),
+        gateway_rows: HashMap::new(),
+    };
     bench.report.line("");
     bench.report.line(HEADER);
     for letter in options.scenarios.chars() {
@@ -146,6 +159,7 @@ pub async fn run(options: &Options) -> Result<Report, String> {
             'd' => bench.slow_streams().await,
             'e' => bench.fallback().await,
             'f' => bench.keyed().await,
+            'g' => bench.shared_database().await,
             _ => {}
         }
     }
@@ -301,6 +315,47 @@ impl Bench<'_> {
         }
     }
 
+    /// (g): passthrough JSON through a gateway on a sqld (its ratio to (a) is in the notes),
+    /// then the propagation delay between two gateways on it and a usage row's cost there.
+    async fn shared_database(&mut self) {
+        let first = openai("mock/", Kind::Json);
+        let pair = match SharedPair::start(self.launch, &first).await {
+            Ok(pair) => pair,
+            Err(e) => {
+                self.report.line(&format!("g skipped: {e}"));
+                return;
+            }
+        };
+        let scenario = "g passthrough JSON, sqld";
+        for connections in self.options.connections.clone() {
+            let load = self.load(connections);
+            let direct = self.direct(Kind::Json, load, scenario).await;
+            let (summary, usage) = self.through(pair.a.addr, pair.a.pid, &first, load).await;
+            self.gateway_rows.insert(('g', connections), summary);
+            self.row(scenario, "omniroute", connections, summary, Some(direct), Some(usage));
+        }
+        match pair.propagation(5).await {
+            Ok(delays) => {
+                let list: Vec<String> = delays.iter().map(|d| format!("{d:.0}")).collect();
+                self.report.line(&format!(
+                    "  g: a combo created on one gateway routes on the other (same sqld) after {:.0} ms (median of {}: {} ms)",
+                    delays[delays.len() / 2],
+                    delays.len(),
+                    list.join(", ")
+                ));
+            }
+            Err(e) => self.report.line(&format!("  g: propagation not measured: {e}")),
+        }
+        let rows = 2_000;
+        match usage_row_cost(&pair.sqld.url, &self.options.work_dir, rows).await {
+            Ok((file, remote)) => self.report.line(&format!(
+                "  g: one usage row costs {file:.1} µs on the file and {remote:.1} µs on sqld (a flush of {rows} rows)"
+            )),
+            Err(e) => self.report.line(&format!("  g: usage row cost not measured: {e}")),
+        }
+        pair.stop().await;
+    }
+
     /// Ratios between the gateway's own scenarios.
     fn notes(&mut self) {
         let rows = self.gateway_rows.clone();
@@ -311,6 +366,7 @@ impl Bench<'_> {
                 ('c', 'b', "translated / passthrough stream throughput"),
                 ('e', 'a', "fallback combo / passthrough JSON throughput"),
                 ('f', 'a', "key + usage / passthrough JSON throughput"),
+                ('g', 'a', "on sqld / on the file, passthrough JSON throughput"),
             ] {
                 if let (Some(x), Some(y)) = (base(letter), base(against)) {
                     let added = i64::from(x.p50) - i64::from(y.p50);

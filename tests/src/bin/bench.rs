@@ -13,8 +13,9 @@ use omniroute_tests::bench::scenarios::{Options, run};
 #[command(about = "Benchmark omniroute against the mock direct and nginx, on one core each")]
 struct Cli {
     /// Scenarios to run, by letter: a passthrough JSON, b passthrough stream, c translated
-    /// stream, d slow streams, e fallback combo, f key + usage.
-    #[arg(long, default_value = "abcdef")]
+    /// stream, d slow streams, e fallback combo, f key + usage, g passthrough on a shared sqld
+    /// (with the propagation delay and a usage row's cost there).
+    #[arg(long, default_value = "abcdefg")]
     scenarios: String,
     /// Connection counts, comma-separated.
     #[arg(long, default_value = "1,16,64,256", value_delimiter = ',')]

@@ -53,6 +53,7 @@ pub struct AvailabilityRequest {
 #[openapi(
     paths(
         health,
+        sync_cloud,
         resilience,
         patch_resilience,
         reset_resilience,
@@ -74,6 +75,13 @@ pub struct Doc;
 /// Liveness: status, version, uptime, config version, provider count. Public.
 #[utoipa::path(get, path = "/api/monitoring/health", tag = "operations", responses((status = 200, body = Object)))]
 fn health() {}
+
+/// The store this instance keeps its state in (`storage`, `location`: scheme, host and port of a
+/// remote database, never its token), whether other instances share it (`shared`), how often it
+/// reads their changes (`pollEveryMs`: the bound on how long one takes to apply here), and how
+/// that has gone: `polls`, `lastPollAtMs`, `changesTaken`, `lastChangeAtMs`, `lastError`.
+#[utoipa::path(get, path = "/api/sync/cloud", tag = "operations", responses((status = 200, body = Object), ManagementErrors))]
+fn sync_cloud() {}
 
 /// Breaker profiles and every breaker, cooldown and latency estimate.
 #[utoipa::path(get, path = "/api/resilience", tag = "operations", responses((status = 200, body = Object), ManagementErrors))]
