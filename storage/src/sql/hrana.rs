@@ -186,6 +186,24 @@ impl HranaStream {
         first_result(&answer).map(drop)
     }
 
+    /// Runs `statements` on the stream in one request; the first error among them, if any
+    /// (the server runs the ones after a failed statement too).
+    pub async fn execute_each(&self, statements: Vec<(String, Vec<Value>)>) -> Result<(), SqlError> {
+        if statements.is_empty() {
+            return Ok(());
+        }
+        let requests = statements.into_iter().map(|(sql, params)| execute(&sql, params)).collect();
+        let answer = self.request(requests, false).await?;
+        let results = answer
+            .get("results")
+            .and_then(Json::as_array)
+            .ok_or_else(|| SqlError("the database's answer has no results".into()))?;
+        for result in results {
+            ok_response(result)?;
+        }
+        Ok(())
+    }
+
     /// `COMMIT` and close, in one request.
     pub async fn commit(&self) -> Result<(), SqlError> {
         let answer = self.request(vec![execute("COMMIT", Vec::new()), json!({"type": "close"})], true).await?;
@@ -283,6 +301,11 @@ fn first_result(answer: &Json) -> Result<&Json, SqlError> {
         .and_then(Json::as_array)
         .and_then(|results| results.first())
         .ok_or_else(|| SqlError("the database's answer has no results".into()))?;
+    ok_response(result)
+}
+
+/// One result of a pipeline answer: its `response`, or the statement's error.
+fn ok_response(result: &Json) -> Result<&Json, SqlError> {
     match result.get("type").and_then(Json::as_str) {
         Some("ok") => result.get("response").ok_or_else(|| SqlError("the database's answer has no response".into())),
         _ => {
