@@ -274,3 +274,34 @@ async fn large_tables_go_whole_both_ways() {
     let leftovers = std::fs::read_dir(scratch.path()).unwrap().count();
     assert_eq!(leftovers, 0, "no scratch file is left behind");
 }
+
+/// sqld takes the write lock away from a transaction that has held it for 5 s while another
+/// writer waits, and the stream goes on in autocommit. A batch of INSERTs sent after such a cut
+/// (what a long restore on a busy database meets) must fail whole: none of its rows may land.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_after_sqld_cut_the_transaction_writes_nothing() {
+    let sqld = Sqld::start().await;
+    let db = open_remote_database(&sqld.url, "").await.unwrap();
+    let insert = |id: &str| {
+        (
+            "INSERT INTO providers (id, source, created_at, updated_at) VALUES (?1, 'api', 0, 0)".to_owned(),
+            vec![SqlValue::Text(id.to_owned())],
+        )
+    };
+    let tx = db.connection().write_transaction().await.unwrap();
+    tx.execute_each(vec![insert("in-the-transaction")]).await.unwrap();
+    let other = db.connection().clone();
+    let waiting = tokio::spawn(async move {
+        other
+            .execute("INSERT INTO providers (id, source, created_at, updated_at) VALUES ('other', 'api', 0, 0)", ())
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(6500)).await;
+    assert!(waiting.is_finished(), "the other writer got the lock");
+    waiting.await.unwrap().unwrap();
+    let cut = tx.execute_each(vec![insert("batch-1"), insert("batch-2"), insert("batch-3")]).await;
+    assert!(cut.is_err(), "{cut:?}");
+    let _ = tx.rollback().await;
+    let ids = scalar(db.connection(), "SELECT group_concat(id, ',') FROM (SELECT id FROM providers ORDER BY id)").await;
+    assert_eq!(ids, SqlValue::Text("other".into()));
+}

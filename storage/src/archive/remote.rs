@@ -17,8 +17,13 @@
 //! instances' writes wait on the server's write lock; their readers see the old state or the
 //! new one, and reload on the version change. A failure anywhere rolls the stream back whole.
 //!
-//! sqld now and then interrupts a statement on a stream (see `Database::retried`); a snapshot
-//! or a restore that it interrupted (rolled back whole) is taken again, three tries in all.
+//! sqld now and then interrupts a statement on a stream (see `Database::retried`), and takes
+//! the write lock away from a transaction that has held it for 5 s while another writer waits
+//! (`TRANSACTION_TIMEOUT`; the stream then goes on in autocommit). The first statement after
+//! such a cut fails, nothing runs on the stream after a failure but its close, and batches of
+//! INSERTs stop at their first failed step (`HranaStream::execute_each`), so a cut restore
+//! writes nothing. A snapshot or restore that was cut (rolled back whole) is taken again,
+//! three tries in all.
 
 use std::path::{Path, PathBuf};
 
@@ -45,8 +50,12 @@ fn failed(what: &str, e: &SqlError) -> ArchiveError {
     ArchiveError::Storage(format!("{what}: {e}"))
 }
 
+/// The server dropped or cut our stream, and rolled back what it held: worth a new try.
+/// `TRANSACTION_TIMEOUT` is sqld taking the write lock from a transaction that held it for 5 s
+/// while another writer waited (a long restore on a busy database).
 fn dropped_stream(e: &ArchiveError) -> bool {
-    matches!(e, ArchiveError::Storage(m) if m.contains("SQLITE_INTERRUPT") || m.contains("invalid baton"))
+    matches!(e, ArchiveError::Storage(m)
+        if ["SQLITE_INTERRUPT", "invalid baton", "TRANSACTION_TIMEOUT"].iter().any(|s| m.contains(s)))
 }
 
 impl RemoteArchive {

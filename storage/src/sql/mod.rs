@@ -126,9 +126,8 @@ impl Connection {
         }
     }
 
-    /// Runs `statements` in order. On a remote stream they travel in one request (one round
-    /// trip, not one each), and the ones after a failed one still run there: use it inside a
-    /// transaction that the error rolls back.
+    /// Runs `statements` in order, stopping at the first that fails. On a remote stream they
+    /// travel in one request (one round trip, not one each; see `HranaStream::execute_each`).
     pub async fn execute_each(&self, statements: Vec<(String, Vec<Value>)>) -> Result<(), SqlError> {
         match self {
             Connection::RemoteStream(stream) => stream.execute_each(statements).await,
