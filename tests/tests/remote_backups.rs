@@ -118,6 +118,74 @@ async fn on_sqld_a_restore_brings_back_a_deleted_key_and_the_export_holds_the_ro
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+/// A snapshot is one read transaction: taken while keys are being created, each backup holds
+/// as many keys as `key.create` audit entries (written together in one transaction), and
+/// later ones hold at least as many as earlier ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqld_a_backup_taken_during_a_write_burst_is_one_committed_state() {
+    let sqld = Sqld::start().await;
+    let mock = MockUpstream::start();
+    let gw = std::sync::Arc::new(remote_gateway(&mock, &sqld.url, "").await);
+    let writer = {
+        let gw = gw.clone();
+        tokio::spawn(async move {
+            for i in 0..40 {
+                create_key(&gw, &format!("burst-{i}")).await;
+            }
+        })
+    };
+    let mut names = Vec::new();
+    while !writer.is_finished() {
+        let (status, made) = gw.admin_call("PUT", "/api/db-backups", None).await;
+        assert_eq!(status, 201, "{made}");
+        names.push(made["name"].as_str().unwrap().to_owned());
+    }
+    writer.await.unwrap();
+    assert!(names.len() >= 2, "backups were taken during the burst");
+    let mut counts = Vec::new();
+    for name in &names {
+        let bytes = std::fs::read(gw.data_dir.path().join("backups").join(name)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let copy = open_copy(dir.path(), &bytes).await;
+        let conn = copy.connection();
+        assert_eq!(scalar(conn, "PRAGMA integrity_check").await, SqlValue::Text("ok".into()), "{name}");
+        let keys = scalar(conn, "SELECT COUNT(*) FROM api_keys").await;
+        let created = scalar(conn, "SELECT COUNT(*) FROM audit_log WHERE action = 'key.create'").await;
+        assert_eq!(keys, created, "{name} mixes two states");
+        let SqlValue::Integer(keys) = keys else { panic!("a count: {keys:?}") };
+        counts.push(keys);
+    }
+    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "later backups hold at least as much: {counts:?}");
+}
+
+/// A restore on one server of a shared database applies on the other within the config
+/// refresh bound: the restore moves the config version, and every instance reloads on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_on_one_server_applies_on_the_other() {
+    let sqld = Sqld::start().await;
+    let mock = MockUpstream::start();
+    let a = remote_gateway(&mock, &sqld.url, "").await;
+    let b = remote_gateway(&mock, &sqld.url, "").await;
+    let (key, id) = create_key(&a, "shared").await;
+    let (status, made) = a.admin_call("PUT", "/api/db-backups", None).await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(a.admin_call("DELETE", &format!("/api/keys/{id}"), None).await.0, 200);
+    let until = |want: u16| {
+        let (b, key) = (&b, &key);
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(6);
+            while key_chat_status(b, key).await != want {
+                assert!(std::time::Instant::now() < deadline, "B did not answer {want} within 6 s");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    until(401).await;
+    let (status, restored) = a.admin_call("POST", "/api/db-backups", Some(json!({ "name": made["name"] }))).await;
+    assert_eq!(status, 200, "{restored}");
+    until(200).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_moves_between_a_file_and_sqld_both_ways() {
     let sqld = Sqld::start().await;
