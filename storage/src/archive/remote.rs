@@ -99,11 +99,18 @@ impl RemoteArchive {
         let fail = |e: SqlError| failed("the snapshot of the remote database failed", &e);
         let remote = self.db.connection().read_transaction().await.map_err(fail)?;
         let copied = copy_database(&remote, &out).await;
-        // Only read: rolling back (closing the stream) ends it either way.
+        // An explicit ROLLBACK fails when no transaction is open: a snapshot whose transaction
+        // the server ended on the way (its later reads would have been autocommit, each of
+        // its own state) is refused rather than kept.
+        let ended = match &copied {
+            Ok(()) => remote.execute("ROLLBACK", ()).await.map(drop),
+            Err(_) => Ok(()),
+        };
         if let Err(e) = remote.rollback().await {
             tracing::debug!(error = %e, "closing the snapshot's stream");
         }
         copied.map_err(fail)?;
+        ended.map_err(|e| failed("the snapshot's read transaction ended before the copy did", &e))?;
         drop(out);
         drop(local);
         let bytes = tokio::fs::read(&file.path).await.map_err(|e| ArchiveError::Storage(e.to_string()))?;
