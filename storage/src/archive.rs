@@ -1,5 +1,8 @@
-//! `LibsqlArchive`: the `DatabaseArchive` port on the libSQL file: consistent snapshots with
-//! `VACUUM INTO`, and restores that check a file and swap its rows in within one transaction.
+//! The `DatabaseArchive` port on libSQL. `LibsqlArchive` (here) is the embedded file's:
+//! consistent snapshots with `VACUUM INTO`, and restores that check a file and swap its rows in
+//! within one transaction. `RemoteArchive` (`remote`) does the same for a remote database
+//! (Turso, sqld) over Hrana; both check a file the same way (`checks`), and the remote one
+//! moves rows in pages (`copy`). A snapshot of either restores into the other.
 //!
 //! **Snapshots.** `VACUUM INTO` runs on a connection of its own inside one read transaction:
 //! under WAL it sees exactly the last committed state when it began, while writers go on
@@ -20,19 +23,22 @@
 //! config version moves past both the live and the restored one, so every instance reloads
 //! its snapshot.
 
+mod checks;
+mod copy;
+mod remote;
+
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use omniroute_core::maybe_send::{BoxFuture, boxed};
 use omniroute_core::ports::{ArchiveError, DatabaseArchive, Restored};
 
 use crate::database::{Database, DatabaseError, write_transaction};
-use crate::migrations::{self, MIGRATIONS};
+use crate::migrations;
 use crate::sql::{Connection, SqlError, Value};
+use checks::{ScratchFile, checked_copy, first_i64, names};
 
-/// The first 16 bytes of every SQLite 3 database file.
-const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+pub use remote::RemoteArchive;
 
 /// Tables a restore leaves as they are: the audit log is history, not state; a restore never
 /// erases it, and it records the restore itself.
@@ -67,12 +73,7 @@ impl LibsqlArchive {
     }
 
     async fn restore_inner(&self, data: Bytes) -> Result<Restored, ArchiveError> {
-        if data.len() < 100 || !data.starts_with(SQLITE_MAGIC) {
-            return Err(ArchiveError::Invalid("the file is not a SQLite database".into()));
-        }
-        let file = ScratchFile::new(&self.scratch, "restore");
-        crate::secrets::write_private_bytes(&file.path, &data).map_err(|e| ArchiveError::Storage(e.to_string()))?;
-        let from_version = prepare(&file).await?;
+        let (file, from_version) = checked_copy(&self.scratch, &data).await?;
         let writer = self.db.writer().await;
         // A detach that failed after an earlier restore would make this attach fail.
         let _ = writer.execute(&format!("DETACH DATABASE {SOURCE}"), ()).await;
@@ -105,46 +106,6 @@ impl DatabaseArchive for LibsqlArchive {
 
 fn storage(e: DatabaseError) -> ArchiveError {
     ArchiveError::Storage(e.to_string())
-}
-
-/// Opens the file on its own, checks it is an intact omniroute database at a version this
-/// build knows, and migrates it forward. Returns the version it had.
-async fn prepare(file: &ScratchFile) -> Result<i64, ArchiveError> {
-    let invalid = |what: &str, e: &dyn std::fmt::Display| ArchiveError::Invalid(format!("{what}: {e}"));
-    let db = libsql::Builder::new_local(&file.path)
-        .build()
-        .await
-        .map_err(|e| invalid("the file cannot be opened as a database", &e))?;
-    let conn = Connection::Local(db.connect().map_err(|e| invalid("the file cannot be opened as a database", &e))?);
-    let check =
-        first_text(&conn, "PRAGMA integrity_check").await.map_err(|e| invalid("not a readable database", &e))?;
-    if check.as_deref() != Some("ok") {
-        return Err(ArchiveError::Invalid(format!(
-            "the database is damaged (integrity_check: {})",
-            check.unwrap_or_default()
-        )));
-    }
-    let has_versions =
-        first_text(&conn, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
-            .await
-            .map_err(|e| invalid("not a readable database", &e))?;
-    if has_versions.is_none() {
-        return Err(ArchiveError::Invalid("not an omniroute database (it has no schema version)".into()));
-    }
-    let found = migrations::current_version(&conn).await.map_err(|e| invalid("cannot read its schema version", &e))?;
-    let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
-    if found > known {
-        return Err(ArchiveError::Invalid(format!(
-            "the database is at schema version {found}, newer than this build knows ({known})"
-        )));
-    }
-    if found < 1 {
-        return Err(ArchiveError::Invalid("not an omniroute database (schema version 0)".into()));
-    }
-    migrations::apply(&conn).await.map_err(|e| invalid("the database could not be migrated forward", &e))?;
-    // Fold a WAL the file came with (or migration wrote) into the file before it is attached.
-    first_text(&conn, "PRAGMA wal_checkpoint(TRUNCATE)").await.map_err(|e| invalid("checkpoint", &e))?;
-    Ok(found)
 }
 
 /// Replaces the rows of every table of the live database with the attached file's, in one
@@ -189,67 +150,6 @@ async fn swap(writer: &Connection) -> Result<usize, ArchiveError> {
         .map_err(fail)?;
     tx.commit().await.map_err(fail)?;
     Ok(tables.iter().filter(|t| !KEPT.contains(&t.as_str())).count())
-}
-
-async fn first_text(conn: &Connection, sql: &str) -> Result<Option<String>, SqlError> {
-    let mut rows = conn.query(sql, ()).await?;
-    match rows.next().await? {
-        Some(row) => Ok(Some(row.get::<Option<String>>(0).ok().flatten().unwrap_or_default())),
-        None => Ok(None),
-    }
-}
-
-async fn first_i64(conn: &Connection, sql: &str) -> Result<Option<i64>, SqlError> {
-    let mut rows = conn.query(sql, ()).await?;
-    match rows.next().await? {
-        Some(row) => Ok(Some(row.get::<i64>(0)?)),
-        None => Ok(None),
-    }
-}
-
-async fn names(conn: &Connection, sql: &str) -> Result<Vec<String>, SqlError> {
-    let mut rows = conn.query(sql, ()).await?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().await? {
-        out.push(row.get::<String>(0)?);
-    }
-    Ok(out)
-}
-
-/// A temporary database file beside the live one, removed (with its `-wal`, `-shm` and
-/// `-journal`) when dropped.
-struct ScratchFile {
-    path: PathBuf,
-}
-
-impl ScratchFile {
-    fn new(dir: &Path, what: &str) -> ScratchFile {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        // Unguessable too: the name is never one another process could have made first.
-        let mut random = [0u8; 8];
-        let _ = getrandom::fill(&mut random);
-        let tag = u64::from_le_bytes(random);
-        let path = dir.join(format!(".omniroute-{what}-{}-{tag:016x}-{n}.sqlite", std::process::id()));
-        ScratchFile { path }
-    }
-
-    fn path_str(&self) -> Result<String, ArchiveError> {
-        self.path
-            .to_str()
-            .map(str::to_owned)
-            .ok_or_else(|| ArchiveError::Storage("the data directory's path is not UTF-8".into()))
-    }
-}
-
-impl Drop for ScratchFile {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let mut name = self.path.as_os_str().to_owned();
-            name.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(name));
-        }
-    }
 }
 
 #[cfg(test)]

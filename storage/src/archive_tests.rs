@@ -1,6 +1,8 @@
 //! Tests of `LibsqlArchive` on real files: snapshots under writes, restores, refusals.
 
+use super::checks::{SQLITE_MAGIC, first_text};
 use super::*;
+use crate::migrations::MIGRATIONS;
 
 async fn count(db: &Database, table: &str) -> i64 {
     let mut rows = db.connection().query(&format!("SELECT COUNT(*) FROM {table}"), ()).await.unwrap();

@@ -25,7 +25,7 @@ pub mod usage_query;
 pub mod usage_sink;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use archive::LibsqlArchive;
+pub use archive::{LibsqlArchive, RemoteArchive};
 #[cfg(not(target_arch = "wasm32"))]
 pub use backup::LocalDirBackupStore;
 pub use config_store::LibsqlConfigStore;

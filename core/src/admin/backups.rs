@@ -55,13 +55,14 @@ pub struct BackupInfo {
     pub location: String,
 }
 
-/// The database archive, or a 501 where the runtime has none (the Worker's memory stores).
+/// The database archive, or a 501 where the runtime has none (the Worker: its stores are
+/// memory, or a remote database whose archive is native only so far).
 pub fn archive(gateway: &Gateway) -> Result<&dyn DatabaseArchive, GatewayError> {
     gateway
         .ports
         .archive
         .as_deref()
-        .ok_or_else(|| GatewayError::Unsupported("backups need the embedded database file: this runtime keeps none (the Worker's memory stores) or uses a remote database, whose backups are not built yet".into()))
+        .ok_or_else(|| GatewayError::Unsupported("backups are not available on this runtime: the Worker keeps no database file to copy (backups of a remote database are taken by the server or Lambda)".into()))
 }
 
 fn store_error(e: impl std::fmt::Display) -> GatewayError {

@@ -10,11 +10,11 @@ use omniroute_core::config::{BackupSettings, declare};
 use omniroute_core::ports::entropy::OsEntropy;
 use omniroute_core::ports::memory::MemoryCacheStore;
 use omniroute_core::ports::s3_backup::{S3BackupStore, S3Credentials};
-use omniroute_core::ports::{BackupStore, Clock, ConfigStore, HttpClient, Ports};
+use omniroute_core::ports::{BackupStore, Clock, ConfigStore, DatabaseArchive, HttpClient, Ports};
 use omniroute_storage::secrets::KeySource;
 use omniroute_storage::{
     Database, LibsqlArchive, LibsqlConfigStore, LibsqlCooldownStore, LibsqlResponseStore, LibsqlUsageQuery,
-    LibsqlUsageSink, LocalDirBackupStore, SecretBox, StorageKind,
+    LibsqlUsageSink, LocalDirBackupStore, RemoteArchive, SecretBox, StorageKind,
 };
 
 use crate::clock::SystemClock;
@@ -82,11 +82,14 @@ pub async fn bootstrap(
     let cooldowns = Arc::new(LibsqlCooldownStore::new(db.clone()));
     let usage_query = Arc::new(LibsqlUsageQuery::new(db.clone()));
     let responses = Arc::new(LibsqlResponseStore::new(db.clone()));
-    // Snapshots are `VACUUM INTO` a local file: a remote database (sqld would write the file on
-    // its own host) gets no archive yet, and the backup endpoints say so (501) rather than
-    // pretend; backups of a remote database are the next step of issue 18.
-    let archive = (db.kind() == StorageKind::File)
-        .then(|| Arc::new(LibsqlArchive::new(db.clone())) as Arc<dyn omniroute_core::ports::DatabaseArchive>);
+    // The file is copied with `VACUUM INTO`; a remote database is read in one transaction into
+    // a local file (scratch files in the data dir), since `VACUUM INTO` would write the copy on
+    // the database server's own disk.
+    let archive: Arc<dyn DatabaseArchive> = match db.kind() {
+        StorageKind::Remote => Arc::new(RemoteArchive::new(db.clone(), settings.data_dir.clone())),
+        StorageKind::File | StorageKind::Memory => Arc::new(LibsqlArchive::new(db.clone())),
+    };
+    let archive = Some(archive);
     let usage = Arc::new(LibsqlUsageSink::new(db, USAGE_BUFFER_ROWS));
     let spawner = TokioSpawner::default();
     let http: Arc<dyn HttpClient> =

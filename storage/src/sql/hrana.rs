@@ -186,6 +186,43 @@ impl HranaStream {
         first_result(&answer).map(drop)
     }
 
+    /// Runs `statements` on the stream in one request, as one Hrana batch whose every step
+    /// runs only if the one before it succeeded; the first error, if any.
+    ///
+    /// Why a batch and not a pipeline of `execute`s: sqld takes the write lock away from a
+    /// transaction that has held it for 5 s while another writer waits, rolling it back
+    /// (`TRANSACTION_TIMEOUT`), and the stream then goes on in autocommit: in a pipeline, the
+    /// statement that met the cut fails and the ones after it would each commit on their own.
+    /// A batch's steps after a failed one never run (and sqld fails a cut batch whole).
+    pub async fn execute_each(&self, statements: Vec<(String, Vec<Value>)>) -> Result<(), SqlError> {
+        if statements.is_empty() {
+            return Ok(());
+        }
+        let steps: Vec<Json> = statements
+            .into_iter()
+            .enumerate()
+            .map(|(i, (sql, params))| match i.checked_sub(1) {
+                None => json!({"stmt": stmt(&sql, params, false)}),
+                Some(before) => {
+                    json!({"stmt": stmt(&sql, params, false), "condition": {"type": "ok", "step": before}})
+                }
+            })
+            .collect();
+        let answer = self.request(vec![json!({"type": "batch", "batch": {"steps": steps}})], false).await?;
+        let result = first_result(&answer)?
+            .get("result")
+            .ok_or_else(|| SqlError("the database's answer has no result".into()))?;
+        let errors = result.get("step_errors").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+        if let Some(error) = errors.iter().find(|e| !e.is_null()) {
+            return Err(error_text(Some(error)));
+        }
+        let results = result.get("step_results").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+        if results.is_empty() || results.iter().any(Json::is_null) {
+            return Err(SqlError("the database skipped statements of a batch without saying why".into()));
+        }
+        Ok(())
+    }
+
     /// `COMMIT` and close, in one request.
     pub async fn commit(&self) -> Result<(), SqlError> {
         let answer = self.request(vec![execute("COMMIT", Vec::new()), json!({"type": "close"})], true).await?;
@@ -238,8 +275,13 @@ impl Drop for HranaStream {
 
 /// An `execute` request for `sql` with positional `params`.
 fn execute(sql: &str, params: Vec<Value>) -> Json {
+    json!({"type": "execute", "stmt": stmt(sql, params, true)})
+}
+
+/// A statement: `sql` with positional `params`, its rows wanted or not.
+fn stmt(sql: &str, params: Vec<Value>, want_rows: bool) -> Json {
     let args: Vec<Json> = params.into_iter().map(encode).collect();
-    json!({"type": "execute", "stmt": {"sql": sql, "args": args, "want_rows": true}})
+    json!({"sql": sql, "args": args, "want_rows": want_rows})
 }
 
 fn encode(value: Value) -> Json {
@@ -283,17 +325,24 @@ fn first_result(answer: &Json) -> Result<&Json, SqlError> {
         .and_then(Json::as_array)
         .and_then(|results| results.first())
         .ok_or_else(|| SqlError("the database's answer has no results".into()))?;
+    ok_response(result)
+}
+
+/// One result of a pipeline answer: its `response`, or the statement's error.
+fn ok_response(result: &Json) -> Result<&Json, SqlError> {
     match result.get("type").and_then(Json::as_str) {
         Some("ok") => result.get("response").ok_or_else(|| SqlError("the database's answer has no response".into())),
-        _ => {
-            let error = result.get("error");
-            let message = error.and_then(|e| e.get("message")).and_then(Json::as_str).unwrap_or("unknown error");
-            Err(SqlError(match error.and_then(|e| e.get("code")).and_then(Json::as_str) {
-                Some(code) => format!("{message} ({code})"),
-                None => message.to_owned(),
-            }))
-        }
+        _ => Err(error_text(result.get("error"))),
     }
+}
+
+/// A Hrana error as `message (CODE)`.
+fn error_text(error: Option<&Json>) -> SqlError {
+    let message = error.and_then(|e| e.get("message")).and_then(Json::as_str).unwrap_or("unknown error");
+    SqlError(match error.and_then(|e| e.get("code")).and_then(Json::as_str) {
+        Some(code) => format!("{message} ({code})"),
+        None => message.to_owned(),
+    })
 }
 
 fn statement_result(response: &Json) -> Result<StmtResult, SqlError> {

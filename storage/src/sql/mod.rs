@@ -106,6 +106,40 @@ impl Connection {
         }
     }
 
+    /// Begins a read transaction (`BEGIN`, deferred): every query through it sees the one
+    /// committed state its first read found (a snapshot, under WAL) while writers go on. On a
+    /// remote database it is a stream of its own. Roll it back when done.
+    pub async fn read_transaction(&self) -> Result<Transaction, SqlError> {
+        match self {
+            #[cfg(not(target_arch = "wasm32"))]
+            Connection::Local(conn) => {
+                let tx = conn.transaction_with_behavior(libsql::TransactionBehavior::Deferred).await?;
+                let conn = Connection::Local((*tx).clone());
+                Ok(Transaction { conn, inner: TxInner::Local(tx) })
+            }
+            Connection::Remote(client) => {
+                let stream = Arc::new(client.open_stream());
+                stream.execute("BEGIN", Vec::new()).await?;
+                Ok(Transaction { conn: Connection::RemoteStream(stream.clone()), inner: TxInner::Remote(stream) })
+            }
+            Connection::RemoteStream(_) => Err(SqlError("a transaction is already open on this stream".into())),
+        }
+    }
+
+    /// Runs `statements` in order, stopping at the first that fails. On a remote stream they
+    /// travel in one request (one round trip, not one each; see `HranaStream::execute_each`).
+    pub async fn execute_each(&self, statements: Vec<(String, Vec<Value>)>) -> Result<(), SqlError> {
+        match self {
+            Connection::RemoteStream(stream) => stream.execute_each(statements).await,
+            _ => {
+                for (sql, params) in statements {
+                    self.execute(&sql, params).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// The libSQL connection of a file (what only a file can do: PRAGMAs, prepared statements,
     /// `VACUUM INTO`).
     #[cfg(not(target_arch = "wasm32"))]
