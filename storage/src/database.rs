@@ -202,7 +202,8 @@ impl Database {
     /// Runs `attempt` again (three tries in all) when a remote database refused the statement
     /// without running it: sqld now and then interrupts a statement on a stream
     /// (`SQLITE_INTERRUPT`, seen under load), and a server that restarted no longer knows a
-    /// transaction's stream ("invalid baton"). An interrupted transaction is rolled back whole
+    /// transaction's stream ("invalid baton"), and one that held the write lock for 5 s while
+    /// another writer waited is rolled back (`TRANSACTION_TIMEOUT`). Such a transaction is rolled back whole
     /// (its stream is closed), so running it again on a new one is safe. Other errors are
     /// returned at once. Every store method on the database goes through here.
     pub(crate) async fn retried<T, F, Fut>(&self, mut attempt: F) -> Result<T, StoreError>
@@ -213,7 +214,12 @@ impl Database {
         let mut tries = 1;
         loop {
             match attempt().await {
-                Err(e) if tries < 3 && (e.0.contains("SQLITE_INTERRUPT") || e.0.contains("invalid baton")) => {
+                Err(e)
+                    if tries < 3
+                        && ["SQLITE_INTERRUPT", "invalid baton", "TRANSACTION_TIMEOUT"]
+                            .iter()
+                            .any(|m| e.0.contains(m)) =>
+                {
                     tracing::warn!(error = %e, "the database dropped our stream; trying again on a new one");
                     tries += 1;
                 }

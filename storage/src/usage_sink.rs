@@ -123,9 +123,13 @@ const INSERT_COLUMNS: &str =
    cached_tokens, reasoning_tokens, ttft_ms, cost_usd, api_key_id, combo, estimated";
 const INSERT_PARAMS: usize = 21;
 
-/// Rows per multi-row INSERT on a remote database, where each statement is a round trip
-/// (21 parameters a row, far below SQLite's limit of 32,766).
+/// Rows per multi-row INSERT on a remote database (21 parameters a row, far below SQLite's
+/// limit of 32,766): fewer, larger statements to parse and send.
 pub const REMOTE_BATCH_ROWS: usize = 40;
+
+/// Rows whose statements go to a remote database in one request (a Hrana batch that stops at
+/// the first failure; the transaction then rolls back whole).
+pub const REMOTE_REQUEST_ROWS: usize = 1_000;
 
 fn row_values(r: &UsageRecord) -> Vec<Value> {
     vec![
@@ -213,11 +217,14 @@ async fn write(conn: &libsql::Connection, rows: &[UsageRecord]) -> Result<(), li
     tx.commit().await
 }
 
-/// [`write`] for a remote database, where every statement is a round trip: rows without
-/// logged bodies go [`REMOTE_BATCH_ROWS`] to one multi-row INSERT, a row with bodies alone
-/// (its bodies name it by `last_insert_rowid()`). Rows keep their order, so their ids too.
+/// [`write`] for a remote database, where a request is a round trip: rows without logged
+/// bodies go [`REMOTE_BATCH_ROWS`] to one multi-row INSERT, a row with bodies alone (its bodies
+/// name it by `last_insert_rowid()`), and the statements of up to [`REMOTE_REQUEST_ROWS`] rows
+/// travel in one request. Rows keep their order, so their ids too.
 async fn write_batched(conn: &crate::sql::Connection, rows: &[UsageRecord]) -> Result<(), crate::sql::SqlError> {
     let tx = write_transaction(conn).await?;
+    let mut statements = Vec::new();
+    let mut in_request = 0;
     let mut next = 0;
     while next < rows.len() {
         let plain = rows[next..].iter().take(REMOTE_BATCH_ROWS).take_while(|r| r.bodies.is_none()).count().max(1);
@@ -230,11 +237,21 @@ async fn write_batched(conn: &crate::sql::Connection, rows: &[UsageRecord]) -> R
             })
             .collect();
         let values: Vec<Value> = chunk.iter().flat_map(row_values).collect();
-        tx.execute(&format!("INSERT INTO usage_log ({INSERT_COLUMNS}) VALUES {}", groups.join(", ")), values).await?;
+        statements.push((format!("INSERT INTO usage_log ({INSERT_COLUMNS}) VALUES {}", groups.join(", ")), values));
         if let [one @ UsageRecord { bodies: Some(bodies), .. }] = chunk {
-            tx.execute(INSERT_BODIES, body_values(one, bodies)).await?;
+            statements.push((INSERT_BODIES.to_owned(), body_values(one, bodies)));
         }
         next += plain;
+        in_request += plain;
+        // Statements travel together, one round trip per `REMOTE_REQUEST_ROWS` rows: a flush
+        // after an outage (up to the buffer's bound) goes in requests of a sane size.
+        if in_request >= REMOTE_REQUEST_ROWS {
+            tx.execute_each(std::mem::take(&mut statements)).await?;
+            in_request = 0;
+        }
+    }
+    if !statements.is_empty() {
+        tx.execute_each(statements).await?;
     }
     tx.commit().await
 }
