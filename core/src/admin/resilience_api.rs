@@ -10,6 +10,7 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::gateway::call::{Answer, Call};
 use crate::pipeline::info::configured_models;
+use crate::routing::health::share::{covers, decode_row};
 use crate::routing::health::{HealthKey, KeyScope};
 use crate::routing::plan::{PlannedTarget, plan};
 
@@ -90,36 +91,30 @@ fn clear_failed(e: crate::ports::StoreError) -> GatewayError {
 }
 
 /// Resets one key (an account with its models), or everything with `None`, in this instance
-/// and in the shared cooldown store, or the next share of cooldowns brings the cleared one back.
+/// and in the shared store: rows of every kind (cooldowns, account-out, open breakers), or the
+/// next share would bring the cleared state back, here and on the other instances.
 async fn reset_key(gateway: &Gateway, key: Option<&HealthKey>) -> Result<(), GatewayError> {
     gateway.router.health.reset(key);
-    let cooldowns = &gateway.ports.cooldowns;
     match key {
-        // Estimates only: nothing of theirs is stored.
-        Some(HealthKey::Model { .. }) => {}
-        Some(key) => cooldowns.clear(Some(&key.store_key())).await.map_err(clear_failed)?,
-        None => cooldowns.clear(None).await.map_err(clear_failed)?,
+        None => gateway.ports.cooldowns.clear(None).await.map_err(clear_failed),
+        // Estimates only: nothing of theirs is shared.
+        Some(HealthKey::Model { .. }) => Ok(()),
+        Some(key) => clear_rows(gateway, |row| covers(Some(key), row)).await,
     }
-    // An account's reset covers its (account, model) rows too: they are stored under their own
-    // keys, and the next share would bring them back.
-    if let Some(HealthKey::Account(id)) = key {
-        for (row, _) in cooldowns.active(0).await.map_err(clear_failed)? {
-            if matches!(HealthKey::from_store_key(&row), HealthKey::Deployment { ref account, .. } if account == id) {
-                cooldowns.clear(Some(&row)).await.map_err(clear_failed)?;
-            }
-        }
-    }
-    Ok(())
 }
 
-/// Resets every key of one scope, in this instance and in the shared cooldown store (whose
-/// rows are accounts and models of accounts).
+/// Resets every key of one scope, in this instance and in the shared store.
 async fn reset_scope(gateway: &Gateway, scope: KeyScope) -> Result<(), GatewayError> {
     gateway.router.health.reset_scope(scope);
-    let cooldowns = &gateway.ports.cooldowns;
-    for (row, _) in cooldowns.active(0).await.map_err(clear_failed)? {
-        if HealthKey::from_store_key(&row).scope() == scope {
-            cooldowns.clear(Some(&row)).await.map_err(clear_failed)?;
+    clear_rows(gateway, |key| key.scope() == scope).await
+}
+
+/// Clears the shared rows whose key `covers` takes, whatever their kind.
+async fn clear_rows(gateway: &Gateway, covers: impl Fn(&HealthKey) -> bool) -> Result<(), GatewayError> {
+    let store = &gateway.ports.cooldowns;
+    for (row, _) in store.active(0).await.map_err(clear_failed)? {
+        if covers(&decode_row(&row).0) {
+            store.clear(Some(&row)).await.map_err(clear_failed)?;
         }
     }
     Ok(())
@@ -136,7 +131,7 @@ pub async fn rate_limits(call: Call<'_>) -> Answer {
         .into_iter()
         .map(|c| {
             let retry_after_secs = c.until_ms.saturating_sub(now).div_ceil(1000);
-            json!({ "key": c.key, "scope": c.scope, "account": c.account, "model": c.model, "reason": c.reason, "until_ms": c.until_ms, "retry_after_secs": retry_after_secs })
+            json!({ "key": c.key, "scope": c.scope, "account": c.account, "model": c.model, "kind": c.kind, "reason": c.reason, "source": c.source, "until_ms": c.until_ms, "retry_after_secs": retry_after_secs })
         })
         .collect();
     Ok(ok(&json!({ "now_ms": now, "cooldowns": cooldowns })))
