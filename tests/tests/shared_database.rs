@@ -68,6 +68,25 @@ async fn create_key(gw: &TestGateway, name: &str) -> (String, String) {
     (created["key"].as_str().unwrap().to_owned(), created["apiKey"]["id"].as_str().unwrap().to_owned())
 }
 
+/// Sends `openai/<model>` (a model the mock fails with a 5xx) through `gw` until that model's
+/// breaker on the account is open there; that breaker's key.
+async fn open_breaker(gw: &TestGateway, model: &str) -> String {
+    let suffix = format!("/model:{model}");
+    for _ in 0..10 {
+        let (status, body) = chat_answer(gw, None, &format!("openai/{model}")).await;
+        let report = gw.admin_get("/api/resilience").await;
+        let keys = report["keys"].as_array().cloned().unwrap_or_default();
+        let open =
+            keys.iter().find(|k| k["state"] == "open" && k["key"].as_str().is_some_and(|k| k.ends_with(&suffix)));
+        if let Some(open) = open {
+            assert_eq!(open["open_source"], "local", "{open}");
+            return open["key"].as_str().unwrap().to_owned();
+        }
+        assert!(status >= 500, "{status} {body}");
+    }
+    panic!("the breaker of {model} never opened");
+}
+
 /// Polls `probe` every 50 ms until it is true or `bound` doubled has passed; how long it took.
 async fn within(bound: Duration, what: &str, mut probe: impl AsyncFnMut() -> bool) -> Duration {
     let started = Instant::now();
@@ -194,22 +213,7 @@ async fn a_breaker_opened_and_an_account_found_out_on_one_instance_hold_on_the_o
     b.admin_get_until("/api/combos", |combos| combos.to_string().contains("fallback")).await;
 
     // A's 5xx open A's breaker of that model on its account.
-    let mut tries = 0;
-    let open_key = loop {
-        tries += 1;
-        assert!(tries <= 10, "A's breaker never opened");
-        let (status, body) = chat_answer(&a, None, "openai/error-500").await;
-        let report = a.admin_get("/api/resilience").await;
-        let open = report["keys"].as_array().and_then(|keys| {
-            keys.iter()
-                .find(|k| k["state"] == "open" && k["key"].as_str().is_some_and(|k| k.ends_with("/model:error-500")))
-        });
-        if let Some(open) = open {
-            assert_eq!(open["open_source"], "local", "{open}");
-            break open["key"].as_str().unwrap().to_owned();
-        }
-        assert!(status == 500 || status == 503, "{status} {body}");
-    };
+    let open_key = open_breaker(&a, "error-500").await;
     let (status, body) = chat_answer(&a, None, "openai/error-500").await;
     assert_eq!((status, &body["error"]["code"]), (503, &json!("circuit_open")), "{body}");
 
@@ -245,15 +249,23 @@ async fn a_breaker_opened_and_an_account_found_out_on_one_instance_hold_on_the_o
     assert_eq!((status, &body["error"]["code"]), (503, &json!("accounts_unavailable")), "not a 429: {body}");
     assert_eq!(mock.requests().len(), asked, "the refused account is not asked from B either");
 
-    // A reset on A releases both on B, and nothing brings them back.
+    // B opens a breaker of its own (another model); A holds it too.
+    let b_key = open_breaker(&b, "error-503").await;
+    within(BREAKER_BOUND, "a breaker opened on B is open on A", async || {
+        key_report(&a.admin_get("/api/resilience").await, &b_key).is_some_and(|k| k["open_source"] == "peer")
+    })
+    .await;
+
+    // A reset on A (the account, so both models; then every account) releases what B held for
+    // A, B forgets the breaker it opened itself, and nothing brings any of them back.
     let openai_account = open_key.split("/model:").next().unwrap().to_owned();
     for reset in [json!({ "key": openai_account }), json!({ "scope": "account" })] {
         let (status, answer) = a.admin_call("POST", "/api/resilience/reset", Some(reset)).await;
         assert_eq!(status, 200, "{answer}");
     }
-    within(BREAKER_BOUND, "a reset on A releases B", async || {
+    within(BREAKER_BOUND, "a reset on A releases B, and B's own breaker", async || {
         let (report, limits) = (b.admin_get("/api/resilience").await, b.admin_get("/api/rate-limits").await);
-        key_report(&report, &open_key).is_none_or(|k| k["state"] == "closed")
+        [&open_key, &b_key].iter().all(|key| key_report(&report, key).is_none_or(|k| k["state"] == "closed"))
             && limits["cooldowns"].as_array().is_some_and(Vec::is_empty)
     })
     .await;
@@ -261,7 +273,9 @@ async fn a_breaker_opened_and_an_account_found_out_on_one_instance_hold_on_the_o
     tokio::time::sleep(Duration::from_secs(5)).await;
     for gw in [&a, &b] {
         let report = gw.admin_get("/api/resilience").await;
-        assert!(key_report(&report, &open_key).is_none_or(|k| k["state"] == "closed"), "{report}");
+        for key in [&open_key, &b_key] {
+            assert!(key_report(&report, key).is_none_or(|k| k["state"] == "closed"), "{key}: {report}");
+        }
         let limits = gw.admin_get("/api/rate-limits").await;
         assert_eq!(limits["cooldowns"], json!([]), "{limits}");
     }

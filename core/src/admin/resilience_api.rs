@@ -10,9 +10,10 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::gateway::call::{Answer, Call};
 use crate::pipeline::info::configured_models;
-use crate::routing::health::share::{covers, decode_row};
+use crate::routing::health::share::decode_row;
 use crate::routing::health::{HealthKey, KeyScope};
 use crate::routing::plan::{PlannedTarget, plan};
+use crate::routing::shared_reset::ResetTarget;
 
 /// `GET /api/resilience`: breaker profiles and every known breaker, cooldown and estimate.
 pub async fn report(call: Call<'_>) -> Answer {
@@ -87,37 +88,45 @@ pub async fn reset(mut call: Call<'_>) -> Answer {
 }
 
 fn clear_failed(e: crate::ports::StoreError) -> GatewayError {
-    GatewayError::internal("cannot clear the stored cooldowns", e)
+    GatewayError::internal("cannot reset the shared breakers and cooldowns in the store", e)
 }
 
-/// Resets one key (an account with its models), or everything with `None`, in this instance
-/// and in the shared store: rows of every kind (cooldowns, account-out, open breakers), or the
-/// next share would bring the cleared state back, here and on the other instances.
+/// Resets one key (an account with its models), or everything with `None`, here and on every
+/// instance: see [`reset_everywhere`].
 async fn reset_key(gateway: &Gateway, key: Option<&HealthKey>) -> Result<(), GatewayError> {
-    gateway.router.health.reset(key);
     match key {
-        None => gateway.ports.cooldowns.clear(None).await.map_err(clear_failed),
-        // Estimates only: nothing of theirs is shared.
-        Some(HealthKey::Model { .. }) => Ok(()),
-        Some(key) => clear_rows(gateway, |row| covers(Some(key), row)).await,
+        None => reset_everywhere(gateway, ResetTarget::All).await,
+        // Estimates only: per instance, nothing of theirs is shared.
+        Some(key @ HealthKey::Model { .. }) => {
+            gateway.router.health.reset(Some(key));
+            Ok(())
+        }
+        Some(key) => reset_everywhere(gateway, ResetTarget::Key(key.clone())).await,
     }
 }
 
-/// Resets every key of one scope, in this instance and in the shared store.
+/// Resets every key of one scope, here and on every instance.
 async fn reset_scope(gateway: &Gateway, scope: KeyScope) -> Result<(), GatewayError> {
-    gateway.router.health.reset_scope(scope);
-    clear_rows(gateway, |key| key.scope() == scope).await
+    reset_everywhere(gateway, ResetTarget::Scope(scope)).await
 }
 
-/// Clears the shared rows whose key `covers` takes, whatever their kind.
-async fn clear_rows(gateway: &Gateway, covers: impl Fn(&HealthKey) -> bool) -> Result<(), GatewayError> {
+/// Resets `target` here, clears the shared rows of every kind (cooldowns, account-out, open
+/// breakers) it covers, and writes the reset's own row, which the other instances apply once:
+/// they forget what they learned of those keys themselves, or they would write it back.
+async fn reset_everywhere(gateway: &Gateway, target: ResetTarget) -> Result<(), GatewayError> {
+    let (row, until_ms) = gateway.router.health.reset_shared(&target);
     let store = &gateway.ports.cooldowns;
-    for (row, _) in store.active(0).await.map_err(clear_failed)? {
-        if covers(&decode_row(&row).0) {
-            store.clear(Some(&row)).await.map_err(clear_failed)?;
+    if target == ResetTarget::All {
+        store.clear(None).await.map_err(clear_failed)?;
+    } else {
+        for (row, _) in store.active(0).await.map_err(clear_failed)? {
+            // Earlier resets' rows stay: instances that have not read them yet still apply them.
+            if ResetTarget::from_row(&row).is_none() && target.covers(&decode_row(&row).0) {
+                store.clear(Some(&row)).await.map_err(clear_failed)?;
+            }
         }
     }
-    Ok(())
+    store.put(&row, until_ms).await.map_err(clear_failed)
 }
 
 /// `GET /api/rate-limits`: accounts and models of accounts cooling down, why, and until when.

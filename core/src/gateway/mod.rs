@@ -23,7 +23,9 @@ use crate::config::settings::{ProxySettings, keys as settings_keys};
 use crate::ports::{Lifecycle, OutboundProxy, Ports, StoreError};
 use crate::providers::WireFormat;
 use crate::routing::health::BreakerProfiles;
+use crate::routing::health::share::decode_row;
 use crate::routing::router::Router;
+use crate::routing::shared_reset::ResetTarget;
 use crate::snapshot::ConfigSnapshot;
 use crate::telemetry::Telemetry;
 use crate::usage::BudgetTracker;
@@ -207,7 +209,15 @@ impl Gateway {
         }
         let epoch = health.share_epoch();
         let rows = store.active(self.ports.clock.now_unix_ms()).await?;
-        health.merge_shared(&rows, epoch);
+        // A reset made elsewhere, applied here for the first time: rows it covers may have been
+        // written (here or by others) before they applied it, so they go too.
+        for target in health.merge_shared(&rows, epoch) {
+            for (row, _) in rows.iter().filter(|(row, _)| ResetTarget::from_row(row).is_none()) {
+                if target.covers(&decode_row(row).0) {
+                    store.clear(Some(row)).await?;
+                }
+            }
+        }
         Ok(())
     }
 

@@ -230,6 +230,8 @@ struct Inner {
     peers: PeerHolds,
     /// Bumped by every reset: rows read from the store before a reset may predate it.
     epoch: u64,
+    /// Reset rows (`shared_reset.rs`) already applied here, with their deadline.
+    applied_resets: BTreeSet<(String, u64)>,
 }
 
 /// A cooldown this instance learned (other instances' are in `Inner::peers`).
@@ -296,6 +298,14 @@ impl Inner {
             (Some((until_ms, kind, _)), _) => Some(Admission::Rejected { until_ms, reason: kind.into() }),
             (None, open) => open.map(breaker),
         }
+    }
+
+    fn forget(&mut self, covers: impl Fn(&HealthKey) -> bool) {
+        self.entries.retain(|k, _| !covers(k));
+        self.cooldowns.retain(|k, _| !covers(k));
+        self.endpoint_timeouts.retain(|k, _| !covers(k));
+        self.peers.forget(&covers);
+        self.epoch += 1;
     }
 
     fn entry(&mut self, key: &HealthKey, auth: AuthScheme) -> (&mut Entry, BreakerConfig) {
@@ -549,12 +559,7 @@ impl Health {
     }
 
     fn forget(&self, covers: impl Fn(&HealthKey) -> bool) {
-        let mut inner = self.lock();
-        inner.entries.retain(|k, _| !covers(k));
-        inner.cooldowns.retain(|k, _| !covers(k));
-        inner.endpoint_timeouts.retain(|k, _| !covers(k));
-        inner.peers.forget(&covers);
-        inner.epoch += 1;
+        self.lock().forget(covers);
     }
 
     pub fn set_profiles(&self, profiles: BreakerProfiles) {

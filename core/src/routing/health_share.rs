@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{Breaker, CoolKind, Entry, Health, Inner, RejectReason};
 use crate::providers::AuthScheme;
 use crate::routing::health_key::HealthKey;
+use crate::routing::shared_reset::{RESET_ROW_MS, ResetTarget};
 
 /// Before the store key of an account-out row. No store key starts with it: account ids are
 /// slugs and generated ids (no `=`), the other keys start with `account:` or `endpoint:`.
@@ -182,25 +183,51 @@ impl Health {
 
     /// Takes in every row of the shared store ([`encode_row`]: cooldowns of each kind and
     /// open breakers), in place of the last read: what another instance cleared is released.
-    /// Rows this instance holds itself are its own read back. Ignored when a reset ran since
-    /// `epoch` (the read may predate it; the next one will not).
-    pub fn merge_shared(&self, rows: &[(String, u64)], epoch: u64) {
+    /// Rows this instance holds itself are its own read back. A reset row not seen before is
+    /// applied (this instance forgets what it covers) and returned: the rows it covers in
+    /// this read may be older than it, so they are skipped, and the caller clears them from
+    /// the store. Ignored when a reset ran since `epoch` (the read may predate it).
+    pub fn merge_shared(&self, rows: &[(String, u64)], epoch: u64) -> Vec<ResetTarget> {
         let now = self.now();
         let mut inner = self.lock();
         if inner.epoch != epoch {
-            return;
+            return Vec::new();
+        }
+        inner.applied_resets.retain(|(_, until)| *until > now);
+        let mut applied = Vec::new();
+        for (row, until) in rows.iter().filter(|(_, until)| *until > now) {
+            if let Some(target) = ResetTarget::from_row(row)
+                && inner.applied_resets.insert((row.clone(), *until))
+            {
+                inner.forget(|key| target.covers(key));
+                applied.push(target);
+            }
         }
         let theirs = rows
             .iter()
+            .filter(|(row, _)| ResetTarget::from_row(row).is_none())
             .map(|(row, until)| {
                 let (key, kind) = decode_row(row);
                 (key, kind, *until)
             })
             .filter(|(key, kind, until)| !inner.holds_own(key, *kind, *until))
+            .filter(|(key, ..)| !applied.iter().any(|target| target.covers(key)))
             .collect();
         for (key, until) in inner.peers.replace(theirs, now) {
             inner.open_after_peer(&key, until);
         }
+        applied
+    }
+
+    /// Resets `target` here and returns its row (with its deadline) for the shared store, so
+    /// the other instances forget what they learned of it too; this one has applied it.
+    pub fn reset_shared(&self, target: &ResetTarget) -> (String, u64) {
+        let now = self.now();
+        let row = (target.row(), now.saturating_add(RESET_ROW_MS));
+        let mut inner = self.lock();
+        inner.forget(|key| target.covers(key));
+        inner.applied_resets.insert(row.clone());
+        row
     }
 
     /// Rows of what this instance itself holds off now, to share: its cooldowns (with their

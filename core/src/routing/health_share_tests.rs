@@ -7,6 +7,7 @@ use super::*;
 use crate::ports::memory::ManualClock;
 use crate::providers::AuthScheme;
 use crate::routing::health::{Admission, BreakerProfiles, CircuitState, Failure, Health};
+use crate::routing::shared_reset::{RESET_ROW_MS, ResetTarget};
 
 const T0: u64 = 1_700_000_000_000;
 const KEYED: AuthScheme = AuthScheme::Bearer;
@@ -173,4 +174,63 @@ fn the_later_cooldown_wins_and_an_account_out_at_the_same_time() {
     assert_eq!(later(Some((20, CoolKind::RateLimited)), Some(out)), Some((20, CoolKind::RateLimited)));
     assert_eq!(pick(Some(out), Some(out)), Some((10, CoolKind::AccountOut, Source::Local)), "a tie is ours");
     assert_eq!(pick(None, Some(limited)), Some((10, CoolKind::RateLimited, Source::Peer)));
+}
+
+#[test]
+fn reset_rows_name_a_key_a_scope_or_everything_and_no_other_row_reads_as_one() {
+    use crate::routing::health::KeyScope;
+    let cases = [
+        (ResetTarget::All, "reset=*"),
+        (ResetTarget::Scope(KeyScope::Endpoint), "reset=scope=endpoint"),
+        (ResetTarget::Key(HealthKey::account("down:a0")), "reset=account:down:a0"),
+        (ResetTarget::Key(HealthKey::deployment("a", "m")), "reset=account:a/model:m"),
+    ];
+    for (target, row) in cases {
+        assert_eq!(target.row(), row);
+        assert_eq!(ResetTarget::from_row(row), Some(target));
+    }
+    for row in ["openai", "out=openai", "open=endpoint:http://h:1", "reset=scope=bogus", "reset=nonsense"] {
+        assert_eq!(ResetTarget::from_row(row), None, "{row}");
+    }
+    assert!(ResetTarget::Key(HealthKey::account("a")).covers(&HealthKey::deployment("a", "m")));
+    assert!(!ResetTarget::Scope(KeyScope::Account).covers(&HealthKey::deployment("a", "m")));
+}
+
+#[test]
+fn a_reset_made_elsewhere_is_applied_once_and_what_this_instance_saw_itself_goes_too() {
+    let (clock, health) = setup();
+    let key = HealthKey::deployment("openai", "gpt-4o");
+    (0..5).for_each(|_| health.on_failure(&key, KEYED, Failure::Status(500)));
+    let own = health.shared_rows();
+    assert_eq!(own.len(), 1);
+    // Another instance reset the account; its row and this instance's own row (written before
+    // it applied the reset) are both in the store.
+    let reset = (ResetTarget::Key(HealthKey::account("openai")).row(), T0 + RESET_ROW_MS);
+    let rows = vec![own[0].clone(), reset.clone()];
+    let epoch = health.share_epoch();
+    assert_eq!(health.merge_shared(&rows, epoch), vec![ResetTarget::Key(HealthKey::account("openai"))]);
+    assert_eq!(health.admit(&key, KEYED), Admission::Allowed, "its own breaker is forgotten");
+    assert_eq!(health.state(&key), CircuitState::Closed, "and the stale row read with the reset is not held");
+    assert_eq!(health.shared_rows(), vec![], "nothing to write back");
+
+    // Failures after the reset are new: seeing the reset row again forgets nothing.
+    clock.advance(1000);
+    (0..5).for_each(|_| health.on_failure(&key, KEYED, Failure::Status(500)));
+    let epoch = health.share_epoch();
+    assert_eq!(health.merge_shared(&[reset], epoch), vec![]);
+    assert_eq!(health.state(&key), CircuitState::Open);
+}
+
+#[test]
+fn a_reset_made_here_is_not_applied_again_when_its_row_comes_back() {
+    let (_, health) = setup();
+    let key = HealthKey::account("team");
+    health.cool_down(&key, T0 + 60_000, "account: status 401", CoolKind::AccountOut);
+    let row = health.reset_shared(&ResetTarget::Key(key.clone()));
+    assert_eq!(row, ("reset=account:team".to_owned(), T0 + RESET_ROW_MS));
+    assert_eq!(health.admit(&key, KEYED), Admission::Allowed);
+    health.cool_down(&key, T0 + 90_000, "account: status 402", CoolKind::AccountOut);
+    let epoch = health.share_epoch();
+    assert_eq!(health.merge_shared(&[row], epoch), vec![]);
+    assert_eq!(health.admit(&key, KEYED), rejected(T0 + 90_000, RejectReason::AccountOut), "learned after the reset");
 }
