@@ -10,8 +10,10 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::gateway::call::{Answer, Call};
 use crate::pipeline::info::configured_models;
+use crate::routing::health::share::decode_row;
 use crate::routing::health::{HealthKey, KeyScope};
 use crate::routing::plan::{PlannedTarget, plan};
+use crate::routing::shared_reset::ResetTarget;
 
 /// `GET /api/resilience`: breaker profiles and every known breaker, cooldown and estimate.
 pub async fn report(call: Call<'_>) -> Answer {
@@ -86,43 +88,45 @@ pub async fn reset(mut call: Call<'_>) -> Answer {
 }
 
 fn clear_failed(e: crate::ports::StoreError) -> GatewayError {
-    GatewayError::internal("cannot clear the stored cooldowns", e)
+    GatewayError::internal("cannot reset the shared breakers and cooldowns in the store", e)
 }
 
-/// Resets one key (an account with its models), or everything with `None`, in this instance
-/// and in the shared cooldown store, or the next share of cooldowns brings the cleared one back.
+/// Resets one key (an account with its models), or everything with `None`, here and on every
+/// instance: see [`reset_everywhere`].
 async fn reset_key(gateway: &Gateway, key: Option<&HealthKey>) -> Result<(), GatewayError> {
-    gateway.router.health.reset(key);
-    let cooldowns = &gateway.ports.cooldowns;
     match key {
-        // Estimates only: nothing of theirs is stored.
-        Some(HealthKey::Model { .. }) => {}
-        Some(key) => cooldowns.clear(Some(&key.store_key())).await.map_err(clear_failed)?,
-        None => cooldowns.clear(None).await.map_err(clear_failed)?,
+        None => reset_everywhere(gateway, ResetTarget::All).await,
+        // Estimates only: per instance, nothing of theirs is shared.
+        Some(key @ HealthKey::Model { .. }) => {
+            gateway.router.health.reset(Some(key));
+            Ok(())
+        }
+        Some(key) => reset_everywhere(gateway, ResetTarget::Key(key.clone())).await,
     }
-    // An account's reset covers its (account, model) rows too: they are stored under their own
-    // keys, and the next share would bring them back.
-    if let Some(HealthKey::Account(id)) = key {
-        for (row, _) in cooldowns.active(0).await.map_err(clear_failed)? {
-            if matches!(HealthKey::from_store_key(&row), HealthKey::Deployment { ref account, .. } if account == id) {
-                cooldowns.clear(Some(&row)).await.map_err(clear_failed)?;
+}
+
+/// Resets every key of one scope, here and on every instance.
+async fn reset_scope(gateway: &Gateway, scope: KeyScope) -> Result<(), GatewayError> {
+    reset_everywhere(gateway, ResetTarget::Scope(scope)).await
+}
+
+/// Resets `target` here, clears the shared rows of every kind (cooldowns, account-out, open
+/// breakers) it covers, and writes the reset's own row, which the other instances apply once:
+/// they forget what they learned of those keys themselves, or they would write it back.
+async fn reset_everywhere(gateway: &Gateway, target: ResetTarget) -> Result<(), GatewayError> {
+    let (row, until_ms) = gateway.router.health.reset_shared(&target);
+    let store = &gateway.ports.cooldowns;
+    if target == ResetTarget::All {
+        store.clear(None).await.map_err(clear_failed)?;
+    } else {
+        for (row, _) in store.active(0).await.map_err(clear_failed)? {
+            // Earlier resets' rows stay: instances that have not read them yet still apply them.
+            if ResetTarget::from_row(&row).is_none() && target.covers(&decode_row(&row).0) {
+                store.clear(Some(&row)).await.map_err(clear_failed)?;
             }
         }
     }
-    Ok(())
-}
-
-/// Resets every key of one scope, in this instance and in the shared cooldown store (whose
-/// rows are accounts and models of accounts).
-async fn reset_scope(gateway: &Gateway, scope: KeyScope) -> Result<(), GatewayError> {
-    gateway.router.health.reset_scope(scope);
-    let cooldowns = &gateway.ports.cooldowns;
-    for (row, _) in cooldowns.active(0).await.map_err(clear_failed)? {
-        if HealthKey::from_store_key(&row).scope() == scope {
-            cooldowns.clear(Some(&row)).await.map_err(clear_failed)?;
-        }
-    }
-    Ok(())
+    store.put(&row, until_ms).await.map_err(clear_failed)
 }
 
 /// `GET /api/rate-limits`: accounts and models of accounts cooling down, why, and until when.
@@ -136,7 +140,7 @@ pub async fn rate_limits(call: Call<'_>) -> Answer {
         .into_iter()
         .map(|c| {
             let retry_after_secs = c.until_ms.saturating_sub(now).div_ceil(1000);
-            json!({ "key": c.key, "scope": c.scope, "account": c.account, "model": c.model, "reason": c.reason, "until_ms": c.until_ms, "retry_after_secs": retry_after_secs })
+            json!({ "key": c.key, "scope": c.scope, "account": c.account, "model": c.model, "kind": c.kind, "reason": c.reason, "source": c.source, "until_ms": c.until_ms, "retry_after_secs": retry_after_secs })
         })
         .collect();
     Ok(ok(&json!({ "now_ms": now, "cooldowns": cooldowns })))

@@ -24,7 +24,9 @@ use crate::config::settings::{ProxySettings, keys as settings_keys};
 use crate::ports::{Lifecycle, OutboundProxy, Ports, StoreError};
 use crate::providers::WireFormat;
 use crate::routing::health::BreakerProfiles;
+use crate::routing::health::share::decode_row;
 use crate::routing::router::Router;
+use crate::routing::shared_reset::ResetTarget;
 use crate::snapshot::ConfigSnapshot;
 use crate::telemetry::Telemetry;
 use crate::usage::BudgetTracker;
@@ -202,14 +204,34 @@ impl Gateway {
         *applied = wanted;
     }
 
-    /// Writes this instance's cooldowns to the shared store and takes in the other
-    /// instances'. Runtimes call it periodically.
+    /// Writes this instance's cooldowns and open breakers to the shared store and takes in the
+    /// other instances' (`routing/health_share.rs`). Runtimes call it periodically.
     pub async fn share_cooldowns(&self) -> Result<(), StoreError> {
-        for (key, until_ms) in self.router.health.active_cooldowns() {
-            self.ports.cooldowns.put(&key, until_ms).await?;
+        let (health, store) = (&self.router.health, &self.ports.cooldowns);
+        let epoch = health.share_epoch();
+        let own = health.shared_rows();
+        for (row, until_ms) in &own {
+            store.put(row, *until_ms).await?;
         }
-        let rows = self.ports.cooldowns.active(self.ports.clock.now_unix_ms()).await?;
-        self.router.health.merge_cooldowns(&rows);
+        if health.share_epoch() != epoch {
+            // A reset ran while these were written, and its clearing of the store may have come
+            // first: clear what it ended, or the peers would hold it again.
+            let still = health.shared_rows();
+            for (row, _) in own.iter().filter(|(row, _)| !still.iter().any(|(kept, _)| kept == row)) {
+                store.clear(Some(row)).await?;
+            }
+        }
+        let epoch = health.share_epoch();
+        let rows = store.active(self.ports.clock.now_unix_ms()).await?;
+        // A reset made elsewhere, applied here for the first time: rows it covers may have been
+        // written (here or by others) before they applied it, so they go too.
+        for target in health.merge_shared(&rows, epoch) {
+            for (row, _) in rows.iter().filter(|(row, _)| ResetTarget::from_row(row).is_none()) {
+                if target.covers(&decode_row(row).0) {
+                    store.clear(Some(row)).await?;
+                }
+            }
+        }
         Ok(())
     }
 

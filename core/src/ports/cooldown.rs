@@ -1,6 +1,7 @@
-//! The `CooldownStore` port: accounts and targets cooling down after failures, shared between
-//! instances (several Workers, Lambdas or servers on one database) so one's breaker spares the
-//! others the same failing upstream. Keys are opaque to the store (e.g. `openai:team`).
+//! The `CooldownStore` port: accounts and targets cooling down after failures, open breakers
+//! and resets, shared between instances (several Workers, Lambdas or servers on one database)
+//! so one's breaker spares the others the same failing upstream. Keys are opaque to the store
+//! (e.g. `openai:team`, `open=account:openai/model:gpt-4o`; `routing/health_share.rs`).
 
 use crate::maybe_send::{BoxFuture, MaybeSend, MaybeSync};
 use crate::ports::StoreError;

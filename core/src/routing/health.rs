@@ -20,6 +20,7 @@ pub use crate::routing::breaker_profiles::{
 };
 
 pub use crate::routing::health_key::{HealthKey, KeyScope};
+use share::{PeerHolds, Source, covers, peer_reason, pick};
 
 /// The answer to "may a request go to this key now?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,9 +111,12 @@ pub struct KeyReport {
     pub opened_at_ms: Option<u64>,
     pub open_until_ms: Option<u64>,
     pub probes_in_flight: u32,
+    /// Whether the breaker's state was learned here or reported by another instance.
+    pub open_source: Option<Source>,
     pub cooldown_until_ms: Option<u64>,
     /// Why it is cooling down (e.g. `rate limited`, `account: status 401`).
     pub cooldown_reason: Option<String>,
+    pub cooldown_source: Option<Source>,
     pub last_failure: Option<String>,
     pub last_failure_at_ms: Option<u64>,
     #[serde(flatten)]
@@ -222,12 +226,18 @@ struct Inner {
     /// Endpoint → its recent timeouts and the model each was for: one model's timeouts are
     /// that model's (a slow model), several models' the endpoint's.
     endpoint_timeouts: BTreeMap<HealthKey, VecDeque<(u64, String)>>,
+    /// What other instances hold off (shared rows), kept apart so it is never shared again.
+    peers: PeerHolds,
+    /// Bumped by every reset: rows read from the store before a reset may predate it.
+    epoch: u64,
+    /// Reset rows (`shared_reset.rs`) already applied here, with their deadline.
+    applied_resets: BTreeSet<(String, u64)>,
 }
 
+/// A cooldown this instance learned (other instances' are in `Inner::peers`).
 #[derive(Debug, Clone)]
 struct Cooling {
     until: u64,
-    /// None for rows shared by other instances (the store keeps only the deadline).
     reason: Option<String>,
     kind: CoolKind,
 }
@@ -241,6 +251,9 @@ pub struct CooldownReport {
     pub model: Option<String>,
     pub until_ms: u64,
     pub reason: Option<String>,
+    /// `cooling_down` (rate limited) or `account_out`.
+    pub kind: RejectReason,
+    pub source: Source,
 }
 
 impl Inner {
@@ -253,16 +266,46 @@ impl Inner {
         None
     }
 
-    fn merge(&mut self, key: HealthKey, until: u64, reason: Option<String>, kind: CoolKind) {
+    fn merge(&mut self, key: HealthKey, until: u64, reason: String, kind: CoolKind) {
         let current = self.cooldowns.entry(key).or_insert(Cooling { until: 0, reason: None, kind });
         if until >= current.until {
             current.until = until;
-            current.reason = reason.or(current.reason.take());
-            // A shared row (no reason) keeps what this instance knows of the kind.
-            if current.reason.is_none() || kind == CoolKind::AccountOut {
+            current.reason = Some(reason);
+            // An account found out stays out, whatever rate limit comes later.
+            if current.kind != CoolKind::AccountOut {
                 current.kind = kind;
             }
         }
+    }
+
+    /// Local and peers' cooldowns of `key` together: the later, with the reason of whichever
+    /// it is.
+    fn cooling(&mut self, key: &HealthKey, now: u64) -> Option<(u64, CoolKind, Source)> {
+        let local = self.cooldown(key, now);
+        pick(local, self.peers.cooling(key, now))
+    }
+
+    /// What holds `key` off now, here or on another instance, without spending a probe: the
+    /// later of cooldown and open breaker (a cooldown when it lasts as long).
+    fn held(&mut self, key: &HealthKey, now: u64, cfg: &BreakerConfig) -> Option<Admission> {
+        if let Some(until) = self.peers.take_expired_open(key, now) {
+            self.open_after_peer(key, until);
+        }
+        let open = self.entries.get(key).and_then(|e| e.blocked_until(now, cfg)).max(self.peers.open_until(key, now));
+        let breaker = |until_ms| Admission::Rejected { until_ms, reason: RejectReason::BreakerOpen };
+        match (self.cooling(key, now), open) {
+            (Some((cool, ..)), Some(open)) if open > cool => Some(breaker(open)),
+            (Some((until_ms, kind, _)), _) => Some(Admission::Rejected { until_ms, reason: kind.into() }),
+            (None, open) => open.map(breaker),
+        }
+    }
+
+    fn forget(&mut self, covers: impl Fn(&HealthKey) -> bool) {
+        self.entries.retain(|k, _| !covers(k));
+        self.cooldowns.retain(|k, _| !covers(k));
+        self.endpoint_timeouts.retain(|k, _| !covers(k));
+        self.peers.forget(&covers);
+        self.epoch += 1;
     }
 
     fn entry(&mut self, key: &HealthKey, auth: AuthScheme) -> (&mut Entry, BreakerConfig) {
@@ -297,19 +340,16 @@ impl Health {
     pub fn admit(&self, key: &HealthKey, auth: AuthScheme) -> Admission {
         let now = self.now();
         let mut inner = self.lock();
-        let cooling =
-            inner.cooldown(key, now).map(|(until_ms, kind)| Admission::Rejected { until_ms, reason: kind.into() });
         let cfg = *inner.profiles.for_key(key, auth);
-        let Some(entry) = inner.entries.get_mut(key) else {
-            return cooling.unwrap_or(Admission::Allowed);
-        };
-        entry.auth = auth;
-        match (cooling, entry.blocked_until(now, &cfg)) {
-            (Some(Admission::Rejected { until_ms: cool, .. }), Some(open)) if open > cool => {
-                Admission::Rejected { until_ms: open, reason: RejectReason::BreakerOpen }
+        if let Some(held) = inner.held(key, now, &cfg) {
+            return held;
+        }
+        match inner.entries.get_mut(key) {
+            Some(entry) => {
+                entry.auth = auth;
+                entry.admit(now, &cfg)
             }
-            (Some(rejected), _) => rejected,
-            (None, _) => entry.admit(now, &cfg),
+            None => Admission::Allowed,
         }
     }
 
@@ -317,22 +357,18 @@ impl Health {
     pub fn peek(&self, key: &HealthKey, auth: AuthScheme) -> Admission {
         let now = self.now();
         let mut inner = self.lock();
-        if let Some((until_ms, kind)) = inner.cooldown(key, now) {
-            return Admission::Rejected { until_ms, reason: kind.into() };
-        }
         let cfg = *inner.profiles.for_key(key, auth);
-        match inner.entries.get(key).and_then(|entry| entry.blocked_until(now, &cfg)) {
-            Some(until_ms) => Admission::Rejected { until_ms, reason: RejectReason::BreakerOpen },
-            None => Admission::Allowed,
-        }
+        inner.held(key, now, &cfg).unwrap_or(Admission::Allowed)
     }
 
-    /// Why a key cools down, when this instance knows (shared rows carry only a deadline).
+    /// Why a key cools down (another instance's rows carry only the kind).
     pub fn cooldown_reason(&self, key: &HealthKey) -> Option<String> {
         let now = self.now();
         let mut inner = self.lock();
-        inner.cooldown(key, now)?;
-        inner.cooldowns.get(key)?.reason.clone()
+        match inner.cooling(key, now)? {
+            (_, _, Source::Local) => inner.cooldowns.get(key)?.reason.clone(),
+            (_, kind, Source::Peer) => Some(peer_reason(kind).to_owned()),
+        }
     }
 
     pub fn on_success(&self, key: &HealthKey, auth: AuthScheme, latency_ms: u64) {
@@ -383,7 +419,7 @@ impl Health {
     pub fn cool_down(&self, key: &HealthKey, until_ms: u64, reason: &str, kind: CoolKind) {
         let now = self.now();
         if until_ms > now {
-            self.lock().merge(key.clone(), until_ms, Some(reason.to_owned()), kind);
+            self.lock().merge(key.clone(), until_ms, reason.to_owned(), kind);
         }
     }
 
@@ -410,49 +446,52 @@ impl Health {
         spread
     }
 
-    /// Takes in cooldowns seen by other instances (store rows, see [`HealthKey::store_key`]),
-    /// keeping the later deadline per key.
-    pub fn merge_cooldowns(&self, rows: &[(String, u64)]) {
-        let now = self.now();
-        let mut inner = self.lock();
-        for (row, until) in rows.iter().filter(|(_, until)| *until > now) {
-            inner.merge(HealthKey::from_store_key(row), *until, None, CoolKind::RateLimited);
-        }
-    }
-
+    /// Until when `key` cools down, here or on another instance.
     pub fn cooldown_until(&self, key: &HealthKey) -> Option<u64> {
         let now = self.now();
-        self.lock().cooldown(key, now).map(|(until, _)| until)
+        self.lock().cooling(key, now).map(|(until, ..)| until)
     }
 
-    /// Store rows of what cools down now (to share with other instances).
-    pub fn active_cooldowns(&self) -> Vec<(String, u64)> {
-        self.cooldown_entries().into_iter().map(|c| (c.key.store_key(), c.until_ms)).collect()
-    }
-
-    /// What cools down now, with the account, model and reason of each.
+    /// What cools down now, here or on another instance, with the account, model, reason and
+    /// source of each.
     pub fn cooldown_entries(&self) -> Vec<CooldownReport> {
         let now = self.now();
         let mut inner = self.lock();
         inner.cooldowns.retain(|_, c| c.until > now);
-        let report = |(key, c): (&HealthKey, &Cooling)| CooldownReport {
-            scope: key.scope(),
-            account: key.account_id().map(str::to_owned),
-            model: key.model_name().map(str::to_owned),
-            key: key.clone(),
-            until_ms: c.until,
-            reason: c.reason.clone(),
+        let keys: BTreeSet<HealthKey> =
+            inner.cooldowns.keys().chain(inner.peers.iter().map(|(k, _)| k)).cloned().collect();
+        let report = |key: HealthKey| {
+            let (until_ms, kind, source) = inner.cooling(&key, now)?;
+            let reason = match source {
+                Source::Local => inner.cooldowns.get(&key).and_then(|c| c.reason.clone()),
+                Source::Peer => Some(peer_reason(kind).to_owned()),
+            };
+            Some(CooldownReport {
+                scope: key.scope(),
+                account: key.account_id().map(str::to_owned),
+                model: key.model_name().map(str::to_owned),
+                key,
+                until_ms,
+                reason,
+                kind: kind.into(),
+                source,
+            })
         };
-        inner.cooldowns.iter().map(report).collect()
+        keys.into_iter().filter_map(report).collect()
     }
 
     pub fn estimate(&self, key: &HealthKey) -> Estimate {
         self.lock().entries.get(key).map(|e| e.estimate).unwrap_or_default()
     }
 
+    /// The breaker's state, open too while another instance reports it open.
     pub fn state(&self, key: &HealthKey) -> CircuitState {
         let now = self.now();
-        self.lock().entries.get(key).map_or(CircuitState::Closed, |e| e.state(now))
+        let inner = self.lock();
+        if inner.peers.open_until(key, now).is_some() {
+            return CircuitState::Open;
+        }
+        inner.entries.get(key).map_or(CircuitState::Closed, |e| e.state(now))
     }
 
     pub fn snapshot(&self) -> HealthReport {
@@ -460,25 +499,44 @@ impl Health {
         let mut inner = self.lock();
         inner.cooldowns.retain(|_, c| c.until > now);
         let inner = &*inner;
-        let keys: BTreeSet<HealthKey> = inner.entries.keys().chain(inner.cooldowns.keys()).cloned().collect();
+        let peers = inner.peers.iter().map(|(k, _)| k);
+        let keys: BTreeSet<HealthKey> =
+            inner.entries.keys().chain(inner.cooldowns.keys()).chain(peers).cloned().collect();
         let idle = Entry::new(AuthScheme::Bearer);
         let keys = keys.into_iter().map(|key| {
             let entry = inner.entries.get(&key).unwrap_or(&idle);
-            let (opened_at_ms, open_until_ms, probes_in_flight) = match entry.breaker {
+            let (opened_at_ms, mut open_until_ms, probes_in_flight) = match entry.breaker {
                 Breaker::Closed => (None, None, 0),
                 Breaker::Open { opened_at, until } => (Some(opened_at), (now < until).then_some(until), 0),
                 Breaker::HalfOpen { opened_at, probes, .. } => (Some(opened_at), None, probes),
             };
+            let (mut state, mut open_source) = (entry.state(now), None);
+            if state != CircuitState::Closed {
+                open_source = Some(Source::Local);
+            }
+            // Another instance's open breaker that outlasts this one's: held open until its time.
+            if let Some(until) = inner.peers.open_until(&key, now).filter(|&u| open_until_ms.is_none_or(|own| u > own))
+            {
+                (state, open_source, open_until_ms) = (CircuitState::Open, Some(Source::Peer), Some(until));
+            }
+            let local = inner.cooldowns.get(&key);
+            let cooling = pick(local.map(|c| (c.until, c.kind)), inner.peers.cooling(&key, now));
             let in_window = entry.failures_in_window(now, inner.profiles.for_key(&key, entry.auth));
             KeyReport {
                 scope: key.scope(),
-                state: entry.state(now),
+                state,
                 failures_in_window: u32::try_from(in_window).unwrap_or(u32::MAX),
                 opened_at_ms,
                 open_until_ms,
                 probes_in_flight,
-                cooldown_until_ms: inner.cooldowns.get(&key).map(|c| c.until),
-                cooldown_reason: inner.cooldowns.get(&key).and_then(|c| c.reason.clone()),
+                open_source,
+                cooldown_until_ms: cooling.map(|(until, ..)| until),
+                cooldown_reason: match cooling {
+                    Some((_, _, Source::Local)) => local.and_then(|c| c.reason.clone()),
+                    Some((_, kind, Source::Peer)) => Some(peer_reason(kind).to_owned()),
+                    None => None,
+                },
+                cooldown_source: cooling.map(|(.., source)| source),
                 account: key.account_id().map(str::to_owned),
                 model: key.model_name().map(str::to_owned),
                 last_failure: entry.last_failure.map(|(failure, _)| failure.to_string()),
@@ -492,12 +550,7 @@ impl Health {
 
     /// Forgets one key and its cooldown (an account's deployments too), or everything when `None`.
     pub fn reset(&self, key: Option<&HealthKey>) {
-        let covers = |k: &HealthKey| match key {
-            None => true,
-            Some(HealthKey::Account(id)) => k.account_id() == Some(id.as_str()),
-            Some(key) => k == key,
-        };
-        self.forget(covers);
+        self.forget(|k| covers(key, k));
     }
 
     /// Forgets every key of one scope (every model of every account, say).
@@ -506,10 +559,7 @@ impl Health {
     }
 
     fn forget(&self, covers: impl Fn(&HealthKey) -> bool) {
-        let mut inner = self.lock();
-        inner.entries.retain(|k, _| !covers(k));
-        inner.cooldowns.retain(|k, _| !covers(k));
-        inner.endpoint_timeouts.retain(|k, _| !covers(k));
+        self.lock().forget(covers);
     }
 
     pub fn set_profiles(&self, profiles: BreakerProfiles) {
@@ -520,6 +570,10 @@ impl Health {
         self.lock().profiles
     }
 }
+
+/// Sharing with other instances on one database (a child module: it reads the state here).
+#[path = "health_share.rs"]
+pub mod share;
 
 #[cfg(test)]
 #[path = "health_tests.rs"]

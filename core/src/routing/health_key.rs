@@ -74,8 +74,8 @@ impl HealthKey {
         }
     }
 
-    /// The key's row in the shared cooldown store: an account keeps its bare id (the rows older
-    /// instances write and read), a deployment its full text.
+    /// The key's text in the shared store's rows: an account keeps its bare id (the rows older
+    /// instances write and read), the others their full text.
     pub fn store_key(&self) -> String {
         match self {
             HealthKey::Account(id) => id.clone(),
@@ -83,10 +83,11 @@ impl HealthKey {
         }
     }
 
-    /// The key a shared cooldown row stands for (see [`HealthKey::store_key`]).
+    /// The key a shared row stands for (see [`HealthKey::store_key`]): an endpoint's (open
+    /// breakers) or a deployment's text, else a bare account id.
     pub fn from_store_key(row: &str) -> HealthKey {
         match row.parse::<HealthKey>() {
-            Ok(key @ HealthKey::Deployment { .. }) => key,
+            Ok(key @ (HealthKey::Deployment { .. } | HealthKey::Endpoint(_))) => key,
             _ => HealthKey::account(row),
         }
     }

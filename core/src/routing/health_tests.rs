@@ -100,10 +100,12 @@ fn cooldowns_reject_until_they_expire_and_keep_the_later_deadline() {
     health.cool_down(&HealthKey::account("acc-1"), T0 + 2000, "rate limited", CoolKind::RateLimited);
     let cooling = |until_ms| Admission::Rejected { until_ms, reason: RejectReason::CoolingDown };
     assert_eq!(health.admit(&key, KEYED), cooling(T0 + 5000));
-    health.merge_cooldowns(&[("acc-1".into(), T0 + 8000), ("acc-2".into(), T0 + 1000), ("old".into(), T0)]);
+    let rows = [("acc-1".into(), T0 + 8000), ("acc-2".into(), T0 + 1000), ("old".into(), T0)];
+    health.merge_shared(&rows, health.share_epoch());
     assert_eq!(health.cooldown_until(&HealthKey::account("acc-1")), Some(T0 + 8000));
+    assert_eq!(health.cooldown_until(&HealthKey::account("acc-2")), Some(T0 + 1000));
     assert_eq!(health.cooldown_until(&HealthKey::account("old")), None);
-    assert_eq!(health.active_cooldowns(), vec![("acc-1".into(), T0 + 8000), ("acc-2".into(), T0 + 1000)]);
+    assert_eq!(health.shared_rows(), vec![("acc-1".into(), T0 + 5000)], "only its own: peers share theirs");
     assert_eq!(health.admit(&HealthKey::model("acc-1", "m"), KEYED), Admission::Allowed);
     fail(&health, &key, 5);
     assert_eq!(health.admit(&key, KEYED), open_rejection(T0 + 30_000), "the later of breaker and cooldown");
@@ -113,7 +115,7 @@ fn cooldowns_reject_until_they_expire_and_keep_the_later_deadline() {
     health.cool_down(&HealthKey::account("acc-1"), T0 + 100_000, "rate limited", CoolKind::RateLimited);
     assert_eq!(health.admit(&key, KEYED), cooling(T0 + 100_000), "no probe is spent while cooling");
     health.reset(Some(&HealthKey::account("acc-2")));
-    health.merge_cooldowns(&[]);
+    health.merge_shared(&[], health.share_epoch());
     assert_eq!(health.snapshot().keys[0].probes_in_flight, 0);
 }
 

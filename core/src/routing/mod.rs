@@ -13,3 +13,4 @@ pub mod retry_after;
 pub mod router;
 pub mod select;
 pub mod sessions;
+pub mod shared_reset;
