@@ -59,8 +59,11 @@ impl LibsqlConfigStore {
     }
 
     async fn load_inner(&self) -> Result<StoredConfig, StoreError> {
-        let conn = self.db.connection();
-        let version = self.version_inner().await?;
+        // On the write connection (see `version_inner`), held for the whole read so the version
+        // and the rows come from one committed state.
+        let writer = self.db.writer().await;
+        let conn = &*writer;
+        let version = read_version(conn).await?;
         let mut providers = Vec::new();
         let mut rows = conn
             .query(
@@ -234,8 +237,13 @@ impl LibsqlConfigStore {
         Ok(())
     }
 
+    /// Read on the write connection, not the shared reader: a statement another task is still
+    /// stepping through on the reader keeps that connection on the state it started from, and a
+    /// version read there right after a write could be the one before it (the write's own reload
+    /// then saw nothing new and served the old snapshot: an admin's new session refused until
+    /// the next poll). The writer runs one thing at a time, to the end.
     async fn version_inner(&self) -> Result<u64, StoreError> {
-        read_version(self.db.connection()).await
+        read_version(&*self.db.writer().await).await
     }
 }
 
@@ -311,6 +319,24 @@ mod tests {
         )
         .unwrap();
         declare(Some(&file), &|_| None).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_write_is_seen_at_once_while_another_read_is_still_stepping() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open_file(&dir.path().join("db.sqlite")).await.unwrap();
+        let store = store_with(db.clone(), "k").await;
+        let setting = |n: i64| ConfigChange::PutSetting { key: format!("s{n}"), value: serde_json::json!(n) };
+        store.apply(vec![setting(1), setting(2)], None).await.unwrap();
+        // A read on the shared reader, one row taken and more to come (a usage report, say).
+        let mut open = db.connection().query("SELECT key FROM settings", ()).await.unwrap();
+        assert!(open.next().await.unwrap().is_some());
+        let written = store.apply(vec![setting(3)], None).await.unwrap();
+        assert_eq!(store.version().await.unwrap(), written, "the version the write made");
+        let loaded = store.load().await.unwrap();
+        assert_eq!(loaded.version, written);
+        assert!(loaded.settings.contains_key("s3"), "the row the write made");
+        drop(open);
     }
 
     #[tokio::test]

@@ -55,8 +55,22 @@ impl TestGateway {
     /// `GET path` as the admin, as JSON.
     pub async fn admin_get(&self, path: &str) -> serde_json::Value {
         let response = self.admin().get(self.url(path)).send().await.expect("request");
-        assert!(response.status().is_success(), "GET {path}: {}", response.status());
-        response.json().await.expect("JSON body")
+        let status = response.status();
+        let body = response.text().await.expect("body");
+        if status == 401 {
+            // Why the session was refused: what the store holds against what is served.
+            let gateway = &self.server.booted.gateway;
+            let stored = gateway.ports.config.load().await.expect("config");
+            panic!(
+                "GET {path}: 401 {body}; serving version {}, stored version {} with {} sessions; sync {:?}",
+                gateway.snapshot().version,
+                stored.version,
+                stored.sessions.len(),
+                gateway.sync.state()
+            );
+        }
+        assert!(status.is_success(), "GET {path}: {status}: {body}");
+        serde_json::from_str(&body).expect("JSON body")
     }
 
     /// `GET path` as the admin until `done` says the answer is complete (usage rows reach the

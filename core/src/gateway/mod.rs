@@ -9,6 +9,9 @@ pub mod closing;
 pub mod sync_status;
 pub mod upkeep;
 
+#[cfg(test)]
+mod refresh_tests;
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -107,6 +110,8 @@ pub struct Gateway {
     catch_up: catch_up::CatchUp,
     /// How this instance keeps up with the store (`GET /api/sync/cloud`).
     pub sync: sync_status::SyncStatus,
+    /// Held by the refresh under way (see `reload_if_moved`).
+    refreshing: futures_util::lock::Mutex<()>,
 }
 
 impl Gateway {
@@ -144,6 +149,7 @@ impl Gateway {
             started_us,
             catch_up: catch_up::CatchUp::default(),
             sync: sync_status::SyncStatus::default(),
+            refreshing: futures_util::lock::Mutex::new(()),
         };
         gateway.caught_up_now();
         // Budgets must hold across restarts: spend so far comes from the stored rows.
@@ -171,6 +177,10 @@ impl Gateway {
     }
 
     async fn reload_if_moved(&self) -> Result<bool, StoreError> {
+        // One at a time: two that overlapped (the poll, and a write's own reload) could store
+        // their snapshots out of order, the older over the newer, and what was just written
+        // (a login's session, a new key) went missing until the next poll.
+        let _turn = self.refreshing.lock().await;
         let version = self.ports.config.version().await?;
         if version == self.snapshot.load().version {
             return Ok(false);
