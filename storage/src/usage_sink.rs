@@ -75,9 +75,7 @@ impl LibsqlUsageSink {
         let count = rows.len();
         let conn = self.db.background_connection().clone();
         let written = if self.db.kind() == StorageKind::Remote {
-            // Network I/O: nothing blocks the runtime while the database answers.
-            let result = write_batched(&conn, &rows).await;
-            Ok((rows, result))
+            write_remote(conn, rows).await
         } else {
             write_local(conn, rows).await
         };
@@ -187,6 +185,30 @@ async fn write_local(
     })
     .await
     .map_err(|e| e.to_string())
+}
+
+/// Writes rows to a remote database, on a blocking thread natively: encoding a large flush (a
+/// JSON value for each of 21 columns a row) is milliseconds of CPU that would hold a runtime
+/// worker, and the requests queued behind it, as a file write did. On the Worker (one thread,
+/// `waitUntil`) it runs in place.
+async fn write_remote(
+    conn: crate::sql::Connection,
+    rows: Vec<UsageRecord>,
+) -> Result<(Vec<UsageRecord>, Result<(), crate::sql::SqlError>), String> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        tokio::task::spawn_blocking(move || {
+            let result = tokio::runtime::Handle::current().block_on(write_batched(&conn, &rows));
+            (rows, result)
+        })
+        .await
+        .map_err(|e| e.to_string())
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let result = write_batched(&conn, &rows).await;
+        Ok((rows, result))
+    }
 }
 
 /// The Worker has no file.

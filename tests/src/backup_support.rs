@@ -90,3 +90,46 @@ pub fn export_all_files(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
     }
     files
 }
+
+/// Takes backups while `keys` keys are created through `gw`, then checks every backup opens, is
+/// intact and holds one committed state (each key is created with its audit entry in one
+/// transaction: a committed state has as many of one as of the other), later ones holding at
+/// least as much.
+pub async fn backups_during_a_key_burst_are_each_one_committed_state(gw: std::sync::Arc<TestGateway>, keys: usize) {
+    use omniroute_storage::sql::Value;
+    let writer = {
+        let gw = gw.clone();
+        tokio::spawn(async move {
+            for i in 0..keys {
+                create_key(&gw, &format!("burst-{i}")).await;
+            }
+        })
+    };
+    let mut names = Vec::new();
+    while !writer.is_finished() {
+        let (status, made) = gw.admin_call("PUT", "/api/db-backups", None).await;
+        assert_eq!(status, 201, "{made}");
+        names.push(made["name"].as_str().expect("a backup name").to_owned());
+    }
+    writer.await.expect("the key burst");
+    assert!(names.len() >= 2, "backups were taken during the burst");
+    let mut counts = Vec::new();
+    for name in &names {
+        let bytes = std::fs::read(gw.data_dir.path().join("backups").join(name)).expect("the backup file");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let copy = open_copy(dir.path(), &bytes).await;
+        let conn = copy.connection();
+        let value = |sql: &'static str| async move {
+            let mut rows = conn.query(sql, ()).await.expect("query");
+            rows.next().await.expect("row").expect("a row").get_value(0).expect("a value")
+        };
+        assert_eq!(value("PRAGMA integrity_check").await, Value::Text("ok".into()), "{name}");
+        let keys = value("SELECT COUNT(*) FROM api_keys").await;
+        let created = value("SELECT COUNT(*) FROM audit_log WHERE action = 'key.create'").await;
+        assert_eq!(keys, created, "{name} mixes two states");
+        let Value::Integer(keys) = keys else { panic!("a count: {keys:?}") };
+        counts.push(keys);
+    }
+    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "backups taken later hold at least as much: {counts:?}");
+    assert!(counts.last().is_some_and(|&n| n > 0), "{counts:?}");
+}

@@ -9,6 +9,7 @@ pub mod agents;
 pub mod backup_support;
 pub mod bench;
 pub mod clients;
+pub mod eventually;
 pub mod forward_proxy;
 pub mod gateway;
 pub mod log_capture;

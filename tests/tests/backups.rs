@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use omniroute_storage::sql::Value as SqlValue;
 use omniroute_tests::backup_support::{
-    create_key, export_all_files, import, key_chat_status, open_copy, require_key_gateway,
+    backups_during_a_key_burst_are_each_one_committed_state, create_key, export_all_files, import, key_chat_status,
+    open_copy, require_key_gateway,
 };
 use omniroute_tests::mock_upstream::MockUpstream;
 use serde_json::{Value, json};
@@ -162,43 +162,7 @@ async fn export_all_holds_the_database_a_masked_config_and_a_manifest() {
 async fn a_backup_taken_during_a_write_burst_is_one_committed_state() {
     let mock = MockUpstream::start();
     let gw = std::sync::Arc::new(require_key_gateway(&mock, "").await);
-    let writer = {
-        let gw = gw.clone();
-        tokio::spawn(async move {
-            for i in 0..60 {
-                create_key(&gw, &format!("burst-{i}")).await;
-            }
-        })
-    };
-    let mut names = Vec::new();
-    while !writer.is_finished() {
-        let (status, made) = gw.admin_call("PUT", "/api/db-backups", None).await;
-        assert_eq!(status, 201, "{made}");
-        names.push(made["name"].as_str().unwrap().to_owned());
-    }
-    writer.await.unwrap();
-    assert!(names.len() >= 2, "backups were taken during the burst");
-    let mut counts = Vec::new();
-    for name in &names {
-        let bytes = std::fs::read(gw.data_dir.path().join("backups").join(name)).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let copy = open_copy(dir.path(), &bytes).await;
-        let conn = copy.connection();
-        let text = |sql: &'static str| async move {
-            let mut rows = conn.query(sql, ()).await.unwrap();
-            rows.next().await.unwrap().unwrap().get_value(0).unwrap()
-        };
-        assert_eq!(text("PRAGMA integrity_check").await, SqlValue::Text("ok".into()), "{name}");
-        // Each key is created with its audit entry in one transaction: a committed state has
-        // as many of one as of the other.
-        let keys = text("SELECT COUNT(*) FROM api_keys").await;
-        let created = text("SELECT COUNT(*) FROM audit_log WHERE action = 'key.create'").await;
-        assert_eq!(keys, created, "{name} mixes two states");
-        let SqlValue::Integer(keys) = keys else { panic!("a count: {keys:?}") };
-        counts.push(keys);
-    }
-    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "backups taken later hold at least as much: {counts:?}");
-    assert!(counts.last().is_some_and(|&n| n > 0), "{counts:?}");
+    backups_during_a_key_burst_are_each_one_committed_state(gw, 60).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,6 +40,6 @@ async fn the_harness_runs_every_scenario() {
     }
     assert!(report.text.contains("restart with an existing database"), "{}", report.text);
     assert!(report.text.contains("soak"), "{}", report.text);
-    assert!(report.text.contains("routes on the other (same sqld) after"), "{}", report.text);
+    assert!(report.text.contains("is taken on the other (same sqld) after"), "{}", report.text);
     assert!(report.text.contains("one usage row costs"), "{}", report.text);
 }

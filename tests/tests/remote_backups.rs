@@ -10,7 +10,10 @@ use omniroute_core::ports::DatabaseArchive;
 use omniroute_native::bootstrap::open_remote_database;
 use omniroute_storage::sql::{Connection, Value as SqlValue};
 use omniroute_storage::{LibsqlArchive, RemoteArchive};
-use omniroute_tests::backup_support::{create_key, import, key_chat_status, open_copy, require_key_gateway_with};
+use omniroute_tests::backup_support::{
+    backups_during_a_key_burst_are_each_one_committed_state, create_key, import, key_chat_status, open_copy,
+    require_key_gateway_with,
+};
 use omniroute_tests::gateway::{TEST_ADMIN_PASSWORD, TestGateway, login};
 use omniroute_tests::mock_upstream::MockUpstream;
 use omniroute_tests::sqld::Sqld;
@@ -126,36 +129,7 @@ async fn on_sqld_a_backup_taken_during_a_write_burst_is_one_committed_state() {
     let sqld = Sqld::start().await;
     let mock = MockUpstream::start();
     let gw = std::sync::Arc::new(remote_gateway(&mock, &sqld.url, "").await);
-    let writer = {
-        let gw = gw.clone();
-        tokio::spawn(async move {
-            for i in 0..40 {
-                create_key(&gw, &format!("burst-{i}")).await;
-            }
-        })
-    };
-    let mut names = Vec::new();
-    while !writer.is_finished() {
-        let (status, made) = gw.admin_call("PUT", "/api/db-backups", None).await;
-        assert_eq!(status, 201, "{made}");
-        names.push(made["name"].as_str().unwrap().to_owned());
-    }
-    writer.await.unwrap();
-    assert!(names.len() >= 2, "backups were taken during the burst");
-    let mut counts = Vec::new();
-    for name in &names {
-        let bytes = std::fs::read(gw.data_dir.path().join("backups").join(name)).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let copy = open_copy(dir.path(), &bytes).await;
-        let conn = copy.connection();
-        assert_eq!(scalar(conn, "PRAGMA integrity_check").await, SqlValue::Text("ok".into()), "{name}");
-        let keys = scalar(conn, "SELECT COUNT(*) FROM api_keys").await;
-        let created = scalar(conn, "SELECT COUNT(*) FROM audit_log WHERE action = 'key.create'").await;
-        assert_eq!(keys, created, "{name} mixes two states");
-        let SqlValue::Integer(keys) = keys else { panic!("a count: {keys:?}") };
-        counts.push(keys);
-    }
-    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "later backups hold at least as much: {counts:?}");
+    backups_during_a_key_burst_are_each_one_committed_state(gw, 40).await;
 }
 
 /// A restore on one server of a shared database applies on the other within the config

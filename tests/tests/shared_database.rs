@@ -5,8 +5,9 @@
 //! both; a budget spent through A is enforced on B. Each bound is measured and asserted
 //! (docs/consistency.md states them).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use omniroute_tests::eventually::within;
 use omniroute_tests::gateway::TestGateway;
 use omniroute_tests::mock_upstream::MockUpstream;
 use omniroute_tests::sqld::Sqld;
@@ -85,21 +86,6 @@ async fn open_breaker(gw: &TestGateway, model: &str) -> String {
         assert!(status >= 500, "{status} {body}");
     }
     panic!("the breaker of {model} never opened");
-}
-
-/// Polls `probe` every 50 ms until it is true or `bound` doubled has passed; how long it took.
-async fn within(bound: Duration, what: &str, mut probe: impl AsyncFnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    loop {
-        if probe().await {
-            let took = started.elapsed();
-            eprintln!("{what}: {took:?}");
-            assert!(took <= bound, "{what} took {took:?}, more than {bound:?}");
-            return took;
-        }
-        assert!(started.elapsed() < bound * 2, "{what} never happened");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use omniroute_tests::eventually::within;
 use omniroute_tests::gateway::{TEST_ADMIN_PASSWORD, TestGateway, login};
 use omniroute_tests::mock_upstream::MockUpstream;
 use omniroute_tests::sqld::Sqld;
@@ -60,20 +61,6 @@ async fn chat(base: &str, key: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
-}
-
-/// Polls `probe` every 100 ms until it is true, failing past `bound`; how long it took.
-async fn within(bound: Duration, what: &str, mut probe: impl AsyncFnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    loop {
-        if probe().await {
-            let took = started.elapsed();
-            eprintln!("{what}: {took:?}");
-            return took;
-        }
-        assert!(started.elapsed() < bound, "{what} did not happen within {bound:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -90,36 +90,29 @@ impl Connection {
     /// another connection wrote in between; an immediate one waits for the lock instead. A
     /// transaction dropped without `commit` is rolled back.
     pub async fn write_transaction(&self) -> Result<Transaction, SqlError> {
-        match self {
-            #[cfg(not(target_arch = "wasm32"))]
-            Connection::Local(conn) => {
-                let tx = conn.transaction_with_behavior(libsql::TransactionBehavior::Immediate).await?;
-                let conn = Connection::Local((*tx).clone());
-                Ok(Transaction { conn, inner: TxInner::Local(tx) })
-            }
-            Connection::Remote(client) => {
-                let stream = Arc::new(client.open_stream());
-                stream.execute("BEGIN IMMEDIATE", Vec::new()).await?;
-                Ok(Transaction { conn: Connection::RemoteStream(stream.clone()), inner: TxInner::Remote(stream) })
-            }
-            Connection::RemoteStream(_) => Err(SqlError("a transaction is already open on this stream".into())),
-        }
+        self.begin(true).await
     }
 
     /// Begins a read transaction (`BEGIN`, deferred): every query through it sees the one
     /// committed state its first read found (a snapshot, under WAL) while writers go on. On a
     /// remote database it is a stream of its own. Roll it back when done.
     pub async fn read_transaction(&self) -> Result<Transaction, SqlError> {
+        self.begin(false).await
+    }
+
+    async fn begin(&self, write: bool) -> Result<Transaction, SqlError> {
         match self {
             #[cfg(not(target_arch = "wasm32"))]
             Connection::Local(conn) => {
-                let tx = conn.transaction_with_behavior(libsql::TransactionBehavior::Deferred).await?;
+                let behavior =
+                    if write { libsql::TransactionBehavior::Immediate } else { libsql::TransactionBehavior::Deferred };
+                let tx = conn.transaction_with_behavior(behavior).await?;
                 let conn = Connection::Local((*tx).clone());
                 Ok(Transaction { conn, inner: TxInner::Local(tx) })
             }
             Connection::Remote(client) => {
                 let stream = Arc::new(client.open_stream());
-                stream.execute("BEGIN", Vec::new()).await?;
+                stream.execute(if write { "BEGIN IMMEDIATE" } else { "BEGIN" }, Vec::new()).await?;
                 Ok(Transaction { conn: Connection::RemoteStream(stream.clone()), inner: TxInner::Remote(stream) })
             }
             Connection::RemoteStream(_) => Err(SqlError("a transaction is already open on this stream".into())),

@@ -338,7 +338,7 @@ impl Bench<'_> {
             Ok(delays) => {
                 let list: Vec<String> = delays.iter().map(|d| format!("{d:.0}")).collect();
                 self.report.line(&format!(
-                    "  g: a combo created on one gateway routes on the other (same sqld) after {:.0} ms (median of {}: {} ms)",
+                    "  g: a key created on one gateway is taken on the other (same sqld) after {:.0} ms (median of {}: {} ms)",
                     delays[delays.len() / 2],
                     delays.len(),
                     list.join(", ")

@@ -1,7 +1,7 @@
 //! Scenario g, the shared database (issue 18): the same passthrough as (a) through a gateway
 //! whose store is a real sqld instead of the embedded file (the hot path makes no store call,
-//! so the two should match), the propagation delay (a combo created on one gateway, polled on
-//! another on the same sqld until it routes), and what one usage row costs to write on the
+//! so the two should match), the propagation delay (an admin key created on one gateway, tried
+//! on another on the same sqld until it gets in), and what one usage row costs to write on the
 //! remote store against the file (the usage sink's flush, timed per row).
 
 use std::net::SocketAddr;
@@ -12,10 +12,10 @@ use omniroute_storage::{Database, LibsqlUsageSink};
 use serde_json::json;
 
 use super::gateway::{GatewayProcess, Launch};
-use super::load::{self, RequestSpec};
+use super::load::RequestSpec;
 use crate::sqld::Sqld;
 
-/// The admin password of the gateways on sqld (the management API makes the combos).
+/// The admin password of the gateways on sqld (the management API makes the keys).
 const PASSWORD: &str = "bench-admin-password";
 
 /// Two gateways on one sqld.
@@ -44,33 +44,39 @@ impl SharedPair {
         Ok(SharedPair { sqld, a, b })
     }
 
-    /// Creates `runs` combos on A and times each until B routes a request to it: the
-    /// propagation delay of a config change, in milliseconds, sorted.
+    /// Creates `runs` admin keys on A and times each until B lets it into its management API
+    /// (B checks keys against its in-memory snapshot, so this is the time a config change takes
+    /// to apply on another instance), in milliseconds, sorted.
     pub async fn propagation(&self, runs: usize) -> Result<Vec<f64>, String> {
         let client = reqwest::Client::new();
         let cookie = login(&client, self.a.addr).await?;
         let mut delays = Vec::new();
         for run in 0..runs {
-            let name = format!("bench-propagation-{run}");
-            let created = client
-                .post(format!("http://{}/api/combos", self.a.addr))
+            let created: serde_json::Value = client
+                .post(format!("http://{}/api/keys", self.a.addr))
                 .header("cookie", &cookie)
-                .json(&json!({"name": name, "models": [format!("mock/{}", super::wire::MODEL)]}))
+                .json(&json!({"name": format!("bench-propagation-{run}"), "role": "admin"}))
                 .send()
                 .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
                 .map_err(|e| e.to_string())?;
-            if created.status() != 201 {
-                return Err(format!("creating a combo on A: {}", created.status()));
-            }
+            let key = created["key"].as_str().ok_or_else(|| format!("creating a key on A: {created}"))?.to_owned();
             let started = Instant::now();
-            let spec = RequestSpec {
-                path: "/v1/chat/completions".into(),
-                body: super::wire::openai_request(&name, false),
-                headers: Vec::new(),
-            };
-            while load::once(self.b.addr, &spec).await.is_err() {
+            loop {
+                let status = client
+                    .get(format!("http://{}/api/sync/cloud", self.b.addr))
+                    .bearer_auth(&key)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .status();
+                if status.is_success() {
+                    break;
+                }
                 if started.elapsed() > Duration::from_secs(30) {
-                    return Err("a combo created on A never routed on B".into());
+                    return Err("a key created on A was never taken on B".into());
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
