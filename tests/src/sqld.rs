@@ -61,6 +61,11 @@ impl Sqld {
         let _ = self.child.wait();
     }
 
+    /// The process id (the benchmark pins it to a core).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts it again after [`Sqld::kill`]: the same port, database and key.
     pub async fn restart(&mut self) {
         for _ in 0..50 {

@@ -30,6 +30,16 @@ impl SharedPair {
     /// with a data folder and port of its own.
     pub async fn start(base: &Launch, first: &RequestSpec) -> Result<SharedPair, String> {
         let sqld = Sqld::start().await;
+        // Off the gateway's core: it stands for a database on another machine, and here it would
+        // take the gateway's CPU absorbing the usage rows. The harness's core has room for it.
+        if let Some(cpu) = base.cpu {
+            let other = if cpu == 0 { 1 } else { 0 };
+            let _ = tokio::process::Command::new("taskset")
+                .args(["-a", "-p", "-c", &other.to_string(), &sqld.pid().to_string()])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .await;
+        }
         let launch = |name: &str| -> Result<Launch, String> {
             let data_dir = base.data_dir.with_file_name(format!("data-sqld-{name}"));
             let _ = std::fs::remove_dir_all(&data_dir);
