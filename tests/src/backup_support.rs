@@ -133,3 +133,20 @@ pub async fn backups_during_a_key_burst_are_each_one_committed_state(gw: std::sy
     assert!(counts.windows(2).all(|w| w[0] <= w[1]), "backups taken later hold at least as much: {counts:?}");
     assert!(counts.last().is_some_and(|&n| n > 0), "{counts:?}");
 }
+
+/// Imports `exported` (a backup of `gw`'s database) marked as coming from a newer build (schema
+/// version 9999) and asserts it is refused with a 400 saying so.
+pub async fn a_newer_schema_is_refused(gw: &TestGateway, exported: &[u8]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let future = open_copy(dir.path(), exported).await;
+    future
+        .connection()
+        .execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'from-the-future', 0)", ())
+        .await
+        .expect("a newer version row");
+    drop(future);
+    let future_bytes = std::fs::read(dir.path().join("copy.sqlite")).expect("the copy");
+    let (status, answer) = import(gw, future_bytes, "application/vnd.sqlite3").await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"]["message"].as_str().is_some_and(|m| m.contains("newer")), "{answer}");
+}

@@ -11,8 +11,8 @@ use omniroute_native::bootstrap::open_remote_database;
 use omniroute_storage::sql::{Connection, Value as SqlValue};
 use omniroute_storage::{LibsqlArchive, RemoteArchive};
 use omniroute_tests::backup_support::{
-    backups_during_a_key_burst_are_each_one_committed_state, create_key, import, key_chat_status, open_copy,
-    require_key_gateway_with,
+    a_newer_schema_is_refused, backups_during_a_key_burst_are_each_one_committed_state, create_key, import,
+    key_chat_status, open_copy, require_key_gateway_with,
 };
 use omniroute_tests::gateway::{TEST_ADMIN_PASSWORD, TestGateway, login};
 use omniroute_tests::mock_upstream::MockUpstream;
@@ -208,18 +208,7 @@ async fn on_sqld_garbage_and_a_newer_schema_are_refused_changing_nothing() {
 
     let (status, answer) = import(&gw, b"this is not a database at all".to_vec(), "application/octet-stream").await;
     assert_eq!(status, 400, "{answer}");
-    let dir = tempfile::tempdir().unwrap();
-    let future = open_copy(dir.path(), &file).await;
-    future
-        .connection()
-        .execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'from-the-future', 0)", ())
-        .await
-        .unwrap();
-    drop(future);
-    let future_bytes = std::fs::read(dir.path().join("copy.sqlite")).unwrap();
-    let (status, answer) = import(&gw, future_bytes, "application/vnd.sqlite3").await;
-    assert_eq!(status, 400, "{answer}");
-    assert!(answer["error"]["message"].as_str().unwrap().contains("newer"), "{answer}");
+    a_newer_schema_is_refused(&gw, &file).await;
 
     assert_eq!(key_chat_status(&gw, &key).await, 200);
     assert_eq!(key_chat_status(&gw, &later).await, 200, "nothing was restored");
