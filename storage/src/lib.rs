@@ -21,6 +21,7 @@ mod routing_rows;
 mod sealed_fields;
 pub mod secrets;
 pub mod sql;
+mod stores;
 pub mod usage_query;
 pub mod usage_sink;
 
@@ -33,5 +34,6 @@ pub use cooldown_store::LibsqlCooldownStore;
 pub use database::{Database, DatabaseError, StorageKind};
 pub use response_store::LibsqlResponseStore;
 pub use secrets::{SecretBox, SecretError};
+pub use stores::LibsqlStores;
 pub use usage_query::LibsqlUsageQuery;
 pub use usage_sink::LibsqlUsageSink;

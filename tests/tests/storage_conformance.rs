@@ -12,9 +12,7 @@ use omniroute_core::ports::{
     ConfigStore, CooldownStore, LoggedBodies, ResponseStore, StoredResponse, UsageQuery, UsageRecord, UsageSink,
 };
 use omniroute_native::bootstrap::open_remote_database;
-use omniroute_storage::{
-    Database, LibsqlConfigStore, LibsqlCooldownStore, LibsqlResponseStore, LibsqlUsageQuery, LibsqlUsageSink, SecretBox,
-};
+use omniroute_storage::{Database, LibsqlStores, SecretBox};
 use omniroute_tests::sqld::Sqld;
 use serde_json::json;
 
@@ -39,14 +37,15 @@ struct Stores {
 
 async fn stores(backend: Backend) -> Stores {
     let libsql = |db: Database, dir, sqld| {
-        let usage = Arc::new(LibsqlUsageSink::new(db.clone(), 10_000));
+        let kind = db.kind().name();
+        let stores = LibsqlStores::new(db, SecretBox::from_passphrase("conformance"), 10_000);
         Stores {
-            config: Arc::new(LibsqlConfigStore::new(db.clone(), SecretBox::from_passphrase("conformance"))),
-            usage,
-            query: Arc::new(LibsqlUsageQuery::new(db.clone())),
-            cooldowns: Arc::new(LibsqlCooldownStore::new(db.clone())),
-            responses: Arc::new(LibsqlResponseStore::new(db.clone())),
-            kind: db.kind().name(),
+            config: stores.config,
+            usage: stores.usage,
+            query: stores.usage_query,
+            cooldowns: stores.cooldowns,
+            responses: stores.responses,
+            kind,
             _dir: dir,
             _sqld: sqld,
         }

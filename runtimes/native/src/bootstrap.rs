@@ -13,8 +13,7 @@ use omniroute_core::ports::s3_backup::{S3BackupStore, S3Credentials};
 use omniroute_core::ports::{BackupStore, Clock, ConfigStore, DatabaseArchive, HttpClient, Ports};
 use omniroute_storage::secrets::KeySource;
 use omniroute_storage::{
-    Database, LibsqlArchive, LibsqlConfigStore, LibsqlCooldownStore, LibsqlResponseStore, LibsqlUsageQuery,
-    LibsqlUsageSink, LocalDirBackupStore, RemoteArchive, SecretBox, StorageKind,
+    Database, LibsqlArchive, LibsqlStores, LibsqlUsageSink, LocalDirBackupStore, RemoteArchive, SecretBox, StorageKind,
 };
 
 use crate::clock::SystemClock;
@@ -69,7 +68,8 @@ pub async fn bootstrap(
         );
     }
     let remote = db.kind() == StorageKind::Remote;
-    let config_store = Arc::new(LibsqlConfigStore::new(db.clone(), secrets));
+    let stores = LibsqlStores::new(db.clone(), secrets, USAGE_BUFFER_ROWS);
+    let config_store = stores.config.clone();
     if remote {
         // Before the sync below seals this instance's env keys with its secret.
         config_store.check_secret().await.map_err(|e| StartError::Config(e.0))?;
@@ -79,9 +79,6 @@ pub async fn bootstrap(
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let cache_clock = clock.clone();
-    let cooldowns = Arc::new(LibsqlCooldownStore::new(db.clone()));
-    let usage_query = Arc::new(LibsqlUsageQuery::new(db.clone()));
-    let responses = Arc::new(LibsqlResponseStore::new(db.clone()));
     // The file is copied with `VACUUM INTO`; a remote database is read in one transaction into
     // a local file (scratch files in the data dir), since `VACUUM INTO` would write the copy on
     // the database server's own disk.
@@ -90,7 +87,7 @@ pub async fn bootstrap(
         StorageKind::File | StorageKind::Memory => Arc::new(LibsqlArchive::new(db.clone())),
     };
     let archive = Some(archive);
-    let usage = Arc::new(LibsqlUsageSink::new(db, USAGE_BUFFER_ROWS));
+    let LibsqlStores { usage, usage_query, cooldowns, responses, .. } = stores;
     let spawner = TokioSpawner::default();
     let http: Arc<dyn HttpClient> =
         Arc::new(UpstreamHttpClient::new(settings.connect_timeout).map_err(StartError::Config)?);

@@ -18,9 +18,7 @@ use omniroute_core::ports::memory::{
 };
 use omniroute_core::ports::{Clock, ConfigStore, CooldownStore, HttpClient, ResponseStore, UsageQuery, UsageSink};
 use omniroute_core::{Gateway, GatewayOptions, Ports};
-use omniroute_storage::{
-    Database, LibsqlConfigStore, LibsqlCooldownStore, LibsqlResponseStore, LibsqlUsageQuery, LibsqlUsageSink, SecretBox,
-};
+use omniroute_storage::{Database, LibsqlStores, SecretBox};
 use worker::Env;
 
 use crate::{CryptoEntropy, WaitUntilSpawner, WorkerClock, WorkerHttpClient};
@@ -122,9 +120,6 @@ const USAGE_BUFFER_ROWS: usize = 10_000;
 
 /// The shared database: migrations applied (once, whoever starts first), the secret checked
 /// against the provider keys other instances sealed.
-// The ports are `Arc<dyn …>` on every runtime; on wasm32 the stores hold the fetch client,
-// which is not Send, and the isolate is single-threaded, so Arc is correct here.
-#[allow(clippy::arc_with_non_send_sync)]
 async fn shared_stores(
     remote: &RemoteDatabase,
     secret: Option<String>,
@@ -142,14 +137,14 @@ async fn shared_stores(
         worker::console_error!("omniroute: {err}");
         StartError { code: "store_unavailable", message: err.to_string() }
     })?;
-    let config = Arc::new(LibsqlConfigStore::new(db.clone(), SecretBox::from_passphrase(&secret)));
-    config.check_secret().await.map_err(|err| StartError { code: "invalid_config", message: err.0 })?;
+    let stores = LibsqlStores::new(db, SecretBox::from_passphrase(&secret), USAGE_BUFFER_ROWS);
+    stores.config.check_secret().await.map_err(|err| StartError { code: "invalid_config", message: err.0 })?;
     Ok(Stores {
-        config,
-        usage: Arc::new(LibsqlUsageSink::new(db.clone(), USAGE_BUFFER_ROWS)),
-        usage_query: Arc::new(LibsqlUsageQuery::new(db.clone())),
-        cooldowns: Arc::new(LibsqlCooldownStore::new(db.clone())),
-        responses: Arc::new(LibsqlResponseStore::new(db)),
+        config: stores.config,
+        usage: stores.usage,
+        usage_query: stores.usage_query,
+        cooldowns: stores.cooldowns,
+        responses: stores.responses,
     })
 }
 
