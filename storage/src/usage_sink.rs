@@ -10,7 +10,7 @@ use omniroute_core::maybe_send::{BoxFuture, boxed};
 use omniroute_core::ports::{UsageBacklog, UsageRecord, UsageSink};
 
 use crate::config_writes::opt;
-use crate::database::{Database, StorageKind, write_transaction};
+use crate::database::{Database, write_transaction};
 use crate::usage_query::{COLUMNS, record_of};
 
 /// Batching usage writer.
@@ -74,11 +74,15 @@ impl LibsqlUsageSink {
         }
         let count = rows.len();
         let conn = self.db.background_connection().clone();
-        let written = if self.db.kind() == StorageKind::Remote {
+        #[cfg(not(target_arch = "wasm32"))]
+        let written = if self.db.kind() == crate::database::StorageKind::Remote {
             write_remote(conn, rows).await
         } else {
             write_local(conn, rows).await
         };
+        // The Worker has no file: its database is always remote.
+        #[cfg(target_arch = "wasm32")]
+        let written = write_remote(conn, rows).await;
         let rows = match written {
             Ok((_, Ok(()))) => return,
             Ok((rows, Err(e))) => {
@@ -209,15 +213,6 @@ async fn write_remote(
         let result = write_batched(&conn, &rows).await;
         Ok((rows, result))
     }
-}
-
-/// The Worker has no file.
-#[cfg(target_arch = "wasm32")]
-async fn write_local(
-    _: crate::sql::Connection,
-    rows: Vec<UsageRecord>,
-) -> Result<(Vec<UsageRecord>, Result<(), crate::sql::SqlError>), String> {
-    Ok((rows, Err(crate::sql::SqlError("no local database on this runtime".into()))))
 }
 
 /// Writes rows (and their bodies) to the file in one transaction.

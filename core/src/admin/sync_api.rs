@@ -33,7 +33,7 @@ struct CloudSync {
 pub async fn cloud(call: Call<'_>) -> Answer {
     let gateway = call.gateway;
     let config = &gateway.ports.config;
-    let shared = config.kind() == "libsql-remote";
+    let shared = gateway.store_is_shared();
     Ok(ok(&CloudSync {
         storage: config.kind(),
         location: config.location(),

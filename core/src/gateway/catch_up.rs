@@ -33,11 +33,17 @@ impl CatchUp {
 }
 
 impl Gateway {
+    /// Whether other instances may write the store too (a remote database), so this one must
+    /// poll for their changes.
+    pub fn store_is_shared(&self) -> bool {
+        self.ports.config.kind() == "libsql-remote"
+    }
+
     /// Reads what other instances on a shared database changed, when it is time. Does nothing
     /// on a store nobody else writes (a file, memory). A failure is logged; the request is served
     /// from the current snapshot.
     pub async fn catch_up(&self) {
-        if self.ports.config.kind() != "libsql-remote" {
+        if !self.store_is_shared() {
             return;
         }
         let now_ms = self.ports.clock.monotonic_us() / 1_000;

@@ -193,7 +193,7 @@ async fn background_work(booted: Arc<Bootstrapped>, every: Intervals) {
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     let mut refresh = tokio::time::interval(REFRESH_EVERY);
     let mut cooldowns = tokio::time::interval(COOLDOWN_SYNC_EVERY);
-    let shared = booted.gateway.ports.config.kind() == "libsql-remote";
+    let shared = booted.gateway.store_is_shared();
     let mut budgets = tokio::time::interval(if shared { SHARED_BUDGET_SYNC_EVERY } else { BUDGET_SYNC_EVERY });
     // The gateway read spend at start; the first tick of an interval is immediate.
     budgets.tick().await;
